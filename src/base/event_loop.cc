@@ -1,0 +1,120 @@
+#include "base/event_loop.hh"
+
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "base/log.hh"
+
+namespace vnet {
+
+EventLoop::EventLoop(const Clock& clock) : clock_(clock) { epfd_ = epoll_create1(EPOLL_CLOEXEC); }
+
+EventLoop::~EventLoop() {
+  if (epfd_ >= 0) ::close(epfd_);
+}
+
+Status EventLoop::watch(int fd, Callback on_readable) {
+  auto w = std::make_shared<Watch>(Watch{fd, std::move(on_readable)});
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.fd = fd;
+  auto it = watches_.find(fd);
+  if (it != watches_.end()) {
+    it->second->alive = false;
+    it->second = w;
+    return {};
+  }
+  if (epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev) < 0) return system_error("epoll_ctl ADD");
+  watches_[fd] = std::move(w);
+  return {};
+}
+
+void EventLoop::unwatch(int fd) {
+  auto it = watches_.find(fd);
+  if (it == watches_.end()) return;
+  it->second->alive = false;
+  epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, nullptr);
+  watches_.erase(it);
+}
+
+EventLoop::TimerId EventLoop::add_timer(Duration after, Callback cb) {
+  TimerId id = next_timer_++;
+  TimePoint when = clock_.now() + after;
+  timers_[id] = Timer{when, Duration{0}, std::move(cb)};
+  timer_order_.emplace(when, id);
+  return id;
+}
+
+EventLoop::TimerId EventLoop::add_periodic(Duration every, Callback cb) {
+  TimerId id = add_timer(every, std::move(cb));
+  timers_[id].period = every;
+  return id;
+}
+
+void EventLoop::cancel_timer(TimerId id) { timers_.erase(id); }
+
+void EventLoop::defer(Callback cb) { deferred_.push_back(std::move(cb)); }
+
+size_t EventLoop::run_timers() {
+  size_t fired = 0;
+  TimePoint now = clock_.now();
+  while (!timer_order_.empty() && timer_order_.begin()->first <= now) {
+    auto [when, id] = *timer_order_.begin();
+    timer_order_.erase(timer_order_.begin());
+    auto it = timers_.find(id);
+    if (it == timers_.end() || it->second.when != when) continue;  // cancelled or rescheduled
+    Callback cb = it->second.cb;
+    if (it->second.period.count() > 0) {
+      it->second.when = now + it->second.period;
+      timer_order_.emplace(it->second.when, id);
+    } else {
+      timers_.erase(it);
+    }
+    cb();
+    ++fired;
+  }
+  return fired;
+}
+
+void EventLoop::run_once(Duration max_wait) {
+  Duration wait = max_wait;
+  if (!deferred_.empty()) wait = Duration{0};
+  // Skip over cancelled entries to find the next live timer.
+  while (!timer_order_.empty()) {
+    auto [when, id] = *timer_order_.begin();
+    auto it = timers_.find(id);
+    if (it == timers_.end() || it->second.when != when) {
+      timer_order_.erase(timer_order_.begin());
+      continue;
+    }
+    Duration until = when - clock_.now();
+    if (until < wait) wait = until < Duration{0} ? Duration{0} : until;
+    break;
+  }
+  int ms = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(wait).count());
+  if (wait.count() > 0 && ms == 0) ms = 1;
+  epoll_event events[64];
+  int n = epoll_wait(epfd_, events, 64, ms);
+  if (n < 0 && errno != EINTR) log::error("epoll_wait: {}", errno);
+  for (int i = 0; i < n; ++i) {
+    auto it = watches_.find(events[i].data.fd);
+    if (it == watches_.end()) continue;
+    auto w = it->second;  // keep alive while running
+    if (w->alive) w->cb();
+  }
+  run_timers();
+  while (!deferred_.empty()) {
+    auto batch = std::move(deferred_);
+    deferred_.clear();
+    for (auto& cb : batch) cb();
+  }
+}
+
+void EventLoop::run() {
+  running_ = true;
+  while (running_) run_once(std::chrono::seconds(1));
+}
+
+}  // namespace vnet

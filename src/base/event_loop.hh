@@ -1,0 +1,72 @@
+#pragma once
+// EventLoop: one thread, epoll for file descriptors, a timer heap, and deferred calls.
+//
+// Callbacks run on the loop thread. Handlers may add or remove watches (including their own)
+// while running: removal only marks the watch dead; it is freed after the current dispatch.
+// Timers use the injected Clock, so a test can drive them with run_timers() and a ManualClock.
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <queue>
+#include <vector>
+
+#include "base/clock.hh"
+#include "base/result.hh"
+
+namespace vnet {
+
+class EventLoop {
+ public:
+  using Callback = std::function<void()>;
+  using TimerId = uint64_t;
+
+  explicit EventLoop(const Clock& clock);
+  ~EventLoop();
+  EventLoop(const EventLoop&) = delete;
+  EventLoop& operator=(const EventLoop&) = delete;
+
+  // Call on_readable whenever fd is readable (level-triggered). Replaces an earlier watch on fd.
+  Status watch(int fd, Callback on_readable);
+  void unwatch(int fd);
+
+  TimerId add_timer(Duration after, Callback cb);
+  TimerId add_periodic(Duration every, Callback cb);
+  void cancel_timer(TimerId id);
+
+  // Runs cb on the next iteration, before waiting again (without blocking).
+  void defer(Callback cb);
+
+  // One iteration: wait up to max_wait (or until the next timer), dispatch, run timers/deferred.
+  void run_once(Duration max_wait);
+  void run();  // until stop()
+  void stop() { running_ = false; }
+  bool running() const { return running_; }
+
+  // Fires due timers; returns the count. For tests with a ManualClock.
+  size_t run_timers();
+  const Clock& clock() const { return clock_; }
+
+ private:
+  struct Watch {
+    int fd;
+    Callback cb;
+    bool alive = true;
+  };
+  struct Timer {
+    TimePoint when;
+    Duration period{0};
+    Callback cb;
+  };
+  const Clock& clock_;
+  int epfd_ = -1;
+  bool running_ = false;
+  std::map<int, std::shared_ptr<Watch>> watches_;
+  std::map<TimerId, Timer> timers_;
+  std::multimap<TimePoint, TimerId> timer_order_;
+  TimerId next_timer_ = 1;
+  std::vector<Callback> deferred_;
+};
+
+}  // namespace vnet
