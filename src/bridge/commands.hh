@@ -1,0 +1,27 @@
+#pragma once
+// Console commands of `vnet switch`: vde_switch's port/, vlan/, hash/ commands and vnet's own
+// bridge/, port/mode, port/stats, port/attach, fdb/, cable/. Each answers in text (VDE's formats
+// where VDE has the command) and in JSON.
+//
+// Several bridges can live in one dataplane; a console session works on the selected one
+// (`bridge/select NAME`, initially the first bridge created).
+
+#include <chrono>
+#include <string>
+
+#include "base/clock.hh"
+#include "bridge/dataplane.hh"
+#include "console/console.hh"
+
+namespace vnet::bridge {
+
+struct SwitchInfo {
+  std::string version;
+  std::string mgmt_path;
+  TimePoint started{};
+};
+
+void register_commands(console::Registry& registry, Dataplane& dataplane, const Clock& clock,
+                       const SwitchInfo& info);
+
+}  // namespace vnet::bridge

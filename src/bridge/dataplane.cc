@@ -1,0 +1,289 @@
+#include "bridge/dataplane.hh"
+
+#include "base/log.hh"
+#include "packet/offload.hh"
+
+namespace vnet::bridge {
+
+Dataplane::Dataplane(EventLoop& loop, uint32_t numports) : loop_(loop), numports_(numports) {
+  ageing_timer_ = loop_.add_periodic(std::chrono::seconds(1), [this] { age_all(); });
+  flush_timer_ = loop_.add_periodic(std::chrono::milliseconds(10), [this] {
+    for (auto& [k, a] : attachments_) {
+      if (a.backend) a.backend->flush();
+    }
+  });
+}
+
+Dataplane::~Dataplane() {
+  loop_.cancel_timer(ageing_timer_);
+  loop_.cancel_timer(flush_timer_);
+  vde_.clear();
+  for (auto& [k, a] : attachments_) {
+    if (a.backend) {
+      for (int fd : a.backend->fds()) loop_.unwatch(fd);
+    }
+  }
+}
+
+Result<Bridge*> Dataplane::create_bridge(const std::string& name) {
+  if (name.empty()) return make_error(EINVAL, "bridge name is empty");
+  if (bridges_.count(name)) return make_error(EEXIST, "bridge {} already exists", name);
+  auto b = std::make_unique<Bridge>(name);
+  Bridge* raw = b.get();
+  bridges_[name] = std::move(b);
+  return raw;
+}
+
+Status Dataplane::remove_bridge(const std::string& name) {
+  auto it = bridges_.find(name);
+  if (it == bridges_.end()) return make_error(ENXIO, "no bridge named {}", name);
+  for (PortNo p : it->second->port_numbers()) forget_port(*it->second, p);
+  vde_.erase(it->second.get());
+  bridges_.erase(it);
+  return {};
+}
+
+Bridge* Dataplane::bridge(const std::string& name) {
+  auto it = bridges_.find(name);
+  return it == bridges_.end() ? nullptr : it->second.get();
+}
+
+std::vector<std::string> Dataplane::bridge_names() const {
+  std::vector<std::string> out;
+  for (auto& [n, _] : bridges_) out.push_back(n);
+  return out;
+}
+
+Dataplane::Attachment* Dataplane::find(const Bridge& br, PortNo port) {
+  auto it = attachments_.find({&br, port});
+  return it == attachments_.end() ? nullptr : &it->second;
+}
+
+void Dataplane::update_active(Bridge& br, PortNo port) {
+  Attachment* a = find(br, port);
+  bool active = a && a->admin_up && (a->backend || a->cable);
+  if (a && a->cable) {
+    Attachment* peer = find(*a->cable->first, a->cable->second);
+    active = active && peer && peer->admin_up;
+  }
+  (void)br.set_active(port, active);
+}
+
+Result<PortNo> Dataplane::attach(Bridge& br, PortNo port, std::unique_ptr<io::Backend> backend, bool dynamic) {
+  if (port == 0) {
+    for (PortNo p = 1; p <= numports_; ++p) {
+      if (!br.has_port(p)) {
+        port = p;
+        break;
+      }
+    }
+    if (port == 0) return make_error(ENOSPC, "bridge {}: all {} ports are in use", br.name(), numports_);
+  }
+  Attachment* existing = find(br, port);
+  if (existing && (existing->backend || existing->cable)) {
+    return make_error(EADDRINUSE, "bridge {} port {} already has {}", br.name(), port,
+                      existing->backend ? existing->backend->describe() : std::string("a cable"));
+  }
+  if (!br.has_port(port)) {
+    if (auto s = br.add_port(port); !s) return s.error();
+  } else {
+    dynamic = false;  // a configured port stays configured
+  }
+  Attachment& a = attachments_[{&br, port}];
+  a.dynamic = dynamic;
+  a.backend = std::move(backend);
+  Bridge* b = &br;
+  for (int fd : a.backend->fds()) {
+    if (auto s = loop_.watch(fd, [this, b, port] { poll_port(*b, port); }); !s) return s.error();
+  }
+  update_active(br, port);
+  log::info("{} port {}: attached {}", br.name(), port, a.backend->describe());
+  return port;
+}
+
+Status Dataplane::attach_spec(Bridge& br, PortNo port, const std::string& spec) {
+  if (!br.has_port(port)) {
+    if (auto s = br.add_port(port); !s) return s;
+  }
+  if (spec.rfind("qemu-stream:", 0) == 0) {
+    Bridge* b = &br;
+    auto l = io::QemuStreamListener::open(loop_, spec.substr(12), port,
+                                          [this, b](uint32_t p, std::unique_ptr<io::Backend> be) {
+                                            return attach(*b, p, std::move(be), false);
+                                          });
+    if (!l) return l.error();
+    attachments_[{&br, port}].listener = std::move(*l);
+    return {};
+  }
+  auto be = io::make_backend(spec);
+  if (!be) return be.error();
+  auto r = attach(br, port, std::move(*be), false);
+  if (!r) return r.error();
+  return {};
+}
+
+void Dataplane::drop_backend(Bridge& br, PortNo port) {
+  Attachment* a = find(br, port);
+  if (!a || !a->backend) return;
+  for (int fd : a->backend->fds()) loop_.unwatch(fd);
+  log::info("{} port {}: detached {}", br.name(), port, a->backend->describe());
+  // Destroying the backend may run inside its own callback: defer the destruction.
+  auto dead = std::make_shared<std::unique_ptr<io::Backend>>(std::move(a->backend));
+  loop_.defer([dead] {});
+  if (a->dynamic && !a->listener) {
+    attachments_.erase({&br, port});
+    (void)br.remove_port(port);
+  } else {
+    update_active(br, port);
+  }
+}
+
+Status Dataplane::detach(Bridge& br, PortNo port) {
+  Attachment* a = find(br, port);
+  if (!a) return make_error(ENXIO, "bridge {} port {} has nothing attached", br.name(), port);
+  if (a->cable) {
+    auto [pb, pp] = *a->cable;
+    if (Attachment* peer = find(*pb, pp)) peer->cable.reset();
+    a->cable.reset();
+    update_active(*pb, pp);
+  }
+  a->listener.reset();
+  drop_backend(br, port);
+  update_active(br, port);
+  return {};
+}
+
+void Dataplane::forget_port(Bridge& br, PortNo port) {
+  if (find(br, port)) {
+    (void)detach(br, port);
+    attachments_.erase({&br, port});
+  }
+}
+
+Status Dataplane::connect_cable(Bridge& a, PortNo pa, Bridge& b, PortNo pb) {
+  if (&a == &b && pa == pb) return make_error(EINVAL, "a cable needs two different ports");
+  for (auto [br, p] : {std::pair<Bridge*, PortNo>{&a, pa}, {&b, pb}}) {
+    if (!br->has_port(p)) return make_error(ENXIO, "bridge {} has no port {}", br->name(), p);
+    Attachment* at = find(*br, p);
+    if (at && (at->backend || at->cable)) return make_error(EADDRINUSE, "bridge {} port {} is in use", br->name(), p);
+  }
+  attachments_[{&a, pa}].cable = std::pair{&b, pb};
+  attachments_[{&b, pb}].cable = std::pair{&a, pa};
+  update_active(a, pa);
+  update_active(b, pb);
+  return {};
+}
+
+Status Dataplane::set_link(Bridge& br, PortNo port, bool up) {
+  if (!br.has_port(port)) return make_error(ENXIO, "bridge {} has no port {}", br.name(), port);
+  Attachment& a = attachments_[{&br, port}];
+  a.admin_up = up;
+  update_active(br, port);
+  if (a.cable) update_active(*a.cable->first, a.cable->second);
+  return {};
+}
+
+Status Dataplane::start_vde(Bridge& br, const std::string& dir) {
+  if (vde_.count(&br)) return make_error(EEXIST, "bridge {} already serves VDE at {}", br.name(), vde_[&br]->dir());
+  Bridge* b = &br;
+  auto s = io::VdeServer::open(loop_, dir, [this, b](uint32_t p, std::unique_ptr<io::Backend> be) {
+    return attach(*b, p, std::move(be), true);
+  });
+  if (!s) return s.error();
+  vde_[&br] = std::move(*s);
+  return {};
+}
+
+std::vector<std::string> Dataplane::vde_dirs() const {
+  std::vector<std::string> out;
+  for (auto& [b, s] : vde_) out.push_back(s->dir());
+  return out;
+}
+
+PortInfo Dataplane::port_info(const Bridge& br, PortNo port) const {
+  PortInfo info;
+  auto it = attachments_.find({&br, port});
+  if (it == attachments_.end()) return info;
+  const Attachment& a = it->second;
+  if (a.backend) info.backend = a.backend->describe();
+  if (a.cable) info.cable = a.cable->first->name() + ":" + std::to_string(a.cable->second);
+  if (!a.backend && a.listener) info.backend = "qemu-stream listener (waiting)";
+  info.dynamic = a.dynamic;
+  info.admin_up = a.admin_up;
+  return info;
+}
+
+void Dataplane::poll_port(Bridge& br, PortNo port) {
+  Attachment* a = find(br, port);
+  if (!a || !a->backend) return;
+  rx_.clear();
+  a->backend->receive(rx_, io::kBatch);
+  if (a->backend->closed()) {
+    drop_backend(br, port);
+    return;
+  }
+  if (!rx_.empty()) process(br, port, rx_);
+}
+
+void Dataplane::process(Bridge& br, PortNo port, std::vector<packet::Frame>& frames) {
+  TimePoint now = loop_.clock().now();
+  br.ingress(port, frames, now);
+  br.drain([&](PortNo p, std::vector<packet::Frame>& out) { deliver(br, p, out); });
+  // Frames that crossed cables: ingress on the far bridge, possibly crossing further.
+  size_t hops = 0;
+  while (!work_.empty() && hops < 100000) {
+    Pending w = std::move(work_.back());
+    work_.pop_back();
+    ++hops;
+    w.br->ingress(w.port, w.frames, now);
+    w.br->drain([&](PortNo p, std::vector<packet::Frame>& out) { deliver(*w.br, p, out); });
+  }
+  work_.clear();
+}
+
+void Dataplane::deliver(Bridge& br, PortNo port, std::vector<packet::Frame>& frames) {
+  Attachment* a = find(br, port);
+  if (!a) {
+    br.count_drop(port, DropReason::kPortInactive, frames.size());
+    return;
+  }
+  if (a->cable) {
+    work_.push_back(Pending{a->cable->first, a->cable->second, std::move(frames)});
+    frames.clear();
+    return;
+  }
+  if (a->backend) send_to_backend(br, port, *a->backend, frames);
+}
+
+void Dataplane::send_to_backend(Bridge& br, PortNo port, io::Backend& be, std::vector<packet::Frame>& frames) {
+  std::span<packet::Frame> batch(frames);
+  if (!be.vnet_hdr()) {
+    bool any = false;
+    for (auto& f : frames) any |= f.offload.any();
+    if (any) {
+      scratch_.clear();
+      for (auto& f : frames) {
+        if (f.offload.gso_type != packet::OffloadInfo::kGsoNone) {
+          if (!packet::segment_gso(f, scratch_)) br.count_drop(port, DropReason::kOffload);
+        } else {
+          if (!packet::complete_checksum(f)) {
+            br.count_drop(port, DropReason::kOffload);
+            continue;
+          }
+          f.offload = {};
+          scratch_.push_back(std::move(f));
+        }
+      }
+      batch = std::span<packet::Frame>(scratch_);
+    }
+  }
+  size_t accepted = be.send(batch);
+  if (accepted < batch.size()) br.count_drop(port, DropReason::kTxQueueFull, batch.size() - accepted);
+}
+
+void Dataplane::age_all() {
+  TimePoint now = loop_.clock().now();
+  for (auto& [n, b] : bridges_) b->fdb().age(now);
+}
+
+}  // namespace vnet::bridge

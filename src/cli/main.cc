@@ -1,0 +1,24 @@
+#include <csignal>
+#include <cstdio>
+
+#include "base/log.hh"
+#include "cli/commands.hh"
+
+int main(int argc, char** argv) {
+  CLI::App app{"vnet: virtual networks — 802.1Q switch, labs, VRRP"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("vnet ") + VNET_VERSION);
+  bool verbose = false;
+  app.add_flag("-v,--verbose", verbose, "debug logging");
+  app.parse_complete_callback([&] {
+    if (verbose) vnet::log::set_level(vnet::log::Level::kDebug);
+  });
+  std::signal(SIGPIPE, SIG_IGN);
+  vnet::cli::add_switch(app);
+  vnet::cli::add_ctl(app);
+#ifdef VNET_HAVE_LAB
+  vnet::cli::add_lab(app);
+#endif
+  CLI11_PARSE(app, argc, argv);
+  return 0;
+}

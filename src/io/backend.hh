@@ -1,0 +1,58 @@
+#pragma once
+// Backend: where a bridge port's frames come from and go to (a veth end, a TAP device, a VDE plug,
+// a QEMU socket, a pcap file, an in-memory peer). One file per backend, like OVS netdev classes.
+//
+// Contract:
+//  - receive() never blocks; it appends the frames that are ready (normally ≤ kBatch, a TPACKET_V3
+//    block may yield a few more) and returns how many it appended.
+//  - send() never blocks; it takes every frame in the span (they are moved-from afterwards) and
+//    returns how many it accepted. Frames not accepted were dropped — the caller counts them
+//    (DropReason::kTxQueueFull). A slow client therefore never stalls the others.
+//  - fds() are the descriptors to watch for readability; when one is readable call receive().
+//  - closed() turns true when the peer is gone (VDE ctl EOF, stream EOF); the dataplane then frees
+//    the port. A closed backend receives nothing and drops everything sent.
+//  - vnet_hdr(): the backend carries packet::OffloadInfo (virtio-net header) both ways, so TCP
+//    segments up to 64 KiB with partial checksums pass through. Otherwise the dataplane completes
+//    checksums and segments GSO frames before send().
+
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "base/result.hh"
+#include "packet/frame.hh"
+
+namespace vnet::io {
+
+constexpr size_t kBatch = 64;
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual std::vector<int> fds() const = 0;
+  virtual size_t receive(std::vector<packet::Frame>& out, size_t max) = 0;
+  virtual size_t send(std::span<packet::Frame> frames) = 0;
+  // Called after every loop iteration: push out anything buffered (stream backends).
+  virtual void flush() {}
+  virtual bool vnet_hdr() const { return false; }
+  virtual bool closed() const { return false; }
+  virtual std::string kind() const = 0;      // "afpacket", "vde", ...
+  virtual std::string describe() const = 0;  // "afpacket:veth0", "vde:/tmp/sw/ctl fd 7 (pid 42)"
+};
+
+// Opens a backend from a spec (the part after `--port N=`):
+//   afpacket:IFNAME      raw frames on an interface (TPACKET_V3 ring, sendmmsg, PACKET_VNET_HDR)
+//   tap:IFNAME           a TAP device (created if missing), IFF_VNET_HDR
+//   pcap:IN[,OUT]        replay IN (may be "-" for none), record what is sent to OUT
+//   qemu-dgram:PATH      a unix datagram socket at PATH for QEMU -netdev dgram (remote.path=PATH)
+// Listening specs (qemu-stream:PATH, VDE's ctl directory) are listeners (see listener.hh).
+// Errors name the spec and what went wrong.
+Result<std::unique_ptr<Backend>> make_backend(const std::string& spec);
+
+Result<std::unique_ptr<Backend>> open_afpacket(const std::string& ifname);
+Result<std::unique_ptr<Backend>> open_tap(const std::string& ifname);
+Result<std::unique_ptr<Backend>> open_pcap(const std::string& in, const std::string& out);
+Result<std::unique_ptr<Backend>> open_qemu_dgram(const std::string& path);
+
+}  // namespace vnet::io
