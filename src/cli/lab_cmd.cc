@@ -1,0 +1,276 @@
+// vnet lab validate|up|down|status|test|exec|graph — a network from one file.
+
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <climits>
+#include <csignal>
+#include <fstream>
+#include <iostream>
+
+#include "cli/commands.hh"
+#include "lab/graph.hh"
+#include "lab/netns.hh"
+#include "lab/orchestrator.hh"
+#include "lab/scenario.hh"
+
+namespace vnet::cli {
+namespace {
+
+std::string self_exe() {
+  char buf[PATH_MAX];
+  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n <= 0) return "vnet";
+  return std::string(buf, static_cast<size_t>(n));
+}
+
+[[noreturn]] void fail(const std::string& msg, int code = 1) {
+  std::cerr << msg << "\n";
+  std::exit(code);
+}
+
+lab::Topology load_or_die(const std::string& file) {
+  auto t = lab::load_topology(file);
+  if (!t) fail(t.error().message, 2);
+  return std::move(*t);
+}
+
+bool looks_like_file(const std::string& s) {
+  return s.find('/') != std::string::npos || s.ends_with(".yaml") || s.ends_with(".yml");
+}
+
+// A TCP service for `listen:` ports: accepts and closes, on IPv4 and IPv6, until killed.
+int serve_tcp(const std::string& list) {
+  std::vector<int> fds;
+  size_t pos = 0;
+  while (pos <= list.size()) {
+    size_t comma = list.find(',', pos);
+    int port = std::atoi(list.substr(pos, comma - pos).c_str());
+    int fd = ::socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int zero = 0, one = 1;
+    ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero);
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sockaddr_in6 sa{};
+    sa.sin6_family = AF_INET6;
+    sa.sin6_port = htons(static_cast<uint16_t>(port));
+    sa.sin6_addr = in6addr_any;
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) < 0 || ::listen(fd, 64) < 0) {
+      std::cerr << "vnet lab serve: port " << port << ": " << std::strerror(errno) << "\n";
+      return 1;
+    }
+    fds.push_back(fd);
+    if (comma == std::string::npos) break;
+    pos = comma + 1;
+  }
+  std::vector<pollfd> p;
+  for (int fd : fds) p.push_back({fd, POLLIN, 0});
+  while (true) {
+    if (::poll(p.data(), p.size(), -1) < 0 && errno != EINTR) return 1;
+    for (auto& x : p) {
+      if (x.revents & POLLIN) {
+        int c = ::accept4(x.fd, nullptr, nullptr, SOCK_CLOEXEC);
+        if (c >= 0) {
+          static const char kHello[] = "vnet lab test service\n";
+          [[maybe_unused]] auto w = ::send(c, kHello, sizeof kHello - 1, MSG_NOSIGNAL);
+          ::close(c);
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+
+void add_lab(CLI::App& app) {
+  auto* lab = app.add_subcommand("lab", "a network from one file: validate, up, test, status, exec, graph, down");
+  lab->require_subcommand(1);
+
+  auto file = std::make_shared<std::string>();
+  auto* validate = lab->add_subcommand("validate", "check a topology file and report every mistake");
+  validate->add_option("file", *file, "topology file")->required();
+  validate->final_callback([file] {
+    auto t = load_or_die(*file);
+    lab::plan(t);
+    std::cout << fmt::format("{}: lab {} is valid: {} nodes, {} links, {} scenarios\n", *file, t.name, t.nodes.size(),
+                             t.links.size(), t.scenarios.size());
+    std::exit(0);
+  });
+
+  auto* up = lab->add_subcommand("up", "create the lab's namespaces, links and switches");
+  up->add_option("file", *file, "topology file")->required();
+  up->final_callback([file] {
+    auto t = load_or_die(*file);
+    if (auto s = lab::lab_up(t, self_exe(), std::cout); !s) fail("vnet lab up: " + s.error().message);
+    std::exit(0);
+  });
+
+  auto target = std::make_shared<std::string>();
+  auto* down = lab->add_subcommand("down", "remove everything a lab created (also after a crash)");
+  down->add_option("lab", *target, "topology file or lab name")->required();
+  down->final_callback([target] {
+    std::optional<lab::Topology> t;
+    std::string name = *target;
+    if (looks_like_file(*target)) {
+      auto r = lab::load_topology(*target);
+      if (!r) fail(r.error().message, 2);
+      t = std::move(*r);
+      name = t->name;
+    }
+    if (auto s = lab::lab_down(name, t ? &*t : nullptr, std::cout); !s) fail("vnet lab down: " + s.error().message);
+    std::exit(0);
+  });
+
+  auto json_out = std::make_shared<bool>(false);
+  auto* status = lab->add_subcommand("status", "labs that are up; with a name, its nodes, links and switches");
+  status->add_option("lab", *target, "topology file or lab name");
+  status->add_flag("--json", *json_out, "JSON output");
+  status->final_callback([target, json_out] {
+    std::string name = *target;
+    if (looks_like_file(name)) name = load_or_die(name).name;
+    if (name.empty()) {
+      auto labs = lab::list_labs();
+      if (*json_out) {
+        std::cout << nlohmann::json(labs).dump(2) << "\n";
+      } else if (labs.empty()) {
+        std::cout << "no lab is up\n";
+      } else {
+        for (auto& l : labs) std::cout << l << "\n";
+      }
+      std::exit(0);
+    }
+    auto s = lab::lab_status(name);
+    if (!s) fail(s.error().message);
+    if (*json_out) {
+      std::cout << s->dump(2) << "\n";
+      std::exit(0);
+    }
+    auto& j = *s;
+    std::cout << fmt::format("lab {} ({}) from {}\n", name, j.value("phase", "?"), j.value("file", "?"));
+    std::cout << "namespaces:\n";
+    for (auto& [ns, present] : j["netns_present"].items()) std::cout << fmt::format("  {:<24} {}\n", ns, present.get<bool>() ? "present" : "MISSING");
+    std::cout << "processes:\n";
+    for (auto& p : j["pids"]) {
+      std::cout << fmt::format("  {:>7} {:<8} {}\n", p["pid"].get<int>(), p["alive"].get<bool>() ? "running" : "gone",
+                               p["what"].get<std::string>());
+    }
+    if (j.contains("switches")) {
+      for (auto& b : j["switches"]) {
+        std::cout << fmt::format("switch {}: vlans {}, {} MACs learned\n", b["name"].get<std::string>(), b["vlans"].dump(),
+                                 b["fdb_entries"].get<size_t>());
+        for (auto& p : b["port_table"]) {
+          std::string att = p["backend"].get<std::string>();
+          if (att.empty()) att = "cable to " + p["cable"].get<std::string>();
+          std::cout << fmt::format("  port {:<4} {:<8} {:<24} {:<32} rx {} tx {}\n", p["port"].get<int>(),
+                                   p["active"].get<bool>() ? "up" : "down", p["config"].get<std::string>(), att,
+                                   p["rx_frames"].get<uint64_t>(), p["tx_frames"].get<uint64_t>());
+        }
+      }
+    } else if (j.contains("dataplane_error")) {
+      std::cout << "dataplane: " << j["dataplane_error"].get<std::string>() << "\n";
+    }
+    std::exit(0);
+  });
+
+  struct TestOpts {
+    std::string file, junit, scenario;
+    bool keep = false;
+  };
+  auto to = std::make_shared<TestOpts>();
+  auto* test = lab->add_subcommand("test", "bring the lab up (unless up), run its scenarios, report, tear down");
+  test->add_option("file", to->file, "topology file")->required();
+  test->add_flag("--keep", to->keep, "leave the lab up afterwards");
+  test->add_option("--junit", to->junit, "JUnit XML report path (default: lab-NAME.junit.xml)");
+  test->add_option("--scenario", to->scenario, "run only this scenario");
+  test->final_callback([to] {
+    auto t = load_or_die(to->file);
+    bool brought_up = false;
+    if (!lab::lab_is_up(t.name)) {
+      if (auto s = lab::lab_up(t, self_exe(), std::cout); !s) fail("vnet lab test: " + s.error().message);
+      brought_up = true;
+    } else {
+      lab::plan(t);
+      std::cout << "lab " << t.name << " is already up: testing it as it is\n";
+    }
+    // Tear down even when interrupted.
+    static lab::Topology* g_topo = &t;
+    static bool g_down = brought_up && !to->keep;
+    std::signal(SIGINT, [](int) {
+      if (g_down) (void)lab::lab_down(g_topo->name, g_topo, std::cout);
+      std::_Exit(130);
+    });
+    std::signal(SIGTERM, [](int) {
+      if (g_down) (void)lab::lab_down(g_topo->name, g_topo, std::cout);
+      std::_Exit(143);
+    });
+    auto report = lab::run_scenarios(t, to->scenario, std::cout);
+    report.print(std::cout);
+    std::string junit = to->junit.empty() ? "lab-" + t.name + ".junit.xml" : to->junit;
+    std::ofstream(junit) << report.junit_xml();
+    std::cout << "JUnit report: " << junit << "\n";
+    if (g_down) (void)lab::lab_down(t.name, &t, std::cout);
+    if (report.steps.empty()) fail("vnet lab test: no scenario step ran");
+    std::exit(report.failed() ? 1 : 0);
+  });
+
+  struct ExecOpts {
+    std::string lab, node;
+    std::vector<std::string> argv;
+  };
+  auto eo = std::make_shared<ExecOpts>();
+  auto* exec = lab->add_subcommand("exec", "run a command inside a node: vnet lab exec [LAB] NODE -- CMD…");
+  exec->add_option("names", eo->argv, "[LAB] NODE -- CMD…")->required();
+  exec->final_callback([eo] {
+    auto& a = eo->argv;
+    // CLI11 consumes the `--`: everything after the node is the command.
+    std::vector<std::string> labs = lab::list_labs();
+    std::string labname, node;
+    size_t cmd_at;
+    if (a.size() >= 3 && (std::find(labs.begin(), labs.end(), a[0]) != labs.end() || looks_like_file(a[0]))) {
+      labname = looks_like_file(a[0]) ? load_or_die(a[0]).name : a[0];
+      node = a[1];
+      cmd_at = 2;
+    } else {
+      if (labs.size() != 1) fail("vnet lab exec: name the lab (labs up: " + fmt::format("{}", fmt::join(labs, ", ")) + ")");
+      labname = labs[0];
+      node = a.at(0);
+      cmd_at = 1;
+    }
+    if (cmd_at >= a.size()) fail("vnet lab exec: no command given");
+    auto r = lab::lab_exec(labname, node, std::vector<std::string>(a.begin() + static_cast<long>(cmd_at), a.end()));
+    if (!r) fail("vnet lab exec: " + r.error().message);
+    std::exit(*r);
+  });
+
+  auto out = std::make_shared<std::string>();
+  auto* graph = lab->add_subcommand("graph", "draw the topology (Graphviz DOT and SVG)");
+  graph->add_option("file", *file, "topology file")->required();
+  graph->add_option("-o,--output", *out, "output prefix (writes PREFIX.dot and PREFIX.svg; '-' prints DOT)");
+  graph->final_callback([file, out] {
+    auto t = load_or_die(*file);
+    std::string dot = lab::to_dot(t);
+    if (*out == "-") {
+      std::cout << dot;
+      std::exit(0);
+    }
+    std::string prefix = out->empty() ? t.name : *out;
+    std::ofstream(prefix + ".dot") << dot;
+    std::cout << "wrote " << prefix << ".dot\n";
+    std::string cmd = fmt::format("dot -Tsvg '{}.dot' -o '{}.svg'", prefix, prefix);
+    if (std::system(cmd.c_str()) == 0) {
+      std::cout << "wrote " << prefix << ".svg\n";
+    } else {
+      fail("vnet lab graph: Graphviz `dot` failed or is missing (apt-get install graphviz); the .dot file is there");
+    }
+    std::exit(0);
+  });
+
+  auto ports = std::make_shared<std::string>();
+  auto* serve = lab->add_subcommand("serve", "a test TCP service (used for `listen:` ports)");
+  serve->group("");  // internal
+  serve->add_option("--tcp", *ports, "comma-separated ports")->required();
+  serve->final_callback([ports] { std::exit(serve_tcp(*ports)); });
+}
+
+}  // namespace vnet::cli

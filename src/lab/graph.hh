@@ -1,0 +1,13 @@
+#pragma once
+// Graphviz rendering of a topology: switches as boxes, hosts as ellipses, routers as hexagons;
+// each link labelled with its VLANs and coloured by its (first) VLAN.
+
+#include <string>
+
+#include "lab/topology.hh"
+
+namespace vnet::lab {
+
+std::string to_dot(const Topology& topo);
+
+}  // namespace vnet::lab

@@ -1,0 +1,170 @@
+#include "lab/netlink.hh"
+
+#include <linux/if_addr.h>
+#include <net/if.h>
+#include <netlink/netlink.h>
+#include <netlink/route/addr.h>
+#include <netlink/route/link.h>
+#include <netlink/route/link/veth.h>
+#include <netlink/route/nexthop.h>
+#include <netlink/route/route.h>
+#include <nftables/libnftables.h>
+
+#include <utility>
+
+#include "lab/netns.hh"
+
+namespace vnet::lab {
+namespace {
+
+Error nl_error(const std::string& what, int err) {
+  return Error{EIO, fmt::format("{}: {}", what, nl_geterror(err))};
+}
+
+struct LinkPtr {
+  rtnl_link* p = nullptr;
+  ~LinkPtr() {
+    if (p) rtnl_link_put(p);
+  }
+};
+struct AddrPtr {
+  nl_addr* p = nullptr;
+  ~AddrPtr() {
+    if (p) nl_addr_put(p);
+  }
+};
+
+}  // namespace
+
+Result<Netlink> Netlink::open(const std::string& netns) {
+  nl_sock* sock = nullptr;
+  Status s = in_netns(netns, [&]() -> Status {
+    sock = nl_socket_alloc();
+    if (!sock) return make_error(ENOMEM, "nl_socket_alloc");
+    if (int err = nl_connect(sock, NETLINK_ROUTE); err < 0) {
+      nl_socket_free(sock);
+      sock = nullptr;
+      return nl_error("netlink connect in " + netns, err);
+    }
+    return {};
+  });
+  if (!s) return s.error();
+  return Netlink(sock, netns);
+}
+
+Netlink::Netlink(Netlink&& o) noexcept : sock_(std::exchange(o.sock_, nullptr)), netns_(std::move(o.netns_)) {}
+Netlink& Netlink::operator=(Netlink&& o) noexcept {
+  std::swap(sock_, o.sock_);
+  std::swap(netns_, o.netns_);
+  return *this;
+}
+Netlink::~Netlink() {
+  if (sock_) nl_socket_free(sock_);
+}
+
+Status Netlink::add_veth(const std::string& name, const std::string& peer_netns, const std::string& peer_name,
+                         const std::optional<packet::MacAddress>& peer_mac) {
+  auto nsfd = open_netns(peer_netns);
+  if (!nsfd) return nsfd.error();
+  LinkPtr link{rtnl_link_veth_alloc()};
+  if (!link.p) return make_error(ENOMEM, "rtnl_link_veth_alloc");
+  rtnl_link_set_name(link.p, name.c_str());
+  rtnl_link* peer = rtnl_link_veth_get_peer(link.p);
+  rtnl_link_set_name(peer, peer_name.c_str());
+  rtnl_link_set_ns_fd(peer, nsfd->get());
+  AddrPtr mac;
+  if (peer_mac) {
+    mac.p = nl_addr_build(AF_LLC, peer_mac->bytes.data(), 6);
+    rtnl_link_set_addr(peer, mac.p);
+  }
+  int err = rtnl_link_add(sock_, link.p, NLM_F_CREATE | NLM_F_EXCL);
+  rtnl_link_put(peer);
+  if (err < 0) return nl_error(fmt::format("create veth {} ({}) ↔ {} ({})", name, netns_, peer_name, peer_netns), err);
+  return {};
+}
+
+Status Netlink::set_up(const std::string& ifname, bool up) {
+  LinkPtr link;
+  if (int err = rtnl_link_get_kernel(sock_, 0, ifname.c_str(), &link.p); err < 0) {
+    return nl_error(fmt::format("{} in {}", ifname, netns_), err);
+  }
+  LinkPtr change{rtnl_link_alloc()};
+  if (up) {
+    rtnl_link_set_flags(change.p, IFF_UP);
+  } else {
+    rtnl_link_unset_flags(change.p, IFF_UP);
+  }
+  if (int err = rtnl_link_change(sock_, link.p, change.p, 0); err < 0) {
+    return nl_error(fmt::format("set {} {} in {}", ifname, up ? "up" : "down", netns_), err);
+  }
+  return {};
+}
+
+Result<bool> Netlink::has_link(const std::string& ifname) {
+  LinkPtr link;
+  int err = rtnl_link_get_kernel(sock_, 0, ifname.c_str(), &link.p);
+  if (err == -NLE_OBJ_NOTFOUND || err == -NLE_NODEV) return false;
+  if (err < 0) return nl_error("look up " + ifname, err);
+  return true;
+}
+
+Status Netlink::add_address(const std::string& ifname, const packet::IpPrefix& prefix) {
+  LinkPtr link;
+  if (int err = rtnl_link_get_kernel(sock_, 0, ifname.c_str(), &link.p); err < 0) {
+    return nl_error(fmt::format("{} in {}", ifname, netns_), err);
+  }
+  rtnl_addr* addr = rtnl_addr_alloc();
+  AddrPtr local;
+  std::string text = prefix.to_string();
+  if (int err = nl_addr_parse(text.c_str(), prefix.v6 ? AF_INET6 : AF_INET, &local.p); err < 0) {
+    rtnl_addr_put(addr);
+    return nl_error("parse " + text, err);
+  }
+  rtnl_addr_set_ifindex(addr, rtnl_link_get_ifindex(link.p));
+  rtnl_addr_set_local(addr, local.p);
+  rtnl_addr_set_prefixlen(addr, prefix.length);
+  if (prefix.v6) rtnl_addr_set_flags(addr, IFA_F_NODAD);  // usable at once: no 1–2 s DAD wait
+  int err = rtnl_addr_add(sock_, addr, 0);
+  rtnl_addr_put(addr);
+  if (err < 0) return nl_error(fmt::format("add {} to {} in {}", text, ifname, netns_), err);
+  return {};
+}
+
+Status Netlink::add_route(const packet::IpPrefix& to, const std::string& via) {
+  rtnl_route* route = rtnl_route_alloc();
+  int family = to.v6 ? AF_INET6 : AF_INET;
+  rtnl_route_set_family(route, static_cast<uint8_t>(family));
+  AddrPtr dst, gw;
+  std::string text = to.to_string();
+  int err = nl_addr_parse(text.c_str(), family, &dst.p);
+  if (err >= 0) err = nl_addr_parse(via.c_str(), family, &gw.p);
+  if (err < 0) {
+    rtnl_route_put(route);
+    return nl_error("parse route " + text + " via " + via, err);
+  }
+  nl_addr_set_prefixlen(dst.p, to.length);
+  rtnl_route_set_dst(route, dst.p);
+  rtnl_nexthop* nh = rtnl_route_nh_alloc();
+  rtnl_route_nh_set_gateway(nh, gw.p);
+  rtnl_route_add_nexthop(route, nh);
+  err = rtnl_route_add(sock_, route, NLM_F_CREATE | NLM_F_EXCL);
+  rtnl_route_put(route);
+  if (err < 0) return nl_error(fmt::format("route {} via {} in {}", text, via, netns_), err);
+  return {};
+}
+
+Status load_nftables(const std::string& netns, const std::string& ruleset) {
+  return in_netns(netns, [&]() -> Status {
+    nft_ctx* ctx = nft_ctx_new(NFT_CTX_DEFAULT);
+    if (!ctx) return make_error(ENOMEM, "nft_ctx_new");
+    nft_ctx_buffer_error(ctx);
+    nft_ctx_buffer_output(ctx);
+    int rc = nft_run_cmd_from_buffer(ctx, ruleset.c_str());
+    std::string err = nft_ctx_get_error_buffer(ctx);
+    nft_ctx_free(ctx);
+    if (rc != 0) return make_error(EINVAL, "nftables ruleset rejected in {}:\n{}", netns, err);
+    return {};
+  });
+}
+
+}  // namespace vnet::lab

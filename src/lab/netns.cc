@@ -1,0 +1,163 @@
+#include "lab/netns.hh"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <fstream>
+
+namespace vnet::lab {
+
+static std::string netns_path(const std::string& name) { return std::string(kNetnsDir) + "/" + name; }
+
+bool netns_exists(const std::string& name) {
+  struct stat st{};
+  return ::stat(netns_path(name).c_str(), &st) == 0;
+}
+
+static Status prepare_netns_dir() {
+  if (::mkdir(kNetnsDir, 0755) < 0 && errno != EEXIST) return system_error("mkdir /run/netns");
+  // As iproute2 does: make /run/netns a shared mount so the bind mounts show in every mount ns.
+  if (::mount("", kNetnsDir, "none", MS_SHARED | MS_REC, nullptr) < 0) {
+    if (errno != EINVAL) return system_error("mount --make-shared /run/netns");
+    if (::mount(kNetnsDir, kNetnsDir, "none", MS_BIND | MS_REC, nullptr) < 0) return system_error("bind /run/netns");
+    if (::mount("", kNetnsDir, "none", MS_SHARED | MS_REC, nullptr) < 0) return system_error("share /run/netns");
+  }
+  return {};
+}
+
+Status create_netns(const std::string& name) {
+  if (auto s = prepare_netns_dir(); !s) return s;
+  std::string path = netns_path(name);
+  int fd = ::open(path.c_str(), O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0);
+  if (fd < 0) {
+    if (errno == EEXIST) return make_error(EEXIST, "network namespace {} already exists", name);
+    return system_error("create " + path);
+  }
+  ::close(fd);
+  UniqueFd orig(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
+  if (::unshare(CLONE_NEWNET) < 0) {
+    auto e = system_error("unshare(CLONE_NEWNET)");
+    ::unlink(path.c_str());
+    return e;
+  }
+  Status result;
+  if (::mount("/proc/thread-self/ns/net", path.c_str(), "none", MS_BIND, nullptr) < 0) {
+    result = system_error("bind mount " + path);
+    ::unlink(path.c_str());
+  }
+  if (::setns(orig.get(), CLONE_NEWNET) < 0) return system_error("setns back to the original namespace");
+  return result;
+}
+
+Status delete_netns(const std::string& name) {
+  std::string path = netns_path(name);
+  if (!netns_exists(name)) return {};
+  ::umount2(path.c_str(), MNT_DETACH);
+  if (::unlink(path.c_str()) < 0 && errno != ENOENT) return system_error("unlink " + path);
+  return {};
+}
+
+Result<UniqueFd> open_netns(const std::string& name) {
+  UniqueFd fd(::open(netns_path(name).c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return make_error(ENOENT, "network namespace {} does not exist", name);
+  return fd;
+}
+
+std::vector<std::string> list_netns() {
+  std::vector<std::string> out;
+  DIR* d = ::opendir(kNetnsDir);
+  if (!d) return out;
+  while (dirent* e = ::readdir(d)) {
+    if (e->d_name[0] != '.') out.push_back(e->d_name);
+  }
+  ::closedir(d);
+  return out;
+}
+
+std::vector<pid_t> netns_pids(const std::string& name) {
+  std::vector<pid_t> out;
+  struct stat ns{};
+  if (::stat(netns_path(name).c_str(), &ns) < 0) return out;
+  DIR* d = ::opendir("/proc");
+  if (!d) return out;
+  while (dirent* e = ::readdir(d)) {
+    if (!std::isdigit(static_cast<unsigned char>(e->d_name[0]))) continue;
+    struct stat st{};
+    std::string p = std::string("/proc/") + e->d_name + "/ns/net";
+    if (::stat(p.c_str(), &st) == 0 && st.st_ino == ns.st_ino && st.st_dev == ns.st_dev) {
+      out.push_back(static_cast<pid_t>(std::atoi(e->d_name)));
+    }
+  }
+  ::closedir(d);
+  return out;
+}
+
+Status in_netns(const std::string& name, const std::function<Status()>& fn) {
+  auto target = open_netns(name);
+  if (!target) return target.error();
+  UniqueFd orig(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
+  if (::setns(target->get(), CLONE_NEWNET) < 0) return system_error("setns " + name);
+  Status s = fn();
+  if (::setns(orig.get(), CLONE_NEWNET) < 0) return system_error("setns back");
+  return s;
+}
+
+Result<pid_t> spawn(const SpawnOptions& o) {
+  if (o.argv.empty()) return make_error(EINVAL, "spawn: empty command");
+  auto target = open_netns(o.netns);
+  if (!target) return target.error();
+  int tfd = target->get();
+  pid_t pid = ::fork();
+  if (pid < 0) return system_error("fork");
+  if (pid == 0) {
+    if (o.new_session) ::setsid();
+    if (::setns(tfd, CLONE_NEWNET) < 0) _exit(126);
+    if (!o.log_file.empty()) {
+      int fd = ::open(o.log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+      int null = ::open("/dev/null", O_RDONLY);
+      if (null >= 0) ::dup2(null, 0);
+      if (fd >= 0) {
+        ::dup2(fd, 1);
+        ::dup2(fd, 2);
+      }
+    }
+    std::vector<char*> args;
+    for (auto& a : o.argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    ::execvp(args[0], args.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+Result<int> run_in_netns(const std::string& netns, const std::vector<std::string>& argv, bool quiet) {
+  SpawnOptions o{netns, argv, quiet ? "/dev/null" : "", false};
+  auto pid = spawn(o);
+  if (!pid) return pid.error();
+  int status = 0;
+  while (::waitpid(*pid, &status, 0) < 0) {
+    if (errno != EINTR) return system_error("waitpid");
+  }
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  return 128 + WTERMSIG(status);
+}
+
+Status set_sysctl(const std::string& netns, const std::string& key, const std::string& value) {
+  return in_netns(netns, [&]() -> Status {
+    std::string path = "/proc/sys/" + key;
+    int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return system_error("open " + path);
+    ssize_t w = ::write(fd, value.data(), value.size());
+    ::close(fd);
+    if (w < 0) return system_error("write " + path);
+    return {};
+  });
+}
+
+}  // namespace vnet::lab

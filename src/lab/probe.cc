@@ -1,0 +1,143 @@
+#include "lab/probe.hh"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "base/byte_io.hh"
+#include "base/fd.hh"
+#include "lab/netns.hh"
+#include "packet/ip.hh"
+#include "packet/l4.hh"
+
+namespace vnet::lab {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct SockAddr {
+  sockaddr_storage ss{};
+  socklen_t len = 0;
+  bool v6 = false;
+};
+
+Result<SockAddr> resolve(const std::string& address, uint16_t port) {
+  SockAddr a;
+  if (address.find(':') != std::string::npos) {
+    auto* s6 = reinterpret_cast<sockaddr_in6*>(&a.ss);
+    s6->sin6_family = AF_INET6;
+    s6->sin6_port = htons(port);
+    if (inet_pton(AF_INET6, address.c_str(), &s6->sin6_addr) != 1) return make_error(EINVAL, "bad IPv6 address '{}'", address);
+    a.len = sizeof *s6;
+    a.v6 = true;
+  } else {
+    auto* s4 = reinterpret_cast<sockaddr_in*>(&a.ss);
+    s4->sin_family = AF_INET;
+    s4->sin_port = htons(port);
+    if (inet_pton(AF_INET, address.c_str(), &s4->sin_addr) != 1) return make_error(EINVAL, "bad IPv4 address '{}'", address);
+    a.len = sizeof *s4;
+  }
+  return a;
+}
+
+Result<UniqueFd> socket_in(const std::string& netns, int domain, int type, int proto) {
+  UniqueFd fd;
+  Status s = in_netns(netns, [&]() -> Status {
+    fd.reset(::socket(domain, type | SOCK_NONBLOCK | SOCK_CLOEXEC, proto));
+    if (!fd.valid()) return system_error("socket");
+    return {};
+  });
+  if (!s) return s.error();
+  return fd;
+}
+
+uint16_t next_id() {
+  static uint16_t counter = static_cast<uint16_t>(::getpid() * 7919);
+  return ++counter;
+}
+
+}  // namespace
+
+Result<PingResult> ping(const std::string& netns, const std::string& address, std::chrono::milliseconds deadline,
+                        std::chrono::milliseconds interval) {
+  auto dst = resolve(address, 0);
+  if (!dst) return dst.error();
+  auto fd = socket_in(netns, dst->v6 ? AF_INET6 : AF_INET, SOCK_RAW, dst->v6 ? int{IPPROTO_ICMPV6} : int{IPPROTO_ICMP});
+  if (!fd) return fd.error();
+  uint16_t id = next_id();
+  PingResult result;
+  auto start = Clock::now(), end = start + deadline;
+  auto next_send = start;
+  std::vector<Clock::time_point> sent_at;
+  while (Clock::now() < end) {
+    auto now = Clock::now();
+    if (now >= next_send) {
+      packet::IcmpEcho e;
+      e.type = dst->v6 ? packet::IcmpEcho::kV6Request : packet::IcmpEcho::kV4Request;
+      e.identifier = id;
+      e.sequence = static_cast<uint16_t>(result.sent);
+      e.data.assign(32, 0x5a);
+      std::vector<uint8_t> buf;
+      ByteWriter w(buf);
+      encode_icmp_echo(e, 0, w);  // ICMPv6: the kernel fills in the checksum (RFC 3542 §3.1)
+      ::sendto(fd->get(), buf.data(), buf.size(), 0, reinterpret_cast<sockaddr*>(&dst->ss), dst->len);
+      sent_at.push_back(now);
+      ++result.sent;
+      next_send = now + interval;
+    }
+    auto wait = std::min(next_send, end) - Clock::now();
+    int ms = static_cast<int>(std::max<long>(1, std::chrono::duration_cast<std::chrono::milliseconds>(wait).count()));
+    pollfd p{fd->get(), POLLIN, 0};
+    if (::poll(&p, 1, ms) <= 0) continue;
+    uint8_t rx[2048];
+    sockaddr_storage from{};
+    socklen_t fl = sizeof from;
+    ssize_t n;
+    while ((n = ::recvfrom(fd->get(), rx, sizeof rx, 0, reinterpret_cast<sockaddr*>(&from), &fl)) > 0) {
+      ByteReader r({rx, static_cast<size_t>(n)});
+      if (!dst->v6) {
+        auto ip = packet::decode_ipv4(r);
+        if (!ip) continue;
+        auto* d4 = reinterpret_cast<sockaddr_in*>(&dst->ss);
+        if (ip->src.value != ntohl(d4->sin_addr.s_addr)) continue;
+      } else {
+        auto* f6 = reinterpret_cast<sockaddr_in6*>(&from);
+        auto* d6 = reinterpret_cast<sockaddr_in6*>(&dst->ss);
+        if (std::memcmp(&f6->sin6_addr, &d6->sin6_addr, 16) != 0) continue;
+      }
+      auto echo = packet::decode_icmp_echo(r);
+      if (!echo) continue;
+      uint8_t want = dst->v6 ? packet::IcmpEcho::kV6Reply : packet::IcmpEcho::kV4Reply;
+      if (echo->type != want || echo->identifier != id || echo->sequence >= sent_at.size()) continue;
+      result.reply = true;
+      result.rtt = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - sent_at[echo->sequence]);
+      return result;
+    }
+  }
+  return result;
+}
+
+Result<TcpResult> tcp_connect(const std::string& netns, const std::string& address, uint16_t port,
+                              std::chrono::milliseconds timeout) {
+  auto dst = resolve(address, port);
+  if (!dst) return dst.error();
+  auto fd = socket_in(netns, dst->v6 ? AF_INET6 : AF_INET, SOCK_STREAM, 0);
+  if (!fd) return fd.error();
+  if (::connect(fd->get(), reinterpret_cast<sockaddr*>(&dst->ss), dst->len) == 0) return TcpResult::kOpen;
+  if (errno == ECONNREFUSED) return TcpResult::kRefused;
+  if (errno != EINPROGRESS) return system_error("connect " + address);
+  pollfd p{fd->get(), POLLOUT, 0};
+  if (::poll(&p, 1, static_cast<int>(timeout.count())) <= 0) return TcpResult::kTimeout;
+  int err = 0;
+  socklen_t l = sizeof err;
+  ::getsockopt(fd->get(), SOL_SOCKET, SO_ERROR, &err, &l);
+  if (err == 0) return TcpResult::kOpen;
+  if (err == ECONNREFUSED) return TcpResult::kRefused;
+  return TcpResult::kTimeout;  // EHOSTUNREACH, ENETUNREACH: nothing answered
+}
+
+}  // namespace vnet::lab
