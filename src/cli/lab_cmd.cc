@@ -83,6 +83,11 @@ int serve_tcp(const std::string& list) {
 
 }  // namespace
 
+std::vector<std::string>& passthrough() {
+  static std::vector<std::string> words;
+  return words;
+}
+
 void add_lab(CLI::App& app) {
   auto* lab = app.add_subcommand("lab", "a network from one file: validate, up, test, status, exec, graph, down");
   lab->require_subcommand(1);
@@ -222,7 +227,8 @@ void add_lab(CLI::App& app) {
   auto* exec = lab->add_subcommand("exec", "run a command inside a node: vnet lab exec [LAB] NODE -- CMD…");
   exec->add_option("names", eo->argv, "[LAB] NODE -- CMD…")->required();
   exec->final_callback([eo] {
-    auto& a = eo->argv;
+    auto a = eo->argv;
+    for (auto& x : passthrough()) a.push_back(x);
     // CLI11 consumes the `--`: everything after the node is the command.
     std::vector<std::string> labs = lab::list_labs();
     std::string labname, node;

@@ -1,5 +1,6 @@
 #include <csignal>
 #include <cstdio>
+#include <string>
 
 #include "base/log.hh"
 #include "cli/commands.hh"
@@ -19,6 +20,15 @@ int main(int argc, char** argv) {
 #ifdef VNET_HAVE_LAB
   vnet::cli::add_lab(app);
 #endif
-  CLI11_PARSE(app, argc, argv);
+  // Everything after the first `--` is a command line for another program (vnet lab exec).
+  int n = argc;
+  for (int i = 1; i < argc; ++i) {
+    if (std::string(argv[i]) == "--") {
+      n = i;
+      for (int k = i + 1; k < argc; ++k) vnet::cli::passthrough().push_back(argv[k]);
+      break;
+    }
+  }
+  CLI11_PARSE(app, n, argv);
   return 0;
 }

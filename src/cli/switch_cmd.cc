@@ -63,6 +63,10 @@ int run_switch(const SwitchOpts& o) {
   if (!o.sock.empty()) {
     if (auto s = dp.start_vde(**br, o.sock); !s) die(s.error().message);
   }
+  if (!o.rcfile.empty()) {
+    console::Session session;
+    if (auto st = registry.run_file(session, o.rcfile); !st) die(st.error().message);
+  }
   for (auto& list : o.taps) {
     size_t pos = 0;
     while (pos <= list.size()) {
@@ -102,10 +106,6 @@ int run_switch(const SwitchOpts& o) {
     if (!s) die(s.error().message);
     server = std::move(*s);
   }
-  if (!o.rcfile.empty()) {
-    console::Session session;
-    if (auto st = registry.run_file(session, o.rcfile); !st) die(st.error().message);
-  }
   if (o.daemon) {
     pid_t pid = fork();
     if (pid < 0) die("fork failed");
@@ -113,10 +113,8 @@ int run_switch(const SwitchOpts& o) {
     setsid();
     int null = open("/dev/null", O_RDWR);
     dup2(null, 0);
-    if (o.logfile.empty()) {
-      dup2(null, 1);
-      dup2(null, 2);
-    }
+    dup2(null, 1);
+    if (o.logfile.empty()) dup2(null, 2);
   }
   if (!o.logfile.empty()) {
     int fd = open(o.logfile.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);

@@ -98,7 +98,15 @@ class State {
   json j_;
 };
 
-bool alive(pid_t pid) { return ::kill(pid, 0) == 0; }
+// A zombie counts as gone: once it is not our child, only its new parent can reap it.
+bool alive(pid_t pid) {
+  if (::kill(pid, 0) != 0) return false;
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string s;
+  std::getline(in, s);
+  auto rp = s.rfind(')');
+  return rp != std::string::npos && rp + 2 < s.size() && s[rp + 2] != 'Z';
+}
 
 void reap(pid_t pid) {
   int st;

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# The main job end to end: install dependencies, build, and run the campus lab's scenarios.
+# Leaves no namespace, interface or process behind.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/deps.sh
+cmake --preset release >/dev/null
+cmake --build --preset release --target vnet
+exec ./build/release/vnet lab test examples/campus.yaml "$@"

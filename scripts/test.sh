@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it (root, Debian 12):
+#  1. release build (warnings as errors): unit tests + lab tests in namespaces
+#  2. ASan+UBSan build: unit tests + the switch lab test
+#  3. clang/libFuzzer build: every decoder's fuzz target for a bounded time
+set -euo pipefail
+cd "$(dirname "$0")/.."
+FUZZ_SECONDS=${FUZZ_SECONDS:-20}
+
+echo "== release build"
+cmake --preset release >/dev/null
+cmake --build --preset release
+ctest --preset release --output-on-failure
+
+echo "== ASan + UBSan build"
+cmake --preset asan >/dev/null
+cmake --build --preset asan
+ASAN_OPTIONS=detect_leaks=1 ctest --preset asan --output-on-failure -L unit -j2
+ctest --preset asan --output-on-failure -R 'lab.switch_afpacket|lab.lab_campus'
+
+echo "== fuzz targets (${FUZZ_SECONDS}s each)"
+cmake --preset fuzz >/dev/null
+cmake --build --preset fuzz --target fuzzers
+mkdir -p build/fuzz/corpus
+fuzz_total=0
+for f in build/fuzz/tests/fuzz_*; do
+  [ -x "$f" ] || continue
+  name=$(basename "$f")
+  mkdir -p "build/fuzz/corpus/$name"
+  "$f" -max_total_time="$FUZZ_SECONDS" -print_final_stats=0 "build/fuzz/corpus/$name" 2>"build/fuzz/$name.log" \
+    || { tail -50 "build/fuzz/$name.log"; echo "FAIL: $name"; exit 1; }
+  echo "fuzz: $name ran ${FUZZ_SECONDS}s without a crash ($(grep -c . "build/fuzz/$name.log") log lines)"
+  fuzz_total=$((fuzz_total + 1))
+done
+[ "$fuzz_total" -gt 0 ] || { echo "FAIL: no fuzz target was built"; exit 1; }
+echo "all test stages passed"

@@ -1,0 +1,55 @@
+# Helpers for lab tests: a unique namespace prefix, cleanup on every exit path, polling.
+# Tests run as root between namespaces they create; nothing else is touched.
+set -euo pipefail
+if [ "$(id -u)" != 0 ]; then
+  echo "SKIP: lab tests need root (namespaces, veth, raw sockets)"
+  exit 77
+fi
+VNET=${VNET:?set VNET to the vnet binary}
+T=vt$$                     # namespace prefix, unique per test run
+WORK=$(mktemp -d /tmp/vnet-test.XXXXXX)
+export VNET_STATE_DIR=$WORK/labs
+PIDS=()
+NSS=()
+
+cleanup() {
+  local rc=$?
+  for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
+  for ns in "${NSS[@]:-}"; do [ -n "$ns" ] && ip netns del "$ns" 2>/dev/null || true; done
+  for l in "$VNET_STATE_DIR"/*/; do [ -d "$l" ] && "$VNET" lab down "$(basename "$l")" >/dev/null 2>&1 || true; done
+  rm -rf "$WORK"
+  exit $rc
+}
+trap cleanup EXIT INT TERM
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+pass() { echo "ok - $*"; }
+
+ns_add() { ip netns add "$1"; NSS+=("$1"); ip -n "$1" link set lo up; }
+
+# wait_for SECONDS CMD...: poll until CMD succeeds.
+wait_for() {
+  local deadline=$((SECONDS + $1)); shift
+  until "$@" >/dev/null 2>&1; do
+    [ $SECONDS -lt $deadline ] || return 1
+    sleep 0.05
+  done
+}
+
+# host NS IFNAME MAC ADDR: configure a host interface.
+host_cfg() {
+  ip -n "$1" link set "$2" address "$3"
+  ip -n "$1" addr add "$4" dev "$2"
+  ip -n "$1" link set "$2" up
+}
+
+# reach NS ADDR / unreach NS ADDR
+reach() { ip netns exec "$1" ping -c 1 -W 1 "$2" >/dev/null 2>&1 || ip netns exec "$1" ping -c 3 -i 0.2 -W 1 "$2" >/dev/null 2>&1; }
+unreach() { ! ip netns exec "$1" ping -c 3 -i 0.2 -W 1 "$2" >/dev/null 2>&1; }
+
+start_switch() { # NS MGMT [args...]
+  local ns=$1 mgmt=$2; shift 2
+  ip netns exec "$ns" "$VNET" switch -M "$mgmt" -p "$WORK/sw.pid" --log "$WORK/sw.log" -d "$@"
+  wait_for 5 test -S "$mgmt" -a -s "$WORK/sw.pid" || fail "switch did not start: $(cat "$WORK/sw.log")"
+  PIDS+=("$(cat "$WORK/sw.pid")")
+}

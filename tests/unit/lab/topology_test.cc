@@ -1,0 +1,115 @@
+// The table of broken topology files (tests/lab/broken/*.yaml): each must be refused with a
+// diagnostic on the line its first comment names ("# expect: LINE: message").
+#include "lab/topology.hh"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "lab/graph.hh"
+#include "lab/orchestrator.hh"
+
+using namespace vnet::lab;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::vector<fs::path> broken_files() {
+  std::vector<fs::path> out;
+  for (auto& e : fs::directory_iterator(VNET_BROKEN_DIR)) out.push_back(e.path());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+TEST(Topology, EveryBrokenFileIsRefusedOnTheRightLine) {
+  auto files = broken_files();
+  ASSERT_GE(files.size(), 12u);
+  for (auto& f : files) {
+    std::ifstream in(f);
+    std::string first;
+    std::getline(in, first);
+    const std::string tag = "# expect: ";
+    ASSERT_EQ(first.rfind(tag, 0), 0u) << f << " must start with '# expect: LINE: message'";
+    std::string spec = first.substr(tag.size());
+    auto colon = spec.find(": ");
+    std::string line = spec.substr(0, colon), message = spec.substr(colon + 2);
+    auto r = load_topology(f.string());
+    ASSERT_FALSE(r.ok()) << f << " was accepted";
+    std::string want_prefix = f.string() + ":" + line + ":";
+    bool found = false;
+    std::istringstream diags(r.error().message);
+    for (std::string d; std::getline(diags, d);) {
+      found |= d.rfind(want_prefix, 0) == 0 && d.find(message) != std::string::npos;
+    }
+    EXPECT_TRUE(found) << f << ": expected a diagnostic '" << want_prefix << " …" << message << "', got:\n"
+                       << r.error().message;
+  }
+}
+
+TEST(Topology, ReportsEveryMistakeAtOnce) {
+  auto r = parse_topology(R"(name: many
+switches:
+  - name: sw1
+    vlans: [5000]
+hosts:
+  - name: pc1
+    interfaces: [{name: eth0, ipv4: 10.0.0.1/24}]
+    gateway: 192.168.0.1
+links:
+  - endpoints: [pc1:eth0, nowhere]
+)", "many.yaml");
+  ASSERT_FALSE(r.ok());
+  const std::string& m = r.error().message;
+  EXPECT_NE(m.find("many.yaml:4:"), std::string::npos) << m;
+  EXPECT_NE(m.find("many.yaml:8:"), std::string::npos) << m;
+  EXPECT_NE(m.find("many.yaml:10:"), std::string::npos) << m;
+}
+
+TEST(Topology, CampusExampleIsValidAndPlanned) {
+  auto r = load_topology(VNET_EXAMPLES_DIR "/campus.yaml");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  Topology t = std::move(*r);
+  plan(t);
+  EXPECT_EQ(t.name, "campus");
+  EXPECT_EQ(t.of_kind(NodeKind::kSwitch).size(), 2u);
+  EXPECT_EQ(t.of_kind(NodeKind::kRouter).size(), 1u);
+  // Ports are unique per switch, veth names fit IFNAMSIZ and are unique.
+  std::set<std::pair<std::string, uint32_t>> ports;
+  std::set<std::string> veths;
+  for (auto& l : t.links) {
+    EXPECT_TRUE(ports.insert({l.b.node, l.port_b}).second);
+    if (l.switch_to_switch) {
+      EXPECT_TRUE(ports.insert({l.a.node, l.port_a}).second);
+    } else {
+      EXPECT_LE(l.veth.size(), 15u);
+      EXPECT_TRUE(veths.insert(l.veth).second);
+    }
+  }
+  EXPECT_EQ(t.address_of("pc1", false), std::optional<std::string>("10.0.10.11"));
+  EXPECT_EQ(t.address_of("pc1", true), std::optional<std::string>("fd00:10::11"));
+  std::string dot = to_dot(t);
+  EXPECT_NE(dot.find("\"sw1\" -- \"sw2\""), std::string::npos);
+  EXPECT_NE(dot.find("trunk 10,20,50"), std::string::npos);
+}
+
+TEST(Topology, ExplicitAndAutomaticPortsDoNotCollide) {
+  auto r = parse_topology(R"(name: ports
+switches: [{name: sw1}]
+hosts:
+  - {name: a, interfaces: [{name: eth0}]}
+  - {name: b, interfaces: [{name: eth0}]}
+  - {name: c, interfaces: [{name: eth0}]}
+links:
+  - endpoints: [a:eth0, sw1]
+  - endpoints: [b:eth0, "sw1:1"]
+  - endpoints: [c:eth0, sw1]
+)", "ports.yaml");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  plan(*r);
+  EXPECT_EQ(r->links[1].port_b, 1u);
+  EXPECT_EQ(r->links[0].port_b, 2u);
+  EXPECT_EQ(r->links[2].port_b, 3u);
+}
+
+}  // namespace
