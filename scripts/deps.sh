@@ -14,6 +14,8 @@ pkgs=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # labs and lab tests
   iproute2 nftables iputils-ping jq graphviz procps
+  # VM tests: QEMU (TCG) and the tools that build the guest image
+  qemu-system-x86 cpio
   # real clients of the switch and the benchmark anchors
   vde2 iperf3 netsniff-ng ethtool bc
 )

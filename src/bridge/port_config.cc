@@ -14,21 +14,6 @@ PortConfig PortConfig::trunk(const std::vector<VlanId>& vlans, std::optional<Vla
   return c;
 }
 
-bool PortConfig::is_member(VlanId v) const {
-  if (mode == Mode::kAccess) return v == access_vlan;
-  return trunk_vlans.test(v) || (native_vlan && *native_vlan == v);
-}
-
-std::optional<VlanId> PortConfig::pvid() const {
-  if (mode == Mode::kAccess) return access_vlan;
-  return native_vlan;
-}
-
-bool PortConfig::egress_tagged(VlanId v) const {
-  if (mode == Mode::kAccess) return false;
-  return !(native_vlan && *native_vlan == v);
-}
-
 std::vector<VlanId> PortConfig::members() const {
   std::vector<VlanId> out;
   for (VlanId v = 1; v <= packet::kVidMax; ++v) {

@@ -39,11 +39,20 @@ struct PortConfig {
   }
   static PortConfig trunk(const std::vector<VlanId>& vlans, std::optional<VlanId> native = {});
 
-  bool is_member(VlanId v) const;
+  bool is_member(VlanId v) const {
+    if (mode == Mode::kAccess) return v == access_vlan;
+    return trunk_vlans.test(v) || (native_vlan && *native_vlan == v);
+  }
   // The VLAN untagged frames belong to, if any (PVID).
-  std::optional<VlanId> pvid() const;
+  std::optional<VlanId> pvid() const {
+    if (mode == Mode::kAccess) return access_vlan;
+    return native_vlan;
+  }
   // Whether frames of VLAN v leave this port tagged.
-  bool egress_tagged(VlanId v) const;
+  bool egress_tagged(VlanId v) const {
+    if (mode == Mode::kAccess) return false;
+    return !(native_vlan && *native_vlan == v);
+  }
   std::vector<VlanId> members() const;
   // "access 10", "trunk 10,20,30 native 10"
   std::string to_string() const;

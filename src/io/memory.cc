@@ -8,7 +8,10 @@ MemoryBackend::MemoryBackend(std::string name, size_t capacity)
     : name_(std::move(name)), capacity_(capacity), event_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {}
 
 MemoryBackend::~MemoryBackend() {
-  if (peer_) peer_->peer_ = nullptr;
+  if (peer_) {
+    peer_->peer_ = nullptr;
+    peer_->signal();  // wake the other end so it sees closed(), as EOF would
+  }
 }
 
 std::pair<std::unique_ptr<MemoryBackend>, std::unique_ptr<MemoryBackend>> MemoryBackend::pair(
@@ -21,8 +24,10 @@ std::pair<std::unique_ptr<MemoryBackend>, std::unique_ptr<MemoryBackend>> Memory
 }
 
 void MemoryBackend::signal() {
+  if (signalled_) return;
   uint64_t one = 1;
   [[maybe_unused]] auto r = ::write(event_.get(), &one, sizeof one);
+  signalled_ = true;
 }
 
 void MemoryBackend::inject(packet::Frame f) {
@@ -31,15 +36,19 @@ void MemoryBackend::inject(packet::Frame f) {
 }
 
 size_t MemoryBackend::receive(std::vector<packet::Frame>& out, size_t max) {
+  if (inbox_.empty()) {
+    if (signalled_) {
+      uint64_t v;
+      [[maybe_unused]] auto r = ::read(event_.get(), &v, sizeof v);
+      signalled_ = false;
+    }
+    return 0;
+  }
   size_t n = 0;
   while (n < max && !inbox_.empty()) {
     out.push_back(std::move(inbox_.front()));
     inbox_.pop_front();
     ++n;
-  }
-  if (inbox_.empty()) {
-    uint64_t v;
-    [[maybe_unused]] auto r = ::read(event_.get(), &v, sizeof v);
   }
   return n;
 }

@@ -2,6 +2,8 @@
 // MemoryBackend: an in-process pair; what one end sends the other receives. Backs unit and
 // scenario tests and in-process cables. Each end has an eventfd that is readable while frames wait.
 // Bounded: at most `capacity` frames queued per direction; more are dropped (send() says so).
+// The eventfd is written only when it is not already readable and cleared only by a receive()
+// that finds nothing (one spurious wakeup per idle transition), so a busy pair makes no syscalls.
 
 #include <deque>
 #include <memory>
@@ -38,6 +40,7 @@ class MemoryBackend final : public Backend {
   MemoryBackend* peer_ = nullptr;
   std::deque<packet::Frame> inbox_;
   UniqueFd event_;
+  bool signalled_ = false;
 };
 
 }  // namespace vnet::io

@@ -18,8 +18,7 @@ constexpr size_t kPoolMax = 8192;
 
 }  // namespace
 
-void Frame::Deleter::operator()(uint8_t* p) const {
-  if (!p) return;
+void Frame::recycle(uint8_t* p, uint32_t cap) {
   if (cap == kStandardCapacity && g_pool.free.size() < kPoolMax) {
     g_pool.free.push_back(p);
   } else {
@@ -27,22 +26,17 @@ void Frame::Deleter::operator()(uint8_t* p) const {
   }
 }
 
-void Frame::allocate(size_t capacity) {
-  uint8_t* p = nullptr;
-  if (capacity == kStandardCapacity && !g_pool.free.empty()) {
-    p = g_pool.free.back();
-    g_pool.free.pop_back();
-  } else {
-    p = new uint8_t[capacity];
-  }
-  buf_ = std::unique_ptr<uint8_t[], Deleter>(p, Deleter{capacity});
-  cap_ = static_cast<uint32_t>(capacity);
-}
-
 Frame Frame::make(size_t size) {
   Frame f;
   size_t need = size + kHeadroom;
-  f.allocate(need <= kStandardCapacity ? kStandardCapacity : need + 64);
+  size_t capacity = need <= kStandardCapacity ? kStandardCapacity : need + 64;
+  if (capacity == kStandardCapacity && !g_pool.free.empty()) {
+    f.buf_ = g_pool.free.back();
+    g_pool.free.pop_back();
+  } else {
+    f.buf_ = new uint8_t[capacity];
+  }
+  f.cap_ = static_cast<uint32_t>(capacity);
   f.off_ = kHeadroom;
   f.len_ = static_cast<uint32_t>(size);
   return f;
@@ -54,49 +48,10 @@ Frame Frame::copy_of(std::span<const uint8_t> bytes) {
   return f;
 }
 
-Frame::Frame(Frame&& o) noexcept
-    : offload(o.offload),
-      buf_(std::move(o.buf_)),
-      cap_(std::exchange(o.cap_, 0)),
-      off_(std::exchange(o.off_, 0)),
-      len_(std::exchange(o.len_, 0)) {}
-
-Frame& Frame::operator=(Frame&& o) noexcept {
-  if (this != &o) {
-    buf_ = std::move(o.buf_);
-    cap_ = std::exchange(o.cap_, 0);
-    off_ = std::exchange(o.off_, 0);
-    len_ = std::exchange(o.len_, 0);
-    offload = o.offload;
-  }
-  return *this;
-}
-
-Frame::~Frame() = default;
-
 Frame Frame::clone() const {
   Frame f = copy_of(bytes());
   f.offload = offload;
   return f;
-}
-
-uint8_t* Frame::push_front(size_t n) {
-  if (n > off_) return nullptr;
-  off_ -= static_cast<uint32_t>(n);
-  len_ += static_cast<uint32_t>(n);
-  return data();
-}
-
-void Frame::pull_front(size_t n) {
-  if (n > len_) n = len_;
-  off_ += static_cast<uint32_t>(n);
-  len_ -= static_cast<uint32_t>(n);
-}
-
-bool Frame::resize(size_t n) {
-  if (off_ + n > cap_) return false;
-  len_ = static_cast<uint32_t>(n);
-  return true;
 }
 
 }  // namespace vnet::packet

@@ -44,37 +44,65 @@ class Frame {
   // A frame of `size` bytes (uninitialised) with the standard headroom.
   static Frame make(size_t size);
   static Frame copy_of(std::span<const uint8_t> bytes);
-  Frame(Frame&&) noexcept;
-  Frame& operator=(Frame&&) noexcept;
+  Frame(Frame&& o) noexcept : offload(o.offload), buf_(o.buf_), cap_(o.cap_), off_(o.off_), len_(o.len_) {
+    o.buf_ = nullptr;
+    o.cap_ = o.off_ = o.len_ = 0;
+  }
+  Frame& operator=(Frame&& o) noexcept {
+    if (this != &o) {
+      release(buf_, cap_);
+      offload = o.offload;
+      buf_ = o.buf_;
+      cap_ = o.cap_;
+      off_ = o.off_;
+      len_ = o.len_;
+      o.buf_ = nullptr;
+      o.cap_ = o.off_ = o.len_ = 0;
+    }
+    return *this;
+  }
   Frame(const Frame&) = delete;
   Frame& operator=(const Frame&) = delete;
-  ~Frame();
+  ~Frame() { release(buf_, cap_); }
 
   Frame clone() const;
   bool empty() const { return len_ == 0; }
   size_t size() const { return len_; }
-  uint8_t* data() { return buf_.get() + off_; }
-  const uint8_t* data() const { return buf_.get() + off_; }
+  uint8_t* data() { return buf_ + off_; }
+  const uint8_t* data() const { return buf_ + off_; }
   std::span<uint8_t> bytes() { return {data(), len_}; }
   std::span<const uint8_t> bytes() const { return {data(), len_}; }
   size_t headroom() const { return off_; }
   size_t tailroom() const { return cap_ - off_ - len_; }
 
   // Prepend n bytes (must fit in headroom; returns nullptr otherwise).
-  uint8_t* push_front(size_t n);
-  void pull_front(size_t n);
+  uint8_t* push_front(size_t n) {
+    if (n > off_) return nullptr;
+    off_ -= static_cast<uint32_t>(n);
+    len_ += static_cast<uint32_t>(n);
+    return data();
+  }
+  void pull_front(size_t n) {
+    if (n > len_) n = len_;
+    off_ += static_cast<uint32_t>(n);
+    len_ -= static_cast<uint32_t>(n);
+  }
   // Change the length within capacity (returns false if it does not fit).
-  bool resize(size_t n);
+  bool resize(size_t n) {
+    if (off_ + n > cap_) return false;
+    len_ = static_cast<uint32_t>(n);
+    return true;
+  }
 
   OffloadInfo offload;
 
  private:
-  struct Deleter {
-    size_t cap;
-    void operator()(uint8_t* p) const;
-  };
-  void allocate(size_t capacity);
-  std::unique_ptr<uint8_t[], Deleter> buf_{nullptr, Deleter{0}};
+  // Returns a buffer to the per-thread pool (standard capacity) or frees it.
+  static void release(uint8_t* buf, uint32_t cap) {
+    if (buf) recycle(buf, cap);
+  }
+  static void recycle(uint8_t* buf, uint32_t cap);
+  uint8_t* buf_ = nullptr;
   uint32_t cap_ = 0;
   uint32_t off_ = 0;
   uint32_t len_ = 0;

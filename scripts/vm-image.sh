@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Builds the small guest used by VM tests from Debian packages, without installing them:
+#   OUT/vmlinuz    the Debian 12 kernel (linux-image-amd64)
+#   OUT/initrd.gz  busybox-static + the kernel modules for virtio-net and 802.1Q + tests/vm/init
+# The guest configures itself from the kernel command line (see tests/vm/init) and prints
+# VNET-RESULT lines on its serial console. Needs root only for apt-get download.
+set -euo pipefail
+OUT=${1:-build/vm}
+SRC=$(cd "$(dirname "$0")/.." && pwd)
+mkdir -p "$OUT"
+OUT=$(cd "$OUT" && pwd)
+if [ -s "$OUT/vmlinuz" ] && [ -s "$OUT/initrd.gz" ] && [ "$OUT/initrd.gz" -nt "$SRC/tests/vm/init" ]; then
+  echo "vm image: up to date in $OUT"
+  exit 0
+fi
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cd "$work"
+kpkg=$(apt-cache depends linux-image-amd64 | awk '/Depends: linux-image-[0-9]/{print $2; exit}')
+[ -n "$kpkg" ] || { echo "vm-image: no linux-image package found (apt-get update?)" >&2; exit 1; }
+apt-get download -qq "$kpkg" busybox-static 2>/dev/null
+dpkg-deb -x linux-image-*.deb k
+dpkg-deb -x busybox-static_*.deb bb
+kver=$(ls k/lib/modules)
+mods=k/lib/modules/$kver
+root=$work/root
+mkdir -p "$root"/{bin,dev,proc,sys,lib/modules,tmp}
+cp bb/bin/busybox "$root/bin/busybox"
+for a in $("$root/bin/busybox" --list); do [ "$a" = busybox ] || ln -sf busybox "$root/bin/$a"; done
+# Modules in load order, dependencies first (resolved with modinfo, no depmod needed).
+declare -A seen
+order=()
+add() {
+  local name=$1 file deps d
+  [ -n "${seen[$name]:-}" ] && return
+  seen[$name]=1
+  file=$(find "$mods" -name "$name.ko*" | head -1)
+  [ -n "$file" ] || { echo "vm-image: module $name not found (built in?)" >&2; return; }
+  deps=$(tr '\0' '\n' < "$file" | sed -n 's/^depends=//p' | head -1 | tr ',' ' ')
+  for d in $deps; do add "$d"; done
+  cp "$file" "$root/lib/modules/"
+  order+=("$(basename "$file")")
+}
+for m in virtio_pci virtio_net 8021q; do add "$m"; done
+printf '%s\n' "${order[@]}" > "$root/lib/modules/order"
+install -m 0755 "$SRC/tests/vm/init" "$root/init"
+(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) > "$OUT/initrd.gz"
+cp "k/boot/vmlinuz-$kver" "$OUT/vmlinuz"
+echo "vm image: $OUT (kernel $kver, modules: ${order[*]})"

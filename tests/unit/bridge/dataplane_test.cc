@@ -1,0 +1,203 @@
+// Dataplane on memory backends and a manual clock: batches in, batches out, cables, link state,
+// dynamic ports, offload fallback.
+#include "bridge/dataplane.hh"
+
+#include <gtest/gtest.h>
+
+#include "io/memory.hh"
+#include "packet/checksum.hh"
+#include "packet/l4.hh"
+#include "packet/offload.hh"
+#include "support/frames.hh"
+
+using namespace vnet;
+using namespace vnet::bridge;
+using vnet::test::frame;
+using vnet::test::mac;
+using vnet::test::tags;
+
+namespace {
+
+struct Wire {
+  std::unique_ptr<io::MemoryBackend> far;  // the "client" end
+  std::vector<packet::Frame> take() {
+    std::vector<packet::Frame> out;
+    far->receive(out, 1000);
+    return out;
+  }
+  void put(packet::Frame f) {
+    std::vector<packet::Frame> v;
+    v.push_back(std::move(f));
+    far->send(v);
+  }
+};
+
+class DataplaneTest : public ::testing::Test {
+ protected:
+  DataplaneTest() : loop(clock), dp(loop) {}
+  Wire plug(Bridge& br, PortNo p, bool dynamic = false) {
+    auto [near, far] = io::MemoryBackend::pair("p" + std::to_string(p));
+    EXPECT_TRUE(dp.attach(br, p, std::move(near), dynamic).ok());
+    return Wire{std::move(far)};
+  }
+  void run() {
+    for (int i = 0; i < 5; ++i) loop.run_once(Duration{0});
+  }
+  ManualClock clock;
+  EventLoop loop;
+  Dataplane dp;
+};
+
+TEST_F(DataplaneTest, ForwardsThroughTheLoop) {
+  Bridge& br = **dp.create_bridge("br0");
+  auto a = plug(br, 1), b = plug(br, 2), c = plug(br, 3);
+  a.put(frame(packet::MacAddress::broadcast(), mac(1)));
+  run();
+  EXPECT_EQ(b.take().size(), 1u);
+  EXPECT_EQ(c.take().size(), 1u);
+  b.put(frame(mac(1), mac(2)));
+  run();
+  EXPECT_EQ(a.take().size(), 1u);
+  EXPECT_TRUE(c.take().empty());  // known unicast
+}
+
+TEST_F(DataplaneTest, CableJoinsTwoBridgesAndLinkDownCutsIt) {
+  Bridge& b1 = **dp.create_bridge("sw1");
+  Bridge& b2 = **dp.create_bridge("sw2");
+  for (Bridge* b : {&b1, &b2}) ASSERT_TRUE(b->create_vlan(10).ok());
+  auto h1 = plug(b1, 1), h2 = plug(b2, 1);
+  ASSERT_TRUE(b1.configure_port(1, PortConfig::access(10)).ok());
+  ASSERT_TRUE(b2.configure_port(1, PortConfig::access(10)).ok());
+  ASSERT_TRUE(b1.add_port(9, PortConfig::trunk({10})).ok());
+  ASSERT_TRUE(b2.add_port(9, PortConfig::trunk({10})).ok());
+  ASSERT_TRUE(dp.connect_cable(b1, 9, b2, 9).ok());
+  h1.put(frame(packet::MacAddress::broadcast(), mac(1)));
+  run();
+  auto got = h2.take();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_TRUE(tags(got[0]).empty());  // tagged on the cable, untagged at the access port
+  EXPECT_EQ(b1.counters(9).tx_frames, 1u);
+  EXPECT_EQ(b2.counters(9).rx_frames, 1u);
+  ASSERT_TRUE(dp.set_link(b1, 9, false).ok());
+  EXPECT_FALSE(b2.active(9));  // the far end loses the link too
+  h1.put(frame(packet::MacAddress::broadcast(), mac(1)));
+  run();
+  EXPECT_TRUE(h2.take().empty());
+  ASSERT_TRUE(dp.set_link(b1, 9, true).ok());
+  h1.put(frame(packet::MacAddress::broadcast(), mac(1)));
+  run();
+  EXPECT_EQ(h2.take().size(), 1u);
+}
+
+TEST_F(DataplaneTest, DynamicPortIsFreedWhenTheClientGoes) {
+  Bridge& br = **dp.create_bridge("br0");
+  auto a = plug(br, 0, true);  // any free port
+  EXPECT_TRUE(br.has_port(1));
+  EXPECT_TRUE(br.active(1));
+  a.far.reset();  // client gone
+  run();
+  EXPECT_FALSE(br.has_port(1));
+}
+
+TEST_F(DataplaneTest, ConfiguredPortStaysInactiveWhenTheClientGoes) {
+  Bridge& br = **dp.create_bridge("br0");
+  ASSERT_TRUE(br.add_port(4).ok());
+  auto a = plug(br, 4, true);
+  a.far.reset();
+  run();
+  EXPECT_TRUE(br.has_port(4));
+  EXPECT_FALSE(br.active(4));
+}
+
+TEST_F(DataplaneTest, BusyPortIsRefused) {
+  Bridge& br = **dp.create_bridge("br0");
+  auto a = plug(br, 1);
+  auto [near, far] = io::MemoryBackend::pair("x");
+  auto r = dp.attach(br, 1, std::move(near), false);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, EADDRINUSE);
+}
+
+TEST_F(DataplaneTest, SlowReceiverDropsAreCounted) {
+  Bridge& br = **dp.create_bridge("br0");
+  auto a = plug(br, 1);
+  auto [near, far] = io::MemoryBackend::pair("slow", 2);  // holds two frames
+  ASSERT_TRUE(dp.attach(br, 2, std::move(near), false).ok());
+  for (int i = 0; i < 5; ++i) a.put(frame(packet::MacAddress::broadcast(), mac(1)));
+  run();
+  EXPECT_EQ(far->pending(), 2u);  // the far end's inbox holds what fitted
+  std::vector<packet::Frame> got;
+  far->receive(got, 100);
+  EXPECT_EQ(got.size(), 2u);
+  EXPECT_EQ(br.counters(2).drops[static_cast<size_t>(DropReason::kTxQueueFull)], 3u);
+}
+
+TEST(Offload, CompleteChecksumFillsTheTransportChecksum) {
+  // A UDP/IPv4 frame whose checksum field holds only the pseudo-header sum (CHECKSUM_PARTIAL).
+  std::vector<uint8_t> b(14 + 20 + 8 + 4, 0);
+  store_be16(b.data() + 12, 0x0800);
+  b[14] = 0x45;
+  store_be16(b.data() + 16, 32);
+  b[23] = 17;
+  uint8_t src[4] = {10, 0, 0, 1}, dst[4] = {10, 0, 0, 2};
+  std::memcpy(b.data() + 26, src, 4);
+  std::memcpy(b.data() + 30, dst, 4);
+  store_be16(b.data() + 34, 1000);
+  store_be16(b.data() + 36, 2000);
+  store_be16(b.data() + 38, 12);
+  std::memcpy(b.data() + 42, "ping", 4);
+  uint32_t ph = packet::pseudo_header_v4({0x0a000001}, {0x0a000002}, 17, 12);
+  while (ph >> 16) ph = (ph & 0xffff) + (ph >> 16);
+  store_be16(b.data() + 40, static_cast<uint16_t>(ph));
+  auto f = packet::Frame::copy_of(b);
+  f.offload.flags = packet::OffloadInfo::kNeedsCsum;
+  f.offload.csum_start = 34;
+  f.offload.csum_offset = 6;
+  ASSERT_TRUE(packet::complete_checksum(f));
+  EXPECT_TRUE(packet::verify_l4_checksum(f.bytes().subspan(34), packet::pseudo_header_v4({0x0a000001}, {0x0a000002}, 17, 12)));
+  f.offload = {};
+  f.offload.flags = packet::OffloadInfo::kNeedsCsum;
+  f.offload.csum_start = 200;  // outside the frame
+  EXPECT_FALSE(packet::complete_checksum(f));
+}
+
+TEST(Offload, SegmentsTcpSuperFrames) {
+  // TCPv4, 3000 bytes of payload, MSS 1000 → three segments with consecutive sequence numbers.
+  size_t payload = 3000;
+  std::vector<uint8_t> b(14 + 20 + 20 + payload, 0xab);
+  store_be16(b.data() + 12, 0x0800);
+  b[14] = 0x45;
+  b[15] = 0;
+  store_be16(b.data() + 16, static_cast<uint16_t>(20 + 20 + payload));
+  store_be16(b.data() + 18, 100);
+  b[22] = 64;
+  b[23] = 6;
+  store_be16(b.data() + 24, 0);
+  uint8_t src[4] = {10, 0, 0, 1}, dst[4] = {10, 0, 0, 2};
+  std::memcpy(b.data() + 26, src, 4);
+  std::memcpy(b.data() + 30, dst, 4);
+  store_be16(b.data() + 38, 0);
+  store_be16(b.data() + 40, 5000);  // seq 5000
+  b[46] = 0x50;
+  b[47] = 0x19;  // FIN|PSH|ACK
+  auto f = packet::Frame::copy_of(b);
+  f.offload.gso_type = 1;
+  f.offload.gso_size = 1000;
+  std::vector<packet::Frame> segs;
+  ASSERT_TRUE(packet::segment_gso(f, segs));
+  ASSERT_EQ(segs.size(), 3u);
+  for (size_t i = 0; i < 3; ++i) {
+    auto& s = segs[i];
+    EXPECT_EQ(s.size(), 14u + 40 + 1000);
+    EXPECT_EQ(load_be16(s.data() + 16), 1040);
+    EXPECT_EQ(load_be16(s.data() + 40), 5000 + 1000 * i);
+    EXPECT_EQ(packet::internet_checksum(s.bytes().subspan(14, 20)), 0);
+    uint32_t ph = packet::pseudo_header_v4({0x0a000001}, {0x0a000002}, 6, 1020);
+    EXPECT_TRUE(packet::verify_l4_checksum(s.bytes().subspan(34), ph));
+    bool last = i == 2;
+    EXPECT_EQ((s.data()[47] & 0x01) != 0, last);  // FIN only on the last
+  }
+  EXPECT_NE(load_be16(segs[0].data() + 18), load_be16(segs[1].data() + 18));  // IP IDs advance
+}
+
+}  // namespace
