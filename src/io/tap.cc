@@ -34,7 +34,8 @@ class TapBackend final : public Backend {
       iovec iov[2] = {{&h, sizeof h}, {scratch_.data(), scratch_.size()}};
       ssize_t r = readv(fd_.get(), iov, 2);
       if (r < 0) {
-        if (errno != EAGAIN && errno != EINTR) dead_ = true;
+        // EIO: the device is down (e.g. while it moves to another namespace): not fatal.
+        if (errno == EBADFD) dead_ = true;
         break;
       }
       if (r < static_cast<ssize_t>(sizeof h)) continue;
@@ -54,7 +55,7 @@ class TapBackend final : public Backend {
       ssize_t r = writev(fd_.get(), iov, 2);
       if (r < 0) {
         if (errno == EAGAIN) break;
-        if (errno == EBADFD || errno == EIO) dead_ = true;
+        if (errno == EBADFD) dead_ = true;
         continue;
       }
       ++n;
