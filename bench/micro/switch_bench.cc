@@ -20,7 +20,8 @@ constexpr int kMacs = 1000;  // 500 behind each port
 constexpr size_t kFrameSize = 60;
 
 packet::MacAddress mac(int side, int i) {
-  return packet::MacAddress{{0x02, static_cast<uint8_t>(side), 0, 0, static_cast<uint8_t>(i >> 8), static_cast<uint8_t>(i)}};
+  return packet::MacAddress{{0x02, static_cast<uint8_t>(side), 0, 0, static_cast<uint8_t>(i >> 8),
+                             static_cast<uint8_t>(i)}};
 }
 
 packet::Frame make_frame(const packet::MacAddress& dst, const packet::MacAddress& src) {

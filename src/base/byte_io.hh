@@ -3,7 +3,8 @@
 //
 // ByteReader reads big-endian fields from a span and never reads past its end: a read that would
 // overrun sets failed() and returns 0, so a decoder checks once after reading a header and reports
-// "truncated: need N bytes, have M". ByteWriter appends to a std::vector or writes into a fixed span.
+// "truncated: need N bytes, have M". ByteWriter appends to a std::vector or writes into a fixed
+// span.
 
 #include <cstddef>
 #include <cstdint>

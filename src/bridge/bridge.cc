@@ -11,18 +11,30 @@ using packet::Frame;
 
 std::string_view drop_reason_name(DropReason r) {
   switch (r) {
-    case DropReason::kMalformed: return "malformed";
-    case DropReason::kSourceMulticast: return "source_multicast";
-    case DropReason::kVlanNotMember: return "vlan_not_member";
-    case DropReason::kUntaggedNotAllowed: return "untagged_not_allowed";
-    case DropReason::kReservedVid: return "reserved_vid";
-    case DropReason::kMacLimit: return "mac_limit";
-    case DropReason::kStaticMacConflict: return "static_mac_conflict";
-    case DropReason::kSamePort: return "same_port";
-    case DropReason::kPortInactive: return "port_inactive";
-    case DropReason::kTxQueueFull: return "tx_queue_full";
-    case DropReason::kOffload: return "offload";
-    case DropReason::kCount: break;
+    case DropReason::kMalformed:
+      return "malformed";
+    case DropReason::kSourceMulticast:
+      return "source_multicast";
+    case DropReason::kVlanNotMember:
+      return "vlan_not_member";
+    case DropReason::kUntaggedNotAllowed:
+      return "untagged_not_allowed";
+    case DropReason::kReservedVid:
+      return "reserved_vid";
+    case DropReason::kMacLimit:
+      return "mac_limit";
+    case DropReason::kStaticMacConflict:
+      return "static_mac_conflict";
+    case DropReason::kSamePort:
+      return "same_port";
+    case DropReason::kPortInactive:
+      return "port_inactive";
+    case DropReason::kTxQueueFull:
+      return "tx_queue_full";
+    case DropReason::kOffload:
+      return "offload";
+    case DropReason::kCount:
+      break;
   }
   return "?";
 }
@@ -38,7 +50,8 @@ Bridge::Bridge(std::string name) : name_(std::move(name)), flood_(4096) {
 }
 
 Status Bridge::add_port(PortNo port, PortConfig config) {
-  if (port == 0 || port > 65535) return make_error(EINVAL, "port {} out of range: expected 1..65535", port);
+  if (port == 0 || port > 65535)
+    return make_error(EINVAL, "port {} out of range: expected 1..65535", port);
   if (has_port(port)) return make_error(EEXIST, "port {} already exists", port);
   if (auto s = check_vlans_exist(config); !s) return s;
   if (ports_.size() <= port) ports_.resize(port + 1);
@@ -61,7 +74,8 @@ Status Bridge::remove_port(PortNo port) {
 
 Status Bridge::check_vlans_exist(const PortConfig& config) const {
   for (VlanId v : config.members()) {
-    if (!vlan_exists(v)) return make_error(ENXIO, "VLAN {} does not exist: create it first (vlan/create {})", v, v);
+    if (!vlan_exists(v))
+      return make_error(ENXIO, "VLAN {} does not exist: create it first (vlan/create {})", v, v);
   }
   return {};
 }
@@ -100,7 +114,8 @@ std::vector<PortNo> Bridge::port_numbers() const {
 }
 
 Status Bridge::create_vlan(VlanId vlan) {
-  if (vlan < 1 || vlan > packet::kVidMax) return make_error(EINVAL, "VLAN {} out of range: expected 1..4094", vlan);
+  if (vlan < 1 || vlan > packet::kVidMax)
+    return make_error(EINVAL, "VLAN {} out of range: expected 1..4094", vlan);
   if (vlans_.test(vlan)) return make_error(EEXIST, "VLAN {} already exists", vlan);
   vlans_.set(vlan);
   return {};
@@ -108,8 +123,10 @@ Status Bridge::create_vlan(VlanId vlan) {
 
 Status Bridge::remove_vlan(VlanId vlan) {
   if (!vlan_exists(vlan)) return make_error(ENXIO, "VLAN {} does not exist", vlan);
-  if (vlan == kDefaultVlan) return make_error(EPERM, "VLAN 1 is the default VLAN and cannot be removed");
-  if (!vlan_ports(vlan).empty()) return make_error(EADDRINUSE, "VLAN {} still has member ports", vlan);
+  if (vlan == kDefaultVlan)
+    return make_error(EPERM, "VLAN 1 is the default VLAN and cannot be removed");
+  if (!vlan_ports(vlan).empty())
+    return make_error(EADDRINUSE, "VLAN {} still has member ports", vlan);
   vlans_.reset(vlan);
   fdb_.flush(std::nullopt, vlan);
   return {};
@@ -201,9 +218,12 @@ void Bridge::process(PortNo in, Port& port, Frame& f, TimePoint now) {
   std::memcpy(dst.bytes.data(), d, 6);
   std::memcpy(src.bytes.data(), d + 6, 6);
   switch (fdb_.learn(vid, src, in, now, cfg.mac_limit)) {
-    case Fdb::LearnResult::kLimitReached: return drop(port, DropReason::kMacLimit);
-    case Fdb::LearnResult::kStaticConflict: return drop(port, DropReason::kStaticMacConflict);
-    default: break;
+    case Fdb::LearnResult::kLimitReached:
+      return drop(port, DropReason::kMacLimit);
+    case Fdb::LearnResult::kStaticConflict:
+      return drop(port, DropReason::kStaticMacConflict);
+    default:
+      break;
   }
 
   if (!dst.is_multicast()) {

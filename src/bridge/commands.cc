@@ -33,7 +33,8 @@ Result<VlanId> parse_vde_vlan(const std::string& s) {
 
 class Commands {
  public:
-  Commands(Dataplane& dp, const Clock& clock, const SwitchInfo& info) : dp_(dp), clock_(clock), info_(info) {}
+  Commands(Dataplane& dp, const Clock& clock, const SwitchInfo& info)
+      : dp_(dp), clock_(clock), info_(info) {}
 
   Result<Bridge*> current(Session& s) {
     auto it = s.vars.find("bridge");
@@ -87,16 +88,19 @@ class Commands {
     const auto& c = b.counters(p);
     PortInfo info = dp_.port_info(b, p);
     auto pvid = b.port_config(p).pvid();
-    std::string s = fmt::format("Port {:04} untagged_vlan={:04} {} - {} {}\n", p, pvid ? *pvid : 4095,
-                                b.active(p) ? "ACTIVE" : "INACTIVE", info.dynamic ? "Unnamed" : "NOT Unnamed",
-                                "Allocatable");
+    std::string s = fmt::format("Port {:04} untagged_vlan={:04} {} - {} {}\n", p,
+                                pvid ? *pvid : 4095, b.active(p) ? "ACTIVE" : "INACTIVE",
+                                info.dynamic ? "Unnamed" : "NOT Unnamed", "Allocatable");
     s += fmt::format(" mode: {}\n", b.port_config(p).to_string());
     s += fmt::format(" IN:  pkts {:>10}          bytes {:>20}\n", c.rx_frames, c.rx_bytes);
     s += fmt::format(" OUT: pkts {:>10}          bytes {:>20}\n", c.tx_frames, c.tx_bytes);
     for (size_t i = 0; i < c.drops.size(); ++i) {
-      if (c.drops[i]) s += fmt::format(" DROP {}: {}\n", drop_reason_name(static_cast<DropReason>(i)), c.drops[i]);
+      if (c.drops[i])
+        s +=
+            fmt::format(" DROP {}: {}\n", drop_reason_name(static_cast<DropReason>(i)), c.drops[i]);
     }
-    if (!info.backend.empty()) s += fmt::format("  -- endpoint module {:<12}: {}\n", "", info.backend);
+    if (!info.backend.empty())
+      s += fmt::format("  -- endpoint module {:<12}: {}\n", "", info.backend);
     if (!info.cable.empty()) s += fmt::format("  -- cable to {}\n", info.cable);
     return s;
   }
@@ -143,7 +147,8 @@ class Commands {
       for (PortNo p : (*b)->vlan_ports(v)) {
         bool tagged = (*b)->port_config(p).egress_tagged(v);
         bool active = (*b)->active(p);
-        r.text += fmt::format(" -- Port {:04} tagged={} active={} status=Forwarding\n", p, tagged ? 1 : 0, active ? 1 : 0);
+        r.text += fmt::format(" -- Port {:04} tagged={} active={} status=Forwarding\n", p,
+                              tagged ? 1 : 0, active ? 1 : 0);
         ports.push_back({{"port", p}, {"tagged", tagged}, {"active", active}});
       }
       r.json.push_back({{"vlan", v}, {"ports", ports}});
@@ -166,7 +171,9 @@ class Commands {
     int i = 0;
     for (const auto& e : (*b)->fdb().entries(now)) {
       if (only_vlan && e.vlan != *only_vlan) continue;
-      long age = e.is_static ? 0 : std::chrono::duration_cast<std::chrono::seconds>(now - e.last_seen).count();
+      long age = e.is_static
+                     ? 0
+                     : std::chrono::duration_cast<std::chrono::seconds>(now - e.last_seen).count();
       if (vde_format) {
         r.text += fmt::format("Hash: {:04} Addr: {} VLAN {:04} to port: {:03}  age {} secs\n", i++,
                               e.mac.to_string(), e.vlan, e.port, age);
@@ -174,8 +181,11 @@ class Commands {
         r.text += fmt::format("{:>4}  {}  port {:<5} {}\n", e.vlan, e.mac.to_string(), e.port,
                               e.is_static ? "static" : fmt::format("age {}s", age));
       }
-      r.json.push_back({{"vlan", e.vlan}, {"mac", e.mac.to_string()}, {"port", e.port},
-                        {"static", e.is_static}, {"age", age}});
+      r.json.push_back({{"vlan", e.vlan},
+                        {"mac", e.mac.to_string()},
+                        {"port", e.port},
+                        {"static", e.is_static},
+                        {"age", age}});
     }
     return r;
   }
@@ -206,7 +216,8 @@ class Commands {
       c = PortConfig::trunk({}, native);
       c.mac_limit = limit;
     }
-    if (c.native_vlan && *c.native_vlan == v) return make_error(EEXIST, "VLAN {} is port {}'s untagged VLAN", v, p);
+    if (c.native_vlan && *c.native_vlan == v)
+      return make_error(EEXIST, "VLAN {} is port {}'s untagged VLAN", v, p);
     c.trunk_vlans.set(v);
     return b.configure_port(p, c);
   }
@@ -232,7 +243,8 @@ class Commands {
 
 }  // namespace
 
-void register_commands(console::Registry& reg, Dataplane& dp, const Clock& clock, const SwitchInfo& info) {
+void register_commands(console::Registry& reg, Dataplane& dp, const Clock& clock,
+                       const SwitchInfo& info) {
   auto cmds = std::make_shared<Commands>(dp, clock, info);
   auto with_bridge = [cmds](auto fn) {
     return [cmds, fn](Session& s, const Args& a) -> Result<Reply> {
@@ -246,39 +258,51 @@ void register_commands(console::Registry& reg, Dataplane& dp, const Clock& clock
     return {};
   };
 
-  reg.add("showinfo", "", "show switch version and info", [cmds](Session&, const Args&) -> Result<Reply> {
-    auto& i = cmds->info_;
-    long up = std::chrono::duration_cast<std::chrono::seconds>(cmds->clock_.now() - i.started).count();
-    Reply r;
-    r.text = fmt::format("VNET switch V.{}\npid {} uptime {}s\nmgmt {}\nbridges: {}\nnumports {}\n", i.version,
-                         getpid(), up, i.mgmt_path, fmt::join(cmds->dp_.bridge_names(), " "), cmds->dp_.numports());
-    for (auto& d : cmds->dp_.vde_dirs()) r.text += "vde ctl dir " + d + "\n";
-    r.json = {{"version", i.version}, {"pid", getpid()}, {"uptime", up}, {"mgmt", i.mgmt_path},
-              {"bridges", cmds->dp_.bridge_names()}, {"numports", cmds->dp_.numports()},
-              {"vde", cmds->dp_.vde_dirs()}};
-    return r;
-  });
+  reg.add("showinfo", "", "show switch version and info",
+          [cmds](Session&, const Args&) -> Result<Reply> {
+            auto& i = cmds->info_;
+            long up =
+                std::chrono::duration_cast<std::chrono::seconds>(cmds->clock_.now() - i.started)
+                    .count();
+            Reply r;
+            r.text = fmt::format(
+                "VNET switch V.{}\npid {} uptime {}s\nmgmt {}\nbridges: {}\nnumports {}\n",
+                i.version, getpid(), up, i.mgmt_path, fmt::join(cmds->dp_.bridge_names(), " "),
+                cmds->dp_.numports());
+            for (auto& d : cmds->dp_.vde_dirs()) r.text += "vde ctl dir " + d + "\n";
+            r.json = {{"version", i.version},
+                      {"pid", getpid()},
+                      {"uptime", up},
+                      {"mgmt", i.mgmt_path},
+                      {"bridges", cmds->dp_.bridge_names()},
+                      {"numports", cmds->dp_.numports()},
+                      {"vde", cmds->dp_.vde_dirs()}};
+            return r;
+          });
 
   // ---- bridges
-  reg.add("bridge/create", "NAME", "create a bridge", [cmds, need](Session& s, const Args& a) -> Result<Reply> {
-    if (auto st = need(a, 1, "bridge/create NAME"); !st) return st.error();
-    auto b = cmds->dp_.create_bridge(a[0]);
-    if (!b) return b.error();
-    if (!s.vars.count("bridge")) s.vars["bridge"] = a[0];
-    return Reply{};
-  });
-  reg.add("bridge/remove", "NAME", "remove a bridge", [cmds, need](Session& s, const Args& a) -> Result<Reply> {
-    if (auto st = need(a, 1, "bridge/remove NAME"); !st) return st.error();
-    if (auto st = cmds->dp_.remove_bridge(a[0]); !st) return st.error();
-    if (s.vars["bridge"] == a[0]) s.vars.erase("bridge");
-    return Reply{};
-  });
-  reg.add("bridge/select", "NAME", "work on this bridge in this session", [cmds, need](Session& s, const Args& a) -> Result<Reply> {
-    if (auto st = need(a, 1, "bridge/select NAME"); !st) return st.error();
-    if (!cmds->dp_.bridge(a[0])) return make_error(ENXIO, "no bridge named {}", a[0]);
-    s.vars["bridge"] = a[0];
-    return Reply{};
-  });
+  reg.add("bridge/create", "NAME", "create a bridge",
+          [cmds, need](Session& s, const Args& a) -> Result<Reply> {
+            if (auto st = need(a, 1, "bridge/create NAME"); !st) return st.error();
+            auto b = cmds->dp_.create_bridge(a[0]);
+            if (!b) return b.error();
+            if (!s.vars.count("bridge")) s.vars["bridge"] = a[0];
+            return Reply{};
+          });
+  reg.add("bridge/remove", "NAME", "remove a bridge",
+          [cmds, need](Session& s, const Args& a) -> Result<Reply> {
+            if (auto st = need(a, 1, "bridge/remove NAME"); !st) return st.error();
+            if (auto st = cmds->dp_.remove_bridge(a[0]); !st) return st.error();
+            if (s.vars["bridge"] == a[0]) s.vars.erase("bridge");
+            return Reply{};
+          });
+  reg.add("bridge/select", "NAME", "work on this bridge in this session",
+          [cmds, need](Session& s, const Args& a) -> Result<Reply> {
+            if (auto st = need(a, 1, "bridge/select NAME"); !st) return st.error();
+            if (!cmds->dp_.bridge(a[0])) return make_error(ENXIO, "no bridge named {}", a[0]);
+            s.vars["bridge"] = a[0];
+            return Reply{};
+          });
   reg.add("bridge/list", "", "list bridges", [cmds](Session& s, const Args&) -> Result<Reply> {
     Reply r;
     r.json = json::array();
@@ -286,9 +310,12 @@ void register_commands(console::Registry& reg, Dataplane& dp, const Clock& clock
     for (auto& n : cmds->dp_.bridge_names()) {
       Bridge* b = cmds->dp_.bridge(n);
       bool sel = cur && *cur == b;
-      r.text += fmt::format("{}{} ports={} vlans={} fdb={}\n", sel ? "* " : "  ", n, b->port_numbers().size(),
-                            b->vlan_ids().size(), b->fdb().size());
-      r.json.push_back({{"name", n}, {"selected", sel}, {"ports", b->port_numbers()}, {"vlans", b->vlan_ids()},
+      r.text += fmt::format("{}{} ports={} vlans={} fdb={}\n", sel ? "* " : "  ", n,
+                            b->port_numbers().size(), b->vlan_ids().size(), b->fdb().size());
+      r.json.push_back({{"name", n},
+                        {"selected", sel},
+                        {"ports", b->port_numbers()},
+                        {"vlans", b->vlan_ids()},
                         {"fdb_entries", b->fdb().size()}});
     }
     return r;
@@ -301,28 +328,31 @@ void register_commands(console::Registry& reg, Dataplane& dp, const Clock& clock
     r.json = {{"numports", cmds->dp_.numports()}, {"hub", false}, {"counters", true}};
     return r;
   });
-  reg.add("port/setnumports", "N", "number of ports for anonymous plugs", [cmds, need](Session&, const Args& a) -> Result<Reply> {
-    if (auto st = need(a, 1, "port/setnumports N"); !st) return st.error();
-    auto n = parse_uint(a[0], "number of ports", 65535);
-    if (!n) return n.error();
-    cmds->dp_.set_numports(*n);
-    return Reply{};
-  });
-  reg.add("port/create", "N", "create port N (inactive)", with_bridge([cmds, need](Bridge& b, const Args& a) -> Result<Reply> {
-    if (auto st = need(a, 1, "port/create N"); !st) return st.error();
-    auto p = cmds->port_arg(b, a[0], false);
-    if (!p) return p.error();
-    if (auto st = b.add_port(*p); !st) return st.error();
-    return Reply{};
-  }));
-  reg.add("port/remove", "N", "remove port N", with_bridge([cmds, need](Bridge& b, const Args& a) -> Result<Reply> {
-    if (auto st = need(a, 1, "port/remove N"); !st) return st.error();
-    auto p = cmds->port_arg(b, a[0]);
-    if (!p) return p.error();
-    cmds->dp_.forget_port(b, *p);
-    if (auto st = b.remove_port(*p); !st) return st.error();
-    return Reply{};
-  }));
+  reg.add("port/setnumports", "N", "number of ports for anonymous plugs",
+          [cmds, need](Session&, const Args& a) -> Result<Reply> {
+            if (auto st = need(a, 1, "port/setnumports N"); !st) return st.error();
+            auto n = parse_uint(a[0], "number of ports", 65535);
+            if (!n) return n.error();
+            cmds->dp_.set_numports(*n);
+            return Reply{};
+          });
+  reg.add("port/create", "N", "create port N (inactive)",
+          with_bridge([cmds, need](Bridge& b, const Args& a) -> Result<Reply> {
+            if (auto st = need(a, 1, "port/create N"); !st) return st.error();
+            auto p = cmds->port_arg(b, a[0], false);
+            if (!p) return p.error();
+            if (auto st = b.add_port(*p); !st) return st.error();
+            return Reply{};
+          }));
+  reg.add("port/remove", "N", "remove port N",
+          with_bridge([cmds, need](Bridge& b, const Args& a) -> Result<Reply> {
+            if (auto st = need(a, 1, "port/remove N"); !st) return st.error();
+            auto p = cmds->port_arg(b, a[0]);
+            if (!p) return p.error();
+            cmds->dp_.forget_port(b, *p);
+            if (auto st = b.remove_port(*p); !st) return st.error();
+            return Reply{};
+          }));
   reg.add("port/setvlan", "N VLAN", "set the untagged VLAN of port N (0 = default, 4095 = none)",
           with_bridge([cmds, need](Bridge& b, const Args& a) -> Result<Reply> {
             if (auto st = need(a, 2, "port/setvlan N VLAN"); !st) return st.error();
@@ -335,7 +365,9 @@ void register_commands(console::Registry& reg, Dataplane& dp, const Clock& clock
           }));
   reg.add("port/mode", "N access VLAN | N trunk VLANS [native VLAN]", "802.1Q mode of port N",
           with_bridge([cmds](Bridge& b, const Args& a) -> Result<Reply> {
-            if (a.size() < 1) return make_error(EINVAL, "usage: port/mode N access VLAN | trunk VLANS [native VLAN]");
+            if (a.size() < 1)
+              return make_error(EINVAL,
+                                "usage: port/mode N access VLAN | trunk VLANS [native VLAN]");
             auto p = cmds->port_arg(b, a[0]);
             if (!p) return p.error();
             if (a.size() == 1) {
@@ -362,182 +394,203 @@ void register_commands(console::Registry& reg, Dataplane& dp, const Clock& clock
             if (auto st = b.configure_port(*p, c); !st) return st.error();
             return Reply{};
           }));
-  reg.add("port/attach", "N SPEC", "attach a backend (afpacket:IF, tap:IF, qemu-stream:PATH, qemu-dgram:PATH, pcap:IN[,OUT])",
+  reg.add(
+      "port/attach", "N SPEC",
+      "attach a backend (afpacket:IF, tap:IF, qemu-stream:PATH, qemu-dgram:PATH, pcap:IN[,OUT])",
+      with_bridge([cmds, need](Bridge& b, const Args& a) -> Result<Reply> {
+        if (auto st = need(a, 2, "port/attach N SPEC"); !st) return st.error();
+        auto p = cmds->port_arg(b, a[0], false);
+        if (!p) return p.error();
+        if (auto st = cmds->dp_.attach_spec(b, *p, a[1]); !st) return st.error();
+        return Reply{};
+      }));
+  reg.add("port/detach", "N", "detach port N's backend or cable",
           with_bridge([cmds, need](Bridge& b, const Args& a) -> Result<Reply> {
-            if (auto st = need(a, 2, "port/attach N SPEC"); !st) return st.error();
-            auto p = cmds->port_arg(b, a[0], false);
+            if (auto st = need(a, 1, "port/detach N"); !st) return st.error();
+            auto p = cmds->port_arg(b, a[0]);
             if (!p) return p.error();
-            if (auto st = cmds->dp_.attach_spec(b, *p, a[1]); !st) return st.error();
+            if (auto st = cmds->dp_.detach(b, *p); !st) return st.error();
             return Reply{};
           }));
-  reg.add("port/detach", "N", "detach port N's backend or cable", with_bridge([cmds, need](Bridge& b, const Args& a) -> Result<Reply> {
-    if (auto st = need(a, 1, "port/detach N"); !st) return st.error();
-    auto p = cmds->port_arg(b, a[0]);
-    if (!p) return p.error();
-    if (auto st = cmds->dp_.detach(b, *p); !st) return st.error();
-    return Reply{};
-  }));
   reg.add("port/link", "N up|down", "administrative link state (down = cable pulled)",
           with_bridge([cmds, need](Bridge& b, const Args& a) -> Result<Reply> {
             if (auto st = need(a, 2, "port/link N up|down"); !st) return st.error();
             auto p = cmds->port_arg(b, a[0]);
             if (!p) return p.error();
-            if (a[1] != "up" && a[1] != "down") return make_error(EINVAL, "expected up or down, got '{}'", a[1]);
+            if (a[1] != "up" && a[1] != "down")
+              return make_error(EINVAL, "expected up or down, got '{}'", a[1]);
             if (auto st = cmds->dp_.set_link(b, *p, a[1] == "up"); !st) return st.error();
             return Reply{};
           }));
-  reg.add("port/print", "[N]", "show active ports (or port N)", [cmds](Session& s, const Args& a) {
-    return cmds->print_ports(s, a, false);
-  });
-  reg.add("port/allprint", "[N]", "show all ports", [cmds](Session& s, const Args& a) {
-    return cmds->print_ports(s, a, true);
-  });
-  reg.add("port/stats", "[N]", "counters of all ports (or port N)", [cmds](Session& s, const Args& a) -> Result<Reply> {
-    auto b = cmds->current(s);
-    if (!b) return b.error();
-    Reply r;
-    r.json = json::array();
-    std::vector<PortNo> ports = (*b)->port_numbers();
-    if (!a.empty()) {
-      auto p = cmds->port_arg(**b, a[0]);
-      if (!p) return p.error();
-      ports = {*p};
-    }
-    r.text = fmt::format("{:>5} {:>12} {:>14} {:>12} {:>14} {:>10}\n", "port", "rx_frames", "rx_bytes", "tx_frames",
-                         "tx_bytes", "drops");
-    for (PortNo p : ports) {
-      const auto& c = (*b)->counters(p);
-      r.text += fmt::format("{:>5} {:>12} {:>14} {:>12} {:>14} {:>10}\n", p, c.rx_frames, c.rx_bytes, c.tx_frames,
-                            c.tx_bytes, c.total_drops());
-      r.json.push_back(cmds->port_json(**b, p));
-    }
-    return r;
-  });
-  reg.add("port/resetcounter", "[N]", "zero counters", with_bridge([cmds](Bridge& b, const Args& a) -> Result<Reply> {
-    if (a.empty()) {
-      for (PortNo p : b.port_numbers()) b.reset_counters(p);
-      return Reply{};
-    }
-    auto p = cmds->port_arg(b, a[0]);
-    if (!p) return p.error();
-    b.reset_counters(*p);
-    return Reply{};
-  }));
+  reg.add("port/print", "[N]", "show active ports (or port N)",
+          [cmds](Session& s, const Args& a) { return cmds->print_ports(s, a, false); });
+  reg.add("port/allprint", "[N]", "show all ports",
+          [cmds](Session& s, const Args& a) { return cmds->print_ports(s, a, true); });
+  reg.add("port/stats", "[N]", "counters of all ports (or port N)",
+          [cmds](Session& s, const Args& a) -> Result<Reply> {
+            auto b = cmds->current(s);
+            if (!b) return b.error();
+            Reply r;
+            r.json = json::array();
+            std::vector<PortNo> ports = (*b)->port_numbers();
+            if (!a.empty()) {
+              auto p = cmds->port_arg(**b, a[0]);
+              if (!p) return p.error();
+              ports = {*p};
+            }
+            r.text = fmt::format("{:>5} {:>12} {:>14} {:>12} {:>14} {:>10}\n", "port", "rx_frames",
+                                 "rx_bytes", "tx_frames", "tx_bytes", "drops");
+            for (PortNo p : ports) {
+              const auto& c = (*b)->counters(p);
+              r.text += fmt::format("{:>5} {:>12} {:>14} {:>12} {:>14} {:>10}\n", p, c.rx_frames,
+                                    c.rx_bytes, c.tx_frames, c.tx_bytes, c.total_drops());
+              r.json.push_back(cmds->port_json(**b, p));
+            }
+            return r;
+          });
+  reg.add("port/resetcounter", "[N]", "zero counters",
+          with_bridge([cmds](Bridge& b, const Args& a) -> Result<Reply> {
+            if (a.empty()) {
+              for (PortNo p : b.port_numbers()) b.reset_counters(p);
+              return Reply{};
+            }
+            auto p = cmds->port_arg(b, a[0]);
+            if (!p) return p.error();
+            b.reset_counters(*p);
+            return Reply{};
+          }));
 
   // ---- VLANs
-  reg.add("vlan/create", "N", "create VLAN N", with_bridge([need](Bridge& b, const Args& a) -> Result<Reply> {
-    if (auto st = need(a, 1, "vlan/create N"); !st) return st.error();
-    auto v = parse_uint(a[0], "VLAN", 4095);
-    if (!v) return v.error();
-    if (*v == 0) return make_error(EEXIST, "VLAN 0 is vde_switch's default VLAN, which is VLAN 1 here: it exists");
-    if (auto st = b.create_vlan(static_cast<VlanId>(*v)); !st) return st.error();
-    return Reply{};
-  }));
-  reg.add("vlan/remove", "N", "remove VLAN N", with_bridge([need](Bridge& b, const Args& a) -> Result<Reply> {
-    if (auto st = need(a, 1, "vlan/remove N"); !st) return st.error();
-    auto v = parse_vde_vlan(a[0]);
-    if (!v) return v.error();
-    if (auto st = b.remove_vlan(*v); !st) return st.error();
-    return Reply{};
-  }));
-  reg.add("vlan/addport", "N PORT", "add PORT as a tagged member of VLAN N", with_bridge([cmds, need](Bridge& b, const Args& a) -> Result<Reply> {
-    if (auto st = need(a, 2, "vlan/addport N PORT"); !st) return st.error();
-    auto v = parse_vde_vlan(a[0]);
-    if (!v) return v.error();
-    auto p = cmds->port_arg(b, a[1]);
-    if (!p) return p.error();
-    if (auto st = cmds->add_tagged(b, *p, *v); !st) return st.error();
-    return Reply{};
-  }));
-  reg.add("vlan/delport", "N PORT", "remove PORT's tagged membership of VLAN N", with_bridge([cmds, need](Bridge& b, const Args& a) -> Result<Reply> {
-    if (auto st = need(a, 2, "vlan/delport N PORT"); !st) return st.error();
-    auto v = parse_vde_vlan(a[0]);
-    if (!v) return v.error();
-    auto p = cmds->port_arg(b, a[1]);
-    if (!p) return p.error();
-    if (auto st = cmds->del_tagged(b, *p, *v); !st) return st.error();
-    return Reply{};
-  }));
-  reg.add("vlan/print", "[N]", "show VLAN N (or all)", [cmds](Session& s, const Args& a) { return cmds->vlan_print(s, a); });
-  reg.add("vlan/allprint", "", "show all VLANs", [cmds](Session& s, const Args&) { return cmds->vlan_print(s, {}); });
+  reg.add("vlan/create", "N", "create VLAN N",
+          with_bridge([need](Bridge& b, const Args& a) -> Result<Reply> {
+            if (auto st = need(a, 1, "vlan/create N"); !st) return st.error();
+            auto v = parse_uint(a[0], "VLAN", 4095);
+            if (!v) return v.error();
+            if (*v == 0)
+              return make_error(
+                  EEXIST, "VLAN 0 is vde_switch's default VLAN, which is VLAN 1 here: it exists");
+            if (auto st = b.create_vlan(static_cast<VlanId>(*v)); !st) return st.error();
+            return Reply{};
+          }));
+  reg.add("vlan/remove", "N", "remove VLAN N",
+          with_bridge([need](Bridge& b, const Args& a) -> Result<Reply> {
+            if (auto st = need(a, 1, "vlan/remove N"); !st) return st.error();
+            auto v = parse_vde_vlan(a[0]);
+            if (!v) return v.error();
+            if (auto st = b.remove_vlan(*v); !st) return st.error();
+            return Reply{};
+          }));
+  reg.add("vlan/addport", "N PORT", "add PORT as a tagged member of VLAN N",
+          with_bridge([cmds, need](Bridge& b, const Args& a) -> Result<Reply> {
+            if (auto st = need(a, 2, "vlan/addport N PORT"); !st) return st.error();
+            auto v = parse_vde_vlan(a[0]);
+            if (!v) return v.error();
+            auto p = cmds->port_arg(b, a[1]);
+            if (!p) return p.error();
+            if (auto st = cmds->add_tagged(b, *p, *v); !st) return st.error();
+            return Reply{};
+          }));
+  reg.add("vlan/delport", "N PORT", "remove PORT's tagged membership of VLAN N",
+          with_bridge([cmds, need](Bridge& b, const Args& a) -> Result<Reply> {
+            if (auto st = need(a, 2, "vlan/delport N PORT"); !st) return st.error();
+            auto v = parse_vde_vlan(a[0]);
+            if (!v) return v.error();
+            auto p = cmds->port_arg(b, a[1]);
+            if (!p) return p.error();
+            if (auto st = cmds->del_tagged(b, *p, *v); !st) return st.error();
+            return Reply{};
+          }));
+  reg.add("vlan/print", "[N]", "show VLAN N (or all)",
+          [cmds](Session& s, const Args& a) { return cmds->vlan_print(s, a); });
+  reg.add("vlan/allprint", "", "show all VLANs",
+          [cmds](Session& s, const Args&) { return cmds->vlan_print(s, {}); });
 
   // ---- MAC table
-  reg.add("hash/print", "", "show the MAC table (vde_switch format)", [cmds](Session& s, const Args& a) {
-    return cmds->fdb_show(s, a, true);
-  });
-  reg.add("hash/showinfo", "", "MAC table settings", with_bridge([](Bridge& b, const Args&) -> Result<Reply> {
-    long expire = std::chrono::duration_cast<std::chrono::seconds>(b.fdb().ageing_time()).count();
-    Reply r;
-    r.text = fmt::format("Hash size {}\nGC interval 1 secs\nexpire {} secs\n", b.fdb().size(), expire);
-    r.json = {{"entries", b.fdb().size()}, {"gc_interval", 1}, {"expire", expire}};
-    return r;
-  }));
-  reg.add("hash/setexpire", "SECS", "ageing time of learned MACs", with_bridge([need](Bridge& b, const Args& a) -> Result<Reply> {
-    if (auto st = need(a, 1, "hash/setexpire SECS"); !st) return st.error();
-    auto v = parse_uint(a[0], "ageing time", 1000000);
-    if (!v) return v.error();
-    b.fdb().set_ageing_time(std::chrono::seconds(*v));
-    return Reply{};
-  }));
-  reg.add("hash/find", "MAC [VLAN]", "where MAC was learned", with_bridge([cmds](Bridge& b, const Args& a) -> Result<Reply> {
-    if (a.empty() || a.size() > 2) return make_error(EINVAL, "usage: hash/find MAC [VLAN]");
-    auto m = packet::MacAddress::parse(a[0]);
-    if (!m) return m.error();
-    VlanId v = Bridge::kDefaultVlan;
-    if (a.size() == 2) {
-      auto pv = parse_vde_vlan(a[1]);
-      if (!pv) return pv.error();
-      v = *pv;
-    }
-    auto p = b.fdb().lookup(v, *m, cmds->clock_.now());
-    if (!p) return make_error(ENXIO, "{} is not in VLAN {}'s table", a[0], v);
-    Reply r;
-    r.text = fmt::format("Address {} VLAN {:04} to port: {:03}\n", m->to_string(), v, *p);
-    r.json = {{"mac", m->to_string()}, {"vlan", v}, {"port", *p}};
-    return r;
-  }));
-  reg.add("fdb/show", "[VLAN]", "learned and static MAC entries", [cmds](Session& s, const Args& a) {
-    return cmds->fdb_show(s, a, false);
-  });
-  reg.add("fdb/flush", "[PORT]", "forget learned MACs (of one port)", with_bridge([cmds](Bridge& b, const Args& a) -> Result<Reply> {
-    std::optional<PortNo> port;
-    if (!a.empty()) {
-      auto p = cmds->port_arg(b, a[0]);
-      if (!p) return p.error();
-      port = *p;
-    }
-    size_t n = b.fdb().flush(port);
-    Reply r;
-    r.text = fmt::format("flushed {} entries\n", n);
-    r.json = {{"flushed", n}};
-    return r;
-  }));
-  reg.add("fdb/add", "MAC VLAN PORT", "static FDB entry", with_bridge([cmds, need](Bridge& b, const Args& a) -> Result<Reply> {
-    if (auto st = need(a, 3, "fdb/add MAC VLAN PORT"); !st) return st.error();
-    auto m = packet::MacAddress::parse(a[0]);
-    if (!m) return m.error();
-    if (m->is_multicast()) return make_error(EINVAL, "static entries are for unicast MACs, got {}", a[0]);
-    auto v = parse_vid(a[1]);
-    if (!v) return v.error();
-    auto p = cmds->port_arg(b, a[2]);
-    if (!p) return p.error();
-    b.fdb().add_static(*v, *m, *p);
-    return Reply{};
-  }));
-  reg.add("fdb/del", "MAC VLAN", "remove an FDB entry", with_bridge([need](Bridge& b, const Args& a) -> Result<Reply> {
-    if (auto st = need(a, 2, "fdb/del MAC VLAN"); !st) return st.error();
-    auto m = packet::MacAddress::parse(a[0]);
-    if (!m) return m.error();
-    auto v = parse_vid(a[1]);
-    if (!v) return v.error();
-    if (!b.fdb().remove(*v, *m)) return make_error(ENXIO, "no entry for {} in VLAN {}", a[0], *v);
-    return Reply{};
-  }));
+  reg.add("hash/print", "", "show the MAC table (vde_switch format)",
+          [cmds](Session& s, const Args& a) { return cmds->fdb_show(s, a, true); });
+  reg.add("hash/showinfo", "", "MAC table settings",
+          with_bridge([](Bridge& b, const Args&) -> Result<Reply> {
+            long expire =
+                std::chrono::duration_cast<std::chrono::seconds>(b.fdb().ageing_time()).count();
+            Reply r;
+            r.text = fmt::format("Hash size {}\nGC interval 1 secs\nexpire {} secs\n",
+                                 b.fdb().size(), expire);
+            r.json = {{"entries", b.fdb().size()}, {"gc_interval", 1}, {"expire", expire}};
+            return r;
+          }));
+  reg.add("hash/setexpire", "SECS", "ageing time of learned MACs",
+          with_bridge([need](Bridge& b, const Args& a) -> Result<Reply> {
+            if (auto st = need(a, 1, "hash/setexpire SECS"); !st) return st.error();
+            auto v = parse_uint(a[0], "ageing time", 1000000);
+            if (!v) return v.error();
+            b.fdb().set_ageing_time(std::chrono::seconds(*v));
+            return Reply{};
+          }));
+  reg.add("hash/find", "MAC [VLAN]", "where MAC was learned",
+          with_bridge([cmds](Bridge& b, const Args& a) -> Result<Reply> {
+            if (a.empty() || a.size() > 2) return make_error(EINVAL, "usage: hash/find MAC [VLAN]");
+            auto m = packet::MacAddress::parse(a[0]);
+            if (!m) return m.error();
+            VlanId v = Bridge::kDefaultVlan;
+            if (a.size() == 2) {
+              auto pv = parse_vde_vlan(a[1]);
+              if (!pv) return pv.error();
+              v = *pv;
+            }
+            auto p = b.fdb().lookup(v, *m, cmds->clock_.now());
+            if (!p) return make_error(ENXIO, "{} is not in VLAN {}'s table", a[0], v);
+            Reply r;
+            r.text = fmt::format("Address {} VLAN {:04} to port: {:03}\n", m->to_string(), v, *p);
+            r.json = {{"mac", m->to_string()}, {"vlan", v}, {"port", *p}};
+            return r;
+          }));
+  reg.add("fdb/show", "[VLAN]", "learned and static MAC entries",
+          [cmds](Session& s, const Args& a) { return cmds->fdb_show(s, a, false); });
+  reg.add("fdb/flush", "[PORT]", "forget learned MACs (of one port)",
+          with_bridge([cmds](Bridge& b, const Args& a) -> Result<Reply> {
+            std::optional<PortNo> port;
+            if (!a.empty()) {
+              auto p = cmds->port_arg(b, a[0]);
+              if (!p) return p.error();
+              port = *p;
+            }
+            size_t n = b.fdb().flush(port);
+            Reply r;
+            r.text = fmt::format("flushed {} entries\n", n);
+            r.json = {{"flushed", n}};
+            return r;
+          }));
+  reg.add("fdb/add", "MAC VLAN PORT", "static FDB entry",
+          with_bridge([cmds, need](Bridge& b, const Args& a) -> Result<Reply> {
+            if (auto st = need(a, 3, "fdb/add MAC VLAN PORT"); !st) return st.error();
+            auto m = packet::MacAddress::parse(a[0]);
+            if (!m) return m.error();
+            if (m->is_multicast())
+              return make_error(EINVAL, "static entries are for unicast MACs, got {}", a[0]);
+            auto v = parse_vid(a[1]);
+            if (!v) return v.error();
+            auto p = cmds->port_arg(b, a[2]);
+            if (!p) return p.error();
+            b.fdb().add_static(*v, *m, *p);
+            return Reply{};
+          }));
+  reg.add("fdb/del", "MAC VLAN", "remove an FDB entry",
+          with_bridge([need](Bridge& b, const Args& a) -> Result<Reply> {
+            if (auto st = need(a, 2, "fdb/del MAC VLAN"); !st) return st.error();
+            auto m = packet::MacAddress::parse(a[0]);
+            if (!m) return m.error();
+            auto v = parse_vid(a[1]);
+            if (!v) return v.error();
+            if (!b.fdb().remove(*v, *m))
+              return make_error(ENXIO, "no entry for {} in VLAN {}", a[0], *v);
+            return Reply{};
+          }));
 
   // ---- cables between bridges of this dataplane
   reg.add("cable/connect", "BRIDGE PORT BRIDGE PORT", "plug an in-process cable between two ports",
           [cmds, need](Session&, const Args& a) -> Result<Reply> {
-            if (auto st = need(a, 4, "cable/connect BRIDGE PORT BRIDGE PORT"); !st) return st.error();
+            if (auto st = need(a, 4, "cable/connect BRIDGE PORT BRIDGE PORT"); !st)
+              return st.error();
             Bridge* x = cmds->dp_.bridge(a[0]);
             Bridge* y = cmds->dp_.bridge(a[2]);
             if (!x) return make_error(ENXIO, "no bridge named {}", a[0]);

@@ -69,7 +69,8 @@ void Dataplane::update_active(Bridge& br, PortNo port) {
   (void)br.set_active(port, active);
 }
 
-Result<PortNo> Dataplane::attach(Bridge& br, PortNo port, std::unique_ptr<io::Backend> backend, bool dynamic) {
+Result<PortNo> Dataplane::attach(Bridge& br, PortNo port, std::unique_ptr<io::Backend> backend,
+                                 bool dynamic) {
   if (port == 0) {
     for (PortNo p = 1; p <= numports_; ++p) {
       if (!br.has_port(p)) {
@@ -77,7 +78,8 @@ Result<PortNo> Dataplane::attach(Bridge& br, PortNo port, std::unique_ptr<io::Ba
         break;
       }
     }
-    if (port == 0) return make_error(ENOSPC, "bridge {}: all {} ports are in use", br.name(), numports_);
+    if (port == 0)
+      return make_error(ENOSPC, "bridge {}: all {} ports are in use", br.name(), numports_);
   }
   Attachment* existing = find(br, port);
   if (existing && (existing->backend || existing->cable)) {
@@ -165,7 +167,8 @@ Status Dataplane::connect_cable(Bridge& a, PortNo pa, Bridge& b, PortNo pb) {
   for (auto [br, p] : {std::pair<Bridge*, PortNo>{&a, pa}, {&b, pb}}) {
     if (!br->has_port(p)) return make_error(ENXIO, "bridge {} has no port {}", br->name(), p);
     Attachment* at = find(*br, p);
-    if (at && (at->backend || at->cable)) return make_error(EADDRINUSE, "bridge {} port {} is in use", br->name(), p);
+    if (at && (at->backend || at->cable))
+      return make_error(EADDRINUSE, "bridge {} port {} is in use", br->name(), p);
   }
   attachments_[{&a, pa}].cable = std::pair{&b, pb};
   attachments_[{&b, pb}].cable = std::pair{&a, pa};
@@ -184,7 +187,8 @@ Status Dataplane::set_link(Bridge& br, PortNo port, bool up) {
 }
 
 Status Dataplane::start_vde(Bridge& br, const std::string& dir) {
-  if (vde_.count(&br)) return make_error(EEXIST, "bridge {} already serves VDE at {}", br.name(), vde_[&br]->dir());
+  if (vde_.count(&br))
+    return make_error(EEXIST, "bridge {} already serves VDE at {}", br.name(), vde_[&br]->dir());
   Bridge* b = &br;
   auto s = io::VdeServer::open(loop_, dir, [this, b](uint32_t p, std::unique_ptr<io::Backend> be) {
     return attach(*b, p, std::move(be), true);
@@ -255,7 +259,8 @@ void Dataplane::deliver(Bridge& br, PortNo port, std::vector<packet::Frame>& fra
   if (a->backend) send_to_backend(br, port, *a->backend, frames);
 }
 
-void Dataplane::send_to_backend(Bridge& br, PortNo port, io::Backend& be, std::vector<packet::Frame>& frames) {
+void Dataplane::send_to_backend(Bridge& br, PortNo port, io::Backend& be,
+                                std::vector<packet::Frame>& frames) {
   std::span<packet::Frame> batch(frames);
   if (!be.vnet_hdr()) {
     bool any = false;
@@ -278,7 +283,8 @@ void Dataplane::send_to_backend(Bridge& br, PortNo port, io::Backend& be, std::v
     }
   }
   size_t accepted = be.send(batch);
-  if (accepted < batch.size()) br.count_drop(port, DropReason::kTxQueueFull, batch.size() - accepted);
+  if (accepted < batch.size())
+    br.count_drop(port, DropReason::kTxQueueFull, batch.size() - accepted);
 }
 
 void Dataplane::age_all() {

@@ -44,7 +44,8 @@ class Dataplane {
 
   // Attaches a backend to `port` (0 = first free port ≤ numports, created dynamic). An existing
   // port without backend is reused; a port that has one is refused (EADDRINUSE).
-  Result<PortNo> attach(Bridge& br, PortNo port, std::unique_ptr<io::Backend> backend, bool dynamic);
+  Result<PortNo> attach(Bridge& br, PortNo port, std::unique_ptr<io::Backend> backend,
+                        bool dynamic);
   // Spec forms: those of io::make_backend, and qemu-stream:PATH (listen; each connection becomes
   // the port's backend in turn).
   Status attach_spec(Bridge& br, PortNo port, const std::string& spec);
@@ -84,7 +85,8 @@ class Dataplane {
   Attachment* find(const Bridge& br, PortNo port);
   void process(Bridge& br, PortNo port, std::vector<packet::Frame>& frames);
   void deliver(Bridge& br, PortNo port, std::vector<packet::Frame>& frames);
-  void send_to_backend(Bridge& br, PortNo port, io::Backend& be, std::vector<packet::Frame>& frames);
+  void send_to_backend(Bridge& br, PortNo port, io::Backend& be,
+                       std::vector<packet::Frame>& frames);
   void update_active(Bridge& br, PortNo port);
   void drop_backend(Bridge& br, PortNo port);
 

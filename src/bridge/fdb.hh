@@ -64,7 +64,9 @@ class Fdb {
   FdbEntry& insert(uint64_t k);  // k must not be present
   void erase_at(size_t i);
   void grow();
-  size_t home(uint64_t k) const { return static_cast<size_t>((k * 0x9E3779B97F4A7C15ull) >> shift_); }
+  size_t home(uint64_t k) const {
+    return static_cast<size_t>((k * 0x9E3779B97F4A7C15ull) >> shift_);
+  }
   template <typename Pred>
   size_t erase_if(Pred pred);
   void count(PortNo port, int delta);

@@ -57,7 +57,8 @@ Result<std::vector<VlanId>> parse_vlan_list(const std::string& text) {
   size_t pos = 0;
   while (pos <= text.size()) {
     size_t comma = text.find(',', pos);
-    std::string item = text.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+    std::string item =
+        text.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
     size_t dash = item.find('-');
     if (dash == std::string::npos) {
       auto v = parse_vid(item);
@@ -88,7 +89,8 @@ Result<PortConfig> PortConfig::parse(const std::vector<std::string>& w) {
     if (!vs) return vs.error();
     std::optional<VlanId> native;
     if (w.size() == 4) {
-      if (w[2] != "native") return make_error(EINVAL, "expected 'native VLAN' after the VLAN list, got '{}'", w[2]);
+      if (w[2] != "native")
+        return make_error(EINVAL, "expected 'native VLAN' after the VLAN list, got '{}'", w[2]);
       auto n = parse_vid(w[3]);
       if (!n) return n.error();
       native = *n;

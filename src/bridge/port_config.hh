@@ -3,11 +3,12 @@
 //
 //   access V         PVID = V; member set {V}, untagged on egress. A frame that arrives tagged with
 //                    VID V (or priority-tagged, VID 0) has its outer tag removed and stays in V;
-//                    any other tagged frame is dropped (kVlanNotMember). Inner tags are payload, so a
-//                    double-tagged frame cannot hop into another VLAN.
+//                    any other tagged frame is dropped (kVlanNotMember). Inner tags are payload, so
+//                    a double-tagged frame cannot hop into another VLAN.
 //   trunk S [native N]  member set S, tagged on egress; with a native VLAN N (OVS
-//                    native-untagged, VDE's untagged VLAN), untagged ingress gets PVID N and N leaves
-//                    untagged. Without one, untagged frames are dropped (kUntaggedNotAllowed).
+//                    native-untagged, VDE's untagged VLAN), untagged ingress gets PVID N and N
+//                    leaves untagged. Without one, untagged frames are dropped
+//                    (kUntaggedNotAllowed).
 //
 // VIDs are 1..4094 (§9.6: 0 and 4095 are reserved).
 
@@ -27,10 +28,10 @@ using PortNo = uint32_t;
 struct PortConfig {
   enum class Mode { kAccess, kTrunk };
   Mode mode = Mode::kAccess;
-  VlanId access_vlan = 1;               // access mode
-  std::bitset<4096> trunk_vlans;         // trunk mode: tagged member set
-  std::optional<VlanId> native_vlan;     // trunk mode: untagged VLAN
-  size_t mac_limit = 4096;               // learned MACs on this port (port security)
+  VlanId access_vlan = 1;             // access mode
+  std::bitset<4096> trunk_vlans;      // trunk mode: tagged member set
+  std::optional<VlanId> native_vlan;  // trunk mode: untagged VLAN
+  size_t mac_limit = 4096;            // learned MACs on this port (port security)
 
   static PortConfig access(VlanId v) {
     PortConfig c;

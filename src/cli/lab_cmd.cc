@@ -89,17 +89,19 @@ std::vector<std::string>& passthrough() {
 }
 
 void add_lab(CLI::App& app) {
-  auto* lab = app.add_subcommand("lab", "a network from one file: validate, up, test, status, exec, graph, down");
+  auto* lab = app.add_subcommand(
+      "lab", "a network from one file: validate, up, test, status, exec, graph, down");
   lab->require_subcommand(1);
 
   auto file = std::make_shared<std::string>();
-  auto* validate = lab->add_subcommand("validate", "check a topology file and report every mistake");
+  auto* validate =
+      lab->add_subcommand("validate", "check a topology file and report every mistake");
   validate->add_option("file", *file, "topology file")->required();
   validate->final_callback([file] {
     auto t = load_or_die(*file);
     lab::plan(t);
-    std::cout << fmt::format("{}: lab {} is valid: {} nodes, {} links, {} scenarios\n", *file, t.name, t.nodes.size(),
-                             t.links.size(), t.scenarios.size());
+    std::cout << fmt::format("{}: lab {} is valid: {} nodes, {} links, {} scenarios\n", *file,
+                             t.name, t.nodes.size(), t.links.size(), t.scenarios.size());
     std::exit(0);
   });
 
@@ -107,7 +109,8 @@ void add_lab(CLI::App& app) {
   up->add_option("file", *file, "topology file")->required();
   up->final_callback([file] {
     auto t = load_or_die(*file);
-    if (auto s = lab::lab_up(t, self_exe(), std::cout); !s) fail("vnet lab up: " + s.error().message);
+    if (auto s = lab::lab_up(t, self_exe(), std::cout); !s)
+      fail("vnet lab up: " + s.error().message);
     std::exit(0);
   });
 
@@ -123,12 +126,14 @@ void add_lab(CLI::App& app) {
       t = std::move(*r);
       name = t->name;
     }
-    if (auto s = lab::lab_down(name, t ? &*t : nullptr, std::cout); !s) fail("vnet lab down: " + s.error().message);
+    if (auto s = lab::lab_down(name, t ? &*t : nullptr, std::cout); !s)
+      fail("vnet lab down: " + s.error().message);
     std::exit(0);
   });
 
   auto json_out = std::make_shared<bool>(false);
-  auto* status = lab->add_subcommand("status", "labs that are up; with a name, its nodes, links and switches");
+  auto* status =
+      lab->add_subcommand("status", "labs that are up; with a name, its nodes, links and switches");
   status->add_option("lab", *target, "topology file or lab name");
   status->add_flag("--json", *json_out, "JSON output");
   status->final_callback([target, json_out] {
@@ -152,23 +157,28 @@ void add_lab(CLI::App& app) {
       std::exit(0);
     }
     auto& j = *s;
-    std::cout << fmt::format("lab {} ({}) from {}\n", name, j.value("phase", "?"), j.value("file", "?"));
+    std::cout << fmt::format("lab {} ({}) from {}\n", name, j.value("phase", "?"),
+                             j.value("file", "?"));
     std::cout << "namespaces:\n";
-    for (auto& [ns, present] : j["netns_present"].items()) std::cout << fmt::format("  {:<24} {}\n", ns, present.get<bool>() ? "present" : "MISSING");
+    for (auto& [ns, present] : j["netns_present"].items())
+      std::cout << fmt::format("  {:<24} {}\n", ns, present.get<bool>() ? "present" : "MISSING");
     std::cout << "processes:\n";
     for (auto& p : j["pids"]) {
-      std::cout << fmt::format("  {:>7} {:<8} {}\n", p["pid"].get<int>(), p["alive"].get<bool>() ? "running" : "gone",
+      std::cout << fmt::format("  {:>7} {:<8} {}\n", p["pid"].get<int>(),
+                               p["alive"].get<bool>() ? "running" : "gone",
                                p["what"].get<std::string>());
     }
     if (j.contains("switches")) {
       for (auto& b : j["switches"]) {
-        std::cout << fmt::format("switch {}: vlans {}, {} MACs learned\n", b["name"].get<std::string>(), b["vlans"].dump(),
+        std::cout << fmt::format("switch {}: vlans {}, {} MACs learned\n",
+                                 b["name"].get<std::string>(), b["vlans"].dump(),
                                  b["fdb_entries"].get<size_t>());
         for (auto& p : b["port_table"]) {
           std::string att = p["backend"].get<std::string>();
           if (att.empty()) att = "cable to " + p["cable"].get<std::string>();
-          std::cout << fmt::format("  port {:<4} {:<8} {:<24} {:<32} rx {} tx {}\n", p["port"].get<int>(),
-                                   p["active"].get<bool>() ? "up" : "down", p["config"].get<std::string>(), att,
+          std::cout << fmt::format("  port {:<4} {:<8} {:<24} {:<32} rx {} tx {}\n",
+                                   p["port"].get<int>(), p["active"].get<bool>() ? "up" : "down",
+                                   p["config"].get<std::string>(), att,
                                    p["rx_frames"].get<uint64_t>(), p["tx_frames"].get<uint64_t>());
         }
       }
@@ -183,7 +193,8 @@ void add_lab(CLI::App& app) {
     bool keep = false;
   };
   auto to = std::make_shared<TestOpts>();
-  auto* test = lab->add_subcommand("test", "bring the lab up (unless up), run its scenarios, report, tear down");
+  auto* test = lab->add_subcommand(
+      "test", "bring the lab up (unless up), run its scenarios, report, tear down");
   test->add_option("file", to->file, "topology file")->required();
   test->add_flag("--keep", to->keep, "leave the lab up afterwards");
   test->add_option("--junit", to->junit, "JUnit XML report path (default: lab-NAME.junit.xml)");
@@ -192,7 +203,8 @@ void add_lab(CLI::App& app) {
     auto t = load_or_die(to->file);
     bool brought_up = false;
     if (!lab::lab_is_up(t.name)) {
-      if (auto s = lab::lab_up(t, self_exe(), std::cout); !s) fail("vnet lab test: " + s.error().message);
+      if (auto s = lab::lab_up(t, self_exe(), std::cout); !s)
+        fail("vnet lab test: " + s.error().message);
       brought_up = true;
     } else {
       lab::plan(t);
@@ -224,7 +236,8 @@ void add_lab(CLI::App& app) {
     std::vector<std::string> argv;
   };
   auto eo = std::make_shared<ExecOpts>();
-  auto* exec = lab->add_subcommand("exec", "run a command inside a node: vnet lab exec [LAB] NODE -- CMD…");
+  auto* exec =
+      lab->add_subcommand("exec", "run a command inside a node: vnet lab exec [LAB] NODE -- CMD…");
   exec->add_option("names", eo->argv, "[LAB] NODE -- CMD…")->required();
   exec->final_callback([eo] {
     auto a = eo->argv;
@@ -233,18 +246,22 @@ void add_lab(CLI::App& app) {
     std::vector<std::string> labs = lab::list_labs();
     std::string labname, node;
     size_t cmd_at;
-    if (a.size() >= 3 && (std::find(labs.begin(), labs.end(), a[0]) != labs.end() || looks_like_file(a[0]))) {
+    if (a.size() >= 3 &&
+        (std::find(labs.begin(), labs.end(), a[0]) != labs.end() || looks_like_file(a[0]))) {
       labname = looks_like_file(a[0]) ? load_or_die(a[0]).name : a[0];
       node = a[1];
       cmd_at = 2;
     } else {
-      if (labs.size() != 1) fail("vnet lab exec: name the lab (labs up: " + fmt::format("{}", fmt::join(labs, ", ")) + ")");
+      if (labs.size() != 1)
+        fail("vnet lab exec: name the lab (labs up: " + fmt::format("{}", fmt::join(labs, ", ")) +
+             ")");
       labname = labs[0];
       node = a.at(0);
       cmd_at = 1;
     }
     if (cmd_at >= a.size()) fail("vnet lab exec: no command given");
-    auto r = lab::lab_exec(labname, node, std::vector<std::string>(a.begin() + static_cast<long>(cmd_at), a.end()));
+    auto r = lab::lab_exec(
+        labname, node, std::vector<std::string>(a.begin() + static_cast<long>(cmd_at), a.end()));
     if (!r) fail("vnet lab exec: " + r.error().message);
     std::exit(*r);
   });
@@ -252,7 +269,8 @@ void add_lab(CLI::App& app) {
   auto out = std::make_shared<std::string>();
   auto* graph = lab->add_subcommand("graph", "draw the topology (Graphviz DOT and SVG)");
   graph->add_option("file", *file, "topology file")->required();
-  graph->add_option("-o,--output", *out, "output prefix (writes PREFIX.dot and PREFIX.svg; '-' prints DOT)");
+  graph->add_option("-o,--output", *out,
+                    "output prefix (writes PREFIX.dot and PREFIX.svg; '-' prints DOT)");
   graph->final_callback([file, out] {
     auto t = load_or_die(*file);
     std::string dot = lab::to_dot(t);
@@ -267,7 +285,9 @@ void add_lab(CLI::App& app) {
     if (std::system(cmd.c_str()) == 0) {
       std::cout << "wrote " << prefix << ".svg\n";
     } else {
-      fail("vnet lab graph: Graphviz `dot` failed or is missing (apt-get install graphviz); the .dot file is there");
+      fail(
+          "vnet lab graph: Graphviz `dot` failed or is missing (apt-get install graphviz); the "
+          ".dot file is there");
     }
     std::exit(0);
   });

@@ -71,7 +71,8 @@ int run_switch(const SwitchOpts& o) {
     size_t pos = 0;
     while (pos <= list.size()) {
       size_t comma = list.find(',', pos);
-      std::string name = list.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+      std::string name =
+          list.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
       auto be = io::open_tap(name);
       if (!be) die(be.error().message);
       if (auto p = dp.attach(**br, 0, std::move(*be), false); !p) die(p.error().message);
@@ -96,13 +97,15 @@ int run_switch(const SwitchOpts& o) {
         }
       }
     }
-    if (auto st = dp.attach_spec(**br, port, s); !st) die("--port " + spec + ": " + st.error().message);
+    if (auto st = dp.attach_spec(**br, port, s); !st)
+      die("--port " + spec + ": " + st.error().message);
   }
   std::unique_ptr<console::Server> server;
   if (!o.mgmt.empty()) {
     int mode = static_cast<int>(std::stoul(o.mgmt_mode, nullptr, 8));
     auto s = console::Server::open(loop, registry, o.mgmt, mode,
-                                   std::string("VNET switch V.") + VNET_VERSION + "\n(C) vnet developers - vde_switch compatible console");
+                                   std::string("VNET switch V.") + VNET_VERSION +
+                                       "\n(C) vnet developers - vde_switch compatible console");
     if (!s) die(s.error().message);
     server = std::move(*s);
   }
@@ -124,7 +127,7 @@ int run_switch(const SwitchOpts& o) {
     }
   }
   write_pidfile(o.pidfile);
-  struct sigaction sa{};
+  struct sigaction sa {};
   sa.sa_handler = [](int) { g_stop = 1; };
   sigaction(SIGTERM, &sa, nullptr);
   sigaction(SIGINT, &sa, nullptr);
@@ -140,20 +143,26 @@ int run_switch(const SwitchOpts& o) {
 }  // namespace
 
 void add_switch(CLI::App& app) {
-  auto* cmd = app.add_subcommand("switch", "run the 802.1Q switch dataplane (vde_switch compatible flags)");
+  auto* cmd =
+      app.add_subcommand("switch", "run the 802.1Q switch dataplane (vde_switch compatible flags)");
   auto o = std::make_shared<SwitchOpts>();
-  cmd->add_option("-s,--sock,--vdesock,--unix", o->sock, "VDE switch directory (ctl socket inside) for vde_plug / QEMU -netdev vde");
+  cmd->add_option("-s,--sock,--vdesock,--unix", o->sock,
+                  "VDE switch directory (ctl socket inside) for vde_plug / QEMU -netdev vde");
   cmd->add_option("-M,--mgmt", o->mgmt, "management console socket");
   cmd->add_option("--mgmtmode", o->mgmt_mode, "console socket mode (octal)");
-  cmd->add_option("-f,--rcfile", o->rcfile, "console commands to run at start (vde_switch rc files work)");
+  cmd->add_option("-f,--rcfile", o->rcfile,
+                  "console commands to run at start (vde_switch rc files work)");
   cmd->add_option("-n,--numports", o->numports, "ports available to anonymous plugs");
   cmd->add_flag("-d,--daemon", o->daemon, "run in the background");
   cmd->add_option("-p,--pidfile", o->pidfile, "write the pid here once ready");
   cmd->add_option("-t,--tap", o->taps, "attach TAP device(s) (comma list), created if missing");
-  cmd->add_option("--port", o->ports, "attach a backend: [N=]afpacket:IF | tap:IF | qemu-stream:PATH | qemu-dgram:PATH | pcap:IN[,OUT]");
+  cmd->add_option("--port", o->ports,
+                  "attach a backend: [N=]afpacket:IF | tap:IF | qemu-stream:PATH | qemu-dgram:PATH "
+                  "| pcap:IN[,OUT]");
   cmd->add_option("--bridge", o->bridge, "name of the first bridge");
   cmd->add_option("--log", o->logfile, "log file (default stderr)");
-  cmd->add_flag("--nostdin", o->nostdin, "accepted for vde_switch compatibility (no stdin console)");
+  cmd->add_flag("--nostdin", o->nostdin,
+                "accepted for vde_switch compatibility (no stdin console)");
   cmd->final_callback([o] { std::exit(run_switch(*o)); });
 }
 

@@ -25,29 +25,32 @@ std::vector<std::string> split_words(const std::string& line) {
 }
 
 Registry::Registry() {
-  add("help", "[PREFIX]", "list commands", [this](Session& s, const std::vector<std::string>& a) -> Result<Reply> {
-    Reply r;
-    r.text = fmt::format("{:<20} {:<24} {}\n{:<20} {:<24} {}\n", "COMMAND PATH", "SYNTAX", "HELP",
-                         "------------", "------", "----");
-    r.json = nlohmann::json::array();
-    for (auto& name : order_) {
-      if (!a.empty() && name.rfind(a[0], 0) != 0) continue;
-      auto& c = commands_[name];
-      r.text += fmt::format("{:<20} {:<24} {}\n", name, c.syntax, c.help);
-      r.json.push_back({{"command", name}, {"syntax", c.syntax}, {"help", c.help}});
-    }
-    (void)s;
-    return r;
-  });
-  add("load", "PATH", "run the commands of a file", [this](Session& s, const std::vector<std::string>& a) -> Result<Reply> {
-    if (a.size() != 1) return make_error(EINVAL, "usage: load PATH");
-    if (auto st = run_file(s, a[0]); !st) return st.error();
-    return Reply{};
-  });
-  add("shutdown", "", "stop the switch", [this](Session&, const std::vector<std::string>&) -> Result<Reply> {
-    if (shutdown_) shutdown_();
-    return Reply{};
-  });
+  add("help", "[PREFIX]", "list commands",
+      [this](Session& s, const std::vector<std::string>& a) -> Result<Reply> {
+        Reply r;
+        r.text = fmt::format("{:<20} {:<24} {}\n{:<20} {:<24} {}\n", "COMMAND PATH", "SYNTAX",
+                             "HELP", "------------", "------", "----");
+        r.json = nlohmann::json::array();
+        for (auto& name : order_) {
+          if (!a.empty() && name.rfind(a[0], 0) != 0) continue;
+          auto& c = commands_[name];
+          r.text += fmt::format("{:<20} {:<24} {}\n", name, c.syntax, c.help);
+          r.json.push_back({{"command", name}, {"syntax", c.syntax}, {"help", c.help}});
+        }
+        (void)s;
+        return r;
+      });
+  add("load", "PATH", "run the commands of a file",
+      [this](Session& s, const std::vector<std::string>& a) -> Result<Reply> {
+        if (a.size() != 1) return make_error(EINVAL, "usage: load PATH");
+        if (auto st = run_file(s, a[0]); !st) return st.error();
+        return Reply{};
+      });
+  add("shutdown", "", "stop the switch",
+      [this](Session&, const std::vector<std::string>&) -> Result<Reply> {
+        if (shutdown_) shutdown_();
+        return Reply{};
+      });
 }
 
 void Registry::add(std::string path, std::string syntax, std::string help, Handler handler) {
@@ -114,8 +117,9 @@ Server::~Server() {
   }
 }
 
-Result<std::unique_ptr<Server>> Server::open(EventLoop& loop, Registry& registry, const std::string& path,
-                                             int mode, std::string banner) {
+Result<std::unique_ptr<Server>> Server::open(EventLoop& loop, Registry& registry,
+                                             const std::string& path, int mode,
+                                             std::string banner) {
   std::unique_ptr<Server> s(new Server(loop, registry, path, std::move(banner)));
   auto fd = io::listen_unix(path, mode);
   if (!fd) return fd.error();
@@ -192,7 +196,8 @@ void Server::on_data(int fd) {
 Result<Client> Client::connect(const std::string& path) {
   sockaddr_un sa{};
   sa.sun_family = AF_UNIX;
-  if (path.size() >= sizeof sa.sun_path) return make_error(ENAMETOOLONG, "console path too long: {}", path);
+  if (path.size() >= sizeof sa.sun_path)
+    return make_error(ENAMETOOLONG, "console path too long: {}", path);
   std::strcpy(sa.sun_path, path.c_str());
   UniqueFd fd(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) < 0) {
@@ -226,7 +231,8 @@ Result<std::string> Client::read_until_prompt() {
 
 Result<std::string> Client::run(const std::string& command) {
   std::string line = command + "\n";
-  if (::send(fd_.get(), line.data(), line.size(), MSG_NOSIGNAL) < 0) return system_error("console send");
+  if (::send(fd_.get(), line.data(), line.size(), MSG_NOSIGNAL) < 0)
+    return system_error("console send");
   auto r = read_until_prompt();
   if (!r) return r;
   // Parse: optional DATA block, then a status line.
@@ -237,7 +243,8 @@ Result<std::string> Client::run(const std::string& command) {
   auto b = text.find(begin);
   if (b != std::string::npos) {
     auto e = text.find("\n.\n", b);
-    if (e == std::string::npos) return make_error(EBADMSG, "console answer has an unterminated DATA block");
+    if (e == std::string::npos)
+      return make_error(EBADMSG, "console answer has an unterminated DATA block");
     data = text.substr(b + begin.size(), e + 1 - b - begin.size());
     pos = e + 3;
   }
@@ -245,7 +252,8 @@ Result<std::string> Client::run(const std::string& command) {
   while (status_at != std::string::npos && status_at > 0 && text[status_at - 1] != '\n') {
     status_at = text.find_first_of("19", status_at + 1);
   }
-  if (status_at == std::string::npos) return make_error(EBADMSG, "console answer has no status line");
+  if (status_at == std::string::npos)
+    return make_error(EBADMSG, "console answer has no status line");
   std::string status = text.substr(status_at);
   while (!status.empty() && status.back() == '\n') status.pop_back();
   if (status.rfind("1000", 0) == 0) return data;

@@ -33,8 +33,8 @@ struct Reply {
 };
 
 struct Session {
-  bool json = false;                          // this command asked for --json
-  std::map<std::string, std::string> vars;    // per-connection state (e.g. selected bridge)
+  bool json = false;                             // this command asked for --json
+  std::map<std::string, std::string> vars;       // per-connection state (e.g. selected bridge)
   std::function<void(const std::string&)> echo;  // where `load` echoes the commands it runs
 };
 
@@ -67,8 +67,9 @@ std::vector<std::string> split_words(const std::string& line);
 
 class Server {
  public:
-  static Result<std::unique_ptr<Server>> open(EventLoop& loop, Registry& registry, const std::string& path,
-                                              int mode, std::string banner);
+  static Result<std::unique_ptr<Server>> open(EventLoop& loop, Registry& registry,
+                                              const std::string& path, int mode,
+                                              std::string banner);
   ~Server();
 
  private:

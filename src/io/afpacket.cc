@@ -129,7 +129,8 @@ class AfPacketBackend final : public Backend {
 
 Result<std::unique_ptr<Backend>> open_afpacket(const std::string& ifname) {
   unsigned ifindex = if_nametoindex(ifname.c_str());
-  if (ifindex == 0) return make_error(ENODEV, "afpacket:{}: no such interface in this namespace", ifname);
+  if (ifindex == 0)
+    return make_error(ENODEV, "afpacket:{}: no such interface in this namespace", ifname);
   UniqueFd fd(socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   if (!fd.valid()) return system_error("afpacket:" + ifname + ": socket(AF_PACKET)");
   int one = 1, v3 = TPACKET_V3;
@@ -155,14 +156,16 @@ Result<std::unique_ptr<Backend>> open_afpacket(const std::string& ifname) {
   void* ring = mmap(nullptr, size_t{kBlockSize} * kBlockCount, PROT_READ | PROT_WRITE,
                     MAP_SHARED | MAP_LOCKED, fd.get(), 0);
   if (ring == MAP_FAILED) {
-    ring = mmap(nullptr, size_t{kBlockSize} * kBlockCount, PROT_READ | PROT_WRITE, MAP_SHARED, fd.get(), 0);
+    ring = mmap(nullptr, size_t{kBlockSize} * kBlockCount, PROT_READ | PROT_WRITE, MAP_SHARED,
+                fd.get(), 0);
   }
   if (ring == MAP_FAILED) return system_error("afpacket:" + ifname + ": mmap ring");
   sockaddr_ll sll{};
   sll.sll_family = AF_PACKET;
   sll.sll_protocol = htons(ETH_P_ALL);
   sll.sll_ifindex = static_cast<int>(ifindex);
-  auto backend = std::make_unique<AfPacketBackend>(ifname, std::move(fd), static_cast<uint8_t*>(ring));
+  auto backend =
+      std::make_unique<AfPacketBackend>(ifname, std::move(fd), static_cast<uint8_t*>(ring));
   int sfd = backend->fds()[0];
   if (bind(sfd, reinterpret_cast<sockaddr*>(&sll), sizeof sll) < 0) {
     return system_error("afpacket:" + ifname + ": bind");

@@ -27,7 +27,8 @@ using AttachFn = std::function<Result<uint32_t>(uint32_t requested, std::unique_
 
 class VdeServer {
  public:
-  static Result<std::unique_ptr<VdeServer>> open(EventLoop& loop, const std::string& dir, AttachFn attach);
+  static Result<std::unique_ptr<VdeServer>> open(EventLoop& loop, const std::string& dir,
+                                                 AttachFn attach);
   ~VdeServer();
   const std::string& dir() const { return dir_; }
   uint64_t refused() const { return refused_; }

@@ -15,7 +15,11 @@ namespace {
 class PcapBackend final : public Backend {
  public:
   PcapBackend(std::string in, std::string out, pcap_t* reader, pcap_t* dead, pcap_dumper_t* dumper)
-      : in_(std::move(in)), out_(std::move(out)), reader_(reader), dead_(dead), dumper_(dumper),
+      : in_(std::move(in)),
+        out_(std::move(out)),
+        reader_(reader),
+        dead_(dead),
+        dumper_(dumper),
         event_(eventfd(reader ? 1 : 0, EFD_NONBLOCK | EFD_CLOEXEC)) {}
   ~PcapBackend() override {
     if (reader_) pcap_close(reader_);
@@ -95,7 +99,10 @@ Result<std::unique_ptr<Backend>> open_pcap(const std::string& in, const std::str
 Result<std::unique_ptr<Backend>> make_backend(const std::string& spec) {
   auto colon = spec.find(':');
   if (colon == std::string::npos) {
-    return make_error(EINVAL, "bad port spec '{}': expected KIND:ARG (afpacket:IF, tap:IF, pcap:IN[,OUT], qemu-dgram:PATH)", spec);
+    return make_error(EINVAL,
+                      "bad port spec '{}': expected KIND:ARG (afpacket:IF, tap:IF, pcap:IN[,OUT], "
+                      "qemu-dgram:PATH)",
+                      spec);
   }
   std::string kind = spec.substr(0, colon), arg = spec.substr(colon + 1);
   if (kind == "afpacket") return open_afpacket(arg);
@@ -105,7 +112,10 @@ Result<std::unique_ptr<Backend>> make_backend(const std::string& spec) {
     auto comma = arg.find(',');
     return open_pcap(arg.substr(0, comma), comma == std::string::npos ? "" : arg.substr(comma + 1));
   }
-  return make_error(EINVAL, "bad port spec '{}': unknown kind '{}' (afpacket, tap, pcap, qemu-dgram, qemu-stream)", spec, kind);
+  return make_error(
+      EINVAL,
+      "bad port spec '{}': unknown kind '{}' (afpacket, tap, pcap, qemu-dgram, qemu-stream)", spec,
+      kind);
 }
 
 }  // namespace vnet::io

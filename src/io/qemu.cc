@@ -48,7 +48,8 @@ class QemuStreamBackend final : public Backend {
     for (auto& f : frames) {
       if (f.empty()) continue;  // QEMU would deliver a zero-length frame: never send one
       if (out_.size() - out_pos_ + f.size() + 4 > kMaxPendingOut) break;
-      uint8_t len[4] = {uint8_t(f.size() >> 24), uint8_t(f.size() >> 16), uint8_t(f.size() >> 8), uint8_t(f.size())};
+      uint8_t len[4] = {uint8_t(f.size() >> 24), uint8_t(f.size() >> 16), uint8_t(f.size() >> 8),
+                        uint8_t(f.size())};
       out_.insert(out_.end(), len, len + 4);
       out_.insert(out_.end(), f.data(), f.data() + f.size());
       ++accepted;
@@ -59,7 +60,8 @@ class QemuStreamBackend final : public Backend {
 
   void flush() override {
     while (out_pos_ < out_.size() && !closed_) {
-      ssize_t w = ::send(fd_.get(), out_.data() + out_pos_, out_.size() - out_pos_, MSG_DONTWAIT | MSG_NOSIGNAL);
+      ssize_t w = ::send(fd_.get(), out_.data() + out_pos_, out_.size() - out_pos_,
+                         MSG_DONTWAIT | MSG_NOSIGNAL);
       if (w < 0) {
         if (errno != EAGAIN && errno != EINTR) closed_ = true;
         break;
@@ -131,7 +133,8 @@ class QemuDgramBackend final : public Backend {
     if (peer_len_ == 0) return 0;  // nobody has spoken yet: nowhere to send
     size_t n = 0;
     for (auto& f : frames) {
-      if (sendto(fd_.get(), f.data(), f.size(), MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&peer_), peer_len_) < 0) {
+      if (sendto(fd_.get(), f.data(), f.size(), MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&peer_),
+                 peer_len_) < 0) {
         if (errno == EAGAIN) break;
         continue;
       }
@@ -157,17 +160,20 @@ std::unique_ptr<Backend> make_qemu_stream_backend(UniqueFd fd, std::string name)
 Result<std::unique_ptr<Backend>> open_qemu_dgram(const std::string& path) {
   sockaddr_un sa{};
   sa.sun_family = AF_UNIX;
-  if (path.size() >= sizeof sa.sun_path) return make_error(ENAMETOOLONG, "qemu-dgram:{}: path too long", path);
+  if (path.size() >= sizeof sa.sun_path)
+    return make_error(ENAMETOOLONG, "qemu-dgram:{}: path too long", path);
   std::strcpy(sa.sun_path, path.c_str());
   UniqueFd fd(socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   ::unlink(path.c_str());
-  if (bind(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) < 0) return system_error("qemu-dgram: bind " + path);
+  if (bind(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) < 0)
+    return system_error("qemu-dgram: bind " + path);
   int bufsize = 1 << 20;
   setsockopt(fd.get(), SOL_SOCKET, SO_SNDBUF, &bufsize, sizeof bufsize);
   return std::unique_ptr<Backend>(std::make_unique<QemuDgramBackend>(std::move(fd), path));
 }
 
-QemuStreamListener::QemuStreamListener(EventLoop& loop, std::string path, uint32_t port, AttachFn attach)
+QemuStreamListener::QemuStreamListener(EventLoop& loop, std::string path, uint32_t port,
+                                       AttachFn attach)
     : loop_(loop), path_(std::move(path)), port_(port), attach_(std::move(attach)) {}
 
 QemuStreamListener::~QemuStreamListener() {
@@ -177,9 +183,12 @@ QemuStreamListener::~QemuStreamListener() {
   }
 }
 
-Result<std::unique_ptr<QemuStreamListener>> QemuStreamListener::open(EventLoop& loop, const std::string& path,
-                                                                     uint32_t port, AttachFn attach) {
-  std::unique_ptr<QemuStreamListener> l(new QemuStreamListener(loop, path, port, std::move(attach)));
+Result<std::unique_ptr<QemuStreamListener>> QemuStreamListener::open(EventLoop& loop,
+                                                                     const std::string& path,
+                                                                     uint32_t port,
+                                                                     AttachFn attach) {
+  std::unique_ptr<QemuStreamListener> l(
+      new QemuStreamListener(loop, path, port, std::move(attach)));
   auto fd = listen_unix(path, 0600);
   if (!fd) return fd.error();
   l->listen_ = std::move(*fd);

@@ -39,7 +39,8 @@ class TapBackend final : public Backend {
         break;
       }
       if (r < static_cast<ssize_t>(sizeof h)) continue;
-      packet::Frame f = packet::Frame::copy_of({scratch_.data(), static_cast<size_t>(r) - sizeof h});
+      packet::Frame f =
+          packet::Frame::copy_of({scratch_.data(), static_cast<size_t>(r) - sizeof h});
       f.offload = from_vnet_hdr(h);
       out.push_back(std::move(f));
       ++n;
@@ -83,9 +84,11 @@ Result<std::unique_ptr<Backend>> open_tap(const std::string& ifname) {
   std::strncpy(ifr.ifr_name, ifname.c_str(), IFNAMSIZ - 1);
   if (ioctl(fd.get(), TUNSETIFF, &ifr) < 0) return system_error("tap:" + ifname + ": TUNSETIFF");
   int hdr = sizeof(virtio_net_hdr);
-  if (ioctl(fd.get(), TUNSETVNETHDRSZ, &hdr) < 0) return system_error("tap:" + ifname + ": TUNSETVNETHDRSZ");
+  if (ioctl(fd.get(), TUNSETVNETHDRSZ, &hdr) < 0)
+    return system_error("tap:" + ifname + ": TUNSETVNETHDRSZ");
   unsigned offloads = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN;
-  if (ioctl(fd.get(), TUNSETOFFLOAD, offloads) < 0) return system_error("tap:" + ifname + ": TUNSETOFFLOAD");
+  if (ioctl(fd.get(), TUNSETOFFLOAD, offloads) < 0)
+    return system_error("tap:" + ifname + ": TUNSETOFFLOAD");
   return std::unique_ptr<Backend>(std::make_unique<TapBackend>(ifr.ifr_name, std::move(fd)));
 }
 

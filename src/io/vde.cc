@@ -23,7 +23,9 @@ constexpr size_t kMaxDatagram = 9234;                        // vdeplug4 VDE_ETH
 class VdeEndpoint final : public Backend {
  public:
   VdeEndpoint(UniqueFd ctl, UniqueFd data, std::string descr)
-      : ctl_(std::move(ctl)), data_(std::move(data)), descr_(std::move(descr)),
+      : ctl_(std::move(ctl)),
+        data_(std::move(data)),
+        descr_(std::move(descr)),
         scratch_(kBatch * kMaxDatagram) {}
   ~VdeEndpoint() override {
     if (!bound_path_.empty()) ::unlink(bound_path_.c_str());
@@ -101,11 +103,12 @@ class VdeEndpoint final : public Backend {
 Result<UniqueFd> listen_unix(const std::string& path, int mode) {
   sockaddr_un sa{};
   sa.sun_family = AF_UNIX;
-  if (path.size() >= sizeof sa.sun_path) return make_error(ENAMETOOLONG, "socket path too long: {}", path);
+  if (path.size() >= sizeof sa.sun_path)
+    return make_error(ENAMETOOLONG, "socket path too long: {}", path);
   std::strcpy(sa.sun_path, path.c_str());
   UniqueFd fd(socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   if (!fd.valid()) return system_error("socket(AF_UNIX)");
-  struct stat st{};
+  struct stat st {};
   if (::lstat(path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) {
     // A stale socket from a dead process: refuse only if somebody still answers on it.
     UniqueFd probe(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
@@ -114,7 +117,8 @@ Result<UniqueFd> listen_unix(const std::string& path, int mode) {
     }
     ::unlink(path.c_str());
   }
-  if (bind(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) < 0) return system_error("bind " + path);
+  if (bind(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) < 0)
+    return system_error("bind " + path);
   chmod(path.c_str(), static_cast<mode_t>(mode));
   if (listen(fd.get(), 64) < 0) return system_error("listen " + path);
   return fd;
@@ -131,7 +135,8 @@ VdeServer::~VdeServer() {
   for (auto& [fd, _] : pending_) loop_.unwatch(fd);
 }
 
-Result<std::unique_ptr<VdeServer>> VdeServer::open(EventLoop& loop, const std::string& dir, AttachFn attach) {
+Result<std::unique_ptr<VdeServer>> VdeServer::open(EventLoop& loop, const std::string& dir,
+                                                   AttachFn attach) {
   if (::mkdir(dir.c_str(), 02700) < 0 && errno != EEXIST) return system_error("mkdir " + dir);
   std::unique_ptr<VdeServer> s(new VdeServer(loop, dir, std::move(attach)));
   auto fd = listen_unix(dir + "/ctl", 0600);
@@ -172,13 +177,15 @@ void VdeServer::on_request(int fd) {
   if (magic != kSwitchMagic) return refuse("V0 request not supported (bad magic)");
   if (version != 3) return refuse(fmt::format("request version {}, expected 3", version));
   uint32_t req = type & 0xff, port = type >> 8;
-  if (req != kReqNewControl && req != kReqNewPort0) return refuse(fmt::format("request type {}", req));
+  if (req != kReqNewControl && req != kReqNewPort0)
+    return refuse(fmt::format("request type {}", req));
   sockaddr_un client{};
   std::memcpy(&client, buf + 12, sizeof client);
   client.sun_path[sizeof client.sun_path - 1] = 0;
   std::string descr(reinterpret_cast<char*>(buf) + kRequestHeader,
                     static_cast<size_t>(n) - kRequestHeader);
-  if (access(client.sun_path, R_OK | W_OK) != 0) return refuse(fmt::format("cannot access {}", client.sun_path));
+  if (access(client.sun_path, R_OK | W_OK) != 0)
+    return refuse(fmt::format("cannot access {}", client.sun_path));
 
   UniqueFd data(socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   int bufsize = 1 << 20;

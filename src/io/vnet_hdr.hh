@@ -21,7 +21,8 @@ struct virtio_net_hdr {
 static_assert(sizeof(virtio_net_hdr) == 10);
 
 inline packet::OffloadInfo from_vnet_hdr(const virtio_net_hdr& h) {
-  return packet::OffloadInfo{h.flags, h.gso_type, h.hdr_len, h.gso_size, h.csum_start, h.csum_offset};
+  return packet::OffloadInfo{h.flags,    h.gso_type,   h.hdr_len,
+                             h.gso_size, h.csum_start, h.csum_offset};
 }
 
 inline virtio_net_hdr to_vnet_hdr(const packet::OffloadInfo& o) {

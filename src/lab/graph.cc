@@ -13,17 +13,24 @@ std::string to_dot(const Topology& t) {
     colour[v] = c;
     return c;
   };
-  std::string d = fmt::format("graph \"{}\" {{\n  graph [label=\"vnet lab {}\", labelloc=t, fontname=\"Helvetica\", overlap=false];\n"
-                              "  node [fontname=\"Helvetica\"];\n  edge [fontname=\"Helvetica\", fontsize=10];\n",
-                              t.name, t.name);
+  std::string d = fmt::format(
+      "graph \"{}\" {{\n  graph [label=\"vnet lab {}\", labelloc=t, fontname=\"Helvetica\", "
+      "overlap=false];\n"
+      "  node [fontname=\"Helvetica\"];\n  edge [fontname=\"Helvetica\", fontsize=10];\n",
+      t.name, t.name);
   for (auto& n : t.nodes) {
     std::string label = n.name;
     for (auto& i : n.interfaces) {
       for (auto& a : i.addresses) label += "\\n" + i.name + " " + a.to_string();
     }
-    const char* shape = n.kind == NodeKind::kSwitch ? "box" : n.kind == NodeKind::kRouter ? "hexagon" : "ellipse";
-    const char* fill = n.kind == NodeKind::kSwitch ? "#e8eef7" : n.kind == NodeKind::kRouter ? "#fdf1d8" : "#ffffff";
-    d += fmt::format("  \"{}\" [shape={}, style=filled, fillcolor=\"{}\", label=\"{}\"];\n", n.name, shape, fill, label);
+    const char* shape = n.kind == NodeKind::kSwitch   ? "box"
+                        : n.kind == NodeKind::kRouter ? "hexagon"
+                                                      : "ellipse";
+    const char* fill = n.kind == NodeKind::kSwitch   ? "#e8eef7"
+                       : n.kind == NodeKind::kRouter ? "#fdf1d8"
+                                                     : "#ffffff";
+    d += fmt::format("  \"{}\" [shape={}, style=filled, fillcolor=\"{}\", label=\"{}\"];\n", n.name,
+                     shape, fill, label);
   }
   for (auto& l : t.links) {
     auto vlans = l.mode.members();
@@ -36,8 +43,9 @@ std::string to_dot(const Topology& t) {
     std::string colours;
     for (auto v : vlans) colours += (colours.empty() ? "" : ":") + std::string(colour_of(v));
     std::string a = l.a.node, taila = l.switch_to_switch ? "" : l.a.interface;
-    d += fmt::format("  \"{}\" -- \"{}\" [label=\"{}\", color=\"{}\", penwidth={}, taillabel=\"{}\"];\n", a, l.b.node,
-                     label, colours.empty() ? "black" : colours, vlans.size() > 1 ? 2 : 1.5, taila);
+    d += fmt::format(
+        "  \"{}\" -- \"{}\" [label=\"{}\", color=\"{}\", penwidth={}, taillabel=\"{}\"];\n", a,
+        l.b.node, label, colours.empty() ? "black" : colours, vlans.size() > 1 ? 2 : 1.5, taila);
   }
   d += "}\n";
   return d;

@@ -52,7 +52,8 @@ Result<Netlink> Netlink::open(const std::string& netns) {
   return Netlink(sock, netns);
 }
 
-Netlink::Netlink(Netlink&& o) noexcept : sock_(std::exchange(o.sock_, nullptr)), netns_(std::move(o.netns_)) {}
+Netlink::Netlink(Netlink&& o) noexcept
+    : sock_(std::exchange(o.sock_, nullptr)), netns_(std::move(o.netns_)) {}
 Netlink& Netlink::operator=(Netlink&& o) noexcept {
   std::swap(sock_, o.sock_);
   std::swap(netns_, o.netns_);
@@ -62,7 +63,8 @@ Netlink::~Netlink() {
   if (sock_) nl_socket_free(sock_);
 }
 
-Status Netlink::add_veth(const std::string& name, const std::string& peer_netns, const std::string& peer_name,
+Status Netlink::add_veth(const std::string& name, const std::string& peer_netns,
+                         const std::string& peer_name,
                          const std::optional<packet::MacAddress>& peer_mac) {
   auto nsfd = open_netns(peer_netns);
   if (!nsfd) return nsfd.error();
@@ -79,7 +81,9 @@ Status Netlink::add_veth(const std::string& name, const std::string& peer_netns,
   }
   int err = rtnl_link_add(sock_, link.p, NLM_F_CREATE | NLM_F_EXCL);
   rtnl_link_put(peer);
-  if (err < 0) return nl_error(fmt::format("create veth {} ({}) ↔ {} ({})", name, netns_, peer_name, peer_netns), err);
+  if (err < 0)
+    return nl_error(
+        fmt::format("create veth {} ({}) ↔ {} ({})", name, netns_, peer_name, peer_netns), err);
   return {};
 }
 

@@ -22,8 +22,8 @@ class Netlink {
   ~Netlink();
 
   // Creates a veth pair: `name` here, `peer_name` in namespace `peer_netns` (with an optional MAC).
-  Status add_veth(const std::string& name, const std::string& peer_netns, const std::string& peer_name,
-                  const std::optional<packet::MacAddress>& peer_mac);
+  Status add_veth(const std::string& name, const std::string& peer_netns,
+                  const std::string& peer_name, const std::optional<packet::MacAddress>& peer_mac);
   Status set_up(const std::string& ifname, bool up);
   Status add_address(const std::string& ifname, const packet::IpPrefix& prefix);
   // to = 0.0.0.0/0 or ::/0 for the default route.

@@ -13,10 +13,12 @@
 
 namespace vnet::lab {
 
-static std::string netns_path(const std::string& name) { return std::string(kNetnsDir) + "/" + name; }
+static std::string netns_path(const std::string& name) {
+  return std::string(kNetnsDir) + "/" + name;
+}
 
 bool netns_exists(const std::string& name) {
-  struct stat st{};
+  struct stat st {};
   return ::stat(netns_path(name).c_str(), &st) == 0;
 }
 
@@ -25,8 +27,10 @@ static Status prepare_netns_dir() {
   // As iproute2 does: make /run/netns a shared mount so the bind mounts show in every mount ns.
   if (::mount("", kNetnsDir, "none", MS_SHARED | MS_REC, nullptr) < 0) {
     if (errno != EINVAL) return system_error("mount --make-shared /run/netns");
-    if (::mount(kNetnsDir, kNetnsDir, "none", MS_BIND | MS_REC, nullptr) < 0) return system_error("bind /run/netns");
-    if (::mount("", kNetnsDir, "none", MS_SHARED | MS_REC, nullptr) < 0) return system_error("share /run/netns");
+    if (::mount(kNetnsDir, kNetnsDir, "none", MS_BIND | MS_REC, nullptr) < 0)
+      return system_error("bind /run/netns");
+    if (::mount("", kNetnsDir, "none", MS_SHARED | MS_REC, nullptr) < 0)
+      return system_error("share /run/netns");
   }
   return {};
 }
@@ -51,7 +55,8 @@ Status create_netns(const std::string& name) {
     result = system_error("bind mount " + path);
     ::unlink(path.c_str());
   }
-  if (::setns(orig.get(), CLONE_NEWNET) < 0) return system_error("setns back to the original namespace");
+  if (::setns(orig.get(), CLONE_NEWNET) < 0)
+    return system_error("setns back to the original namespace");
   return result;
 }
 
@@ -82,13 +87,13 @@ std::vector<std::string> list_netns() {
 
 std::vector<pid_t> netns_pids(const std::string& name) {
   std::vector<pid_t> out;
-  struct stat ns{};
+  struct stat ns {};
   if (::stat(netns_path(name).c_str(), &ns) < 0) return out;
   DIR* d = ::opendir("/proc");
   if (!d) return out;
   while (dirent* e = ::readdir(d)) {
     if (!std::isdigit(static_cast<unsigned char>(e->d_name[0]))) continue;
-    struct stat st{};
+    struct stat st {};
     std::string p = std::string("/proc/") + e->d_name + "/ns/net";
     if (::stat(p.c_str(), &st) == 0 && st.st_ino == ns.st_ino && st.st_dev == ns.st_dev) {
       out.push_back(static_cast<pid_t>(std::atoi(e->d_name)));
@@ -136,7 +141,8 @@ Result<pid_t> spawn(const SpawnOptions& o) {
   return pid;
 }
 
-Result<int> run_in_netns(const std::string& netns, const std::vector<std::string>& argv, bool quiet) {
+Result<int> run_in_netns(const std::string& netns, const std::vector<std::string>& argv,
+                         bool quiet) {
   SpawnOptions o{netns, argv, quiet ? "/dev/null" : "", false};
   auto pid = spawn(o);
   if (!pid) return pid.error();

@@ -20,8 +20,8 @@ namespace vnet::lab {
 
 constexpr const char* kNetnsDir = "/run/netns";
 
-Status create_netns(const std::string& name);   // EEXIST if it already exists
-Status delete_netns(const std::string& name);   // OK if it does not exist
+Status create_netns(const std::string& name);  // EEXIST if it already exists
+Status delete_netns(const std::string& name);  // OK if it does not exist
 bool netns_exists(const std::string& name);
 Result<UniqueFd> open_netns(const std::string& name);
 std::vector<std::string> list_netns();
@@ -40,7 +40,8 @@ struct SpawnOptions {
 // fork + setns + exec; returns the child's pid (it is not waited for).
 Result<pid_t> spawn(const SpawnOptions& options);
 // Runs a command in a namespace and waits: returns its exit status (128+signal when killed).
-Result<int> run_in_netns(const std::string& netns, const std::vector<std::string>& argv, bool quiet);
+Result<int> run_in_netns(const std::string& netns, const std::vector<std::string>& argv,
+                         bool quiet);
 
 // Writes a sysctl under /proc/sys inside the namespace ("net/ipv4/ip_forward", "1").
 Status set_sysctl(const std::string& netns, const std::string& key, const std::string& value);

@@ -64,8 +64,11 @@ class State {
     std::error_code ec;
     fs::create_directories(dir_, ec);
     if (ec) return make_error(EIO, "create {}: {}", dir_, ec.message());
-    j_ = {{"name", name_}, {"file", fs::absolute(t.file).string()}, {"phase", "creating"},
-          {"netns", json::array()}, {"pids", json::array()}};
+    j_ = {{"name", name_},
+          {"file", fs::absolute(t.file).string()},
+          {"phase", "creating"},
+          {"netns", json::array()},
+          {"pids", json::array()}};
     return save();
   }
   Status save() {
@@ -75,7 +78,8 @@ class State {
       out << j_.dump(2) << "\n";
       if (!out) return make_error(EIO, "write {}", tmp);
     }
-    if (std::rename(tmp.c_str(), (dir_ + "/state.json").c_str()) < 0) return system_error("rename state.json");
+    if (std::rename(tmp.c_str(), (dir_ + "/state.json").c_str()) < 0)
+      return system_error("rename state.json");
     return {};
   }
   Status add_netns(const std::string& ns) {
@@ -125,17 +129,20 @@ void kill_all(const std::vector<pid_t>& pids, std::chrono::milliseconds grace) {
     }
     return any;
   };
-  while (any_alive() && Clock::now() < end) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  while (any_alive() && Clock::now() < end)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
   for (pid_t p : pids) {
     if (alive(p)) ::kill(p, SIGKILL);
   }
   end = Clock::now() + std::chrono::seconds(2);
-  while (any_alive() && Clock::now() < end) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  while (any_alive() && Clock::now() < end)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
 }
 
 class Upper {
  public:
-  Upper(Topology& t, std::string vnet, std::ostream& out) : t_(t), vnet_(std::move(vnet)), out_(out), state_(t.name) {}
+  Upper(Topology& t, std::string vnet, std::ostream& out)
+      : t_(t), vnet_(std::move(vnet)), out_(out), state_(t.name) {}
 
   Status run() {
     auto t0 = Clock::now();
@@ -146,7 +153,10 @@ class Upper {
       if (n.kind != NodeKind::kSwitch) names.push_back(t_.netns(n.name));
     }
     for (auto& ns : names) {
-      if (netns_exists(ns)) return make_error(EEXIST, "network namespace {} already exists: is lab {} up? (vnet lab down {})", ns, t_.name, t_.name);
+      if (netns_exists(ns))
+        return make_error(EEXIST,
+                          "network namespace {} already exists: is lab {} up? (vnet lab down {})",
+                          ns, t_.name, t_.name);
     }
     for (auto& ns : names) {
       if (auto s = state_.add_netns(ns); !s) return s;
@@ -187,9 +197,10 @@ class Upper {
     std::string console = lab_console(t_.name);
     std::string first = t_.of_kind(NodeKind::kSwitch).front()->name;
     SpawnOptions o{t_.switch_netns(),
-                   {vnet_, "switch", "-M", console, "-p", state_.dir() + "/switch.pid", "--bridge", first,
-                    "--numports", "4096"},
-                   state_.dir() + "/switch.log", true};
+                   {vnet_, "switch", "-M", console, "-p", state_.dir() + "/switch.pid", "--bridge",
+                    first, "--numports", "4096"},
+                   state_.dir() + "/switch.log",
+                   true};
     ::unlink(console.c_str());
     auto pid = spawn(o);
     if (!pid) return pid.error();
@@ -198,17 +209,21 @@ class Upper {
     while (Clock::now() < end) {
       int st;
       if (::waitpid(*pid, &st, WNOHANG) == *pid) {
-        return make_error(EIO, "the dataplane exited during start; see {}/switch.log", state_.dir());
+        return make_error(EIO, "the dataplane exited during start; see {}/switch.log",
+                          state_.dir());
       }
       auto c = console::Client::connect(console);
       if (c) {
         client_.emplace(std::move(*c));
-        out_ << fmt::format("  dataplane    pid {} ({} switches)\n", *pid, t_.of_kind(NodeKind::kSwitch).size());
+        out_ << fmt::format("  dataplane    pid {} ({} switches)\n", *pid,
+                            t_.of_kind(NodeKind::kSwitch).size());
         return {};
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
-    return make_error(ETIMEDOUT, "the dataplane's console did not come up within 5 s; see {}/switch.log", state_.dir());
+    return make_error(ETIMEDOUT,
+                      "the dataplane's console did not come up within 5 s; see {}/switch.log",
+                      state_.dir());
   }
 
   Status cmd(const std::string& line) {
@@ -239,10 +254,14 @@ class Upper {
       if (l.switch_to_switch) {
         if (auto st = port(l.a.node, l.port_a); !st) return st;
         if (auto st = port(l.b.node, l.port_b); !st) return st;
-        if (auto st = cmd(fmt::format("cable/connect {} {} {} {}", l.a.node, l.port_a, l.b.node, l.port_b)); !st) return st;
+        if (auto st = cmd(
+                fmt::format("cable/connect {} {} {} {}", l.a.node, l.port_a, l.b.node, l.port_b));
+            !st)
+          return st;
       } else {
         if (auto st = port(l.b.node, l.port_b); !st) return st;
-        if (auto st = cmd(fmt::format("port/attach {} afpacket:{}", l.port_b, l.veth)); !st) return st;
+        if (auto st = cmd(fmt::format("port/attach {} afpacket:{}", l.port_b, l.veth)); !st)
+          return st;
       }
     }
     out_ << fmt::format("  switches     configured ({} ports)\n", t_.links.size());
@@ -266,21 +285,29 @@ class Upper {
         if (auto s = nl.set_up(i.name, true); !s) return s;
       }
       if (n.gateway) {
-        if (auto s = nl.add_route(*packet::IpPrefix::parse("0.0.0.0/0"), n.gateway->to_string()); !s) return s;
+        if (auto s = nl.add_route(*packet::IpPrefix::parse("0.0.0.0/0"), n.gateway->to_string());
+            !s)
+          return s;
       }
       if (n.gateway6) {
-        if (auto s = nl.add_route(*packet::IpPrefix::parse("::/0"), n.gateway6->to_string()); !s) return s;
+        if (auto s = nl.add_route(*packet::IpPrefix::parse("::/0"), n.gateway6->to_string()); !s)
+          return s;
       }
       for (auto& r : n.routes) {
-        if (auto s = nl.add_route(r.to, r.via); !s) return make_error(s.error().code, "{}: {}", r.where.str(), s.error().message);
+        if (auto s = nl.add_route(r.to, r.via); !s)
+          return make_error(s.error().code, "{}: {}", r.where.str(), s.error().message);
       }
       if (!n.nftables.empty()) {
-        if (auto s = load_nftables(ns, n.nftables); !s) return make_error(s.error().code, "{}: {}", n.where.str(), s.error().message);
+        if (auto s = load_nftables(ns, n.nftables); !s)
+          return make_error(s.error().code, "{}: {}", n.where.str(), s.error().message);
       }
       if (!n.listen.empty()) {
         std::string ports;
         for (auto p : n.listen) ports += (ports.empty() ? "" : ",") + std::to_string(p);
-        auto pid = spawn({ns, {vnet_, "lab", "serve", "--tcp", ports}, state_.dir() + "/" + n.name + ".log", true});
+        auto pid = spawn({ns,
+                          {vnet_, "lab", "serve", "--tcp", ports},
+                          state_.dir() + "/" + n.name + ".log",
+                          true});
         if (!pid) return pid.error();
         if (auto s = state_.add_pid(*pid, n.name + " listener"); !s) return s;
       }
@@ -336,10 +363,11 @@ void plan(Topology& t) {
 Status lab_up(Topology& topo, const std::string& vnet_binary, std::ostream& progress) {
   plan(topo);
   if (State s(topo.name); s.load()) {
-    return make_error(EEXIST, "lab {} is already up (state in {}); run vnet lab down {} first", topo.name,
-                      state_dir(topo.name), topo.name);
+    return make_error(EEXIST, "lab {} is already up (state in {}); run vnet lab down {} first",
+                      topo.name, state_dir(topo.name), topo.name);
   }
-  progress << fmt::format("lab {}: bringing up {} nodes, {} links\n", topo.name, topo.nodes.size(), topo.links.size());
+  progress << fmt::format("lab {}: bringing up {} nodes, {} links\n", topo.name, topo.nodes.size(),
+                          topo.links.size());
   Upper up(topo, vnet_binary, progress);
   Status s = up.run();
   if (!s) {
@@ -369,7 +397,8 @@ Status lab_down(const std::string& name, const Topology* topo, std::ostream& pro
       if (n.kind != NodeKind::kSwitch) namespaces.insert(topo->netns(n.name));
     }
   }
-  if (!have_state && !topo) return make_error(ENOENT, "lab {} is not up (no state in {})", name, state_dir(name));
+  if (!have_state && !topo)
+    return make_error(ENOENT, "lab {} is not up (no state in {})", name, state_dir(name));
   // Every process living in one of the lab's namespaces is the lab's.
   for (auto& ns : namespaces) {
     for (pid_t p : netns_pids(ns)) {
@@ -381,14 +410,16 @@ Status lab_down(const std::string& name, const Topology* topo, std::ostream& pro
   Status result;
   for (auto& ns : namespaces) {
     if (!netns_exists(ns)) continue;
-    if (auto s = delete_netns(ns); !s) result = s;
-    else ++removed;
+    if (auto s = delete_netns(ns); !s)
+      result = s;
+    else
+      ++removed;
   }
   std::error_code ec;
   fs::remove_all(state_dir(name), ec);
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count();
-  progress << fmt::format("lab {} is down in {} ms ({} processes stopped, {} namespaces removed)\n", name, ms,
-                          pids.size(), removed);
+  progress << fmt::format("lab {} is down in {} ms ({} processes stopped, {} namespaces removed)\n",
+                          name, ms, pids.size(), removed);
   return result;
 }
 
@@ -409,7 +440,8 @@ Result<json> lab_status(const std::string& name) {
   for (auto& ns : j["netns"]) {
     j["netns_present"][ns.get<std::string>()] = netns_exists(ns.get<std::string>());
   }
-  for (auto& p : j["pids"]) p["alive"] = process_start(p["pid"].get<pid_t>()) == p["start"].get<long long>();
+  for (auto& p : j["pids"])
+    p["alive"] = process_start(p["pid"].get<pid_t>()) == p["start"].get<long long>();
   auto c = console::Client::connect(lab_console(name));
   if (c) {
     if (auto r = c->run("bridge/list --json"); r) {
@@ -417,7 +449,8 @@ Result<json> lab_status(const std::string& name) {
       for (auto& b : bridges) {
         std::string bn = b["name"];
         (void)c->run("bridge/select " + bn);
-        if (auto ports = c->run("port/allprint --json"); ports) b["port_table"] = json::parse(*ports, nullptr, false);
+        if (auto ports = c->run("port/allprint --json"); ports)
+          b["port_table"] = json::parse(*ports, nullptr, false);
         if (auto fdb = c->run("fdb/show --json"); fdb) b["fdb"] = json::parse(*fdb, nullptr, false);
       }
       j["switches"] = bridges;
@@ -428,9 +461,11 @@ Result<json> lab_status(const std::string& name) {
   return j;
 }
 
-Result<int> lab_exec(const std::string& name, const std::string& node, const std::vector<std::string>& argv) {
+Result<int> lab_exec(const std::string& name, const std::string& node,
+                     const std::vector<std::string>& argv) {
   std::string ns = name + "-" + node;
-  if (!netns_exists(ns)) return make_error(ENOENT, "lab {} has no node {} (namespace {} missing)", name, node, ns);
+  if (!netns_exists(ns))
+    return make_error(ENOENT, "lab {} has no node {} (namespace {} missing)", name, node, ns);
   return run_in_netns(ns, argv, false);
 }
 

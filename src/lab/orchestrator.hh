@@ -35,7 +35,8 @@ Status lab_up(Topology& topo, const std::string& vnet_binary, std::ostream& prog
 Status lab_down(const std::string& name, const Topology* topo, std::ostream& progress);
 Result<nlohmann::json> lab_status(const std::string& name);
 std::vector<std::string> list_labs();
-Result<int> lab_exec(const std::string& name, const std::string& node, const std::vector<std::string>& argv);
+Result<int> lab_exec(const std::string& name, const std::string& node,
+                     const std::vector<std::string>& argv);
 // The dataplane's console socket of a running lab.
 std::string lab_console(const std::string& name);
 

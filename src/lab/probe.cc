@@ -31,14 +31,16 @@ Result<SockAddr> resolve(const std::string& address, uint16_t port) {
     auto* s6 = reinterpret_cast<sockaddr_in6*>(&a.ss);
     s6->sin6_family = AF_INET6;
     s6->sin6_port = htons(port);
-    if (inet_pton(AF_INET6, address.c_str(), &s6->sin6_addr) != 1) return make_error(EINVAL, "bad IPv6 address '{}'", address);
+    if (inet_pton(AF_INET6, address.c_str(), &s6->sin6_addr) != 1)
+      return make_error(EINVAL, "bad IPv6 address '{}'", address);
     a.len = sizeof *s6;
     a.v6 = true;
   } else {
     auto* s4 = reinterpret_cast<sockaddr_in*>(&a.ss);
     s4->sin_family = AF_INET;
     s4->sin_port = htons(port);
-    if (inet_pton(AF_INET, address.c_str(), &s4->sin_addr) != 1) return make_error(EINVAL, "bad IPv4 address '{}'", address);
+    if (inet_pton(AF_INET, address.c_str(), &s4->sin_addr) != 1)
+      return make_error(EINVAL, "bad IPv4 address '{}'", address);
     a.len = sizeof *s4;
   }
   return a;
@@ -62,11 +64,12 @@ uint16_t next_id() {
 
 }  // namespace
 
-Result<PingResult> ping(const std::string& netns, const std::string& address, std::chrono::milliseconds deadline,
-                        std::chrono::milliseconds interval) {
+Result<PingResult> ping(const std::string& netns, const std::string& address,
+                        std::chrono::milliseconds deadline, std::chrono::milliseconds interval) {
   auto dst = resolve(address, 0);
   if (!dst) return dst.error();
-  auto fd = socket_in(netns, dst->v6 ? AF_INET6 : AF_INET, SOCK_RAW, dst->v6 ? int{IPPROTO_ICMPV6} : int{IPPROTO_ICMP});
+  auto fd = socket_in(netns, dst->v6 ? AF_INET6 : AF_INET, SOCK_RAW,
+                      dst->v6 ? int{IPPROTO_ICMPV6} : int{IPPROTO_ICMP});
   if (!fd) return fd.error();
   uint16_t id = next_id();
   PingResult result;
@@ -84,20 +87,23 @@ Result<PingResult> ping(const std::string& netns, const std::string& address, st
       std::vector<uint8_t> buf;
       ByteWriter w(buf);
       encode_icmp_echo(e, 0, w);  // ICMPv6: the kernel fills in the checksum (RFC 3542 §3.1)
-      ::sendto(fd->get(), buf.data(), buf.size(), 0, reinterpret_cast<sockaddr*>(&dst->ss), dst->len);
+      ::sendto(fd->get(), buf.data(), buf.size(), 0, reinterpret_cast<sockaddr*>(&dst->ss),
+               dst->len);
       sent_at.push_back(now);
       ++result.sent;
       next_send = now + interval;
     }
     auto wait = std::min(next_send, end) - Clock::now();
-    int ms = static_cast<int>(std::max<long>(1, std::chrono::duration_cast<std::chrono::milliseconds>(wait).count()));
+    int ms = static_cast<int>(
+        std::max<long>(1, std::chrono::duration_cast<std::chrono::milliseconds>(wait).count()));
     pollfd p{fd->get(), POLLIN, 0};
     if (::poll(&p, 1, ms) <= 0) continue;
     uint8_t rx[2048];
     sockaddr_storage from{};
     socklen_t fl = sizeof from;
     ssize_t n;
-    while ((n = ::recvfrom(fd->get(), rx, sizeof rx, 0, reinterpret_cast<sockaddr*>(&from), &fl)) > 0) {
+    while ((n = ::recvfrom(fd->get(), rx, sizeof rx, 0, reinterpret_cast<sockaddr*>(&from), &fl)) >
+           0) {
       ByteReader r({rx, static_cast<size_t>(n)});
       if (!dst->v6) {
         auto ip = packet::decode_ipv4(r);
@@ -112,9 +118,11 @@ Result<PingResult> ping(const std::string& netns, const std::string& address, st
       auto echo = packet::decode_icmp_echo(r);
       if (!echo) continue;
       uint8_t want = dst->v6 ? packet::IcmpEcho::kV6Reply : packet::IcmpEcho::kV4Reply;
-      if (echo->type != want || echo->identifier != id || echo->sequence >= sent_at.size()) continue;
+      if (echo->type != want || echo->identifier != id || echo->sequence >= sent_at.size())
+        continue;
       result.reply = true;
-      result.rtt = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - sent_at[echo->sequence]);
+      result.rtt = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() -
+                                                                         sent_at[echo->sequence]);
       return result;
     }
   }
@@ -127,7 +135,8 @@ Result<TcpResult> tcp_connect(const std::string& netns, const std::string& addre
   if (!dst) return dst.error();
   auto fd = socket_in(netns, dst->v6 ? AF_INET6 : AF_INET, SOCK_STREAM, 0);
   if (!fd) return fd.error();
-  if (::connect(fd->get(), reinterpret_cast<sockaddr*>(&dst->ss), dst->len) == 0) return TcpResult::kOpen;
+  if (::connect(fd->get(), reinterpret_cast<sockaddr*>(&dst->ss), dst->len) == 0)
+    return TcpResult::kOpen;
   if (errno == ECONNREFUSED) return TcpResult::kRefused;
   if (errno != EINPROGRESS) return system_error("connect " + address);
   pollfd p{fd->get(), POLLOUT, 0};

@@ -39,8 +39,9 @@ class Runner {
         milliseconds interval = want ? milliseconds(100) : milliseconds(330);
         auto r = ping(t_.netns(s.args[0]), addr, deadline, interval);
         if (!r) return {false, r.error().message};
-        std::string d = r->reply ? fmt::format("reply from {} in {:.2f} ms", addr, r->rtt.count() / 1000.0)
-                                 : fmt::format("no reply from {} to {} requests", addr, r->sent);
+        std::string d =
+            r->reply ? fmt::format("reply from {} in {:.2f} ms", addr, r->rtt.count() / 1000.0)
+                     : fmt::format("no reply from {} to {} requests", addr, r->sent);
         return {r->reply == want, d};
       }
       case Step::Kind::kTcp: {
@@ -54,9 +55,12 @@ class Runner {
           if (!r) return {false, r.error().message};
           last = *r;
           if (last == TcpResult::kOpen || !want_open) break;
-          std::this_thread::sleep_for(milliseconds(50));  // refused: the listener may still be starting
+          std::this_thread::sleep_for(
+              milliseconds(50));  // refused: the listener may still be starting
         } while (Clock::now() < end);
-        const char* what = last == TcpResult::kOpen ? "connected" : last == TcpResult::kRefused ? "refused" : "no answer";
+        const char* what = last == TcpResult::kOpen      ? "connected"
+                           : last == TcpResult::kRefused ? "refused"
+                                                         : "no answer";
         return {(last == TcpResult::kOpen) == want_open, fmt::format("{}:{} {}", addr, port, what)};
       }
       case Step::Kind::kExec: {
@@ -68,7 +72,8 @@ class Runner {
         return set_link(s);
       case Step::Kind::kWaitUntil: {
         auto start = Clock::now();
-        auto end = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(s.within_s));
+        auto end = start + std::chrono::duration_cast<Clock::duration>(
+                               std::chrono::duration<double>(s.within_s));
         Outcome last{false, "not tried"};
         while (Clock::now() < end) {
           last = run(s.inner[0], true);
@@ -95,8 +100,10 @@ class Runner {
         auto c = console::Client::connect(lab_console(t_.name));
         if (!c) return {false, c.error().message};
         if (auto r = c->run("bridge/select " + l.a.node); !r) return {false, r.error().message};
-        if (auto r = c->run(fmt::format("port/link {} {}", l.port_a, s.args[2])); !r) return {false, r.error().message};
-        return {true, fmt::format("{}:{}–{}:{} {}", l.a.node, l.port_a, l.b.node, l.port_b, s.args[2])};
+        if (auto r = c->run(fmt::format("port/link {} {}", l.port_a, s.args[2])); !r)
+          return {false, r.error().message};
+        return {true,
+                fmt::format("{}:{}–{}:{} {}", l.a.node, l.port_a, l.b.node, l.port_b, s.args[2])};
       }
       auto nl = Netlink::open(t_.switch_netns());
       if (!nl) return {false, nl.error().message};
@@ -114,11 +121,20 @@ std::string xml_escape(const std::string& s) {
   std::string o;
   for (char c : s) {
     switch (c) {
-      case '<': o += "&lt;"; break;
-      case '>': o += "&gt;"; break;
-      case '&': o += "&amp;"; break;
-      case '"': o += "&quot;"; break;
-      default: o += c;
+      case '<':
+        o += "&lt;";
+        break;
+      case '>':
+        o += "&gt;";
+        break;
+      case '&':
+        o += "&amp;";
+        break;
+      case '"':
+        o += "&quot;";
+        break;
+      default:
+        o += c;
     }
   }
   return o;
@@ -140,10 +156,11 @@ void Report::print(std::ostream& out) const {
       current = s.scenario;
       out << "scenario " << current << "\n";
     }
-    out << fmt::format("  [{}] {:<52} {:>6} ms  {}\n", s.passed ? "PASS" : "FAIL", s.step, s.duration.count(), s.detail);
+    out << fmt::format("  [{}] {:<52} {:>6} ms  {}\n", s.passed ? "PASS" : "FAIL", s.step,
+                       s.duration.count(), s.detail);
   }
-  out << fmt::format("{} steps: {} passed, {} failed ({:.1f} s)\n", steps.size(), steps.size() - failed(), failed(),
-                     duration.count() / 1000.0);
+  out << fmt::format("{} steps: {} passed, {} failed ({:.1f} s)\n", steps.size(),
+                     steps.size() - failed(), failed(), duration.count() / 1000.0);
 }
 
 std::string Report::junit_xml() const {
@@ -154,8 +171,9 @@ std::string Report::junit_xml() const {
     by[s.scenario].push_back(&s);
   }
   std::string x = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
-  x += fmt::format("<testsuites name=\"vnet lab {}\" tests=\"{}\" failures=\"{}\" time=\"{:.3f}\">\n", xml_escape(lab),
-                   steps.size(), failed(), duration.count() / 1000.0);
+  x += fmt::format(
+      "<testsuites name=\"vnet lab {}\" tests=\"{}\" failures=\"{}\" time=\"{:.3f}\">\n",
+      xml_escape(lab), steps.size(), failed(), duration.count() / 1000.0);
   for (auto& sc : order) {
     size_t f = 0;
     double t = 0;
@@ -163,10 +181,12 @@ std::string Report::junit_xml() const {
       f += s->passed ? 0 : 1;
       t += s->duration.count() / 1000.0;
     }
-    x += fmt::format("  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" time=\"{:.3f}\">\n", xml_escape(sc), by[sc].size(), f, t);
+    x += fmt::format("  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" time=\"{:.3f}\">\n",
+                     xml_escape(sc), by[sc].size(), f, t);
     for (auto* s : by[sc]) {
-      x += fmt::format("    <testcase classname=\"{}.{}\" name=\"{}\" time=\"{:.3f}\"", xml_escape(lab), xml_escape(sc),
-                       xml_escape(s->step), s->duration.count() / 1000.0);
+      x += fmt::format("    <testcase classname=\"{}.{}\" name=\"{}\" time=\"{:.3f}\"",
+                       xml_escape(lab), xml_escape(sc), xml_escape(s->step),
+                       s->duration.count() / 1000.0);
       if (s->passed) {
         x += fmt::format("><system-out>{}</system-out></testcase>\n", xml_escape(s->detail));
       } else {
@@ -190,8 +210,10 @@ Report run_scenarios(const Topology& topo, const std::string& only, std::ostream
     for (auto& st : sc.steps) {
       auto s0 = Clock::now();
       auto o = runner.run(st, false);
-      StepResult r{sc.name, st.text, o.passed, o.detail, std::chrono::duration_cast<milliseconds>(Clock::now() - s0)};
-      live << fmt::format("  [{}] {} — {}\n", r.passed ? "PASS" : "FAIL", r.step, r.detail) << std::flush;
+      StepResult r{sc.name, st.text, o.passed, o.detail,
+                   std::chrono::duration_cast<milliseconds>(Clock::now() - s0)};
+      live << fmt::format("  [{}] {} — {}\n", r.passed ? "PASS" : "FAIL", r.step, r.detail)
+           << std::flush;
       report.steps.push_back(std::move(r));
     }
   }

@@ -21,14 +21,17 @@ class Parser {
   void error(const YAML::Node& n, std::string msg) { diags_.push_back({at(n), std::move(msg)}); }
   void error(const Where& w, std::string msg) { diags_.push_back({w, std::move(msg)}); }
 
-  void check_keys(const YAML::Node& map, std::initializer_list<const char*> allowed, const std::string& what) {
+  void check_keys(const YAML::Node& map, std::initializer_list<const char*> allowed,
+                  const std::string& what) {
     if (!map.IsMap()) return;
     for (auto it = map.begin(); it != map.end(); ++it) {
       std::string k = it->first.as<std::string>();
-      if (std::find_if(allowed.begin(), allowed.end(), [&](const char* a) { return k == a; }) == allowed.end()) {
+      if (std::find_if(allowed.begin(), allowed.end(), [&](const char* a) { return k == a; }) ==
+          allowed.end()) {
         std::string list;
         for (auto* a : allowed) list += std::string(list.empty() ? "" : ", ") + a;
-        error(it->first, fmt::format("unknown key '{}' in {} (expected one of: {})", k, what, list));
+        error(it->first,
+              fmt::format("unknown key '{}' in {} (expected one of: {})", k, what, list));
       }
     }
   }
@@ -77,8 +80,11 @@ class Parser {
   }
 
   static bool valid_name(const std::string& s, size_t max) {
-    if (s.empty() || s.size() > max || !std::isalpha(static_cast<unsigned char>(s[0]))) return false;
-    return std::all_of(s.begin(), s.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_'; });
+    if (s.empty() || s.size() > max || !std::isalpha(static_cast<unsigned char>(s[0])))
+      return false;
+    return std::all_of(s.begin(), s.end(), [](char c) {
+      return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
+    });
   }
 
   Interface parse_interface(const YAML::Node& n, const std::string& node) {
@@ -92,7 +98,9 @@ class Parser {
     if (n["name"]) {
       if (auto s = str(n["name"], "interface name")) i.name = *s;
       if (!i.name.empty() && !valid_name(i.name, 15)) {
-        error(n["name"], fmt::format("interface name '{}': expected 1..15 letters, digits, '-' or '_', starting with a letter", i.name));
+        error(n["name"], fmt::format("interface name '{}': expected 1..15 letters, digits, '-' or "
+                                     "'_', starting with a letter",
+                                     i.name));
       }
     } else {
       error(n, fmt::format("node {}: interface without a name", node));
@@ -114,7 +122,8 @@ class Parser {
       if (!s) return;
       auto p = packet::IpPrefix::parse(*s);
       if (!p) return error(a, p.error().message);
-      if (p->v6 != want_v6) return error(a, fmt::format("'{}' is not an IPv{} address", *s, want_v6 ? 6 : 4));
+      if (p->v6 != want_v6)
+        return error(a, fmt::format("'{}' is not an IPv{} address", *s, want_v6 ? 6 : 4));
       i.addresses.push_back(*p);
     };
     for (const char* key : {"ipv4", "ipv6"}) {
@@ -141,19 +150,29 @@ class Parser {
     Node node;
     node.kind = kind;
     node.where = at(n);
-    const char* what = kind == NodeKind::kSwitch ? "switch" : kind == NodeKind::kHost ? "host" : "router";
+    const char* what = kind == NodeKind::kSwitch ? "switch"
+                       : kind == NodeKind::kHost ? "host"
+                                                 : "router";
     if (!n.IsMap()) return error(n, fmt::format("a {} is a map with at least a name", what));
     if (kind == NodeKind::kSwitch) {
       check_keys(n, {"name", "vlans"}, "switch");
     } else {
-      check_keys(n, {"name", "interfaces", "gateway", "gateway6", "routes", "nftables", "commands", "listen"}, what);
+      check_keys(
+          n,
+          {"name", "interfaces", "gateway", "gateway6", "routes", "nftables", "commands", "listen"},
+          what);
     }
     if (!n["name"]) return error(n, fmt::format("{} without a name", what));
     node.name = str(n["name"], "name").value_or("");
     if (!valid_name(node.name, 24)) {
-      error(n["name"], fmt::format("node name '{}': expected 1..24 letters, digits, '-' or '_', starting with a letter", node.name));
+      error(
+          n["name"],
+          fmt::format(
+              "node name '{}': expected 1..24 letters, digits, '-' or '_', starting with a letter",
+              node.name));
     }
-    if (node.name == "vnet") error(n["name"], "node name 'vnet' is reserved for the lab's dataplane namespace");
+    if (node.name == "vnet")
+      error(n["name"], "node name 'vnet' is reserved for the lab's dataplane namespace");
     if (kind == NodeKind::kSwitch) {
       if (n["vlans"]) node.vlans = vid_list(n["vlans"], "switch " + node.name + " vlans");
     } else {
@@ -173,14 +192,20 @@ class Parser {
       if (auto g = n["gateway"]) {
         if (auto s = str(g, "gateway")) {
           auto a = packet::Ipv4Address::parse(*s);
-          if (!a) error(g, a.error().message); else node.gateway = *a;
+          if (!a)
+            error(g, a.error().message);
+          else
+            node.gateway = *a;
           if (a) gateways_.push_back({node.name, *s, false, at(g)});
         }
       }
       if (auto g = n["gateway6"]) {
         if (auto s = str(g, "gateway6")) {
           auto a = packet::Ipv6Address::parse(*s);
-          if (!a) error(g, a.error().message); else node.gateway6 = *a;
+          if (!a)
+            error(g, a.error().message);
+          else
+            node.gateway6 = *a;
           if (a) gateways_.push_back({node.name, *s, true, at(g)});
         }
       }
@@ -204,7 +229,8 @@ class Parser {
           route.to = *p;
           route.via = via;
           if (v6 ? !packet::Ipv6Address::parse(via).ok() : !packet::Ipv4Address::parse(via).ok()) {
-            error(r["via"], fmt::format("route via '{}': expected an IPv{} address", via, p->v6 ? 6 : 4));
+            error(r["via"],
+                  fmt::format("route via '{}': expected an IPv{} address", via, p->v6 ? 6 : 4));
             continue;
           }
           if (p->v6 != v6) {
@@ -220,8 +246,10 @@ class Parser {
         node.nftables = str(nf, "nftables").value_or("");
       }
       if (auto cs = n["commands"]) {
-        if (!cs.IsSequence()) error(cs, "commands: expected a list of shell commands");
-        else for (auto c : cs) node.commands.push_back(str(c, "command").value_or(""));
+        if (!cs.IsSequence())
+          error(cs, "commands: expected a list of shell commands");
+        else
+          for (auto c : cs) node.commands.push_back(str(c, "command").value_or(""));
       }
       if (auto ls = n["listen"]) {
         if (!ls.IsSequence()) {
@@ -229,8 +257,10 @@ class Parser {
         } else {
           for (auto p : ls) {
             auto v = integer(p, "listen port");
-            if (v && (*v < 1 || *v > 65535)) error(p, fmt::format("TCP port {} out of range, expected 1..65535", *v));
-            else if (v) node.listen.push_back(static_cast<uint16_t>(*v));
+            if (v && (*v < 1 || *v > 65535))
+              error(p, fmt::format("TCP port {} out of range, expected 1..65535", *v));
+            else if (v)
+              node.listen.push_back(static_cast<uint16_t>(*v));
           }
         }
       }
@@ -268,8 +298,8 @@ class Parser {
         if (node->interfaces.size() == 1) {
           rest = node->interfaces[0].name;
         } else {
-          error(n, fmt::format("link endpoint '{}': name the interface (NODE:IFACE), {} has {}", *s, e.node,
-                               node->interfaces.size()));
+          error(n, fmt::format("link endpoint '{}': name the interface (NODE:IFACE), {} has {}", *s,
+                               e.node, node->interfaces.size()));
           return std::nullopt;
         }
       }
@@ -288,23 +318,28 @@ class Parser {
     link.where = at(n);
     auto eps = n["endpoints"];
     if (!eps || !eps.IsSequence() || eps.size() != 2) {
-      return error(n, "a link needs endpoints: [A, B] (a node interface and a switch, or two switches)");
+      return error(
+          n, "a link needs endpoints: [A, B] (a node interface and a switch, or two switches)");
     }
     auto a = endpoint(eps[0]), b = endpoint(eps[1]);
     if (!a || !b) return;
     const Node* na = topo_.node(a->node);
     const Node* nb = topo_.node(b->node);
     bool sa = na->kind == NodeKind::kSwitch, sb = nb->kind == NodeKind::kSwitch;
-    if (!sa && !sb) return error(n, fmt::format("link {}–{}: one end must be a switch", a->node, b->node));
+    if (!sa && !sb)
+      return error(n, fmt::format("link {}–{}: one end must be a switch", a->node, b->node));
     if (sa && !sb) std::swap(a, b), std::swap(na, nb), std::swap(sa, sb);
     link.a = *a;
     link.b = *b;
     link.switch_to_switch = sa && sb;
-    if (link.switch_to_switch && a->node == b->node) return error(n, fmt::format("link from switch {} to itself", a->node));
+    if (link.switch_to_switch && a->node == b->node)
+      return error(n, fmt::format("link from switch {} to itself", a->node));
     // Mode.
     bool has_vlan = static_cast<bool>(n["vlan"]), has_trunk = static_cast<bool>(n["trunk"]);
-    if (has_vlan && has_trunk) return error(n, "a link is either 'vlan: N' (access) or 'trunk: [..]', not both");
-    if (link.switch_to_switch && !has_trunk) return error(n, fmt::format("switch link {}–{} needs 'trunk: [VLANS]'", a->node, b->node));
+    if (has_vlan && has_trunk)
+      return error(n, "a link is either 'vlan: N' (access) or 'trunk: [..]', not both");
+    if (link.switch_to_switch && !has_trunk)
+      return error(n, fmt::format("switch link {}–{} needs 'trunk: [VLANS]'", a->node, b->node));
     std::optional<VlanId> native;
     if (n["native"]) {
       if (!has_trunk) error(n["native"], "'native' goes with 'trunk'");
@@ -322,7 +357,8 @@ class Parser {
       if (!sw) continue;
       for (VlanId v : link.mode.members()) {
         if (std::find(sw->vlans.begin(), sw->vlans.end(), v) == sw->vlans.end() && v != 1) {
-          error(n, fmt::format("VLAN {} is not declared on switch {} (its vlans: [{}])", v, sw->name, fmt::join(sw->vlans, ", ")));
+          error(n, fmt::format("VLAN {} is not declared on switch {} (its vlans: [{}])", v,
+                               sw->name, fmt::join(sw->vlans, ", ")));
         }
       }
     }
@@ -336,9 +372,11 @@ class Parser {
       error(n, "a step is a map like {ping: \"pc1 pc2\", expect: reach}");
       return st;
     }
-    check_keys(n, {"ping", "ping6", "tcp", "exec", "link", "wait_until", "expect", "within"}, "step");
+    check_keys(n, {"ping", "ping6", "tcp", "exec", "link", "wait_until", "expect", "within"},
+               "step");
     int kinds = 0;
-    for (const char* k : {"ping", "ping6", "tcp", "exec", "link", "wait_until"}) kinds += n[k] ? 1 : 0;
+    for (const char* k : {"ping", "ping6", "tcp", "exec", "link", "wait_until"})
+      kinds += n[k] ? 1 : 0;
     if (kinds != 1) {
       error(n, "a step has exactly one of ping, ping6, tcp, exec, link, wait_until");
       return st;
@@ -352,8 +390,10 @@ class Parser {
     };
     std::string expect = n["expect"] ? n["expect"].as<std::string>() : "";
     auto need_node = [&](const std::string& name, const YAML::Node& where) {
-      if (!topo_.node(name)) error(where, fmt::format("unknown node '{}'", name));
-      else if (topo_.node(name)->kind == NodeKind::kSwitch) error(where, fmt::format("'{}' is a switch: probes run on hosts and routers", name));
+      if (!topo_.node(name))
+        error(where, fmt::format("unknown node '{}'", name));
+      else if (topo_.node(name)->kind == NodeKind::kSwitch)
+        error(where, fmt::format("'{}' is a switch: probes run on hosts and routers", name));
     };
     if (n["ping"] || n["ping6"]) {
       auto v = n["ping"] ? n["ping"] : n["ping6"];
@@ -361,13 +401,16 @@ class Parser {
       st.ipv6 = !n["ping"];
       st.args = words(v.as<std::string>());
       st.expect = expect.empty() ? "reach" : expect;
-      st.text = fmt::format("{} {} expect {}", st.ipv6 ? "ping6" : "ping", v.as<std::string>(), st.expect);
-      if (st.args.size() != 2) error(v, "ping: expected 'FROM TO' (TO a node or an address)");
+      st.text = fmt::format("{} {} expect {}", st.ipv6 ? "ping6" : "ping", v.as<std::string>(),
+                            st.expect);
+      if (st.args.size() != 2)
+        error(v, "ping: expected 'FROM TO' (TO a node or an address)");
       else {
         need_node(st.args[0], v);
         targets_.push_back({st.args[1], st.ipv6, at(v)});
       }
-      if (st.expect != "reach" && st.expect != "unreachable") error(n["expect"], fmt::format("ping expects reach or unreachable, got '{}'", st.expect));
+      if (st.expect != "reach" && st.expect != "unreachable")
+        error(n["expect"], fmt::format("ping expects reach or unreachable, got '{}'", st.expect));
     } else if (n["tcp"]) {
       st.kind = Step::Kind::kTcp;
       auto w = words(n["tcp"].as<std::string>());
@@ -381,9 +424,12 @@ class Parser {
         need_node(st.args[0], n["tcp"]);
         targets_.push_back({st.args[1], false, at(n["tcp"])});
         int port = std::atoi(st.args[2].c_str());
-        if (port < 1 || port > 65535) error(n["tcp"], fmt::format("tcp: port '{}' out of range, expected 1..65535", st.args[2]));
+        if (port < 1 || port > 65535)
+          error(n["tcp"],
+                fmt::format("tcp: port '{}' out of range, expected 1..65535", st.args[2]));
       }
-      if (st.expect != "open" && st.expect != "closed") error(n["expect"], fmt::format("tcp expects open or closed, got '{}'", st.expect));
+      if (st.expect != "open" && st.expect != "closed")
+        error(n["expect"], fmt::format("tcp expects open or closed, got '{}'", st.expect));
     } else if (n["exec"]) {
       st.kind = Step::Kind::kExec;
       std::string s = n["exec"].as<std::string>();
@@ -413,15 +459,20 @@ class Parser {
         char* end = nullptr;
         double v = std::strtod(d.c_str(), &end);
         std::string unit = end ? end : "";
-        if (unit == "ms") v /= 1000;
-        else if (unit != "s" && !unit.empty()) error(n["within"], fmt::format("duration '{}': expected a number with s or ms", d));
-        if (v <= 0 || v > 600) error(n["within"], fmt::format("duration '{}': expected more than 0 and at most 600 s", d));
+        if (unit == "ms")
+          v /= 1000;
+        else if (unit != "s" && !unit.empty())
+          error(n["within"], fmt::format("duration '{}': expected a number with s or ms", d));
+        if (v <= 0 || v > 600)
+          error(n["within"],
+                fmt::format("duration '{}': expected more than 0 and at most 600 s", d));
         st.within_s = v;
       }
       st.text = fmt::format("wait_until {} within {}", st.inner.empty() ? "" : st.inner[0].text,
                             n["within"] ? n["within"].as<std::string>() : "?");
     }
-    if (n["within"] && st.kind != Step::Kind::kWaitUntil) error(n["within"], "'within' goes with wait_until");
+    if (n["within"] && st.kind != Step::Kind::kWaitUntil)
+      error(n["within"], "'within' goes with wait_until");
     return st;
   }
 
@@ -431,7 +482,9 @@ class Parser {
     for (auto& n : topo_.nodes) {
       if (n.name.empty()) continue;
       auto [it, fresh] = names.emplace(n.name, &n);
-      if (!fresh) error(n.where, fmt::format("node name '{}' is used twice (first at line {})", n.name, it->second->where.line));
+      if (!fresh)
+        error(n.where, fmt::format("node name '{}' is used twice (first at line {})", n.name,
+                                   it->second->where.line));
     }
     // Ports and interfaces used twice, and auto port numbers.
     std::map<std::pair<std::string, uint32_t>, int> ports;
@@ -440,19 +493,27 @@ class Parser {
       auto use_port = [&](const Endpoint& e) {
         if (!e.port) return;
         auto [it, fresh] = ports.emplace(std::pair{e.node, *e.port}, l.where.line);
-        if (!fresh) error(l.where, fmt::format("port {}:{} is used twice (also at line {})", e.node, *e.port, it->second));
+        if (!fresh)
+          error(l.where, fmt::format("port {}:{} is used twice (also at line {})", e.node, *e.port,
+                                     it->second));
       };
-      if (l.switch_to_switch) use_port(l.a);
+      if (l.switch_to_switch)
+        use_port(l.a);
       else {
         auto [it, fresh] = ifaces.emplace(std::pair{l.a.node, l.a.interface}, l.where.line);
-        if (!fresh) error(l.where, fmt::format("interface {}:{} is linked twice (also at line {})", l.a.node, l.a.interface, it->second));
+        if (!fresh)
+          error(l.where, fmt::format("interface {}:{} is linked twice (also at line {})", l.a.node,
+                                     l.a.interface, it->second));
       }
       use_port(l.b);
     }
     for (auto& n : topo_.nodes) {
       for (auto& i : n.interfaces) {
         if (!ifaces.count({n.name, i.name})) {
-          error(i.where, fmt::format("interface {}:{} is not connected: add a link with endpoints [{}:{}, SWITCH]", n.name, i.name, n.name, i.name));
+          error(i.where,
+                fmt::format(
+                    "interface {}:{} is not connected: add a link with endpoints [{}:{}, SWITCH]",
+                    n.name, i.name, n.name, i.name));
         }
       }
     }
@@ -463,11 +524,14 @@ class Parser {
         for (auto& a : i.addresses) {
           std::string key = a.address_string();
           auto [it, fresh] = addrs.emplace(key, n.name + ":" + i.name);
-          if (!fresh) error(i.where, fmt::format("duplicate address {} (also on {})", key, it->second));
+          if (!fresh)
+            error(i.where, fmt::format("duplicate address {} (also on {})", key, it->second));
         }
         if (i.mac) {
           auto [it, fresh] = macs.emplace(i.mac->to_string(), n.name + ":" + i.name);
-          if (!fresh) error(i.where, fmt::format("duplicate MAC {} (also on {})", i.mac->to_string(), it->second));
+          if (!fresh)
+            error(i.where,
+                  fmt::format("duplicate MAC {} (also on {})", i.mac->to_string(), it->second));
         }
       }
     }
@@ -479,13 +543,19 @@ class Parser {
       for (auto& i : n->interfaces) {
         for (auto& a : i.addresses) on_link |= gw && a.contains(*gw);
       }
-      if (!on_link) error(g.where, fmt::format("gateway {} of {} is off-subnet: no interface of {} is in its network", g.address, g.node, g.node));
+      if (!on_link)
+        error(g.where,
+              fmt::format("gateway {} of {} is off-subnet: no interface of {} is in its network",
+                          g.address, g.node, g.node));
     }
     // Probe targets: a node with an address of that family, or an address.
     for (auto& t : targets_) {
       if (topo_.node(t.target)) {
-        if (!topo_.address_of(t.target, t.v6)) error(t.where, fmt::format("node {} has no IPv{} address to probe", t.target, t.v6 ? 6 : 4));
-      } else if (!packet::Ipv4Address::parse(t.target).ok() && !packet::Ipv6Address::parse(t.target).ok()) {
+        if (!topo_.address_of(t.target, t.v6))
+          error(t.where,
+                fmt::format("node {} has no IPv{} address to probe", t.target, t.v6 ? 6 : 4));
+      } else if (!packet::Ipv4Address::parse(t.target).ok() &&
+                 !packet::Ipv6Address::parse(t.target).ok()) {
         error(t.where, fmt::format("unknown node or address '{}'", t.target));
       }
     }
@@ -511,7 +581,11 @@ class Parser {
       if (!l.switch_to_switch) continue;
       std::string ra = root(l.a.node), rb = root(l.b.node);
       if (ra == rb) {
-        error(l.where, fmt::format("switch link {}–{} closes a loop: vnet has no STP yet, remove one link of the loop", l.a.node, l.b.node));
+        error(
+            l.where,
+            fmt::format(
+                "switch link {}–{} closes a loop: vnet has no STP yet, remove one link of the loop",
+                l.a.node, l.b.node));
       } else {
         parent[ra] = rb;
       }
@@ -523,17 +597,25 @@ class Parser {
     try {
       root = YAML::Load(text);
     } catch (const YAML::Exception& e) {
-      return make_error(EINVAL, "{}:{}:{}: YAML syntax: {}", file_, e.mark.line + 1, e.mark.column + 1, e.msg);
+      return make_error(EINVAL, "{}:{}:{}: YAML syntax: {}", file_, e.mark.line + 1,
+                        e.mark.column + 1, e.msg);
     }
     topo_.file = file_;
-    if (!root.IsMap()) return make_error(EINVAL, "{}:1: expected a map with name, switches, hosts, routers, links, scenarios", file_);
+    if (!root.IsMap())
+      return make_error(
+          EINVAL, "{}:1: expected a map with name, switches, hosts, routers, links, scenarios",
+          file_);
     check_keys(root, {"name", "switches", "hosts", "routers", "links", "scenarios"}, "the lab");
     if (!root["name"]) {
       error(Where{file_, 1}, "the lab needs a name (name: campus)");
     } else {
       topo_.name = str(root["name"], "name").value_or("");
       if (!valid_name(topo_.name, 12)) {
-        error(root["name"], fmt::format("lab name '{}': expected 1..12 letters, digits, '-' or '_', starting with a letter", topo_.name));
+        error(
+            root["name"],
+            fmt::format(
+                "lab name '{}': expected 1..12 letters, digits, '-' or '_', starting with a letter",
+                topo_.name));
       }
     }
     auto seq = [&](const char* key) {
@@ -547,20 +629,25 @@ class Parser {
     for (auto n : seq("switches")) parse_node(n, NodeKind::kSwitch);
     for (auto n : seq("hosts")) parse_node(n, NodeKind::kHost);
     for (auto n : seq("routers")) parse_node(n, NodeKind::kRouter);
-    if (topo_.of_kind(NodeKind::kSwitch).empty()) error(Where{file_, 1}, "a lab needs at least one switch");
+    if (topo_.of_kind(NodeKind::kSwitch).empty())
+      error(Where{file_, 1}, "a lab needs at least one switch");
     for (auto n : seq("links")) parse_link(n);
     for (auto s : seq("scenarios")) {
       Scenario sc;
       sc.where = at(s);
       check_keys(s, {"name", "steps"}, "scenario");
-      sc.name = s["name"] ? s["name"].as<std::string>() : fmt::format("scenario-{}", topo_.scenarios.size() + 1);
-      if (!s["steps"] || !s["steps"].IsSequence()) error(s, fmt::format("scenario {}: expected steps: [...]", sc.name));
-      else for (auto st : s["steps"]) sc.steps.push_back(parse_step(st));
+      sc.name = s["name"] ? s["name"].as<std::string>()
+                          : fmt::format("scenario-{}", topo_.scenarios.size() + 1);
+      if (!s["steps"] || !s["steps"].IsSequence())
+        error(s, fmt::format("scenario {}: expected steps: [...]", sc.name));
+      else
+        for (auto st : s["steps"]) sc.steps.push_back(parse_step(st));
       topo_.scenarios.push_back(std::move(sc));
     }
     validate_global();
     if (!diags_.empty()) {
-      std::sort(diags_.begin(), diags_.end(), [](auto& a, auto& b) { return a.where.line < b.where.line; });
+      std::sort(diags_.begin(), diags_.end(),
+                [](auto& a, auto& b) { return a.where.line < b.where.line; });
       std::string msg;
       for (auto& d : diags_) msg += d.str() + "\n";
       msg.pop_back();

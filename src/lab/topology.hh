@@ -87,9 +87,9 @@ struct Step {
   bool ipv6 = false;              // ping6
   std::string expect;             // reach|unreachable, open|closed, exit code, up|down
   int exit_code = 0;
-  double within_s = 0;            // wait_until deadline
-  std::vector<Step> inner;        // wait_until: the condition (one step)
-  std::string text;               // as written, for the report
+  double within_s = 0;      // wait_until deadline
+  std::vector<Step> inner;  // wait_until: the condition (one step)
+  std::string text;         // as written, for the report
   Where where;
 };
 

@@ -16,15 +16,18 @@ Result<MacAddress> MacAddress::parse(std::string_view text) {
       ++pos;
     }
     unsigned v = 0;
-    auto [p, ec] = std::from_chars(text.data() + pos, text.data() + std::min(text.size(), pos + 2), v, 16);
+    auto [p, ec] =
+        std::from_chars(text.data() + pos, text.data() + std::min(text.size(), pos + 2), v, 16);
     if (ec != std::errc{} || p != text.data() + pos + 2) {
-      return make_error(EINVAL, "bad MAC address '{}': expected six hex pairs like 02:00:00:00:00:01", text);
+      return make_error(
+          EINVAL, "bad MAC address '{}': expected six hex pairs like 02:00:00:00:00:01", text);
     }
     m.bytes[i] = static_cast<uint8_t>(v);
     pos += 2;
     if (i == 5 && pos == text.size()) return m;
   }
-  return make_error(EINVAL, "bad MAC address '{}': expected six hex pairs like 02:00:00:00:00:01", text);
+  return make_error(EINVAL, "bad MAC address '{}': expected six hex pairs like 02:00:00:00:00:01",
+                    text);
 }
 
 MacAddress MacAddress::from_u64(uint64_t v) {
@@ -51,7 +54,8 @@ Result<Ipv4Address> Ipv4Address::parse(std::string_view text) {
 }
 
 std::string Ipv4Address::to_string() const {
-  return fmt::format("{}.{}.{}.{}", value >> 24, (value >> 16) & 0xff, (value >> 8) & 0xff, value & 0xff);
+  return fmt::format("{}.{}.{}.{}", value >> 24, (value >> 16) & 0xff, (value >> 8) & 0xff,
+                     value & 0xff);
 }
 
 Result<Ipv6Address> Ipv6Address::parse(std::string_view text) {
@@ -72,7 +76,8 @@ std::string Ipv6Address::to_string() const {
 Result<IpPrefix> IpPrefix::parse(std::string_view text) {
   auto slash = text.find('/');
   if (slash == std::string_view::npos) {
-    return make_error(EINVAL, "bad address '{}': expected ADDRESS/PREFIXLEN like 10.0.0.1/24", text);
+    return make_error(EINVAL, "bad address '{}': expected ADDRESS/PREFIXLEN like 10.0.0.1/24",
+                      text);
   }
   std::string_view addr = text.substr(0, slash), len = text.substr(slash + 1);
   unsigned l = 0;

@@ -59,7 +59,8 @@ struct IpPrefix {
   Ipv6Address v6addr{};
   uint8_t length = 0;
   static Result<IpPrefix> parse(std::string_view text);
-  bool contains(const IpPrefix& other) const;  // same family and other's address is inside this network
+  bool contains(
+      const IpPrefix& other) const;  // same family and other's address is inside this network
   std::string address_string() const { return v6 ? v6addr.to_string() : v4addr.to_string(); }
   std::string to_string() const { return address_string() + "/" + std::to_string(length); }
   friend bool operator==(const IpPrefix&, const IpPrefix&) = default;

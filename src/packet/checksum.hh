@@ -1,5 +1,6 @@
 #pragma once
-// Internet checksum (RFC 1071) and the pseudo-headers of RFC 768/793 (IPv4) and RFC 8200 §8.1 (IPv6).
+// Internet checksum (RFC 1071) and the pseudo-headers of RFC 768/793 (IPv4) and RFC 8200 §8.1
+// (IPv6).
 
 #include <cstdint>
 #include <span>

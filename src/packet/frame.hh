@@ -3,8 +3,8 @@
 //
 // Shape: [headroom | data ... | tailroom]. push_front() grows into the headroom, so an 802.1Q tag
 // or a VXLAN header is added without copying the payload. Frames are move-only; copies are explicit
-// (clone(), e.g. when flooding). Buffers of the standard capacity return to a per-thread pool when a
-// frame dies, so the steady-state datapath does not allocate.
+// (clone(), e.g. when flooding). Buffers of the standard capacity return to a per-thread pool when
+// a frame dies, so the steady-state datapath does not allocate.
 //
 // `offload` carries the virtio-net header (virtio spec v1.1 §5.1.6) of frames from backends that
 // speak it (afpacket PACKET_VNET_HDR, tap IFF_VNET_HDR): a TCP segment up to 64 KiB with its
@@ -44,7 +44,8 @@ class Frame {
   // A frame of `size` bytes (uninitialised) with the standard headroom.
   static Frame make(size_t size);
   static Frame copy_of(std::span<const uint8_t> bytes);
-  Frame(Frame&& o) noexcept : offload(o.offload), buf_(o.buf_), cap_(o.cap_), off_(o.off_), len_(o.len_) {
+  Frame(Frame&& o) noexcept
+      : offload(o.offload), buf_(o.buf_), cap_(o.cap_), off_(o.off_), len_(o.len_) {
     o.buf_ = nullptr;
     o.cap_ = o.off_ = o.len_ = 0;
   }

@@ -6,13 +6,15 @@ namespace vnet::packet {
 
 Result<Ipv4Header> decode_ipv4(ByteReader& in) {
   auto start = in.rest();
-  if (!in.has(20)) return make_error(EBADMSG, "IPv4 header truncated: need 20 bytes, have {}", in.remaining());
+  if (!in.has(20))
+    return make_error(EBADMSG, "IPv4 header truncated: need 20 bytes, have {}", in.remaining());
   uint8_t vihl = in.u8();
   if (vihl >> 4 != 4) return make_error(EBADMSG, "IPv4 version is {}, expected 4", vihl >> 4);
   size_t ihl = (vihl & 0xf) * 4u;
   if (ihl < 20) return make_error(EBADMSG, "IPv4 IHL is {} bytes, expected at least 20", ihl);
   if (start.size() < ihl) {
-    return make_error(EBADMSG, "IPv4 header truncated: IHL says {} bytes, have {}", ihl, start.size());
+    return make_error(EBADMSG, "IPv4 header truncated: IHL says {} bytes, have {}", ihl,
+                      start.size());
   }
   Ipv4Header h;
   h.dscp_ecn = in.u8();
@@ -27,7 +29,8 @@ Result<Ipv4Header> decode_ipv4(ByteReader& in) {
   auto opts = in.bytes(ihl - 20);
   h.options.assign(opts.begin(), opts.end());
   if (h.total_length < ihl) {
-    return make_error(EBADMSG, "IPv4 total length {} is shorter than its header ({})", h.total_length, ihl);
+    return make_error(EBADMSG, "IPv4 total length {} is shorter than its header ({})",
+                      h.total_length, ihl);
   }
   if (internet_checksum(start.first(ihl)) != 0) {
     return make_error(EBADMSG, "IPv4 header checksum {:#06x} is wrong", h.checksum);
@@ -54,7 +57,8 @@ void encode(const Ipv4Header& h, ByteWriter& out) {
 }
 
 Result<Ipv6Header> decode_ipv6(ByteReader& in) {
-  if (!in.has(40)) return make_error(EBADMSG, "IPv6 header truncated: need 40 bytes, have {}", in.remaining());
+  if (!in.has(40))
+    return make_error(EBADMSG, "IPv6 header truncated: need 40 bytes, have {}", in.remaining());
   uint32_t first = in.u32();
   if (first >> 28 != 6) return make_error(EBADMSG, "IPv6 version is {}, expected 6", first >> 28);
   Ipv6Header h;

@@ -35,8 +35,8 @@ void encode(const Ipv4Header& h, ByteWriter& out);
 
 struct Ipv6Header {
   uint8_t traffic_class = 0;
-  uint32_t flow_label = 0;        // 20 bits
-  uint16_t payload_length = 0;    // bytes after the fixed header
+  uint32_t flow_label = 0;      // 20 bits
+  uint16_t payload_length = 0;  // bytes after the fixed header
   uint8_t next_header = 0;
   uint8_t hop_limit = 64;
   Ipv6Address src;

@@ -5,13 +5,15 @@
 namespace vnet::packet {
 
 Result<UdpHeader> decode_udp(ByteReader& in) {
-  if (!in.has(8)) return make_error(EBADMSG, "UDP header truncated: need 8 bytes, have {}", in.remaining());
+  if (!in.has(8))
+    return make_error(EBADMSG, "UDP header truncated: need 8 bytes, have {}", in.remaining());
   UdpHeader h;
   h.src_port = in.u16();
   h.dst_port = in.u16();
   h.length = in.u16();
   h.checksum = in.u16();
-  if (h.length < 8) return make_error(EBADMSG, "UDP length {} is below the 8-byte header", h.length);
+  if (h.length < 8)
+    return make_error(EBADMSG, "UDP length {} is below the 8-byte header", h.length);
   return h;
 }
 
@@ -23,13 +25,15 @@ void encode_udp(UdpHeader h, std::span<const uint8_t> payload, uint32_t pseudo, 
   out.u16(h.length);
   out.u16(0);
   out.bytes(payload);
-  uint16_t c = checksum_finish(checksum_add(pseudo, std::span<const uint8_t>(out.buffer()).subspan(at)));
+  uint16_t c =
+      checksum_finish(checksum_add(pseudo, std::span<const uint8_t>(out.buffer()).subspan(at)));
   if (c == 0) c = 0xffff;  // RFC 768: zero means "no checksum"
   out.patch_u16(at + 6, c);
 }
 
 Result<IcmpEcho> decode_icmp_echo(ByteReader& in) {
-  if (!in.has(8)) return make_error(EBADMSG, "ICMP echo truncated: need 8 bytes, have {}", in.remaining());
+  if (!in.has(8))
+    return make_error(EBADMSG, "ICMP echo truncated: need 8 bytes, have {}", in.remaining());
   IcmpEcho e;
   e.type = in.u8();
   e.code = in.u8();
@@ -54,7 +58,8 @@ void encode_icmp_echo(const IcmpEcho& e, uint32_t pseudo, ByteWriter& out) {
   out.u16(e.identifier);
   out.u16(e.sequence);
   out.bytes(e.data);
-  out.patch_u16(at + 2, checksum_finish(checksum_add(pseudo, std::span<const uint8_t>(out.buffer()).subspan(at))));
+  out.patch_u16(at + 2, checksum_finish(checksum_add(
+                            pseudo, std::span<const uint8_t>(out.buffer()).subspan(at))));
 }
 
 bool verify_l4_checksum(std::span<const uint8_t> segment, uint32_t pseudo) {

@@ -1,4 +1,5 @@
-// libFuzzer target: 802.1Q bridge ingress: arbitrary frames on access and trunk ports never crash or leak VLANs
+// libFuzzer target: 802.1Q bridge ingress: arbitrary frames on access and trunk ports never crash
+// or leak VLANs
 #include <cstddef>
 #include <cstdint>
 

@@ -21,7 +21,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)init;
   console::Session s;
   std::string line(reinterpret_cast<const char*>(data), size);
-  if (line.rfind("load", 0) == 0 || line.rfind("shutdown", 0) == 0 || line.find("attach") != std::string::npos) return 0;
+  if (line.rfind("load", 0) == 0 || line.rfind("shutdown", 0) == 0 ||
+      line.find("attach") != std::string::npos)
+    return 0;
   (void)reg.run(s, line);
   return 0;
 }

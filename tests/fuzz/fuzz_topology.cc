@@ -6,6 +6,7 @@
 #include "lab/topology.hh"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  (void)vnet::lab::parse_topology(std::string(reinterpret_cast<const char*>(data), size), "fuzz.yaml");
+  (void)vnet::lab::parse_topology(std::string(reinterpret_cast<const char*>(data), size),
+                                  "fuzz.yaml");
   return 0;
 }

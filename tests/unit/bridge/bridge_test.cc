@@ -229,7 +229,7 @@ TEST_F(BridgeTest, AgeingForgetsAfterAgeingTime) {
   EXPECT_EQ(send(1, frame(mac(2), mac(1))).size(), 1u);
   now += std::chrono::seconds(302);
   EXPECT_EQ(send(3, frame(mac(2), mac(3))).size(), 2u);  // aged out → flooded
-  EXPECT_EQ(br.fdb().age(now), 2u);                       // macs 2 and 1 expired; 3 fresh
+  EXPECT_EQ(br.fdb().age(now), 2u);                      // macs 2 and 1 expired; 3 fresh
   EXPECT_EQ(br.fdb().size(), 1u);
 }
 

@@ -154,7 +154,8 @@ TEST(Offload, CompleteChecksumFillsTheTransportChecksum) {
   f.offload.csum_start = 34;
   f.offload.csum_offset = 6;
   ASSERT_TRUE(packet::complete_checksum(f));
-  EXPECT_TRUE(packet::verify_l4_checksum(f.bytes().subspan(34), packet::pseudo_header_v4({0x0a000001}, {0x0a000002}, 17, 12)));
+  EXPECT_TRUE(packet::verify_l4_checksum(
+      f.bytes().subspan(34), packet::pseudo_header_v4({0x0a000001}, {0x0a000002}, 17, 12)));
   f.offload = {};
   f.offload.flags = packet::OffloadInfo::kNeedsCsum;
   f.offload.csum_start = 200;  // outside the frame

@@ -35,7 +35,8 @@ TEST_F(ConsoleTest, FramesDataAndStatusLikeVde) {
   auto p = run("port/print 3");
   ASSERT_TRUE(p.ok());
   std::string framed = console::frame_reply(p, false);
-  EXPECT_EQ(framed.rfind("0000 DATA END WITH '.'\nPort 0003 untagged_vlan=0001 INACTIVE", 0), 0u) << framed;
+  EXPECT_EQ(framed.rfind("0000 DATA END WITH '.'\nPort 0003 untagged_vlan=0001 INACTIVE", 0), 0u)
+      << framed;
   EXPECT_NE(framed.find("\n.\n1000 Success\n"), std::string::npos);
 }
 
@@ -92,7 +93,8 @@ TEST_F(ConsoleTest, RcFileErrorsNameFileAndLine) {
   }
   auto st = reg.run_file(session, path);
   ASSERT_FALSE(st.ok());
-  EXPECT_EQ(st.error().message.rfind(path + ":5: VLAN 30 does not exist", 0), 0u) << st.error().message;
+  EXPECT_EQ(st.error().message.rfind(path + ":5: VLAN 30 does not exist", 0), 0u)
+      << st.error().message;
 }
 
 TEST_F(ConsoleTest, SeveralBridgesPerSession) {

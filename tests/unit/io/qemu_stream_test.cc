@@ -19,7 +19,9 @@ struct Pair {
     peer = sv[1];
   }
   ~Pair() { ::close(peer); }
-  void write_bytes(const std::vector<uint8_t>& b) { ASSERT_EQ(::write(peer, b.data(), b.size()), static_cast<ssize_t>(b.size())); }
+  void write_bytes(const std::vector<uint8_t>& b) {
+    ASSERT_EQ(::write(peer, b.data(), b.size()), static_cast<ssize_t>(b.size()));
+  }
 };
 
 std::vector<uint8_t> framed(size_t n, uint8_t fill) {

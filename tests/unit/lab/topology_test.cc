@@ -42,7 +42,8 @@ TEST(Topology, EveryBrokenFileIsRefusedOnTheRightLine) {
     for (std::string d; std::getline(diags, d);) {
       found |= d.rfind(want_prefix, 0) == 0 && d.find(message) != std::string::npos;
     }
-    EXPECT_TRUE(found) << f << ": expected a diagnostic '" << want_prefix << " …" << message << "', got:\n"
+    EXPECT_TRUE(found) << f << ": expected a diagnostic '" << want_prefix << " …" << message
+                       << "', got:\n"
                        << r.error().message;
   }
 }
@@ -58,7 +59,8 @@ hosts:
     gateway: 192.168.0.1
 links:
   - endpoints: [pc1:eth0, nowhere]
-)", "many.yaml");
+)",
+                          "many.yaml");
   ASSERT_FALSE(r.ok());
   const std::string& m = r.error().message;
   EXPECT_NE(m.find("many.yaml:4:"), std::string::npos) << m;
@@ -104,7 +106,8 @@ links:
   - endpoints: [a:eth0, sw1]
   - endpoints: [b:eth0, "sw1:1"]
   - endpoints: [c:eth0, sw1]
-)", "ports.yaml");
+)",
+                          "ports.yaml");
   ASSERT_TRUE(r.ok()) << r.error().message;
   plan(*r);
   EXPECT_EQ(r->links[1].port_b, 1u);

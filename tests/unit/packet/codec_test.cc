@@ -113,8 +113,8 @@ TEST(Ipv4, GoldenChecksum) {
   std::vector<uint8_t> out;
   ByteWriter w(out);
   encode(h, w);
-  EXPECT_EQ(out, bytes({0x45, 0, 0, 0x73, 0, 0, 0x40, 0, 0x40, 0x11, 0xb8, 0x61, 0xc0, 0xa8, 0, 1,
-                        0xc0, 0xa8, 0, 0xc7}));
+  EXPECT_EQ(out, bytes({0x45, 0,    0,    0x73, 0, 0, 0x40, 0,    0x40, 0x11,
+                        0xb8, 0x61, 0xc0, 0xa8, 0, 1, 0xc0, 0xa8, 0,    0xc7}));
   ByteReader r(out);
   auto d = decode_ipv4(r);
   ASSERT_TRUE(d.ok());
@@ -167,7 +167,8 @@ TEST(Ipv6, RoundTripGolden) {
   ByteWriter w(out);
   encode(h, w);
   ASSERT_EQ(out.size(), 40u);
-  EXPECT_EQ(std::vector<uint8_t>(out.begin(), out.begin() + 8), bytes({0x6b, 0x81, 0x23, 0x45, 0, 8, 58, 255}));
+  EXPECT_EQ(std::vector<uint8_t>(out.begin(), out.begin() + 8),
+            bytes({0x6b, 0x81, 0x23, 0x45, 0, 8, 58, 255}));
   ByteReader r(out);
   EXPECT_EQ(*decode_ipv6(r), h);
   out[0] = 0x4b;
