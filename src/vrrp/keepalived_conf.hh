@@ -1,0 +1,108 @@
+#pragma once
+// keepalived.conf, the subset users rely on (docs/keepalived-compat.md), parsed into a Config
+// value — no globals. Lexing follows keepalived: `!` and `#` start comments, `{ }` open and close
+// blocks, "quoted strings" are one word, `include GLOB` splices files in place. Unknown keywords
+// give a warning with file:line and are skipped (as keepalived does); invalid values are errors
+// with file:line, all reported at once.
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/clock.hh"
+#include "base/result.hh"
+#include "packet/address.hh"
+#include "vrrp/advert.hh"
+
+namespace vnet::vrrp {
+
+struct ConfWhere {
+  std::string file;
+  int line = 0;
+  std::string str() const { return file + ":" + std::to_string(line); }
+};
+
+struct VipConfig {
+  packet::IpPrefix prefix;  // address with its length (default /32 or /128)
+  std::string dev, label, brd;
+  ConfWhere where;
+};
+
+struct TrackedInterface {
+  std::string name;
+  int weight = 0;  // 0 = FAULT when down
+};
+
+struct TrackedScript {
+  std::string name;
+  std::optional<int> weight;  // overrides the script's weight
+};
+
+struct InstanceConfig {
+  std::string name;
+  std::string state = "BACKUP";  // initial state as written
+  std::string interface;
+  int vrid = 0;
+  int priority = 100;
+  Duration advert_int = std::chrono::seconds(1);
+  int version = 0;  // 0 = global vrrp_version (default 2, IPv6 always 3)
+  std::vector<VipConfig> vips, vips_excluded;
+  AuthType auth_type = AuthType::kNone;
+  std::string auth_pass;  // truncated to 8 characters
+  bool nopreempt = false;
+  Duration preempt_delay{0};
+  std::optional<packet::IpPrefix> unicast_src;
+  std::vector<packet::IpPrefix> unicast_peers;
+  std::vector<TrackedInterface> track_interfaces;
+  std::vector<TrackedScript> track_scripts;
+  std::string notify_master, notify_backup, notify_fault, notify_stop, notify;
+  std::optional<Duration> garp_master_delay;
+  std::optional<int> garp_master_repeat;
+  bool use_vmac = false;
+  std::string vmac_name;
+  bool ipv6 = false;  // decided by the first VIP
+  ConfWhere where;
+  int effective_version(int global) const { return ipv6 ? 3 : (version ? version : global); }
+};
+
+struct SyncGroupConfig {
+  std::string name;
+  std::vector<std::string> instances;
+  std::string notify_master, notify_backup, notify_fault, notify;
+  ConfWhere where;
+};
+
+struct ScriptConfig {
+  std::string name, script;
+  Duration interval = std::chrono::seconds(1);
+  Duration timeout{0};
+  int weight = 0;  // 0 = failure means FAULT
+  int fall = 1, rise = 1;
+  ConfWhere where;
+};
+
+struct GlobalDefs {
+  std::string router_id;
+  int vrrp_version = 2;
+  bool vrrp_strict = false;
+  bool enable_script_security = false;
+  std::string script_user;
+  bool skip_check_adv_addr = false;
+  Duration garp_master_delay = std::chrono::seconds(5);
+  int garp_master_repeat = 5;
+};
+
+struct KeepalivedConfig {
+  GlobalDefs global;
+  std::vector<InstanceConfig> instances;
+  std::vector<SyncGroupConfig> sync_groups;
+  std::vector<ScriptConfig> scripts;
+  std::vector<std::string> warnings;  // "file:line: message"
+  std::vector<std::string> files;     // every file read, includes too
+};
+
+Result<KeepalivedConfig> load_keepalived_conf(const std::string& path);
+Result<KeepalivedConfig> parse_keepalived_conf(const std::string& text, const std::string& file);
+
+}  // namespace vnet::vrrp
