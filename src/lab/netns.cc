@@ -10,6 +10,7 @@
 
 #include <cstring>
 #include <fstream>
+#include <optional>
 
 namespace vnet::lab {
 
@@ -162,6 +163,30 @@ Status set_sysctl(const std::string& netns, const std::string& key, const std::s
     ssize_t w = ::write(fd, value.data(), value.size());
     ::close(fd);
     if (w < 0) return system_error("write " + path);
+    return {};
+  });
+}
+
+}  // namespace vnet::lab
+
+namespace vnet::lab {
+
+Result<io::Netlink> open_netlink(const std::string& netns) {
+  std::optional<io::Netlink> nl;
+  Status s = in_netns(netns, [&]() -> Status {
+    auto r = io::Netlink::open(netns);
+    if (!r) return r.error();
+    nl.emplace(std::move(*r));
+    return {};
+  });
+  if (!s) return s.error();
+  return std::move(*nl);
+}
+
+Status load_nftables_in(const std::string& netns, const std::string& ruleset) {
+  return in_netns(netns, [&]() -> Status {
+    auto s = io::load_nftables(ruleset);
+    if (!s) return make_error(s.error().code, "{}: {}", netns, s.error().message);
     return {};
   });
 }

@@ -15,6 +15,7 @@
 
 #include "base/fd.hh"
 #include "base/result.hh"
+#include "io/netlink.hh"
 
 namespace vnet::lab {
 
@@ -42,6 +43,11 @@ Result<pid_t> spawn(const SpawnOptions& options);
 // Runs a command in a namespace and waits: returns its exit status (128+signal when killed).
 Result<int> run_in_netns(const std::string& netns, const std::vector<std::string>& argv,
                          bool quiet);
+
+// A netlink route socket bound to the namespace.
+Result<io::Netlink> open_netlink(const std::string& netns);
+// Loads an nftables ruleset into the namespace.
+Status load_nftables_in(const std::string& netns, const std::string& ruleset);
 
 // Writes a sysctl under /proc/sys inside the namespace ("net/ipv4/ip_forward", "1").
 Status set_sysctl(const std::string& netns, const std::string& key, const std::string& value);

@@ -15,7 +15,6 @@
 #include <thread>
 
 #include "console/console.hh"
-#include "lab/netlink.hh"
 #include "lab/netns.hh"
 
 namespace vnet::lab {
@@ -164,19 +163,22 @@ class Upper {
       // No DAD: addresses are usable at once, and scenarios do not wait for it.
       (void)set_sysctl(ns, "net/ipv6/conf/all/accept_dad", "0");
       (void)set_sysctl(ns, "net/ipv6/conf/default/accept_dad", "0");
-      auto nl = Netlink::open(ns);
+      auto nl = open_netlink(ns);
       if (!nl) return nl.error();
       if (auto s = nl->set_up("lo", true); !s) return s;
       nl_.emplace(ns, std::move(*nl));
     }
     out_ << fmt::format("  namespaces   {} created\n", names.size());
     // 2. veth pairs
-    Netlink& sw = nl_.at(t_.switch_netns());
+    io::Netlink& sw = nl_.at(t_.switch_netns());
     size_t veths = 0;
     for (auto& l : t_.links) {
       if (l.switch_to_switch) continue;
       const Interface* i = t_.node(l.a.node)->interface(l.a.interface);
-      if (auto s = sw.add_veth(l.veth, t_.netns(l.a.node), l.a.interface, i->mac); !s) return s;
+      auto peer = open_netns(t_.netns(l.a.node));
+      if (!peer) return peer.error();
+      if (auto s = sw.add_veth(l.veth, peer->get(), t_.netns(l.a.node), l.a.interface, i->mac); !s)
+        return s;
       if (auto s = sw.set_up(l.veth, true); !s) return s;
       ++veths;
     }
@@ -273,7 +275,7 @@ class Upper {
     for (auto& n : t_.nodes) {
       if (n.kind == NodeKind::kSwitch) continue;
       std::string ns = t_.netns(n.name);
-      Netlink& nl = nl_.at(ns);
+      io::Netlink& nl = nl_.at(ns);
       if (n.kind == NodeKind::kRouter) {
         if (auto s = set_sysctl(ns, "net/ipv4/ip_forward", "1"); !s) return s;
         if (auto s = set_sysctl(ns, "net/ipv6/conf/all/forwarding", "1"); !s) return s;
@@ -298,7 +300,7 @@ class Upper {
           return make_error(s.error().code, "{}: {}", r.where.str(), s.error().message);
       }
       if (!n.nftables.empty()) {
-        if (auto s = load_nftables(ns, n.nftables); !s)
+        if (auto s = load_nftables_in(ns, n.nftables); !s)
           return make_error(s.error().code, "{}: {}", n.where.str(), s.error().message);
       }
       if (!n.listen.empty()) {
@@ -326,7 +328,7 @@ class Upper {
   std::string vnet_;
   std::ostream& out_;
   State state_;
-  std::map<std::string, Netlink> nl_;
+  std::map<std::string, io::Netlink> nl_;
   std::optional<console::Client> client_;
 };
 

@@ -4,7 +4,6 @@
 #include <thread>
 
 #include "console/console.hh"
-#include "lab/netlink.hh"
 #include "lab/netns.hh"
 #include "lab/orchestrator.hh"
 #include "lab/probe.hh"
@@ -105,7 +104,7 @@ class Runner {
         return {true,
                 fmt::format("{}:{}–{}:{} {}", l.a.node, l.port_a, l.b.node, l.port_b, s.args[2])};
       }
-      auto nl = Netlink::open(t_.switch_netns());
+      auto nl = open_netlink(t_.switch_netns());
       if (!nl) return {false, nl.error().message};
       if (auto st = nl->set_up(l.veth, up); !st) return {false, st.error().message};
       return {true, fmt::format("{} {}", l.veth, s.args[2])};

@@ -1,4 +1,4 @@
-#include "lab/netlink.hh"
+#include "io/netlink.hh"
 
 #include <linux/if_addr.h>
 #include <net/if.h>
@@ -10,11 +10,10 @@
 #include <netlink/route/route.h>
 #include <nftables/libnftables.h>
 
+#include <cstring>
 #include <utility>
 
-#include "lab/netns.hh"
-
-namespace vnet::lab {
+namespace vnet::io {
 namespace {
 
 Error nl_error(const std::string& what, int err) {
@@ -36,20 +35,14 @@ struct AddrPtr {
 
 }  // namespace
 
-Result<Netlink> Netlink::open(const std::string& netns) {
-  nl_sock* sock = nullptr;
-  Status s = in_netns(netns, [&]() -> Status {
-    sock = nl_socket_alloc();
-    if (!sock) return make_error(ENOMEM, "nl_socket_alloc");
-    if (int err = nl_connect(sock, NETLINK_ROUTE); err < 0) {
-      nl_socket_free(sock);
-      sock = nullptr;
-      return nl_error("netlink connect in " + netns, err);
-    }
-    return {};
-  });
-  if (!s) return s.error();
-  return Netlink(sock, netns);
+Result<Netlink> Netlink::open(const std::string& label) {
+  nl_sock* sock = nl_socket_alloc();
+  if (!sock) return make_error(ENOMEM, "nl_socket_alloc");
+  if (int err = nl_connect(sock, NETLINK_ROUTE); err < 0) {
+    nl_socket_free(sock);
+    return nl_error("netlink connect in " + label, err);
+  }
+  return Netlink(sock, label);
 }
 
 Netlink::Netlink(Netlink&& o) noexcept
@@ -63,17 +56,15 @@ Netlink::~Netlink() {
   if (sock_) nl_socket_free(sock_);
 }
 
-Status Netlink::add_veth(const std::string& name, const std::string& peer_netns,
+Status Netlink::add_veth(const std::string& name, int peer_netns_fd, const std::string& peer_netns,
                          const std::string& peer_name,
                          const std::optional<packet::MacAddress>& peer_mac) {
-  auto nsfd = open_netns(peer_netns);
-  if (!nsfd) return nsfd.error();
   LinkPtr link{rtnl_link_veth_alloc()};
   if (!link.p) return make_error(ENOMEM, "rtnl_link_veth_alloc");
   rtnl_link_set_name(link.p, name.c_str());
   rtnl_link* peer = rtnl_link_veth_get_peer(link.p);
   rtnl_link_set_name(peer, peer_name.c_str());
-  rtnl_link_set_ns_fd(peer, nsfd->get());
+  rtnl_link_set_ns_fd(peer, peer_netns_fd);
   AddrPtr mac;
   if (peer_mac) {
     mac.p = nl_addr_build(AF_LLC, peer_mac->bytes.data(), 6);
@@ -112,7 +103,8 @@ Result<bool> Netlink::has_link(const std::string& ifname) {
   return true;
 }
 
-Status Netlink::add_address(const std::string& ifname, const packet::IpPrefix& prefix) {
+Status Netlink::add_address(const std::string& ifname, const packet::IpPrefix& prefix,
+                            const std::string& label) {
   LinkPtr link;
   if (int err = rtnl_link_get_kernel(sock_, 0, ifname.c_str(), &link.p); err < 0) {
     return nl_error(fmt::format("{} in {}", ifname, netns_), err);
@@ -128,10 +120,50 @@ Status Netlink::add_address(const std::string& ifname, const packet::IpPrefix& p
   rtnl_addr_set_local(addr, local.p);
   rtnl_addr_set_prefixlen(addr, prefix.length);
   if (prefix.v6) rtnl_addr_set_flags(addr, IFA_F_NODAD);  // usable at once: no 1–2 s DAD wait
+  if (!label.empty() && !prefix.v6) rtnl_addr_set_label(addr, label.c_str());
   int err = rtnl_addr_add(sock_, addr, 0);
   rtnl_addr_put(addr);
   if (err < 0) return nl_error(fmt::format("add {} to {} in {}", text, ifname, netns_), err);
   return {};
+}
+
+Status Netlink::del_address(const std::string& ifname, const packet::IpPrefix& prefix) {
+  LinkPtr link;
+  if (int err = rtnl_link_get_kernel(sock_, 0, ifname.c_str(), &link.p); err < 0) {
+    return nl_error(fmt::format("{} in {}", ifname, netns_), err);
+  }
+  rtnl_addr* addr = rtnl_addr_alloc();
+  AddrPtr local;
+  std::string text = prefix.to_string();
+  if (int err = nl_addr_parse(text.c_str(), prefix.v6 ? AF_INET6 : AF_INET, &local.p); err < 0) {
+    rtnl_addr_put(addr);
+    return nl_error("parse " + text, err);
+  }
+  rtnl_addr_set_ifindex(addr, rtnl_link_get_ifindex(link.p));
+  rtnl_addr_set_local(addr, local.p);
+  rtnl_addr_set_prefixlen(addr, prefix.length);
+  int err = rtnl_addr_delete(sock_, addr, 0);
+  rtnl_addr_put(addr);
+  if (err < 0 && err != -NLE_NOADDR && err != -NLE_OBJ_NOTFOUND && err != -NLE_NODEV) {
+    return nl_error(fmt::format("remove {} from {} in {}", text, ifname, netns_), err);
+  }
+  return {};
+}
+
+Result<Netlink::LinkInfo> Netlink::link_info(const std::string& ifname) {
+  LinkPtr link;
+  if (int err = rtnl_link_get_kernel(sock_, 0, ifname.c_str(), &link.p); err < 0) {
+    return nl_error(fmt::format("{} in {}", ifname, netns_), err);
+  }
+  LinkInfo info;
+  info.ifindex = rtnl_link_get_ifindex(link.p);
+  unsigned flags = rtnl_link_get_flags(link.p);
+  info.up = flags & IFF_UP;
+  info.running = flags & IFF_RUNNING;
+  if (nl_addr* a = rtnl_link_get_addr(link.p); a && nl_addr_get_len(a) == 6) {
+    std::memcpy(info.mac.bytes.data(), nl_addr_get_binary_addr(a), 6);
+  }
+  return info;
 }
 
 Status Netlink::add_route(const packet::IpPrefix& to, const std::string& via) {
@@ -157,18 +189,16 @@ Status Netlink::add_route(const packet::IpPrefix& to, const std::string& via) {
   return {};
 }
 
-Status load_nftables(const std::string& netns, const std::string& ruleset) {
-  return in_netns(netns, [&]() -> Status {
-    nft_ctx* ctx = nft_ctx_new(NFT_CTX_DEFAULT);
-    if (!ctx) return make_error(ENOMEM, "nft_ctx_new");
-    nft_ctx_buffer_error(ctx);
-    nft_ctx_buffer_output(ctx);
-    int rc = nft_run_cmd_from_buffer(ctx, ruleset.c_str());
-    std::string err = nft_ctx_get_error_buffer(ctx);
-    nft_ctx_free(ctx);
-    if (rc != 0) return make_error(EINVAL, "nftables ruleset rejected in {}:\n{}", netns, err);
-    return {};
-  });
+Status load_nftables(const std::string& ruleset) {
+  nft_ctx* ctx = nft_ctx_new(NFT_CTX_DEFAULT);
+  if (!ctx) return make_error(ENOMEM, "nft_ctx_new");
+  nft_ctx_buffer_error(ctx);
+  nft_ctx_buffer_output(ctx);
+  int rc = nft_run_cmd_from_buffer(ctx, ruleset.c_str());
+  std::string err = nft_ctx_get_error_buffer(ctx);
+  nft_ctx_free(ctx);
+  if (rc != 0) return make_error(EINVAL, "nftables ruleset rejected:\n{}", err);
+  return {};
 }
 
-}  // namespace vnet::lab
+}  // namespace vnet::io
