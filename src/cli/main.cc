@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);
   vnet::cli::add_switch(app);
   vnet::cli::add_ctl(app);
+  vnet::cli::add_vrrp(app);
 #ifdef VNET_HAVE_LAB
   vnet::cli::add_lab(app);
 #endif

@@ -223,6 +223,19 @@ void Router::set_fault(TimePoint now, bool fault) {
   }
 }
 
+void Router::force_master(TimePoint now) {
+  if (state_ == State::kBackup) become_master(now, "sync group member became master");
+}
+
+void Router::force_backup(TimePoint now) {
+  if (state_ != State::kMaster) return;
+  adver_timer_.reset();
+  garp_timer_.reset();
+  master_down_timer_ = now + master_down_interval();
+  actions_.push_back(RemoveAddresses{});
+  change_state(State::kBackup, now, "sync group member left master");
+}
+
 std::vector<Action> Router::take_actions() { return std::exchange(actions_, {}); }
 
 std::optional<TimePoint> Router::next_deadline() const {

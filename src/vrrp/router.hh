@@ -97,6 +97,10 @@ class Router {
   // FAULT (a tracked interface down, a weight-0 script failing) and recovery.
   void set_fault(TimePoint now, bool fault);
 
+  // Sync groups (keepalived vrrp_sync_group): follow another member's transition.
+  void force_master(TimePoint now);
+  void force_backup(TimePoint now);
+
   std::vector<Action> take_actions();
   std::optional<TimePoint> next_deadline() const;
 

@@ -1,0 +1,136 @@
+// vnet vrrp -f keepalived.conf — a keepalived-compatible VRRP daemon.
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <fstream>
+#include <iostream>
+
+#include "base/log.hh"
+#include "cli/commands.hh"
+#include "console/console.hh"
+#include "vrrp/daemon.hh"
+
+namespace vnet::cli {
+namespace {
+
+struct VrrpOpts {
+  std::string file = "/etc/keepalived/keepalived.conf";
+  std::string mgmt, pidfile, logfile, checksum = "with-pseudo-header";
+  bool daemon = false, test = false;
+};
+
+volatile std::sig_atomic_t g_term = 0, g_hup = 0;
+
+int run_vrrp(const VrrpOpts& o) {
+  auto conf = vrrp::load_keepalived_conf(o.file);
+  if (!conf) {
+    std::cerr << conf.error().message << "\n";
+    return 1;
+  }
+  for (auto& w : conf->warnings) std::cerr << w << "\n";
+  if (o.test) {
+    std::cout << fmt::format("{}: {} instances, {} sync groups, {} scripts ({} warnings)\n", o.file,
+                             conf->instances.size(), conf->sync_groups.size(), conf->scripts.size(),
+                             conf->warnings.size());
+    return conf->warnings.empty()
+               ? 0
+               : 5;  // like keepalived -t: non-zero when it had to skip something
+  }
+  vrrp::DaemonOptions dopt;
+  if (o.checksum == "vrrp-only") {
+    dopt.checksum = vrrp::ChecksumMode::kVrrpOnly;
+  } else if (o.checksum != "with-pseudo-header") {
+    std::cerr << "--v3-checksum: expected with-pseudo-header or vrrp-only, got " << o.checksum
+              << "\n";
+    return 2;
+  }
+  if (o.daemon) {
+    pid_t pid = fork();
+    if (pid < 0) return 1;
+    if (pid > 0) _exit(0);
+    setsid();
+    int null = open("/dev/null", O_RDWR);
+    dup2(null, 0);
+    dup2(null, 1);
+    if (o.logfile.empty()) dup2(null, 2);
+  }
+  if (!o.logfile.empty()) {
+    int fd = open(o.logfile.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd >= 0) dup2(fd, 2);
+  }
+  SystemClock clock;
+  EventLoop loop(clock);
+  vrrp::Daemon daemon(loop, dopt);
+  console::Registry registry;
+  daemon.register_commands(registry);
+  registry.on_shutdown([] { g_term = 1; });
+  std::unique_ptr<console::Server> server;
+  if (!o.mgmt.empty()) {
+    auto s = console::Server::open(loop, registry, o.mgmt, 0600,
+                                   "VNET vrrp\n(vde_switch compatible console)");
+    if (!s) {
+      std::cerr << s.error().message << "\n";
+      return 1;
+    }
+    server = std::move(*s);
+  }
+  struct sigaction sa {};
+  sa.sa_handler = [](int sig) {
+    if (sig == SIGHUP)
+      g_hup = 1;
+    else
+      g_term = 1;
+  };
+  sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGHUP, &sa, nullptr);
+  if (auto s = daemon.start(*conf); !s) {
+    log::error("{}", s.error().message);
+    daemon.shutdown();
+    return 1;
+  }
+  if (!o.pidfile.empty()) {
+    std::ofstream(o.pidfile + ".tmp") << getpid() << "\n";
+    std::rename((o.pidfile + ".tmp").c_str(), o.pidfile.c_str());
+  }
+  while (!g_term) {
+    loop.run_once(std::chrono::milliseconds(200));
+    if (g_hup) {
+      g_hup = 0;
+      auto again = vrrp::load_keepalived_conf(o.file);
+      if (!again) {
+        log::error("reload refused, keeping the running configuration:\n{}", again.error().message);
+      } else if (auto s = daemon.reload(*again); !s) {
+        log::error("reload: {}", s.error().message);
+      }
+    }
+  }
+  log::info("stopping: priority 0 where master, virtual addresses removed");
+  daemon.shutdown();
+  if (!o.pidfile.empty()) unlink(o.pidfile.c_str());
+  return 0;
+}
+
+}  // namespace
+
+void add_vrrp(CLI::App& app) {
+  auto* cmd =
+      app.add_subcommand("vrrp", "keepalived-compatible VRRP daemon (VRRPv2/v3, IPv4/IPv6)");
+  auto o = std::make_shared<VrrpOpts>();
+  cmd->add_option("-f,--use-file", o->file, "keepalived.conf to use");
+  cmd->add_option("-M,--mgmt", o->mgmt, "console socket (vrrp/show)");
+  cmd->add_option("-p,--pid", o->pidfile, "pid file, written once running");
+  cmd->add_option("--log", o->logfile, "log file (default stderr)");
+  cmd->add_option("--v3-checksum", o->checksum,
+                  "VRRPv3/IPv4 checksum: with-pseudo-header (keepalived, RFC 5798) or vrrp-only "
+                  "(Cisco, RFC 9568 reading); "
+                  "both are accepted on receive");
+  cmd->add_flag("-d,--daemon", o->daemon, "run in the background");
+  cmd->add_flag("-t,--config-test", o->test,
+                "check the configuration and exit (5 if anything was skipped)");
+  cmd->final_callback([o] { std::exit(run_vrrp(*o)); });
+}
+
+}  // namespace vnet::cli

@@ -1,0 +1,67 @@
+#pragma once
+// The only VRRP file that touches sockets: one instance's view of its interface.
+//
+//  IPv4: a raw IP-protocol-112 socket bound to the interface and its primary address, TTL 255,
+//        DSCP CS6, joined to 224.0.0.18 (or sending to unicast peers); received packets carry
+//        the IP header, from which TTL and addresses are taken for the §7.1 checks.
+//  IPv6: the same with ff02::12 from the link-local address; the kernel computes and verifies
+//        the checksum (IPV6_CHECKSUM), hop limit and destination come as ancillary data.
+//  VIPs are added and removed with rtnetlink. Gratuitous ARP (request, sender = target = VIP,
+//  target MAC ff:ff:ff:ff:ff:ff, as keepalived) and unsolicited neighbour advertisements (from
+//  the VIP to ff02::1, O flag, target link-layer address option) leave on an AF_PACKET socket.
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/fd.hh"
+#include "base/result.hh"
+#include "io/netlink.hh"
+#include "vrrp/advert.hh"
+#include "vrrp/router.hh"
+
+namespace vnet::vrrp {
+
+struct HostOptions {
+  std::string interface;
+  bool ipv6 = false;
+  ChecksumMode checksum = ChecksumMode::kPseudoHeader;
+  std::optional<packet::IpPrefix> unicast_src;
+  std::vector<packet::IpPrefix> unicast_peers;
+  std::vector<packet::IpPrefix> vips;  // all of them, excluded ones too
+  std::vector<std::string> vip_labels;
+};
+
+class Host {
+ public:
+  static Result<std::unique_ptr<Host>> open(HostOptions options);
+
+  int fd() const { return sock_.get(); }
+  packet::Ipv4Address primary4() const { return primary4_; }
+  packet::Ipv6Address primary6() const { return primary6_; }
+
+  Status send_advert(const Advert& a);
+  // Reads every waiting packet; undecodable ones are counted, not returned.
+  std::vector<RxAdvert> receive();
+  Status add_vips();
+  Status remove_vips();
+  Status send_gratuitous(int count);
+  bool link_running();
+
+  uint64_t rx_malformed() const { return rx_malformed_; }
+  uint64_t rx_bad_checksum() const { return rx_bad_checksum_; }
+
+ private:
+  Host(HostOptions o, io::Netlink nl) : o_(std::move(o)), nl_(std::move(nl)) {}
+  HostOptions o_;
+  io::Netlink nl_;
+  UniqueFd sock_, raw_;
+  int ifindex_ = 0;
+  packet::MacAddress mac_;
+  packet::Ipv4Address primary4_;
+  packet::Ipv6Address primary6_;
+  uint64_t rx_malformed_ = 0, rx_bad_checksum_ = 0;
+};
+
+}  // namespace vnet::vrrp
