@@ -16,6 +16,8 @@ pkgs=(
   iproute2 nftables iputils-ping jq graphviz procps
   # VM tests: QEMU (TCG) and the tools that build the guest image
   qemu-system-x86 cpio
+  # VRRP interop tests and failover comparison
+  keepalived
   # real clients of the switch and the benchmark anchors
   vde2 iperf3 netsniff-ng ethtool bc
 )

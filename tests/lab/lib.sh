@@ -22,7 +22,7 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-fail() { echo "FAIL: $*" >&2; exit 1; }
+fail() { echo "FAIL: $*" >&2; [ -n "${VNET_TEST_LOGS:-}" ] && for f in "$WORK"/*.log; do echo "== $f"; tail -15 "$f"; done >&2; exit 1; }
 pass() { echo "ok - $*"; }
 
 ns_add() { ip netns add "$1"; NSS+=("$1"); ip -n "$1" link set lo up; }
