@@ -221,7 +221,7 @@ void add_lab(CLI::App& app) {
       if (g_down) (void)lab::lab_down(g_topo->name, g_topo, std::cout);
       std::_Exit(143);
     });
-    auto report = lab::run_scenarios(t, to->scenario, std::cout);
+    auto report = lab::run_scenarios(t, to->scenario, std::cout, self_exe());
     report.print(std::cout);
     std::string junit = to->junit.empty() ? "lab-" + t.name + ".junit.xml" : to->junit;
     std::ofstream(junit) << report.junit_xml();

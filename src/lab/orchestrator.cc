@@ -138,6 +138,54 @@ void kill_all(const std::vector<pid_t>& pids, std::chrono::milliseconds grace) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
 }
 
+// Listeners, commands and the VRRP daemon of a node, recorded in the state before they run.
+Status start_services(const Topology& t, const Node& n, const std::string& vnet, State& state) {
+  std::string ns = t.netns(n.name);
+  std::string log = state.dir() + "/" + n.name + ".log";
+  auto run = [&](std::vector<std::string> argv, const std::string& what,
+                 const std::string& logfile) -> Status {
+    auto pid = spawn({ns, std::move(argv), logfile, true});
+    if (!pid) return pid.error();
+    return state.add_pid(*pid, what);
+  };
+  if (!n.listen.empty()) {
+    std::string ports;
+    for (auto p : n.listen) ports += (ports.empty() ? "" : ",") + std::to_string(p);
+    if (auto s = run({vnet, "lab", "serve", "--tcp", ports}, n.name + " listener", log); !s)
+      return s;
+  }
+  for (auto& c : n.commands) {
+    if (auto s = run({"/bin/sh", "-c", c}, n.name + ": " + c, log); !s) return s;
+  }
+  if (n.vrrp) {
+    std::string conf = state.dir() + "/" + n.name + ".keepalived.conf";
+    std::ofstream(conf) << n.vrrp->config;
+    std::string vlog = state.dir() + "/" + n.name + ".vrrp.log";
+    std::vector<std::string> argv;
+    if (n.vrrp->daemon == "keepalived") {
+      argv = {"keepalived", "-n",
+              "-l",         "-f",
+              conf,         "--vrrp",
+              "-p",         state.dir() + "/" + n.name + ".ka.pid",
+              "-r",         state.dir() + "/" + n.name + ".kav.pid"};
+    } else {
+      argv = {vnet, "vrrp", "-f", conf, "-M", state.dir() + "/" + n.name + ".vrrp.sock"};
+    }
+    if (auto s = run(argv, n.name + " vrrp (" + n.vrrp->daemon + ")", vlog); !s) return s;
+  }
+  return {};
+}
+
+Status set_node_links(const Topology& t, const std::string& node, bool up) {
+  auto nl = open_netlink(t.switch_netns());
+  if (!nl) return nl.error();
+  for (auto& l : t.links) {
+    if (l.switch_to_switch || l.a.node != node) continue;
+    if (auto s = nl->set_up(l.veth, up); !s) return s;
+  }
+  return {};
+}
+
 class Upper {
  public:
   Upper(Topology& t, std::string vnet, std::ostream& out)
@@ -303,21 +351,7 @@ class Upper {
         if (auto s = load_nftables_in(ns, n.nftables); !s)
           return make_error(s.error().code, "{}: {}", n.where.str(), s.error().message);
       }
-      if (!n.listen.empty()) {
-        std::string ports;
-        for (auto p : n.listen) ports += (ports.empty() ? "" : ",") + std::to_string(p);
-        auto pid = spawn({ns,
-                          {vnet_, "lab", "serve", "--tcp", ports},
-                          state_.dir() + "/" + n.name + ".log",
-                          true});
-        if (!pid) return pid.error();
-        if (auto s = state_.add_pid(*pid, n.name + " listener"); !s) return s;
-      }
-      for (auto& c : n.commands) {
-        auto pid = spawn({ns, {"/bin/sh", "-c", c}, state_.dir() + "/" + n.name + ".log", true});
-        if (!pid) return pid.error();
-        if (auto s = state_.add_pid(*pid, n.name + ": " + c); !s) return s;
-      }
+      if (auto st = start_services(t_, n, vnet_, state_); !st) return st;
       ++n_nodes;
     }
     out_ << fmt::format("  nodes        {} configured\n", n_nodes);
@@ -461,6 +495,26 @@ Result<json> lab_status(const std::string& name) {
     j["dataplane_error"] = c.error().message;
   }
   return j;
+}
+
+Status node_kill(const Topology& t, const std::string& node) {
+  auto pids = netns_pids(t.netns(node));
+  for (pid_t p : pids) ::kill(p, SIGKILL);
+  return set_node_links(t, node, false);
+}
+
+Status node_stop(const Topology& t, const std::string& node) {
+  kill_all(netns_pids(t.netns(node)), std::chrono::seconds(5));
+  return {};
+}
+
+Status node_start(const Topology& t, const std::string& node, const std::string& vnet_binary) {
+  const Node* n = t.node(node);
+  if (!n) return make_error(ENOENT, "no node {}", node);
+  if (auto s = set_node_links(t, node, true); !s) return s;
+  State state(t.name);
+  if (auto s = state.load(); !s) return s;
+  return start_services(t, *n, vnet_binary, state);
 }
 
 Result<int> lab_exec(const std::string& name, const std::string& node,

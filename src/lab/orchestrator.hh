@@ -40,4 +40,13 @@ Result<int> lab_exec(const std::string& name, const std::string& node,
 // The dataplane's console socket of a running lab.
 std::string lab_console(const std::string& name);
 
+// Node lifecycle for scenarios (the lab must be up and planned):
+//   kill: the node crashes — every process in its namespace gets SIGKILL and its links lose
+//         carrier (the switch ends go down); addresses stay, as on a crashed machine;
+//   stop: clean shutdown — SIGTERM, wait until the processes are gone;
+//   start: links up again, then its services (listeners, commands, VRRP daemon) start.
+Status node_kill(const Topology& topo, const std::string& node);
+Status node_stop(const Topology& topo, const std::string& node);
+Status node_start(const Topology& topo, const std::string& node, const std::string& vnet_binary);
+
 }  // namespace vnet::lab

@@ -1,11 +1,16 @@
 #include "lab/probe.hh"
 
 #include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <linux/if_packet.h>
+#include <net/ethernet.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "base/byte_io.hh"
@@ -147,6 +152,139 @@ Result<TcpResult> tcp_connect(const std::string& netns, const std::string& addre
   if (err == 0) return TcpResult::kOpen;
   if (err == ECONNREFUSED) return TcpResult::kRefused;
   return TcpResult::kTimeout;  // EHOSTUNREACH, ENETUNREACH: nothing answered
+}
+
+Result<std::unique_ptr<FailoverProbe>> FailoverProbe::start(
+    const std::string& netns, const std::string& ifname, const std::string& address,
+    std::vector<packet::MacAddress> excluded, std::chrono::milliseconds timeout) {
+  std::unique_ptr<FailoverProbe> p(new FailoverProbe());
+  p->v6_ = address.find(':') != std::string::npos;
+  if (inet_pton(p->v6_ ? AF_INET6 : AF_INET, address.c_str(), p->dst_.data()) != 1) {
+    return make_error(EINVAL, "bad address '{}'", address);
+  }
+  p->excluded_ = std::move(excluded);
+  Status s = in_netns(netns, [&]() -> Status {
+    p->icmp_.reset(::socket(p->v6_ ? AF_INET6 : AF_INET, SOCK_RAW | SOCK_CLOEXEC,
+                            p->v6_ ? int{IPPROTO_ICMPV6} : int{IPPROTO_ICMP}));
+    if (!p->icmp_.valid()) return system_error("ICMP socket");
+    p->packet_.reset(
+        ::socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(p->v6_ ? ETH_P_IPV6 : ETH_P_IP)));
+    if (!p->packet_.valid()) return system_error("AF_PACKET socket");
+    sockaddr_ll sll{};
+    sll.sll_family = AF_PACKET;
+    sll.sll_protocol = htons(p->v6_ ? ETH_P_IPV6 : ETH_P_IP);
+    sll.sll_ifindex = static_cast<int>(if_nametoindex(ifname.c_str()));
+    if (sll.sll_ifindex == 0) return make_error(ENODEV, "{}: no interface {}", netns, ifname);
+    if (::bind(p->packet_.get(), reinterpret_cast<sockaddr*>(&sll), sizeof sll) < 0)
+      return system_error("bind AF_PACKET");
+    return {};
+  });
+  if (!s) return s.error();
+  p->deadline_ = Clock::now() + timeout;
+  p->thread_ = std::thread([raw = p.get()] { raw->run(); });
+  return p;
+}
+
+FailoverProbe::~FailoverProbe() {
+  stop_ = true;
+  if (thread_.joinable()) thread_.join();
+}
+
+void FailoverProbe::run() {
+  uint16_t id = next_id();
+  sockaddr_storage dst{};
+  socklen_t dlen;
+  if (v6_) {
+    auto* d = reinterpret_cast<sockaddr_in6*>(&dst);
+    d->sin6_family = AF_INET6;
+    std::memcpy(&d->sin6_addr, dst_.data(), 16);
+    dlen = sizeof *d;
+  } else {
+    auto* d = reinterpret_cast<sockaddr_in*>(&dst);
+    d->sin_family = AF_INET;
+    std::memcpy(&d->sin_addr, dst_.data(), 4);
+    dlen = sizeof *d;
+  }
+  auto next_send = Clock::now();
+  while (!stop_ && Clock::now() < deadline_) {
+    if (Clock::now() >= next_send) {
+      packet::IcmpEcho e;
+      e.type = v6_ ? packet::IcmpEcho::kV6Request : packet::IcmpEcho::kV4Request;
+      e.identifier = id;
+      e.sequence = static_cast<uint16_t>(sent_.load());
+      std::vector<uint8_t> buf;
+      ByteWriter w(buf);
+      encode_icmp_echo(e, 0, w);
+      ::sendto(icmp_.get(), buf.data(), buf.size(), MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&dst),
+               dlen);
+      ++sent_;
+      next_send += std::chrono::milliseconds(10);
+    }
+    pollfd pfd{packet_.get(), POLLIN, 0};
+    if (::poll(&pfd, 1, 2) <= 0) continue;
+    uint8_t rx[2048];
+    ssize_t n;
+    while ((n = ::recv(packet_.get(), rx, sizeof rx, MSG_DONTWAIT)) > 0) {
+      if (n < 14) continue;
+      packet::MacAddress src;
+      std::memcpy(src.bytes.data(), rx + 6, 6);
+      ByteReader r({rx + 14, static_cast<size_t>(n) - 14});
+      std::span<const uint8_t> from;
+      if (v6_) {
+        auto h = packet::decode_ipv6(r);
+        if (!h || h->next_header != 58 || std::memcmp(h->src.bytes.data(), dst_.data(), 16) != 0)
+          continue;
+      } else {
+        auto h = packet::decode_ipv4(r);
+        if (!h || h->protocol != 1 || std::memcmp(h->src.to_bytes().data(), dst_.data(), 4) != 0)
+          continue;
+      }
+      auto echo = packet::decode_icmp_echo(r);
+      uint8_t want = v6_ ? packet::IcmpEcho::kV6Reply : packet::IcmpEcho::kV4Reply;
+      if (!echo || echo->type != want || echo->identifier != id) continue;
+      if (std::find(excluded_.begin(), excluded_.end(), src) != excluded_.end()) continue;
+      std::lock_guard lock(mu_);
+      reply_ = Clock::now();
+      done_ = true;
+      cv_.notify_all();
+      return;
+    }
+  }
+  std::lock_guard lock(mu_);
+  done_ = true;
+  cv_.notify_all();
+}
+
+std::optional<FailoverProbe::Clock::time_point> FailoverProbe::first_reply(
+    std::chrono::milliseconds wait) {
+  std::unique_lock lock(mu_);
+  cv_.wait_for(lock, wait, [this] { return done_; });
+  return reply_;
+}
+
+Result<std::vector<std::string>> netns_addresses(const std::string& netns) {
+  std::vector<std::string> out;
+  Status s = in_netns(netns, [&]() -> Status {
+    ifaddrs* list = nullptr;
+    if (getifaddrs(&list) != 0) return system_error("getifaddrs");
+    for (ifaddrs* a = list; a; a = a->ifa_next) {
+      if (!a->ifa_addr) continue;
+      char buf[INET6_ADDRSTRLEN] = {};
+      if (a->ifa_addr->sa_family == AF_INET) {
+        inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(a->ifa_addr)->sin_addr, buf, sizeof buf);
+      } else if (a->ifa_addr->sa_family == AF_INET6) {
+        inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(a->ifa_addr)->sin6_addr, buf,
+                  sizeof buf);
+      } else {
+        continue;
+      }
+      out.push_back(buf);
+    }
+    freeifaddrs(list);
+    return {};
+  });
+  if (!s) return s.error();
+  return out;
 }
 
 }  // namespace vnet::lab

@@ -1,6 +1,9 @@
 #include "lab/scenario.hh"
 
+#include <algorithm>
+#include <map>
 #include <ostream>
+#include <set>
 #include <thread>
 
 #include "console/console.hh"
@@ -21,7 +24,13 @@ struct Outcome {
 
 class Runner {
  public:
-  explicit Runner(const Topology& t) : t_(t) {}
+  Runner(const Topology& t, std::string vnet) : t_(t), vnet_(std::move(vnet)) {
+    for (auto& sc : t.scenarios) {
+      for (auto& st : sc.steps) {
+        if (st.kind == Step::Kind::kFailover) failover_groups_.insert(st.args[0]);
+      }
+    }
+  }
 
   std::string target(const std::string& name, bool v6) {
     if (t_.node(name)) return t_.address_of(name, v6).value_or(name);
@@ -69,6 +78,25 @@ class Runner {
       }
       case Step::Kind::kLink:
         return set_link(s);
+      case Step::Kind::kKill:
+      case Step::Kind::kStop: {
+        start_probes(s.args[0]);
+        auto st = s.kind == Step::Kind::kKill ? node_kill(t_, s.args[0]) : node_stop(t_, s.args[0]);
+        if (!st) return {false, st.error().message};
+        if (s.kind == Step::Kind::kKill) crashed_.insert(s.args[0]);
+        return {true,
+                s.kind == Step::Kind::kKill ? "processes killed, links down" : "processes stopped"};
+      }
+      case Step::Kind::kStart: {
+        auto st = node_start(t_, s.args[0], vnet_);
+        if (!st) return {false, st.error().message};
+        crashed_.erase(s.args[0]);
+        return {true, "links up, services started"};
+      }
+      case Step::Kind::kVrrpMaster:
+        return vrrp_master(s.args[0], s.args[1]);
+      case Step::Kind::kFailover:
+        return failover(s);
       case Step::Kind::kWaitUntil: {
         auto start = Clock::now();
         auto end = start + std::chrono::duration_cast<Clock::duration>(
@@ -88,6 +116,81 @@ class Runner {
     return {false, "unknown step"};
   }
 
+  // Who holds the group's virtual addresses: exactly `node`, and no other router. A crashed node
+  // keeps its addresses (as a crashed machine does) but holds nothing on the network.
+  Outcome vrrp_master(const std::string& group, const std::string& node) {
+    auto vips = t_.group_vips(group);
+    std::vector<std::string> holders;
+    for (auto& r : t_.vrrp_routers()) {
+      if (crashed_.count(r)) continue;
+      auto addrs = netns_addresses(t_.netns(r));
+      if (!addrs) return {false, addrs.error().message};
+      size_t held = 0;
+      for (auto& v : vips) held += std::count(addrs->begin(), addrs->end(), v.address_string());
+      if (held == vips.size())
+        holders.push_back(r);
+      else if (held > 0)
+        holders.push_back(r + " (partly)");
+    }
+    std::string who = holders.empty() ? "nobody" : fmt::format("{}", fmt::join(holders, ", "));
+    bool ok = holders.size() == 1 && holders[0] == node;
+    return {ok, fmt::format("{} virtual address{} held by {}", vips.size(),
+                            vips.size() == 1 ? "" : "es", who)};
+  }
+
+  // At a fault, every group that a failover step names gets a 10 ms probe from a host on the
+  // virtual address's subnet, which ignores replies from the failing node.
+  void start_probes(const std::string& node) {
+    fault_ = std::chrono::steady_clock::now();
+    probes_.clear();
+    std::vector<packet::MacAddress> macs;
+    if (const Node* n = t_.node(node)) {
+      if (auto nl = open_netlink(t_.netns(node))) {
+        for (auto& i : n->interfaces) {
+          if (auto info = nl->link_info(i.name)) macs.push_back(info->mac);
+        }
+      }
+    }
+    for (auto& g : failover_groups_) {
+      auto vips = t_.group_vips(g);
+      if (vips.empty()) continue;
+      const packet::IpPrefix& vip = vips.front();
+      for (auto& h : t_.nodes) {
+        if (h.kind != NodeKind::kHost) continue;
+        for (auto& i : h.interfaces) {
+          for (auto& a : i.addresses) {
+            if (probes_.count(g) || !a.contains(vip)) continue;
+            auto p = FailoverProbe::start(t_.netns(h.name), i.name, vip.address_string(), macs,
+                                          std::chrono::seconds(30));
+            if (p) probes_[g] = Probe{std::move(*p), h.name, vip.address_string()};
+          }
+        }
+      }
+    }
+  }
+
+  Outcome failover(const Step& s) {
+    auto it = probes_.find(s.args[0]);
+    if (!fault_ || it == probes_.end())
+      return {false, "no kill or stop step ran before (or no host on the VIP's subnet)"};
+    auto limit =
+        std::chrono::duration_cast<milliseconds>(std::chrono::duration<double>(s.within_s));
+    auto wait =
+        limit -
+        std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - *fault_) +
+        milliseconds(500);
+    auto reply = it->second.probe->first_reply(std::max(wait, milliseconds(0)));
+    if (!reply) {
+      return {false,
+              fmt::format("no reply from {} to {} within {} s of the fault ({} probes)",
+                          it->second.vip, it->second.host, s.within_s, it->second.probe->sent())};
+    }
+    double ms = std::chrono::duration<double, std::milli>(*reply - *fault_).count();
+    return {ms < limit.count(),
+            fmt::format("first reply through {} to {} {:.1f} ms after the fault", it->second.vip,
+                        it->second.host, ms)};
+  }
+
   Outcome set_link(const Step& s) {
     bool up = s.args[2] == "up";
     for (auto& l : t_.links) {
@@ -104,6 +207,7 @@ class Runner {
         return {true,
                 fmt::format("{}:{}–{}:{} {}", l.a.node, l.port_a, l.b.node, l.port_b, s.args[2])};
       }
+      if (!up) start_probes(l.a.node);
       auto nl = open_netlink(t_.switch_netns());
       if (!nl) return {false, nl.error().message};
       if (auto st = nl->set_up(l.veth, up); !st) return {false, st.error().message};
@@ -113,7 +217,16 @@ class Runner {
   }
 
  private:
+  struct Probe {
+    std::unique_ptr<FailoverProbe> probe;
+    std::string host, vip;
+  };
   const Topology& t_;
+  std::string vnet_;
+  std::set<std::string> failover_groups_;
+  std::set<std::string> crashed_;
+  std::map<std::string, Probe> probes_;
+  std::optional<std::chrono::steady_clock::time_point> fault_;
 };
 
 std::string xml_escape(const std::string& s) {
@@ -198,10 +311,11 @@ std::string Report::junit_xml() const {
   return x;
 }
 
-Report run_scenarios(const Topology& topo, const std::string& only, std::ostream& live) {
+Report run_scenarios(const Topology& topo, const std::string& only, std::ostream& live,
+                     const std::string& vnet_binary) {
   Report report;
   report.lab = topo.name;
-  Runner runner(topo);
+  Runner runner(topo, vnet_binary);
   auto t0 = Clock::now();
   for (auto& sc : topo.scenarios) {
     if (!only.empty() && sc.name != only) continue;

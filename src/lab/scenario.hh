@@ -10,6 +10,11 @@
 //   link X Y up|down   pulls or plugs the cable (switch↔switch: the dataplane's ports;
 //                      node↔switch: the switch end of the veth, so the node loses carrier)
 //   wait_until STEP within D   repeats STEP until it passes or D runs out
+//   kill N / stop N / start N  crash (SIGKILL + carrier loss), clean stop, restart of a node
+//   vrrp_master G is N         exactly N holds the virtual addresses of instance or sync group G
+//   failover G < D             from the last kill/stop/link-down to the first echo reply from the
+//                              virtual address (a 10 ms probe from a host on its subnet, replies
+//                              from the failed node ignored) took less than D
 
 #include <chrono>
 #include <iosfwd>
@@ -38,6 +43,8 @@ struct Report {
 };
 
 // Runs every scenario (or only `only` when non-empty), printing each step as it finishes.
-Report run_scenarios(const Topology& topo, const std::string& only, std::ostream& live);
+// `vnet_binary` restarts node services for `start` steps.
+Report run_scenarios(const Topology& topo, const std::string& only, std::ostream& live,
+                     const std::string& vnet_binary);
 
 }  // namespace vnet::lab

@@ -3,6 +3,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <set>
@@ -157,10 +158,10 @@ class Parser {
     if (kind == NodeKind::kSwitch) {
       check_keys(n, {"name", "vlans"}, "switch");
     } else {
-      check_keys(
-          n,
-          {"name", "interfaces", "gateway", "gateway6", "routes", "nftables", "commands", "listen"},
-          what);
+      check_keys(n,
+                 {"name", "interfaces", "gateway", "gateway6", "routes", "nftables", "commands",
+                  "listen", "vrrp"},
+                 what);
     }
     if (!n["name"]) return error(n, fmt::format("{} without a name", what));
     node.name = str(n["name"], "name").value_or("");
@@ -245,6 +246,7 @@ class Parser {
         if (kind != NodeKind::kRouter) error(nf, "nftables rulesets belong to routers");
         node.nftables = str(nf, "nftables").value_or("");
       }
+      if (auto v = n["vrrp"]) parse_vrrp(v, node);
       if (auto cs = n["commands"]) {
         if (!cs.IsSequence())
           error(cs, "commands: expected a list of shell commands");
@@ -266,6 +268,64 @@ class Parser {
       }
     }
     topo_.nodes.push_back(std::move(node));
+  }
+
+  void parse_vrrp(const YAML::Node& v, Node& node) {
+    if (node.kind != NodeKind::kRouter) return error(v, "vrrp runs on routers");
+    if (!v.IsMap())
+      return error(v,
+                   "vrrp: expected a map with config (keepalived.conf text) or file, and daemon");
+    check_keys(v, {"config", "file", "daemon"}, "vrrp");
+    VrrpSpec spec;
+    spec.where = at(v);
+    std::string label = "\x01inline";  // replaced by file:line of the YAML block below
+    int base = v["config"] ? at(v["config"]).line : 0;
+    if (v["config"] && v["file"]) return error(v, "vrrp: give either config or file, not both");
+    if (v["config"]) {
+      spec.config = v["config"].as<std::string>();
+    } else if (v["file"]) {
+      std::string f = v["file"].as<std::string>();
+      std::filesystem::path p = f;
+      if (p.is_relative()) p = std::filesystem::path(file_).parent_path() / p;
+      std::ifstream in(p);
+      if (!in) return error(v["file"], fmt::format("vrrp file {}: cannot open", p.string()));
+      std::stringstream ss;
+      ss << in.rdbuf();
+      spec.config = ss.str();
+      label = p.string();
+    } else {
+      return error(v, "vrrp: expected config (keepalived.conf text) or file");
+    }
+    if (v["daemon"]) {
+      spec.daemon = v["daemon"].as<std::string>();
+      if (spec.daemon != "vnet" && spec.daemon != "keepalived") {
+        error(v["daemon"],
+              fmt::format("vrrp daemon '{}': expected vnet or keepalived", spec.daemon));
+      }
+    }
+    auto parsed = vrrp::parse_keepalived_conf(spec.config, label);
+    if (!parsed) {
+      // Inline errors point into the topology file: the block's line plus the line inside it.
+      std::istringstream lines(parsed.error().message);
+      for (std::string l; std::getline(lines, l);) {
+        if (l.rfind(label + ":", 0) == 0) {
+          size_t colon = l.find(':', label.size() + 1);
+          int inner = std::atoi(l.substr(label.size() + 1).c_str());
+          error(Where{file_, base + inner}, "keepalived config: " + l.substr(colon + 2));
+        } else {
+          error(v, "keepalived config: " + l);
+        }
+      }
+      return;
+    }
+    spec.parsed = std::move(*parsed);
+    for (auto& in : spec.parsed.instances) {
+      if (!node.interface(in.interface)) {
+        error(v, fmt::format("vrrp instance {} uses interface {}, which router {} does not have",
+                             in.name, in.interface, node.name));
+      }
+    }
+    node.vrrp = std::move(spec);
   }
 
   // "sw1", "sw1:3", "pc1:eth0"
@@ -372,13 +432,18 @@ class Parser {
       error(n, "a step is a map like {ping: \"pc1 pc2\", expect: reach}");
       return st;
     }
-    check_keys(n, {"ping", "ping6", "tcp", "exec", "link", "wait_until", "expect", "within"},
+    check_keys(n,
+               {"ping", "ping6", "tcp", "exec", "link", "wait_until", "kill", "stop", "start",
+                "vrrp_master", "failover", "expect", "within"},
                "step");
     int kinds = 0;
-    for (const char* k : {"ping", "ping6", "tcp", "exec", "link", "wait_until"})
+    for (const char* k : {"ping", "ping6", "tcp", "exec", "link", "wait_until", "kill", "stop",
+                          "start", "vrrp_master", "failover"})
       kinds += n[k] ? 1 : 0;
     if (kinds != 1) {
-      error(n, "a step has exactly one of ping, ping6, tcp, exec, link, wait_until");
+      error(n,
+            "a step has exactly one of ping, ping6, tcp, exec, link, wait_until, kill, stop, "
+            "start, vrrp_master, failover");
       return st;
     }
     auto words = [](const std::string& s) {
@@ -447,6 +512,45 @@ class Parser {
         error(n["link"], "link: expected 'X Y up|down'");
       } else {
         link_steps_.push_back({st.args[0], st.args[1], at(n["link"])});
+      }
+    } else if (n["kill"] || n["stop"] || n["start"]) {
+      const char* k = n["kill"] ? "kill" : n["stop"] ? "stop" : "start";
+      st.kind = n["kill"] ? Step::Kind::kKill : n["stop"] ? Step::Kind::kStop : Step::Kind::kStart;
+      st.args = words(n[k].as<std::string>());
+      st.text = fmt::format("{} {}", k, n[k].as<std::string>());
+      if (st.args.size() != 1)
+        error(n[k], fmt::format("{}: expected one node", k));
+      else
+        need_node(st.args[0], n[k]);
+    } else if (n["vrrp_master"]) {
+      st.kind = Step::Kind::kVrrpMaster;
+      auto w = words(n["vrrp_master"].as<std::string>());
+      st.text = "vrrp_master " + n["vrrp_master"].as<std::string>();
+      if (w.size() != 3 || w[1] != "is") {
+        error(n["vrrp_master"], "vrrp_master: expected 'GROUP is NODE'");
+      } else {
+        st.args = {w[0], w[2]};
+        need_node(w[2], n["vrrp_master"]);
+        groups_.push_back({w[0], at(n["vrrp_master"])});
+      }
+    } else if (n["failover"]) {
+      st.kind = Step::Kind::kFailover;
+      auto w = words(n["failover"].as<std::string>());
+      st.text = "failover " + n["failover"].as<std::string>();
+      if (w.size() != 3 || w[1] != "<") {
+        error(n["failover"], "failover: expected 'GROUP < DURATION' (e.g. 'VI_10 < 4s')");
+      } else {
+        st.args = {w[0]};
+        groups_.push_back({w[0], at(n["failover"])});
+        char* end = nullptr;
+        double v = std::strtod(w[2].c_str(), &end);
+        std::string unit = end ? end : "";
+        if (unit == "ms")
+          v /= 1000;
+        else if (unit != "s")
+          error(n["failover"],
+                fmt::format("failover duration '{}': expected a number with s or ms", w[2]));
+        st.within_s = v;
       }
     } else if (auto w = n["wait_until"]) {
       st.kind = Step::Kind::kWaitUntil;
@@ -557,6 +661,13 @@ class Parser {
       } else if (!packet::Ipv4Address::parse(t.target).ok() &&
                  !packet::Ipv6Address::parse(t.target).ok()) {
         error(t.where, fmt::format("unknown node or address '{}'", t.target));
+      }
+    }
+    // VRRP groups named by steps must exist on some router.
+    for (auto& g : groups_) {
+      if (topo_.group_vips(g.name).empty()) {
+        error(g.where,
+              fmt::format("no VRRP instance or sync group named '{}' on any router", g.name));
       }
     }
     // link steps must name an existing link.
@@ -671,6 +782,11 @@ class Parser {
     std::string x, y;
     Where where;
   };
+  struct GroupRef {
+    std::string name;
+    Where where;
+  };
+  std::vector<GroupRef> groups_;
   std::string file_;
   Topology topo_;
   std::vector<Diagnostic> diags_;
@@ -698,6 +814,33 @@ std::optional<std::string> Topology::address_of(const std::string& name, bool v6
     }
   }
   return std::nullopt;
+}
+
+std::vector<packet::IpPrefix> Topology::group_vips(const std::string& group) const {
+  std::vector<packet::IpPrefix> out;
+  for (auto& n : nodes) {
+    if (!n.vrrp) continue;
+    const auto& c = n.vrrp->parsed;
+    std::vector<std::string> members = {group};
+    for (auto& g : c.sync_groups) {
+      if (g.name == group) members = g.instances;
+    }
+    for (auto& in : c.instances) {
+      if (std::find(members.begin(), members.end(), in.name) == members.end()) continue;
+      for (auto& v : in.vips) {
+        if (std::find(out.begin(), out.end(), v.prefix) == out.end()) out.push_back(v.prefix);
+      }
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> Topology::vrrp_routers() const {
+  std::vector<std::string> out;
+  for (auto& n : nodes) {
+    if (n.vrrp) out.push_back(n.name);
+  }
+  return out;
 }
 
 Result<Topology> parse_topology(const std::string& text, const std::string& file) {

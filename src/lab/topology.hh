@@ -14,6 +14,7 @@
 #include "base/result.hh"
 #include "bridge/port_config.hh"
 #include "packet/address.hh"
+#include "vrrp/keepalived_conf.hh"
 
 namespace vnet::lab {
 
@@ -42,6 +43,15 @@ struct Route {
   Where where;
 };
 
+// A router's VRRP daemon: keepalived.conf text (inline or from a file) run by `vnet vrrp` or,
+// for comparison, by Debian's keepalived.
+struct VrrpSpec {
+  std::string config;           // keepalived.conf text
+  std::string daemon = "vnet";  // vnet | keepalived
+  vrrp::KeepalivedConfig parsed;
+  Where where;
+};
+
 enum class NodeKind { kSwitch, kHost, kRouter };
 
 struct Node {
@@ -55,6 +65,7 @@ struct Node {
   std::string nftables;  // ruleset text (routers)
   std::vector<std::string> commands;
   std::vector<uint16_t> listen;  // TCP ports answered by a test service
+  std::optional<VrrpSpec> vrrp;  // routers
   Where where;
   const Interface* interface(const std::string& n) const {
     for (auto& i : interfaces) {
@@ -81,11 +92,24 @@ struct Link {
 };
 
 struct Step {
-  enum class Kind { kPing, kTcp, kExec, kLink, kWaitUntil };
+  enum class Kind {
+    kPing,
+    kTcp,
+    kExec,
+    kLink,
+    kWaitUntil,
+    kKill,
+    kStop,
+    kStart,
+    kVrrpMaster,
+    kFailover
+  };
   Kind kind = Kind::kPing;
-  std::vector<std::string> args;  // ping: A B; tcp: A B PORT; exec: NODE CMD; link: X Y up|down
-  bool ipv6 = false;              // ping6
-  std::string expect;             // reach|unreachable, open|closed, exit code, up|down
+  // ping: A B; tcp: A B PORT; exec: NODE CMD; link: X Y up|down; kill/stop/start: NODE;
+  // vrrp_master: GROUP NODE; failover: GROUP
+  std::vector<std::string> args;
+  bool ipv6 = false;   // ping6
+  std::string expect;  // reach|unreachable, open|closed, exit code, up|down
   int exit_code = 0;
   double within_s = 0;      // wait_until deadline
   std::vector<Step> inner;  // wait_until: the condition (one step)
@@ -118,6 +142,9 @@ struct Topology {
   std::string switch_netns() const { return name + "-vnet"; }
   // An address of a node for probes: first IPv4 (or IPv6) address of any interface.
   std::optional<std::string> address_of(const std::string& node, bool v6) const;
+  // VRRP groups (instance or sync group names) → the virtual addresses of their instances.
+  std::vector<packet::IpPrefix> group_vips(const std::string& group) const;
+  std::vector<std::string> vrrp_routers() const;
 };
 
 // Parses and validates. On failure the error message lists every diagnostic, one per line.

@@ -273,7 +273,7 @@ class Builder {
       } else if (k == "interface") {
         in.interface = arg(x).value_or("");
       } else if (k == "virtual_router_id") {
-        in.vrid = static_cast<int>(integer(x, 1, 255).value_or(0));
+        in.vrid = static_cast<int>(integer(x, 1, 255).value_or(-1));  // -1: invalid, reported
       } else if (k == "priority") {
         in.priority = static_cast<int>(integer(x, 1, 255).value_or(100));
       } else if (k == "advert_int") {

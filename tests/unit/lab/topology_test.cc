@@ -75,7 +75,10 @@ TEST(Topology, CampusExampleIsValidAndPlanned) {
   plan(t);
   EXPECT_EQ(t.name, "campus");
   EXPECT_EQ(t.of_kind(NodeKind::kSwitch).size(), 2u);
-  EXPECT_EQ(t.of_kind(NodeKind::kRouter).size(), 1u);
+  EXPECT_EQ(t.of_kind(NodeKind::kRouter).size(), 2u);
+  EXPECT_EQ(t.group_vips("CAMPUS").size(), 3u);
+  EXPECT_EQ(t.group_vips("VI_50").size(), 1u);
+  EXPECT_EQ(t.vrrp_routers(), (std::vector<std::string>{"r1", "r2"}));
   // Ports are unique per switch, veth names fit IFNAMSIZ and are unique.
   std::set<std::pair<std::string, uint32_t>> ports;
   std::set<std::string> veths;
