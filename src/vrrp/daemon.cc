@@ -72,6 +72,7 @@ Status Daemon::add_instance(const InstanceConfig& c, const KeepalivedConfig& all
     for (auto& v : *list) {
       ho.vips.push_back(v.prefix);
       ho.vip_labels.push_back(v.label);
+      ho.vip_devs.push_back(v.dev);
     }
   }
   auto host = Host::open(ho);
@@ -213,6 +214,12 @@ void Daemon::run_actions(Instance& in) {
 void Daemon::update_trackers(Instance& in) {
   int prio = in.conf.priority;
   bool fault = in.link_fault;
+  for (auto& t : in.conf.track_interfaces) {
+    bool down = in.tracked_down.count(t.name) > 0;
+    if (down && t.weight == 0) fault = true;
+    if (t.weight > 0 && !down) prio += t.weight;
+    if (t.weight < 0 && down) prio += t.weight;
+  }
   for (auto& t : in.conf.track_scripts) {
     auto it = scripts_.find(t.name);
     if (it == scripts_.end()) continue;
@@ -231,16 +238,22 @@ void Daemon::update_trackers(Instance& in) {
 
 void Daemon::poll_links() {
   for (auto& [n, in] : instances_) {
-    bool fault = false;
-    if (!in->host->link_running()) fault = true;
+    bool fault = !in->host->link_running();
+    bool changed = fault != in->link_fault;
+    if (changed) log::info("({}) interface {} is {}", n, in->conf.interface, fault ? "down" : "up");
+    in->link_fault = fault;
     for (auto& t : in->conf.track_interfaces) {
-      (void)t;  // tracked interfaces other than the VRRP one: not yet (see docs)
+      bool down = !in->host->link_running(t.name);
+      if (down != (in->tracked_down.count(t.name) > 0)) {
+        changed = true;
+        log::info("({}) tracked interface {} is {}", n, t.name, down ? "down" : "up");
+        if (down)
+          in->tracked_down.insert(t.name);
+        else
+          in->tracked_down.erase(t.name);
+      }
     }
-    if (fault != in->link_fault) {
-      in->link_fault = fault;
-      log::info("({}) interface {} is {}", n, in->conf.interface, fault ? "down" : "up");
-      update_trackers(*in);
-    }
+    if (changed) update_trackers(*in);
   }
   schedule();
 }

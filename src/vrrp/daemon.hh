@@ -4,11 +4,13 @@
 // Per instance: the Host's socket is watched; every input (advert, timer, tracker change) runs
 // the Router and then its actions (send, add/remove VIPs, GARP/NA, notify scripts). One timer is
 // armed at the earliest deadline of all routers. Trackers: vrrp_script (fall/rise, weight or
-// FAULT), track_interface (carrier, polled every 100 ms). Sync groups move together. Scripts run
+// FAULT), the VRRP interface and track_interface entries (carrier, polled every 100 ms; weight 0
+// = FAULT, otherwise the priority moves by the weight). Sync groups move together. Scripts run
 // in the background and never block the loop. SIGHUP reloads: unchanged instances keep running.
 
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -50,6 +52,7 @@ class Daemon {
     std::unique_ptr<Host> host;
     std::string group;
     bool link_fault = false;
+    std::set<std::string> tracked_down;  // track_interface entries whose link is down
   };
   Status add_instance(const InstanceConfig& c, const KeepalivedConfig& all);
   void remove_instance(const std::string& name);

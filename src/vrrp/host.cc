@@ -256,7 +256,9 @@ Status Host::add_vips() {
   Status result;
   for (size_t i = 0; i < o_.vips.size(); ++i) {
     std::string label = i < o_.vip_labels.size() ? o_.vip_labels[i] : "";
-    auto s = nl_.add_address(o_.interface, o_.vips[i], label);
+    std::string dev =
+        i < o_.vip_devs.size() && !o_.vip_devs[i].empty() ? o_.vip_devs[i] : o_.interface;
+    auto s = nl_.add_address(dev, o_.vips[i], label);
     if (!s && s.error().message.find("exists") == std::string::npos) result = s;
   }
   return result;
@@ -264,14 +266,18 @@ Status Host::add_vips() {
 
 Status Host::remove_vips() {
   Status result;
-  for (auto& v : o_.vips) {
-    if (auto s = nl_.del_address(o_.interface, v); !s) result = s;
+  for (size_t i = 0; i < o_.vips.size(); ++i) {
+    std::string dev =
+        i < o_.vip_devs.size() && !o_.vip_devs[i].empty() ? o_.vip_devs[i] : o_.interface;
+    if (auto s = nl_.del_address(dev, o_.vips[i]); !s) result = s;
   }
   return result;
 }
 
-bool Host::link_running() {
-  auto i = nl_.link_info(o_.interface);
+bool Host::link_running() { return link_running(o_.interface); }
+
+bool Host::link_running(const std::string& ifname) {
+  auto i = nl_.link_info(ifname);
   return i && i->up && i->running;
 }
 

@@ -31,6 +31,7 @@ struct HostOptions {
   std::vector<packet::IpPrefix> unicast_peers;
   std::vector<packet::IpPrefix> vips;  // all of them, excluded ones too
   std::vector<std::string> vip_labels;
+  std::vector<std::string> vip_devs;  // `dev` of each VIP ("" = the instance's interface)
 };
 
 class Host {
@@ -48,6 +49,7 @@ class Host {
   Status remove_vips();
   Status send_gratuitous(int count);
   bool link_running();
+  bool link_running(const std::string& ifname);
 
   uint64_t rx_malformed() const { return rx_malformed_; }
   uint64_t rx_bad_checksum() const { return rx_bad_checksum_; }
