@@ -5,7 +5,7 @@
 #  3. clang/libFuzzer build: every decoder's fuzz target for a bounded time
 set -euo pipefail
 cd "$(dirname "$0")/.."
-FUZZ_SECONDS=${FUZZ_SECONDS:-20}
+FUZZ_SECONDS=${FUZZ_SECONDS:-15}
 
 echo "== release build"
 cmake --preset release >/dev/null
