@@ -12,6 +12,7 @@
 #include "bridge/commands.hh"
 #include "bridge/dataplane.hh"
 #include "cli/commands.hh"
+#include "cli/process.hh"
 #include "console/console.hh"
 
 namespace vnet::cli {
@@ -37,16 +38,6 @@ volatile std::sig_atomic_t g_stop = 0;
 [[noreturn]] void die(const std::string& msg) {
   std::cerr << "vnet switch: " << msg << "\n";
   std::exit(1);
-}
-
-void write_pidfile(const std::string& path) {
-  if (path.empty()) return;
-  std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp);
-    out << getpid() << "\n";
-  }
-  std::rename(tmp.c_str(), path.c_str());
 }
 
 int run_switch(const SwitchOpts& o) {
@@ -109,23 +100,8 @@ int run_switch(const SwitchOpts& o) {
     if (!s) die(s.error().message);
     server = std::move(*s);
   }
-  if (o.daemon) {
-    pid_t pid = fork();
-    if (pid < 0) die("fork failed");
-    if (pid > 0) _exit(0);
-    setsid();
-    int null = open("/dev/null", O_RDWR);
-    dup2(null, 0);
-    dup2(null, 1);
-    if (o.logfile.empty()) dup2(null, 2);
-  }
-  if (!o.logfile.empty()) {
-    int fd = open(o.logfile.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    if (fd >= 0) {
-      dup2(fd, 2);
-      close(fd);
-    }
-  }
+  if (o.daemon) daemonize(!o.logfile.empty());
+  redirect_log(o.logfile);
   write_pidfile(o.pidfile);
   struct sigaction sa {};
   sa.sa_handler = [](int) { g_stop = 1; };

@@ -9,6 +9,7 @@
 
 #include "base/log.hh"
 #include "cli/commands.hh"
+#include "cli/process.hh"
 #include "console/console.hh"
 #include "vrrp/daemon.hh"
 
@@ -46,20 +47,8 @@ int run_vrrp(const VrrpOpts& o) {
               << "\n";
     return 2;
   }
-  if (o.daemon) {
-    pid_t pid = fork();
-    if (pid < 0) return 1;
-    if (pid > 0) _exit(0);
-    setsid();
-    int null = open("/dev/null", O_RDWR);
-    dup2(null, 0);
-    dup2(null, 1);
-    if (o.logfile.empty()) dup2(null, 2);
-  }
-  if (!o.logfile.empty()) {
-    int fd = open(o.logfile.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    if (fd >= 0) dup2(fd, 2);
-  }
+  if (o.daemon) daemonize(!o.logfile.empty());
+  redirect_log(o.logfile);
   SystemClock clock;
   EventLoop loop(clock);
   vrrp::Daemon daemon(loop, dopt);
@@ -91,10 +80,7 @@ int run_vrrp(const VrrpOpts& o) {
     daemon.shutdown();
     return 1;
   }
-  if (!o.pidfile.empty()) {
-    std::ofstream(o.pidfile + ".tmp") << getpid() << "\n";
-    std::rename((o.pidfile + ".tmp").c_str(), o.pidfile.c_str());
-  }
+  write_pidfile(o.pidfile);
   while (!g_term) {
     loop.run_once(std::chrono::milliseconds(200));
     if (g_hup) {

@@ -103,49 +103,46 @@ Result<bool> Netlink::has_link(const std::string& ifname) {
   return true;
 }
 
-Status Netlink::add_address(const std::string& ifname, const packet::IpPrefix& prefix,
-                            const std::string& label) {
+// An rtnl_addr for `prefix` on `ifname`, ready for add or delete (owned by the caller).
+Result<rtnl_addr*> Netlink::address_object(const std::string& ifname,
+                                           const packet::IpPrefix& prefix) {
   LinkPtr link;
   if (int err = rtnl_link_get_kernel(sock_, 0, ifname.c_str(), &link.p); err < 0) {
     return nl_error(fmt::format("{} in {}", ifname, netns_), err);
   }
-  rtnl_addr* addr = rtnl_addr_alloc();
   AddrPtr local;
   std::string text = prefix.to_string();
   if (int err = nl_addr_parse(text.c_str(), prefix.v6 ? AF_INET6 : AF_INET, &local.p); err < 0) {
-    rtnl_addr_put(addr);
     return nl_error("parse " + text, err);
   }
+  rtnl_addr* addr = rtnl_addr_alloc();
   rtnl_addr_set_ifindex(addr, rtnl_link_get_ifindex(link.p));
   rtnl_addr_set_local(addr, local.p);
   rtnl_addr_set_prefixlen(addr, prefix.length);
-  if (prefix.v6) rtnl_addr_set_flags(addr, IFA_F_NODAD);  // usable at once: no 1–2 s DAD wait
-  if (!label.empty() && !prefix.v6) rtnl_addr_set_label(addr, label.c_str());
-  int err = rtnl_addr_add(sock_, addr, 0);
-  rtnl_addr_put(addr);
-  if (err < 0) return nl_error(fmt::format("add {} to {} in {}", text, ifname, netns_), err);
+  return addr;
+}
+
+Status Netlink::add_address(const std::string& ifname, const packet::IpPrefix& prefix,
+                            const std::string& label) {
+  auto addr = address_object(ifname, prefix);
+  if (!addr) return addr.error();
+  if (prefix.v6) rtnl_addr_set_flags(*addr, IFA_F_NODAD);  // usable at once: no 1–2 s DAD wait
+  if (!label.empty() && !prefix.v6) rtnl_addr_set_label(*addr, label.c_str());
+  int err = rtnl_addr_add(sock_, *addr, 0);
+  rtnl_addr_put(*addr);
+  if (err < 0)
+    return nl_error(fmt::format("add {} to {} in {}", prefix.to_string(), ifname, netns_), err);
   return {};
 }
 
 Status Netlink::del_address(const std::string& ifname, const packet::IpPrefix& prefix) {
-  LinkPtr link;
-  if (int err = rtnl_link_get_kernel(sock_, 0, ifname.c_str(), &link.p); err < 0) {
-    return nl_error(fmt::format("{} in {}", ifname, netns_), err);
-  }
-  rtnl_addr* addr = rtnl_addr_alloc();
-  AddrPtr local;
-  std::string text = prefix.to_string();
-  if (int err = nl_addr_parse(text.c_str(), prefix.v6 ? AF_INET6 : AF_INET, &local.p); err < 0) {
-    rtnl_addr_put(addr);
-    return nl_error("parse " + text, err);
-  }
-  rtnl_addr_set_ifindex(addr, rtnl_link_get_ifindex(link.p));
-  rtnl_addr_set_local(addr, local.p);
-  rtnl_addr_set_prefixlen(addr, prefix.length);
-  int err = rtnl_addr_delete(sock_, addr, 0);
-  rtnl_addr_put(addr);
+  auto addr = address_object(ifname, prefix);
+  if (!addr) return addr.error();
+  int err = rtnl_addr_delete(sock_, *addr, 0);
+  rtnl_addr_put(*addr);
   if (err < 0 && err != -NLE_NOADDR && err != -NLE_OBJ_NOTFOUND && err != -NLE_NODEV) {
-    return nl_error(fmt::format("remove {} from {} in {}", text, ifname, netns_), err);
+    return nl_error(fmt::format("remove {} from {} in {}", prefix.to_string(), ifname, netns_),
+                    err);
   }
   return {};
 }

@@ -11,6 +11,7 @@
 #include "packet/address.hh"
 
 struct nl_sock;
+struct rtnl_addr;
 
 namespace vnet::io {
 
@@ -44,6 +45,7 @@ class Netlink {
   Result<bool> has_link(const std::string& ifname);
 
  private:
+  Result<rtnl_addr*> address_object(const std::string& ifname, const packet::IpPrefix& prefix);
   explicit Netlink(nl_sock* sock, std::string netns) : sock_(sock), netns_(std::move(netns)) {}
   nl_sock* sock_ = nullptr;
   std::string netns_;
