@@ -27,7 +27,8 @@ for f in build/fuzz/tests/fuzz_*; do
   [ -x "$f" ] || continue
   name=$(basename "$f")
   mkdir -p "build/fuzz/corpus/$name"
-  "$f" -max_total_time="$FUZZ_SECONDS" -print_final_stats=0 "build/fuzz/corpus/$name" 2>"build/fuzz/$name.log" \
+  "$f" -max_total_time="$FUZZ_SECONDS" -print_final_stats=0 -artifact_prefix="build/fuzz/$name-" \
+    "build/fuzz/corpus/$name" 2>"build/fuzz/$name.log" \
     || { tail -50 "build/fuzz/$name.log"; echo "FAIL: $name"; exit 1; }
   echo "fuzz: $name ran ${FUZZ_SECONDS}s without a crash ($(grep -c . "build/fuzz/$name.log") log lines)"
   fuzz_total=$((fuzz_total + 1))

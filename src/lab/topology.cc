@@ -703,7 +703,20 @@ class Parser {
     }
   }
 
+  // yaml-cpp reports a value of the wrong shape (a list where a word belongs…) by throwing: that
+  // stops here, as one more diagnostic with its position.
   Result<Topology> parse(const std::string& text) {
+    try {
+      return parse_unchecked(text);
+    } catch (const YAML::Exception& e) {
+      return make_error(
+          EINVAL,
+          "{}:{}:{}: {} (a value has the wrong shape: a list or map where a single value belongs?)",
+          file_, e.mark.line + 1, e.mark.column + 1, e.msg);
+    }
+  }
+
+  Result<Topology> parse_unchecked(const std::string& text) {
     YAML::Node root;
     try {
       root = YAML::Load(text);
