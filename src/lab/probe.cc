@@ -229,7 +229,6 @@ void FailoverProbe::run() {
       packet::MacAddress src;
       std::memcpy(src.bytes.data(), rx + 6, 6);
       ByteReader r({rx + 14, static_cast<size_t>(n) - 14});
-      std::span<const uint8_t> from;
       if (v6_) {
         auto h = packet::decode_ipv6(r);
         if (!h || h->next_header != 58 || std::memcmp(h->src.bytes.data(), dst_.data(), 16) != 0)

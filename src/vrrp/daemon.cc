@@ -155,13 +155,14 @@ Status Daemon::reload(const KeepalivedConfig& c) {
       scripts_[s.name].conf = s;
     }
   }
+  size_t kept = instances_.size();
   Status result;
   for (auto& in : c.instances) {
     if (instances_.count(in.name)) continue;
     if (auto s = add_instance(in, c); !s) result = s;
   }
-  log::info("reloaded: {} instances kept, {} restarted or removed",
-            instances_.size() - (c.instances.size() - instances_.size()), gone.size());
+  log::info("reloaded: {} instances kept, {} stopped, {} started", kept, gone.size(),
+            instances_.size() - kept);
   schedule();
   return result;
 }

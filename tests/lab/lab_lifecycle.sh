@@ -45,7 +45,6 @@ done
 ip netns list | grep -q '^campus-' || fail "nothing was created before the kill"
 "$VNET" lab down campus
 ip netns list | grep -q '^campus' && fail "namespaces left after down following SIGKILL"
-for ns in $(ip netns list | awk '{print $1}'); do :; done
 [ -e "$VNET_STATE_DIR/campus" ] && fail "state left after down"
 pass "SIGKILL during up, then down removes everything"
 echo "1 passed, 0 failed"

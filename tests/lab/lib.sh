@@ -36,6 +36,14 @@ wait_for() {
   done
 }
 
+# gone PID: the process has exited. A zombie counts as gone: daemons started with -d are
+# reparented to PID 1, which does not reap them on every machine.
+gone() {
+  local st
+  st=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 0
+  [ -z "$st" ] || [ "$st" = Z ]
+}
+
 # host NS IFNAME MAC ADDR: configure a host interface.
 host_cfg() {
   ip -n "$1" link set "$2" address "$3"

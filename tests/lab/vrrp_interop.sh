@@ -59,7 +59,7 @@ stop() { # NODE SIGNAL
   local p; p=$(cat "$WORK/$1.pid")
   [ -f "$WORK/$1.ka.pid" ] && kill -"$2" "$(cat "$WORK/$1.ka.pid")" 2>/dev/null
   kill -"$2" "$p" 2>/dev/null || true
-  wait_for 5 sh -c "! kill -0 $p 2>/dev/null" || true
+  wait_for 5 gone "$p" || fail "pid $p did not exit after SIG$2"
   rm -f "$WORK/$1.pid" "$WORK/$1.ka.pid"
 }
 # one_master_for SECONDS: every 50 ms there is exactly one master
