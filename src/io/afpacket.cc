@@ -21,6 +21,7 @@
 #include "base/byte_io.hh"
 #include "base/fd.hh"
 #include "io/backend.hh"
+#include "io/send_batch.hh"
 #include "io/vnet_hdr.hh"
 
 #ifndef PACKET_IGNORE_OUTGOING
@@ -67,35 +68,14 @@ class AfPacketBackend final : public Backend {
   }
 
   size_t send(std::span<packet::Frame> frames) override {
-    size_t i = 0, accepted = 0;
-    while (i < frames.size()) {
-      size_t n = std::min(frames.size() - i, kBatch);
-      mmsghdr msgs[kBatch];
-      iovec iov[kBatch][2];
-      virtio_net_hdr hdrs[kBatch];
-      for (size_t k = 0; k < n; ++k) {
-        auto& f = frames[i + k];
-        hdrs[k] = to_vnet_hdr(f.offload);
-        iov[k][0] = {&hdrs[k], sizeof(virtio_net_hdr)};
-        iov[k][1] = {f.data(), f.size()};
-        msgs[k] = {};
-        msgs[k].msg_hdr.msg_iov = iov[k];
-        msgs[k].msg_hdr.msg_iovlen = 2;
-      }
-      int r = sendmmsg(fd_.get(), msgs, static_cast<unsigned>(n), MSG_DONTWAIT);
-      if (r > 0) {
-        i += static_cast<size_t>(r);
-        accepted += static_cast<size_t>(r);
-        continue;
-      }
-      if (errno == EAGAIN || errno == ENOBUFS) break;
-      if (errno == ENXIO || errno == ENODEV) {
+    return send_batched(fd_.get(), frames, true, [this](int err) {
+      if (err == EAGAIN || err == ENOBUFS) return OnSendError::kStop;
+      if (err == ENXIO || err == ENODEV) {
         dead_ = true;
-        break;
+        return OnSendError::kStop;
       }
-      ++i;  // this frame was refused (ENETDOWN, EMSGSIZE, EINVAL): drop it, try the rest
-    }
-    return accepted;
+      return OnSendError::kSkipFrame;  // this frame was refused (ENETDOWN, EMSGSIZE, EINVAL)
+    });
   }
 
  private:

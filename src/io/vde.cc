@@ -10,6 +10,7 @@
 
 #include "base/log.hh"
 #include "io/listener.hh"
+#include "io/send_batch.hh"
 
 namespace vnet::io {
 namespace {
@@ -67,27 +68,10 @@ class VdeEndpoint final : public Backend {
 
   size_t send(std::span<packet::Frame> frames) override {
     if (closed_) return 0;
-    size_t i = 0, accepted = 0;
-    while (i < frames.size()) {
-      size_t n = std::min(frames.size() - i, kBatch);
-      mmsghdr msgs[kBatch];
-      iovec iov[kBatch];
-      for (size_t k = 0; k < n; ++k) {
-        iov[k] = {frames[i + k].data(), frames[i + k].size()};
-        msgs[k] = {};
-        msgs[k].msg_hdr.msg_iov = &iov[k];
-        msgs[k].msg_hdr.msg_iovlen = 1;
-      }
-      int r = sendmmsg(data_.get(), msgs, static_cast<unsigned>(n), MSG_DONTWAIT);
-      if (r > 0) {
-        i += static_cast<size_t>(r);
-        accepted += static_cast<size_t>(r);
-        continue;
-      }
-      if (errno == ECONNREFUSED || errno == ENOTCONN) closed_ = true;
-      break;  // EAGAIN: the client is slow; drop the rest (vde_switch does the same)
-    }
-    return accepted;
+    return send_batched(data_.get(), frames, false, [this](int err) {
+      if (err == ECONNREFUSED || err == ENOTCONN) closed_ = true;
+      return OnSendError::kStop;  // EAGAIN: the client is slow; drop the rest (as vde_switch)
+    });
   }
 
  private:
