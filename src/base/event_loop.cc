@@ -93,11 +93,13 @@ void EventLoop::run_once(Duration max_wait) {
     if (until < wait) wait = until < Duration{0} ? Duration{0} : until;
     break;
   }
-  int ms = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(wait).count());
-  if (wait.count() > 0 && ms == 0) ms = 1;
+  // epoll_pwait2 takes a timespec: timers fire to the microsecond, not rounded up to the next
+  // millisecond as epoll_wait's timeout would (VRRPv3 intervals are centiseconds).
+  auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(wait).count();
+  timespec ts{static_cast<time_t>(ns / 1000000000), static_cast<long>(ns % 1000000000)};
   epoll_event events[64];
-  int n = epoll_wait(epfd_, events, 64, ms);
-  if (n < 0 && errno != EINTR) log::error("epoll_wait: {}", errno);
+  int n = epoll_pwait2(epfd_, events, 64, &ts, nullptr);
+  if (n < 0 && errno != EINTR) log::error("epoll_pwait2: {}", errno);
   for (int i = 0; i < n; ++i) {
     auto it = watches_.find(events[i].data.fd);
     if (it == watches_.end()) continue;

@@ -8,6 +8,7 @@
 #include <net/if.h>
 #include <sys/ioctl.h>
 #include <sys/uio.h>
+#include <unistd.h>
 
 #include <cstring>
 
@@ -30,17 +31,19 @@ class TapBackend final : public Backend {
   size_t receive(std::vector<packet::Frame>& out, size_t max) override {
     size_t n = 0;
     while (n < max) {
-      virtio_net_hdr h{};
-      iovec iov[2] = {{&h, sizeof h}, {scratch_.data(), scratch_.size()}};
-      ssize_t r = readv(fd_.get(), iov, 2);
+      // One contiguous buffer [virtio_net_hdr | frame]: read(2) instead of readv(2) spares the
+      // kernel an iovec import per frame (measurable at 64-byte rates).
+      ssize_t r = read(fd_.get(), scratch_.data(), scratch_.size());
       if (r < 0) {
         // EIO: the device is down (e.g. while it moves to another namespace): not fatal.
         if (errno == EBADFD) dead_ = true;
         break;
       }
-      if (r < static_cast<ssize_t>(sizeof h)) continue;
+      if (r < static_cast<ssize_t>(sizeof(virtio_net_hdr))) continue;
+      virtio_net_hdr h;
+      std::memcpy(&h, scratch_.data(), sizeof h);
       packet::Frame f =
-          packet::Frame::copy_of({scratch_.data(), static_cast<size_t>(r) - sizeof h});
+          packet::Frame::copy_of({scratch_.data() + sizeof h, static_cast<size_t>(r) - sizeof h});
       f.offload = from_vnet_hdr(h);
       out.push_back(std::move(f));
       ++n;
@@ -52,8 +55,16 @@ class TapBackend final : public Backend {
     size_t n = 0;
     for (auto& f : frames) {
       virtio_net_hdr h = to_vnet_hdr(f.offload);
-      iovec iov[2] = {{&h, sizeof h}, {f.data(), f.size()}};
-      ssize_t r = writev(fd_.get(), iov, 2);
+      ssize_t r;
+      if (uint8_t* p = f.push_front(sizeof h)) {
+        // The header goes into the frame's headroom: one write(2), no iovec import.
+        std::memcpy(p, &h, sizeof h);
+        r = write(fd_.get(), p, f.size());
+        f.pull_front(sizeof h);
+      } else {
+        iovec iov[2] = {{&h, sizeof h}, {f.data(), f.size()}};
+        r = writev(fd_.get(), iov, 2);
+      }
       if (r < 0) {
         if (errno == EAGAIN) break;
         if (errno == EBADFD) dead_ = true;
@@ -68,7 +79,8 @@ class TapBackend final : public Backend {
   std::string name_;
   UniqueFd fd_;
   bool dead_ = false;
-  std::vector<uint8_t> scratch_ = std::vector<uint8_t>(packet::Frame::kMaxFrame);
+  std::vector<uint8_t> scratch_ =
+      std::vector<uint8_t>(sizeof(virtio_net_hdr) + packet::Frame::kMaxFrame);
 };
 
 }  // namespace
