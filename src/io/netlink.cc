@@ -1,10 +1,12 @@
 #include "io/netlink.hh"
 
 #include <linux/if_addr.h>
+#include <linux/if_link.h>
 #include <net/if.h>
 #include <netlink/netlink.h>
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
+#include <netlink/route/link/macvlan.h>
 #include <netlink/route/link/veth.h>
 #include <netlink/route/nexthop.h>
 #include <netlink/route/route.h>
@@ -75,6 +77,32 @@ Status Netlink::add_veth(const std::string& name, int peer_netns_fd, const std::
   if (err < 0)
     return nl_error(
         fmt::format("create veth {} ({}) ↔ {} ({})", name, netns_, peer_name, peer_netns), err);
+  return {};
+}
+
+Status Netlink::add_macvlan(const std::string& name, const std::string& lower,
+                            const packet::MacAddress& mac) {
+  auto info = link_info(lower);
+  if (!info) return info.error();
+  LinkPtr link{rtnl_link_macvlan_alloc()};
+  if (!link.p) return make_error(ENOMEM, "rtnl_link_macvlan_alloc");
+  rtnl_link_set_name(link.p, name.c_str());
+  rtnl_link_set_link(link.p, info->ifindex);
+  rtnl_link_macvlan_set_mode(link.p, MACVLAN_MODE_PRIVATE);
+  AddrPtr addr{nl_addr_build(AF_LLC, mac.bytes.data(), 6)};
+  rtnl_link_set_addr(link.p, addr.p);
+  if (int err = rtnl_link_add(sock_, link.p, NLM_F_CREATE | NLM_F_EXCL); err < 0) {
+    return nl_error(fmt::format("create macvlan {} on {} in {}", name, lower, netns_), err);
+  }
+  return {};
+}
+
+Status Netlink::del_link(const std::string& ifname) {
+  LinkPtr link;
+  if (rtnl_link_get_kernel(sock_, 0, ifname.c_str(), &link.p) < 0) return {};
+  if (int err = rtnl_link_delete(sock_, link.p); err < 0 && err != -NLE_OBJ_NOTFOUND) {
+    return nl_error(fmt::format("delete {} in {}", ifname, netns_), err);
+  }
   return {};
 }
 

@@ -27,6 +27,12 @@ class Netlink {
   // Creates a veth pair: `name` here, `peer_name` in namespace `peer_netns` (with an optional MAC).
   Status add_veth(const std::string& name, int peer_netns_fd, const std::string& peer_netns,
                   const std::string& peer_name, const std::optional<packet::MacAddress>& peer_mac);
+  // Creates macvlan `name` on `lower` with `mac`, mode private (macvlans of one lower device do
+  // not see each other's traffic), as keepalived's use_vmac does. Left down.
+  Status add_macvlan(const std::string& name, const std::string& lower,
+                     const packet::MacAddress& mac);
+  // Deletes an interface; one that is already gone is not an error.
+  Status del_link(const std::string& ifname);
   Status set_up(const std::string& ifname, bool up);
   // `label` (IPv4 only) as `ip addr add … label`, e.g. "eth0:vip".
   Status add_address(const std::string& ifname, const packet::IpPrefix& prefix,

@@ -68,6 +68,13 @@ Status Daemon::add_instance(const InstanceConfig& c, const KeepalivedConfig& all
   ho.checksum = options_.checksum;
   ho.unicast_src = c.unicast_src;
   ho.unicast_peers = c.unicast_peers;
+  ho.vrid = static_cast<uint8_t>(c.vrid);
+  if (c.use_vmac) {
+    // keepalived's default name: vrrp.VRID (vrrp6.VRID would exceed nothing, but keepalived uses
+    // the same prefix for both families).
+    ho.vmac = c.vmac_name.empty() ? fmt::format("vrrp.{}", c.vrid) : c.vmac_name;
+    ho.vmac_xmit_base = c.vmac_xmit_base;
+  }
   for (auto* list : {&c.vips, &c.vips_excluded}) {
     for (auto& v : *list) {
       ho.vips.push_back(v.prefix);

@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 
 #include <cstring>
+#include <fstream>
 
 #include "base/byte_io.hh"
 #include "base/log.hh"
@@ -48,7 +49,71 @@ bool find_primary(const HostOptions& o, packet::Ipv4Address& v4, packet::Ipv6Add
   return found;
 }
 
+// Writes a sysctl of one interface; `path` is relative to /proc/sys/net.
+Status write_sysctl(const std::string& path, const std::string& value) {
+  std::ofstream f("/proc/sys/net/" + path);
+  f << value;
+  f.flush();
+  if (!f) return make_error(EIO, "cannot write {} to /proc/sys/net/{}", value, path);
+  return {};
+}
+
 }  // namespace
+
+packet::MacAddress Host::virtual_mac(uint8_t vrid, bool ipv6) {
+  return packet::MacAddress{
+      {0x00, 0x00, 0x5e, 0x00, static_cast<uint8_t>(ipv6 ? 0x02 : 0x01), vrid}};
+}
+
+Host::~Host() {
+  if (own_vmac_) {
+    if (auto s = nl_.del_link(o_.vmac); !s) log::warn("{}", s.error().message);
+  }
+}
+
+Status Host::open_vmac() {
+  packet::MacAddress vmac = virtual_mac(o_.vrid, o_.ipv6);
+  auto exists = nl_.has_link(o_.vmac);
+  if (!exists) return exists.error();
+  if (*exists) {
+    auto info = nl_.link_info(o_.vmac);
+    if (!info) return info.error();
+    if (info->mac != vmac) {
+      return make_error(EEXIST, "use_vmac: interface {} exists with MAC {}, not the VMAC {}",
+                        o_.vmac, info->mac.to_string(), vmac.to_string());
+    }
+    own_vmac_ = true;  // left behind by a crashed run: ours to reuse and to delete
+  } else {
+    if (auto s = nl_.add_macvlan(o_.vmac, o_.interface, vmac); !s) return s;
+    own_vmac_ = true;
+  }
+  // Before the link comes up: no IPv6 autoconfiguration on it (the backup's VMAC interface must
+  // stay silent, or the switch would see the VMAC move), no DAD on the VIPs.
+  const std::string& v = o_.vmac;
+  const std::pair<const char*, const char*> v6knobs[] = {{"addr_gen_mode", "1"},
+                                                         {"accept_dad", "0"}};
+  for (auto [knob, value] : v6knobs) {
+    auto s = write_sysctl("ipv6/conf/" + v + "/" + knob, value);
+    if (!s && o_.ipv6) return s;  // without IPv6 in the kernel these do not exist: fine for v4
+  }
+  if (!o_.ipv6) {
+    // ARP for a VIP is answered by the VMAC interface only, with the VMAC: arp_ignore 1 =
+    // answer only for addresses of the receiving interface. arp_announce 2: the base
+    // interface's own ARP requests (e.g. for a host the master answers through it) name its
+    // primary address, never the VIP, so hosts never bind the VIP to the physical MAC.
+    for (const std::string& i : {o_.interface, v}) {
+      if (auto s = write_sysctl("ipv4/conf/" + i + "/arp_ignore", "1"); !s) return s;
+      if (auto s = write_sysctl("ipv4/conf/" + i + "/arp_announce", "2"); !s) return s;
+    }
+    if (auto s = write_sysctl("ipv4/conf/" + v + "/rp_filter", "0"); !s) return s;
+  }
+  if (auto s = nl_.set_up(v, true); !s) return s;
+  auto info = nl_.link_info(v);
+  if (!info) return info.error();
+  vmac_ifindex_ = info->ifindex;
+  mac_ = vmac;
+  return {};
+}
 
 Result<std::unique_ptr<Host>> Host::open(HostOptions o) {
   auto nl = io::Netlink::open(o.interface);
@@ -65,13 +130,24 @@ Result<std::unique_ptr<Host>> Host::open(HostOptions o) {
     return make_error(EADDRNOTAVAIL, "interface {} has no {} address to send VRRP from",
                       o.interface, o.ipv6 ? "link-local IPv6" : "IPv4");
   }
+  std::string adv_if = o.interface;  // where adverts are sent and received
+  if (!o.vmac.empty()) {
+    if (auto s = h->open_vmac(); !s) return s.error();
+    // As keepalived: IPv4 adverts go through the VMAC interface. They must be received there
+    // too: a private-mode macvlan takes multicast frames whose source is its own MAC (the
+    // peer's adverts, from the same VMAC) away from the lower device.
+    if (!o.ipv6 && !o.vmac_xmit_base && o.unicast_peers.empty()) {
+      adv_if = o.vmac;
+      h->ifindex_ = h->vmac_ifindex_;
+    }
+  }
   int family = o.ipv6 ? AF_INET6 : AF_INET;
   h->sock_.reset(socket(family, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, kProtocol));
   int s = h->sock_.get();
   if (s < 0) return system_error("VRRP raw socket");
-  if (setsockopt(s, SOL_SOCKET, SO_BINDTODEVICE, o.interface.c_str(),
-                 static_cast<socklen_t>(o.interface.size())) < 0) {
-    return system_error("SO_BINDTODEVICE " + o.interface);
+  if (setsockopt(s, SOL_SOCKET, SO_BINDTODEVICE, adv_if.c_str(),
+                 static_cast<socklen_t>(adv_if.size())) < 0) {
+    return system_error("SO_BINDTODEVICE " + adv_if);
   }
   int ttl = 255, zero = 0, one = 1, tos = 0xc0;
   if (!o.ipv6) {
@@ -86,7 +162,7 @@ Result<std::unique_ptr<Host>> Host::open(HostOptions o) {
     m.imr_ifindex = h->ifindex_;
     setsockopt(s, IPPROTO_IP, IP_MULTICAST_IF, &m, sizeof m);
     if (o.unicast_peers.empty() && setsockopt(s, IPPROTO_IP, IP_ADD_MEMBERSHIP, &m, sizeof m) < 0) {
-      return system_error("join 224.0.0.18 on " + o.interface);
+      return system_error("join 224.0.0.18 on " + adv_if);
     }
   } else {
     int offset = 6;
@@ -257,7 +333,8 @@ Status Host::add_vips() {
   for (size_t i = 0; i < o_.vips.size(); ++i) {
     std::string label = i < o_.vip_labels.size() ? o_.vip_labels[i] : "";
     std::string dev =
-        i < o_.vip_devs.size() && !o_.vip_devs[i].empty() ? o_.vip_devs[i] : o_.interface;
+        i < o_.vip_devs.size() && !o_.vip_devs[i].empty() ? o_.vip_devs[i] : vip_home();
+    if (label.rfind(dev, 0) != 0) label.clear();  // a label names its device ("eth0:vip")
     auto s = nl_.add_address(dev, o_.vips[i], label);
     if (!s && s.error().message.find("exists") == std::string::npos) result = s;
   }
@@ -268,7 +345,7 @@ Status Host::remove_vips() {
   Status result;
   for (size_t i = 0; i < o_.vips.size(); ++i) {
     std::string dev =
-        i < o_.vip_devs.size() && !o_.vip_devs[i].empty() ? o_.vip_devs[i] : o_.interface;
+        i < o_.vip_devs.size() && !o_.vip_devs[i].empty() ? o_.vip_devs[i] : vip_home();
     if (auto s = nl_.del_address(dev, o_.vips[i]); !s) result = s;
   }
   return result;
@@ -284,7 +361,7 @@ bool Host::link_running(const std::string& ifname) {
 Status Host::send_gratuitous(int count) {
   sockaddr_ll to{};
   to.sll_family = AF_PACKET;
-  to.sll_ifindex = ifindex_;
+  to.sll_ifindex = vmac_ifindex_ ? vmac_ifindex_ : ifindex_;
   to.sll_halen = 6;
   for (auto& vip : o_.vips) {
     std::vector<uint8_t> f;

@@ -347,7 +347,14 @@ class Builder {
         in.garp_master_repeat = static_cast<int>(integer(x, 1, 255).value_or(5));
       } else if (k == "use_vmac") {
         in.use_vmac = true;
-        if (!x.args.empty()) in.vmac_name = x.args[0].text;
+        if (!x.args.empty()) {
+          in.vmac_name = x.args[0].text;
+          if (in.vmac_name.size() > 15)
+            error(x, fmt::format("use_vmac: interface name '{}' is longer than 15 characters",
+                                 in.vmac_name));
+        }
+      } else if (k == "vmac_xmit_base") {
+        in.vmac_xmit_base = true;
       } else if (ignored.count(k)) {
       } else {
         warn_unknown(x, "vrrp_instance " + in.name);

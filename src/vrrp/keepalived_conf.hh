@@ -61,6 +61,7 @@ struct InstanceConfig {
   std::optional<int> garp_master_repeat;
   bool use_vmac = false;
   std::string vmac_name;
+  bool vmac_xmit_base = false;
   bool ipv6 = false;  // decided by the first VIP
   ConfWhere where;
   int effective_version(int global) const { return ipv6 ? 3 : (version ? version : global); }

@@ -146,6 +146,41 @@ vrrp_instance V6 {
   EXPECT_EQ(in.vmac_name, "vrrp.78");
 }
 
+TEST(KeepalivedConf, UseVmacDefaultNameXmitBaseAndBadName) {
+  auto r = parse_keepalived_conf(R"(vrrp_instance A {
+  interface eth0
+  virtual_router_id 7
+  virtual_ipaddress {
+    10.0.0.254/24
+  }
+  use_vmac
+  vmac_xmit_base
+}
+)",
+                                 "vmac.conf");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_TRUE(r->instances[0].use_vmac);
+  EXPECT_EQ(r->instances[0].vmac_name, "");  // the daemon names it vrrp.7
+  EXPECT_TRUE(r->instances[0].vmac_xmit_base);
+  EXPECT_TRUE(r->warnings.empty()) << r->warnings[0];
+
+  auto bad = parse_keepalived_conf(R"(vrrp_instance A {
+  interface eth0
+  virtual_router_id 7
+  virtual_ipaddress {
+    10.0.0.254/24
+  }
+  use_vmac a-name-far-too-long
+}
+)",
+                                   "vmac.conf");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message.find("vmac.conf:7: use_vmac: interface name 'a-name-far-too-long' "
+                                     "is longer than 15 characters"),
+            std::string::npos)
+      << bad.error().message;
+}
+
 TEST(KeepalivedConf, ErrorsNameFileAndLineAllAtOnce) {
   auto r = parse_keepalived_conf(R"(vrrp_instance A {
   interface eth0
