@@ -37,6 +37,13 @@ lab::Topology load_or_die(const std::string& file) {
   return std::move(*t);
 }
 
+// `--vrrp-daemon`: the same lab with every router's VRRP run by another daemon, for comparison.
+void override_vrrp_daemon(lab::Topology& t, const std::string& daemon) {
+  if (daemon.empty()) return;
+  for (auto& n : t.nodes)
+    if (n.vrrp) n.vrrp->daemon = daemon;
+}
+
 bool looks_like_file(const std::string& s) {
   return s.find('/') != std::string::npos || s.ends_with(".yaml") || s.ends_with(".yml");
 }
@@ -107,8 +114,13 @@ void add_lab(CLI::App& app) {
 
   auto* up = lab->add_subcommand("up", "create the lab's namespaces, links and switches");
   up->add_option("file", *file, "topology file")->required();
-  up->final_callback([file] {
+  auto vrrp_daemon = std::make_shared<std::string>();
+  up->add_option("--vrrp-daemon", *vrrp_daemon,
+                 "run every router's VRRP with this daemon instead (vnet or keepalived)")
+      ->check(CLI::IsMember({"vnet", "keepalived"}));
+  up->final_callback([file, vrrp_daemon] {
     auto t = load_or_die(*file);
+    override_vrrp_daemon(t, *vrrp_daemon);
     if (auto s = lab::lab_up(t, self_exe(), std::cout); !s)
       fail("vnet lab up: " + s.error().message);
     std::exit(0);
@@ -189,7 +201,7 @@ void add_lab(CLI::App& app) {
   });
 
   struct TestOpts {
-    std::string file, junit, scenario;
+    std::string file, junit, scenario, vrrp_daemon;
     bool keep = false;
   };
   auto to = std::make_shared<TestOpts>();
@@ -199,8 +211,12 @@ void add_lab(CLI::App& app) {
   test->add_flag("--keep", to->keep, "leave the lab up afterwards");
   test->add_option("--junit", to->junit, "JUnit XML report path (default: lab-NAME.junit.xml)");
   test->add_option("--scenario", to->scenario, "run only this scenario");
+  test->add_option("--vrrp-daemon", to->vrrp_daemon,
+                   "run every router's VRRP with this daemon instead (vnet or keepalived)")
+      ->check(CLI::IsMember({"vnet", "keepalived"}));
   test->final_callback([to] {
     auto t = load_or_die(to->file);
+    override_vrrp_daemon(t, to->vrrp_daemon);
     bool brought_up = false;
     if (!lab::lab_is_up(t.name)) {
       if (auto s = lab::lab_up(t, self_exe(), std::cout); !s)

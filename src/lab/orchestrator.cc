@@ -163,6 +163,11 @@ Status start_services(const Topology& t, const Node& n, const std::string& vnet,
     std::string vlog = state.dir() + "/" + n.name + ".vrrp.log";
     std::vector<std::string> argv;
     if (n.vrrp->daemon == "keepalived") {
+      // keepalived refuses to start while its pid files name a live process, and a killed one
+      // can linger as a zombie where PID 1 does not reap: the lab knows it is gone.
+      std::error_code ec;
+      std::filesystem::remove(state.dir() + "/" + n.name + ".ka.pid", ec);
+      std::filesystem::remove(state.dir() + "/" + n.name + ".kav.pid", ec);
       argv = {"keepalived", "-n",
               "-l",         "-f",
               conf,         "--vrrp",
@@ -355,6 +360,11 @@ class Upper {
       ++n_nodes;
     }
     out_ << fmt::format("  nodes        {} configured\n", n_nodes);
+    std::string vrrp;
+    for (auto& n : t_.nodes)
+      if (n.vrrp)
+        vrrp += fmt::format("{}{} ({})", vrrp.empty() ? "" : ", ", n.name, n.vrrp->daemon);
+    if (!vrrp.empty()) out_ << "  vrrp         " << vrrp << "\n";
     return {};
   }
 

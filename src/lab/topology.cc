@@ -12,6 +12,14 @@
 namespace vnet::lab {
 namespace {
 
+std::vector<std::string> words(const std::string& s) {
+  std::vector<std::string> out;
+  std::istringstream in(s);
+  std::string w;
+  while (in >> w) out.push_back(w);
+  return out;
+}
+
 using bridge::VlanId;
 
 class Parser {
@@ -270,37 +278,63 @@ class Parser {
     topo_.nodes.push_back(std::move(node));
   }
 
+  // Reads a keepalived.conf named in the topology (relative to the topology file).
+  bool read_conf(const YAML::Node& where, const std::string& f, VrrpSpec& spec,
+                 std::string& label) {
+    std::filesystem::path p = f;
+    if (p.is_relative()) p = std::filesystem::path(file_).parent_path() / p;
+    std::ifstream in(p);
+    if (!in) {
+      error(where, fmt::format("vrrp file {}: cannot open", p.string()));
+      return false;
+    }
+    std::stringstream ss;
+    ss << in.rdbuf();
+    spec.config = ss.str();
+    label = p.string();
+    return true;
+  }
+
+  // Forms: a map {config: TEXT | file: PATH, daemon: vnet|keepalived}; or a scalar
+  // "PATH" (vnet's daemon) or "keepalived PATH" (Debian's keepalived, for comparison).
   void parse_vrrp(const YAML::Node& v, Node& node) {
     if (node.kind != NodeKind::kRouter) return error(v, "vrrp runs on routers");
-    if (!v.IsMap())
-      return error(v,
-                   "vrrp: expected a map with config (keepalived.conf text) or file, and daemon");
-    check_keys(v, {"config", "file", "daemon"}, "vrrp");
     VrrpSpec spec;
     spec.where = at(v);
     std::string label = "\x01inline";  // replaced by file:line of the YAML block below
-    int base = v["config"] ? at(v["config"]).line : 0;
-    if (v["config"] && v["file"]) return error(v, "vrrp: give either config or file, not both");
-    if (v["config"]) {
-      spec.config = v["config"].as<std::string>();
-    } else if (v["file"]) {
-      std::string f = v["file"].as<std::string>();
-      std::filesystem::path p = f;
-      if (p.is_relative()) p = std::filesystem::path(file_).parent_path() / p;
-      std::ifstream in(p);
-      if (!in) return error(v["file"], fmt::format("vrrp file {}: cannot open", p.string()));
-      std::stringstream ss;
-      ss << in.rdbuf();
-      spec.config = ss.str();
-      label = p.string();
+    int base = 0;
+    if (v.IsScalar()) {
+      auto w = words(v.as<std::string>());
+      if (w.size() == 2 && (w[0] == "keepalived" || w[0] == "vnet")) {
+        spec.daemon = w[0];
+        w.erase(w.begin());
+      }
+      if (w.size() != 1 || w[0] == "keepalived" || w[0] == "vnet") {
+        return error(v,
+                     "vrrp: expected a keepalived.conf path, 'keepalived PATH' or a map with "
+                     "config or file (and daemon)");
+      }
+      if (!read_conf(v, w[0], spec, label)) return;
+    } else if (!v.IsMap()) {
+      return error(v,
+                   "vrrp: expected a map with config (keepalived.conf text) or file, and daemon");
     } else {
-      return error(v, "vrrp: expected config (keepalived.conf text) or file");
-    }
-    if (v["daemon"]) {
-      spec.daemon = v["daemon"].as<std::string>();
-      if (spec.daemon != "vnet" && spec.daemon != "keepalived") {
-        error(v["daemon"],
-              fmt::format("vrrp daemon '{}': expected vnet or keepalived", spec.daemon));
+      check_keys(v, {"config", "file", "daemon"}, "vrrp");
+      base = v["config"] ? at(v["config"]).line : 0;
+      if (v["config"] && v["file"]) return error(v, "vrrp: give either config or file, not both");
+      if (v["config"]) {
+        spec.config = v["config"].as<std::string>();
+      } else if (v["file"]) {
+        if (!read_conf(v["file"], v["file"].as<std::string>(), spec, label)) return;
+      } else {
+        return error(v, "vrrp: expected config (keepalived.conf text) or file");
+      }
+      if (v["daemon"]) {
+        spec.daemon = v["daemon"].as<std::string>();
+        if (spec.daemon != "vnet" && spec.daemon != "keepalived") {
+          error(v["daemon"],
+                fmt::format("vrrp daemon '{}': expected vnet or keepalived", spec.daemon));
+        }
       }
     }
     auto parsed = vrrp::parse_keepalived_conf(spec.config, label);
@@ -446,13 +480,6 @@ class Parser {
             "start, vrrp_master, failover");
       return st;
     }
-    auto words = [](const std::string& s) {
-      std::vector<std::string> out;
-      std::istringstream in(s);
-      std::string w;
-      while (in >> w) out.push_back(w);
-      return out;
-    };
     std::string expect = n["expect"] ? n["expect"].as<std::string>() : "";
     auto need_node = [&](const std::string& name, const YAML::Node& where) {
       if (!topo_.node(name))

@@ -7,6 +7,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include <unistd.h>
+
 #include "lab/graph.hh"
 #include "lab/orchestrator.hh"
 
@@ -116,6 +118,36 @@ links:
   EXPECT_EQ(r->links[1].port_b, 1u);
   EXPECT_EQ(r->links[0].port_b, 2u);
   EXPECT_EQ(r->links[2].port_b, 3u);
+}
+
+TEST(Topology, VrrpScalarFormsNameAFileAndTheDaemon) {
+  fs::path dir = fs::temp_directory_path() / ("vnet-topo-" + std::to_string(getpid()));
+  fs::create_directories(dir);
+  std::ofstream(dir / "r1.conf") << "vrrp_instance V {\n  interface eth0\n  virtual_router_id 9\n"
+                                    "  virtual_ipaddress {\n    10.9.0.254/24\n  }\n}\n";
+  auto topo = [&](const std::string& vrrp) {
+    return parse_topology(
+        "name: v\nrouters:\n  - name: r1\n    interfaces: [{name: eth0, "
+        "addresses: [10.9.0.1/24]}]\n    vrrp: " +
+            vrrp + "\nswitches: [{name: sw}]\nlinks:\n  - endpoints: [r1, sw]\n",
+        (dir / "t.yaml").string());
+  };
+  auto vnet = topo("r1.conf");
+  ASSERT_TRUE(vnet.ok()) << vnet.error().message;
+  EXPECT_EQ(vnet->node("r1")->vrrp->daemon, "vnet");
+  EXPECT_EQ(vnet->node("r1")->vrrp->parsed.instances.at(0).vrid, 9);
+  auto ka = topo("keepalived r1.conf");
+  ASSERT_TRUE(ka.ok()) << ka.error().message;
+  EXPECT_EQ(ka->node("r1")->vrrp->daemon, "keepalived");
+  auto bare = topo("keepalived");
+  ASSERT_FALSE(bare.ok());
+  EXPECT_NE(bare.error().message.find("t.yaml:5"), std::string::npos) << bare.error().message;
+  EXPECT_NE(bare.error().message.find("'keepalived PATH'"), std::string::npos);
+  auto missing = topo("keepalived nope.conf");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.error().message.find("nope.conf: cannot open"), std::string::npos)
+      << missing.error().message;
+  fs::remove_all(dir);
 }
 
 }  // namespace
