@@ -1,5 +1,7 @@
 #include "vrrp/daemon.hh"
 
+#include "io/netlink.hh"
+
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -19,6 +21,7 @@ std::string canonical(const InstanceConfig& c, const GlobalDefs& g) {
   for (auto& p : c.unicast_peers) k += "p" + p.to_string() + ",";
   for (auto& t : c.track_scripts) k += "s" + t.name + std::to_string(t.weight.value_or(-999)) + ",";
   for (auto& t : c.track_interfaces) k += "i" + t.name + std::to_string(t.weight) + ",";
+  k += fmt::format("a{}v{}{}{}", c.accepts(), c.use_vmac, c.vmac_name, c.vmac_xmit_base);
   return k;
 }
 
@@ -133,6 +136,7 @@ void Daemon::remove_instance(const std::string& name) {
   if (!in.conf.notify_stop.empty()) spawn(in.conf.notify_stop);
   loop_.unwatch(in.host->fd());
   instances_.erase(it);
+  update_no_accept();
 }
 
 void Daemon::shutdown() {
@@ -184,7 +188,43 @@ void Daemon::on_readable(Instance& in) {
   schedule();
 }
 
+// RFC 5798 §6.1 Accept_Mode = False: a master that is not the address owner drops traffic
+// addressed to the VIPs (it still routes through them). As keepalived with no_accept /
+// vrrp_strict, with nftables: one table, rebuilt whenever the set of such VIPs changes. Neighbour
+// discovery to a VIP stays allowed so IPv6 hosts can resolve the gateway.
+void Daemon::update_no_accept() {
+  std::string v4, v6;
+  for (auto& [n, in] : instances_) {
+    if (in->router->state() != State::kMaster || in->conf.accepts()) continue;
+    for (auto* list : {&in->conf.vips, &in->conf.vips_excluded}) {
+      for (auto& v : *list) {
+        std::string& out = v.prefix.v6 ? v6 : v4;
+        out += (out.empty() ? "" : ", ") +
+               (v.prefix.v6 ? v.prefix.v6addr.to_string() : v.prefix.v4addr.to_string());
+      }
+    }
+  }
+  std::string rules = "table inet vnet_vrrp\ndelete table inet vnet_vrrp\n";
+  if (!v4.empty() || !v6.empty()) {
+    rules +=
+        "table inet vnet_vrrp {\n  chain input {\n"
+        "    type filter hook input priority filter; policy accept;\n"
+        "    icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } accept\n";
+    if (!v4.empty()) rules += "    ip daddr { " + v4 + " } drop\n";
+    if (!v6.empty()) rules += "    ip6 daddr { " + v6 + " } drop\n";
+    rules += "  }\n}\n";
+  }
+  if (rules == no_accept_rules_) return;
+  if (no_accept_rules_.empty() && v4.empty() && v6.empty()) return;  // nothing installed yet
+  if (auto st = io::load_nftables(rules); !st) {
+    log::warn("no_accept: {}", st.error().message);
+    return;
+  }
+  no_accept_rules_ = rules;
+}
+
 void Daemon::run_actions(Instance& in) {
+  bool changed = false;
   for (auto& a : in.router->take_actions()) {
     if (auto* s = std::get_if<SendAdvert>(&a)) {
       if (auto st = in.host->send_advert(in.router->advert(s->priority)); !st)
@@ -199,6 +239,7 @@ void Daemon::run_actions(Instance& in) {
       if (auto st = in.host->send_gratuitous(g->count); !st)
         log::warn("({}) {}", in.conf.name, st.error().message);
     } else if (auto* c = std::get_if<StateChanged>(&a)) {
+      changed = true;
       log::info("({}) Entering {} STATE ({})", in.conf.name, state_name(c->to), c->reason);
       notify(in, c->to);
       // The sync group follows (without recursion through itself).
@@ -217,6 +258,7 @@ void Daemon::run_actions(Instance& in) {
       }
     }
   }
+  if (changed) update_no_accept();
 }
 
 void Daemon::update_trackers(Instance& in) {

@@ -65,6 +65,7 @@ class Daemon {
   void reap();
   void notify(const Instance& in, State to);
   void spawn(const std::string& command);
+  void update_no_accept();
 
   EventLoop& loop_;
   DaemonOptions options_;
@@ -74,6 +75,7 @@ class Daemon {
   std::map<std::string, SyncGroupConfig> groups_;
   EventLoop::TimerId deadline_timer_ = 0, link_timer_ = 0, reap_timer_ = 0;
   bool in_group_change_ = false;
+  std::string no_accept_rules_;  // the nftables table as last loaded ("" = none)
 };
 
 }  // namespace vnet::vrrp

@@ -250,8 +250,6 @@ class Builder {
                                                   "debug",
                                                   "dont_track_primary",
                                                   "mcast_src_ip",
-                                                  "accept",
-                                                  "no_accept",
                                                   "advert_int_ms",
                                                   "strict_mode",
                                                   "garp_master_refresh",
@@ -355,6 +353,10 @@ class Builder {
         }
       } else if (k == "vmac_xmit_base") {
         in.vmac_xmit_base = true;
+      } else if (k == "accept") {
+        in.accept = true;
+      } else if (k == "no_accept") {
+        in.accept = false;
       } else if (ignored.count(k)) {
       } else {
         warn_unknown(x, "vrrp_instance " + in.name);
@@ -540,6 +542,30 @@ class Builder {
         if (!found)
           errors.push_back(fmt::format("{}: {} tracks script {}, which no vrrp_script defines",
                                        in.where.str(), in.name, ts.name));
+      }
+    }
+    if (c.global.vrrp_strict) {
+      // keepalived's strict mode (RFC conformance), with its messages.
+      for (auto& in : c.instances) {
+        if (!in.unicast_peers.empty())
+          errors.push_back(fmt::format("{}: {}: strict mode does not support unicast peers",
+                                       in.where.str(), in.name));
+        if (in.auth_type != AuthType::kNone) {
+          warnings.push_back(
+              fmt::format("{}: {}: Strict mode does not support authentication. Ignoring.",
+                          in.where.str(), in.name));
+          in.auth_type = AuthType::kNone;
+        }
+        if (in.state == "MASTER" && in.priority != 255) {
+          warnings.push_back(fmt::format("{}: {}: State MASTER must match being address owner",
+                                         in.where.str(), in.name));
+          in.state = "BACKUP";
+        }
+        if (in.accept == true) {
+          warnings.push_back(fmt::format("{}: {}: accept is not allowed in strict mode: no_accept",
+                                         in.where.str(), in.name));
+        }
+        in.accept = false;
       }
     }
     for (auto& g : c.sync_groups) {

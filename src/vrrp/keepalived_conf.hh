@@ -62,6 +62,10 @@ struct InstanceConfig {
   bool use_vmac = false;
   std::string vmac_name;
   bool vmac_xmit_base = false;
+  // RFC 5798 Accept_Mode: a master that is not the address owner takes traffic addressed to the
+  // VIPs. keepalived's default is accept unless vrrp_strict; `accept` / `no_accept` override.
+  std::optional<bool> accept;
+  bool accepts() const { return priority == 255 || accept.value_or(true); }
   bool ipv6 = false;  // decided by the first VIP
   ConfWhere where;
   int effective_version(int global) const { return ipv6 ? 3 : (version ? version : global); }

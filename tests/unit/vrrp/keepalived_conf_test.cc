@@ -181,6 +181,68 @@ TEST(KeepalivedConf, UseVmacDefaultNameXmitBaseAndBadName) {
       << bad.error().message;
 }
 
+TEST(KeepalivedConf, StrictModeAsKeepalived) {
+  const char* text = R"(global_defs {
+  vrrp_strict
+}
+vrrp_instance A {
+  state MASTER
+  interface eth0
+  virtual_router_id 7
+  priority 100
+  accept
+  authentication {
+    auth_type PASS
+    auth_pass secret
+  }
+  virtual_ipaddress {
+    10.0.0.254/24
+  }
+}
+)";
+  auto r = parse_keepalived_conf(text, "strict.conf");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  auto& in = r->instances[0];
+  EXPECT_EQ(in.auth_type, AuthType::kNone);
+  EXPECT_EQ(in.state, "BACKUP");
+  EXPECT_FALSE(in.accepts());
+  std::string all;
+  for (auto& w : r->warnings) all += w + "\n";
+  EXPECT_NE(all.find("strict.conf:4: A: Strict mode does not support authentication. Ignoring."),
+            std::string::npos)
+      << all;
+  EXPECT_NE(all.find("State MASTER must match being address owner"), std::string::npos) << all;
+  EXPECT_NE(all.find("accept is not allowed in strict mode"), std::string::npos) << all;
+
+  // Without strict: accept by default, no_accept when asked, the owner (255) always accepts.
+  std::string relaxed = text;
+  relaxed.replace(relaxed.find("vrrp_strict"), 11, "router_id x");
+  relaxed.replace(relaxed.find("  accept\n"), 9, "  no_accept\n");
+  auto n = parse_keepalived_conf(relaxed, "relaxed.conf");
+  ASSERT_TRUE(n.ok()) << n.error().message;
+  EXPECT_FALSE(n->instances[0].accepts());
+  n->instances[0].priority = 255;
+  EXPECT_TRUE(n->instances[0].accepts());
+
+  auto unicast = parse_keepalived_conf(R"(global_defs { vrrp_strict }
+vrrp_instance U {
+  interface eth0
+  virtual_router_id 8
+  unicast_peer {
+    10.0.0.2
+  }
+  virtual_ipaddress {
+    10.0.0.254/24
+  }
+}
+)",
+                                       "u.conf");
+  ASSERT_FALSE(unicast.ok());
+  EXPECT_NE(unicast.error().message.find("u.conf:2: U: strict mode does not support unicast peers"),
+            std::string::npos)
+      << unicast.error().message;
+}
+
 TEST(KeepalivedConf, ErrorsNameFileAndLineAllAtOnce) {
   auto r = parse_keepalived_conf(R"(vrrp_instance A {
   interface eth0
