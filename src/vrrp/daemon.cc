@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <cstring>
 
 #include "base/log.hh"
 
@@ -37,10 +38,38 @@ Daemon::~Daemon() {
   }
 }
 
+// Who runs the scripts, and which vrrp_scripts enable_script_security refuses (keepalived's
+// messages, so existing log watchers keep matching).
+Status Daemon::set_script_policy(const KeepalivedConfig& c) {
+  auto r = ScriptRunner::make(c.global);
+  if (!r) return r.error();
+  runner_ = std::move(*r);
+  refused_.clear();
+  bool any = !c.scripts.empty();
+  for (auto& in : c.instances) {
+    any |= !in.notify_master.empty() || !in.notify_backup.empty() || !in.notify_fault.empty() ||
+           !in.notify_stop.empty() || !in.notify.empty();
+  }
+  if (!any) return {};
+  if (runner_.default_missing())
+    log::warn(
+        "WARNING - default user 'keepalived_script' for script execution does not exist - "
+        "please create.");
+  if (!runner_.security() && geteuid() == 0)
+    log::warn("SECURITY VIOLATION - scripts are being executed but script_security not enabled.");
+  for (auto& s : c.scripts) {
+    auto why = runner_.insecure(s.script);
+    scripts_[s.name].disabled = why.has_value();
+    if (why) log::error("SECURITY VIOLATION - script {} disabled: {}", s.name, *why);
+  }
+  return {};
+}
+
 Status Daemon::start(const KeepalivedConfig& c) {
   // Children are reaped by reap(); notify scripts are fire-and-forget.
   global_ = c.global;
   for (auto& s : c.scripts) scripts_[s.name].conf = s;
+  if (auto s = set_script_policy(c); !s) return s;
   for (auto& g : c.sync_groups) groups_[g.name] = g;
   for (auto& in : c.instances) {
     if (auto s = add_instance(in, c); !s) return s;
@@ -146,6 +175,7 @@ void Daemon::shutdown() {
 }
 
 Status Daemon::reload(const KeepalivedConfig& c) {
+  if (auto r = ScriptRunner::make(c.global); !r) return r.error();  // refuse before changing
   global_ = c.global;
   std::map<std::string, const InstanceConfig*> wanted;
   for (auto& in : c.instances) wanted[in.name] = &in;
@@ -166,6 +196,7 @@ Status Daemon::reload(const KeepalivedConfig& c) {
       scripts_[s.name].conf = s;
     }
   }
+  if (auto s = set_script_policy(c); !s) return s;
   size_t kept = instances_.size();
   Status result;
   for (auto& in : c.instances) {
@@ -309,11 +340,12 @@ void Daemon::poll_links() {
 }
 
 void Daemon::spawn(const std::string& command) {
-  pid_t pid = fork();
-  if (pid == 0) {
-    execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
-    _exit(127);
+  if (auto why = runner_.insecure(command)) {
+    if (refused_.insert(command).second)
+      log::error("SECURITY VIOLATION - script '{}' not run: {}", command, *why);
+    return;
   }
+  if (runner_.run(command) < 0) log::warn("cannot start '{}': {}", command, std::strerror(errno));
 }
 
 void Daemon::notify(const Instance& in, State to) {
@@ -348,11 +380,9 @@ void Daemon::start_script(const std::string& name) {
     }
     return;
   }
-  pid_t pid = fork();
-  if (pid == 0) {
-    execl("/bin/sh", "sh", "-c", s.conf.script.c_str(), static_cast<char*>(nullptr));
-    _exit(127);
-  }
+  if (s.disabled) return;
+  pid_t pid = runner_.run(s.conf.script);
+  if (pid < 0) return;
   s.pid = pid;
   s.started = now;
 }

@@ -19,6 +19,7 @@
 #include "vrrp/host.hh"
 #include "vrrp/keepalived_conf.hh"
 #include "vrrp/router.hh"
+#include "vrrp/scripts.hh"
 
 namespace vnet::vrrp {
 
@@ -42,6 +43,7 @@ class Daemon {
     bool ok = true;
     int streak = 0;  // consecutive results against the current state
     pid_t pid = -1;
+    bool disabled = false;  // refused by enable_script_security: never run, never fails
     TimePoint started{};
     EventLoop::TimerId timer = 0;
   };
@@ -66,6 +68,7 @@ class Daemon {
   void notify(const Instance& in, State to);
   void spawn(const std::string& command);
   void update_no_accept();
+  Status set_script_policy(const KeepalivedConfig& config);
 
   EventLoop& loop_;
   DaemonOptions options_;
@@ -75,7 +78,9 @@ class Daemon {
   std::map<std::string, SyncGroupConfig> groups_;
   EventLoop::TimerId deadline_timer_ = 0, link_timer_ = 0, reap_timer_ = 0;
   bool in_group_change_ = false;
-  std::string no_accept_rules_;  // the nftables table as last loaded ("" = none)
+  ScriptRunner runner_;
+  std::set<std::string> refused_;  // commands already reported as insecure
+  std::string no_accept_rules_;    // the nftables table as last loaded ("" = none)
 };
 
 }  // namespace vnet::vrrp

@@ -1,0 +1,47 @@
+#pragma once
+// How vnet vrrp runs notify and vrrp_script commands, as keepalived does (keepalived.conf(5),
+// global_defs): as `script_user USER [GROUP]`, else as `keepalived_script` when that user
+// exists, else as the daemon's own user; with `enable_script_security`, a script whose file or
+// any directory above it can be changed by someone other than root (or the script user) is not
+// run ("SECURITY VIOLATION").
+//
+// A command is `/bin/sh -c TEXT`; its first word is the script checked (searched in PATH when
+// it has no slash). Children are not waited for here: the daemon reaps them.
+
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+
+#include "base/result.hh"
+#include "vrrp/keepalived_conf.hh"
+
+namespace vnet::vrrp {
+
+class ScriptRunner {
+ public:
+  // Errors: an unknown script_user or group (ENOENT, naming it).
+  static Result<ScriptRunner> make(const GlobalDefs& g);
+  ScriptRunner() = default;
+
+  // Why `command` may not run under enable_script_security (nullopt: it may). Without
+  // enable_script_security every command may run.
+  std::optional<std::string> insecure(const std::string& command) const;
+  // fork + (setgid, setuid when running as root) + exec; returns the child's pid or -1.
+  pid_t run(const std::string& command) const;
+
+  const std::string& user() const { return user_; }
+  bool security() const { return security_; }
+  // No script_user and no keepalived_script user: scripts run as the daemon's user.
+  bool default_missing() const { return default_missing_; }
+
+ private:
+  uid_t uid_ = 0;
+  gid_t gid_ = 0;
+  bool switch_user_ = false;
+  bool security_ = false;
+  bool default_missing_ = false;
+  std::string user_;
+};
+
+}  // namespace vnet::vrrp
