@@ -9,6 +9,6 @@ EX=${VNET_SRC:?}/examples/campus.yaml
   --junit "$WORK/ka.xml" | tee "$WORK/out.txt"
 grep -q "11 steps: 11 passed, 0 failed" "$WORK/out.txt" || fail "router-failover with keepalived failed"
 grep -q "vrrp         r1 (keepalived), r2 (keepalived)" "$WORK/out.txt" || fail "routers not run by keepalived"
-! ip netns list | grep -q '^campus-' || fail "campus namespaces left"
+! contains campus- ip netns list || fail "campus namespaces left"
 pass "campus router-failover passes with keepalived as the VRRP daemon"
 echo "1 passed, 0 failed"

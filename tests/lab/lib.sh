@@ -44,6 +44,10 @@ gone() {
   [ -z "$st" ] || [ "$st" = Z ]
 }
 
+# contains TEXT CMD...: CMD succeeds and its output contains TEXT. The output is captured first:
+# `cmd | grep -q` under pipefail fails when grep exits before cmd has written everything.
+contains() { local t=$1 o; shift; o=$("$@" 2>&1) || return 1; [[ $o == *"$t"* ]]; }
+
 # host NS IFNAME MAC ADDR: configure a host interface.
 host_cfg() {
   ip -n "$1" link set "$2" address "$3"

@@ -45,11 +45,11 @@ grep -q "State MASTER must match being address owner" "$WORK/start.err" || fail 
 state() { "$VNET" ctl "$WORK/r1.sock" vrrp/show --json | jq -r '.[0].state'; }
 is_master() { [ "$(state)" = MASTER ]; }
 wait_for 6 is_master || fail "r1 not MASTER: $(state)"
-ip -n $T-r1 addr show eth0 | grep -q 10.69.0.254 || fail "VIP not added"
-ip netns exec $T-r1 nft list table inet vnet_vrrp | grep -q "ip daddr 10.69.0.254 drop" ||
+wait_for 2 contains 10.69.0.254 ip -n $T-r1 addr show eth0 || fail "VIP not added"
+wait_for 2 contains "ip daddr 10.69.0.254 drop" ip netns exec $T-r1 nft list table inet vnet_vrrp ||
   fail "no drop rule for the VIP: $(ip netns exec $T-r1 nft list ruleset)"
 unreach $T-h 10.69.0.254 || fail "VIP answers pings under vrrp_strict (no_accept)"
-ip -n $T-h neigh show 10.69.0.254 | grep -q 02:00:00:00:69:01 || fail "host did not resolve the VIP"
+contains 02:00:00:00:69:01 ip -n $T-h neigh show 10.69.0.254 || fail "host did not resolve the VIP"
 reach $T-h 10.69.0.1 || fail "router's own address unreachable"
 pass "strict: warnings as keepalived, VIP held and resolvable but dropped (no_accept)"
 
@@ -63,7 +63,7 @@ pass "reload with accept: the drop is lifted, the VIP answers"
 
 conf "" no_accept
 kill -HUP "$(cat "$WORK/r1.pid")"
-wait_for 8 sh -c "ip netns exec $T-r1 nft list table inet vnet_vrrp | grep -q 10.69.0.254" \
+wait_for 8 contains 10.69.0.254 ip netns exec $T-r1 nft list table inet vnet_vrrp \
   || fail "no_accept did not install the drop"
 kill "$(cat "$WORK/r1.pid")"
 wait_for 5 sh -c "! ip netns exec $T-r1 nft list table inet vnet_vrrp" || fail "table left after SIGTERM"

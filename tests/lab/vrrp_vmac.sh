@@ -49,9 +49,9 @@ wait_for 5 is_state r2 BACKUP || fail "r2 not BACKUP: $(state r2)"
 for n in r1 r2; do
   [ "$(vmac_of $n)" = $VMAC ] || fail "$n: vrrp.51 has MAC $(vmac_of $n), want $VMAC"
 done
-ip -n $T-r1 addr show vrrp.51 | grep -q "10.68.0.254/24" || fail "VIP not on r1's vrrp.51"
-! ip -n $T-r1 addr show eth0 | grep -q 10.68.0.254 || fail "VIP on r1's eth0 with use_vmac"
-! ip -n $T-r2 addr show | grep -q 10.68.0.254 || fail "VIP on the backup"
+wait_for 2 contains "10.68.0.254/24" ip -n $T-r1 addr show vrrp.51 || fail "VIP not on r1's vrrp.51"
+! contains 10.68.0.254 ip -n $T-r1 addr show eth0 || fail "VIP on r1's eth0 with use_vmac"
+! contains 10.68.0.254 ip -n $T-r2 addr show || fail "VIP on the backup"
 pass "both routers have macvlan vrrp.51 with $VMAC; the VIP is on the master's"
 
 reach $T-h 10.68.0.254 || fail "host cannot reach the VIP"
@@ -65,7 +65,7 @@ wait_for 5 is_state r2 MASTER || fail "r2 did not take over: $(state r2)"
 wait_for 3 fdb_port_is 2 || fail "switch has $VMAC on port '$(fdb_port)' after takeover, want 2 (r2)"
 [ "$(neigh)" = $VMAC ] || fail "host's ARP entry changed to $(neigh)"
 reach $T-h 10.68.0.254 || fail "VIP unreachable after takeover"
-ip -n $T-r2 addr show vrrp.51 | grep -q "10.68.0.254/24" || fail "VIP not on r2's vrrp.51"
+wait_for 2 contains "10.68.0.254/24" ip -n $T-r2 addr show vrrp.51 || fail "VIP not on r2's vrrp.51"
 pass "takeover: same MAC now on r2's port, host's ARP entry unchanged, VIP answers"
 
 kill "$(cat "$WORK/r2.pid")"
