@@ -55,6 +55,15 @@ host_cfg() {
   ip -n "$1" link set "$2" up
 }
 
+# plug NAME MAC ADDR: a host namespace $T-NAME whose eth0 is a veth to s<NAME> in $T-sw (which
+# must exist), configured and up; s<NAME> is up for a switch port.
+plug() {
+  ns_add "$T-$1"
+  ip -n "$T-sw" link add "s$1" type veth peer name eth0 netns "$T-$1"
+  ip -n "$T-sw" link set "s$1" up
+  host_cfg "$T-$1" eth0 "$2" "$3"
+}
+
 # reach NS ADDR / unreach NS ADDR
 reach() { ip netns exec "$1" ping -c 1 -W 1 "$2" >/dev/null 2>&1 || ip netns exec "$1" ping -c 3 -i 0.2 -W 1 "$2" >/dev/null 2>&1; }
 unreach() { ! ip netns exec "$1" ping -c 3 -i 0.2 -W 1 "$2" >/dev/null 2>&1; }

@@ -5,14 +5,9 @@
 . "$(dirname "$0")/lib.sh"
 command -v keepalived >/dev/null || fail "keepalived missing (apt-get install keepalived)"
 ns_add $T-sw
-for n in r1 r2 c; do
-  ns_add $T-$n
-  ip -n $T-sw link add s$n type veth peer name eth0 netns $T-$n
-  ip -n $T-sw link set s$n up
-done
-host_cfg $T-r1 eth0 02:00:00:00:77:01 10.77.0.1/24
-host_cfg $T-r2 eth0 02:00:00:00:77:02 10.77.0.2/24
-host_cfg $T-c eth0 02:00:00:00:77:10 10.77.0.10/24
+plug r1 02:00:00:00:77:01 10.77.0.1/24
+plug r2 02:00:00:00:77:02 10.77.0.2/24
+plug c 02:00:00:00:77:10 10.77.0.10/24
 for n in r1 r2 c; do ip netns exec $T-$n sysctl -qw net.ipv6.conf.eth0.accept_dad=0; done
 ip -n $T-c addr add fd00:77::10/64 dev eth0 nodad
 start_switch $T-sw "$WORK/mgmt" --port 1=afpacket:sr1 --port 2=afpacket:sr2 --port 3=afpacket:sc

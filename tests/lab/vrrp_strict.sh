@@ -4,13 +4,8 @@
 # a SIGHUP reload with `accept` lifts the drop, and SIGTERM leaves no table behind.
 . "$(dirname "$0")/lib.sh"
 ns_add $T-sw
-for n in r1 h; do
-  ns_add $T-$n
-  ip -n $T-sw link add s$n type veth peer name eth0 netns $T-$n
-  ip -n $T-sw link set s$n up
-done
-host_cfg $T-r1 eth0 02:00:00:00:69:01 10.69.0.1/24
-host_cfg $T-h eth0 02:00:00:00:69:10 10.69.0.10/24
+plug r1 02:00:00:00:69:01 10.69.0.1/24
+plug h 02:00:00:00:69:10 10.69.0.10/24
 start_switch $T-sw "$WORK/mgmt" --port 1=afpacket:sr1 --port 2=afpacket:sh
 conf() { # global_defs body, instance extra line
   cat > "$WORK/k.conf" <<CONF

@@ -7,14 +7,9 @@
 . "$(dirname "$0")/lib.sh"
 VMAC=00:00:5e:00:01:33
 ns_add $T-sw
-for n in r1 r2 h; do
-  ns_add $T-$n
-  ip -n $T-sw link add s$n type veth peer name eth0 netns $T-$n
-  ip -n $T-sw link set s$n up
-done
-host_cfg $T-r1 eth0 02:00:00:00:68:01 10.68.0.1/24
-host_cfg $T-r2 eth0 02:00:00:00:68:02 10.68.0.2/24
-host_cfg $T-h eth0 02:00:00:00:68:10 10.68.0.10/24
+plug r1 02:00:00:00:68:01 10.68.0.1/24
+plug r2 02:00:00:00:68:02 10.68.0.2/24
+plug h 02:00:00:00:68:10 10.68.0.10/24
 start_switch $T-sw "$WORK/mgmt" --port 1=afpacket:sr1 --port 2=afpacket:sr2 --port 3=afpacket:sh
 
 for n in r1 r2; do
