@@ -181,6 +181,7 @@ class TapBackend final : public Backend {
     while (n < max) {
       ssize_t r = read(fd_.get(), bufs_[0].data(), kBuf);
       if (r < 0) {
+        // EIO: the device is down (e.g. while it moves to another namespace): not fatal.
         if (errno == EBADFD) dead_ = true;
         break;
       }

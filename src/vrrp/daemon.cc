@@ -102,8 +102,7 @@ Status Daemon::add_instance(const InstanceConfig& c, const KeepalivedConfig& all
   ho.unicast_peers = c.unicast_peers;
   ho.vrid = static_cast<uint8_t>(c.vrid);
   if (c.use_vmac) {
-    // keepalived's default name: vrrp.VRID (vrrp6.VRID would exceed nothing, but keepalived uses
-    // the same prefix for both families).
+    // keepalived's default name, for either family.
     ho.vmac = c.vmac_name.empty() ? fmt::format("vrrp.{}", c.vrid) : c.vmac_name;
     ho.vmac_xmit_base = c.vmac_xmit_base;
   }
@@ -164,8 +163,7 @@ void Daemon::remove_instance(const std::string& name) {
   run_actions(in);
   if (!in.conf.notify_stop.empty()) spawn(in.conf.notify_stop);
   loop_.unwatch(in.host->fd());
-  instances_.erase(it);
-  update_no_accept();
+  instances_.erase(it);  // run_actions above already took its VIPs out of the no_accept table
 }
 
 void Daemon::shutdown() {

@@ -82,11 +82,10 @@ Status Host::open_vmac() {
       return make_error(EEXIST, "use_vmac: interface {} exists with MAC {}, not the VMAC {}",
                         o_.vmac, info->mac.to_string(), vmac.to_string());
     }
-    own_vmac_ = true;  // left behind by a crashed run: ours to reuse and to delete
-  } else {
-    if (auto s = nl_.add_macvlan(o_.vmac, o_.interface, vmac); !s) return s;
-    own_vmac_ = true;
+  } else if (auto s = nl_.add_macvlan(o_.vmac, o_.interface, vmac); !s) {
+    return s;
   }
+  own_vmac_ = true;  // also one a crashed run left behind: ours to reuse and to delete
   // Before the link comes up: no IPv6 autoconfiguration on it (the backup's VMAC interface must
   // stay silent, or the switch would see the VMAC move), no DAD on the VIPs.
   const std::string& v = o_.vmac;
@@ -332,8 +331,7 @@ Status Host::add_vips() {
   Status result;
   for (size_t i = 0; i < o_.vips.size(); ++i) {
     std::string label = i < o_.vip_labels.size() ? o_.vip_labels[i] : "";
-    std::string dev =
-        i < o_.vip_devs.size() && !o_.vip_devs[i].empty() ? o_.vip_devs[i] : vip_home();
+    const std::string& dev = vip_dev(i);
     if (label.rfind(dev, 0) != 0) label.clear();  // a label names its device ("eth0:vip")
     auto s = nl_.add_address(dev, o_.vips[i], label);
     if (!s && s.error().message.find("exists") == std::string::npos) result = s;
@@ -344,9 +342,7 @@ Status Host::add_vips() {
 Status Host::remove_vips() {
   Status result;
   for (size_t i = 0; i < o_.vips.size(); ++i) {
-    std::string dev =
-        i < o_.vip_devs.size() && !o_.vip_devs[i].empty() ? o_.vip_devs[i] : vip_home();
-    if (auto s = nl_.del_address(dev, o_.vips[i]); !s) result = s;
+    if (auto s = nl_.del_address(vip_dev(i), o_.vips[i]); !s) result = s;
   }
   return result;
 }

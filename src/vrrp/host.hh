@@ -73,8 +73,11 @@ class Host {
  private:
   Host(HostOptions o, io::Netlink nl) : o_(std::move(o)), nl_(std::move(nl)) {}
   Status open_vmac();
-  // Where VIPs without their own `dev` go: the VMAC interface, else the instance's interface.
-  const std::string& vip_home() const { return o_.vmac.empty() ? o_.interface : o_.vmac; }
+  // The interface of VIP i: its own `dev`, else the VMAC interface, else the instance's.
+  const std::string& vip_dev(size_t i) const {
+    if (i < o_.vip_devs.size() && !o_.vip_devs[i].empty()) return o_.vip_devs[i];
+    return o_.vmac.empty() ? o_.interface : o_.vmac;
+  }
   HostOptions o_;
   io::Netlink nl_;
   UniqueFd sock_, raw_;
