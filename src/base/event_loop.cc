@@ -15,20 +15,73 @@ EventLoop::~EventLoop() {
   if (epfd_ >= 0) ::close(epfd_);
 }
 
-Status EventLoop::watch(int fd, Callback on_readable) {
-  auto w = std::make_shared<Watch>(Watch{fd, std::move(on_readable)});
+uint32_t EventLoop::Watch::events() const {
+  return (on_read ? EPOLLIN : 0u) | (on_write ? EPOLLOUT : 0u);
+}
+
+// Registers, modifies or removes fd in epoll to match w's interests.
+Status EventLoop::update(int fd, const std::shared_ptr<Watch>& w, bool existed) {
   epoll_event ev{};
-  ev.events = EPOLLIN;
+  ev.events = w->events();
   ev.data.fd = fd;
-  auto it = watches_.find(fd);
-  if (it != watches_.end()) {
-    it->second->alive = false;
-    it->second = w;
+  if (ev.events == 0) {
+    if (existed) epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, nullptr);
+    w->alive = false;
+    watches_.erase(fd);
     return {};
   }
-  if (epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev) < 0) return system_error("epoll_ctl ADD");
-  watches_[fd] = std::move(w);
+  if (epoll_ctl(epfd_, existed ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &ev) < 0) {
+    auto err = system_error(existed ? "epoll_ctl MOD" : "epoll_ctl ADD");
+    if (!existed) watches_.erase(fd);
+    return err;
+  }
   return {};
+}
+
+Status EventLoop::watch(int fd, Callback on_readable) {
+  auto it = watches_.find(fd);
+  bool existed = it != watches_.end();
+  // A fresh Watch object, so a dispatch in progress on the old one sees it dead.
+  auto w = std::make_shared<Watch>(Watch{fd, std::move(on_readable), {}});
+  if (existed) {
+    w->on_write = it->second->on_write;
+    it->second->alive = false;
+    it->second = w;
+  } else {
+    watches_[fd] = w;
+  }
+  return update(fd, w, existed);
+}
+
+Status EventLoop::want_writable(int fd, Callback on_writable) {
+  auto it = watches_.find(fd);
+  bool existed = it != watches_.end();
+  std::shared_ptr<Watch> w;
+  if (existed) {
+    w = it->second;
+  } else {
+    w = std::make_shared<Watch>(Watch{fd, {}, {}});
+    watches_[fd] = w;
+  }
+  bool had = static_cast<bool>(w->on_write);
+  if (had) retired_.push_back(std::move(w->on_write));
+  w->on_write = std::move(on_writable);
+  if (had) return {};
+  return update(fd, w, existed);
+}
+
+void EventLoop::drop_writable(int fd) {
+  auto it = watches_.find(fd);
+  if (it == watches_.end() || !it->second->on_write) return;
+  auto w = it->second;
+  retired_.push_back(std::move(w->on_write));
+  w->on_write = nullptr;
+  (void)update(fd, w, true);
+}
+
+bool EventLoop::wants_writable(int fd) const {
+  auto it = watches_.find(fd);
+  return it != watches_.end() && it->second->on_write;
 }
 
 void EventLoop::unwatch(int fd) {
@@ -104,9 +157,17 @@ void EventLoop::run_once(Duration max_wait) {
     auto it = watches_.find(events[i].data.fd);
     if (it == watches_.end()) continue;
     auto w = it->second;  // keep alive while running
-    if (w->alive) w->cb();
+    uint32_t ev = events[i].events;
+    bool err = ev & (EPOLLERR | EPOLLHUP);
+    // Callbacks are called in place (no copy on the datapath): watch() and unwatch() replace
+    // the Watch object instead of changing it, and drop_writable() retires the callback until
+    // the dispatch is over, so a callback may remove its own interest while it runs.
+    if (w->alive && w->on_read && (ev & EPOLLIN || err)) w->on_read();
+    if (w->alive && w->on_write && (ev & EPOLLOUT || (err && !w->on_read))) w->on_write();
   }
+  retired_.clear();
   run_timers();
+  retired_.clear();
   while (!deferred_.empty()) {
     auto batch = std::move(deferred_);
     deferred_.clear();

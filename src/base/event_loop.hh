@@ -1,6 +1,12 @@
 #pragma once
 // EventLoop: one thread, epoll for file descriptors, a timer heap, and deferred calls.
 //
+// A descriptor has a readable callback (watch) and, while the owner has something queued that
+// the kernel would not take, a writable callback (want_writable / drop_writable). Both are
+// level-triggered: keep writable interest only while output is pending, or the loop spins.
+// Errors and hang-ups (EPOLLERR, EPOLLHUP) go to the readable callback when there is one, else
+// to the writable one, so an owner always learns that its peer went away.
+//
 // Callbacks run on the loop thread. Handlers may add or remove watches (including their own)
 // while running: removal only marks the watch dead; it is freed after the current dispatch.
 // Timers use the injected Clock, so a test can drive them with run_timers() and a ManualClock.
@@ -29,7 +35,12 @@ class EventLoop {
 
   // Call on_readable whenever fd is readable (level-triggered). Replaces an earlier watch on fd.
   Status watch(int fd, Callback on_readable);
-  void unwatch(int fd);
+  // Call on_writable whenever fd can take data, until drop_writable(fd) or unwatch(fd). Works
+  // with or without a readable watch on the same fd.
+  Status want_writable(int fd, Callback on_writable);
+  void drop_writable(int fd);
+  bool wants_writable(int fd) const;
+  void unwatch(int fd);  // both interests
 
   TimerId add_timer(Duration after, Callback cb);
   TimerId add_periodic(Duration every, Callback cb);
@@ -51,9 +62,12 @@ class EventLoop {
  private:
   struct Watch {
     int fd;
-    Callback cb;
+    Callback on_read;   // empty: no readable interest
+    Callback on_write;  // empty: no writable interest
     bool alive = true;
+    uint32_t events() const;
   };
+  Status update(int fd, const std::shared_ptr<Watch>& w, bool existed);
   struct Timer {
     TimePoint when;
     Duration period{0};
@@ -67,6 +81,7 @@ class EventLoop {
   std::multimap<TimePoint, TimerId> timer_order_;
   TimerId next_timer_ = 1;
   std::vector<Callback> deferred_;
+  std::vector<Callback> retired_;  // writable callbacks dropped during a dispatch
 };
 
 }  // namespace vnet

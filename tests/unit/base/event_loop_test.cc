@@ -1,0 +1,134 @@
+// EventLoop: readable and writable interest on one descriptor, and callbacks that remove their
+// own interest while they run.
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include "base/event_loop.hh"
+#include "base/fd.hh"
+
+namespace vnet {
+namespace {
+
+using namespace std::chrono_literals;
+
+struct Pair {
+  UniqueFd a, b;
+  Pair() {
+    int fds[2];
+    EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, fds), 0);
+    a.reset(fds[0]);
+    b.reset(fds[1]);
+  }
+};
+
+// Fills a's send buffer until the kernel refuses more.
+size_t fill(int fd) {
+  char buf[4096] = {};
+  size_t total = 0;
+  while (true) {
+    ssize_t n = ::send(fd, buf, sizeof buf, MSG_DONTWAIT);
+    if (n <= 0) return total;
+    total += static_cast<size_t>(n);
+  }
+}
+
+TEST(EventLoop, WritableFiresOnlyOnceTheKernelTakesDataAgain) {
+  SystemClock clock;
+  EventLoop loop(clock);
+  Pair p;
+  size_t filled = fill(p.a.get());
+  ASSERT_GT(filled, 0u);
+  int fired = 0;
+  ASSERT_TRUE(loop.want_writable(p.a.get(), [&] { ++fired; }));
+  loop.run_once(0ms);
+  EXPECT_EQ(fired, 0) << "the send buffer is full: not writable";
+  // Drain the peer: the buffer empties and the writable callback runs.
+  char buf[65536];
+  while (::recv(p.b.get(), buf, sizeof buf, MSG_DONTWAIT) > 0) {
+  }
+  loop.run_once(100ms);
+  EXPECT_EQ(fired, 1);
+}
+
+TEST(EventLoop, ACallbackMayDropItsOwnWritableInterest) {
+  SystemClock clock;
+  EventLoop loop(clock);
+  Pair p;
+  int fired = 0;
+  std::string big(1000, 'x');  // captured state that a destroyed callback would lose
+  ASSERT_TRUE(loop.want_writable(p.a.get(), [&, big] {
+    ++fired;
+    loop.drop_writable(p.a.get());
+    EXPECT_EQ(big.size(), 1000u);  // still valid after dropping itself
+  }));
+  loop.run_once(100ms);
+  loop.run_once(0ms);
+  loop.run_once(0ms);
+  EXPECT_EQ(fired, 1) << "no writable callback after drop_writable: the loop would spin";
+  EXPECT_FALSE(loop.wants_writable(p.a.get()));
+}
+
+TEST(EventLoop, ReadableAndWritableOnTheSameDescriptor) {
+  SystemClock clock;
+  EventLoop loop(clock);
+  Pair p;
+  int reads = 0, writes = 0;
+  ASSERT_TRUE(loop.watch(p.a.get(), [&] {
+    char c;
+    while (::recv(p.a.get(), &c, 1, MSG_DONTWAIT) > 0) ++reads;
+  }));
+  ASSERT_TRUE(loop.want_writable(p.a.get(), [&] {
+    ++writes;
+    loop.drop_writable(p.a.get());
+  }));
+  ASSERT_EQ(::send(p.b.get(), "xy", 2, 0), 2);
+  loop.run_once(100ms);
+  EXPECT_EQ(reads, 2);
+  EXPECT_EQ(writes, 1);
+  // The readable watch survives dropping the writable interest.
+  ASSERT_EQ(::send(p.b.get(), "z", 1, 0), 1);
+  loop.run_once(100ms);
+  EXPECT_EQ(reads, 3);
+  EXPECT_EQ(writes, 1);
+  // And writable interest can come back on a watched descriptor.
+  ASSERT_TRUE(loop.want_writable(p.a.get(), [&] {
+    ++writes;
+    loop.drop_writable(p.a.get());
+  }));
+  loop.run_once(100ms);
+  EXPECT_EQ(writes, 2);
+}
+
+TEST(EventLoop, HangUpReachesAWriterWithoutReadableInterest) {
+  SystemClock clock;
+  EventLoop loop(clock);
+  Pair p;
+  fill(p.a.get());
+  int fired = 0;
+  ASSERT_TRUE(loop.want_writable(p.a.get(), [&] {
+    ++fired;
+    loop.drop_writable(p.a.get());
+  }));
+  p.b.reset();  // the peer goes away while we still have output queued
+  loop.run_once(100ms);
+  EXPECT_EQ(fired, 1);
+}
+
+TEST(EventLoop, UnwatchRemovesBothInterests) {
+  SystemClock clock;
+  EventLoop loop(clock);
+  Pair p;
+  int fired = 0;
+  ASSERT_TRUE(loop.watch(p.a.get(), [&] { ++fired; }));
+  ASSERT_TRUE(loop.want_writable(p.a.get(), [&] { ++fired; }));
+  loop.unwatch(p.a.get());
+  ASSERT_EQ(::send(p.b.get(), "x", 1, 0), 1);
+  loop.run_once(10ms);
+  EXPECT_EQ(fired, 0);
+}
+
+}  // namespace
+}  // namespace vnet
