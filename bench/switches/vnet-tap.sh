@@ -1,15 +1,11 @@
-# vnet switch owning two TAP ports (IFF_VNET_HDR, offloads on), moved into the host namespaces:
-# the same shape as the vde-tap anchor.
-VNET_BIN=${VNET_BIN:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/build/release/vnet}
-SW_DESC="vnet switch, two --tap ports (vnet header)"
-sw_up() {
-  local d=$PA_RUN/vnet-tap
-  mkdir -p "$d"
-  pa_pin "$PA_SW_CPU" ip netns exec "$PA_SW" "$VNET_BIN" switch -M "$d/mgmt" -d -p "$d/pid" --log "$d/log" \
-    -t pa-tap1 -t pa-tap2 || return 1
-  pa_wait_file "$d/pid" || return 1
-  SW_PIDS=("$(cat "$d/pid")")
-  pa_move_to_host "$PA_SW" pa-tap1 1
-  pa_move_to_host "$PA_SW" pa-tap2 2
+# vnet switch owning two TAP devices (IFF_VNET_HDR, offloads on), moved into the hosts: the
+# shape of vde-tap. One process, pinned.
+SWITCH_DESC="vnet switch, two --tap ports (virtio-net header)"
+SWITCH_NEEDS="vnet"
+switch_up() {
+  local d=$BENCH_RUN/vnet
+  mkdir -p "$d" || return 1
+  bench_start_daemon "$d/pid" "$VNET" switch -M "$d/mgmt" -d -p "$d/pid" --log "$d/log" \
+    -t tap1,tap2 || return 1
+  bench_move_to_host tap1 1 && bench_move_to_host tap2 2
 }
-sw_down() { pa_kill_pids "${SW_PIDS[@]}"; }
