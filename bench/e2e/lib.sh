@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Helpers for vnet's end-to-end benchmarks (sourced by switch-bench.sh and the switch files in
 # bench/switches/). Everything a run creates carries the prefix $BENCH_PREFIX (unique per run):
 # the namespaces $BENCH_H1, $BENCH_H2 and $BENCH_SW. Traffic flows only between the two host

@@ -41,7 +41,9 @@ EOF
 }
 
 positive() { [[ $2 =~ ^[1-9][0-9]*$ ]] || bench_die "$1 wants a positive whole number, got '$2'"; }
-ARGS="$*"
+# the command line as typed, for the table's caption
+ARGS=$(for a in "$@"; do [[ $a == *[[:space:]]* ]] && printf '"%s" ' "$a" || printf '%s ' "$a"; done)
+ARGS=${ARGS% }
 SWITCHES=()
 while [ $# -gt 0 ]; do
   case $1 in
@@ -83,6 +85,7 @@ for sw in "${SWITCHES[@]}"; do
   f=$BENCH_SWITCH_DIR/$sw.sh
   [ -f "$f" ] || bench_die "no switch '$sw' (no file $f)"
   # The switch's description and needs, read without keeping its definitions here.
+  # shellcheck source=/dev/null
   info=$(SWITCH_DESC="" SWITCH_NEEDS="" && . "$f" && printf '%s\n%s' "$SWITCH_DESC" "$SWITCH_NEEDS") ||
     bench_die "$f: cannot be sourced"
   DESC[$sw]=$(sed -n 1p <<<"$info")
@@ -206,7 +209,7 @@ tcp_once() {
   done
   snapshot
   save_snapshot
-  bench_pin "$BENCH_GEN_CPU" ip netns exec "$BENCH_H1" timeout $((DUR + 30)) \
+  bench_pin "$BENCH_GEN_CPU" ip netns exec "$BENCH_H1" timeout --foreground $((DUR + 30)) \
     iperf3 -c "$BENCH_IP2" -p 5201 -t "$DUR" -O 1 -J >"$BENCH_RUN/iperf3.json" 2>>"$BENCH_RUN/iperf3-client.log"
   snapshot
   bench_stop_pids "$srv"

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034
 # The Linux bridge of bridge.sh with the receive processing of its ports steered (RPS) to the
 # switch CPU, so that the kernel switch gets a core of its own like the userspace switches: the
 # generator keeps its CPU to itself.

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034
 # Linux bridge in the switch namespace, hosts on veth ports, STP off and the bridge's netfilter
 # hooks off (they are per namespace). Forwarding runs in the softirq of the sending CPU, i.e. on
 # the generator's CPU; bridge-rps.sh gives it a CPU of its own.

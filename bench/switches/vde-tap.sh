@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034
 # VDE2's vde_switch owning two TAP devices (--tap), created in the switch namespace and then
 # moved into the hosts; vde_switch keeps their file descriptors. One process, pinned. Its taps
 # have no virtio-net header, so TCP crosses it in MTU-sized frames.

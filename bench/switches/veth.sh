@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034
 # No switch: one veth pair straight from host 1 to host 2. The ceiling of the harness: every
 # switch adds its cost to this path.
 SWITCH_DESC="veth pair, no switch (the ceiling)"

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034
 # vnet switch owning two TAP devices (IFF_VNET_HDR, offloads on), moved into the hosts: the
 # shape of vde-tap. One process, pinned.
 SWITCH_DESC="vnet switch, two --tap ports (virtio-net header)"

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034
 # vnet switch with two afpacket ports on the switch ends of veth pairs (TPACKET_V3 ring, sendmmsg,
 # PACKET_VNET_HDR so that TSO/GSO frames pass whole). One process, pinned.
 SWITCH_DESC="vnet switch, two afpacket ports on veths"
