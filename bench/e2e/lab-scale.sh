@@ -126,14 +126,16 @@ median() {
   sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "–"; else printf "%.1f", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
-# console round trips in ms (SAMPLES of them, median), `vnet ctl` client start included
+# console round trips in ms (SAMPLES of them, median), `vnet ctl` client start included;
+# "no-answer" if one of them got none (the client gives up after 30 s)
 ctl_ms() {
-  local sock=$VNET_STATE_DIR/$LAB/console.sock t i
+  local sock=$VNET_STATE_DIR/$LAB/console.sock t i ms=()
   for i in $(seq "$SAMPLES"); do
     t=$(now)
-    "$VNET" ctl "$sock" "$@" >/dev/null 2>>"$WORK/ctl.log" || { echo fail; return; }
-    awk -v a="$t" -v b="$(now)" 'BEGIN { printf "%.1f\n", 1000 * (b - a) }'
-  done | median
+    "$VNET" ctl "$sock" "$@" >/dev/null 2>>"$WORK/ctl.log" || { echo no-answer; return; }
+    ms+=("$(awk -v a="$t" -v b="$(now)" 'BEGIN { printf "%.1f", 1000 * (b - a) }')")
+  done
+  printf '%s\n' "${ms[@]}" | median
 }
 
 CSV_HEADER="hosts,switches,up,up_s,scenarios,steps_passed,steps,test_s,idle_cpu_pct,rss_mib,ctl_help_ms,ctl_allprint_ms,down_s"
@@ -177,7 +179,7 @@ measure() { # N
       rss=$(awk '/^VmRSS:/ { printf "%.1f", $2 / 1024 }' "/proc/$pid/status")
       help=$(ctl_ms help)
       allp=$(ctl_ms port/allprint)
-      log "  dataplane $pid idle: CPU $cpu %, RSS $rss MiB; console: help $help ms, port/allprint $allp ms"
+      log "  dataplane $pid idle: CPU $cpu %, RSS $rss MiB; console (ms): help $help, port/allprint $allp"
     else
       log "  no running dataplane in \`vnet lab status $LAB --json\`"
     fi

@@ -29,6 +29,11 @@ function median(k, n,   a, m, i) {
   sort(a, m)
   return (m % 2) ? a[(m + 1) / 2] : (a[m / 2] + a[m / 2 + 1]) / 2
 }
+# the caption and header row of a table, and the separator row made from it
+function head(caption, header,   sep) {
+  print caption; print ""; print header
+  sep = header; gsub(/[^|]+/, "---", sep); print sep
+}
 function fmt(v, f) { return (v == "–") ? v : sprintf(f, v) }
 # the column c of the rows of switch s and test t, into k; returns their number
 function column(s, t, c, k,   i, n) {
@@ -59,10 +64,8 @@ NR == 1 { next }
 }
 END {
   if (has["pps"]) {
-    print "64-byte frames (pps): received Mpps, median [min–max] over the repetitions"
-    print ""
-    print "| switch | received Mpps | offered Mpps | loss % | switch CPU % | switch ns/frame | CPU0 / CPU1 busy % | other CPU % | n |"
-    print "|---|---|---|---|---|---|---|---|---|"
+    head("64-byte frames (pps): received Mpps, median [min–max] over the repetitions",
+      "| switch | received Mpps | offered Mpps | loss % | switch CPU % | switch ns/frame | CPU0 / CPU1 busy % | other CPU % | n |")
     for (i = 1; i <= nsw; i++) {
       s = order[i]
       n = column(s, "pps", 4, v)
@@ -79,10 +82,8 @@ END {
     print ""
   }
   if (has["tcp"]) {
-    print "TCP, one iperf3 stream (receiver side, first second omitted): Gbit/s, median [min–max]"
-    print ""
-    print "| switch | Gbit/s | switch CPU % | CPU0 / CPU1 busy % | other CPU % | n |"
-    print "|---|---|---|---|---|---|"
+    head("TCP, one iperf3 stream (receiver side, first second omitted): Gbit/s, median [min–max]",
+      "| switch | Gbit/s | switch CPU % | CPU0 / CPU1 busy % | other CPU % | n |")
     for (i = 1; i <= nsw; i++) {
       s = order[i]
       n = column(s, "tcp", 4, v)
@@ -93,10 +94,8 @@ END {
     }
     print ""
   }
-  print "Every repetition, in round order"
-  print ""
-  printf "| switch |%s%s\n", (has["pps"] ? " received Mpps |" : ""), (has["tcp"] ? " TCP Gbit/s |" : "")
-  printf "|---|%s%s\n", (has["pps"] ? "---|" : ""), (has["tcp"] ? "---|" : "")
+  head("Every repetition, in round order",
+    "| switch |" (has["pps"] ? " received Mpps |" : "") (has["tcp"] ? " TCP Gbit/s |" : ""))
   for (i = 1; i <= nsw; i++) {
     s = order[i]
     printf "| %s |%s%s\n", s, (has["pps"] ? " " per_round(s, "pps", 1e6, "%.3f") " |" : ""),
@@ -104,11 +103,8 @@ END {
   }
   if (ref == "") exit
   print ""
-  print "Ratio to " ref ", computed within each round (the same round of both switches)"
-  print ""
-  printf "| switch |%s%s\n", (has["pps"] ? " received pps ratio | per round |" : ""),
-    (has["tcp"] ? " TCP ratio | per round |" : "")
-  printf "|---|%s%s\n", (has["pps"] ? "---|---|" : ""), (has["tcp"] ? "---|---|" : "")
+  head("Ratio to " ref ", computed within each round (the same round of both switches)",
+    "| switch |" (has["pps"] ? " received pps ratio | per round |" : "") (has["tcp"] ? " TCP ratio | per round |" : ""))
   for (i = 1; i <= nsw; i++) {
     s = order[i]
     if (s == ref) continue
