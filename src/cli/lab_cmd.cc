@@ -10,11 +10,14 @@
 #include <fstream>
 #include <iostream>
 
+#include "base/parse.hh"
 #include "cli/commands.hh"
 #include "lab/graph.hh"
+#include "lab/interrupt.hh"
 #include "lab/netns.hh"
 #include "lab/orchestrator.hh"
 #include "lab/scenario.hh"
+#include "lab/schema.hh"
 
 namespace vnet::cli {
 namespace {
@@ -31,17 +34,11 @@ std::string self_exe() {
   std::exit(code);
 }
 
-lab::Topology load_or_die(const std::string& file) {
-  auto t = lab::load_topology(file);
+// `vrrp_daemon`: the same lab with every router's VRRP run by another daemon, for comparison.
+lab::Topology load_or_die(const std::string& file, const std::string& vrrp_daemon = "") {
+  auto t = lab::load_topology(file, lab::LoadOptions{vrrp_daemon});
   if (!t) fail(t.error().message, 2);
   return std::move(*t);
-}
-
-// `--vrrp-daemon`: the same lab with every router's VRRP run by another daemon, for comparison.
-void override_vrrp_daemon(lab::Topology& t, const std::string& daemon) {
-  if (daemon.empty()) return;
-  for (auto& n : t.nodes)
-    if (n.vrrp) n.vrrp->daemon = daemon;
 }
 
 bool looks_like_file(const std::string& s) {
@@ -54,7 +51,12 @@ int serve_tcp(const std::string& list) {
   size_t pos = 0;
   while (pos <= list.size()) {
     size_t comma = list.find(',', pos);
-    int port = std::atoi(list.substr(pos, comma - pos).c_str());
+    auto parsed = parse_int(list.substr(pos, comma - pos), 1, 65535);
+    if (!parsed) {
+      std::cerr << "vnet lab serve: port " << parsed.error().message << "\n";
+      return 2;
+    }
+    int port = static_cast<int>(*parsed);
     int fd = ::socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
     int zero = 0, one = 1;
     ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero);
@@ -106,7 +108,6 @@ void add_lab(CLI::App& app) {
   validate->add_option("file", *file, "topology file")->required();
   validate->final_callback([file] {
     auto t = load_or_die(*file);
-    lab::plan(t);
     std::cout << fmt::format("{}: lab {} is valid: {} nodes, {} links, {} scenarios\n", *file,
                              t.name, t.nodes.size(), t.links.size(), t.scenarios.size());
     std::exit(0);
@@ -119,8 +120,8 @@ void add_lab(CLI::App& app) {
                  "run every router's VRRP with this daemon instead (vnet or keepalived)")
       ->check(CLI::IsMember({"vnet", "keepalived"}));
   up->final_callback([file, vrrp_daemon] {
-    auto t = load_or_die(*file);
-    override_vrrp_daemon(t, *vrrp_daemon);
+    auto t = load_or_die(*file, *vrrp_daemon);
+    lab::install_interrupt_handlers();
     if (auto s = lab::lab_up(t, self_exe(), std::cout); !s)
       fail("vnet lab up: " + s.error().message);
     std::exit(0);
@@ -130,16 +131,9 @@ void add_lab(CLI::App& app) {
   auto* down = lab->add_subcommand("down", "remove everything a lab created (also after a crash)");
   down->add_option("lab", *target, "topology file or lab name")->required();
   down->final_callback([target] {
-    std::optional<lab::Topology> t;
     std::string name = *target;
-    if (looks_like_file(*target)) {
-      auto r = lab::load_topology(*target);
-      if (!r) fail(r.error().message, 2);
-      t = std::move(*r);
-      name = t->name;
-    }
-    if (auto s = lab::lab_down(name, t ? &*t : nullptr, std::cout); !s)
-      fail("vnet lab down: " + s.error().message);
+    if (looks_like_file(*target)) name = load_or_die(*target).name;
+    if (auto s = lab::lab_down(name, std::cout); !s) fail("vnet lab down: " + s.error().message);
     std::exit(0);
   });
 
@@ -174,11 +168,16 @@ void add_lab(CLI::App& app) {
     std::cout << "namespaces:\n";
     for (auto& [ns, present] : j["netns_present"].items())
       std::cout << fmt::format("  {:<24} {}\n", ns, present.get<bool>() ? "present" : "MISSING");
+    if (!j["power"].empty()) {
+      std::cout << "nodes powered off:";
+      for (auto& [node, on] : j["power"].items())
+        if (!on.get<bool>()) std::cout << " " << node;
+      std::cout << "\n";
+    }
     std::cout << "processes:\n";
     for (auto& p : j["pids"]) {
       std::cout << fmt::format("  {:>7} {:<8} {}\n", p["pid"].get<int>(),
-                               p["alive"].get<bool>() ? "running" : "gone",
-                               p["what"].get<std::string>());
+                               p["state"].get<std::string>(), p["what"].get<std::string>());
     }
     if (j.contains("switches")) {
       for (auto& b : j["switches"]) {
@@ -215,34 +214,30 @@ void add_lab(CLI::App& app) {
                    "run every router's VRRP with this daemon instead (vnet or keepalived)")
       ->check(CLI::IsMember({"vnet", "keepalived"}));
   test->final_callback([to] {
-    auto t = load_or_die(to->file);
-    override_vrrp_daemon(t, to->vrrp_daemon);
+    auto t = load_or_die(to->file, to->vrrp_daemon);
+    // SIGINT/SIGTERM are recorded; the run stops between steps and tears down below.
+    lab::install_interrupt_handlers();
     bool brought_up = false;
+    std::unique_ptr<lab::LabRuntime> lab;
     if (!lab::lab_is_up(t.name)) {
-      if (auto s = lab::lab_up(t, self_exe(), std::cout); !s)
-        fail("vnet lab test: " + s.error().message);
+      auto r = lab::lab_up(t, self_exe(), std::cout);
+      if (!r) fail("vnet lab test: " + r.error().message);
+      lab = std::move(*r);
       brought_up = true;
     } else {
-      lab::plan(t);
+      auto r = lab::lab_open(t, self_exe());
+      if (!r) fail("vnet lab test: " + r.error().message);
+      lab = std::move(*r);
       std::cout << "lab " << t.name << " is already up: testing it as it is\n";
     }
-    // Tear down even when interrupted.
-    static lab::Topology* g_topo = &t;
-    static bool g_down = brought_up && !to->keep;
-    std::signal(SIGINT, [](int) {
-      if (g_down) (void)lab::lab_down(g_topo->name, g_topo, std::cout);
-      std::_Exit(130);
-    });
-    std::signal(SIGTERM, [](int) {
-      if (g_down) (void)lab::lab_down(g_topo->name, g_topo, std::cout);
-      std::_Exit(143);
-    });
-    auto report = lab::run_scenarios(t, to->scenario, std::cout, self_exe());
+    auto report = lab::run_scenarios(t, *lab, to->scenario, std::cout);
     report.print(std::cout);
     std::string junit = to->junit.empty() ? "lab-" + t.name + ".junit.xml" : to->junit;
     std::ofstream(junit) << report.junit_xml();
     std::cout << "JUnit report: " << junit << "\n";
-    if (g_down) (void)lab::lab_down(t.name, &t, std::cout);
+    lab.reset();
+    if (brought_up && !to->keep) (void)lab::lab_down(t.name, std::cout);
+    if (!report.interrupted.empty()) std::exit(report.interrupted == "SIGINT" ? 130 : 143);
     if (report.steps.empty()) fail("vnet lab test: no scenario step ran");
     std::exit(report.failed() ? 1 : 0);
   });
@@ -305,6 +300,18 @@ void add_lab(CLI::App& app) {
           "vnet lab graph: Graphviz `dot` failed or is missing (apt-get install graphviz); the "
           ".dot file is there");
     }
+    std::exit(0);
+  });
+
+  auto markdown = std::make_shared<bool>(false);
+  auto* schema = lab->add_subcommand(
+      "schema", "the topology file's JSON Schema (or, with --markdown, its key reference)");
+  schema->add_flag("--markdown", *markdown, "the key tables of docs/topology.md instead");
+  schema->final_callback([markdown] {
+    if (*markdown)
+      std::cout << lab::topology_reference_markdown();
+    else
+      std::cout << lab::topology_schema().dump(2) << "\n";
     std::exit(0);
   });
 

@@ -1,5 +1,9 @@
 #include "lab/graph.hh"
 
+#include <map>
+
+#include "lab/node_kind.hh"
+
 namespace vnet::lab {
 
 std::string to_dot(const Topology& t) {
@@ -23,12 +27,7 @@ std::string to_dot(const Topology& t) {
     for (auto& i : n.interfaces) {
       for (auto& a : i.addresses) label += "\\n" + i.name + " " + a.to_string();
     }
-    const char* shape = n.kind == NodeKind::kSwitch   ? "box"
-                        : n.kind == NodeKind::kRouter ? "hexagon"
-                                                      : "ellipse";
-    const char* fill = n.kind == NodeKind::kSwitch   ? "#e8eef7"
-                       : n.kind == NodeKind::kRouter ? "#fdf1d8"
-                                                     : "#ffffff";
+    auto [shape, fill] = n.kind->graph_style();
     d += fmt::format("  \"{}\" [shape={}, style=filled, fillcolor=\"{}\", label=\"{}\"];\n", n.name,
                      shape, fill, label);
   }

@@ -1,5 +1,6 @@
 #pragma once
-// Graphviz rendering of a topology: switches as boxes, hosts as ellipses, routers as hexagons;
+// Graphviz rendering of a topology: each node drawn in its kind's style (switches as boxes,
+// hosts as ellipses, routers as hexagons);
 // each link labelled with its VLANs and coloured by its (first) VLAN.
 
 #include <string>

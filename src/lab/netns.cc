@@ -8,9 +8,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <signal.h>
 #include <cstring>
 #include <fstream>
 #include <optional>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "base/parse.hh"
 
 namespace vnet::lab {
 
@@ -97,11 +103,106 @@ std::vector<pid_t> netns_pids(const std::string& name) {
     struct stat st {};
     std::string p = std::string("/proc/") + e->d_name + "/ns/net";
     if (::stat(p.c_str(), &st) == 0 && st.st_ino == ns.st_ino && st.st_dev == ns.st_dev) {
-      out.push_back(static_cast<pid_t>(std::atoi(e->d_name)));
+      if (auto pid = parse_int(e->d_name, 1, INT32_MAX)) out.push_back(static_cast<pid_t>(*pid));
     }
   }
   ::closedir(d);
   return out;
+}
+
+long long process_start_time(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string s;
+  std::getline(in, s);
+  auto rp = s.rfind(')');
+  if (rp == std::string::npos) return -1;
+  std::istringstream rest(s.substr(rp + 2));
+  std::string f;
+  for (int i = 3; i <= 22 && rest >> f; ++i) {
+    if (i == 22) return parse_int(f, 0, INT64_MAX).value_or(-1);
+  }
+  return -1;
+}
+
+bool process_running(pid_t pid) {
+  if (::kill(pid, 0) != 0) return false;
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string s;
+  std::getline(in, s);
+  auto rp = s.rfind(')');
+  return rp != std::string::npos && rp + 2 < s.size() && s[rp + 2] != 'Z';
+}
+
+namespace {
+
+// Processes whose network namespace is one of `inodes` (device, inode of the ns files).
+std::vector<pid_t> pids_in(const std::set<std::pair<dev_t, ino_t>>& inodes) {
+  std::vector<pid_t> out;
+  if (inodes.empty()) return out;
+  DIR* d = ::opendir("/proc");
+  if (!d) return out;
+  while (dirent* e = ::readdir(d)) {
+    auto pid = parse_int(e->d_name, 1, INT32_MAX);
+    if (!pid) continue;
+    struct stat st {};
+    std::string p = std::string("/proc/") + e->d_name + "/ns/net";
+    if (::stat(p.c_str(), &st) == 0 && inodes.count({st.st_dev, st.st_ino}))
+      out.push_back(static_cast<pid_t>(*pid));
+  }
+  ::closedir(d);
+  return out;
+}
+
+}  // namespace
+
+Result<size_t> kill_processes(const std::vector<pid_t>& pids,
+                              const std::vector<std::string>& namespaces,
+                              std::chrono::milliseconds grace) {
+  using Clock = std::chrono::steady_clock;
+  std::set<std::pair<dev_t, ino_t>> inodes;
+  for (auto& ns : namespaces) {
+    struct stat st {};
+    if (::stat(netns_path(ns).c_str(), &st) == 0) inodes.insert({st.st_dev, st.st_ino});
+  }
+  std::set<pid_t> seen;
+  auto live = [&] {
+    std::vector<pid_t> out;
+    std::vector<pid_t> all = pids_in(inodes);
+    all.insert(all.end(), pids.begin(), pids.end());
+    for (pid_t p : all) {
+      if (p == ::getpid()) continue;
+      int st;
+      ::waitpid(p, &st, WNOHANG);  // ours: reaped; others: no effect
+      if (process_running(p)) {
+        out.push_back(p);
+        seen.insert(p);
+      }
+    }
+    return out;
+  };
+  auto wait_gone = [&](Clock::duration d, int sig) {
+    auto end = Clock::now() + d;
+    while (true) {
+      auto left = live();
+      if (left.empty() || Clock::now() >= end) return left;
+      for (pid_t p : left) ::kill(p, sig);  // late arrivals get the signal too
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+  };
+  if (grace.count() > 0) {
+    for (pid_t p : live()) ::kill(p, SIGTERM);
+    if (wait_gone(grace, SIGTERM).empty()) return seen.size();
+  }
+  for (pid_t p : live()) ::kill(p, SIGKILL);
+  auto left = wait_gone(std::chrono::seconds(2), SIGKILL);
+  if (left.empty()) return seen.size();
+  return make_error(ETIMEDOUT, "processes {} survived SIGKILL for 2 s", fmt::join(left, ", "));
+}
+
+Status kill_netns_processes(const std::string& name, std::chrono::milliseconds grace) {
+  auto r = kill_processes({}, {name}, grace);
+  if (!r) return make_error(r.error().code, "{}: {}", name, r.error().message);
+  return {};
 }
 
 Status in_netns(const std::string& name, const std::function<Status()>& fn) {

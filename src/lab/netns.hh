@@ -9,6 +9,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <functional>
 #include <string>
 #include <vector>
@@ -28,6 +29,22 @@ Result<UniqueFd> open_netns(const std::string& name);
 std::vector<std::string> list_netns();
 // PIDs of the processes whose network namespace is this one (like `ip netns pids`).
 std::vector<pid_t> netns_pids(const std::string& name);
+
+// Signals every process whose network namespace is `name` — SIGTERM first when grace > 0, then
+// SIGKILL to what is left after it — and waits until none is left. Our own children are reaped; a
+// zombie of another parent counts as gone (it holds no sockets and no namespace). Processes that
+// enter the namespace meanwhile are caught by rescanning. Fails (ETIMEDOUT, naming the pids) when
+// something survives 2 s after SIGKILL.
+Status kill_netns_processes(const std::string& name, std::chrono::milliseconds grace);
+// The same for several namespaces at once (one /proc scan per round) plus the given pids;
+// returns how many processes it saw.
+Result<size_t> kill_processes(const std::vector<pid_t>& pids,
+                              const std::vector<std::string>& namespaces,
+                              std::chrono::milliseconds grace);
+// The process exists and is not a zombie.
+bool process_running(pid_t pid);
+// /proc/PID/stat start time (clock ticks since boot), or -1: tells a process from a recycled pid.
+long long process_start_time(pid_t pid);
 
 // Runs fn with the calling thread inside the namespace.
 Status in_netns(const std::string& name, const std::function<Status()>& fn);

@@ -1,472 +1,346 @@
 #include "lab/orchestrator.hh"
 
-#include <dirent.h>
 #include <signal.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <ostream>
 #include <set>
-#include <sstream>
 #include <thread>
 
-#include "console/console.hh"
+#include "base/file.hh"
+#include "lab/interrupt.hh"
 #include "lab/netns.hh"
+#include "lab/node_kind.hh"
+#include "lab/state.hh"
 
 namespace vnet::lab {
 namespace fs = std::filesystem;
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
 
-std::string state_root() {
-  const char* env = std::getenv("VNET_STATE_DIR");
-  return env && *env ? env : "/run/vnet/labs";
-}
-std::string state_dir(const std::string& lab) { return state_root() + "/" + lab; }
 std::string lab_console(const std::string& name) { return state_dir(name) + "/console.sock"; }
 
 namespace {
 
-// /proc/PID/stat field 22: start time, to tell our process from a recycled pid.
-long long process_start(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string s;
-  std::getline(in, s);
-  auto rp = s.rfind(')');
-  if (rp == std::string::npos) return -1;
-  std::istringstream rest(s.substr(rp + 2));
-  std::string f;
-  for (int i = 3; i <= 22 && rest >> f; ++i) {
-    if (i == 22) return std::stoll(f);
-  }
-  return -1;
+constexpr auto kServiceFirstSecond = std::chrono::seconds(1);
+constexpr auto kReadinessDeadline = std::chrono::seconds(5);
+
+std::string describe_exit(int status) {
+  if (WIFEXITED(status)) return fmt::format("exited with status {}", WEXITSTATUS(status));
+  if (WIFSIGNALED(status)) return fmt::format("was killed by signal {}", WTERMSIG(status));
+  return "ended";
 }
 
-class State {
+std::string log_tail(const std::string& path, size_t lines = 5) {
+  auto text = read_regular_file(path, 64u << 20);
+  if (!text || text->empty()) return "";
+  std::vector<std::string> all;
+  std::istringstream in(*text);
+  for (std::string l; std::getline(in, l);) all.push_back(l);
+  std::string out;
+  for (size_t i = all.size() > lines ? all.size() - lines : 0; i < all.size(); ++i)
+    out += "\n    " + all[i];
+  return out;
+}
+
+// A node is on unless a kill or stop recorded it off (and no start since).
+bool node_powered(const json& state, const std::string& node) {
+  auto p = state.find("power");
+  if (p == state.end()) return true;
+  auto it = p->find(node);
+  return it == p->end() || it->get<bool>();
+}
+
+bool recorded_netns(const json& state, const std::string& ns) {
+  auto list = state.find("netns");
+  return list != state.end() && std::find(list->begin(), list->end(), ns) != list->end();
+}
+
+Status check_interrupt() {
+  if (int sig = interrupted())
+    return make_error(EINTR, "interrupted by {}", sig == SIGINT ? "SIGINT" : "SIGTERM");
+  return {};
+}
+
+class LabImpl final : public LabRuntime {
  public:
-  explicit State(std::string name) : name_(std::move(name)), dir_(state_dir(name_)) {}
-  Status load() {
-    std::ifstream in(dir_ + "/state.json");
-    if (!in) return make_error(ENOENT, "lab {} is not up (no {}/state.json)", name_, dir_);
-    try {
-      in >> j_;
-    } catch (const std::exception& e) {
-      return make_error(EINVAL, "{}/state.json: {}", dir_, e.what());
+  LabImpl(const Topology& t, std::string vnet, State state)
+      : t_(t), vnet_(std::move(vnet)), state_(std::move(state)) {}
+
+  const Topology& topo() const override { return t_; }
+  const std::string& vnet_binary() const override { return vnet_; }
+  const std::string& state_dir() const override { return state_.dir(); }
+  State& state() { return state_; }
+
+  Result<SwitchClient*> dataplane() override {
+    if (!dp_) {
+      auto c = SwitchClient::connect(lab_console(t_.name));
+      if (!c) return c.error();
+      dp_.emplace(std::move(*c));
     }
+    return &*dp_;
+  }
+
+  Result<io::Netlink*> netlink(const std::string& ns) override {
+    auto it = nl_.find(ns);
+    if (it != nl_.end()) return &it->second;
+    auto nl = open_netlink(ns);
+    if (!nl) return nl.error();
+    return &nl_.emplace(ns, std::move(*nl)).first->second;
+  }
+
+  Status create_netns(const std::string& ns) override {
+    if (auto s = lab::create_netns(ns); !s) {
+      if (s.error().code == EEXIST)
+        return make_error(EEXIST,
+                          "network namespace {} already exists and is not this lab's: another "
+                          "lab or program owns it (nothing of it was touched)",
+                          ns);
+      return s;
+    }
+    return state_.record_netns(ns);
+  }
+
+  Status destroy_netns(const std::string& ns) override {
+    if (!recorded_netns(state_.j(), ns))
+      return make_error(EPERM, "namespace {} was not created by lab {}", ns, t_.name);
+    nl_.erase(ns);
+    return delete_netns(ns);
+  }
+
+  // Forks the process in ns and records it.
+  Result<pid_t> spawn_recorded(const std::string& ns, const std::vector<std::string>& argv,
+                               const std::string& log, const std::string& what,
+                               const std::string& node) {
+    auto pid = spawn({ns, argv, log, true});
+    if (!pid) return pid.error();
+    if (auto s = state_.record_pid(*pid, process_start_time(*pid), what, node); !s)
+      return s.error();
+    return *pid;
+  }
+
+  Status start_service(const Node& n, const std::string& ns, ServiceSpec s) override {
+    auto pid = spawn_recorded(ns, s.argv, s.log_file, s.what, n.name);
+    if (!pid) return pid.error();
+    pending_.push_back({*pid, Clock::now(), std::move(s)});
     return {};
   }
-  Status init(const Topology& t) {
-    std::error_code ec;
-    fs::create_directories(dir_, ec);
-    if (ec) return make_error(EIO, "create {}: {}", dir_, ec.message());
-    j_ = {{"name", name_},
-          {"file", fs::absolute(t.file).string()},
-          {"phase", "creating"},
-          {"netns", json::array()},
-          {"pids", json::array()}};
-    return save();
-  }
-  Status save() {
-    std::string tmp = dir_ + "/state.json.tmp";
-    {
-      std::ofstream out(tmp);
-      out << j_.dump(2) << "\n";
-      if (!out) return make_error(EIO, "write {}", tmp);
+
+  Status await_services() override {
+    auto pending = std::move(pending_);
+    pending_.clear();
+    Status result;
+    std::vector<bool> done(pending.size(), false);
+    while (true) {
+      bool all = true;
+      for (size_t i = 0; i < pending.size(); ++i) {
+        if (done[i]) continue;
+        auto& p = pending[i];
+        int st = 0;
+        pid_t r = ::waitpid(p.pid, &st, WNOHANG);
+        if (r == p.pid) {
+          (void)state_.record_exit(p.pid, st);
+          bool clean = WIFEXITED(st) && WEXITSTATUS(st) == 0;
+          done[i] = true;
+          if (p.spec.daemon || !clean) {
+            if (result)
+              result = make_error(ECHILD, "{} {} at once (log {}){}", p.spec.what,
+                                  describe_exit(st), p.spec.log_file, log_tail(p.spec.log_file));
+          }
+          continue;
+        }
+        if (r < 0 && errno == ECHILD && !process_running(p.pid)) {
+          done[i] = true;  // not our child (cannot happen) and gone
+          continue;
+        }
+        if (Clock::now() - p.started < kServiceFirstSecond) {
+          all = false;
+          continue;
+        }
+        if (p.spec.ready) {
+          Status ready = p.spec.ready();
+          if (!ready) {
+            if (Clock::now() - p.started > kReadinessDeadline) {
+              if (result)
+                result = make_error(ETIMEDOUT, "{} did not become ready within {} s: {}",
+                                    p.spec.what, kReadinessDeadline.count(), ready.error().message);
+              done[i] = true;
+            } else {
+              all = false;
+            }
+            continue;
+          }
+        }
+        done[i] = true;
+      }
+      if (all) break;
+      if (auto s = check_interrupt(); !s) return s;
+      std::this_thread::sleep_for(milliseconds(5));
     }
-    if (std::rename(tmp.c_str(), (dir_ + "/state.json").c_str()) < 0)
-      return system_error("rename state.json");
-    return {};
+    return result;
   }
-  Status add_netns(const std::string& ns) {
-    j_["netns"].push_back(ns);
-    return save();
-  }
-  Status add_pid(pid_t pid, const std::string& what) {
-    j_["pids"].push_back({{"pid", pid}, {"what", what}, {"start", process_start(pid)}});
-    return save();
-  }
-  Status set_phase(const std::string& p) {
-    j_["phase"] = p;
-    return save();
-  }
-  json& j() { return j_; }
-  const std::string& dir() const { return dir_; }
+
+  Status set_power(const Node& n, bool on) override { return state_.record_power(n.name, on); }
+  bool powered(const std::string& node) const override { return node_powered(state_.j(), node); }
 
  private:
-  std::string name_, dir_;
-  json j_;
+  struct Pending {
+    pid_t pid;
+    Clock::time_point started;
+    ServiceSpec spec;
+  };
+  const Topology& t_;
+  std::string vnet_;
+  State state_;
+  std::optional<SwitchClient> dp_;
+  std::map<std::string, io::Netlink> nl_;
+  std::vector<Pending> pending_;
 };
 
-// A zombie counts as gone: once it is not our child, only its new parent can reap it.
-bool alive(pid_t pid) {
-  if (::kill(pid, 0) != 0) return false;
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string s;
-  std::getline(in, s);
-  auto rp = s.rfind(')');
-  return rp != std::string::npos && rp + 2 < s.size() && s[rp + 2] != 'Z';
-}
-
-void reap(pid_t pid) {
-  int st;
-  ::waitpid(pid, &st, WNOHANG);
-}
-
-// Kills pids (SIGTERM, then SIGKILL after `grace`) and waits until they are gone.
-void kill_all(const std::vector<pid_t>& pids, std::chrono::milliseconds grace) {
-  for (pid_t p : pids) ::kill(p, SIGTERM);
-  auto end = Clock::now() + grace;
-  auto any_alive = [&] {
-    bool any = false;
-    for (pid_t p : pids) {
-      reap(p);
-      any |= alive(p);
-    }
-    return any;
-  };
-  while (any_alive() && Clock::now() < end)
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  for (pid_t p : pids) {
-    if (alive(p)) ::kill(p, SIGKILL);
+// Boots one node whose namespace does not exist: create, links, configure, services.
+Status boot(const Node& n, LabImpl& lab) {
+  const NodeKind& k = *n.kind;
+  if (auto s = k.create(n, lab); !s) return s;
+  auto dp = lab.dataplane();
+  if (!dp) return dp.error();
+  for (const Link* l : lab.topo().links_of(n.name)) {
+    auto spec = k.attach(n, *l, lab);
+    if (!spec) return spec.error();
+    if (auto s = (*dp)->attach(l->b.node, l->port_b, *spec); !s) return s;
   }
-  end = Clock::now() + std::chrono::seconds(2);
-  while (any_alive() && Clock::now() < end)
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-}
-
-// Listeners, commands and the VRRP daemon of a node, recorded in the state before they run.
-Status start_services(const Topology& t, const Node& n, const std::string& vnet, State& state) {
-  std::string ns = t.netns(n.name);
-  std::string log = state.dir() + "/" + n.name + ".log";
-  auto run = [&](std::vector<std::string> argv, const std::string& what,
-                 const std::string& logfile) -> Status {
-    auto pid = spawn({ns, std::move(argv), logfile, true});
-    if (!pid) return pid.error();
-    return state.add_pid(*pid, what);
-  };
-  if (!n.listen.empty()) {
-    std::string ports;
-    for (auto p : n.listen) ports += (ports.empty() ? "" : ",") + std::to_string(p);
-    if (auto s = run({vnet, "lab", "serve", "--tcp", ports}, n.name + " listener", log); !s)
-      return s;
-  }
-  for (auto& c : n.commands) {
-    if (auto s = run({"/bin/sh", "-c", c}, n.name + ": " + c, log); !s) return s;
-  }
-  if (n.vrrp) {
-    std::string conf = state.dir() + "/" + n.name + ".keepalived.conf";
-    std::ofstream(conf) << n.vrrp->config;
-    std::string vlog = state.dir() + "/" + n.name + ".vrrp.log";
-    std::vector<std::string> argv;
-    if (n.vrrp->daemon == "keepalived") {
-      // keepalived refuses to start while its pid files name a live process, and a killed one
-      // can linger as a zombie where PID 1 does not reap: the lab knows it is gone.
-      std::error_code ec;
-      std::filesystem::remove(state.dir() + "/" + n.name + ".ka.pid", ec);
-      std::filesystem::remove(state.dir() + "/" + n.name + ".kav.pid", ec);
-      argv = {"keepalived", "-n",
-              "-l",         "-f",
-              conf,         "--vrrp",
-              "-p",         state.dir() + "/" + n.name + ".ka.pid",
-              "-r",         state.dir() + "/" + n.name + ".kav.pid"};
-    } else {
-      argv = {vnet, "vrrp", "-f", conf, "-M", state.dir() + "/" + n.name + ".vrrp.sock"};
-    }
-    if (auto s = run(argv, n.name + " vrrp (" + n.vrrp->daemon + ")", vlog); !s) return s;
-  }
-  return {};
-}
-
-Status set_node_links(const Topology& t, const std::string& node, bool up) {
-  auto nl = open_netlink(t.switch_netns());
-  if (!nl) return nl.error();
-  for (auto& l : t.links) {
-    if (l.switch_to_switch || l.a.node != node) continue;
-    if (auto s = nl->set_up(l.veth, up); !s) return s;
-  }
-  return {};
+  if (auto s = k.configure(n, lab); !s) return s;
+  if (auto s = k.start(n, lab); !s) return s;
+  return lab.await_services();
 }
 
 class Upper {
  public:
-  Upper(Topology& t, std::string vnet, std::ostream& out)
-      : t_(t), vnet_(std::move(vnet)), out_(out), state_(t.name) {}
+  Upper(LabImpl& lab, std::ostream& out) : lab_(lab), t_(lab.topo()), out_(out) {}
+
+  // One progress line, flushed: a user (or a test) following a log file sees each phase.
+  void say(const std::string& line) { out_ << line << std::flush; }
 
   Status run() {
     auto t0 = Clock::now();
-    if (auto s = state_.init(t_); !s) return s;
-    // 1. namespaces
-    std::vector<std::string> names = {t_.switch_netns()};
+    // 1. namespaces: the dataplane's, then every node's that needs one.
+    size_t before = lab_.state().j().at("netns").size();
+    if (auto s = lab_.create_netns(t_.switch_netns()); !s) return s;
+    if (auto nl = lab_.netlink(t_.switch_netns()); !nl) {
+      return nl.error();
+    } else if (auto s = (*nl)->set_up("lo", true); !s) {
+      return s;
+    }
     for (auto& n : t_.nodes) {
-      if (n.kind != NodeKind::kSwitch) names.push_back(t_.netns(n.name));
+      if (auto s = check_interrupt(); !s) return s;
+      if (auto s = n.kind->create(n, lab_); !s) return s;
     }
-    for (auto& ns : names) {
-      if (netns_exists(ns))
-        return make_error(EEXIST,
-                          "network namespace {} already exists: is lab {} up? (vnet lab down {})",
-                          ns, t_.name, t_.name);
-    }
-    for (auto& ns : names) {
-      if (auto s = state_.add_netns(ns); !s) return s;
-      if (auto s = create_netns(ns); !s) return s;
-      // No DAD: addresses are usable at once, and scenarios do not wait for it.
-      (void)set_sysctl(ns, "net/ipv6/conf/all/accept_dad", "0");
-      (void)set_sysctl(ns, "net/ipv6/conf/default/accept_dad", "0");
-      auto nl = open_netlink(ns);
-      if (!nl) return nl.error();
-      if (auto s = nl->set_up("lo", true); !s) return s;
-      nl_.emplace(ns, std::move(*nl));
-    }
-    out_ << fmt::format("  namespaces   {} created\n", names.size());
-    // 2. veth pairs
-    io::Netlink& sw = nl_.at(t_.switch_netns());
-    size_t veths = 0;
-    for (auto& l : t_.links) {
-      if (l.switch_to_switch) continue;
-      const Interface* i = t_.node(l.a.node)->interface(l.a.interface);
-      auto peer = open_netns(t_.netns(l.a.node));
-      if (!peer) return peer.error();
-      if (auto s = sw.add_veth(l.veth, peer->get(), t_.netns(l.a.node), l.a.interface, i->mac); !s)
-        return s;
-      if (auto s = sw.set_up(l.veth, true); !s) return s;
-      ++veths;
-    }
-    out_ << fmt::format("  links        {} veth pairs\n", veths);
-    // 3. dataplane
+    say(fmt::format("  namespaces   {} created\n", lab_.state().j().at("netns").size() - before));
+    // 2. the dataplane
     if (auto s = start_dataplane(); !s) return s;
-    if (auto s = configure_switches(); !s) return s;
-    // 4. nodes
-    if (auto s = configure_nodes(); !s) return s;
-    if (auto s = state_.set_phase("up"); !s) return s;
-    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count();
-    out_ << fmt::format("lab {} is up in {} ms\n", t_.name, ms);
+    // 3. switches, and the cables between them
+    for (auto& n : t_.nodes) {
+      if (!n.kind->is_switch()) continue;
+      if (auto s = n.kind->configure(n, lab_); !s) return s;
+    }
+    auto dp = lab_.dataplane();
+    if (!dp) return dp.error();
+    size_t node_links = 0;
+    for (auto& l : t_.links) {
+      if (auto s = check_interrupt(); !s) return s;
+      if (l.switch_to_switch) {
+        if (auto s = (*dp)->create_port(l.a.node, l.port_a, l.mode); !s) return s;
+        if (auto s = (*dp)->create_port(l.b.node, l.port_b, l.mode); !s) return s;
+        if (auto s = (*dp)->connect_cable(l.a.node, l.port_a, l.b.node, l.port_b); !s) return s;
+        continue;
+      }
+      // 4. node links: the node's kind makes the carrier, the switch port takes it.
+      const Node& n = *t_.node(l.a.node);
+      if (auto s = (*dp)->create_port(l.b.node, l.port_b, l.mode); !s) return s;
+      auto spec = n.kind->attach(n, l, lab_);
+      if (!spec) return spec.error();
+      if (auto s = (*dp)->attach(l.b.node, l.port_b, *spec); !s) return s;
+      ++node_links;
+    }
+    say(fmt::format("  links        {} node links, {} switch ports\n", node_links,
+                    t_.links.size() + (t_.links.size() - node_links)));
+    // 5. node configuration, then services
+    size_t nodes = 0;
+    for (auto& n : t_.nodes) {
+      if (n.kind->is_switch()) continue;
+      if (auto s = check_interrupt(); !s) return s;
+      if (auto s = n.kind->configure(n, lab_); !s) return s;
+      ++nodes;
+    }
+    say(fmt::format("  nodes        {} configured\n", nodes));
+    for (auto& n : t_.nodes) {
+      if (n.kind->is_switch()) continue;
+      if (auto s = n.kind->start(n, lab_); !s) return s;
+    }
+    if (auto s = lab_.await_services(); !s) return s;
+    std::string vrrp;
+    for (auto& n : t_.nodes) {
+      if (auto* c = n.kind->vrrp(n); c) {
+        auto st = n.kind->status(n, t_);
+        vrrp += fmt::format("{}{} ({})", vrrp.empty() ? "" : ", ", n.name,
+                            st.value("vrrp", std::string("vnet")));
+      }
+    }
+    if (!vrrp.empty()) say("  vrrp         " + vrrp + "\n");
+    if (auto s = lab_.state().set_phase("up"); !s) return s;
+    auto ms = std::chrono::duration_cast<milliseconds>(Clock::now() - t0).count();
+    say(fmt::format("lab {} is up in {} ms\n", t_.name, ms));
     return {};
   }
 
  private:
   Status start_dataplane() {
     std::string console = lab_console(t_.name);
-    std::string first = t_.of_kind(NodeKind::kSwitch).front()->name;
-    SpawnOptions o{t_.switch_netns(),
-                   {vnet_, "switch", "-M", console, "-p", state_.dir() + "/switch.pid", "--bridge",
-                    first, "--numports", "4096"},
-                   state_.dir() + "/switch.log",
-                   true};
+    auto sws = t_.switches();
+    std::string first = sws.front()->name;
     ::unlink(console.c_str());
-    auto pid = spawn(o);
+    auto pid = lab_.spawn_recorded(
+        t_.switch_netns(),
+        {lab_.vnet_binary(), "switch", "-M", console, "-p", lab_.state_dir() + "/switch.pid",
+         "--bridge", first, "--numports", "4096"},
+        lab_.state_dir() + "/switch.log", "dataplane", "");
     if (!pid) return pid.error();
-    if (auto s = state_.add_pid(*pid, "dataplane"); !s) return s;
     auto end = Clock::now() + std::chrono::seconds(5);
     while (Clock::now() < end) {
       int st;
       if (::waitpid(*pid, &st, WNOHANG) == *pid) {
-        return make_error(EIO, "the dataplane exited during start; see {}/switch.log",
-                          state_.dir());
+        (void)lab_.state().record_exit(*pid, st);
+        return make_error(EIO, "the dataplane {} during start; see {}/switch.log{}",
+                          describe_exit(st), lab_.state_dir(),
+                          log_tail(lab_.state_dir() + "/switch.log"));
       }
-      auto c = console::Client::connect(console);
-      if (c) {
-        client_.emplace(std::move(*c));
-        out_ << fmt::format("  dataplane    pid {} ({} switches)\n", *pid,
-                            t_.of_kind(NodeKind::kSwitch).size());
+      if (auto dp = lab_.dataplane()) {
+        say(fmt::format("  dataplane    pid {} ({} switches)\n", *pid, sws.size()));
         return {};
       }
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      if (auto s = check_interrupt(); !s) return s;
+      std::this_thread::sleep_for(milliseconds(5));
     }
     return make_error(ETIMEDOUT,
                       "the dataplane's console did not come up within 5 s; see {}/switch.log",
-                      state_.dir());
+                      lab_.state_dir());
   }
 
-  Status cmd(const std::string& line) {
-    auto r = client_->run(line);
-    if (!r) return make_error(r.error().code, "dataplane: {}: {}", line, r.error().message);
-    return {};
-  }
-
-  Status configure_switches() {
-    bool first = true;
-    for (const Node* s : t_.of_kind(NodeKind::kSwitch)) {
-      if (!first) {
-        if (auto st = cmd("bridge/create " + s->name); !st) return st;
-      }
-      first = false;
-      if (auto st = cmd("bridge/select " + s->name); !st) return st;
-      for (auto v : s->vlans) {
-        if (v == 1) continue;
-        if (auto st = cmd(fmt::format("vlan/create {}", v)); !st) return st;
-      }
-    }
-    for (auto& l : t_.links) {
-      auto port = [&](const std::string& sw, uint32_t p) -> Status {
-        if (auto st = cmd("bridge/select " + sw); !st) return st;
-        if (auto st = cmd(fmt::format("port/create {}", p)); !st) return st;
-        return cmd(fmt::format("port/mode {} {}", p, l.mode.to_string()));
-      };
-      if (l.switch_to_switch) {
-        if (auto st = port(l.a.node, l.port_a); !st) return st;
-        if (auto st = port(l.b.node, l.port_b); !st) return st;
-        if (auto st = cmd(
-                fmt::format("cable/connect {} {} {} {}", l.a.node, l.port_a, l.b.node, l.port_b));
-            !st)
-          return st;
-      } else {
-        if (auto st = port(l.b.node, l.port_b); !st) return st;
-        if (auto st = cmd(fmt::format("port/attach {} afpacket:{}", l.port_b, l.veth)); !st)
-          return st;
-      }
-    }
-    out_ << fmt::format("  switches     configured ({} ports)\n", t_.links.size());
-    return {};
-  }
-
-  Status configure_nodes() {
-    size_t n_nodes = 0;
-    for (auto& n : t_.nodes) {
-      if (n.kind == NodeKind::kSwitch) continue;
-      std::string ns = t_.netns(n.name);
-      io::Netlink& nl = nl_.at(ns);
-      if (n.kind == NodeKind::kRouter) {
-        if (auto s = set_sysctl(ns, "net/ipv4/ip_forward", "1"); !s) return s;
-        if (auto s = set_sysctl(ns, "net/ipv6/conf/all/forwarding", "1"); !s) return s;
-      }
-      for (auto& i : n.interfaces) {
-        for (auto& a : i.addresses) {
-          if (auto s = nl.add_address(i.name, a); !s) return s;
-        }
-        if (auto s = nl.set_up(i.name, true); !s) return s;
-      }
-      if (n.gateway) {
-        if (auto s = nl.add_route(*packet::IpPrefix::parse("0.0.0.0/0"), n.gateway->to_string());
-            !s)
-          return s;
-      }
-      if (n.gateway6) {
-        if (auto s = nl.add_route(*packet::IpPrefix::parse("::/0"), n.gateway6->to_string()); !s)
-          return s;
-      }
-      for (auto& r : n.routes) {
-        if (auto s = nl.add_route(r.to, r.via); !s)
-          return make_error(s.error().code, "{}: {}", r.where.str(), s.error().message);
-      }
-      if (!n.nftables.empty()) {
-        if (auto s = load_nftables_in(ns, n.nftables); !s)
-          return make_error(s.error().code, "{}: {}", n.where.str(), s.error().message);
-      }
-      if (auto st = start_services(t_, n, vnet_, state_); !st) return st;
-      ++n_nodes;
-    }
-    out_ << fmt::format("  nodes        {} configured\n", n_nodes);
-    std::string vrrp;
-    for (auto& n : t_.nodes)
-      if (n.vrrp)
-        vrrp += fmt::format("{}{} ({})", vrrp.empty() ? "" : ", ", n.name, n.vrrp->daemon);
-    if (!vrrp.empty()) out_ << "  vrrp         " << vrrp << "\n";
-    return {};
-  }
-
-  Topology& t_;
-  std::string vnet_;
+  LabImpl& lab_;
+  const Topology& t_;
   std::ostream& out_;
-  State state_;
-  std::map<std::string, io::Netlink> nl_;
-  std::optional<console::Client> client_;
 };
 
 }  // namespace
 
 bool lab_is_up(const std::string& lab) {
-  State s(lab);
-  return s.load() && s.j().value("phase", "") == "up";
-}
-
-void plan(Topology& t) {
-  std::map<std::string, std::set<uint32_t>> used;
-  for (auto& l : t.links) {
-    if (l.switch_to_switch && l.a.port) used[l.a.node].insert(*l.a.port);
-    if (l.b.port) used[l.b.node].insert(*l.b.port);
-  }
-  auto next = [&](const std::string& sw) {
-    uint32_t p = 1;
-    while (used[sw].count(p)) ++p;
-    used[sw].insert(p);
-    return p;
-  };
-  for (size_t i = 0; i < t.links.size(); ++i) {
-    auto& l = t.links[i];
-    if (l.switch_to_switch) l.port_a = l.a.port ? *l.a.port : next(l.a.node);
-    l.port_b = l.b.port ? *l.b.port : next(l.b.node);
-    if (!l.switch_to_switch) {
-      std::string v = l.a.node + "-" + l.a.interface;
-      l.veth = v.size() <= 15 ? v : fmt::format("vl{}", i);
-    }
-  }
-}
-
-Status lab_up(Topology& topo, const std::string& vnet_binary, std::ostream& progress) {
-  plan(topo);
-  if (State s(topo.name); s.load()) {
-    return make_error(EEXIST, "lab {} is already up (state in {}); run vnet lab down {} first",
-                      topo.name, state_dir(topo.name), topo.name);
-  }
-  progress << fmt::format("lab {}: bringing up {} nodes, {} links\n", topo.name, topo.nodes.size(),
-                          topo.links.size());
-  Upper up(topo, vnet_binary, progress);
-  Status s = up.run();
-  if (!s) {
-    progress << "up failed: " << s.error().message << "\nremoving what was created\n";
-    (void)lab_down(topo.name, &topo, progress);
-    return s;
-  }
-  return {};
-}
-
-Status lab_down(const std::string& name, const Topology* topo, std::ostream& progress) {
-  auto t0 = Clock::now();
-  State state(name);
-  bool have_state = static_cast<bool>(state.load());
-  std::set<std::string> namespaces;
-  std::vector<pid_t> pids;
-  if (have_state) {
-    for (auto& ns : state.j()["netns"]) namespaces.insert(ns.get<std::string>());
-    for (auto& p : state.j()["pids"]) {
-      pid_t pid = p["pid"].get<pid_t>();
-      if (process_start(pid) == p["start"].get<long long>()) pids.push_back(pid);
-    }
-  }
-  if (topo) {
-    namespaces.insert(topo->switch_netns());
-    for (auto& n : topo->nodes) {
-      if (n.kind != NodeKind::kSwitch) namespaces.insert(topo->netns(n.name));
-    }
-  }
-  if (!have_state && !topo)
-    return make_error(ENOENT, "lab {} is not up (no state in {})", name, state_dir(name));
-  // Every process living in one of the lab's namespaces is the lab's.
-  for (auto& ns : namespaces) {
-    for (pid_t p : netns_pids(ns)) {
-      if (p != ::getpid()) pids.push_back(p);
-    }
-  }
-  kill_all(pids, std::chrono::milliseconds(300));
-  size_t removed = 0;
-  Status result;
-  for (auto& ns : namespaces) {
-    if (!netns_exists(ns)) continue;
-    if (auto s = delete_netns(ns); !s)
-      result = s;
-    else
-      ++removed;
-  }
-  std::error_code ec;
-  fs::remove_all(state_dir(name), ec);
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count();
-  progress << fmt::format("lab {} is down in {} ms ({} processes stopped, {} namespaces removed)\n",
-                          name, ms, pids.size(), removed);
-  return result;
+  auto s = State::load(lab);
+  return s && s->j().value("phase", "") == "up";
 }
 
 std::vector<std::string> list_labs() {
@@ -479,27 +353,92 @@ std::vector<std::string> list_labs() {
   return out;
 }
 
+Result<std::unique_ptr<LabRuntime>> lab_up(const Topology& topo, const std::string& vnet_binary,
+                                           std::ostream& progress) {
+  auto state = State::create(topo.name, topo.file);
+  if (!state) return state.error();
+  progress << fmt::format("lab {}: bringing up {} nodes, {} links\n", topo.name, topo.nodes.size(),
+                          topo.links.size())
+           << std::flush;
+  auto lab = std::make_unique<LabImpl>(topo, vnet_binary, std::move(*state));
+  Status s = Upper(*lab, progress).run();
+  if (!s && interrupted()) s = check_interrupt();  // a wait cut short by the signal says why
+  if (!s) {
+    progress << "up failed: " << s.error().message << "\nremoving what this up created\n";
+    lab.reset();
+    (void)lab_down(topo.name, progress);
+    return s.error();
+  }
+  return std::unique_ptr<LabRuntime>(std::move(lab));
+}
+
+Result<std::unique_ptr<LabRuntime>> lab_open(const Topology& topo, const std::string& vnet_binary) {
+  auto state = State::load(topo.name);
+  if (!state) return state.error();
+  return std::unique_ptr<LabRuntime>(
+      std::make_unique<LabImpl>(topo, vnet_binary, std::move(*state)));
+}
+
+Status lab_down(const std::string& name, std::ostream& progress) {
+  auto t0 = Clock::now();
+  auto state = State::load(name);
+  if (!state) return state.error();
+  std::vector<std::string> namespaces;
+  for (auto& ns : state->j().value("netns", json::array()))
+    namespaces.push_back(ns.get<std::string>());
+  // Recorded processes that still are what was recorded (a recycled pid is someone else's).
+  std::vector<pid_t> pids;
+  for (auto& p : state->j().value("pids", json::array())) {
+    pid_t pid = p["pid"].get<pid_t>();
+    if (process_start_time(pid) == p["start"].get<long long>() && process_running(pid))
+      pids.push_back(pid);
+  }
+  // Every process living in one of the lab's own namespaces is the lab's.
+  auto killed = kill_processes(pids, namespaces, milliseconds(300));
+  size_t removed = 0;
+  Status result;
+  if (!killed) result = killed.error();
+  for (auto& ns : namespaces) {
+    if (!netns_exists(ns)) continue;
+    if (auto s = delete_netns(ns); !s)
+      result = s;
+    else
+      ++removed;
+  }
+  if (auto s = state->remove(); !s) result = s;
+  auto ms = std::chrono::duration_cast<milliseconds>(Clock::now() - t0).count();
+  progress << fmt::format("lab {} is down in {} ms ({} processes stopped, {} namespaces removed)\n",
+                          name, ms, killed ? *killed : 0, removed);
+  return result;
+}
+
 Result<json> lab_status(const std::string& name) {
-  State state(name);
-  if (auto s = state.load(); !s) return s.error();
-  json j = state.j();
+  auto state = State::load(name);
+  if (!state) return state.error();
+  json j = state->j();
   for (auto& ns : j["netns"]) {
     j["netns_present"][ns.get<std::string>()] = netns_exists(ns.get<std::string>());
   }
-  for (auto& p : j["pids"])
-    p["alive"] = process_start(p["pid"].get<pid_t>()) == p["start"].get<long long>();
-  auto c = console::Client::connect(lab_console(name));
+  for (auto& p : j["pids"]) {
+    pid_t pid = p["pid"].get<pid_t>();
+    bool same = process_start_time(pid) == p["start"].get<long long>();
+    p["alive"] = same && process_running(pid);
+    if (p["alive"].get<bool>())
+      p["state"] = "running";
+    else if (p.contains("status"))
+      p["state"] = "gone (" + describe_exit(p["status"].get<int>()) + ")";
+    else
+      p["state"] = "gone";
+  }
+  auto c = SwitchClient::connect(lab_console(name));
   if (c) {
-    if (auto r = c->run("bridge/list --json"); r) {
-      json bridges = json::parse(*r, nullptr, false);
-      for (auto& b : bridges) {
+    if (auto bridges = c->bridges(); bridges) {
+      for (auto& b : *bridges) {
         std::string bn = b["name"];
-        (void)c->run("bridge/select " + bn);
-        if (auto ports = c->run("port/allprint --json"); ports)
-          b["port_table"] = json::parse(*ports, nullptr, false);
-        if (auto fdb = c->run("fdb/show --json"); fdb) b["fdb"] = json::parse(*fdb, nullptr, false);
+        if (auto ports = c->ports(bn)) b["port_table"] = *ports;
+        if (auto fdb = c->fdb(bn)) b["fdb"] = *fdb;
       }
-      j["switches"] = bridges;
+      j["switches"] = *bridges;
     }
   } else {
     j["dataplane_error"] = c.error().message;
@@ -507,32 +446,40 @@ Result<json> lab_status(const std::string& name) {
   return j;
 }
 
-Status node_kill(const Topology& t, const std::string& node) {
-  auto pids = netns_pids(t.netns(node));
-  for (pid_t p : pids) ::kill(p, SIGKILL);
-  return set_node_links(t, node, false);
-}
-
-Status node_stop(const Topology& t, const std::string& node) {
-  kill_all(netns_pids(t.netns(node)), std::chrono::seconds(5));
-  return {};
-}
-
-Status node_start(const Topology& t, const std::string& node, const std::string& vnet_binary) {
-  const Node* n = t.node(node);
-  if (!n) return make_error(ENOENT, "no node {}", node);
-  if (auto s = set_node_links(t, node, true); !s) return s;
-  State state(t.name);
-  if (auto s = state.load(); !s) return s;
-  return start_services(t, *n, vnet_binary, state);
-}
-
 Result<int> lab_exec(const std::string& name, const std::string& node,
                      const std::vector<std::string>& argv) {
+  auto state = State::load(name);
+  if (!state) return state.error();
+  if (!node_powered(state->j(), node))
+    return make_error(EHOSTDOWN, "node {} of lab {} is powered off (killed or stopped)", node,
+                      name);
   std::string ns = name + "-" + node;
-  if (!netns_exists(ns))
+  if (!recorded_netns(state->j(), ns) || !netns_exists(ns))
     return make_error(ENOENT, "lab {} has no node {} (namespace {} missing)", name, node, ns);
   return run_in_netns(ns, argv, false);
+}
+
+Status node_power(LabRuntime& rt, const std::string& node, Power op) {
+  const Node* n = rt.topo().node(node);
+  if (!n) return make_error(ENOENT, "no node {}", node);
+  if (!n->kind->has_power())
+    return make_error(ENOTSUP,
+                      "{} is a {}: only nodes with power (hosts, routers) can be "
+                      "killed, stopped and started",
+                      node, n->kind->name());
+  auto& lab = static_cast<LabImpl&>(rt);
+  switch (op) {
+    case Power::kKill:
+      return n->kind->kill(*n, rt);
+    case Power::kStop:
+      return n->kind->stop(*n, rt);
+    case Power::kStart:
+      if (rt.powered(node))
+        return make_error(EALREADY, "{} is running: kill or stop it before starting it", node);
+      if (auto s = boot(*n, lab); !s) return s;
+      return rt.set_power(*n, true);
+  }
+  return {};
 }
 
 }  // namespace vnet::lab

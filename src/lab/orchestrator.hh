@@ -1,52 +1,58 @@
 #pragma once
-// Orchestrator: brings a validated Topology up as namespaces, veth pairs and one `vnet switch`
-// dataplane, and takes it down again.
+// Orchestrator: brings a validated Topology up as namespaces, links and one `vnet switch`
+// dataplane, powers nodes off and on for scenarios, reports status, and takes labs down.
 //
-// Everything created is recorded in the lab's state directory (/run/vnet/labs/NAME/state.json,
-// or $VNET_STATE_DIR/NAME) *before* it is created, so `down` removes exactly that even after a
-// crash or a half-finished `up`. Names derive from the lab's name, so labs coexist:
-// namespaces "<lab>-<node>" and "<lab>-vnet" (the dataplane's), veths named in those namespaces.
+// Ownership: everything a lab creates is recorded in its state directory (lab/state.hh) right
+// after it exists and before anything could lose track of it; `down` and the cleanup of a failed
+// `up` remove exactly what was recorded. A namespace that existed before `up` (another lab's,
+// someone else's) makes `up` fail and is never touched, nor are its processes.
 //
-// Ordering of `up`: namespaces → veth pairs (switch end in <lab>-vnet) → dataplane process →
-// bridges, VLANs, ports and cables through its console → addresses, routes, forwarding,
-// nftables through netlink/libnftables → node commands and test listeners.
+// Order of `up`: the dataplane's namespace and process → switches (bridges, VLANs) → cables
+// between switches → per node: create (namespace) → per link: attach (veth) + switch port →
+// configure (addresses, routes, nftables) → start (services) → wait until every service has
+// lived through its first second and passed its readiness check. Each phase runs through the
+// node-kind registry (lab/node_kind.hh); the dataplane is driven through lab/switch_client.hh.
+//
+// Interruption: lab/interrupt.hh records SIGINT/SIGTERM; `up` stops between phases and removes
+// what it created, in the normal flow (never inside the signal handler).
 
 #include <iosfwd>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "base/result.hh"
+#include "lab/runtime.hh"
 #include "lab/topology.hh"
 
 namespace vnet::lab {
 
-std::string state_root();
-std::string state_dir(const std::string& lab);
 bool lab_is_up(const std::string& lab);
-
-// Fills port numbers and veth names into the topology's links.
-void plan(Topology& topo);
-
-// progress: one line per phase. On failure everything created so far is removed again.
-Status lab_up(Topology& topo, const std::string& vnet_binary, std::ostream& progress);
-// By lab name. Removes what the state recorded; with a topology also the names it implies.
-Status lab_down(const std::string& name, const Topology* topo, std::ostream& progress);
-Result<nlohmann::json> lab_status(const std::string& name);
 std::vector<std::string> list_labs();
-Result<int> lab_exec(const std::string& name, const std::string& node,
-                     const std::vector<std::string>& argv);
 // The dataplane's console socket of a running lab.
 std::string lab_console(const std::string& name);
 
-// Node lifecycle for scenarios (the lab must be up and planned):
-//   kill: the node crashes — every process in its namespace gets SIGKILL and its links lose
-//         carrier (the switch ends go down); addresses stay, as on a crashed machine;
-//   stop: clean shutdown — SIGTERM, wait until the processes are gone;
-//   start: links up again, then its services (listeners, commands, VRRP daemon) start.
-Status node_kill(const Topology& topo, const std::string& node);
-Status node_stop(const Topology& topo, const std::string& node);
-Status node_start(const Topology& topo, const std::string& node, const std::string& vnet_binary);
+// Brings the lab up; `progress` gets one line per phase. On failure (or interruption) everything
+// this call created is removed again and the error says what failed. The returned runtime stays
+// usable for scenarios; `topo` must outlive it.
+Result<std::unique_ptr<LabRuntime>> lab_up(const Topology& topo, const std::string& vnet_binary,
+                                           std::ostream& progress);
+// A runtime for a lab that is already up (state loaded; dataplane connected on first use).
+Result<std::unique_ptr<LabRuntime>> lab_open(const Topology& topo, const std::string& vnet_binary);
+// By lab name: removes what the state recorded (processes, namespaces), then the state.
+Status lab_down(const std::string& name, std::ostream& progress);
+Result<nlohmann::json> lab_status(const std::string& name);
+Result<int> lab_exec(const std::string& name, const std::string& node,
+                     const std::vector<std::string>& argv);
+
+// Node power for scenarios (docs/topology.md "Crash and boot"):
+//   kill  = power cut: every process killed and reaped, cables down, runtime state gone;
+//   stop  = clean shutdown (SIGTERM, deadline, then SIGKILL), then off as kill;
+//   start = boot: declared configuration applied afresh, services started; fails if a service
+//           exits within its first second or its readiness check fails.
+enum class Power { kKill, kStop, kStart };
+Status node_power(LabRuntime& rt, const std::string& node, Power op);
 
 }  // namespace vnet::lab

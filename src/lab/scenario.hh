@@ -1,26 +1,20 @@
 #pragma once
 // Scenario runner: executes a lab's scenarios step by step against the running lab and produces
-// a report (text for people, JUnit XML for CI). Probes poll with deadlines; nothing sleeps for a
-// fixed time.
-//
-// Expectations:
-//   ping A B       reach: a reply within 3 s | unreachable: no reply to 3 requests over 1 s
-//   tcp A B:P      open: connected within 2 s | closed: refused or unanswered within 1 s
-//   exec N CMD     exit status equals `expect` (default 0)
-//   link X Y up|down   pulls or plugs the cable (switch↔switch: the dataplane's ports;
-//                      node↔switch: the switch end of the veth, so the node loses carrier)
-//   wait_until STEP within D   repeats STEP until it passes or D runs out
-//   kill N / stop N / start N  crash (SIGKILL + carrier loss), clean stop, restart of a node
-//   vrrp_master G is N         exactly N holds the virtual addresses of instance or sync group G
-//   failover G < D             from the last kill/stop/link-down to the first echo reply from the
-//                              virtual address (a 10 ms probe from a host on its subnet, replies
-//                              from the failed node ignored) took less than D
+// a report (text for people, JUnit XML for CI). Steps are registered kinds (lab/step.hh); probes
+// poll with deadlines, nothing sleeps for a fixed time. SIGINT/SIGTERM (lab/interrupt.hh) stop the
+// run between steps; the caller tears down in the normal flow.
 
 #include <chrono>
 #include <iosfwd>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
+#include "lab/probe.hh"
+#include "lab/runtime.hh"
 #include "lab/topology.hh"
 
 namespace vnet::lab {
@@ -37,14 +31,44 @@ struct Report {
   std::string lab;
   std::vector<StepResult> steps;
   std::chrono::milliseconds duration{0};
+  std::string interrupted;  // "SIGINT" when the run was cut short
   size_t failed() const;
   void print(std::ostream& out) const;
   std::string junit_xml() const;
 };
 
+// What steps see of a run: the lab, targets, and the bookkeeping of faults for failover steps.
+class ScenarioContext {
+ public:
+  using Clock = std::chrono::steady_clock;
+  ScenarioContext(const Topology& t, LabRuntime& lab) : t_(t), lab_(lab) {}
+  const Topology& topo() const { return t_; }
+  LabRuntime& lab() { return lab_; }
+  // A node's first address of the family, or the text itself (an address).
+  std::string target(const std::string& name, bool v6) const;
+
+  // Failover measurement: a failover step watches its VRRP group; each fault (kill, stop, link
+  // down) starts, for every watched group, a 10 ms echo probe to the group's first virtual
+  // address from a host on its subnet, ignoring replies from the failed node's MACs.
+  void watch_group(const std::string& group) { watched_.insert(group); }
+  void fault(const std::string& node);
+  struct Probe {
+    std::unique_ptr<FailoverProbe> probe;
+    std::string host, vip;
+  };
+  const Probe* probe(const std::string& group) const;
+  std::optional<Clock::time_point> fault_time() const { return fault_; }
+
+ private:
+  const Topology& t_;
+  LabRuntime& lab_;
+  std::set<std::string> watched_;
+  std::map<std::string, Probe> probes_;
+  std::optional<Clock::time_point> fault_;
+};
+
 // Runs every scenario (or only `only` when non-empty), printing each step as it finishes.
-// `vnet_binary` restarts node services for `start` steps.
-Report run_scenarios(const Topology& topo, const std::string& only, std::ostream& live,
-                     const std::string& vnet_binary);
+Report run_scenarios(const Topology& topo, LabRuntime& lab, const std::string& only,
+                     std::ostream& live);
 
 }  // namespace vnet::lab

@@ -1,12 +1,18 @@
 #pragma once
 // Topology: the model of a lab file (docs/topology.md), parsed from YAML and validated as a whole.
 //
-// A lab has switches (802.1Q bridges hosted by one `vnet switch` dataplane), hosts and routers
-// (network namespaces), links (node interface ↔ switch port, or switch ↔ switch trunk cable) and
-// scenarios (ordered steps with expectations). load_topology() reports every mistake it finds,
-// each with file:line and what was expected, rather than stopping at the first.
+// A lab has nodes of registered kinds (switches: 802.1Q bridges hosted by one `vnet switch`
+// dataplane; hosts and routers: network namespaces; more kinds plug in through the node-kind
+// registry, lab/node_kind.hh), links (node interface ↔ switch port, or switch ↔ switch trunk cable)
+// and scenarios (ordered steps of registered step kinds, lab/step.hh). load_topology() reports
+// every mistake it finds, each with file:line:col and what was expected, rather than stopping at
+// the first; whatever `up` would fail on (names the kernel refuses, collisions) is found here.
+//
+// Kind-specific settings live in the node's `spec` (a NodeSpec subclass owned by its kind), and a
+// step's typed arguments in its StepSpec: the core model knows only what every kind shares.
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -14,14 +20,22 @@
 #include "base/result.hh"
 #include "bridge/port_config.hh"
 #include "packet/address.hh"
-#include "vrrp/keepalived_conf.hh"
+
+namespace vnet::vrrp {
+struct KeepalivedConfig;
+}
 
 namespace vnet::lab {
 
+class NodeKind;
+class StepKind;
+
 struct Where {
   std::string file;
-  int line = 0;  // 1-based
-  std::string str() const { return file + ":" + std::to_string(line); }
+  int line = 0;  // 1-based; 0 = unknown
+  int col = 0;   // 1-based; 0 = unknown
+  // "file:line:col" (or "file:line" without a column).
+  std::string str() const;
 };
 
 struct Diagnostic {
@@ -32,53 +46,46 @@ struct Diagnostic {
 
 struct Interface {
   std::string name;
-  std::optional<packet::MacAddress> mac;
+  std::optional<packet::MacAddress> mac;  // as declared; the planner fills one in otherwise
   std::vector<packet::IpPrefix> addresses;
   Where where;
 };
 
-struct Route {
-  packet::IpPrefix to;  // "default" = 0.0.0.0/0 or ::/0
-  std::string via;      // gateway address
-  Where where;
+// What a kind keeps about one node (e.g. a switch's VLANs, a host's routes).
+struct NodeSpec {
+  virtual ~NodeSpec() = default;
 };
-
-// A router's VRRP daemon: keepalived.conf text (inline or from a file) run by `vnet vrrp` or,
-// for comparison, by Debian's keepalived.
-struct VrrpSpec {
-  std::string config;           // keepalived.conf text
-  std::string daemon = "vnet";  // vnet | keepalived
-  vrrp::KeepalivedConfig parsed;
-  Where where;
-};
-
-enum class NodeKind { kSwitch, kHost, kRouter };
 
 struct Node {
-  NodeKind kind = NodeKind::kHost;
   std::string name;
+  const NodeKind* kind = nullptr;
   std::vector<Interface> interfaces;
-  std::vector<bridge::VlanId> vlans;  // switches
-  std::optional<packet::Ipv4Address> gateway;
-  std::optional<packet::Ipv6Address> gateway6;
-  std::vector<Route> routes;
-  std::string nftables;  // ruleset text (routers)
-  std::vector<std::string> commands;
-  std::vector<uint16_t> listen;  // TCP ports answered by a test service
-  std::optional<VrrpSpec> vrrp;  // routers
+  std::shared_ptr<NodeSpec> spec;  // set by the kind's parse; never null after parsing
   Where where;
+  // Filled by the planner: the MAC of each interface (declared or derived from the lab, node and
+  // interface names, stable across runs and reboots), by interface name.
+  std::map<std::string, packet::MacAddress> macs;
+
   const Interface* interface(const std::string& n) const {
     for (auto& i : interfaces) {
       if (i.name == n) return &i;
     }
     return nullptr;
   }
+  template <typename T>
+  const T& as() const {
+    return static_cast<const T&>(*spec);
+  }
+  template <typename T>
+  T& as() {
+    return static_cast<T&>(*spec);
+  }
 };
 
 struct Endpoint {
   std::string node;
   std::string interface;         // node side
-  std::optional<uint32_t> port;  // switch side
+  std::optional<uint32_t> port;  // switch side, as written
 };
 
 struct Link {
@@ -86,35 +93,26 @@ struct Link {
   bool switch_to_switch = false;
   bridge::PortConfig mode;  // switch side (both sides for switch↔switch)
   Where where;
-  // Filled by the planner: switch port numbers and the veth name on the switch side.
+  // Filled by the planner: switch port numbers and, for node links, the name of the switch-side
+  // device in the dataplane's namespace (unique, at most 15 characters).
   uint32_t port_a = 0, port_b = 0;
-  std::string veth;
+  std::string device;
+};
+
+// A step's typed arguments, owned by its kind.
+struct StepSpec {
+  virtual ~StepSpec() = default;
 };
 
 struct Step {
-  enum class Kind {
-    kPing,
-    kTcp,
-    kExec,
-    kLink,
-    kWaitUntil,
-    kKill,
-    kStop,
-    kStart,
-    kVrrpMaster,
-    kFailover
-  };
-  Kind kind = Kind::kPing;
-  // ping: A B; tcp: A B PORT; exec: NODE CMD; link: X Y up|down; kill/stop/start: NODE;
-  // vrrp_master: GROUP NODE; failover: GROUP
-  std::vector<std::string> args;
-  bool ipv6 = false;   // ping6
-  std::string expect;  // reach|unreachable, open|closed, exit code, up|down
-  int exit_code = 0;
-  double within_s = 0;      // wait_until deadline
-  std::vector<Step> inner;  // wait_until: the condition (one step)
-  std::string text;         // as written, for the report
+  const StepKind* kind = nullptr;
+  std::shared_ptr<const StepSpec> spec;  // null when the step did not parse
+  std::string text;                      // as written, for the report
   Where where;
+  template <typename T>
+  const T& as() const {
+    return static_cast<const T&>(*spec);
+  }
 };
 
 struct Scenario {
@@ -126,30 +124,44 @@ struct Scenario {
 struct Topology {
   std::string name;
   std::string file;
-  std::vector<Node> nodes;  // switches, hosts and routers in file order
+  std::vector<Node> nodes;  // in file order, kind by kind
   std::vector<Link> links;
   std::vector<Scenario> scenarios;
 
-  const Node* node(const std::string& n) const {
-    for (auto& x : nodes) {
-      if (x.name == n) return &x;
-    }
-    return nullptr;
-  }
-  std::vector<const Node*> of_kind(NodeKind k) const;
-  // Namespace of a node: "<lab>-<node>"; the dataplane's: "<lab>-sw".
+  const Node* node(const std::string& n) const;
+  Node* node(const std::string& n);
+  bool is_switch(const std::string& n) const;
+  std::vector<const Node*> switches() const;
+  std::vector<const Node*> of_kind(std::string_view kind) const;
+  // Namespace of a node: "<lab>-<node>"; the dataplane's: "<lab>-vnet".
   std::string netns(const std::string& node) const { return name + "-" + node; }
   std::string switch_netns() const { return name + "-vnet"; }
   // An address of a node for probes: first IPv4 (or IPv6) address of any interface.
   std::optional<std::string> address_of(const std::string& node, bool v6) const;
+  // VRRP: the keepalived configuration a node runs, if its kind has one.
+  const vrrp::KeepalivedConfig* vrrp_config(const Node& n) const;
   // VRRP groups (instance or sync group names) → the virtual addresses of their instances.
   std::vector<packet::IpPrefix> group_vips(const std::string& group) const;
   std::vector<std::string> vrrp_routers() const;
+  // The links of one node (node↔switch links whose node end it is).
+  std::vector<const Link*> links_of(const std::string& node) const;
 };
 
-// Parses and validates. On failure the error message lists every diagnostic, one per line.
-Result<Topology> load_topology(const std::string& path);
-// Same, from text (tests); `file` names it in diagnostics.
-Result<Topology> parse_topology(const std::string& text, const std::string& file);
+struct LoadOptions {
+  // Run every router's VRRP with this daemon instead of the file's ("vnet" or "keepalived"), to
+  // compare daemons on one topology (`--vrrp-daemon`).
+  std::string vrrp_daemon;
+};
+
+// Parses, validates and plans. On failure the error message lists every diagnostic, one per line,
+// sorted by position.
+Result<Topology> load_topology(const std::string& path, const LoadOptions& options = {});
+// Same, from text (tests); `file` names it in diagnostics and anchors relative paths.
+Result<Topology> parse_topology(const std::string& text, const std::string& file,
+                                const LoadOptions& options = {});
+
+// Fills port numbers, switch-side device names and interface MACs (idempotent; load_topology
+// already did it).
+void plan(Topology& topo);
 
 }  // namespace vnet::lab

@@ -31,10 +31,10 @@ pass "graph"
 for attempt in 1 2 3 4 5; do
   "$VNET" lab up "$EX" >"$WORK/up.log" 2>&1 &
   up=$!
-  state=$VNET_STATE_DIR/campus/state.json
-  wait_for 5 sh -c "jq -e '.pids[] | select(.what == \"dataplane\")' '$state'" || true
-  dp=$(jq -r '.pids[] | select(.what == "dataplane") | .pid' "$state" 2>/dev/null || true)
-  phase=$(jq -r .phase "$state" 2>/dev/null || echo none)
+  st() { "$VNET" lab status --json campus 2>/dev/null; }
+  wait_for 5 sh -c "'$VNET' lab status --json campus | jq -e '.pids[] | select(.what == \"dataplane\")'" || true
+  dp=$(st | jq -r '.pids[] | select(.what == "dataplane") | .pid' 2>/dev/null || true)
+  phase=$(st | jq -r .phase 2>/dev/null || echo none)
   kill -9 $up 2>/dev/null || true
   [ -n "$dp" ] && kill -9 "$dp" 2>/dev/null || true
   wait $up 2>/dev/null || true

@@ -1,0 +1,91 @@
+#include "lab/interfaces.hh"
+
+#include <set>
+
+#include "lab/reader.hh"
+
+namespace vnet::lab {
+
+const KeyTable& interface_keys() {
+  static const KeyTable t{
+      "interface",
+      {
+          {"name", schema::ref("interfaceName"), "device name inside the node (eth0)", true},
+          {"mac", schema::ref("mac"),
+           "unicast MAC; without one the lab derives a stable one from the lab, node and "
+           "interface names"},
+          {"ipv4", schema::ref("prefixes"), "IPv4 address(es) with prefix length"},
+          {"ipv6", schema::ref("prefixes"), "IPv6 address(es) with prefix length"},
+          {"addresses", schema::list(schema::ref("prefix")), "addresses of either family"},
+      }};
+  return t;
+}
+
+namespace {
+
+const std::set<std::string> kReserved = {"lo", "all", "default"};
+
+Interface parse_one(const YAML::Node& n, const std::string& node, Reader& r) {
+  Interface i;
+  i.where = r.at(n);
+  if (!r.check_keys(n, interface_keys())) return i;
+  if (n["name"]) {
+    if (auto s = r.name(n["name"], "interface name", 15)) {
+      i.name = *s;
+      if (kReserved.count(i.name))
+        r.error(n["name"], fmt::format("interface name '{}' is reserved in every network "
+                                       "namespace (lo, all, default): choose another",
+                                       i.name));
+    }
+  }
+  if (n["mac"]) {
+    if (auto s = r.str(n["mac"], "mac")) {
+      auto m = packet::MacAddress::parse(*s);
+      if (!m) {
+        r.error(n["mac"], m.error().message);
+      } else if (m->is_multicast() || m->is_zero()) {
+        r.error(n["mac"], fmt::format("MAC {} is not a unicast address", *s));
+      } else {
+        i.mac = *m;
+      }
+    }
+  }
+  auto add = [&](const YAML::Node& a, std::optional<bool> want_v6) {
+    auto s = r.str(a, "address");
+    if (!s) return;
+    auto p = packet::IpPrefix::parse(*s);
+    if (!p) return r.error(a, p.error().message);
+    if (want_v6 && p->v6 != *want_v6)
+      return r.error(a, fmt::format("'{}' is not an IPv{} address", *s, *want_v6 ? 6 : 4));
+    i.addresses.push_back(*p);
+  };
+  for (const char* key : {"ipv4", "ipv6"}) {
+    auto v = n[key];
+    if (!v) continue;
+    bool v6 = std::string(key) == "ipv6";
+    if (v.IsSequence()) {
+      for (auto a : v) add(a, v6);
+    } else {
+      add(v, v6);
+    }
+  }
+  for (auto a : r.list(n["addresses"], "addresses")) add(a, std::nullopt);
+  (void)node;
+  return i;
+}
+
+}  // namespace
+
+std::vector<Interface> parse_interfaces(const YAML::Node& list, const std::string& node,
+                                        Reader& r) {
+  std::vector<Interface> out;
+  for (auto i : r.list(list, "interfaces")) out.push_back(parse_one(i, node, r));
+  std::set<std::string> seen;
+  for (auto& i : out) {
+    if (!i.name.empty() && !seen.insert(i.name).second)
+      r.error(i.where, fmt::format("node {}: interface {} is declared twice", node, i.name));
+  }
+  return out;
+}
+
+}  // namespace vnet::lab

@@ -1,0 +1,22 @@
+#pragma once
+// Node interfaces as topology files write them (shared by every kind whose nodes have NICs):
+//   interfaces: [{name: eth0, mac: 02:…, ipv4: 10.0.0.1/24 | [..], ipv6: …, addresses: [..]}]
+// Names are what the kernel accepts for a network device: 1..15 letters, digits, '-' or '_',
+// starting with a letter, and not one of the names every namespace reserves (lo, all, default).
+
+#include <yaml-cpp/yaml.h>
+
+#include <vector>
+
+#include "lab/keys.hh"
+#include "lab/topology.hh"
+
+namespace vnet::lab {
+
+class Reader;
+
+const KeyTable& interface_keys();
+// The `interfaces` list of node `node`; an absent key gives none.
+std::vector<Interface> parse_interfaces(const YAML::Node& list, const std::string& node, Reader& r);
+
+}  // namespace vnet::lab

@@ -1,0 +1,85 @@
+// Node kind "switch": an 802.1Q bridge in the lab's `vnet switch` dataplane (one process in the
+// namespace "<lab>-vnet" hosts every switch of the lab, each a separate bridge with its own FDB).
+
+#include <algorithm>
+
+#include "lab/node_kind.hh"
+#include "lab/reader.hh"
+#include "lab/registry.hh"
+#include "lab/runtime.hh"
+
+namespace vnet::lab {
+namespace {
+
+struct SwitchSpec final : NodeSpec {
+  std::vector<bridge::VlanId> vlans;  // besides VLAN 1, which always exists
+};
+
+class SwitchKind final : public NodeKind {
+ public:
+  std::string_view name() const override { return "switch"; }
+  std::string_view section() const override { return "switches"; }
+  std::string_view doc() const override {
+    return "An IEEE 802.1Q bridge. All switches of a lab live in one `vnet switch` dataplane "
+           "process in the namespace `<lab>-vnet`; each is a separate bridge with its own FDB.";
+  }
+  const KeyTable& keys() const override {
+    static const KeyTable t{"switch",
+                            {
+                                {"name", schema::ref("nodeName"),
+                                 "node name (unique among all nodes; `vnet` is reserved)", true},
+                                {"vlans", schema::ref("vids"),
+                                 "VIDs (1–4094) that exist on this switch; VLAN 1 always "
+                                 "exists"},
+                            }};
+    return t;
+  }
+  bool is_switch() const override { return true; }
+  std::pair<std::string_view, std::string_view> graph_style() const override {
+    return {"box", "#e8eef7"};
+  }
+
+  void parse(const YAML::Node& yaml, Node& n, Reader& r) const override {
+    auto spec = std::make_shared<SwitchSpec>();
+    if (yaml["vlans"]) spec->vlans = r.vid_list(yaml["vlans"], "switch " + n.name + " vlans");
+    n.spec = spec;
+  }
+
+  // Every VLAN a link carries on this switch is declared on it.
+  void validate(const Node& n, Reader& r) const override {
+    const auto& vlans = n.as<SwitchSpec>().vlans;
+    for (auto& l : r.topo().links) {
+      if (l.b.node != n.name && !(l.switch_to_switch && l.a.node == n.name)) continue;
+      for (bridge::VlanId v : l.mode.members()) {
+        if (v != 1 && std::find(vlans.begin(), vlans.end(), v) == vlans.end())
+          r.error(l.where, fmt::format("VLAN {} is not declared on switch {} (its vlans: [{}])", v,
+                                       n.name, fmt::join(vlans, ", ")));
+      }
+    }
+  }
+
+  // The bridge and its VLANs. The dataplane starts with the lab's first switch as its bridge.
+  Status configure(const Node& n, LabRuntime& rt) const override {
+    auto dp = rt.dataplane();
+    if (!dp) return dp.error();
+    auto sws = rt.topo().switches();
+    if (sws.empty() || sws.front()->name != n.name) {
+      if (auto s = (*dp)->create_bridge(n.name); !s) return s;
+    }
+    for (auto v : n.as<SwitchSpec>().vlans) {
+      if (v == 1) continue;
+      if (auto s = (*dp)->create_vlan(n.name, v); !s) return s;
+    }
+    return {};
+  }
+
+  nlohmann::json status(const Node& n, const Topology&) const override {
+    return {{"vlans", n.as<SwitchSpec>().vlans}};
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<NodeKind> make_switch_kind() { return std::make_unique<SwitchKind>(); }
+
+}  // namespace vnet::lab

@@ -1,0 +1,85 @@
+#pragma once
+// NodeKind: one kind of lab node (switch, host, router; later vm, external, service). A kind is
+// one file implementing this interface plus one line in lab/registry.cc; the topology parser, the
+// orchestrator, the scenario runner, `status`, the graph, the JSON Schema and the docs all reach
+// kinds only through it (no branch on a kind's name anywhere else).
+//
+// Life of a node (docs/topology.md, "Crash and boot"):
+//   parse → validate → plan                       when the file is loaded (no side effects)
+//   create → attach (per link) → configure → start  `up`, and `start` (boot) after a power-off
+//   kill  = power cut: every process gone (reaped), cables down, runtime state gone
+//   stop  = clean shutdown (SIGTERM, deadline), then power off as kill
+// The default implementations fit a kind that has nothing to do in that phase.
+
+#include <yaml-cpp/yaml.h>
+
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "base/result.hh"
+#include "lab/keys.hh"
+#include "lab/topology.hh"
+
+namespace vnet::lab {
+
+class Reader;
+class LabRuntime;
+
+class NodeKind {
+ public:
+  virtual ~NodeKind() = default;
+
+  virtual std::string_view name() const = 0;     // "host": messages, status, the graph
+  virtual std::string_view section() const = 0;  // top-level list of the file: "hosts"
+  virtual std::string_view doc() const = 0;      // a paragraph for docs/topology.md
+  virtual const KeyTable& keys() const = 0;
+  // Tables of the maps nested in this kind's values (interface, route, vrrp…): each becomes a
+  // $defs entry named by its KeyTable::what in the schema, and a table in the docs.
+  virtual std::vector<const KeyTable*> sub_tables() const { return {}; }
+
+  // What the core may do with nodes of this kind.
+  virtual bool is_switch() const { return false; }    // link endpoint "SW[:PORT]"; bridges
+  virtual bool runs_probes() const { return false; }  // ping/tcp/exec run inside it
+  virtual bool has_power() const { return false; }    // kill/stop/start apply
+  virtual bool needs_netns() const { return false; }  // "<lab>-<node>" exists while it runs
+
+  // Fills n.spec and n.interfaces from the node's YAML map (keys already checked).
+  virtual void parse(const YAML::Node& yaml, Node& n, Reader& r) const = 0;
+  // After every node and link is known: cross-node rules (gateways on-link, VRRP interfaces).
+  virtual void validate(const Node&, Reader&) const {}
+  // The VRRP configuration the node runs, if any (vrrp_master/failover steps, status).
+  virtual const vrrp::KeepalivedConfig* vrrp(const Node&) const { return nullptr; }
+  // Graphviz node attributes: shape and fill colour.
+  virtual std::pair<std::string_view, std::string_view> graph_style() const {
+    return {"ellipse", "#ffffff"};
+  }
+
+  // Runtime. `rt` is the running lab (lab/runtime.hh).
+  virtual Status create(const Node&, LabRuntime&) const { return {}; }
+  // Makes what carries the frames of node interface link.a.interface and returns the backend
+  // spec for the switch port (io::make_backend form, e.g. "afpacket:DEV").
+  virtual Result<std::string> attach(const Node& n, const Link&, LabRuntime&) const {
+    return make_error(ENOTSUP, "{} nodes ({}) have no interfaces to link", name(), n.name);
+  }
+  // Node-side cable state for `link NODE SW up|down` (the node sees its carrier go).
+  virtual Status set_link(const Node& n, const Link&, bool, LabRuntime&) const {
+    return make_error(ENOTSUP, "{} nodes ({}) have no cables to pull", name(), n.name);
+  }
+  virtual Status configure(const Node&, LabRuntime&) const { return {}; }
+  virtual Status start(const Node&, LabRuntime&) const { return {}; }
+  virtual Status kill(const Node& n, LabRuntime&) const {
+    return make_error(ENOTSUP, "{} nodes ({}) cannot be killed", name(), n.name);
+  }
+  virtual Status stop(const Node& n, LabRuntime&) const {
+    return make_error(ENOTSUP, "{} nodes ({}) cannot be stopped", name(), n.name);
+  }
+  // Kind-specific facts for `vnet lab status` and progress lines (services and power come from
+  // the lab's state).
+  virtual nlohmann::json status(const Node&, const Topology&) const {
+    return nlohmann::json::object();
+  }
+};
+
+}  // namespace vnet::lab

@@ -1,0 +1,64 @@
+#pragma once
+// LabRuntime: what node kinds and scenario steps may do to a running lab. The orchestrator
+// implements it over the lab's state directory, its namespaces and its dataplane; kinds never
+// touch the state file, spawn processes or talk to the dataplane except through it, so every
+// namespace and process a lab creates is recorded before anyone can lose track of it, and `down`
+// removes exactly that.
+
+#include <sys/types.h>
+
+#include <functional>
+#include <iosfwd>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/result.hh"
+#include "io/netlink.hh"
+#include "lab/switch_client.hh"
+#include "lab/topology.hh"
+
+namespace vnet::lab {
+
+// A process a node runs: a test listener, a user command, a VRRP daemon.
+struct ServiceSpec {
+  std::vector<std::string> argv;
+  std::string what;      // "pc1 listener", "r1 vrrp (vnet)", "pc1: CMD" — status and errors
+  std::string log_file;  // stdout and stderr appended here
+  // A daemon must keep running: any exit in its first second fails the boot. A one-shot command
+  // may finish; only a failing exit (non-zero status or a signal) in its first second fails.
+  bool daemon = true;
+  // Readiness, polled (every few ms, up to a deadline) once the process is up; empty = none.
+  std::function<Status()> ready;
+};
+
+class LabRuntime {
+ public:
+  virtual ~LabRuntime() = default;
+  virtual const Topology& topo() const = 0;
+  virtual const std::string& vnet_binary() const = 0;
+  virtual const std::string& state_dir() const = 0;
+
+  // The lab's dataplane (connected on first use).
+  virtual Result<SwitchClient*> dataplane() = 0;
+  // A netlink route socket inside namespace ns (cached until the namespace is destroyed).
+  virtual Result<io::Netlink*> netlink(const std::string& ns) = 0;
+
+  // Creates namespace ns (refused, and left alone, if it exists) and records it in the state.
+  virtual Status create_netns(const std::string& ns) = 0;
+  // Removes a namespace this lab recorded (its interfaces go with it). Others are refused.
+  virtual Status destroy_netns(const std::string& ns) = 0;
+
+  // Starts a service of node n inside namespace ns and records its pid before it can run.
+  virtual Status start_service(const Node& n, const std::string& ns, ServiceSpec s) = 0;
+  // Waits until every service started since the last call has lived through its first second
+  // (a one-shot may have finished cleanly) and passed its readiness check. The error names the
+  // service, how it ended and the tail of its log.
+  virtual Status await_services() = 0;
+
+  // Records the node's power state (status shows it; probes skip nodes that are off).
+  virtual Status set_power(const Node& n, bool on) = 0;
+  virtual bool powered(const std::string& node) const = 0;
+};
+
+}  // namespace vnet::lab

@@ -1,0 +1,55 @@
+#include "lab/step_common.hh"
+
+#include "lab/node_kind.hh"
+#include "lab/scenario.hh"
+
+namespace vnet::lab {
+
+bool check_prober(const std::string& name, const YAML::Node& where, Reader& r) {
+  const Node* n = r.topo().node(name);
+  if (!n) {
+    r.error(where, fmt::format("unknown node '{}'", name));
+    return false;
+  }
+  if (!n->kind->runs_probes()) {
+    r.error(where,
+            fmt::format("'{}' is a {}: probes run on hosts and routers", name, n->kind->name()));
+    return false;
+  }
+  return true;
+}
+
+bool check_target(const std::string& target, bool v6, const YAML::Node& where, Reader& r) {
+  if (r.topo().node(target)) {
+    if (r.topo().address_of(target, v6)) return true;
+    r.error(where, fmt::format("node {} has no IPv{} address to probe", target, v6 ? 6 : 4));
+    return false;
+  }
+  bool ok = v6 ? packet::Ipv6Address::parse(target).ok() : packet::Ipv4Address::parse(target).ok();
+  if (!ok) r.error(where, fmt::format("unknown node or IPv{} address '{}'", v6 ? 6 : 4, target));
+  return ok;
+}
+
+std::optional<std::string> expect_word(const YAML::Node& step, Reader& r, std::string_view name,
+                                       const std::vector<std::string>& allowed,
+                                       const std::string& dflt) {
+  if (!step["expect"]) return dflt;
+  auto w = r.str(step["expect"], "expect");
+  if (!w) return std::nullopt;
+  if (std::find(allowed.begin(), allowed.end(), *w) != allowed.end()) return w;
+  r.error(step["expect"],
+          fmt::format("{} expects {}, got '{}'", name, fmt::join(allowed, " or "), *w));
+  return std::nullopt;
+}
+
+KeySpec expect_key(const std::vector<std::string>& allowed, const std::string& doc) {
+  return {"expect", schema::enumeration(allowed), doc};
+}
+
+std::optional<Outcome> refuse_if_off(const std::string& node, ScenarioContext& ctx) {
+  if (ctx.topo().node(node) && !ctx.lab().powered(node))
+    return Outcome{false, fmt::format("{} is powered off (a kill or stop step ran)", node)};
+  return std::nullopt;
+}
+
+}  // namespace vnet::lab

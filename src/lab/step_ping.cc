@@ -1,0 +1,76 @@
+// Steps `ping` and `ping6`: ICMP echo from a node to a node or an address.
+//   reach       a reply within 3 s (500 ms when polled by wait_until)
+//   unreachable no reply to 3 requests over 1 s
+
+#include "lab/probe.hh"
+#include "lab/registry.hh"
+#include "lab/scenario.hh"
+#include "lab/step_common.hh"
+
+namespace vnet::lab {
+namespace {
+
+struct PingSpec final : StepSpec {
+  std::string from, to;
+  bool reach = true;
+};
+
+class PingStep final : public StepKind {
+ public:
+  explicit PingStep(bool v6) : v6_(v6) {}
+  std::string_view name() const override { return v6_ ? "ping6" : "ping"; }
+  KeySpec key() const override {
+    return {"", schema::pattern("^\\S+\\s+\\S+$", "FROM TO"),
+            v6_ ? "ICMPv6 echo from node FROM to a node or IPv6 address"
+                : "ICMP echo from node FROM to a node or IPv4 address"};
+  }
+  std::vector<KeySpec> options() const override {
+    return {expect_key({"reach", "unreachable"},
+                       "reach (default): a reply within 3 s; unreachable: none to 3 requests "
+                       "over 1 s")};
+  }
+  std::shared_ptr<const StepSpec> parse(const YAML::Node& step, const YAML::Node& v, Reader& r,
+                                        std::string& text) const override {
+    auto s = r.str(v, std::string(name()));
+    if (!s) return nullptr;
+    auto w = Reader::words(*s);
+    auto exp = expect_word(step, r, name(), {"reach", "unreachable"}, "reach");
+    text = fmt::format("{} {} expect {}", name(), *s, exp.value_or("?"));
+    if (w.size() != 2) {
+      r.error(v, fmt::format("{}: expected 'FROM TO' (TO a node or an address)", name()));
+      return nullptr;
+    }
+    bool ok = check_prober(w[0], v, r);
+    ok &= check_target(w[1], v6_, v, r);
+    if (!ok || !exp) return nullptr;
+    auto spec = std::make_shared<PingSpec>();
+    spec->from = w[0];
+    spec->to = w[1];
+    spec->reach = *exp == "reach";
+    return spec;
+  }
+  Outcome run(const Step& st, ScenarioContext& ctx, bool quick) const override {
+    const auto& s = st.as<PingSpec>();
+    if (auto off = refuse_if_off(s.from, ctx)) return *off;
+    std::string addr = ctx.target(s.to, v6_);
+    using std::chrono::milliseconds;
+    milliseconds deadline = s.reach ? milliseconds(quick ? 500 : 3000) : milliseconds(1000);
+    milliseconds interval = s.reach ? milliseconds(100) : milliseconds(330);
+    auto r = ping(ctx.topo().netns(s.from), addr, deadline, interval);
+    if (!r) return {false, r.error().message};
+    std::string d = r->reply
+                        ? fmt::format("reply from {} in {:.2f} ms", addr, r->rtt.count() / 1000.0)
+                        : fmt::format("no reply from {} to {} requests", addr, r->sent);
+    return {r->reply == s.reach, d};
+  }
+
+ private:
+  bool v6_;
+};
+
+}  // namespace
+
+std::unique_ptr<StepKind> make_ping_step() { return std::make_unique<PingStep>(false); }
+std::unique_ptr<StepKind> make_ping6_step() { return std::make_unique<PingStep>(true); }
+
+}  // namespace vnet::lab

@@ -1,0 +1,54 @@
+#pragma once
+// SwitchClient: the lab's typed view of a `vnet switch` dataplane. The orchestrator, node kinds
+// and scenario steps call these methods; only this file turns them into console commands
+// (docs/switch.md), so nothing else assembles command strings.
+//
+// Errors carry the dataplane's message prefixed with what was asked ("bridge sw1 port 3: …").
+// The console session's selected bridge is tracked so consecutive calls on one bridge cost one
+// round trip each. Not thread-safe: one client per thread.
+
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "base/result.hh"
+#include "bridge/port_config.hh"
+#include "console/console.hh"
+
+namespace vnet::lab {
+
+class SwitchClient {
+ public:
+  static Result<SwitchClient> connect(const std::string& console_path);
+
+  // The dataplane starts with one bridge (`vnet switch --bridge NAME`); others are created.
+  Status create_bridge(const std::string& bridge);
+  Status create_vlan(const std::string& bridge, bridge::VlanId vlan);
+  // Creates the port (inactive) with its 802.1Q configuration.
+  Status create_port(const std::string& bridge, bridge::PortNo port,
+                     const bridge::PortConfig& config);
+  // Attaches a backend (io::make_backend spec, e.g. "afpacket:DEV") to an existing port.
+  Status attach(const std::string& bridge, bridge::PortNo port, const std::string& spec);
+  Status detach(const std::string& bridge, bridge::PortNo port);
+  Status connect_cable(const std::string& a, bridge::PortNo pa, const std::string& b,
+                       bridge::PortNo pb);
+  // Administrative link state: down = the cable is pulled (its peer goes down with it).
+  Status set_link(const std::string& bridge, bridge::PortNo port, bool up);
+
+  // JSON answers as the console gives them (docs/switch.md).
+  Result<nlohmann::json> bridges();
+  Result<nlohmann::json> ports(const std::string& bridge);
+  Result<nlohmann::json> fdb(const std::string& bridge);
+
+ private:
+  explicit SwitchClient(console::Client c) : client_(std::move(c)) {}
+  Status select(const std::string& bridge);
+  Status run(const std::string& what, const std::string& command);
+  Result<nlohmann::json> run_json(const std::string& what, const std::string& command);
+
+  console::Client client_;
+  std::string selected_;
+};
+
+}  // namespace vnet::lab
