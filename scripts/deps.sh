@@ -1,10 +1,8 @@
 #!/usr/bin/env bash
 # Installs what vnet needs to build, test and run its labs on Debian 12 (as root).
 set -euo pipefail
-if [ "$(id -u)" != 0 ]; then
-  echo "scripts/deps.sh: run as root (apt-get)" >&2
-  exit 1
-fi
+. "$(dirname "$0")/as-root.sh"
+as_root "$0" "$@"
 export DEBIAN_FRONTEND=noninteractive
 pkgs=(
   # build

@@ -4,8 +4,11 @@
 #  2. ASan+UBSan build: unit tests + the switch lab test
 #  3. clang/libFuzzer build: every decoder's fuzz target for a bounded time
 set -euo pipefail
+. "$(dirname "$0")/as-root.sh"
+as_root "$0" "$@"
 cd "$(dirname "$0")/.."
 FUZZ_SECONDS=${FUZZ_SECONDS:-15}
+./scripts/deps.sh
 
 echo "== release build"
 cmake --preset release >/dev/null
