@@ -7,11 +7,14 @@
 #include <fstream>
 #include <iostream>
 
+#include "base/child_supervisor.hh"
 #include "base/log.hh"
 #include "cli/commands.hh"
 #include "cli/process.hh"
 #include "console/console.hh"
+#include "vrrp/commands.hh"
 #include "vrrp/daemon.hh"
+#include "vrrp/system_host.hh"
 
 namespace vnet::cli {
 namespace {
@@ -51,9 +54,15 @@ int run_vrrp(const VrrpOpts& o) {
   redirect_log(o.logfile);
   SystemClock clock;
   EventLoop loop(clock);
-  vrrp::Daemon daemon(loop, dopt);
+  auto host = vrrp::SystemHost::open(loop);
+  if (!host) {
+    log::error("{}", host.error().message);
+    return 1;
+  }
+  ChildSupervisor children(loop);
+  vrrp::Daemon daemon(loop, **host, children, dopt);
   console::Registry registry;
-  daemon.register_commands(registry);
+  vrrp::register_commands(registry, daemon);
   registry.on_shutdown([] { g_term = 1; });
   std::unique_ptr<console::Server> server;
   if (!o.mgmt.empty()) {
@@ -85,12 +94,7 @@ int run_vrrp(const VrrpOpts& o) {
     loop.run_once(std::chrono::milliseconds(200));
     if (g_hup) {
       g_hup = 0;
-      auto again = vrrp::load_keepalived_conf(o.file);
-      if (!again) {
-        log::error("reload refused, keeping the running configuration:\n{}", again.error().message);
-      } else if (auto s = daemon.reload(*again); !s) {
-        log::error("reload: {}", s.error().message);
-      }
+      (void)daemon.reload_file(o.file);  // logs why when it refuses
     }
   }
   log::info("stopping: priority 0 where master, virtual addresses removed");

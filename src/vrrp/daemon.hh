@@ -1,12 +1,23 @@
 #pragma once
-// The VRRP daemon: keepalived.conf instances as Routers with their Hosts on one event loop.
+// The VRRP daemon: a keepalived.conf's instances on one event loop, composed from
+//   instance.hh   each vrrp_instance: Router + host part, runs its actions
+//   trackers.hh   script results and link states → effective priority and FAULT
+//   scripts.hh    who runs notify / vrrp_script commands, and which a transition runs
+//   reload.hh     what a SIGHUP does to each kept instance
+//   host.hh       the machine (SystemHost for real, a fake in tests)
+//   base/child_supervisor.hh   starts the scripts and reaps only them
+// What is left here is the glue: one timer at the earliest deadline of all routers; a 100 ms
+// link poll; vrrp_script checks every `interval` (never two at once; their timeout is the
+// supervisor's); notify scripts on every transition; sync groups (members follow a member into
+// MASTER and out of it; the group's notify_* run once, for the member that moved first); the
+// no_accept filter over all masters; reload.
 //
-// Per instance: the Host's socket is watched; every input (advert, timer, tracker change) runs
-// the Router and then its actions (send, add/remove VIPs, GARP/NA, notify scripts). One timer is
-// armed at the earliest deadline of all routers. Trackers: vrrp_script (fall/rise, weight or
-// FAULT), the VRRP interface and track_interface entries (carrier, polled every 100 ms; weight 0
-// = FAULT, otherwise the priority moves by the weight). Sync groups move together. Scripts run
-// in the background and never block the loop. SIGHUP reloads: unchanged instances keep running.
+// Reload keeps the old configuration running when the new one does not parse, or names an
+// unknown script_user; otherwise every instance is reconciled (reload.hh), scripts are added,
+// changed (interval, command, fall/rise, weight) or removed, and trackers recomputed.
+//
+// Single-threaded, on the loop's thread; time only from the loop's Clock, so the whole daemon
+// runs in tests on a ManualClock with a fake Host and fake Children.
 
 #include <map>
 #include <memory>
@@ -14,12 +25,13 @@
 #include <string>
 #include <vector>
 
+#include "base/child_supervisor.hh"
 #include "base/event_loop.hh"
-#include "console/console.hh"
 #include "vrrp/host.hh"
+#include "vrrp/instance.hh"
 #include "vrrp/keepalived_conf.hh"
-#include "vrrp/router.hh"
 #include "vrrp/scripts.hh"
+#include "vrrp/trackers.hh"
 
 namespace vnet::vrrp {
 
@@ -29,58 +41,60 @@ struct DaemonOptions {
 
 class Daemon {
  public:
-  Daemon(EventLoop& loop, DaemonOptions options) : loop_(loop), options_(options) {}
+  Daemon(EventLoop& loop, Host& host, Children& children, DaemonOptions options)
+      : loop_(loop), host_(host), children_(children), options_(options) {}
   ~Daemon();
+  Daemon(const Daemon&) = delete;
+  Daemon& operator=(const Daemon&) = delete;
+
+  // Errors: an unknown script_user, an instance whose host part cannot be opened.
   Status start(const KeepalivedConfig& config);
+  // Errors: refused (nothing changed) for an unknown script_user; an instance that could not
+  // be (re)opened is reported and left stopped, the rest applied.
   Status reload(const KeepalivedConfig& config);
+  // Reads and parses `path`, then reload(); a file that does not parse is refused with its
+  // errors logged and nothing changed.
+  Status reload_file(const std::string& path);
   void shutdown();  // priority 0 where master, VIPs removed, notify_stop
-  void register_commands(console::Registry& registry);
-  nlohmann::json show() const;
+
+  const std::map<std::string, std::unique_ptr<Instance>>& instances() const { return instances_; }
 
  private:
-  struct Script {
+  struct Check {  // a vrrp_script
     ScriptConfig conf;
-    bool ok = true;
-    int streak = 0;  // consecutive results against the current state
+    ScriptHealth health;
     pid_t pid = -1;
     bool disabled = false;  // refused by enable_script_security: never run, never fails
-    TimePoint started{};
     EventLoop::TimerId timer = 0;
   };
-  struct Instance {
-    InstanceConfig conf;
-    std::string key;  // canonical text of the configuration, to detect changes on reload
-    std::unique_ptr<Router> router;
-    std::unique_ptr<Host> host;
-    std::string group;
-    bool link_fault = false;
-    std::set<std::string> tracked_down;  // track_interface entries whose link is down
-  };
-  Status add_instance(const InstanceConfig& c, const KeepalivedConfig& all);
+  Status add_instance(const InstanceConfig& c);
   void remove_instance(const std::string& name);
-  void on_readable(Instance& in);
-  void run_actions(Instance& in);
+  Instance::Events events();
+  void on_state(Instance& in, const StateChanged& change);
   void update_trackers(Instance& in);
   void schedule();
   void poll_links();
-  void start_script(const std::string& name);
-  void reap();
-  void notify(const Instance& in, State to);
+  std::vector<std::string> sync_scripts(const std::vector<ScriptConfig>& scripts);
+  void run_check(const std::string& name);
+  void on_check_exit(const std::string& name, const ChildExit& exit);
   void spawn(const std::string& command);
   void update_no_accept();
   Status set_script_policy(const KeepalivedConfig& config);
+  std::string group_of(const std::string& instance) const;
 
   EventLoop& loop_;
+  Host& host_;
+  Children& children_;
   DaemonOptions options_;
   GlobalDefs global_;
   std::map<std::string, std::unique_ptr<Instance>> instances_;
-  std::map<std::string, Script> scripts_;
+  std::map<std::string, Check> checks_;
   std::map<std::string, SyncGroupConfig> groups_;
-  EventLoop::TimerId deadline_timer_ = 0, link_timer_ = 0, reap_timer_ = 0;
+  EventLoop::TimerId deadline_timer_ = 0, link_timer_ = 0;
   bool in_group_change_ = false;
   ScriptRunner runner_;
   std::set<std::string> refused_;  // commands already reported as insecure
-  std::string no_accept_rules_;    // the nftables table as last loaded ("" = none)
+  NoAcceptSet no_accept_;          // as last given to the host
 };
 
 }  // namespace vnet::vrrp

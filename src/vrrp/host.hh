@@ -1,93 +1,110 @@
 #pragma once
-// The only VRRP file that touches sockets: one instance's view of its interface.
+// Host: everything the VRRP logic asks of the machine it runs on, as one small interface.
 //
-//  IPv4: a raw IP-protocol-112 socket bound to the interface and its primary address, TTL 255,
-//        DSCP CS6, joined to 224.0.0.18 (or sending to unicast peers); received packets carry
-//        the IP header, from which TTL and addresses are taken for the §7.1 checks.
-//  IPv6: the same with ff02::12 from the link-local address; the kernel computes and verifies
-//        the checksum (IPV6_CHECKSUM), hop limit and destination come as ancillary data.
-//  use_vmac: a macvlan (mode private) with the RFC 5798 §7.3 virtual MAC 00:00:5e:00:01:VRID
-//        (IPv6: 00:00:5e:00:02:VRID) carries the VIPs, so ARP/ND answers and gratuitous ARPs
-//        name the VMAC and a takeover needs no cache update in the hosts. IPv4 adverts are sent
-//        and received on it (source MAC = VMAC) unless vmac_xmit_base or unicast peers are set;
-//        IPv6 adverts always use the base interface and its link-local address. The macvlan is
-//        created at start (or reused when it exists with the right MAC), stays up in every state
-//        and is deleted when the Host goes away.
-//  VIPs are added and removed with rtnetlink. Gratuitous ARP (request, sender = target = VIP,
-//  target MAC ff:ff:ff:ff:ff:ff, as keepalived) and unsolicited neighbour advertisements (from
-//  the VIP to ff02::1, O flag, target link-layer address option) leave on an AF_PACKET socket.
+// The daemon's logic (instances, sync groups, trackers, reload, notify) never touches a socket,
+// netlink or nftables itself: it asks a Host to
+//   - open an instance's advertisement port (AdvertPort): send adverts (multicast 224.0.0.18 /
+//     ff02::12, or to the unicast peers) from the instance's primary address, and hand every
+//     decoded advert it receives to a callback, on the event loop;
+//   - add and remove the virtual addresses (rtnetlink), on the device the layout names;
+//   - send announcement frames (gratuitous ARP / unsolicited NA, built by announce.hh) out of a
+//     device, as they are;
+//   - report whether a link is up with carrier (trackers, the instance's own interface);
+//   - create the RFC 5798 §7.3 virtual MAC interface (use_vmac) for as long as the VmacLink
+//     lives;
+//   - install the Accept_Mode = False filter (no_accept, RFC 5798 §6.1) for a set of VIPs.
+// SystemHost (system_host.hh) does it for real; tests use a fake that records each request, so
+// the logic runs on a ManualClock without sockets or root.
+//
+// Errors are returned, never thrown; an error of one instance's request is that instance's and
+// leaves the others alone.
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "base/fd.hh"
 #include "base/result.hh"
-#include "io/netlink.hh"
+#include "packet/address.hh"
 #include "vrrp/advert.hh"
 #include "vrrp/router.hh"
 
 namespace vnet::vrrp {
 
-struct HostOptions {
-  std::string interface;
+// How an instance sends and receives advertisements.
+struct PortOptions {
+  std::string instance;          // for messages
+  std::string interface;         // the instance's interface: its primary address is the source
+  std::string advert_interface;  // where adverts are sent and received (the VMAC or interface)
   bool ipv6 = false;
   ChecksumMode checksum = ChecksumMode::kPseudoHeader;
-  std::optional<packet::IpPrefix> unicast_src;
-  std::vector<packet::IpPrefix> unicast_peers;
-  std::vector<packet::IpPrefix> vips;  // all of them, excluded ones too
-  std::vector<std::string> vip_labels;
-  std::vector<std::string> vip_devs;  // `dev` of each VIP ("" = the instance's interface)
-  std::string vmac;                   // macvlan name for use_vmac; "" = no virtual MAC
-  uint8_t vrid = 0;                   // for the VMAC
-  bool vmac_xmit_base = false;
+  std::optional<packet::IpPrefix> unicast_src;  // the source instead of the primary address
+  std::vector<packet::IpPrefix> unicast_peers;  // empty: multicast
+  std::vector<packet::IpPrefix> vips;           // never chosen as the primary address
+  friend bool operator==(const PortOptions&, const PortOptions&) = default;
+};
+
+// One instance's advertisement channel; closed when destroyed.
+class AdvertPort {
+ public:
+  virtual ~AdvertPort() = default;
+  // The source of our adverts (unicast_src when set, else the interface's first IPv4 address
+  // that is no VIP, or its IPv6 link-local address); also the §6.4.3 tie-break.
+  virtual packet::Ipv4Address primary4() const = 0;
+  virtual packet::Ipv6Address primary6() const = 0;
+  virtual Status send(const Advert& advert) = 0;
+  // Received packets that were dropped before the Router saw them.
+  virtual uint64_t rx_malformed() const = 0;
+  virtual uint64_t rx_bad_checksum() const = 0;
+};
+
+// The virtual MAC interface of use_vmac: a macvlan (mode private) on `lower`.
+struct VmacOptions {
+  std::string name, lower;
+  packet::MacAddress mac;
+  bool ipv6 = false;
+  friend bool operator==(const VmacOptions&, const VmacOptions&) = default;
+};
+
+// Holds a virtual MAC interface; deleting it removes the interface (and the VIPs on it).
+class VmacLink {
+ public:
+  virtual ~VmacLink() = default;
+};
+
+// The VIPs a no_accept master must not accept traffic for, over all instances.
+struct NoAcceptSet {
+  std::vector<packet::Ipv4Address> v4;
+  std::vector<packet::Ipv6Address> v6;
+  bool empty() const { return v4.empty() && v6.empty(); }
+  friend bool operator==(const NoAcceptSet&, const NoAcceptSet&) = default;
 };
 
 class Host {
  public:
-  static Result<std::unique_ptr<Host>> open(HostOptions options);
-  ~Host();
-  Host(const Host&) = delete;
-  Host& operator=(const Host&) = delete;
+  using OnAdvert = std::function<void(const RxAdvert&)>;
+  virtual ~Host() = default;
 
-  // RFC 5798 §7.3: 00-00-5E-00-01-{VRID} for IPv4, 00-00-5E-00-02-{VRID} for IPv6.
-  static packet::MacAddress virtual_mac(uint8_t vrid, bool ipv6);
-
-  int fd() const { return sock_.get(); }
-  packet::Ipv4Address primary4() const { return primary4_; }
-  packet::Ipv6Address primary6() const { return primary6_; }
-
-  Status send_advert(const Advert& a);
-  // Reads every waiting packet; undecodable ones are counted, not returned.
-  std::vector<RxAdvert> receive();
-  Status add_vips();
-  Status remove_vips();
-  Status send_gratuitous(int count);
-  bool link_running();
-  bool link_running(const std::string& ifname);
-
-  uint64_t rx_malformed() const { return rx_malformed_; }
-  uint64_t rx_bad_checksum() const { return rx_bad_checksum_; }
-
- private:
-  Host(HostOptions o, io::Netlink nl) : o_(std::move(o)), nl_(std::move(nl)) {}
-  Status open_vmac();
-  // The interface of VIP i: its own `dev`, else the VMAC interface, else the instance's.
-  const std::string& vip_dev(size_t i) const {
-    if (i < o_.vip_devs.size() && !o_.vip_devs[i].empty()) return o_.vip_devs[i];
-    return o_.vmac.empty() ? o_.interface : o_.vmac;
-  }
-  HostOptions o_;
-  io::Netlink nl_;
-  UniqueFd sock_, raw_;
-  int ifindex_ = 0;         // where adverts are sent and received
-  int vmac_ifindex_ = 0;    // 0 = no VMAC
-  bool own_vmac_ = false;   // created by us: deleted by ~Host
-  packet::MacAddress mac_;  // source MAC of gratuitous ARP/NA (the VMAC when there is one)
-  packet::Ipv4Address primary4_;
-  packet::Ipv6Address primary6_;
-  uint64_t rx_malformed_ = 0, rx_bad_checksum_ = 0;
+  // Errors name the interface: missing, no address to send from, socket failures.
+  virtual Result<std::unique_ptr<AdvertPort>> open_port(const PortOptions& options,
+                                                        OnAdvert on_advert) = 0;
+  // Creates the VMAC interface (or takes over one with the right MAC a crashed run left) and
+  // brings it up. Errors: an interface of that name with another MAC, netlink failures.
+  virtual Result<std::unique_ptr<VmacLink>> open_vmac(const VmacOptions& options) = 0;
+  // An address that is already there is not an error; neither is removing one that is gone.
+  // `label` (IPv4) as `ip addr add … label`; "" for none.
+  virtual Status add_address(const std::string& dev, const packet::IpPrefix& prefix,
+                             const std::string& label) = 0;
+  virtual Status del_address(const std::string& dev, const packet::IpPrefix& prefix) = 0;
+  virtual Result<packet::MacAddress> link_mac(const std::string& ifname) = 0;
+  // Administratively up with carrier; false for an interface that does not exist.
+  virtual bool link_running(const std::string& ifname) = 0;
+  // Complete Ethernet frames, sent in order.
+  virtual Status send_frames(const std::string& dev,
+                             const std::vector<std::vector<uint8_t>>& frames) = 0;
+  // Replaces the no_accept filter with one for `vips` (empty: none).
+  virtual Status set_no_accept(const NoAcceptSet& vips) = 0;
 };
 
 }  // namespace vnet::vrrp

@@ -223,6 +223,14 @@ void Router::set_fault(TimePoint now, bool fault) {
   }
 }
 
+void Router::update_settings(const RouterConfig& c) {
+  cfg_.garp_master_repeat = c.garp_master_repeat;
+  cfg_.garp_master_delay = c.garp_master_delay;
+  cfg_.primary4 = c.primary4;
+  cfg_.primary6 = c.primary6;
+  cfg_.check_addresses = c.check_addresses;
+}
+
 void Router::force_master(TimePoint now) {
   if (state_ == State::kBackup) become_master(now, "sync group member became master");
 }

@@ -97,6 +97,11 @@ class Router {
   // FAULT (a tracked interface down, a weight-0 script failing) and recovery.
   void set_fault(TimePoint now, bool fault);
 
+  // Reload of a running instance: takes the settings that need no transition (garp_master_*,
+  // the primary address of the §6.4.3 tie-break, check_addresses); the rest of `config` is
+  // ignored. A pending second GARP burst keeps its time.
+  void update_settings(const RouterConfig& config);
+
   // Sync groups (keepalived vrrp_sync_group): follow another member's transition.
   void force_master(TimePoint now);
   void force_backup(TimePoint now);

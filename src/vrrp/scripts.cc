@@ -92,16 +92,35 @@ std::optional<std::string> ScriptRunner::insecure(const std::string& command) co
   return std::nullopt;
 }
 
-pid_t ScriptRunner::run(const std::string& command) const {
-  pid_t pid = fork();
-  if (pid == 0) {
-    if (switch_user_) {
-      if (setgroups(0, nullptr) != 0 || setgid(gid_) != 0 || setuid(uid_) != 0) _exit(126);
-    }
-    execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
-    _exit(127);
+ChildSpec ScriptRunner::spec(const std::string& command, Duration timeout) const {
+  ChildSpec s;
+  s.argv = {"/bin/sh", "-c", command};
+  if (switch_user_) {
+    s.uid = uid_;
+    s.gid = gid_;
   }
-  return pid;
+  s.timeout = timeout;
+  return s;
+}
+
+std::vector<std::string> notify_commands(const InstanceConfig& c, const SyncGroupConfig* group,
+                                         bool group_leader, State to, int priority) {
+  std::vector<std::string> out;
+  const std::string& specific = to == State::kMaster   ? c.notify_master
+                                : to == State::kBackup ? c.notify_backup
+                                : to == State::kFault  ? c.notify_fault
+                                                       : c.notify_stop;
+  if (!specific.empty()) out.push_back(specific);
+  if (!c.notify.empty())
+    out.push_back(fmt::format("{} INSTANCE {} {} {}", c.notify, c.name, state_name(to), priority));
+  if (group && group_leader) {
+    const std::string& g = to == State::kMaster   ? group->notify_master
+                           : to == State::kBackup ? group->notify_backup
+                           : to == State::kFault  ? group->notify_fault
+                                                  : std::string();
+    if (!g.empty()) out.push_back(g);
+  }
+  return out;
 }
 
 }  // namespace vnet::vrrp

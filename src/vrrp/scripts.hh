@@ -6,15 +6,25 @@
 // run ("SECURITY VIOLATION").
 //
 // A command is `/bin/sh -c TEXT`; its first word is the script checked (searched in PATH when
-// it has no slash). Children are not waited for here: the daemon reaps them.
+// it has no slash). The runner only says how a command runs (ChildSpec); a ChildSupervisor
+// starts it and reaps it.
+//
+// Which commands a transition runs (keepalived.conf(5)): the instance's notify_master /
+// notify_backup / notify_fault / notify_stop for the state entered, then its `notify` with
+// `INSTANCE name STATE priority`, then — for the member whose own transition moved its sync
+// group, not for members that follow — the group's notify_master / notify_backup /
+// notify_fault.
 
 #include <sys/types.h>
 
 #include <optional>
 #include <string>
+#include <vector>
 
+#include "base/child_supervisor.hh"
 #include "base/result.hh"
 #include "vrrp/keepalived_conf.hh"
+#include "vrrp/router.hh"
 
 namespace vnet::vrrp {
 
@@ -27,8 +37,8 @@ class ScriptRunner {
   // Why `command` may not run under enable_script_security (nullopt: it may). Without
   // enable_script_security every command may run.
   std::optional<std::string> insecure(const std::string& command) const;
-  // fork + (setgid, setuid when running as root) + exec; returns the child's pid or -1.
-  pid_t run(const std::string& command) const;
+  // `/bin/sh -c command`, as the script user when running as root.
+  ChildSpec spec(const std::string& command, Duration timeout = Duration{0}) const;
 
   const std::string& user() const { return user_; }
   bool security() const { return security_; }
@@ -43,5 +53,11 @@ class ScriptRunner {
   bool default_missing_ = false;
   std::string user_;
 };
+
+// The commands a transition of `instance` to `to` at `priority` runs, in order. `group` is the
+// instance's sync group (nullptr: none); `group_leader` is false for a member that only follows.
+std::vector<std::string> notify_commands(const InstanceConfig& instance,
+                                         const SyncGroupConfig* group, bool group_leader, State to,
+                                         int priority);
 
 }  // namespace vnet::vrrp
