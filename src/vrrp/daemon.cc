@@ -140,6 +140,7 @@ Status Daemon::reload(const KeepalivedConfig& c) {
   global_ = c.global;
   groups_.clear();
   for (auto& g : c.sync_groups) groups_[g.name] = g;
+  std::erase_if(group_state_, [&](auto& e) { return !groups_.count(e.first); });
   auto fresh = sync_scripts(c.scripts);
   if (auto s = set_script_policy(c); !s) return s;
 
@@ -169,8 +170,15 @@ Status Daemon::reload(const KeepalivedConfig& c) {
 
 void Daemon::on_state(Instance& in, const StateChanged& c) {
   auto g = groups_.find(in.group());
+  // The group's scripts run when the group enters a state, once, not for each member.
+  bool group_moves = false;
+  if (g != groups_.end() && !in_group_change_) {
+    auto [st, added] = group_state_.try_emplace(g->first, c.to);
+    group_moves = added || st->second != c.to;
+    st->second = c.to;
+  }
   for (auto& cmd : notify_commands(in.config(), g == groups_.end() ? nullptr : &g->second,
-                                   !in_group_change_, c.to, in.router().priority())) {
+                                   group_moves, c.to, in.router().priority())) {
     spawn(cmd);
   }
   // The sync group follows (without recursion through itself).

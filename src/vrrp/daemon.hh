@@ -9,7 +9,7 @@
 // What is left here is the glue: one timer at the earliest deadline of all routers; a 100 ms
 // link poll; vrrp_script checks every `interval` (never two at once; their timeout is the
 // supervisor's); notify scripts on every transition; sync groups (members follow a member into
-// MASTER and out of it; the group's notify_* run once, for the member that moved first); the
+// MASTER and out of it; the group's notify_* run once per state the group enters); the
 // no_accept filter over all masters; reload.
 //
 // Reload keeps the old configuration running when the new one does not parse, or names an
@@ -90,6 +90,7 @@ class Daemon {
   std::map<std::string, std::unique_ptr<Instance>> instances_;
   std::map<std::string, Check> checks_;
   std::map<std::string, SyncGroupConfig> groups_;
+  std::map<std::string, State> group_state_;  // as last notified
   EventLoop::TimerId deadline_timer_ = 0, link_timer_ = 0;
   bool in_group_change_ = false;
   ScriptRunner runner_;

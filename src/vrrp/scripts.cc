@@ -103,8 +103,10 @@ ChildSpec ScriptRunner::spec(const std::string& command, Duration timeout) const
   return s;
 }
 
+std::string_view notify_state(State s) { return s == State::kInitialize ? "STOP" : state_name(s); }
+
 std::vector<std::string> notify_commands(const InstanceConfig& c, const SyncGroupConfig* group,
-                                         bool group_leader, State to, int priority) {
+                                         bool group_moves, State to, int priority) {
   std::vector<std::string> out;
   const std::string& specific = to == State::kMaster   ? c.notify_master
                                 : to == State::kBackup ? c.notify_backup
@@ -112,13 +114,16 @@ std::vector<std::string> notify_commands(const InstanceConfig& c, const SyncGrou
                                                        : c.notify_stop;
   if (!specific.empty()) out.push_back(specific);
   if (!c.notify.empty())
-    out.push_back(fmt::format("{} INSTANCE {} {} {}", c.notify, c.name, state_name(to), priority));
-  if (group && group_leader) {
+    out.push_back(
+        fmt::format("{} INSTANCE {} {} {}", c.notify, c.name, notify_state(to), priority));
+  if (group && group_moves && to != State::kInitialize) {
     const std::string& g = to == State::kMaster   ? group->notify_master
                            : to == State::kBackup ? group->notify_backup
-                           : to == State::kFault  ? group->notify_fault
-                                                  : std::string();
+                                                  : group->notify_fault;
     if (!g.empty()) out.push_back(g);
+    // keepalived passes priority 0 for a group.
+    if (!group->notify.empty())
+      out.push_back(fmt::format("{} GROUP {} {} 0", group->notify, group->name, notify_state(to)));
   }
   return out;
 }

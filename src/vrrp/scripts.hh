@@ -9,11 +9,12 @@
 // it has no slash). The runner only says how a command runs (ChildSpec); a ChildSupervisor
 // starts it and reaps it.
 //
-// Which commands a transition runs (keepalived.conf(5)): the instance's notify_master /
-// notify_backup / notify_fault / notify_stop for the state entered, then its `notify` with
-// `INSTANCE name STATE priority`, then — for the member whose own transition moved its sync
-// group, not for members that follow — the group's notify_master / notify_backup /
-// notify_fault.
+// Which commands a transition runs (keepalived.conf(5), keepalived's vrrp_notify.c): the
+// instance's notify_master / notify_backup / notify_fault / notify_stop for the state entered,
+// then its `notify` with `INSTANCE name STATE priority` (STATE one of MASTER, BACKUP, FAULT,
+// STOP; the effective priority), then — when the transition moves its sync group into a new
+// state (the caller decides: not for members that follow) and not on stop — the group's
+// notify_master / notify_backup / notify_fault and its `notify` with `GROUP name STATE 0`.
 
 #include <sys/types.h>
 
@@ -54,10 +55,12 @@ class ScriptRunner {
   std::string user_;
 };
 
+// The word a notify script gets for a state: MASTER, BACKUP, FAULT, or STOP (INIT: stopped).
+std::string_view notify_state(State s);
 // The commands a transition of `instance` to `to` at `priority` runs, in order. `group` is the
-// instance's sync group (nullptr: none); `group_leader` is false for a member that only follows.
+// instance's sync group (nullptr: none); `group_moves`: this transition moves the group into `to`.
 std::vector<std::string> notify_commands(const InstanceConfig& instance,
-                                         const SyncGroupConfig* group, bool group_leader, State to,
+                                         const SyncGroupConfig* group, bool group_moves, State to,
                                          int priority);
 
 }  // namespace vnet::vrrp
