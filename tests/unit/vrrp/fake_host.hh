@@ -201,7 +201,9 @@ class FakeChildren final : public Children {
     for (auto& c : children) {
       if (c.pid != pid || c.done) continue;
       c.done = true;
-      if (c.on_exit) c.on_exit(ChildExit{pid, timed_out ? 9 : code << 8, timed_out});
+      // The owner may start children (notify scripts): `c` may move, so call a copy.
+      OnExit cb = c.on_exit;
+      if (cb) cb(ChildExit{pid, timed_out ? 9 : code << 8, timed_out});
       return;
     }
   }
