@@ -333,6 +333,9 @@ Result<std::string> NamespaceKind::attach(const Node& n, const Link& l, LabRunti
   auto mac = n.macs.find(l.a.interface);
   std::optional<packet::MacAddress> m;
   if (mac != n.macs.end()) m = mac->second;
+  // The dataplane's namespace is the lab's own: a device of this name there is a leftover of
+  // this node's previous life (the kernel deletes namespaces asynchronously).
+  if (auto s = (*sw)->del_link(l.device); !s) return s.error();
   if (auto s = (*sw)->add_veth(l.device, peer->get(), t.netns(n.name), l.a.interface, m); !s)
     return s.error();
   if (auto s = (*sw)->set_up(l.device, true); !s) return s.error();
@@ -441,8 +444,13 @@ Status NamespaceKind::power_off(const Node& n, LabRuntime& rt, bool clean) const
   // drops its ports' backends now rather than when it notices.
   auto dp = rt.dataplane();
   if (!dp) return dp.error();
+  auto sw = rt.netlink(rt.topo().switch_netns());
+  if (!sw) return sw.error();
   for (const Link* l : rt.topo().links_of(n.name)) {
     if (auto s = (*dp)->detach(l->b.node, l->port_b); !s && s.error().code != ENXIO) return s;
+    // Delete the veth pair now: the kernel tears a namespace down asynchronously, and a boot
+    // right after this must be able to create the pair again.
+    if (auto s = (*sw)->del_link(l->device); !s) return s;
   }
   if (auto s = rt.destroy_netns(ns); !s) return s;
   return rt.set_power(n, false);

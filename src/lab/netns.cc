@@ -124,6 +124,20 @@ long long process_start_time(pid_t pid) {
   return -1;
 }
 
+bool process_exiting(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string s;
+  std::getline(in, s);
+  auto rp = s.rfind(')');
+  if (rp == std::string::npos) return true;
+  std::istringstream rest(s.substr(rp + 2));
+  std::string f;
+  for (int i = 3; i <= 9 && rest >> f; ++i) {
+    if (i == 9) return (parse_int(f, 0, INT64_MAX).value_or(0) & 0x4) != 0;  // PF_EXITING
+  }
+  return false;
+}
+
 bool process_running(pid_t pid) {
   if (::kill(pid, 0) != 0) return false;
   std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
@@ -134,6 +148,8 @@ bool process_running(pid_t pid) {
 }
 
 namespace {
+
+constexpr std::chrono::seconds kKillWait{20};
 
 // Processes whose network namespace is one of `inodes` (device, inode of the ns files).
 std::vector<pid_t> pids_in(const std::set<std::pair<dev_t, ino_t>>& inodes) {
@@ -157,7 +173,7 @@ std::vector<pid_t> pids_in(const std::set<std::pair<dev_t, ino_t>>& inodes) {
 
 Result<size_t> kill_processes(const std::vector<pid_t>& pids,
                               const std::vector<std::string>& namespaces,
-                              std::chrono::milliseconds grace) {
+                              std::chrono::milliseconds grace, bool exiting_is_gone) {
   using Clock = std::chrono::steady_clock;
   std::set<std::pair<dev_t, ino_t>> inodes;
   for (auto& ns : namespaces) {
@@ -174,8 +190,8 @@ Result<size_t> kill_processes(const std::vector<pid_t>& pids,
       int st;
       ::waitpid(p, &st, WNOHANG);  // ours: reaped; others: no effect
       if (process_running(p)) {
-        out.push_back(p);
         seen.insert(p);
+        if (!(exiting_is_gone && process_exiting(p))) out.push_back(p);
       }
     }
     return out;
@@ -194,13 +210,16 @@ Result<size_t> kill_processes(const std::vector<pid_t>& pids,
     if (wait_gone(grace, SIGTERM).empty()) return seen.size();
   }
   for (pid_t p : live()) ::kill(p, SIGKILL);
-  auto left = wait_gone(std::chrono::seconds(2), SIGKILL);
+  // A killed process may take seconds to finish exiting: closing each packet socket or TAP
+  // descriptor waits for an RCU grace period, and a dataplane has one per port.
+  auto left = wait_gone(kKillWait, SIGKILL);
   if (left.empty()) return seen.size();
-  return make_error(ETIMEDOUT, "processes {} survived SIGKILL for 2 s", fmt::join(left, ", "));
+  return make_error(ETIMEDOUT, "processes {} survived SIGKILL for {} s", fmt::join(left, ", "),
+                    kKillWait.count());
 }
 
 Status kill_netns_processes(const std::string& name, std::chrono::milliseconds grace) {
-  auto r = kill_processes({}, {name}, grace);
+  auto r = kill_processes({}, {name}, grace, false);
   if (!r) return make_error(r.error().code, "{}: {}", name, r.error().message);
   return {};
 }

@@ -34,13 +34,15 @@ std::vector<pid_t> netns_pids(const std::string& name);
 // SIGKILL to what is left after it — and waits until none is left. Our own children are reaped; a
 // zombie of another parent counts as gone (it holds no sockets and no namespace). Processes that
 // enter the namespace meanwhile are caught by rescanning. Fails (ETIMEDOUT, naming the pids) when
-// something survives 2 s after SIGKILL.
+// something survives 20 s after SIGKILL (a dataplane with hundreds of ports takes seconds to exit).
 Status kill_netns_processes(const std::string& name, std::chrono::milliseconds grace);
 // The same for several namespaces at once (one /proc scan per round) plus the given pids;
-// returns how many processes it saw.
+// returns how many processes it saw. With `exiting_is_gone`, a process that is past the point of
+// no return (PF_EXITING: it runs no more user code, the kernel is closing its descriptors —
+// seconds for a dataplane with hundreds of packet sockets) counts as gone.
 Result<size_t> kill_processes(const std::vector<pid_t>& pids,
                               const std::vector<std::string>& namespaces,
-                              std::chrono::milliseconds grace);
+                              std::chrono::milliseconds grace, bool exiting_is_gone);
 // The process exists and is not a zombie.
 bool process_running(pid_t pid);
 // /proc/PID/stat start time (clock ticks since boot), or -1: tells a process from a recycled pid.

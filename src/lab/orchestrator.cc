@@ -394,7 +394,7 @@ Status lab_down(const std::string& name, std::ostream& progress) {
       pids.push_back(pid);
   }
   // Every process living in one of the lab's own namespaces is the lab's.
-  auto killed = kill_processes(pids, namespaces, milliseconds(300));
+  auto killed = kill_processes(pids, namespaces, milliseconds(300), true);
   size_t removed = 0;
   Status result;
   if (!killed) result = killed.error();
