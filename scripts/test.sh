@@ -30,8 +30,14 @@ for f in build/fuzz/tests/fuzz_*; do
   [ -x "$f" ] || continue
   name=$(basename "$f")
   mkdir -p "build/fuzz/corpus/$name"
+  # Seeds (tests/fuzz/corpus/NAME) and a dictionary (tests/fuzz/NAME.dict) where a target has them;
+  # new inputs go to the first corpus directory, under build/.
+  extra=()
+  seeds=tests/fuzz/corpus/${name#fuzz_}
+  [ -d "$seeds" ] && extra+=("$seeds")
+  [ -f "tests/fuzz/$name.dict" ] && extra=(-dict="tests/fuzz/$name.dict" "${extra[@]}")
   "$f" -max_total_time="$FUZZ_SECONDS" -print_final_stats=0 -artifact_prefix="build/fuzz/$name-" \
-    "build/fuzz/corpus/$name" 2>"build/fuzz/$name.log" \
+    "build/fuzz/corpus/$name" "${extra[@]}" 2>"build/fuzz/$name.log" \
     || { tail -50 "build/fuzz/$name.log"; echo "FAIL: $name"; exit 1; }
   echo "fuzz: $name ran ${FUZZ_SECONDS}s without a crash ($(grep -c . "build/fuzz/$name.log") log lines)"
   fuzz_total=$((fuzz_total + 1))
