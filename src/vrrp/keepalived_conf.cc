@@ -1,193 +1,401 @@
 #include "vrrp/keepalived_conf.hh"
 
+#include <dirent.h>
 #include <glob.h>
+#include <sys/stat.h>
 
 #include <cmath>
 #include <filesystem>
-#include <fstream>
-#include <functional>
 #include <map>
 #include <set>
-#include <sstream>
+#include <string_view>
+
+#include "base/file.hh"
+#include "base/parse.hh"
 
 namespace vnet::vrrp {
 namespace {
 
-struct Token {
-  std::string text;
-  ConfWhere where;
-  bool eol = false;  // last token of its line
+// Limits of one configuration, besides base/file.hh's (the header says why).
+constexpr size_t kMaxTotalBytes = 4 * kMaxConfigBytes;  // all files together
+constexpr size_t kMaxWords = 1'000'000;                 // all files together
+constexpr size_t kMaxGlobEntries = 100'000;  // directory entries one include pattern may read
+constexpr size_t kMaxMessages = 100;         // errors (and warnings) listed; the rest counted
+constexpr int kMaxCount = 1'000'000;         // fall, rise (keepalived: INT_MAX)
+
+struct Pos {
+  uint32_t file = 0;  // index into Context::files
+  int line = 0;
 };
 
+// A statement: KEYWORD ARGS… [ { BLOCK } ]. Its arguments are on its keyword's line.
 struct Stmt {
   std::string keyword;
-  std::vector<Token> args;
+  std::vector<std::string> args;
   std::vector<Stmt> block;
   bool has_block = false;
-  ConfWhere where;
+  Pos pos;
 };
+
+class Messages {
+ public:
+  void add(std::string m) {
+    if (list_.size() < kMaxMessages) {
+      list_.push_back(std::move(m));
+    } else {
+      ++more_;
+    }
+  }
+  bool empty() const { return list_.empty(); }
+  std::vector<std::string> take(const char* what) {
+    if (more_) list_.push_back(fmt::format("... and {} more {}", more_, what));
+    return std::move(list_);
+  }
+
+ private:
+  std::vector<std::string> list_;
+  size_t more_ = 0;
+};
+
+// What the lexer, the statement tree and the model builder share.
+struct Context {
+  std::vector<std::string> files;  // every file read, the main one first
+  Messages errors, warnings;
+  std::string at(Pos p) const { return files[p.file] + ":" + std::to_string(p.line); }
+  ConfWhere where(Pos p) const { return {files[p.file], p.line}; }
+  void error(Pos p, const std::string& m) { errors.add(at(p) + ": " + m); }
+  void warn(Pos p, const std::string& m) { warnings.add(at(p) + ": " + m); }
+};
+
+// ---- include patterns -------------------------------------------------------------------------
+
+// glob(3) takes no context for its directory callbacks: the budget of one expansion lives here,
+// per thread, set and read only by expand() below.
+thread_local size_t t_glob_budget = 0;
+thread_local bool t_glob_over = false;
+
+struct Expansion {
+  std::vector<std::string> paths;  // sorted; directories end in '/' (GLOB_MARK)
+  bool over_budget = false;        // the walk read more than kMaxGlobEntries entries
+};
+
+bool has_wildcard(std::string_view p) { return p.find_first_of("*?[{") != std::string_view::npos; }
+
+// Expands `pattern` as keepalived does (GLOB_MARK | GLOB_BRACE), reading at most kMaxGlobEntries
+// directory entries so `include /*/*/*/*/*` ends quickly. A pattern without wildcards that names
+// nothing expands to itself, so that reading it reports why.
+Expansion expand(const std::string& pattern) {
+  Expansion out;
+  glob_t g{};
+  g.gl_opendir = [](const char* path) -> void* { return ::opendir(path); };
+  g.gl_readdir = [](void* dir) -> struct dirent* {
+    if (t_glob_budget == 0) {
+      t_glob_over = true;
+      return nullptr;
+    }
+    --t_glob_budget;
+    return ::readdir(static_cast<DIR*>(dir));
+  };
+  g.gl_closedir = [](void* dir) { ::closedir(static_cast<DIR*>(dir)); };
+  g.gl_lstat = [](const char* path, struct stat* st) { return ::lstat(path, st); };
+  g.gl_stat = [](const char* path, struct stat* st) { return ::stat(path, st); };
+  t_glob_budget = kMaxGlobEntries;
+  t_glob_over = false;
+  int rc = ::glob(pattern.c_str(), GLOB_MARK | GLOB_BRACE | GLOB_ALTDIRFUNC, nullptr, &g);
+  out.over_budget = t_glob_over;
+  if (rc == 0) {
+    out.paths.reserve(std::min<size_t>(g.gl_pathc, kMaxIncludedFiles + 1));
+    for (size_t i = 0; i < g.gl_pathc && i <= kMaxIncludedFiles; ++i)
+      out.paths.emplace_back(g.gl_pathv[i]);
+    if (g.gl_pathc > kMaxIncludedFiles) out.paths.resize(kMaxIncludedFiles + 1);
+  } else if (!has_wildcard(pattern)) {
+    out.paths.push_back(pattern);
+  }
+  ::globfree(&g);
+  return out;
+}
+
+// ---- statements -------------------------------------------------------------------------------
+
+// Statements from words: a statement ends at the end of its line; a block opens on the same line
+// or on the next line by itself. No recursion: the open blocks are a stack at most kMaxNesting
+// deep, and what lies deeper is skipped (brace counting only) after one error.
+class TreeBuilder {
+ public:
+  explicit TreeBuilder(Context& cx) : cx_(cx) {}
+
+  void word(std::string text, bool brace, Pos pos, bool eol) {
+    if (skipping_ > 0) {
+      if (brace) skipping_ += text == "{" ? 1 : -1;
+      return;
+    }
+    if (collecting_) {
+      if (!brace) {
+        container().back().args.push_back(std::move(text));
+        if (eol) {
+          collecting_ = false;
+          can_open_ = true;
+        }
+        return;
+      }
+      collecting_ = false;
+      can_open_ = true;
+    }
+    if (brace && text == "{") {
+      if (!can_open_) {
+        cx_.error(pos, "'{' without a keyword before it");
+        return;
+      }
+      can_open_ = false;
+      std::vector<Stmt>& c = container();
+      c.back().has_block = true;
+      if (open_.size() >= static_cast<size_t>(kMaxNesting)) {
+        cx_.error(pos, fmt::format("blocks nested more than {} deep", kMaxNesting));
+        skipping_ = 1;
+        return;
+      }
+      Stmt s = std::move(c.back());
+      c.pop_back();
+      open_.push_back(std::move(s));
+      return;
+    }
+    if (brace) {  // "}"
+      can_open_ = false;
+      if (open_.empty()) {
+        cx_.error(pos, "'}' without a matching '{'");
+        return;
+      }
+      Stmt s = std::move(open_.back());
+      open_.pop_back();
+      container().push_back(std::move(s));
+      return;
+    }
+    container().push_back(Stmt{std::move(text), {}, {}, false, pos});
+    collecting_ = !eol;
+    can_open_ = eol;
+  }
+
+  // `complete`: the input was read to its end (not cut short by a limit).
+  std::vector<Stmt> finish(bool complete) {
+    if (complete && !open_.empty()) {
+      cx_.error(open_.back().pos,
+                fmt::format("'{}' block is not closed: a '}}' is missing", open_.back().keyword));
+    }
+    while (!open_.empty()) word("}", true, open_.back().pos, true);
+    return std::move(top_);
+  }
+
+ private:
+  std::vector<Stmt>& container() { return open_.empty() ? top_ : open_.back().block; }
+
+  Context& cx_;
+  std::vector<Stmt> top_;
+  std::vector<Stmt> open_;   // statements whose block is open, outermost first
+  bool collecting_ = false;  // container().back() still takes arguments
+  bool can_open_ = false;    // container().back() may take a block
+  int skipping_ = 0;         // depth inside a block past kMaxNesting
+};
+
+// ---- lexer ------------------------------------------------------------------------------------
 
 class Lexer {
  public:
-  std::vector<Token> tokens;
-  std::vector<std::string> files;
-  std::vector<std::string> errors;
+  Lexer(Context& cx, TreeBuilder& out) : cx_(cx), out_(out) {}
 
-  void lex_text(const std::string& text, const std::string& file, int depth) {
-    files.push_back(file);
-    std::istringstream in(text);
-    std::string line;
+  // Lexes `text`, the file cx_.files[file], included `depth` levels below the main file.
+  void lex(std::string_view text, uint32_t file, int depth) {
     int n = 0;
-    while (std::getline(in, line)) {
+    std::vector<Word> words;
+    while (!text.empty() && !stopped_) {
+      size_t nl = text.find('\n');
+      std::string_view line = text.substr(0, nl);
+      text = nl == std::string_view::npos ? std::string_view{} : text.substr(nl + 1);
       ++n;
-      std::vector<Token> words;
-      size_t i = 0;
-      while (i < line.size()) {
-        char c = line[i];
-        if (std::isspace(static_cast<unsigned char>(c))) {
-          ++i;
-        } else if (c == '!' || c == '#') {
-          break;
-        } else if (c == '{' || c == '}') {
-          words.push_back({std::string(1, c), {file, n}});
-          ++i;
-        } else if (c == '"') {
-          size_t end = line.find('"', i + 1);
-          if (end == std::string::npos) {
-            errors.push_back(fmt::format("{}:{}: unterminated quoted string", file, n));
-            end = line.size();
-          }
-          words.push_back({line.substr(i + 1, end - i - 1), {file, n}});
-          i = end + 1;
-        } else {
-          size_t end = i;
-          while (end < line.size() && !std::isspace(static_cast<unsigned char>(line[end])) &&
-                 line[end] != '{' && line[end] != '}')
-            ++end;
-          words.push_back({line.substr(i, end - i), {file, n}});
-          i = end;
-        }
+      split(line, Pos{file, n}, words, kMaxWords - words_);
+      if (words_ + words.size() > kMaxWords) {
+        cx_.error(Pos{file, n},
+                  fmt::format("more than {} words in all: the rest is not read", kMaxWords));
+        stopped_ = true;
+        return;
       }
+      words_ += words.size();
       if (words.empty()) continue;
-      if (words[0].text == "include" && words.size() >= 2) {
-        include(words[1].text, file, n, depth);
+      if (!words[0].brace && words[0].text == "include") {
+        include(words, Pos{file, n}, depth);
         continue;
       }
-      words.back().eol = true;
-      for (auto& w : words) tokens.push_back(std::move(w));
+      for (size_t i = 0; i < words.size(); ++i) {
+        out_.word(std::move(words[i].text), words[i].brace, Pos{file, n}, i + 1 == words.size());
+      }
     }
   }
 
-  void include(const std::string& pattern, const std::string& from, int line, int depth) {
-    if (depth > 8) {
-      errors.push_back(fmt::format("{}:{}: include nesting deeper than 8 (a loop?)", from, line));
+  void count(size_t bytes) { bytes_ += bytes; }
+  bool stopped() const { return stopped_; }
+
+ private:
+  struct Word {
+    std::string text;
+    bool brace = false;  // '{' or '}' (a quoted "{" is a word)
+  };
+
+  // The words of one line; stops once it has more than `max`.
+  void split(std::string_view line, Pos pos, std::vector<Word>& words, size_t max) {
+    words.clear();
+    auto space = [](char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; };
+    size_t i = 0;
+    while (i < line.size() && words.size() <= max) {
+      char c = line[i];
+      if (space(c)) {
+        ++i;
+      } else if (c == '!' || c == '#') {
+        break;
+      } else if (c == '{' || c == '}') {
+        words.push_back({std::string(1, c), true});
+        ++i;
+      } else if (c == '"') {
+        size_t end = line.find('"', i + 1);
+        if (end == std::string_view::npos) {
+          cx_.error(pos, "unterminated quoted string");
+          end = line.size();
+        }
+        words.push_back({std::string(line.substr(i + 1, end - i - 1)), false});
+        i = end + 1;
+      } else {
+        size_t end = i;
+        while (end < line.size() && !space(line[end]) && line[end] != '{' && line[end] != '}') {
+          ++end;
+        }
+        words.push_back({std::string(line.substr(i, end - i)), false});
+        i = end;
+      }
+    }
+  }
+
+  // keepalived lib/parser.c check_include(): `include PATTERN` on a line of its own.
+  void include(const std::vector<Word>& w, Pos at, int depth) {
+    if (w.size() != 2 || w[1].brace) {
+      cx_.error(at, "include: expected one file name or pattern");
       return;
+    }
+    if (includes_off_) return;
+    const std::string& pattern = w[1].text;
+    auto stop = [&](const std::string& why) {
+      cx_.error(at, fmt::format("include {}: {}", pattern, why));
+      includes_off_ = true;  // the configuration is refused: read no more files
+    };
+    if (depth + 1 > kMaxIncludeDepth) {
+      return stop(fmt::format("includes nested more than {} deep (does a file include itself?)",
+                              kMaxIncludeDepth));
     }
     std::string pat = pattern;
-    if (!pat.empty() && pat[0] != '/')
-      pat = (std::filesystem::path(from).parent_path() / pat).string();
-    glob_t g{};
-    int rc = ::glob(pat.c_str(), GLOB_BRACE, nullptr, &g);
-    if (rc != 0) {
-      errors.push_back(fmt::format("{}:{}: include {}: no file matches", from, line, pattern));
-      ::globfree(&g);
-      return;
+    if (pat.empty() || pat[0] != '/') {
+      pat = (std::filesystem::path(cx_.files[at.file]).parent_path() / pat).string();
     }
-    for (size_t i = 0; i < g.gl_pathc; ++i) {
-      std::ifstream f(g.gl_pathv[i]);
-      std::stringstream ss;
-      ss << f.rdbuf();
-      lex_text(ss.str(), g.gl_pathv[i], depth + 1);
+    Expansion e = expand(pat);
+    if (e.over_budget) {
+      return stop(fmt::format("the pattern reads more than {} directory entries", kMaxGlobEntries));
     }
-    ::globfree(&g);
+    if (e.paths.size() > kMaxIncludedFiles) {
+      return stop(fmt::format("matches more than {} files", kMaxIncludedFiles));
+    }
+    for (auto& path : e.paths) {
+      if (path.back() == '/') {  // keepalived: "Configuration file '%s' is a directory - skipping"
+        cx_.warn(at, fmt::format("include {}: {} is a directory (skipped)", pattern, path));
+        continue;
+      }
+      if (++included_ > kMaxIncludedFiles) {
+        return stop(fmt::format("more than {} files included in all (files including each other?)",
+                                kMaxIncludedFiles));
+      }
+      auto text = read_regular_file(path);
+      if (!text) {
+        cx_.error(at, fmt::format("include {}: {}", pattern, text.error().message));
+        continue;
+      }
+      bytes_ += text->size();
+      if (bytes_ > kMaxTotalBytes) {
+        return stop(
+            fmt::format("the configuration is larger than {} MiB in all", kMaxTotalBytes >> 20));
+      }
+      cx_.files.push_back(path);
+      lex(*text, static_cast<uint32_t>(cx_.files.size() - 1), depth + 1);
+      if (stopped_ || includes_off_) return;
+    }
   }
+
+  Context& cx_;
+  TreeBuilder& out_;
+  size_t bytes_ = 0, words_ = 0, included_ = 0;
+  bool includes_off_ = false;  // an include limit was hit
+  bool stopped_ = false;       // the word limit was hit: nothing more is read
 };
+
+// ---- the model --------------------------------------------------------------------------------
+
+// What base/parse.hh says was expected ("expected a whole number from 1 to 255"), without its
+// quoting of the text, which our messages put after the keyword.
+std::string expected(const Error& e) {
+  size_t p = e.message.rfind(": expected ");
+  return p == std::string::npos ? e.message : e.message.substr(p + 2);
+}
 
 class Builder {
  public:
-  std::vector<std::string> errors, warnings;
-
-  // Statements from tokens: KEYWORD ARGS… [ { BLOCK } ], a statement ends at its line's end.
-  std::vector<Stmt> parse(const std::vector<Token>& t, size_t& i, bool nested) {
-    std::vector<Stmt> out;
-    while (i < t.size()) {
-      if (t[i].text == "}") {
-        if (nested) {
-          ++i;
-          return out;
-        }
-        errors.push_back(fmt::format("{}: '}}' without a matching '{{'", t[i].where.str()));
-        ++i;
-        continue;
-      }
-      if (t[i].text == "{") {
-        errors.push_back(fmt::format("{}: '{{' without a keyword before it", t[i].where.str()));
-        ++i;
-        continue;
-      }
-      Stmt s;
-      s.keyword = t[i].text;
-      s.where = t[i].where;
-      bool eol = t[i].eol;
-      ++i;
-      while (!eol && i < t.size() && t[i].text != "{" && t[i].text != "}") {
-        eol = t[i].eol;
-        s.args.push_back(t[i++]);
-      }
-      // A block opens on the same line, or on the next line by itself.
-      if (i < t.size() && t[i].text == "{") {
-        ++i;
-        s.has_block = true;
-        s.block = parse(t, i, true);
-      }
-      out.push_back(std::move(s));
-    }
-    if (nested) errors.push_back("end of file inside a block: a '}' is missing");
-    return out;
-  }
+  explicit Builder(Context& cx) : cx_(cx) {}
 
   void warn_unknown(const Stmt& s, const std::string& where) {
-    warnings.push_back(
-        fmt::format("{}: unknown keyword '{}' in {} (ignored)", s.where.str(), s.keyword, where));
+    cx_.warn(s.pos, fmt::format("unknown keyword '{}' in {} (ignored)", s.keyword, where));
   }
-  void error(const Stmt& s, const std::string& msg) {
-    errors.push_back(s.where.str() + ": " + msg);
-  }
+  void error(const Stmt& s, const std::string& msg) { cx_.error(s.pos, msg); }
+  void warn(const Stmt& s, const std::string& msg) { cx_.warn(s.pos, msg); }
 
   std::optional<std::string> arg(const Stmt& s, size_t i = 0) {
     if (s.args.size() <= i) {
       error(s, fmt::format("'{}' needs a value", s.keyword));
       return std::nullopt;
     }
-    return s.args[i].text;
+    return s.args[i];
   }
 
-  std::optional<long> integer(const Stmt& s, long lo, long hi) {
+  // The one value of a numeric keyword: "priority 100 200" is an error, not 100.
+  std::optional<std::string> single(const Stmt& s) {
     auto a = arg(s);
-    if (!a) return std::nullopt;
-    try {
-      size_t used = 0;
-      long v = std::stol(*a, &used);
-      if (used == a->size() && v >= lo && v <= hi) return v;
-    } catch (...) {
+    if (a && s.args.size() > 1) {
+      error(s, fmt::format("'{}' {}: expected one value, not {}", s.keyword, *a, s.args.size()));
+      return std::nullopt;
     }
-    error(s, fmt::format("'{}' {}: expected a whole number from {} to {}", s.keyword, *a, lo, hi));
-    return std::nullopt;
+    return a;
   }
 
+  // `text`, the value of `name` in statement s, as a whole number in [lo, hi].
+  std::optional<int> number(const Stmt& s, std::string_view name, const std::string& text, int lo,
+                            int hi) {
+    auto v = parse_int_as<int>(text, lo, hi);
+    if (!v) {
+      error(s, fmt::format("'{}' {}: {}", name, text, expected(v.error())));
+      return std::nullopt;
+    }
+    return *v;
+  }
+
+  std::optional<int> integer(const Stmt& s, int lo, int hi) {
+    auto a = single(s);
+    if (!a) return std::nullopt;
+    return number(s, s.keyword, *a, lo, hi);
+  }
+
+  // keepalived writes durations as seconds, with a fraction where it takes one ("0.25"), no unit
+  // (lib/parser.c read_decimal_unsigned_strvec); its timers count microseconds.
   std::optional<Duration> seconds(const Stmt& s, double lo, double hi) {
-    auto a = arg(s);
+    auto a = single(s);
     if (!a) return std::nullopt;
-    try {
-      size_t used = 0;
-      double v = std::stod(*a, &used);
-      if (used == a->size() && v >= lo && v <= hi) {
-        return std::chrono::duration_cast<Duration>(std::chrono::duration<double>(v));
-      }
-    } catch (...) {
+    auto v = parse_real(*a, lo, hi);
+    if (!v) {
+      error(s, fmt::format("'{}' {}: expected seconds from {} to {}", s.keyword, *a, lo, hi));
+      return std::nullopt;
     }
-    error(s, fmt::format("'{}' {}: expected seconds from {} to {}", s.keyword, *a, lo, hi));
-    return std::nullopt;
+    return std::chrono::microseconds(std::llround(*v * 1e6));
   }
 
   std::optional<packet::IpPrefix> address(const Stmt& s, const std::string& text) {
@@ -201,51 +409,140 @@ class Builder {
     return *p;
   }
 
+  // An interface name as the kernel takes it (IFNAMSIZ - 1 characters, no '/' or space).
+  bool ifname(const Stmt& s, std::string_view what, const std::string& name) {
+    if (name.empty() || name.size() > 15 || name.find_first_of("/: \t") != std::string::npos) {
+      error(s, fmt::format("'{}' {}: expected an interface name of 1 to 15 characters without "
+                           "'/', ':' or spaces",
+                           what, name));
+      return false;
+    }
+    return true;
+  }
+
   std::vector<std::string> words(const Stmt& s) {  // all words of a block, one statement per line
     std::vector<std::string> out;
     for (auto& x : s.block) {
       out.push_back(x.keyword);
-      for (auto& a : x.args) out.push_back(a.text);
+      for (auto& a : x.args) out.push_back(a);
     }
     return out;
   }
 
+  // keepalived vrrp/vrrp_ipaddress.c parse_ipaddress(): ADDR[/LEN] then options, each a word or
+  // a word and its value.
   void vips(const Stmt& s, std::vector<VipConfig>& out) {
+    static const std::set<std::string> flags = {
+        "home", "-nodad", "mngtmpaddr", "noprefixroute", "autojoin", "no_track", "use_vmac"};
+    static const std::set<std::string> valued = {"peer", "preferred_lft", "track_group"};
     for (auto& line : s.block) {
       auto p = address(line, line.keyword);
       if (!p) continue;
-      VipConfig v{*p, "", "", "", line.where};
-      for (size_t i = 0; i + 1 < line.args.size(); i += 2) {
-        const std::string& k = line.args[i].text;
-        const std::string& val = line.args[i + 1].text;
-        if (k == "dev")
+      VipConfig v{*p, "", "", "", cx_.where(line.pos)};
+      bool ok = true;
+      for (size_t i = 0; i < line.args.size(); ++i) {
+        const std::string& k = line.args[i];
+        bool is_valued = k == "dev" || k == "label" || k == "brd" || k == "broadcast" ||
+                         k == "scope" || valued.count(k);
+        if (!is_valued) {
+          if (flags.count(k)) {
+            warn(line, fmt::format("VIP option '{}' is not supported (ignored)", k));
+          } else {
+            warn(line, fmt::format("unknown VIP option '{}' (ignored)", k));
+          }
+          continue;
+        }
+        if (i + 1 == line.args.size()) {
+          error(line, fmt::format("VIP {}: '{}' needs a value", line.keyword, k));
+          ok = false;
+          break;
+        }
+        const std::string& val = line.args[++i];
+        if (k == "dev") {
+          ok &= ifname(line, "dev", val);
           v.dev = val;
-        else if (k == "label")
+        } else if (k == "label") {
+          if (val.size() > 15) {
+            error(line, fmt::format("'label' {}: expected at most 15 characters", val));
+            ok = false;
+          }
           v.label = val;
-        else if (k == "brd" || k == "broadcast")
+        } else if (k == "brd" || k == "broadcast") {
+          if (p->v6) {
+            error(line,
+                  fmt::format("VIP {}: an IPv6 address has no broadcast address", line.keyword));
+            ok = false;
+          } else if (val != "+" && val != "-" && !packet::IpPrefix::parse(val + "/32")) {
+            error(line, fmt::format("'{}' {}: expected an IPv4 address, + or -", k, val));
+            ok = false;
+          }
           v.brd = val;
-        else if (k == "scope") {
-        } else
-          warnings.push_back(
-              fmt::format("{}: unknown VIP option '{}' (ignored)", line.where.str(), k));
+        } else if (k != "scope") {
+          warn(line, fmt::format("VIP option '{} {}' is not supported (ignored)", k, val));
+        }
       }
-      out.push_back(v);
+      if (ok) out.push_back(v);
     }
+  }
+
+  // keepalived vrrp/vrrp_track.c alloc_track_if() / alloc_track_script(): NAME [weight N
+  // [reverse|noreverse]]; a weight of +/-254 becomes +/-253 with a warning.
+  std::optional<int> track_weight(const Stmt& t) {
+    if (t.args.empty()) return std::nullopt;
+    if (t.args[0] != "weight") {
+      error(t, fmt::format("{} {}: expected NAME [weight N]", t.keyword, t.args[0]));
+      return std::nullopt;
+    }
+    if (t.args.size() == 1) {
+      error(t, fmt::format("{} weight: 'weight' needs a value", t.keyword));
+      return std::nullopt;
+    }
+    auto w = number(t, "weight", t.args[1], -254, 254);
+    if (!w) return std::nullopt;
+    if (*w == 254 || *w == -254) {
+      warn(t, fmt::format("weight for {} cannot be +/-254. Setting to +/-253", t.keyword));
+      *w = *w > 0 ? 253 : -253;
+    }
+    weight_options(t, 2);
+    return w;
+  }
+
+  // What may follow a weight: "reverse" (not supported: refused rather than inverted silently)
+  // or "noreverse" (the default).
+  void weight_options(const Stmt& s, size_t from) {
+    for (size_t i = from; i < s.args.size(); ++i) {
+      if (i == from && s.args[i] == "noreverse") continue;
+      if (i == from && s.args[i] == "reverse") {
+        error(s, fmt::format("{}: 'reverse' weights are not supported", s.keyword));
+      } else {
+        error(s, fmt::format("{}: unexpected '{}' after the weight", s.keyword, s.args[i]));
+      }
+      return;
+    }
+  }
+
+  // vrrp_script's own weight: N [reverse|noreverse], -253..253 (vrrp/vrrp_parser.c).
+  int script_weight(const Stmt& s) {
+    auto a = arg(s);
+    if (!a) return 0;
+    auto w = number(s, s.keyword, *a, -253, 253);
+    weight_options(s, 1);
+    return w.value_or(0);
   }
 
   static std::string command(const Stmt& s) {
     std::string c;
-    for (auto& a : s.args) c += (c.empty() ? "" : " ") + a.text;
+    for (auto& a : s.args) c += (c.empty() ? "" : " ") + a;
     return c;
   }
 
   InstanceConfig instance(const Stmt& s, const GlobalDefs& g) {
     InstanceConfig in;
-    in.where = s.where;
+    in.where = cx_.where(s.pos);
     if (s.args.empty())
       error(s, "vrrp_instance needs a name");
     else
-      in.name = s.args[0].text;
+      in.name = s.args[0];
     static const std::set<std::string> ignored = {"smtp_alert",
                                                   "debug",
                                                   "dont_track_primary",
@@ -260,24 +557,26 @@ class Builder {
                                                   "skip_check_adv_addr",
                                                   "unicast_ttl",
                                                   "check_unicast_src"};
+    bool has_interface = false;
     for (auto& x : s.block) {
       const std::string& k = x.keyword;
       if (k == "state") {
-        auto v = arg(x);
+        auto v = single(x);
         if (v && *v != "MASTER" && *v != "BACKUP")
-          error(x, fmt::format("state {}: expected MASTER or BACKUP", *v));
+          error(x, fmt::format("'state' {}: expected MASTER or BACKUP", *v));
         else if (v)
           in.state = *v;
       } else if (k == "interface") {
-        in.interface = arg(x).value_or("");
+        has_interface = true;  // an invalid one is reported as such, not as missing too
+        if (auto v = single(x); v && ifname(x, k, *v)) in.interface = *v;
       } else if (k == "virtual_router_id") {
-        in.vrid = static_cast<int>(integer(x, 1, 255).value_or(-1));  // -1: invalid, reported
+        in.vrid = integer(x, 1, 255).value_or(-1);  // -1: invalid, reported
       } else if (k == "priority") {
-        in.priority = static_cast<int>(integer(x, 1, 255).value_or(100));
+        in.priority = integer(x, 1, 255).value_or(100);
       } else if (k == "advert_int") {
         in.advert_int = seconds(x, 0.01, 255).value_or(std::chrono::seconds(1));
       } else if (k == "version") {
-        in.version = static_cast<int>(integer(x, 2, 3).value_or(0));
+        in.version = integer(x, 2, 3).value_or(0);
       } else if (k == "virtual_ipaddress") {
         vips(x, in.vips);
       } else if (k == "virtual_ipaddress_excluded") {
@@ -285,18 +584,17 @@ class Builder {
       } else if (k == "authentication") {
         for (auto& a : x.block) {
           if (a.keyword == "auth_type") {
-            auto t = arg(a);
+            auto t = single(a);
             if (t == "PASS")
               in.auth_type = AuthType::kSimpleText;
             else if (t == "AH")
               in.auth_type = AuthType::kAh;
             else if (t)
-              error(a, fmt::format("auth_type {}: expected PASS or AH", *t));
+              error(a, fmt::format("'auth_type' {}: expected PASS or AH", *t));
           } else if (a.keyword == "auth_pass") {
             in.auth_pass = arg(a).value_or("");
             if (in.auth_pass.size() > 8) {
-              warnings.push_back(
-                  fmt::format("{}: Truncating auth_pass to 8 characters", a.where.str()));
+              warn(a, "Truncating auth_pass to 8 characters");
               in.auth_pass.resize(8);
             }
           } else {
@@ -310,25 +608,18 @@ class Builder {
       } else if (k == "preempt_delay") {
         in.preempt_delay = seconds(x, 0, 1000).value_or(Duration{0});
       } else if (k == "unicast_src_ip") {
-        if (auto a = arg(x)) in.unicast_src = address(x, *a);
+        if (auto a = single(x)) in.unicast_src = address(x, *a);
       } else if (k == "unicast_peer") {
         for (auto& p : x.block) {
           if (auto a = address(p, p.keyword)) in.unicast_peers.push_back(*a);
         }
       } else if (k == "track_interface") {
         for (auto& t : x.block) {
-          TrackedInterface ti{t.keyword, 0};
-          if (t.args.size() == 2 && t.args[0].text == "weight")
-            ti.weight = std::atoi(t.args[1].text.c_str());
-          in.track_interfaces.push_back(ti);
+          if (!ifname(t, "track_interface", t.keyword)) continue;
+          in.track_interfaces.push_back({t.keyword, track_weight(t).value_or(0)});
         }
       } else if (k == "track_script") {
-        for (auto& t : x.block) {
-          TrackedScript ts{t.keyword, std::nullopt};
-          if (t.args.size() == 2 && t.args[0].text == "weight")
-            ts.weight = std::atoi(t.args[1].text.c_str());
-          in.track_scripts.push_back(ts);
-        }
+        for (auto& t : x.block) in.track_scripts.push_back({t.keyword, track_weight(t)});
       } else if (k == "notify_master") {
         in.notify_master = command(x);
       } else if (k == "notify_backup") {
@@ -342,11 +633,11 @@ class Builder {
       } else if (k == "garp_master_delay") {
         in.garp_master_delay = seconds(x, 0, 1000);
       } else if (k == "garp_master_repeat") {
-        in.garp_master_repeat = static_cast<int>(integer(x, 1, 255).value_or(5));
+        in.garp_master_repeat = integer(x, 1, 255).value_or(5);
       } else if (k == "use_vmac") {
         in.use_vmac = true;
         if (!x.args.empty()) {
-          in.vmac_name = x.args[0].text;
+          in.vmac_name = x.args[0];
           if (in.vmac_name.size() > 15)
             error(x, fmt::format("use_vmac: interface name '{}' is longer than 15 characters",
                                  in.vmac_name));
@@ -362,8 +653,7 @@ class Builder {
         warn_unknown(x, "vrrp_instance " + in.name);
       }
     }
-    if (in.interface.empty())
-      error(s, fmt::format("vrrp_instance {}: 'interface' is missing", in.name));
+    if (!has_interface) error(s, fmt::format("vrrp_instance {}: 'interface' is missing", in.name));
     if (in.vrid == 0)
       error(s, fmt::format("vrrp_instance {}: 'virtual_router_id' is missing", in.name));
     if (in.vips.empty()) error(s, fmt::format("vrrp_instance {}: no virtual_ipaddress", in.name));
@@ -371,7 +661,7 @@ class Builder {
       in.ipv6 = in.vips[0].prefix.v6;
       for (auto& v : in.vips) {
         if (v.prefix.v6 != in.ipv6) {
-          errors.push_back(
+          cx_.errors.add(
               fmt::format("{}: {} mixes IPv4 and IPv6 virtual addresses: put the other family in "
                           "virtual_ipaddress_excluded or another instance",
                           v.where.str(), in.name));
@@ -394,14 +684,13 @@ class Builder {
     if (in.ipv6 && in.version == 2)
       error(s, fmt::format("vrrp_instance {}: VRRPv2 has no IPv6", in.name));
     if (in.nopreempt && in.state == "MASTER") {
-      warnings.push_back(fmt::format(
-          "{}: {}: nopreempt needs 'state BACKUP' (as in keepalived it is ignored otherwise)",
-          s.where.str(), in.name));
+      warn(s, fmt::format(
+                  "{}: nopreempt needs 'state BACKUP' (as in keepalived it is ignored otherwise)",
+                  in.name));
       in.nopreempt = false;
     }
     if (in.auth_type != AuthType::kNone && version == 3) {
-      warnings.push_back(
-          fmt::format("{}: {}: authentication is VRRPv2 only (ignored)", s.where.str(), in.name));
+      warn(s, fmt::format("{}: authentication is VRRPv2 only (ignored)", in.name));
       in.auth_type = AuthType::kNone;
     }
     return in;
@@ -409,8 +698,8 @@ class Builder {
 
   ScriptConfig script(const Stmt& s) {
     ScriptConfig sc;
-    sc.where = s.where;
-    sc.name = s.args.empty() ? "" : s.args[0].text;
+    sc.where = cx_.where(s.pos);
+    sc.name = s.args.empty() ? "" : s.args[0];
     if (sc.name.empty()) error(s, "vrrp_script needs a name");
     for (auto& x : s.block) {
       if (x.keyword == "script")
@@ -420,11 +709,11 @@ class Builder {
       else if (x.keyword == "timeout")
         sc.timeout = seconds(x, 0.01, 86400).value_or(Duration{0});
       else if (x.keyword == "weight")
-        sc.weight = static_cast<int>(integer(x, -253, 253).value_or(0));
+        sc.weight = script_weight(x);
       else if (x.keyword == "fall")
-        sc.fall = static_cast<int>(integer(x, 1, 1000).value_or(1));
+        sc.fall = integer(x, 1, kMaxCount).value_or(1);
       else if (x.keyword == "rise")
-        sc.rise = static_cast<int>(integer(x, 1, 1000).value_or(1));
+        sc.rise = integer(x, 1, kMaxCount).value_or(1);
       else if (x.keyword == "user" || x.keyword == "init_fail") {
       } else
         warn_unknown(x, "vrrp_script " + sc.name);
@@ -471,7 +760,7 @@ class Builder {
         if (k == "router_id")
           c.global.router_id = arg(x).value_or("");
         else if (k == "vrrp_version")
-          c.global.vrrp_version = static_cast<int>(integer(x, 2, 3).value_or(2));
+          c.global.vrrp_version = integer(x, 2, 3).value_or(2);
         else if (k == "vrrp_strict")
           c.global.vrrp_strict = true;
         else if (k == "enable_script_security")
@@ -483,7 +772,7 @@ class Builder {
         else if (k == "vrrp_garp_master_delay")
           c.global.garp_master_delay = seconds(x, 0, 1000).value_or(std::chrono::seconds(5));
         else if (k == "vrrp_garp_master_repeat")
-          c.global.garp_master_repeat = static_cast<int>(integer(x, 1, 255).value_or(5));
+          c.global.garp_master_repeat = integer(x, 1, 255).value_or(5);
         else if (!ignored_global.count(k))
           warn_unknown(x, "global_defs");
       }
@@ -499,8 +788,8 @@ class Builder {
           warn_unknown(s, "the configuration");
       } else if (s.keyword == "vrrp_sync_group") {
         SyncGroupConfig g;
-        g.where = s.where;
-        g.name = s.args.empty() ? "" : s.args[0].text;
+        g.where = cx_.where(s.pos);
+        g.name = s.args.empty() ? "" : s.args[0];
         for (auto& x : s.block) {
           if (x.keyword == "group")
             g.instances = words(x);
@@ -517,9 +806,8 @@ class Builder {
         }
         c.sync_groups.push_back(g);
       } else if (s.keyword == "virtual_server" || s.keyword == "virtual_server_group") {
-        warnings.push_back(
-            fmt::format("{}: {} is for the load balancer (vnet lb), not vnet vrrp: ignored",
-                        s.where.str(), s.keyword));
+        warn(s, fmt::format("{} is for the load balancer (vnet lb), not vnet vrrp: ignored",
+                            s.keyword));
       } else {
         warn_unknown(s, "the configuration");
       }
@@ -529,41 +817,41 @@ class Builder {
     std::map<std::tuple<std::string, int, bool>, std::string> vrids;
     for (auto& in : c.instances) {
       if (!names.emplace(in.name, &in).second)
-        errors.push_back(
+        cx_.errors.add(
             fmt::format("{}: vrrp_instance {} is defined twice", in.where.str(), in.name));
       auto [it, fresh] = vrids.emplace(std::tuple{in.interface, in.vrid, in.ipv6}, in.name);
       if (!fresh && in.vrid) {
-        errors.push_back(fmt::format("{}: {} uses VRID {} on {} like {}", in.where.str(), in.name,
-                                     in.vrid, in.interface, it->second));
+        cx_.errors.add(fmt::format("{}: {} uses VRID {} on {} like {}", in.where.str(), in.name,
+                                   in.vrid, in.interface, it->second));
       }
       for (auto& ts : in.track_scripts) {
         bool found = false;
         for (auto& sc : c.scripts) found |= sc.name == ts.name;
         if (!found)
-          errors.push_back(fmt::format("{}: {} tracks script {}, which no vrrp_script defines",
-                                       in.where.str(), in.name, ts.name));
+          cx_.errors.add(fmt::format("{}: {} tracks script {}, which no vrrp_script defines",
+                                     in.where.str(), in.name, ts.name));
       }
     }
     if (c.global.vrrp_strict) {
       // keepalived's strict mode (RFC conformance), with its messages.
       for (auto& in : c.instances) {
         if (!in.unicast_peers.empty())
-          errors.push_back(fmt::format("{}: {}: strict mode does not support unicast peers",
-                                       in.where.str(), in.name));
+          cx_.errors.add(fmt::format("{}: {}: strict mode does not support unicast peers",
+                                     in.where.str(), in.name));
         if (in.auth_type != AuthType::kNone) {
-          warnings.push_back(
+          cx_.warnings.add(
               fmt::format("{}: {}: Strict mode does not support authentication. Ignoring.",
                           in.where.str(), in.name));
           in.auth_type = AuthType::kNone;
         }
         if (in.state == "MASTER" && in.priority != 255) {
-          warnings.push_back(fmt::format("{}: {}: State MASTER must match being address owner",
-                                         in.where.str(), in.name));
+          cx_.warnings.add(fmt::format("{}: {}: State MASTER must match being address owner",
+                                       in.where.str(), in.name));
           in.state = "BACKUP";
         }
         if (in.accept == true) {
-          warnings.push_back(fmt::format("{}: {}: accept is not allowed in strict mode: no_accept",
-                                         in.where.str(), in.name));
+          cx_.warnings.add(fmt::format("{}: {}: accept is not allowed in strict mode: no_accept",
+                                       in.where.str(), in.name));
         }
         in.accept = false;
       }
@@ -571,42 +859,43 @@ class Builder {
     for (auto& g : c.sync_groups) {
       for (auto& n : g.instances) {
         if (!names.count(n))
-          errors.push_back(fmt::format("{}: sync group {} names {}, which no vrrp_instance defines",
-                                       g.where.str(), g.name, n));
+          cx_.errors.add(fmt::format("{}: sync group {} names {}, which no vrrp_instance defines",
+                                     g.where.str(), g.name, n));
       }
     }
   }
+
+ private:
+  Context& cx_;
 };
 
 }  // namespace
 
 Result<KeepalivedConfig> parse_keepalived_conf(const std::string& text, const std::string& file) {
-  Lexer lex;
-  lex.lex_text(text, file, 0);
-  Builder b;
-  size_t i = 0;
-  auto top = b.parse(lex.tokens, i, false);
+  Context cx;
+  cx.files.push_back(file);
+  TreeBuilder tree(cx);
+  Lexer lex(cx, tree);
+  lex.count(text.size());
+  lex.lex(text, 0, 0);
+  std::vector<Stmt> top = tree.finish(!lex.stopped());
   KeepalivedConfig c;
-  b.build(top, c);
-  c.warnings = b.warnings;
-  c.files = lex.files;
-  std::vector<std::string> errors = lex.errors;
-  errors.insert(errors.end(), b.errors.begin(), b.errors.end());
-  if (!errors.empty()) {
+  Builder(cx).build(top, c);
+  if (!cx.errors.empty()) {
     std::string msg;
-    for (auto& e : errors) msg += e + "\n";
+    for (auto& e : cx.errors.take("errors")) msg += e + "\n";
     msg.pop_back();
     return Error{EINVAL, msg};
   }
+  c.warnings = cx.warnings.take("warnings");
+  c.files = std::move(cx.files);
   return c;
 }
 
 Result<KeepalivedConfig> load_keepalived_conf(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return make_error(ENOENT, "{}: cannot open", path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return parse_keepalived_conf(ss.str(), path);
+  auto text = read_regular_file(path);
+  if (!text) return text.error();
+  return parse_keepalived_conf(*text, path);
 }
 
 }  // namespace vnet::vrrp

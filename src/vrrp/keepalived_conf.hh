@@ -1,9 +1,25 @@
 #pragma once
 // keepalived.conf, the subset users rely on (docs/keepalived-compat.md), parsed into a Config
-// value — no globals. Lexing follows keepalived: `!` and `#` start comments, `{ }` open and close
-// blocks, "quoted strings" are one word, `include GLOB` splices files in place. Unknown keywords
-// give a warning with file:line and are skipped (as keepalived does); invalid values are errors
-// with file:line, all reported at once.
+// value — no globals. Lexing follows keepalived (lib/parser.c): `!` and `#` start comments, `{ }`
+// open and close blocks, "quoted strings" are one word, `include GLOB` (with brace expansion)
+// splices files in place, relative to the including file. Unknown keywords give a warning with
+// file:line and are skipped (as keepalived does); invalid values are errors with file:line, all
+// reported at once: "keepalived.conf:12: 'weight' abc: expected a whole number from -254 to 254".
+//
+// Hostile or sloppy input cannot crash, hang or exhaust the parser. Every file is read with
+// read_regular_file (regular files only — `include /dev/zero` is an error —, at most
+// kMaxConfigBytes each); includes nest at most kMaxIncludeDepth deep and pull in at most
+// kMaxIncludedFiles files in all; one include pattern may read at most 100,000 directory entries
+// and match at most kMaxIncludedFiles files; all files together hold at most 16 MiB and
+// 1,000,000 words; blocks nest at most kMaxNesting deep (the statement tree is built without
+// recursion). Past a limit the error names it and the rest is not read. At most 100 errors and
+// 100 warnings are listed; the rest are counted. Numbers are strict (base/parse.hh): "1x", ""
+// or a value out of range is an error, never 0.
+//
+// Compatibility notes (keepalived 2.2.7): a wildcard include that matches nothing is skipped
+// silently and a directory matched by an include is skipped with a warning, as keepalived does;
+// a named file that does not exist or is not a regular file is an error (keepalived only logs
+// it). Seconds are written as keepalived writes them ("1", "0.25"), without units.
 
 #include <chrono>
 #include <optional>
@@ -107,7 +123,10 @@ struct KeepalivedConfig {
   std::vector<std::string> files;     // every file read, includes too
 };
 
+// Reads `path` and what it includes. Error (EINVAL, or the file's errno when `path` itself cannot
+// be read): every problem found, one per line, each "file:line: what was found: what was expected".
 Result<KeepalivedConfig> load_keepalived_conf(const std::string& path);
+// The same for text in memory; `file` names it in messages and anchors relative includes.
 Result<KeepalivedConfig> parse_keepalived_conf(const std::string& text, const std::string& file);
 
 }  // namespace vnet::vrrp
