@@ -104,7 +104,7 @@ TEST(Advert, MalformedAreRefused) {
             EBADMSG);  // v2 over IPv6
 }
 
-// keepalived 2.2.7's own advertisements, from the reference captures.
+// keepalived 2.2.7's own advertisements, from the captures in tests/data (README.md there).
 struct Seen {
   int adverts = 0, v2 = 0, v3 = 0, v6 = 0, pseudo = 0, prio0 = 0;
 };
@@ -112,7 +112,7 @@ struct Seen {
 Seen decode_capture(const std::string& name) {
   Seen seen;
   char err[PCAP_ERRBUF_SIZE];
-  std::string path = std::string(VNET_SHARED_DIR) + "/reference/pcaps/" + name;
+  std::string path = std::string(VNET_TEST_DATA_DIR) + "/" + name;
   pcap_t* p = pcap_open_offline(path.c_str(), err);
   EXPECT_NE(p, nullptr) << err;
   if (!p) return seen;
