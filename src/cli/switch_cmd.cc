@@ -9,6 +9,7 @@
 #include <iostream>
 
 #include "base/log.hh"
+#include "base/parse.hh"
 #include "bridge/commands.hh"
 #include "bridge/dataplane.hh"
 #include "cli/commands.hh"
@@ -22,7 +23,7 @@ struct SwitchOpts {
   std::string sock;
   std::string mgmt;
   std::string rcfile;
-  uint32_t numports = 32;
+  std::string numports = "32";
   bool daemon = false;
   std::string pidfile;
   std::vector<std::string> taps;
@@ -40,10 +41,76 @@ volatile std::sig_atomic_t g_stop = 0;
   std::exit(1);
 }
 
+// The flags' values, checked before anything is created.
+struct Parsed {
+  uint32_t numports = 32;
+  int mgmt_mode = 0600;
+  std::vector<std::string> taps;
+  std::vector<std::pair<bridge::PortNo, std::string>> ports;  // 0 = next free port
+};
+
+// `--port [N=]SPEC`: N is the part before '=' when '=' comes before the spec's "kind:" (a path
+// inside a spec may hold '=').
+Result<std::pair<bridge::PortNo, std::string>> parse_port(const std::string& arg) {
+  size_t eq = arg.find('='), colon = arg.find(':');
+  if (eq == std::string::npos || (colon != std::string::npos && colon < eq))
+    return std::pair{0u, arg};
+  std::string n = arg.substr(0, eq);
+  auto port = parse_int_as<bridge::PortNo>(n, 1, 65535);
+  if (!port)
+    return make_error(EINVAL, "--port {}: '{}': expected a port number from 1 to 65535", arg, n);
+  if (eq + 1 == arg.size())
+    return make_error(EINVAL, "--port {}: expected a backend after '='", arg);
+  return std::pair{*port, arg.substr(eq + 1)};
+}
+
+Result<Parsed> parse_flags(const SwitchOpts& o) {
+  Parsed p;
+  auto n = parse_int_as<uint32_t>(o.numports, 0, 65535);
+  if (!n) return make_error(EINVAL, "--numports: {}", n.error().message);
+  p.numports = *n;
+  // vde_switch reads the mode with strtol(…, 8); here only octal digits, at most 0777.
+  const std::string& m = o.mgmt_mode;
+  bool octal = !m.empty() && m.size() <= 4 && m.find_first_not_of("01234567") == std::string::npos;
+  int mode = 0;
+  for (char c : m) mode = mode * 8 + (c - '0');
+  if (!octal || mode > 0777) {
+    return make_error(EINVAL,
+                      "--mgmtmode {}: expected an octal file mode from 0 to 0777, like 0600", m);
+  }
+  p.mgmt_mode = mode;
+  for (auto& list : o.taps) {
+    size_t pos = 0;
+    while (true) {
+      size_t comma = list.find(',', pos);
+      std::string name =
+          list.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+      if (name.empty() || name.size() > 15) {
+        return make_error(
+            EINVAL,
+            "--tap {}: '{}': expected interface names of 1 to 15 characters, separated by commas",
+            list, name);
+      }
+      p.taps.push_back(name);
+      if (comma == std::string::npos) break;
+      pos = comma + 1;
+    }
+  }
+  for (auto& spec : o.ports) {
+    auto port = parse_port(spec);
+    if (!port) return port.error();
+    p.ports.push_back(*port);
+  }
+  return p;
+}
+
 int run_switch(const SwitchOpts& o) {
+  auto flags = parse_flags(o);
+  if (!flags) die(flags.error().message);
+  const Parsed& f = *flags;
   SystemClock clock;
   EventLoop loop(clock);
-  bridge::Dataplane dp(loop, o.numports);
+  bridge::Dataplane dp(loop, f.numports);
   console::Registry registry;
   bridge::SwitchInfo info{VNET_VERSION, o.mgmt, clock.now()};
   bridge::register_commands(registry, dp, clock, info);
@@ -58,28 +125,14 @@ int run_switch(const SwitchOpts& o) {
     console::Session session;
     if (auto st = registry.run_file(session, o.rcfile); !st) die(st.error().message);
   }
-  for (auto& list : o.taps) {
-    size_t pos = 0;
-    while (pos <= list.size()) {
-      size_t comma = list.find(',', pos);
-      std::string name =
-          list.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
-      auto be = io::open_tap(name);
-      if (!be) die(be.error().message);
-      if (auto p = dp.attach(**br, 0, std::move(*be), false); !p) die(p.error().message);
-      if (comma == std::string::npos) break;
-      pos = comma + 1;
-    }
+  for (auto& name : f.taps) {
+    auto be = io::open_tap(name);
+    if (!be) die(be.error().message);
+    if (auto p = dp.attach(**br, 0, std::move(*be), false); !p) die(p.error().message);
   }
-  for (auto& spec : o.ports) {
-    // N=SPEC or SPEC (next free port)
-    bridge::PortNo port = 0;
-    std::string s = spec;
-    auto eq = spec.find('=');
-    if (eq != std::string::npos && eq > 0 && std::isdigit(static_cast<unsigned char>(spec[0]))) {
-      port = static_cast<bridge::PortNo>(std::stoul(spec.substr(0, eq)));
-      s = spec.substr(eq + 1);
-    }
+  for (size_t i = 0; i < f.ports.size(); ++i) {
+    const std::string& spec = o.ports[i];
+    auto [port, s] = f.ports[i];
     if (port == 0) {
       for (bridge::PortNo p = 1; p <= 65535; ++p) {
         if (!(*br)->has_port(p)) {
@@ -93,8 +146,7 @@ int run_switch(const SwitchOpts& o) {
   }
   std::unique_ptr<console::Server> server;
   if (!o.mgmt.empty()) {
-    int mode = static_cast<int>(std::stoul(o.mgmt_mode, nullptr, 8));
-    auto s = console::Server::open(loop, registry, o.mgmt, mode,
+    auto s = console::Server::open(loop, registry, o.mgmt, f.mgmt_mode,
                                    std::string("VNET switch V.") + VNET_VERSION +
                                        "\n(C) vnet developers - vde_switch compatible console");
     if (!s) die(s.error().message);
@@ -125,10 +177,10 @@ void add_switch(CLI::App& app) {
   cmd->add_option("-s,--sock,--vdesock,--unix", o->sock,
                   "VDE switch directory (ctl socket inside) for vde_plug / QEMU -netdev vde");
   cmd->add_option("-M,--mgmt", o->mgmt, "management console socket");
-  cmd->add_option("--mgmtmode", o->mgmt_mode, "console socket mode (octal)");
+  cmd->add_option("--mgmtmode", o->mgmt_mode, "console socket mode (octal, at most 0777)");
   cmd->add_option("-f,--rcfile", o->rcfile,
                   "console commands to run at start (vde_switch rc files work)");
-  cmd->add_option("-n,--numports", o->numports, "ports available to anonymous plugs");
+  cmd->add_option("-n,--numports", o->numports, "ports available to anonymous plugs (0-65535)");
   cmd->add_flag("-d,--daemon", o->daemon, "run in the background");
   cmd->add_option("-p,--pidfile", o->pidfile, "write the pid here once ready");
   cmd->add_option("-t,--tap", o->taps, "attach TAP device(s) (comma list), created if missing");

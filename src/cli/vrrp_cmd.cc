@@ -28,6 +28,13 @@ struct VrrpOpts {
 volatile std::sig_atomic_t g_term = 0, g_hup = 0;
 
 int run_vrrp(const VrrpOpts& o) {
+  vrrp::DaemonOptions dopt;
+  if (o.checksum == "vrrp-only") {
+    dopt.checksum = vrrp::ChecksumMode::kVrrpOnly;
+  } else if (o.checksum != "with-pseudo-header") {
+    std::cerr << "--v3-checksum " << o.checksum << ": expected with-pseudo-header or vrrp-only\n";
+    return 2;
+  }
   auto conf = vrrp::load_keepalived_conf(o.file);
   if (!conf) {
     std::cerr << conf.error().message << "\n";
@@ -41,14 +48,6 @@ int run_vrrp(const VrrpOpts& o) {
     return conf->warnings.empty()
                ? 0
                : 5;  // like keepalived -t: non-zero when it had to skip something
-  }
-  vrrp::DaemonOptions dopt;
-  if (o.checksum == "vrrp-only") {
-    dopt.checksum = vrrp::ChecksumMode::kVrrpOnly;
-  } else if (o.checksum != "with-pseudo-header") {
-    std::cerr << "--v3-checksum: expected with-pseudo-header or vrrp-only, got " << o.checksum
-              << "\n";
-    return 2;
   }
   if (o.daemon) daemonize(!o.logfile.empty());
   redirect_log(o.logfile);
