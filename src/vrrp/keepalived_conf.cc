@@ -104,10 +104,9 @@ Expansion expand(const std::string& pattern) {
   int rc = ::glob(pattern.c_str(), GLOB_MARK | GLOB_BRACE | GLOB_ALTDIRFUNC, nullptr, &g);
   out.over_budget = t_glob_over;
   if (rc == 0) {
-    out.paths.reserve(std::min<size_t>(g.gl_pathc, kMaxIncludedFiles + 1));
-    for (size_t i = 0; i < g.gl_pathc && i <= kMaxIncludedFiles; ++i)
-      out.paths.emplace_back(g.gl_pathv[i]);
-    if (g.gl_pathc > kMaxIncludedFiles) out.paths.resize(kMaxIncludedFiles + 1);
+    // One past the limit is enough to say it was passed.
+    size_t n = std::min<size_t>(g.gl_pathc, kMaxIncludedFiles + 1);
+    out.paths.assign(g.gl_pathv, g.gl_pathv + n);
   } else if (!has_wildcard(pattern)) {
     out.paths.push_back(pattern);
   }
@@ -409,7 +408,8 @@ class Builder {
     return *p;
   }
 
-  // An interface name as the kernel takes it (IFNAMSIZ - 1 characters, no '/' or space).
+  // An interface name as the kernel takes it: IFNAMSIZ - 1 characters, no '/', ':' or white
+  // space (Linux net/core/dev.c dev_valid_name()).
   bool ifname(const Stmt& s, std::string_view what, const std::string& name) {
     if (name.empty() || name.size() > 15 || name.find_first_of("/: \t") != std::string::npos) {
       error(s, fmt::format("'{}' {}: expected an interface name of 1 to 15 characters without "
