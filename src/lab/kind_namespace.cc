@@ -319,6 +319,17 @@ Status NamespaceKind::create(const Node& n, LabRuntime& rt) const {
   // No DAD: addresses are usable at once, and scenarios do not wait for it.
   (void)set_sysctl(ns, "net/ipv6/conf/all/accept_dad", "0");
   (void)set_sysctl(ns, "net/ipv6/conf/default/accept_dad", "0");
+  // A node with no IPv6 address has IPv6 off: no link-local address, and none of the router and
+  // neighbour solicitations and MLD reports that every IPv6 interface sends when it comes up —
+  // in a lab of hundreds of hosts they are most of what the switches flood.
+  bool v6 = false;
+  for (auto& i : n.interfaces) {
+    for (auto& a : i.addresses) v6 |= a.v6;
+  }
+  if (!v6) {
+    (void)set_sysctl(ns, "net/ipv6/conf/all/disable_ipv6", "1");
+    (void)set_sysctl(ns, "net/ipv6/conf/default/disable_ipv6", "1");
+  }
   auto nl = rt.netlink(ns);
   if (!nl) return nl.error();
   return (*nl)->set_up("lo", true);
