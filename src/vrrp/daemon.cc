@@ -149,8 +149,7 @@ Status Daemon::reload(const KeepalivedConfig& c) {
     Instance& in = *instances_.at(n);
     in.set_group(group_of(n));
     if (auto s = in.reconfigure(*wanted[n], global_, kind); !s) {
-      log::error("({}) reload: {}: instance stopped", n, s.error().message);
-      remove_instance(n);
+      log::error("({}) reload: {}", n, s.error().message);
       result = s;
     }
   }

@@ -133,18 +133,37 @@ bool Instance::poll_links() {
 Status Instance::reconfigure(const InstanceConfig& c, const GlobalDefs& g, ReloadKind kind) {
   bool moved = false;
   if (kind == ReloadKind::kRebuildHost) {
+    // Open the new host part before letting go of the old one: a new interface that does not
+    // exist (or a VMAC that cannot be made) leaves the instance running as it was.
     HostLayout next = host_layout(c);
-    moved = state() == State::kMaster && (next.vips != layout_.vips || next.vmac != layout_.vmac);
-    if (moved) remove_vips();
-    if (port_) {
-      rx_malformed_before_ += port_->rx_malformed();
-      rx_bad_checksum_before_ += port_->rx_bad_checksum();
-    }
-    port_.reset();
-    if (next.vmac != layout_.vmac) vmac_.reset();
+    InstanceConfig old_conf = conf_;
+    HostLayout old_layout = layout_;
+    auto old_port = std::move(port_);
+    std::unique_ptr<VmacLink> old_vmac;
+    bool new_vmac = next.vmac != layout_.vmac;
+    if (new_vmac) old_vmac = std::move(vmac_);
     conf_ = c;
     layout_ = std::move(next);
-    if (auto s = open_host_part(); !s) return s;
+    if (auto s = open_host_part(); !s) {
+      vmac_.reset();
+      if (new_vmac) vmac_ = std::move(old_vmac);
+      port_ = std::move(old_port);
+      conf_ = std::move(old_conf);
+      layout_ = std::move(old_layout);
+      return make_error(s.error().code, "{}; keeping the running configuration of {}",
+                        s.error().message, conf_.name);
+    }
+    moved = state() == State::kMaster &&
+            (layout_.vips != old_layout.vips || layout_.vmac != old_layout.vmac);
+    if (moved) {
+      std::swap(layout_, old_layout);  // remove the VIPs where they were
+      remove_vips();
+      std::swap(layout_, old_layout);
+    }
+    if (old_port) {
+      rx_malformed_before_ += old_port->rx_malformed();
+      rx_bad_checksum_before_ += old_port->rx_bad_checksum();
+    }
   }
   conf_ = c;
   router_->update_settings(router_config(c, g, *port_));

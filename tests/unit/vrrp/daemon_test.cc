@@ -314,6 +314,27 @@ TEST_F(DaemonTest, ReloadMovesAMastersAddressesToANewInterface) {
   EXPECT_EQ(host.adverts_of("VI_1").back().src4.to_string(), "10.1.0.1");
 }
 
+TEST_F(DaemonTest, ReloadToAMissingInterfaceKeepsTheRunningInstance) {
+  start(kGlobal + instance("VI_1", "eth0", 1, 100, "10.9.0.254/24"));
+  run_for(4s);
+  ASSERT_EQ(state("VI_1"), State::kMaster);
+  const Instance* before = &in("VI_1");
+  // The file parses, but its new interface does not exist: nothing of the running instance may
+  // go (a master that drops its VIPs on a typo is an outage).
+  EXPECT_FALSE(reload_text(kGlobal + instance("VI_1", "nosuch0", 1, 100, "10.9.0.254/24")).ok());
+  EXPECT_EQ(&in("VI_1"), before);
+  EXPECT_EQ(state("VI_1"), State::kMaster);
+  EXPECT_TRUE(host.has_address("eth0", "10.9.0.254/24"));
+  size_t sent = host.adverts_of("VI_1").size();
+  run_for(2s);
+  EXPECT_GT(host.adverts_of("VI_1").size(), sent) << "still advertising on eth0";
+  EXPECT_EQ(host.adverts_of("VI_1").back().src4.to_string(), "10.0.0.1");
+  // A good reload afterwards still applies.
+  ASSERT_TRUE(reload_text(kGlobal + instance("VI_1", "eth1", 1, 100, "10.9.0.254/24")).ok());
+  EXPECT_TRUE(host.has_address("eth1", "10.9.0.254/24"));
+  EXPECT_FALSE(host.has_address("eth0", "10.9.0.254/24"));
+}
+
 TEST_F(DaemonTest, ReloadChangesPriorityInPlaceAndRestartsOnANewIdentity) {
   start(kGlobal + instance("VI_1", "eth0", 1, 150, "10.0.0.254/24"));
   run_for(4s);
