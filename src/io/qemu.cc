@@ -172,13 +172,12 @@ Result<std::unique_ptr<Backend>> open_qemu_dgram(const std::string& path) {
   return std::unique_ptr<Backend>(std::make_unique<QemuDgramBackend>(std::move(fd), path));
 }
 
-QemuStreamListener::QemuStreamListener(EventLoop& loop, std::string path, uint32_t port,
-                                       AttachFn attach)
-    : loop_(loop), path_(std::move(path)), port_(port), attach_(std::move(attach)) {}
+QemuStreamListener::QemuStreamListener(std::string path, uint32_t port, AttachFn attach)
+    : path_(std::move(path)), port_(port), attach_(std::move(attach)) {}
 
 QemuStreamListener::~QemuStreamListener() {
-  if (listen_.valid()) {
-    loop_.unwatch(listen_.get());
+  if (acceptor_) {
+    acceptor_.reset();
     ::unlink(path_.c_str());
   }
 }
@@ -187,25 +186,23 @@ Result<std::unique_ptr<QemuStreamListener>> QemuStreamListener::open(EventLoop& 
                                                                      const std::string& path,
                                                                      uint32_t port,
                                                                      AttachFn attach) {
-  std::unique_ptr<QemuStreamListener> l(
-      new QemuStreamListener(loop, path, port, std::move(attach)));
+  std::unique_ptr<QemuStreamListener> l(new QemuStreamListener(path, port, std::move(attach)));
   auto fd = listen_unix(path, 0600);
   if (!fd) return fd.error();
-  l->listen_ = std::move(*fd);
   auto* raw = l.get();
-  if (auto st = loop.watch(l->listen_.get(), [raw] { raw->on_accept(); }); !st) return st.error();
-  return l;
-}
-
-void QemuStreamListener::on_accept() {
-  while (true) {
-    int fd = accept4(listen_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd < 0) return;
+  auto a = Acceptor::open(loop, std::move(*fd), "qemu-stream:" + path, [raw](UniqueFd conn) {
     int bufsize = 1 << 20;
-    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bufsize, sizeof bufsize);
-    auto got = attach_(port_, make_qemu_stream_backend(UniqueFd(fd), path_));
-    if (!got) log::warn("qemu-stream:{}: refused a connection: {}", path_, got.error().message);
+    setsockopt(conn.get(), SOL_SOCKET, SO_SNDBUF, &bufsize, sizeof bufsize);
+    auto got = raw->attach_(raw->port_, make_qemu_stream_backend(std::move(conn), raw->path_));
+    if (!got)
+      log::warn("qemu-stream:{}: refused a connection: {}", raw->path_, got.error().message);
+  });
+  if (!a) {
+    ::unlink(path.c_str());
+    return a.error();
   }
+  l->acceptor_ = std::move(*a);
+  return l;
 }
 
 }  // namespace vnet::io

@@ -1,6 +1,7 @@
-// vde: the switch side of the libvdeplug protocol (see listener.hh and
-// ../shared/reference/clients.md §1, from vde-2 datasock.c and vdeplug4 libvdeplug_vde.c).
+// vde: the switch side of the libvdeplug protocol (see listener.hh; vde-2
+// src/vde_switch/datasock.c and vdeplug4 libvdeplug4/libvdeplug_vde.c).
 
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -39,8 +40,10 @@ class VdeEndpoint final : public Backend {
   std::string describe() const override { return "vde: " + descr_; }
 
   size_t receive(std::vector<packet::Frame>& out, size_t max) override {
-    char c;
-    ssize_t cr = recv(ctl_.get(), &c, 1, MSG_DONTWAIT);
+    // Nothing is expected on ctl after the handshake: read what a client sends there in chunks
+    // (discarded) so it costs one recv per wakeup, and learn EOF.
+    char junk[256];
+    ssize_t cr = recv(ctl_.get(), junk, sizeof junk, MSG_DONTWAIT);
     if (cr == 0 || (cr < 0 && errno != EAGAIN && errno != EINTR)) {
       closed_ = true;  // ctl EOF = unplug (datasock.c handle_io)
       return 0;
@@ -82,41 +85,69 @@ class VdeEndpoint final : public Backend {
   bool closed_ = false;
 };
 
-}  // namespace
-
-Result<UniqueFd> listen_unix(const std::string& path, int mode) {
-  sockaddr_un sa{};
-  sa.sun_family = AF_UNIX;
-  if (path.size() >= sizeof sa.sun_path)
-    return make_error(ENAMETOOLONG, "socket path too long: {}", path);
-  std::strcpy(sa.sun_path, path.c_str());
-  UniqueFd fd(socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-  if (!fd.valid()) return system_error("socket(AF_UNIX)");
-  struct stat st {};
-  if (::lstat(path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) {
-    // A stale socket from a dead process: refuse only if somebody still answers on it.
-    UniqueFd probe(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    if (connect(probe.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0) {
-      return make_error(EADDRINUSE, "{} is in use by a running process", path);
-    }
-    ::unlink(path.c_str());
+// The client's data socket, opened (O_PATH) only if the client could have bound it itself: see
+// listener.hh. Errors are the reason for the refusal.
+Result<UniqueFd> open_client_socket(const sockaddr_un& sa, const ucred& peer) {
+  std::string path(sa.sun_path, strnlen(sa.sun_path, sizeof sa.sun_path));
+  if (sa.sun_family != AF_UNIX) return make_error(EAFNOSUPPORT, "address family {}", sa.sun_family);
+  if (path.empty()) return make_error(EINVAL, "an abstract or unnamed data socket address");
+  auto slash = path.rfind('/');
+  std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+  std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
+  if (base.empty()) return make_error(EINVAL, "{}: names a directory, not a socket", path);
+  UniqueFd dirfd(::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!dirfd.valid())
+    return make_error(errno, "{}: cannot open its directory: {}", path, std::strerror(errno));
+  // O_PATH | O_NOFOLLOW opens a symbolic link itself instead of failing: fstat tells.
+  UniqueFd fd(::openat(dirfd.get(), base.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd.valid()) return make_error(errno, "{}: cannot open: {}", path, std::strerror(errno));
+  struct stat st {
+  }, dst{};
+  if (::fstat(fd.get(), &st) < 0 || ::fstat(dirfd.get(), &dst) < 0)
+    return make_error(errno, "{}: fstat: {}", path, std::strerror(errno));
+  if (S_ISLNK(st.st_mode)) return make_error(ELOOP, "{}: is a symbolic link", path);
+  if (!S_ISSOCK(st.st_mode)) return make_error(ENOTSOCK, "{}: is not a socket", path);
+  if (peer.uid == 0) return fd;  // root may name any socket
+  if (st.st_uid != peer.uid) {
+    return make_error(EPERM, "{}: owned by uid {}, not by the client (uid {})", path, st.st_uid,
+                      peer.uid);
   }
-  if (bind(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) < 0)
-    return system_error("bind " + path);
-  chmod(path.c_str(), static_cast<mode_t>(mode));
-  if (listen(fd.get(), 64) < 0) return system_error("listen " + path);
+  // Could the client have created an entry in the directory? Owner, group or other bits, in
+  // that order, as the kernel decides (only the primary gid: SO_PEERCRED carries no others).
+  mode_t need = dst.st_uid == peer.uid   ? (S_IWUSR | S_IXUSR)
+                : dst.st_gid == peer.gid ? (S_IWGRP | S_IXGRP)
+                                         : (S_IWOTH | S_IXOTH);
+  if ((dst.st_mode & need) != need) {
+    return make_error(EPERM,
+                      "{}: its directory {} (uid {} gid {} mode {:04o}) is not writable by the "
+                      "client (uid {} gid {})",
+                      path, dir, dst.st_uid, dst.st_gid, dst.st_mode & 07777, peer.uid, peer.gid);
+  }
   return fd;
 }
+
+// The request's description, for logs and port/print: up to the first NUL, printable ASCII.
+std::string clean_description(const uint8_t* p, size_t n) {
+  std::string out;
+  for (size_t i = 0; i < n && p[i] != 0; ++i)
+    out += (p[i] >= 0x20 && p[i] < 0x7f) ? char(p[i]) : '?';
+  return out;
+}
+
+}  // namespace
 
 VdeServer::VdeServer(EventLoop& loop, std::string dir, AttachFn attach)
     : loop_(loop), dir_(std::move(dir)), attach_(std::move(attach)) {}
 
 VdeServer::~VdeServer() {
-  if (listen_.valid()) {
-    loop_.unwatch(listen_.get());
+  if (acceptor_) {
+    acceptor_.reset();
     ::unlink((dir_ + "/ctl").c_str());
   }
-  for (auto& [fd, _] : pending_) loop_.unwatch(fd);
+  for (auto& [fd, p] : pending_) {
+    loop_.unwatch(fd);
+    loop_.cancel_timer(p.timeout);
+  }
 }
 
 Result<std::unique_ptr<VdeServer>> VdeServer::open(EventLoop& loop, const std::string& dir,
@@ -125,32 +156,59 @@ Result<std::unique_ptr<VdeServer>> VdeServer::open(EventLoop& loop, const std::s
   std::unique_ptr<VdeServer> s(new VdeServer(loop, dir, std::move(attach)));
   auto fd = listen_unix(dir + "/ctl", 0600);
   if (!fd) return fd.error();
-  s->listen_ = std::move(*fd);
   auto* raw = s.get();
-  if (auto st = loop.watch(s->listen_.get(), [raw] { raw->on_accept(); }); !st) return st.error();
+  auto a = Acceptor::open(loop, std::move(*fd), "vde " + dir + "/ctl",
+                          [raw](UniqueFd ctl) { raw->on_connection(std::move(ctl)); });
+  if (!a) {
+    ::unlink((dir + "/ctl").c_str());
+    return a.error();
+  }
+  s->acceptor_ = std::move(*a);
   return s;
 }
 
-void VdeServer::on_accept() {
-  while (true) {
-    int fd = accept4(listen_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd < 0) return;
-    pending_.emplace(fd, UniqueFd(fd));
-    (void)loop_.watch(fd, [this, fd] { on_request(fd); });
+void VdeServer::refuse(const std::string& why) {
+  ++refused_;
+  log::warn("vde {}: refused a client: {}", dir_, why);
+}
+
+void VdeServer::on_connection(UniqueFd ctl) {
+  if (pending_.size() >= kVdeMaxPendingHandshakes) {
+    return refuse(
+        fmt::format("{} connections are already waiting to send their request", pending_.size()));
+  }
+  int fd = ctl.get();
+  Pending& p = pending_[fd];
+  p.ctl = std::move(ctl);
+  p.timeout = loop_.add_timer(kVdeHandshakeTimeout, [this, fd] {
+    auto it = pending_.find(fd);
+    if (it == pending_.end()) return;
+    loop_.unwatch(fd);
+    pending_.erase(it);
+    refuse(fmt::format(
+        "no request within {} s",
+        std::chrono::duration_cast<std::chrono::seconds>(kVdeHandshakeTimeout).count()));
+  });
+  if (auto st = loop_.watch(fd, [this, fd] { on_request(fd); }); !st) {
+    loop_.cancel_timer(p.timeout);
+    pending_.erase(fd);
+    refuse(st.error().message);
   }
 }
 
 void VdeServer::on_request(int fd) {
+  auto it = pending_.find(fd);
+  if (it == pending_.end()) return;
+  uint8_t buf[256] = {};  // vde_switch REQBUFLEN
+  ssize_t n = recv(fd, buf, sizeof buf - 1, MSG_DONTWAIT);
+  if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;  // still waiting
+  int err = errno;
   loop_.unwatch(fd);
-  auto node = pending_.extract(fd);
-  if (node.empty()) return;
-  UniqueFd ctl = std::move(node.mapped());
-  uint8_t buf[256] = {};
-  ssize_t n = recv(ctl.get(), buf, sizeof buf - 1, 0);
-  auto refuse = [&](const std::string& why) {
-    ++refused_;
-    log::warn("vde: refused a client: {}", why);
-  };
+  loop_.cancel_timer(it->second.timeout);
+  UniqueFd ctl = std::move(it->second.ctl);
+  pending_.erase(it);
+  if (n < 0) return refuse(fmt::format("reading the request: {}", std::strerror(err)));
+  if (n == 0) return refuse("closed the connection without sending a request");
   if (n < static_cast<ssize_t>(kRequestHeader)) {
     return refuse(fmt::format("request of {} bytes, expected at least {}", n, kRequestHeader));
   }
@@ -165,19 +223,33 @@ void VdeServer::on_request(int fd) {
     return refuse(fmt::format("request type {}", req));
   sockaddr_un client{};
   std::memcpy(&client, buf + 12, sizeof client);
-  client.sun_path[sizeof client.sun_path - 1] = 0;
-  std::string descr(reinterpret_cast<char*>(buf) + kRequestHeader,
-                    static_cast<size_t>(n) - kRequestHeader);
-  if (access(client.sun_path, R_OK | W_OK) != 0)
-    return refuse(fmt::format("cannot access {}", client.sun_path));
+  std::string descr =
+      clean_description(buf + kRequestHeader, static_cast<size_t>(n) - kRequestHeader);
+
+  ucred peer{};
+  socklen_t plen = sizeof peer;
+  if (getsockopt(ctl.get(), SOL_SOCKET, SO_PEERCRED, &peer, &plen) < 0)
+    return refuse(fmt::format("SO_PEERCRED: {}", std::strerror(errno)));
+  std::string who = fmt::format("pid {} uid {}", peer.pid, peer.uid);
+  auto target = open_client_socket(client, peer);
+  if (!target) return refuse(fmt::format("{} ({}): {}", descr, who, target.error().message));
 
   UniqueFd data(socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (!data.valid()) return refuse(fmt::format("socket: {}", std::strerror(errno)));
   int bufsize = 1 << 20;
   setsockopt(data.get(), SOL_SOCKET, SO_SNDBUF, &bufsize, sizeof bufsize);
   setsockopt(data.get(), SOL_SOCKET, SO_RCVBUF, &bufsize, sizeof bufsize);
-  if (connect(data.get(), reinterpret_cast<sockaddr*>(&client), sizeof client) < 0) {
-    return refuse(fmt::format("connect to {}: {}", client.sun_path, std::strerror(errno)));
+  // Connect to the very inode checked above, not to the path again.
+  sockaddr_un via{};
+  via.sun_family = AF_UNIX;
+  std::snprintf(via.sun_path, sizeof via.sun_path, "/proc/self/fd/%d", target->get());
+  if (connect(data.get(), reinterpret_cast<sockaddr*>(&via), sizeof via) < 0) {
+    return refuse(
+        fmt::format("{} ({}): connect to {}: {}", descr, who,
+                    std::string(client.sun_path, strnlen(client.sun_path, sizeof client.sun_path)),
+                    std::strerror(errno)));
   }
+  target->reset();
   int ctl_fd = ctl.get();
   auto ep = std::make_unique<VdeEndpoint>(std::move(ctl), std::move(data), descr);
   VdeEndpoint* raw = ep.get();
@@ -189,11 +261,16 @@ void VdeServer::on_request(int fd) {
   std::snprintf(ours.sun_path, sizeof ours.sun_path, "%s", path.c_str());
   ::unlink(ours.sun_path);
   if (bind(raw->data_fd(), reinterpret_cast<sockaddr*>(&ours), sizeof ours) == 0) {
+    // Only the client may connect to it (vde-2 datasock.c new_port_v1_v3: chown to the user).
     chmod(ours.sun_path, 0600);
+    if (geteuid() == 0 && peer.uid != 0) {
+      if (chown(ours.sun_path, peer.uid, static_cast<gid_t>(-1)) < 0)
+        log::warn("vde {}: chown {} to uid {}: {}", dir_, path, peer.uid, std::strerror(errno));
+    }
     raw->set_bound_path(ours.sun_path);
   }
   [[maybe_unused]] auto w = ::send(ctl_fd, &ours, sizeof ours, MSG_NOSIGNAL);
-  log::info("vde: client on port {} ({})", *got, descr);
+  log::info("vde {}: client on port {} ({}; {})", dir_, *got, descr, who);
 }
 
 }  // namespace vnet::io
