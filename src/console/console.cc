@@ -2,15 +2,16 @@
 
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include <cstring>
-#include <fstream>
 #include <sstream>
 
+#include "base/file.hh"
 #include "base/log.hh"
-#include "io/listener.hh"
+#include "base/parse.hh"
 
 namespace vnet::console {
 
@@ -73,15 +74,43 @@ Result<Reply> Registry::run(Session& session, const std::string& line) {
 }
 
 Status Registry::run_file(Session& session, const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return make_error(ENOENT, "{}: cannot open", path);
-  std::string line;
-  int n = 0;
+  if (loading_.empty()) files_loaded_ = 0;
+  if (loading_.size() >= static_cast<size_t>(kMaxIncludeDepth)) {
+    return make_error(ELOOP, "{}: loads nested deeper than {} files", path, kMaxIncludeDepth);
+  }
+  if (files_loaded_ >= kMaxIncludedFiles) {
+    return make_error(E2BIG, "{}: more than {} files loaded in all", path, kMaxIncludedFiles);
+  }
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0) {
+    for (auto& l : loading_) {
+      if (l.dev == st.st_dev && l.ino == st.st_ino) {
+        return make_error(ELOOP, "{} loads itself{}", path,
+                          l.path == path ? std::string() : " (as " + l.path + ")");
+      }
+    }
+  }
+  auto text = read_regular_file(path);
+  if (!text) return text.error();
+  ++files_loaded_;
+  loading_.push_back({path, st.st_dev, st.st_ino});
+  struct Pop {
+    std::vector<Loading>& v;
+    ~Pop() { v.pop_back(); }
+  } pop{loading_};
   bool json = session.json;
-  while (std::getline(in, line)) {
-    ++n;
+  std::string_view rest = *text;
+  for (int n = 1; !rest.empty(); ++n) {
+    size_t nl = rest.find('\n');
+    std::string line(rest.substr(0, nl));
+    rest.remove_prefix(nl == std::string_view::npos ? rest.size() : nl + 1);
+    if (line.size() > kMaxLineBytes) {
+      return make_error(EMSGSIZE, "{}:{}: line longer than {} bytes", path, n, kMaxLineBytes);
+    }
+    if (!line.empty() && line.back() == '\r') line.pop_back();
     auto words = split_words(line);
     if (words.empty() || words[0][0] == '#') continue;
+    if (session.closed) return make_error(ECONNRESET, "{}:{}: the console session closed", path, n);
     if (session.echo) session.echo(fmt::format("vde[{}]: {}", path, line));
     auto r = run(session, line);
     if (!r) return make_error(r.error().code, "{}:{}: {}", path, n, r.error().message);
@@ -111,8 +140,8 @@ Server::Server(EventLoop& loop, Registry& registry, std::string path, std::strin
 
 Server::~Server() {
   for (auto& [fd, c] : conns_) loop_.unwatch(fd);
-  if (listen_.valid()) {
-    loop_.unwatch(listen_.get());
+  if (acceptor_) {
+    acceptor_.reset();
     ::unlink(path_.c_str());
   }
 }
@@ -123,74 +152,146 @@ Result<std::unique_ptr<Server>> Server::open(EventLoop& loop, Registry& registry
   std::unique_ptr<Server> s(new Server(loop, registry, path, std::move(banner)));
   auto fd = io::listen_unix(path, mode);
   if (!fd) return fd.error();
-  s->listen_ = std::move(*fd);
   auto* raw = s.get();
-  if (auto st = loop.watch(s->listen_.get(), [raw] { raw->on_accept(); }); !st) return st.error();
+  auto a = io::Acceptor::open(loop, std::move(*fd), "console " + path,
+                              [raw](UniqueFd c) { raw->on_connection(std::move(c)); });
+  if (!a) {
+    ::unlink(path.c_str());
+    return a.error();
+  }
+  s->acceptor_ = std::move(*a);
   return s;
 }
 
-static void write_all(int fd, const std::string& s) {
-  size_t off = 0;
-  while (off < s.size()) {
-    ssize_t w = ::send(fd, s.data() + off, s.size() - off, MSG_NOSIGNAL);
+void Server::on_connection(UniqueFd fd) {
+  if (conns_.size() >= kMaxSessions) {
+    std::string no = frame_reply(
+        make_error(EMFILE, "too many console sessions ({} at most)", kMaxSessions), false);
+    [[maybe_unused]] auto w = ::send(fd.get(), no.data(), no.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    TimePoint now = loop_.clock().now();
+    if (now - last_full_log_ >= std::chrono::seconds(1)) {
+      log::warn("console {}: refused a connection: {} sessions already open", path_, kMaxSessions);
+      last_full_log_ = now;
+    }
+    return;
+  }
+  int raw = fd.get();
+  auto c = std::make_shared<Conn>();
+  c->fd = std::move(fd);
+  Conn* cp = c.get();
+  c->session.echo = [this, cp](const std::string& line) { queue(*cp, line + "\n"); };
+  conns_[raw] = std::move(c);
+  if (auto st = loop_.watch(raw, [this, raw] { on_data(raw); }); !st) {
+    return close_session(raw, st.error().message, true);
+  }
+  queue(*cp, banner_ + kPrompt);
+}
+
+void Server::close_session(int fd, const std::string& why, bool warn) {
+  auto it = conns_.find(fd);
+  if (it == conns_.end()) return;
+  if (warn) {
+    log::warn("console {}: closing session (fd {}): {}", path_, fd, why);
+  } else {
+    log::debug("console {}: closing session (fd {}): {}", path_, fd, why);
+  }
+  loop_.unwatch(fd);
+  it->second->session.closed = true;
+  // A command (or `load`) of this session may be running below us: free it afterwards.
+  loop_.defer([dead = std::move(it->second)] {});
+  conns_.erase(it);
+}
+
+bool Server::flush(Conn& c) {
+  int fd = c.fd.get();
+  while (c.pending() > 0) {
+    ssize_t w = ::send(fd, c.out.data() + c.out_pos, c.pending(), MSG_DONTWAIT | MSG_NOSIGNAL);
     if (w < 0) {
       if (errno == EINTR) continue;
-      if (errno == EAGAIN) {
-        pollfd p{fd, POLLOUT, 0};
-        if (poll(&p, 1, 1000) <= 0) return;  // a console client that does not read is cut off
-        continue;
-      }
-      return;
+      if (errno == EAGAIN) break;
+      close_session(fd, fmt::format("send: {}", std::strerror(errno)), false);
+      return false;
     }
-    off += static_cast<size_t>(w);
+    c.out_pos += static_cast<size_t>(w);
   }
+  if (c.pending() == 0) {
+    c.out.clear();
+    c.out_pos = 0;
+    loop_.drop_writable(fd);
+  } else if (!loop_.wants_writable(fd)) {
+    if (c.out_pos > c.out.size() / 2) {  // keep the buffer from holding sent bytes forever
+      c.out.erase(0, c.out_pos);
+      c.out_pos = 0;
+    }
+    if (auto st = loop_.want_writable(fd,
+                                      [this, fd] {
+                                        auto it = conns_.find(fd);
+                                        if (it != conns_.end()) flush(*it->second);
+                                      });
+        !st) {
+      close_session(fd, st.error().message, true);
+      return false;
+    }
+  }
+  return true;
 }
 
-void Server::on_accept() {
-  while (true) {
-    int fd = accept4(listen_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd < 0) return;
-    auto c = std::make_unique<Conn>();
-    c->fd = UniqueFd(fd);
-    c->session.echo = [fd](const std::string& line) { write_all(fd, line + "\n"); };
-    conns_[fd] = std::move(c);
-    write_all(fd, banner_ + kPrompt);
-    (void)loop_.watch(fd, [this, fd] { on_data(fd); });
+bool Server::queue(Conn& c, std::string_view text) {
+  if (c.session.closed) return false;
+  if (c.pending() > 0 && c.pending() + text.size() > kMaxOutputBytes) {
+    close_session(c.fd.get(),
+                  fmt::format("the client does not read its answers ({} bytes unread, {} more to "
+                              "send, limit {})",
+                              c.pending(), text.size(), kMaxOutputBytes),
+                  true);
+    return false;
   }
-}
-
-void Server::close_session(int fd) {
-  loop_.unwatch(fd);
-  conns_.erase(fd);
+  if (c.out_pos > 0 && c.out_pos == c.out.size()) {
+    c.out.clear();
+    c.out_pos = 0;
+  }
+  c.out.append(text);
+  return flush(c);
 }
 
 void Server::on_data(int fd) {
   auto it = conns_.find(fd);
   if (it == conns_.end()) return;
-  Conn& c = *it->second;
-  char buf[4096];
-  ssize_t n = ::recv(fd, buf, sizeof buf, 0);
-  if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) return close_session(fd);
-  if (n < 0) return;
+  auto keep = it->second;  // alive until we return, even if the session closes meanwhile
+  Conn& c = *keep;
+  char buf[16384];
+  ssize_t n = ::recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+  if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+  if (n <= 0) return close_session(fd, n == 0 ? "end of file" : std::strerror(errno), false);
   c.in.append(buf, static_cast<size_t>(n));
-  size_t nl;
-  while ((nl = c.in.find('\n')) != std::string::npos) {
-    std::string line = c.in.substr(0, nl);
-    c.in.erase(0, nl + 1);
+  auto too_long = [&] {
+    queue(c, frame_reply(make_error(EMSGSIZE,
+                                    "console line longer than {} bytes (64 KiB); closing the "
+                                    "session",
+                                    kMaxLineBytes),
+                         false));
+    close_session(fd, fmt::format("a line longer than {} bytes", kMaxLineBytes), true);
+  };
+  size_t start = 0, nl;
+  while ((nl = c.in.find('\n', start)) != std::string::npos) {
+    if (nl - start > kMaxLineBytes) return too_long();
+    std::string line = c.in.substr(start, nl - start);
+    start = nl + 1;
     if (!line.empty() && line.back() == '\r') line.pop_back();
     auto words = split_words(line);
     if (!words.empty() && words[0] == "logout") {
-      write_all(fd, "9999 END OF SESSION\n");
-      return close_session(fd);
+      queue(c, "9999 END OF SESSION\n");
+      return close_session(fd, "logout", false);
     }
     if (words.empty() || words[0][0] == '#') {
-      write_all(fd, kPrompt);
+      if (!queue(c, kPrompt)) return;
       continue;
     }
     auto r = registry_.run(c.session, line);
-    write_all(fd, frame_reply(r, c.session.json) + kPrompt);
-    if (conns_.find(fd) == conns_.end()) return;  // the command closed us (shutdown)
+    if (!queue(c, frame_reply(r, c.session.json) + kPrompt)) return;
   }
+  c.in.erase(0, start);
+  if (c.in.size() > kMaxLineBytes) too_long();
 }
 
 Result<Client> Client::connect(const std::string& path) {
@@ -257,8 +358,9 @@ Result<std::string> Client::run(const std::string& command) {
   std::string status = text.substr(status_at);
   while (!status.empty() && status.back() == '\n') status.pop_back();
   if (status.rfind("1000", 0) == 0) return data;
-  int code = std::atoi(status.substr(1, 3).c_str());
-  return make_error(code ? code : EIO, "{}", status.size() > 5 ? status.substr(5) : status);
+  auto code = parse_int(status.substr(1, 3), 1, 999);
+  return make_error(code ? static_cast<int>(*code) : EIO, "{}",
+                    status.size() > 5 ? status.substr(5) : status);
 }
 
 }  // namespace vnet::console

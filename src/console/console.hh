@@ -1,7 +1,7 @@
 #pragma once
-// The management console: VDE's line protocol on a unix stream socket
-// (../shared/reference/clients.md §3, from vde-2 consmgmt.c), so vdeterm, unixcmd and rc files
-// written for vde_switch keep working, with JSON answers on top for tools and tests.
+// The management console: VDE's line protocol on a unix stream socket (vde-2
+// src/vde_switch/consmgmt.c), so vdeterm, unixcmd and rc files written for vde_switch keep
+// working, with JSON answers on top for tools and tests.
 //
 // Protocol, per command line:
 //   [0000 DATA END WITH '.'\n <lines> \n.\n]   only when the command prints something
@@ -12,20 +12,47 @@
 //
 // Commands are `module/verb`, registered by each module (explicit calls from main, no static
 // registration). The registry is also used without a socket: `load FILE` and `-f rcfile`.
+//
+// Limits (a console client may be hostile; the switch usually runs as root and its console
+// shares the dataplane thread, so nothing a client sends may block it or grow its memory):
+//  - A line is at most kMaxLineBytes. A longer one (with or without its newline) is answered
+//    "1090 console line longer than 65536 bytes (64 KiB); closing the session" (EMSGSIZE) and
+//    the session is closed; at most that much unterminated input is ever buffered.
+//  - Answers are written without blocking. What the kernel does not take waits in a per-session
+//    buffer flushed on writable interest; an answer that would grow that buffer past
+//    kMaxOutputBytes (a client that sends commands but does not read) closes the session, with
+//    a log line. One answer larger than the bound still goes out whole to a client that reads.
+//    The banner, the prompt, `load` echoes and answers all take that path.
+//  - At most kMaxSessions sessions at once; more connections get "1024 too many console
+//    sessions" (EMFILE) and are closed.
+//  - Accepting backs off when descriptors run out (io::Acceptor).
+//  - `load` and rc files: files are read with read_regular_file (regular files up to 4 MiB, so
+//    `load /dev/zero` is refused), lines are limited as above, loads nest at most
+//    kMaxIncludeDepth deep and one top-level file pulls in at most kMaxIncludedFiles, and a file
+//    that is already being loaded (the same inode, by any name) is refused: "a.rc:3: b.rc:1:
+//    a.rc loads itself" (ELOOP). Errors name the chain of file:line from the outermost file.
 
 #include <functional>
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
+
+#include <sys/types.h>
 
 #include <nlohmann/json.hpp>
 
 #include "base/event_loop.hh"
 #include "base/fd.hh"
 #include "base/result.hh"
+#include "io/listener.hh"
 
 namespace vnet::console {
+
+constexpr size_t kMaxLineBytes = 64u << 10;
+constexpr size_t kMaxOutputBytes = 1u << 20;
+constexpr size_t kMaxSessions = 64;
 
 struct Reply {
   std::string text;     // human lines (may be empty)
@@ -36,6 +63,7 @@ struct Session {
   bool json = false;                             // this command asked for --json
   std::map<std::string, std::string> vars;       // per-connection state (e.g. selected bridge)
   std::function<void(const std::string&)> echo;  // where `load` echoes the commands it runs
+  bool closed = false;  // the console connection is gone: a running `load` stops
 };
 
 using Handler = std::function<Result<Reply>(Session&, const std::vector<std::string>& args)>;
@@ -47,7 +75,7 @@ class Registry {
   // Runs one command line. Unknown command → ENOSYS ("Function not implemented").
   Result<Reply> run(Session& session, const std::string& line);
   // Runs every line of a file (rc file / `load`), stopping at the first error, which names
-  // file:line.
+  // file:line (for nested loads, the chain from the outermost file: "a.rc:3: b.rc:5: ...").
   Status run_file(Session& session, const std::string& path);
   void on_shutdown(std::function<void()> cb) { shutdown_ = std::move(cb); }
 
@@ -56,9 +84,16 @@ class Registry {
     std::string syntax, help;
     Handler handler;
   };
+  struct Loading {  // a file being run, for nesting limits and self-load detection
+    std::string path;
+    dev_t dev;
+    ino_t ino;
+  };
   std::map<std::string, Command> commands_;
   std::vector<std::string> order_;
   std::function<void()> shutdown_;
+  std::vector<Loading> loading_;  // outermost first
+  size_t files_loaded_ = 0;       // by the current top-level run_file
 };
 
 // Formats one answer in the VDE framing (without the prompt).
@@ -71,22 +106,32 @@ class Server {
                                               const std::string& path, int mode,
                                               std::string banner);
   ~Server();
+  size_t sessions() const { return conns_.size(); }
+  const io::Acceptor& acceptor() const { return *acceptor_; }
 
  private:
-  Server(EventLoop& loop, Registry& registry, std::string path, std::string banner);
-  void on_accept();
-  void on_data(int fd);
-  void close_session(int fd);
   struct Conn {
     UniqueFd fd;
     std::string in;
+    std::string out;     // answers the kernel has not taken yet, from out_pos
+    size_t out_pos = 0;  // bytes of `out` already sent
     Session session;
+    size_t pending() const { return out.size() - out_pos; }
   };
+  Server(EventLoop& loop, Registry& registry, std::string path, std::string banner);
+  void on_connection(UniqueFd fd);
+  void on_data(int fd);
+  // Appends to the session's output and sends what the kernel takes; false when this closed the
+  // session (its buffer would pass kMaxOutputBytes, or the peer is gone).
+  bool queue(Conn& c, std::string_view text);
+  bool flush(Conn& c);
+  void close_session(int fd, const std::string& why, bool warn);
   EventLoop& loop_;
   Registry& registry_;
   std::string path_, banner_;
-  UniqueFd listen_;
-  std::map<int, std::unique_ptr<Conn>> conns_;
+  std::unique_ptr<io::Acceptor> acceptor_;
+  std::map<int, std::shared_ptr<Conn>> conns_;
+  TimePoint last_full_log_{};
 };
 
 // Client side, for `vnet ctl` and the lab orchestrator: connects, eats the banner, runs commands.
