@@ -6,6 +6,7 @@
 
 #include <fstream>
 
+#include "base/file.hh"
 #include "bridge/commands.hh"
 
 using namespace vnet;
@@ -95,6 +96,91 @@ TEST_F(ConsoleTest, RcFileErrorsNameFileAndLine) {
   ASSERT_FALSE(st.ok());
   EXPECT_EQ(st.error().message.rfind(path + ":5: VLAN 30 does not exist", 0), 0u)
       << st.error().message;
+}
+
+std::string write_file(const std::string& name, const std::string& text) {
+  std::string path = ::testing::TempDir() + "/" + name;
+  std::ofstream(path) << text;
+  return path;
+}
+
+TEST_F(ConsoleTest, RcFileThatLoadsItselfIsRefusedWithTheChain) {
+  std::string a = write_file("vnet_rc_self",
+                             "vlan/create 10\nload " + ::testing::TempDir() + "/vnet_rc_self\n");
+  auto st = reg.run_file(session, a);
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().code, ELOOP);
+  EXPECT_EQ(st.error().message, a + ":2: " + a + " loads itself");
+  EXPECT_TRUE(dp.bridge("br0")->vlan_exists(10)) << "the lines before the load ran";
+}
+
+TEST_F(ConsoleTest, MutuallyLoadingRcFilesAreRefusedWithTheChain) {
+  std::string a = ::testing::TempDir() + "/vnet_rc_a", b = ::testing::TempDir() + "/vnet_rc_b";
+  write_file("vnet_rc_a", "# a\nload " + b + "\n");
+  write_file("vnet_rc_b", "help\n\n\nload " + a + "\n");
+  auto st = reg.run_file(session, a);
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().code, ELOOP);
+  EXPECT_EQ(st.error().message, a + ":2: " + b + ":4: " + a + " loads itself");
+  // The same through the console command, and under another name for the same file.
+  auto r = run("load " + b);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().message, b + ":4: " + a + ":2: " + b + " loads itself");
+  write_file("vnet_rc_c", "load " + ::testing::TempDir() + "/./vnet_rc_c\n");
+  auto c = run("load " + ::testing::TempDir() + "/vnet_rc_c");
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.error().message.find("loads itself (as "), std::string::npos) << c.error().message;
+}
+
+TEST_F(ConsoleTest, LoadNestingIsBoundedButAFileMayBeLoadedTwice) {
+  // A chain one deeper than allowed: f0 loads f1 … loads f8.
+  for (int i = 0; i <= kMaxIncludeDepth; ++i) {
+    write_file("vnet_rc_n" + std::to_string(i),
+               i < kMaxIncludeDepth
+                   ? "load " + ::testing::TempDir() + "/vnet_rc_n" + std::to_string(i + 1) + "\n"
+                   : "vlan/create 30\n");
+  }
+  auto st = reg.run_file(session, ::testing::TempDir() + "/vnet_rc_n0");
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.error().message.find("nested deeper than 8 files"), std::string::npos)
+      << st.error().message;
+  EXPECT_FALSE(dp.bridge("br0")->vlan_exists(30));
+  // Positive control: loading the same file twice in sequence is no loop, and the deepest chain
+  // allowed runs to its end.
+  int count = 0;
+  reg.add("count", "", "", [&](console::Session&, const std::vector<std::string>&) {
+    ++count;
+    return Result<console::Reply>(console::Reply{});
+  });
+  std::string leaf = write_file("vnet_rc_leaf", "count\n");
+  std::string twice = write_file("vnet_rc_twice", "load " + leaf + "\nload " + leaf + "\n");
+  EXPECT_TRUE(reg.run_file(session, twice).ok());
+  EXPECT_EQ(count, 2);
+  EXPECT_TRUE(reg.run_file(session, ::testing::TempDir() + "/vnet_rc_n1").ok());
+  EXPECT_TRUE(dp.bridge("br0")->vlan_exists(30));
+}
+
+TEST_F(ConsoleTest, LoadReadsOnlyRegularFiles) {
+  auto r = run("load /dev/zero");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().message, "/dev/zero: not a regular file (a character device)");
+  auto d = reg.run_file(session, ::testing::TempDir());
+  ASSERT_FALSE(d.ok());
+  EXPECT_NE(d.error().message.find("not a regular file (a directory)"), std::string::npos);
+}
+
+TEST_F(ConsoleTest, RcFileLinesAreLimited) {
+  std::string ok = write_file(
+      "vnet_rc_longok", "# " + std::string(console::kMaxLineBytes - 2, 'x') + "\nvlan/create 50\n");
+  EXPECT_TRUE(reg.run_file(session, ok).ok());
+  std::string bad =
+      write_file("vnet_rc_long", "vlan/create 60\n# " + std::string(console::kMaxLineBytes, 'x') +
+                                     "\nvlan/create 61\n");
+  auto st = reg.run_file(session, bad);
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().message, bad + ":2: line longer than 65536 bytes");
+  EXPECT_TRUE(dp.bridge("br0")->vlan_exists(60));
+  EXPECT_FALSE(dp.bridge("br0")->vlan_exists(61));
 }
 
 TEST_F(ConsoleTest, SeveralBridgesPerSession) {
