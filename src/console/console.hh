@@ -22,7 +22,8 @@
 //    buffer flushed on writable interest; an answer that would grow that buffer past
 //    kMaxOutputBytes (a client that sends commands but does not read) closes the session, with
 //    a log line. One answer larger than the bound still goes out whole to a client that reads.
-//    The banner, the prompt, `load` echoes and answers all take that path.
+//    The banner, the prompt, `load` echoes and answers all take that path; a `load` whose
+//    echoes overflow the buffer closes the session and stops at the next line.
 //  - At most kMaxSessions sessions at once; more connections get "1024 too many console
 //    sessions" (EMFILE) and are closed.
 //  - Accepting backs off when descriptors run out (io::Acceptor).

@@ -175,6 +175,26 @@ TEST_F(ServerTest, LoadEchoesTheCommandsItRunsBeforeTheAnswer) {
   EXPECT_TRUE(r.eof);
 }
 
+TEST_F(ServerTest, LoadEchoesCountAgainstTheBufferAndStopWithTheSession) {
+  int count = 0;
+  reg.add("count", "", "", [&](console::Session&, const std::vector<std::string>&) {
+    ++count;
+    return Result<console::Reply>(console::Reply{});
+  });
+  std::string rc = ::testing::TempDir() + "/vnet_console_many";
+  {
+    std::ofstream f(rc);
+    for (int i = 0; i < 60000; ++i) f << "count\n";
+  }
+  UniqueFd c = connect_to(path);
+  spin();
+  send_text(c.get(), "load " + rc + "\n");  // about 2 MiB of echoes, never read
+  spin();
+  EXPECT_EQ(server->sessions(), 0u);
+  EXPECT_GT(count, 0);
+  EXPECT_LT(count, 60000) << "the load went on after its session was closed";
+}
+
 TEST_F(ServerTest, SessionsAreBounded) {
   std::vector<UniqueFd> clients;
   for (size_t i = 0; i <= console::kMaxSessions; ++i) {
