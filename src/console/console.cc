@@ -218,11 +218,13 @@ bool Server::flush(Conn& c) {
     c.out.clear();
     c.out_pos = 0;
     loop_.drop_writable(fd);
-  } else if (!loop_.wants_writable(fd)) {
-    if (c.out_pos > c.out.size() / 2) {  // keep the buffer from holding sent bytes forever
-      c.out.erase(0, c.out_pos);
-      c.out_pos = 0;
-    }
+    return true;
+  }
+  if (c.out_pos > c.out.size() / 2) {  // drop what was sent, so the buffer holds only what waits
+    c.out.erase(0, c.out_pos);
+    c.out_pos = 0;
+  }
+  if (!loop_.wants_writable(fd)) {
     if (auto st = loop_.want_writable(fd,
                                       [this, fd] {
                                         auto it = conns_.find(fd);
@@ -245,10 +247,6 @@ bool Server::queue(Conn& c, std::string_view text) {
                               c.pending(), text.size(), kMaxOutputBytes),
                   true);
     return false;
-  }
-  if (c.out_pos > 0 && c.out_pos == c.out.size()) {
-    c.out.clear();
-    c.out_pos = 0;
   }
   c.out.append(text);
   return flush(c);
