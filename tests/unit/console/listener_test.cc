@@ -19,21 +19,13 @@
 #include "console/console.hh"
 #include "io/listener.hh"
 #include "support/frames.hh"
+#include "unit/console/client_sockets.hh"
 
 using namespace vnet;
 using namespace std::chrono_literals;
+using test::connect_to;
 
 namespace {
-
-UniqueFd connect_to(const std::string& path) {
-  sockaddr_un sa{};
-  sa.sun_family = AF_UNIX;
-  std::snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path.c_str());
-  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-  EXPECT_EQ(::connect(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa), 0)
-      << path << ": " << std::strerror(errno);
-  return fd;
-}
 
 // Uses up every descriptor the process may open (soft RLIMIT_NOFILE lowered to a little above
 // the highest one in use) until destroyed.
