@@ -35,10 +35,12 @@ Registry::Registry() {
         for (auto& name : order_) {
           if (!a.empty() && name.rfind(a[0], 0) != 0) continue;
           auto& c = commands_[name];
-          r.text += fmt::format("{:<20} {:<24} {}\n", name, c.syntax, c.help);
-          r.json.push_back({{"command", name}, {"syntax", c.syntax}, {"help", c.help}});
+          if (s.json) {  // only the form asked for: help is what a flooding client sends
+            r.json.push_back({{"command", name}, {"syntax", c.syntax}, {"help", c.help}});
+          } else {
+            r.text += fmt::format("{:<20} {:<24} {}\n", name, c.syntax, c.help);
+          }
         }
-        (void)s;
         return r;
       });
   add("load", "PATH", "run the commands of a file",

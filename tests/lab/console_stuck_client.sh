@@ -11,6 +11,9 @@ plug 1 02:00:00:00:0c:01 10.12.0.1/24
 plug 2 02:00:00:00:0c:02 10.12.0.2/24
 M=$WORK/mgmt
 start_switch $T-sw $M --port 1=afpacket:s1 --port 2=afpacket:s2
+# The switch and ping run at nice -10 so that other work on a shared machine does not decide the
+# RTT percentiles: what is measured is whether the switch itself waits for the console client.
+renice -n -10 -p "$(cat "$WORK/sw.pid")" >/dev/null
 ctl() { "$VNET" ctl "$M" "$@"; }
 reach $T-1 10.12.0.2 || fail "h1 cannot reach h2 before the test"
 
@@ -35,7 +38,7 @@ while time.monotonic() < deadline:
     time.sleep(0.02)
 sys.exit(1)
 PY
-ip netns exec $T-1 ping -i 0.001 -c 1000 -W 1 10.12.0.2 > "$WORK/ping.out" 2>&1 &
+nice -n -10 ip netns exec $T-1 ping -i 0.001 -c 1000 -W 1 10.12.0.2 > "$WORK/ping.out" 2>&1 &
 PING=$!
 PIDS+=($PING)
 $PY "$WORK/stuck.py" "$M" "$WORK/stuck.closed" &
