@@ -16,13 +16,13 @@
 //  - A VDE handshake must arrive within kVdeHandshakeTimeout of the connection; at most
 //    kVdeMaxPendingHandshakes connections may be waiting for theirs (more are refused at once).
 //  - A VDE client must own the data socket it names. The switch takes the client's credentials
-//    from the ctl socket (SO_PEERCRED) and refuses, logging the reason and counting it in
-//    refused(), a name that
+//    from the ctl socket (SO_PEERCRED, SO_PEERGROUPS) and refuses, logging the reason and
+//    counting it in refused(), a name that
 //      - is abstract or empty, or cannot be opened (O_PATH, relative to its directory),
 //      - is a symbolic link (O_NOFOLLOW: the last component is not followed),
 //      - is not a socket, or is owned by another user than the client's uid,
 //      - lies in a directory the client cannot write (owner/group/other bits against the client's
-//        uid and primary gid: the client could not have created it there).
+//        uid, gid and supplementary groups: the client could not have created it there).
 //    A client with uid 0 may name any socket. The switch then connects through
 //    /proc/self/fd/N of the descriptor it checked, so the socket cannot be swapped between the
 //    check and the connect. vde_switch only calls access(2) as itself (root: always true) and

@@ -7,7 +7,10 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
+
+#include <fmt/ranges.h>
 
 #include "base/log.hh"
 #include "io/listener.hh"
@@ -85,9 +88,37 @@ class VdeEndpoint final : public Backend {
   bool closed_ = false;
 };
 
+// Who is at the other end of a ctl connection: SO_PEERCRED and SO_PEERGROUPS (Linux 4.13).
+struct Peer {
+  pid_t pid = 0;
+  uid_t uid = 0;
+  gid_t gid = 0;
+  std::vector<gid_t> groups;  // supplementary groups
+  bool in_group(gid_t g) const {
+    return g == gid || std::find(groups.begin(), groups.end(), g) != groups.end();
+  }
+};
+
+Result<Peer> peer_of(int fd) {
+  ucred cred{};
+  socklen_t len = sizeof cred;
+  if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) return system_error("SO_PEERCRED");
+  Peer peer{cred.pid, cred.uid, cred.gid, std::vector<gid_t>(16)};
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    len = static_cast<socklen_t>(peer.groups.size() * sizeof(gid_t));
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, peer.groups.data(), &len) == 0) {
+      peer.groups.resize(len / sizeof(gid_t));
+      return peer;
+    }
+    if (errno != ERANGE) return system_error("SO_PEERGROUPS");
+    peer.groups.resize(len / sizeof(gid_t));  // the kernel said how many
+  }
+  return system_error("SO_PEERGROUPS");
+}
+
 // The client's data socket, opened (O_PATH) only if the client could have bound it itself: see
 // listener.hh. Errors are the reason for the refusal.
-Result<UniqueFd> open_client_socket(const sockaddr_un& sa, const ucred& peer) {
+Result<UniqueFd> open_client_socket(const sockaddr_un& sa, const Peer& peer) {
   std::string path(sa.sun_path, strnlen(sa.sun_path, sizeof sa.sun_path));
   if (sa.sun_family != AF_UNIX) return make_error(EAFNOSUPPORT, "address family {}", sa.sun_family);
   if (path.empty()) return make_error(EINVAL, "an abstract or unnamed data socket address");
@@ -113,15 +144,16 @@ Result<UniqueFd> open_client_socket(const sockaddr_un& sa, const ucred& peer) {
                       peer.uid);
   }
   // Could the client have created an entry in the directory? Owner, group or other bits, in
-  // that order, as the kernel decides (only the primary gid: SO_PEERCRED carries no others).
-  mode_t need = dst.st_uid == peer.uid   ? (S_IWUSR | S_IXUSR)
-                : dst.st_gid == peer.gid ? (S_IWGRP | S_IXGRP)
-                                         : (S_IWOTH | S_IXOTH);
+  // that order, as the kernel decides for the client's uid, gid and supplementary groups.
+  mode_t need = dst.st_uid == peer.uid      ? (S_IWUSR | S_IXUSR)
+                : peer.in_group(dst.st_gid) ? (S_IWGRP | S_IXGRP)
+                                            : (S_IWOTH | S_IXOTH);
   if ((dst.st_mode & need) != need) {
     return make_error(EPERM,
                       "{}: its directory {} (uid {} gid {} mode {:04o}) is not writable by the "
-                      "client (uid {} gid {})",
-                      path, dir, dst.st_uid, dst.st_gid, dst.st_mode & 07777, peer.uid, peer.gid);
+                      "client (uid {} gid {}{}{})",
+                      path, dir, dst.st_uid, dst.st_gid, dst.st_mode & 07777, peer.uid, peer.gid,
+                      peer.groups.empty() ? "" : " groups ", fmt::join(peer.groups, ","));
   }
   return fd;
 }
@@ -226,10 +258,9 @@ void VdeServer::on_request(int fd) {
   std::string descr =
       clean_description(buf + kRequestHeader, static_cast<size_t>(n) - kRequestHeader);
 
-  ucred peer{};
-  socklen_t plen = sizeof peer;
-  if (getsockopt(ctl.get(), SOL_SOCKET, SO_PEERCRED, &peer, &plen) < 0)
-    return refuse(fmt::format("SO_PEERCRED: {}", std::strerror(errno)));
+  auto got_peer = peer_of(ctl.get());
+  if (!got_peer) return refuse(got_peer.error().message);
+  const Peer& peer = *got_peer;
   std::string who = fmt::format("pid {} uid {}", peer.pid, peer.uid);
   auto target = open_client_socket(client, peer);
   if (!target) return refuse(fmt::format("{} ({}): {}", descr, who, target.error().message));

@@ -3,8 +3,9 @@
 # running as nobody names, in its request_v3, (1) a socket root bound in a root-only directory,
 # (2) a symbolic link to it in its own directory, (3) a socket chowned to nobody but in a
 # directory nobody cannot write: each is refused with the reason in the log, and the named sockets
-# receive nothing while broadcast traffic floods the switch. Positive control: the same client
-# naming a socket it bound in its own directory is attached and receives the frames.
+# receive nothing while broadcast traffic floods the switch. Positive controls: the same client
+# naming a socket it bound in its own directory, or in a directory it may write through a
+# supplementary group, is attached and receives the frames.
 . "$(dirname "$0")/lib.sh"
 PY=/usr/bin/python3
 [ -x $PY ] || fail "python3 missing (apt-get install python3)"
@@ -112,6 +113,13 @@ pass "a socket in a directory the client cannot write is refused"
 out=$(client "$WORK/nobody/mine.sock" own 2>&1) || fail "the client's own socket: $out"
 [[ $out == *"frames 5"* ]] || fail "the client's own socket: $out"
 pass "the client naming its own socket is attached and gets frames"
+# A directory writable through a supplementary group (vde_switch -g GROUP): accepted too.
+mkdir -m 2770 "$WORK/group"
+chgrp users "$WORK/group"
+out=$(setpriv --reuid=nobody --regid=nogroup --groups=users $PY "$WORK/vdeclient.py" "$WORK/vde" \
+  "$WORK/group/mine.sock" own 2>&1) || fail "a socket in a group-writable directory: $out"
+[[ $out == *"frames 5"* ]] || fail "a socket in a group-writable directory: $out"
+pass "a socket in a directory writable through a supplementary group is accepted"
 for f in victim given; do
   [ "$(cat "$WORK/$f.n")" = 0 ] || fail "$f socket received $(cat "$WORK/$f.n") frames"
 done
