@@ -4,6 +4,7 @@
 
 #include "base/byte_io.hh"
 #include "packet/ethernet.hh"
+#include "packet/tag_stack.hh"
 
 namespace vnet::bridge {
 
@@ -15,18 +16,28 @@ std::string_view drop_reason_name(DropReason r) {
       return "malformed";
     case DropReason::kSourceMulticast:
       return "source_multicast";
+    case DropReason::kFrameTypeNotAdmitted:
+      return "frame_type_not_admitted";
     case DropReason::kVlanNotMember:
       return "vlan_not_member";
     case DropReason::kUntaggedNotAllowed:
       return "untagged_not_allowed";
     case DropReason::kReservedVid:
       return "reserved_vid";
+    case DropReason::kPortDiscarding:
+      return "port_discarding";
+    case DropReason::kPortLearning:
+      return "port_learning";
     case DropReason::kMacLimit:
       return "mac_limit";
     case DropReason::kStaticMacConflict:
       return "static_mac_conflict";
     case DropReason::kSamePort:
       return "same_port";
+    case DropReason::kExposedTag:
+      return "exposed_tag";
+    case DropReason::kStormGuard:
+      return "storm_guard";
     case DropReason::kPortInactive:
       return "port_inactive";
     case DropReason::kTxQueueFull:
@@ -37,6 +48,26 @@ std::string_view drop_reason_name(DropReason r) {
       break;
   }
   return "?";
+}
+
+std::string_view port_state_name(PortState s) {
+  switch (s) {
+    case PortState::kDiscarding:
+      return "discarding";
+    case PortState::kLearning:
+      return "learning";
+    case PortState::kForwarding:
+      return "forwarding";
+  }
+  return "?";
+}
+
+Result<PortState> parse_port_state(const std::string& text) {
+  for (auto s : {PortState::kDiscarding, PortState::kLearning, PortState::kForwarding}) {
+    if (text == port_state_name(s)) return s;
+  }
+  return make_error(EINVAL, "bad port state '{}': expected discarding, learning or forwarding",
+                    text);
 }
 
 uint64_t PortCounters::total_drops() const {
@@ -97,6 +128,23 @@ Status Bridge::set_active(PortNo port, bool active) {
   return {};
 }
 
+Status Bridge::set_port_state(PortNo port, PortState state) {
+  if (!has_port(port)) return make_error(ENXIO, "port {} does not exist", port);
+  ports_[port]->state = state;
+  rebuild_flood_lists();
+  return {};
+}
+
+Status Bridge::send_control(PortNo port, Frame frame) {
+  if (!has_port(port)) return make_error(ENXIO, "port {} does not exist", port);
+  if (!ports_[port]->active)
+    return make_error(ENETDOWN, "port {} is inactive (no backend, or link down)", port);
+  if (frame.size() < packet::EthernetHeader::kWireSize)
+    return make_error(EINVAL, "control frame of {} bytes: need at least 14", frame.size());
+  enqueue(port, *ports_[port], std::move(frame));
+  return {};
+}
+
 void Bridge::reset_counters(PortNo port) {
   if (has_port(port)) ports_[port]->counters = {};
 }
@@ -151,7 +199,7 @@ std::vector<PortNo> Bridge::vlan_ports(VlanId vlan) const {
 void Bridge::rebuild_flood_lists() {
   for (auto& l : flood_) l.clear();
   for (PortNo p = 0; p < ports_.size(); ++p) {
-    if (!ports_[p] || !ports_[p]->active) continue;
+    if (!ports_[p] || !ports_[p]->active || ports_[p]->state != PortState::kForwarding) continue;
     const auto& c = ports_[p]->config;
     if (c.mode == PortConfig::Mode::kAccess) {
       flood_[c.access_vlan].push_back(p);
@@ -162,9 +210,9 @@ void Bridge::rebuild_flood_lists() {
 }
 
 void Bridge::ingress(PortNo in, std::span<Frame> frames, TimePoint now) {
-  if (!has_port(in)) return;
-  Port& port = *ports_[in];
   for (Frame& f : frames) {
+    if (!has_port(in)) return;  // the control hook may have reconfigured the bridge
+    Port& port = *ports_[in];
     ++port.counters.rx_frames;
     port.counters.rx_bytes += f.size();
     if (!port.active) {
@@ -175,7 +223,7 @@ void Bridge::ingress(PortNo in, std::span<Frame> frames, TimePoint now) {
   }
 }
 
-// Removes the 802.1Q tag at offset 12 in place.
+// Removes the tag at offset 12 in place.
 static void strip_tag(Frame& f) {
   uint8_t* d = f.data();
   std::memmove(d + 4, d, 12);
@@ -186,38 +234,23 @@ static void strip_tag(Frame& f) {
 void Bridge::process(PortNo in, Port& port, Frame& f, TimePoint now) {
   if (f.size() < packet::EthernetHeader::kWireSize) return drop(port, DropReason::kMalformed);
   const uint8_t* d = f.data();
-  if (d[6] & 1) return drop(port, DropReason::kSourceMulticast);
-  const PortConfig& cfg = port.config;
-  VlanId vid;
-  uint8_t pcp = 0;
-  if (load_be16(d + 12) == static_cast<uint16_t>(packet::EtherType::kVlan)) {
-    if (f.size() < packet::EthernetHeader::kWireSize + packet::VlanTag::kWireSize) {
-      return drop(port, DropReason::kMalformed);
-    }
-    uint16_t tci = load_be16(d + 14);
-    VlanId tagged = tci & 0xfff;
-    pcp = static_cast<uint8_t>(tci >> 13);
-    if (tagged == packet::kVidReserved) return drop(port, DropReason::kReservedVid);
-    if (tagged == 0) {  // priority-tagged: the PVID applies
-      auto pvid = cfg.pvid();
-      if (!pvid) return drop(port, DropReason::kUntaggedNotAllowed);
-      vid = *pvid;
-    } else {
-      if (!cfg.is_member(tagged)) return drop(port, DropReason::kVlanNotMember);
-      vid = tagged;
-    }
-    strip_tag(f);
-    d = f.data();
-  } else {
-    auto pvid = cfg.pvid();
-    if (!pvid) return drop(port, DropReason::kUntaggedNotAllowed);
-    vid = *pvid;
+  if (is_reserved_group_address(d)) {
+    ++port.counters.control;
+    if (control_hook_) control_hook_(in, std::move(f), now);
+    return;
   }
+  if (d[6] & 1) return drop(port, DropReason::kSourceMulticast);
+  packet::TagStack tags;
+  if (packet::parse_tag_stack(f.bytes(), tags) != packet::TagStackError::kNone) {
+    return drop(port, DropReason::kMalformed);
+  }
+  const IngressDecision c = classify_ingress(port.config, tags);
+  if (c.drop) return drop(port, *c.drop);
+  if (port.state == PortState::kDiscarding) return drop(port, DropReason::kPortDiscarding);
 
-  packet::MacAddress src, dst;
-  std::memcpy(dst.bytes.data(), d, 6);
+  packet::MacAddress src;
   std::memcpy(src.bytes.data(), d + 6, 6);
-  switch (fdb_.learn(vid, src, in, now, cfg.mac_limit)) {
+  switch (fdb_.learn(c.vid, src, in, now, port.config.mac_limit)) {
     case Fdb::LearnResult::kLimitReached:
       return drop(port, DropReason::kMacLimit);
     case Fdb::LearnResult::kStaticConflict:
@@ -225,31 +258,45 @@ void Bridge::process(PortNo in, Port& port, Frame& f, TimePoint now) {
     default:
       break;
   }
+  if (port.state == PortState::kLearning) return drop(port, DropReason::kPortLearning);
+  if (c.pop_outer) strip_tag(f);
+  forward(in, port, f, c, now);
+}
 
+void Bridge::forward(PortNo in, Port& port, Frame& f, const IngressDecision& c, TimePoint now) {
+  packet::MacAddress dst;
+  std::memcpy(dst.bytes.data(), f.data(), 6);
   if (!dst.is_multicast()) {
-    if (auto out = fdb_.lookup(vid, dst, now)) {
+    if (auto out = fdb_.lookup(c.vid, dst, now)) {
       if (*out == in) return drop(port, DropReason::kSamePort);
-      if (has_port(*out) && ports_[*out]->active && ports_[*out]->config.is_member(vid)) {
-        return emit(*out, std::move(f), vid, pcp);
+      if (has_port(*out) && ports_[*out]->active && ports_[*out]->state == PortState::kForwarding &&
+          ports_[*out]->config.is_member(c.vid)) {
+        Port& to = *ports_[*out];
+        EgressDecision e = classify_egress(c.vid, to.config, c.leading_type);
+        if (e.action == EgressAction::kDrop) return drop(to, e.reason);
+        return emit(*out, std::move(f), e.action, c);
       }
     }
   }
   // Flood within the VLAN: clone for all but the last receiver.
-  const auto& members = flood_[vid];
   PortNo last = 0;
-  bool have_last = false;
-  for (PortNo p : members) {
+  EgressAction last_action = EgressAction::kDrop;
+  for (PortNo p : flood_[c.vid]) {
     if (p == in) continue;
-    if (have_last) emit(last, f.clone(), vid, pcp);
+    EgressDecision e = classify_egress(c.vid, ports_[p]->config, c.leading_type);
+    if (e.action == EgressAction::kDrop) {
+      drop(*ports_[p], e.reason);
+      continue;
+    }
+    if (last_action != EgressAction::kDrop) emit(last, f.clone(), last_action, c);
     last = p;
-    have_last = true;
+    last_action = e.action;
   }
-  if (have_last) emit(last, std::move(f), vid, pcp);
+  if (last_action != EgressAction::kDrop) emit(last, std::move(f), last_action, c);
 }
 
-void Bridge::emit(PortNo out, Frame&& f, VlanId vid, uint8_t pcp) {
-  Port& port = *ports_[out];
-  if (port.config.egress_tagged(vid)) {
+void Bridge::emit(PortNo out, Frame&& f, EgressAction action, const IngressDecision& c) {
+  if (action == EgressAction::kTag) {
     uint8_t* d = f.push_front(4);
     if (!d) {  // no headroom (cannot happen for our frames, but never write out of bounds)
       Frame copy = Frame::make(f.size() + 4);
@@ -261,10 +308,15 @@ void Bridge::emit(PortNo out, Frame&& f, VlanId vid, uint8_t pcp) {
     } else {
       std::memmove(d, d + 4, 12);
     }
-    store_be16(d + 12, static_cast<uint16_t>(packet::EtherType::kVlan));
-    store_be16(d + 14, static_cast<uint16_t>(pcp << 13 | vid));
+    packet::TagHeader tag{static_cast<uint16_t>(packet::EtherType::kVlan), c.pcp, c.dei, c.vid};
+    store_be16(d + 12, tag.tpid);
+    store_be16(d + 14, tag.tci());
     if (f.offload.flags & packet::OffloadInfo::kNeedsCsum) f.offload.csum_start += 4;
   }
+  enqueue(out, *ports_[out], std::move(f));
+}
+
+void Bridge::enqueue(PortNo out, Port& port, Frame&& f) {
   ++port.counters.tx_frames;
   port.counters.tx_bytes += f.size();
   port.out.push_back(std::move(f));

@@ -2,22 +2,36 @@
 // Bridge: an IEEE 802.1Q VLAN-aware learning bridge (802.1Q-2018 §8.6 forwarding process).
 //
 // For each frame received on a port:
-//   1. ingress rules (§8.6.1): classify the VLAN — untagged/priority-tagged frames take the PVID,
-//      tagged frames keep their VID if the port is in that VLAN's member set; otherwise the frame
-//      is dropped and counted. The C-tag (TPID 0x8100) is removed here; frames travel the bridge
-//      untagged with their VID and PCP kept aside.
-//   2. learning (§8.7): (VID, source MAC) → port, refused past the port's MAC limit;
-//   3. forwarding (§8.6.3–8.6.5): known unicast to one port; broadcast, multicast and unknown
-//      unicast flooded to the other active member ports of that VLAN only;
-//   4. egress (§8.6.6): tagged or untagged according to the egress port's mode.
+//   0. reserved group addresses (§8.6.3, Table 8-1: 01-80-C2-00-00-00 … -0F: BPDUs, LACP,
+//      EAPOL, LLDP, …) are never relayed: before classification and whatever the port state,
+//      they go to the control hook (spanning tree, 802.1X) and are counted as `control`;
+//   1. ingress rules: bridge/vlan.hh classifies the frame from the port's configuration and the
+//      frame's tag stack (acceptable frame types, PVID, member set) or names the drop reason.
+//      The classified C-tag is removed here; frames travel the bridge with their VID and PCP
+//      kept aside;
+//   2. port state (802.1D-2004 §7.4): discarding drops before learning, learning drops after it;
+//   3. learning (§8.7): (VID, source MAC) → port, refused past the port's MAC limit;
+//   4. forwarding (§8.6.3–8.6.5): known unicast to one port; broadcast, multicast and unknown
+//      unicast flooded to the other active, forwarding member ports of that VLAN only;
+//   5. egress (§8.6.6): tagged, untagged, or dropped (exposed_tag) by bridge/vlan.hh: a frame
+//      never leaves untagged while it still starts with a tag, so it cannot hop VLANs.
 // Malformed frames (runts, truncated tags, multicast source) are dropped and counted; nothing in
 // here throws or allocates per frame in the steady state except when cloning for floods.
 //
+// Port state is driven from outside (spanning tree): discarding = no learning, received frames
+// dropped, nothing transmitted but control frames (send_control); learning = learn, then drop,
+// transmit nothing; forwarding = normal. New ports are forwarding (no spanning tree = no
+// blocking). Flushing a port's FDB entries on a state change is the caller's choice
+// (fdb().flush(port)).
+//
 // Output is queued per port; the owner (Dataplane) takes it with drain() after each batch.
-// Single-threaded: one Bridge belongs to one dataplane thread.
+// Single-threaded: one Bridge belongs to one dataplane thread. The control hook runs inside
+// ingress(); it may call send_control(), set_port_state() and configure ports, but must not
+// remove the port the frame came in on.
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -26,30 +40,30 @@
 
 #include "base/clock.hh"
 #include "base/result.hh"
+#include "bridge/drop_reason.hh"
 #include "bridge/fdb.hh"
 #include "bridge/port_config.hh"
+#include "bridge/vlan.hh"
 #include "packet/frame.hh"
 
 namespace vnet::bridge {
 
-enum class DropReason : uint8_t {
-  kMalformed,           // shorter than an Ethernet header, or a truncated 802.1Q tag
-  kSourceMulticast,     // source MAC is group address (802.1Q §8.6.2 learning must not use it)
-  kVlanNotMember,       // tagged with a VID outside the port's member set
-  kUntaggedNotAllowed,  // untagged on a trunk without a native VLAN
-  kReservedVid,         // VID 4095
-  kMacLimit,            // new source MAC past the port's MAC limit
-  kStaticMacConflict,   // source MAC is a static entry on another port
-  kSamePort,            // destination learned on the ingress port (filtered)
-  kPortInactive,        // port exists but has no backend
-  kTxQueueFull,         // backend could not take the frame (non-blocking send, queue full)
-  kOffload,             // offload metadata the egress backend cannot honour
-  kCount
-};
-std::string_view drop_reason_name(DropReason r);
+// IEEE 802.1D-2004 §7.4 / §17.4 (RSTP port states; STP's blocking and listening are
+// discarding here).
+enum class PortState : uint8_t { kDiscarding, kLearning, kForwarding };
+std::string_view port_state_name(PortState s);  // "discarding", "learning", "forwarding"
+Result<PortState> parse_port_state(const std::string& text);
+
+// 802.1Q-2018 §8.6.3, Table 8-1: 01-80-C2-00-00-00 … 01-80-C2-00-00-0F, which a C-VLAN bridge
+// never relays. `dst` points at a destination MAC (6 bytes).
+inline bool is_reserved_group_address(const uint8_t* dst) {
+  return dst[0] == 0x01 && dst[1] == 0x80 && dst[2] == 0xc2 && dst[3] == 0 && dst[4] == 0 &&
+         (dst[5] & 0xf0) == 0;
+}
 
 struct PortCounters {
   uint64_t rx_frames = 0, rx_bytes = 0, tx_frames = 0, tx_bytes = 0;
+  uint64_t control = 0;  // reserved-address frames received and handed to the control plane
   std::array<uint64_t, static_cast<size_t>(DropReason::kCount)> drops{};
   uint64_t total_drops() const;
 };
@@ -57,6 +71,8 @@ struct PortCounters {
 class Bridge {
  public:
   static constexpr VlanId kDefaultVlan = 1;
+  // Receives every reserved-address frame: (ingress port, the frame as received, now).
+  using ControlHook = std::function<void(PortNo, packet::Frame&&, TimePoint)>;
 
   explicit Bridge(std::string name);
   const std::string& name() const { return name_; }
@@ -73,6 +89,17 @@ class Bridge {
   void reset_counters(PortNo port);
   std::vector<PortNo> port_numbers() const;
   void count_drop(PortNo port, DropReason reason, uint64_t n = 1);
+
+  // Port state (spanning tree drives it); a new port is forwarding.
+  Status set_port_state(PortNo port, PortState state);
+  PortState port_state(PortNo port) const { return ports_.at(port)->state; }
+
+  // Control plane. With no hook, reserved-address frames are consumed (and still counted).
+  void set_control_hook(ControlHook hook) { control_hook_ = std::move(hook); }
+  // Queues `frame` (a complete Ethernet frame, sent as is) on an active port whatever its state
+  // (spanning tree sends BPDUs from discarding ports). ENXIO: no such port; ENETDOWN: inactive;
+  // EINVAL: shorter than an Ethernet header.
+  Status send_control(PortNo port, packet::Frame frame);
 
   // VLANs. VLAN 1 always exists.
   Status create_vlan(VlanId vlan);
@@ -104,12 +131,16 @@ class Bridge {
   struct Port {
     PortConfig config;
     PortCounters counters;
+    PortState state = PortState::kForwarding;
     bool active = false;
     bool queued = false;
     std::vector<packet::Frame> out;
   };
   void process(PortNo in, Port& port, packet::Frame& frame, TimePoint now);
-  void emit(PortNo out, packet::Frame&& frame, VlanId vlan, uint8_t pcp);
+  void forward(PortNo in, Port& port, packet::Frame& frame, const IngressDecision& c,
+               TimePoint now);
+  void emit(PortNo out, packet::Frame&& frame, EgressAction action, const IngressDecision& c);
+  void enqueue(PortNo out, Port& port, packet::Frame&& frame);
   void drop(Port& port, DropReason r) { ++port.counters.drops[static_cast<size_t>(r)]; }
   void rebuild_flood_lists();
   Status check_vlans_exist(const PortConfig& config) const;
@@ -120,6 +151,7 @@ class Bridge {
   std::vector<std::vector<PortNo>> flood_;  // per VID: active member ports
   std::vector<PortNo> dirty_;
   Fdb fdb_;
+  ControlHook control_hook_;
 };
 
 }  // namespace vnet::bridge

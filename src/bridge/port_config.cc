@@ -36,10 +36,36 @@ static std::string join_vlans(const std::bitset<4096>& set) {
   return out;
 }
 
+std::string_view acceptable_frames_name(AcceptableFrames a) {
+  switch (a) {
+    case AcceptableFrames::kAll:
+      return "all";
+    case AcceptableFrames::kTaggedOnly:
+      return "tagged";
+    case AcceptableFrames::kUntaggedOnly:
+      return "untagged";
+  }
+  return "?";
+}
+
+Result<AcceptableFrames> parse_acceptable_frames(const std::string& text) {
+  for (auto a :
+       {AcceptableFrames::kAll, AcceptableFrames::kTaggedOnly, AcceptableFrames::kUntaggedOnly}) {
+    if (text == acceptable_frames_name(a)) return a;
+  }
+  return make_error(EINVAL, "bad acceptable frame types '{}': expected all, tagged or untagged",
+                    text);
+}
+
 std::string PortConfig::to_string() const {
-  if (mode == Mode::kAccess) return "access " + std::to_string(access_vlan);
-  std::string s = "trunk " + (trunk_vlans.any() ? join_vlans(trunk_vlans) : std::string("none"));
-  if (native_vlan) s += " native " + std::to_string(*native_vlan);
+  std::string s;
+  if (mode == Mode::kAccess) {
+    s = "access " + std::to_string(access_vlan);
+  } else {
+    s = "trunk " + (trunk_vlans.any() ? join_vlans(trunk_vlans) : std::string("none"));
+    if (native_vlan) s += " native " + std::to_string(*native_vlan);
+  }
+  if (admit) s += " admit " + std::string(acceptable_frames_name(*admit));
   return s;
 }
 
@@ -79,25 +105,51 @@ Result<std::vector<VlanId>> parse_vlan_list(const std::string& text) {
 }
 
 Result<PortConfig> PortConfig::parse(const std::vector<std::string>& w) {
-  if (w.size() == 2 && w[0] == "access") {
+  constexpr const char* kUsage =
+      "expected 'access VLAN [admit all|tagged|untagged]' or 'trunk VLANS|none [native VLAN] "
+      "[admit all|tagged|untagged]'";
+  if (w.size() < 2) return make_error(EINVAL, "{}", kUsage);
+  PortConfig c;
+  if (w[0] == "access") {
     auto v = parse_vid(w[1]);
     if (!v) return v.error();
-    return access(*v);
-  }
-  if ((w.size() == 2 || w.size() == 4) && w[0] == "trunk") {
-    auto vs = parse_vlan_list(w[1]);
-    if (!vs) return vs.error();
-    std::optional<VlanId> native;
-    if (w.size() == 4) {
-      if (w[2] != "native")
-        return make_error(EINVAL, "expected 'native VLAN' after the VLAN list, got '{}'", w[2]);
-      auto n = parse_vid(w[3]);
-      if (!n) return n.error();
-      native = *n;
+    c = access(*v);
+  } else if (w[0] == "trunk") {
+    std::vector<VlanId> vs;
+    if (w[1] != "none") {
+      auto list = parse_vlan_list(w[1]);
+      if (!list) return list.error();
+      vs = std::move(*list);
     }
-    return trunk(*vs, native);
+    c = trunk(vs);
+  } else {
+    return make_error(EINVAL, "{}, got '{}'", kUsage, w[0]);
   }
-  return make_error(EINVAL, "expected 'access VLAN' or 'trunk VLANS [native VLAN]'");
+  // Optional "KEY VALUE" pairs, each at most once: native (trunk only), then admit.
+  size_t i = 2;
+  if (c.mode == Mode::kTrunk && i < w.size() && w[i] == "native") {
+    if (i + 1 >= w.size()) return make_error(EINVAL, "'native' needs a VLAN");
+    auto n = parse_vid(w[i + 1]);
+    if (!n) return n.error();
+    c.native_vlan = *n;
+    i += 2;
+  }
+  if (i < w.size() && w[i] == "admit") {
+    if (i + 1 >= w.size()) return make_error(EINVAL, "'admit' needs all, tagged or untagged");
+    auto a = parse_acceptable_frames(w[i + 1]);
+    if (!a) return a.error();
+    c.admit = *a;
+    i += 2;
+  }
+  if (i < w.size()) {
+    return make_error(EINVAL, "unexpected '{}' after '{}': {}", w[i], w[i - 1], kUsage);
+  }
+  if (c.mode == Mode::kTrunk && !c.native_vlan && c.admit == AcceptableFrames::kUntaggedOnly) {
+    return make_error(EINVAL,
+                      "a trunk without a native VLAN has no VLAN for untagged frames: 'admit "
+                      "untagged' would admit nothing");
+  }
+  return c;
 }
 
 }  // namespace vnet::bridge

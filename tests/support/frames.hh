@@ -8,6 +8,7 @@
 #include "base/byte_io.hh"
 #include "packet/address.hh"
 #include "packet/frame.hh"
+#include "packet/tag_stack.hh"
 
 namespace vnet::test {
 
@@ -28,6 +29,31 @@ inline packet::Frame frame(const packet::MacAddress& dst, const packet::MacAddre
   }
   w.u16(0x0800);
   w.zeros(46);
+  return packet::Frame::copy_of(b);
+}
+
+// dst, src, then `stack` (outermost first, any TPIDs), EtherType 0x0800 and a 46-byte payload.
+inline packet::Frame frame_with_tags(const packet::MacAddress& dst, const packet::MacAddress& src,
+                                     const std::vector<packet::TagHeader>& stack) {
+  std::vector<uint8_t> b;
+  ByteWriter w(b);
+  w.bytes(dst.bytes);
+  w.bytes(src.bytes);
+  packet::encode_tags(stack, w);
+  w.u16(0x0800);
+  w.zeros(46);
+  return packet::Frame::copy_of(b);
+}
+
+// A frame of `size` zero bytes addressed dst ← src with EtherType `type` (control frames).
+inline packet::Frame frame_of_type(const packet::MacAddress& dst, const packet::MacAddress& src,
+                                   uint16_t type, size_t size = 60) {
+  std::vector<uint8_t> b;
+  ByteWriter w(b);
+  w.bytes(dst.bytes);
+  w.bytes(src.bytes);
+  w.u16(type);
+  w.zeros(size - 14);
   return packet::Frame::copy_of(b);
 }
 

@@ -10,6 +10,7 @@
 using namespace vnet;
 using namespace vnet::bridge;
 using vnet::test::frame;
+using vnet::test::frame_of_type;
 using vnet::test::mac;
 using vnet::test::tags;
 
@@ -153,30 +154,67 @@ TEST_F(BridgeTest, PriorityTaggedTakesPvid) {
   EXPECT_TRUE(tags(out[2][0]).empty());
 }
 
-TEST_F(BridgeTest, AccessPortDropsForeignTag) {
+TEST_F(BridgeTest, AccessPortRefusesTaggedFramesByDefault) {
   port(1, PortConfig::access(10));
   port(2, PortConfig::access(20));
-  auto out = send(1, frame(packet::MacAddress::broadcast(), mac(1), {20}));
-  EXPECT_TRUE(out.empty());
-  EXPECT_EQ(drops(1, DropReason::kVlanNotMember), 1u);
+  port(3, PortConfig::access(10));
+  // 802.1Q §6.9: an access port admits only untagged and priority-tagged frames by default.
+  EXPECT_TRUE(send(1, frame(packet::MacAddress::broadcast(), mac(1), {20})).empty());
+  EXPECT_TRUE(send(1, frame(packet::MacAddress::broadcast(), mac(1), {10})).empty());
+  EXPECT_EQ(drops(1, DropReason::kFrameTypeNotAdmitted), 2u);
+  auto s_tagged =
+      test::frame_with_tags(packet::MacAddress::broadcast(), mac(1), {{0x88a8, 0, false, 10}});
+  EXPECT_TRUE(send(1, std::move(s_tagged)).empty());  // an S-tag is not "untagged"
+  EXPECT_EQ(drops(1, DropReason::kFrameTypeNotAdmitted), 3u);
+  EXPECT_EQ(send(1, frame(packet::MacAddress::broadcast(), mac(1))).count(3), 1u);
 }
 
-TEST_F(BridgeTest, DoubleTaggedOnAccessPortCannotHop) {
-  // Classic VLAN hopping: outer tag = the access VLAN, inner tag = the victim VLAN.
-  port(1, PortConfig::access(10));
-  port(2, PortConfig::trunk({10, 20}, 10));  // native 10 on the trunk: the dangerous case
+TEST_F(BridgeTest, AccessPortAdmittingAllStillRefusesForeignTags) {
+  auto c = PortConfig::access(10);
+  c.admit = AcceptableFrames::kAll;
+  port(1, c);
+  port(2, PortConfig::access(20));
+  port(3, PortConfig::access(10));
+  EXPECT_TRUE(send(1, frame(packet::MacAddress::broadcast(), mac(1), {20})).empty());
+  EXPECT_EQ(drops(1, DropReason::kVlanNotMember), 1u);
+  auto out = send(1, frame(packet::MacAddress::broadcast(), mac(1), {10}));
+  ASSERT_EQ(out.count(3), 1u);  // its own VLAN's tag is accepted and removed
+  EXPECT_TRUE(tags(out[3][0]).empty());
+}
+
+TEST_F(BridgeTest, DoubleTaggedFrameNeverLeavesUntaggedWithItsInnerTag) {
+  // Classic VLAN hopping: outer tag = the access VLAN, inner tag = the victim VLAN. On a trunk
+  // whose native VLAN is 10 the frame would leave untagged, starting with tag 20, and the next
+  // switch would put it into VLAN 20.
+  auto attacker = PortConfig::access(10);
+  attacker.admit = AcceptableFrames::kAll;  // the default refuses it at once (test above)
+  port(1, attacker);
+  port(2, PortConfig::trunk({10, 20}, 10));  // native 10: the dangerous egress
   port(3, PortConfig::access(20));
   port(4, PortConfig::access(10));
+  port(5, PortConfig::trunk({10, 20}));  // 10 leaves tagged here: the stack may go as it came
   auto out = send(1, frame(packet::MacAddress::broadcast(), mac(1), {10, 20}));
-  EXPECT_EQ(out.count(3), 0u);  // never reaches VLAN 20
-  ASSERT_EQ(out.count(4), 1u);  // stays in VLAN 10 with the inner tag as payload
-  EXPECT_EQ(tags(out[4][0]), std::vector<uint16_t>{20});
-  ASSERT_EQ(out.count(2), 1u);
-  // On the trunk it leaves untagged (native 10) — the inner 20 tag remains payload of VLAN 10,
-  // and a downstream vnet bridge classifies it by that tag only if the trunk port's member set
-  // says so; here we check that our own VLAN 20 ports never saw it.
+  EXPECT_EQ(out.count(3), 0u);  // never into VLAN 20
+  EXPECT_EQ(out.count(2), 0u);  // not untagged with tag 20 in front
+  EXPECT_EQ(out.count(4), 0u);  // nor to an access port of VLAN 10
+  ASSERT_EQ(out.count(5), 1u);
+  EXPECT_EQ(tags(out[5][0]), (std::vector<uint16_t>{10, 20}));
+  EXPECT_EQ(drops(2, DropReason::kExposedTag), 1u);
+  EXPECT_EQ(drops(4, DropReason::kExposedTag), 1u);
   EXPECT_EQ(br.fdb().lookup(20, mac(1), now), std::nullopt);
   EXPECT_EQ(br.fdb().lookup(10, mac(1), now), std::optional<PortNo>(1));
+}
+
+TEST_F(BridgeTest, KnownUnicastWithExposedTagIsDroppedNotFlooded) {
+  auto attacker = PortConfig::access(10);
+  attacker.admit = AcceptableFrames::kAll;
+  port(1, attacker);
+  port(2, PortConfig::access(10));
+  port(3, PortConfig::trunk({10}));
+  send(2, frame(mac(1), mac(2)));  // learn mac 2 on port 2
+  auto out = send(1, frame(mac(2), mac(1), {10, 20}));
+  EXPECT_TRUE(out.empty());
+  EXPECT_EQ(drops(2, DropReason::kExposedTag), 1u);
 }
 
 TEST_F(BridgeTest, ReservedVidAndRuntsAreDropped) {
@@ -188,7 +226,9 @@ TEST_F(BridgeTest, ReservedVidAndRuntsAreDropped) {
   auto f = frame(packet::MacAddress::broadcast(), mac(1), {10});
   f.resize(16);  // tag cut in half
   EXPECT_TRUE(send(1, std::move(f)).empty());
-  EXPECT_EQ(drops(1, DropReason::kMalformed), 2u);
+  auto deep = frame(packet::MacAddress::broadcast(), mac(1), {10, 10, 10, 10, 10});
+  EXPECT_TRUE(send(1, std::move(deep)).empty());  // more tags than the view's bound
+  EXPECT_EQ(drops(1, DropReason::kMalformed), 3u);
 }
 
 TEST_F(BridgeTest, MulticastSourceDropped) {
@@ -291,6 +331,137 @@ TEST_F(BridgeTest, VlanLifecycle) {
   ASSERT_TRUE(br.remove_port(1).ok());
   EXPECT_TRUE(br.remove_vlan(30).ok());
   EXPECT_FALSE(br.remove_vlan(1).ok());
+}
+
+packet::MacAddress group(uint8_t last) { return {{0x01, 0x80, 0xc2, 0x00, 0x00, last}}; }
+
+TEST_F(BridgeTest, ReservedAddressesGoToTheControlHookAndAreNeverRelayed) {
+  port(1, PortConfig::access(10));
+  port(2, PortConfig::access(10));
+  port(3, PortConfig::trunk({10}, 10));
+  std::vector<std::pair<PortNo, std::vector<uint8_t>>> hooked;
+  br.set_control_hook([&](PortNo p, packet::Frame&& f, TimePoint t) {
+    EXPECT_EQ(t, now);
+    hooked.emplace_back(p, std::vector<uint8_t>(f.bytes().begin(), f.bytes().end()));
+  });
+  // 802.1Q-2018 Table 8-1: 01-80-C2-00-00-00 … 0F (BPDU 00, LACP 02, EAPOL 03, LLDP 0E …).
+  for (uint8_t last = 0; last <= 0x0f; ++last) {
+    auto f = frame_of_type(group(last), mac(1), 0x8809);
+    std::vector<uint8_t> sent(f.bytes().begin(), f.bytes().end());
+    EXPECT_TRUE(send(1, std::move(f)).empty()) << int(last);
+    ASSERT_EQ(hooked.size(), last + 1u);
+    EXPECT_EQ(hooked.back().first, 1u);
+    EXPECT_EQ(hooked.back().second, sent) << "the hook gets the frame as received";
+  }
+  EXPECT_EQ(br.counters(1).control, 16u);
+  // Whatever the port state, and tagged or not: still the control plane's, never relayed.
+  ASSERT_TRUE(br.set_port_state(1, PortState::kDiscarding).ok());
+  for (uint8_t last : {0x00, 0x03, 0x0e}) {
+    EXPECT_TRUE(send(1, frame_of_type(group(last), mac(1), 0x888e)).empty());
+  }
+  EXPECT_TRUE(send(3, frame(group(0x00), mac(3), {10})).empty());
+  EXPECT_EQ(br.counters(1).control, 19u);
+  EXPECT_EQ(br.counters(3).control, 1u);
+  EXPECT_EQ(hooked.size(), 20u);
+  EXPECT_EQ(br.counters(1).total_drops(), 0u);  // consumed, not dropped
+  EXPECT_EQ(br.counters(2).tx_frames, 0u);
+  EXPECT_EQ(br.fdb().size(), 0u);  // and not learned from
+}
+
+TEST_F(BridgeTest, WithoutAHookReservedFramesAreConsumedAndCounted) {
+  port(1, PortConfig::access(10));
+  port(2, PortConfig::access(10));
+  EXPECT_TRUE(send(1, frame_of_type(group(0x0e), mac(1), 0x88cc)).empty());
+  EXPECT_EQ(br.counters(1).control, 1u);
+}
+
+TEST_F(BridgeTest, OtherGroupAddressesStillFlood) {
+  port(1, PortConfig::access(10));
+  port(2, PortConfig::access(10));
+  port(3, PortConfig::access(10));
+  int hooked = 0;
+  br.set_control_hook([&](PortNo, packet::Frame&&, TimePoint) { ++hooked; });
+  for (const char* dst : {"01:80:c2:00:00:10", "01:80:c2:00:00:20", "01:80:c2:00:01:00",
+                          "01:00:5e:00:00:01", "33:33:00:00:00:01", "ff:ff:ff:ff:ff:ff"}) {
+    auto out = send(1, frame(*packet::MacAddress::parse(dst), mac(1)));
+    EXPECT_EQ(out.count(2), 1u) << dst;
+    EXPECT_EQ(out.count(3), 1u) << dst;
+  }
+  EXPECT_EQ(hooked, 0);
+  EXPECT_EQ(br.counters(1).control, 0u);
+}
+
+TEST_F(BridgeTest, PortStatesGovernLearningAndForwarding) {
+  port(1, PortConfig::access(10));
+  port(2, PortConfig::access(10));
+  port(3, PortConfig::access(10));
+  EXPECT_EQ(br.port_state(2), PortState::kForwarding);  // no spanning tree: forwarding
+  auto bcast = [&](PortNo in) { return send(in, frame(packet::MacAddress::broadcast(), mac(in))); };
+
+  ASSERT_TRUE(br.set_port_state(2, PortState::kDiscarding).ok());
+  EXPECT_TRUE(bcast(2).empty());  // received: dropped before learning
+  EXPECT_EQ(drops(2, DropReason::kPortDiscarding), 1u);
+  EXPECT_EQ(br.fdb().lookup(10, mac(2), now), std::nullopt);
+  auto out = bcast(1);  // nothing transmitted on a discarding port
+  EXPECT_EQ(out.count(2), 0u);
+  EXPECT_EQ(out.count(3), 1u);
+
+  ASSERT_TRUE(br.set_port_state(2, PortState::kLearning).ok());
+  EXPECT_TRUE(bcast(2).empty());  // learned, then dropped
+  EXPECT_EQ(drops(2, DropReason::kPortLearning), 1u);
+  EXPECT_EQ(br.fdb().lookup(10, mac(2), now), std::optional<PortNo>(2));
+  out = bcast(1);
+  EXPECT_EQ(out.count(2), 0u);
+  EXPECT_EQ(out.count(3), 1u);
+  out = send(1, frame(mac(2), mac(1)));  // known on port 2, which does not transmit yet
+  EXPECT_EQ(out.count(2), 0u);
+
+  ASSERT_TRUE(br.set_port_state(2, PortState::kForwarding).ok());
+  out = send(1, frame(mac(2), mac(1)));
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out.count(2), 1u);
+  out = bcast(2);
+  EXPECT_EQ(out.count(1), 1u);
+  EXPECT_EQ(out.count(3), 1u);
+
+  // Flushing a port's entries (what spanning tree does on the way to discarding).
+  EXPECT_EQ(br.fdb().flush(2), 1u);
+  EXPECT_EQ(br.fdb().lookup(10, mac(2), now), std::nullopt);
+  EXPECT_EQ(br.fdb().lookup(10, mac(1), now), std::optional<PortNo>(1));
+  EXPECT_EQ(br.set_port_state(9, PortState::kLearning).error().code, ENXIO);
+}
+
+TEST_F(BridgeTest, SendControlWorksOnADiscardingPort) {
+  port(1, PortConfig::access(10));
+  port(2, PortConfig::access(10));
+  ASSERT_TRUE(br.set_port_state(2, PortState::kDiscarding).ok());
+  auto bpdu = frame_of_type(group(0x00), mac(2), 0x0026);
+  ASSERT_TRUE(br.send_control(2, std::move(bpdu)).ok());
+  std::map<PortNo, std::vector<packet::Frame>> out;
+  br.drain([&](PortNo p, std::vector<packet::Frame>& fs) {
+    for (auto& x : fs) out[p].push_back(std::move(x));
+  });
+  ASSERT_EQ(out[2].size(), 1u);
+  EXPECT_EQ(out[2][0].data()[5], 0x00);
+  EXPECT_EQ(br.counters(2).tx_frames, 1u);
+  EXPECT_EQ(br.send_control(7, frame_of_type(group(0), mac(2), 0x26)).error().code, ENXIO);
+  ASSERT_TRUE(br.set_active(1, false).ok());
+  EXPECT_EQ(br.send_control(1, frame_of_type(group(0), mac(2), 0x26)).error().code, ENETDOWN);
+  EXPECT_EQ(br.send_control(2, packet::Frame::copy_of(std::vector<uint8_t>(8, 0))).error().code,
+            EINVAL);
+}
+
+TEST_F(BridgeTest, ControlHookMaySendAndChangeStateFromInside) {
+  port(1, PortConfig::access(10));
+  port(2, PortConfig::access(10));
+  br.set_control_hook([&](PortNo p, packet::Frame&& f, TimePoint) {
+    EXPECT_TRUE(br.set_port_state(p, PortState::kDiscarding).ok());
+    EXPECT_TRUE(br.send_control(p, std::move(f)).ok());  // reflect it
+  });
+  auto out = send(1, frame_of_type(group(0), mac(1), 0x26));
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out.count(1), 1u);
+  EXPECT_EQ(br.port_state(1), PortState::kDiscarding);
 }
 
 TEST(PortConfig, ParseAndPrint) {

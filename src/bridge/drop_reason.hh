@@ -1,0 +1,32 @@
+#pragma once
+// Why the bridge or the dataplane dropped a frame. Every drop is counted per port under one of
+// these reasons and shown by `port/stats` / `port/print` (text and JSON, by name).
+
+#include <cstdint>
+#include <string_view>
+
+namespace vnet::bridge {
+
+enum class DropReason : uint8_t {
+  kMalformed,             // shorter than an Ethernet header, a truncated tag, > 4 stacked tags
+  kSourceMulticast,       // source MAC is group address (802.1Q §8.6.2 learning must not use it)
+  kFrameTypeNotAdmitted,  // refused by the port's acceptable frame types (802.1Q §6.9)
+  kVlanNotMember,         // tagged with a VID outside the port's member set (§8.6.2 filtering)
+  kUntaggedNotAllowed,    // untagged (or S-tagged) on a trunk without a native VLAN: no PVID
+  kReservedVid,           // VID 4095 (§9.6 Table 9-2)
+  kPortDiscarding,        // received on a port in the discarding state (802.1D-2004 §7.4)
+  kPortLearning,          // received on a port in the learning state: learned, not forwarded
+  kMacLimit,              // new source MAC past the port's MAC limit
+  kStaticMacConflict,     // source MAC is a static entry on another port
+  kSamePort,              // destination learned on the ingress port (filtered)
+  kExposedTag,            // would leave untagged still starting with a 0x8100/0x88a8 tag
+                          // (counted at the egress port; that is VLAN hopping)
+  kStormGuard,            // crossed more in-process cables than there are bridges (a loop)
+  kPortInactive,          // port exists but has no backend
+  kTxQueueFull,           // backend could not take the frame (non-blocking send, queue full)
+  kOffload,               // offload metadata the egress backend cannot honour
+  kCount
+};
+std::string_view drop_reason_name(DropReason r);
+
+}  // namespace vnet::bridge

@@ -1,0 +1,63 @@
+#include "packet/tag_stack.hh"
+
+namespace vnet::packet {
+
+std::string_view tag_stack_error_name(TagStackError e) {
+  switch (e) {
+    case TagStackError::kNone:
+      return "none";
+    case TagStackError::kTruncated:
+      return "truncated";
+    case TagStackError::kTooDeep:
+      return "too_deep";
+  }
+  return "?";
+}
+
+TagStackError parse_tag_stack(std::span<const uint8_t> frame, TagStack& out) {
+  out.depth = 0;
+  if (frame.size() < EthernetHeader::kWireSize) return TagStackError::kTruncated;
+  size_t off = EthernetHeader::kWireSize - 2;
+  uint16_t type = load_be16(&frame[off]);
+  while (is_vlan_tpid(type)) {
+    if (out.depth == TagStack::kMaxDepth) return TagStackError::kTooDeep;
+    // TPID at off, TCI at off + 2, the next TPID/EtherType at off + 4.
+    if (frame.size() < off + TagHeader::kWireSize + 2) return TagStackError::kTruncated;
+    uint16_t tci = load_be16(&frame[off + 2]);
+    out.tags[out.depth++] = TagHeader{type, static_cast<uint8_t>(tci >> 13), ((tci >> 12) & 1) != 0,
+                                      static_cast<uint16_t>(tci & 0xfff)};
+    off += TagHeader::kWireSize;
+    type = load_be16(&frame[off]);
+  }
+  out.ether_type = type;
+  out.ether_type_offset = static_cast<uint16_t>(off);
+  return TagStackError::kNone;
+}
+
+Result<TagStack> decode_tag_stack(std::span<const uint8_t> frame) {
+  TagStack s;
+  switch (parse_tag_stack(frame, s)) {
+    case TagStackError::kNone:
+      return s;
+    case TagStackError::kTooDeep:
+      return make_error(EBADMSG, "tag stack too deep: more than {} tags", TagStack::kMaxDepth);
+    case TagStackError::kTruncated:
+      break;
+  }
+  if (frame.size() < EthernetHeader::kWireSize) {
+    return make_error(EBADMSG, "Ethernet header truncated: need 14 bytes, have {}", frame.size());
+  }
+  size_t off = EthernetHeader::kWireSize - 2 + s.depth * TagHeader::kWireSize;
+  return make_error(EBADMSG,
+                    "tag stack truncated: tag {} at offset {} needs {} bytes, frame has {}",
+                    s.depth + 1, off, off + TagHeader::kWireSize + 2, frame.size());
+}
+
+void encode_tags(std::span<const TagHeader> tags, ByteWriter& out) {
+  for (const TagHeader& t : tags) {
+    out.u16(t.tpid);
+    out.u16(t.tci());
+  }
+}
+
+}  // namespace vnet::packet
