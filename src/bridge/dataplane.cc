@@ -231,18 +231,35 @@ void Dataplane::poll_port(Bridge& br, PortNo port) {
 
 void Dataplane::process(Bridge& br, PortNo port, std::vector<packet::Frame>& frames) {
   TimePoint now = loop_.clock().now();
+  cables_crossed_ = 0;
   br.ingress(port, frames, now);
   br.drain([&](PortNo p, std::vector<packet::Frame>& out) { deliver(br, p, out); });
-  // Frames that crossed cables: ingress on the far bridge, possibly crossing further.
-  size_t hops = 0;
-  while (!work_.empty() && hops < 100000) {
+  // Frames that crossed cables: ingress on the far bridge, possibly crossing further. Past as
+  // many cables as there are bridges they are going round a loop: the storm guard ends them.
+  while (!work_.empty()) {
     Pending w = std::move(work_.back());
     work_.pop_back();
-    ++hops;
+    if (w.cables > bridges_.size()) {
+      storm_guard_drop(*w.br, w.port, w.frames.size(), now);
+      continue;
+    }
+    cables_crossed_ = w.cables;
     w.br->ingress(w.port, w.frames, now);
     w.br->drain([&](PortNo p, std::vector<packet::Frame>& out) { deliver(*w.br, p, out); });
   }
-  work_.clear();
+  cables_crossed_ = 0;
+}
+
+void Dataplane::storm_guard_drop(Bridge& br, PortNo port, size_t frames, TimePoint now) {
+  br.count_drop(port, DropReason::kStormGuard, frames);
+  storm_unlogged_ += frames;
+  if (storm_logged_ && now - *storm_logged_ < std::chrono::seconds(1)) return;
+  log::warn(
+      "storm guard: dropped {} frames that crossed more than {} cables (a loop of cables?), "
+      "latest arriving at {} port {}",
+      storm_unlogged_, bridges_.size(), br.name(), port);
+  storm_unlogged_ = 0;
+  storm_logged_ = now;
 }
 
 void Dataplane::deliver(Bridge& br, PortNo port, std::vector<packet::Frame>& frames) {
@@ -252,7 +269,8 @@ void Dataplane::deliver(Bridge& br, PortNo port, std::vector<packet::Frame>& fra
     return;
   }
   if (a->cable) {
-    work_.push_back(Pending{a->cable->first, a->cable->second, std::move(frames)});
+    work_.push_back(
+        Pending{a->cable->first, a->cable->second, std::move(frames), cables_crossed_ + 1});
     frames.clear();
     return;
   }

@@ -5,8 +5,11 @@
 // Per readable backend: receive a batch (≤ 64) → Bridge::ingress → drain each port's output →
 // send a batch to each backend (completing checksums / segmenting GSO frames for backends that
 // do not carry the virtio-net header), or hand it across a cable to the peer bridge's ingress.
-// Cable hops are processed from a work list, not recursively. There is no STP yet, so a loop of
-// cables storms: the lab validator refuses such topologies.
+// Cable hops are processed from a work list, not recursively. A frame on a loop-free path
+// crosses fewer cables than there are bridges; the storm guard drops a frame that crossed more
+// (counted per port as storm_guard, logged at most once a second with the count), so a loop of
+// cables built at run time shows up and the switch stays alive. Preventing loops is spanning
+// tree's job (the lab validator refuses loops of cables).
 //
 // Ports attached by a client (a VDE plug) are "dynamic": they are removed when the client goes.
 // Ports created by configuration stay, inactive, when their backend closes.
@@ -80,6 +83,7 @@ class Dataplane {
     Bridge* br;
     PortNo port;
     std::vector<packet::Frame> frames;
+    size_t cables = 0;  // cables these frames crossed since they entered from a backend
   };
   using Key = std::pair<const Bridge*, PortNo>;
   Attachment* find(const Bridge& br, PortNo port);
@@ -89,6 +93,7 @@ class Dataplane {
                        std::vector<packet::Frame>& frames);
   void update_active(Bridge& br, PortNo port);
   void drop_backend(Bridge& br, PortNo port);
+  void storm_guard_drop(Bridge& br, PortNo port, size_t frames, TimePoint now);
 
   EventLoop& loop_;
   uint32_t numports_;
@@ -96,6 +101,9 @@ class Dataplane {
   std::map<Key, Attachment> attachments_;
   std::map<const Bridge*, std::unique_ptr<io::VdeServer>> vde_;
   std::vector<Pending> work_;
+  size_t cables_crossed_ = 0;    // of the frames being processed now
+  uint64_t storm_unlogged_ = 0;  // storm-guard drops not logged yet
+  std::optional<TimePoint> storm_logged_;
   std::vector<packet::Frame> rx_;
   std::vector<packet::Frame> scratch_;
   EventLoop::TimerId ageing_timer_ = 0, flush_timer_ = 0;

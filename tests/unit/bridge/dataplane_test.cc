@@ -89,6 +89,74 @@ TEST_F(DataplaneTest, CableJoinsTwoBridgesAndLinkDownCutsIt) {
   EXPECT_EQ(h2.take().size(), 1u);
 }
 
+TEST_F(DataplaneTest, StormGuardEndsFramesGoingRoundALoopOfCables) {
+  Bridge& b1 = **dp.create_bridge("sw1");
+  Bridge& b2 = **dp.create_bridge("sw2");
+  auto h1 = plug(b1, 1), h2 = plug(b2, 1);
+  for (Bridge* b : {&b1, &b2}) {
+    for (PortNo p : {9, 10}) ASSERT_TRUE(b->add_port(p).ok());
+  }
+  ASSERT_TRUE(dp.connect_cable(b1, 9, b2, 9).ok());
+  auto guarded = [&] {
+    uint64_t n = 0;
+    for (Bridge* b : {&b1, &b2}) {
+      for (PortNo p : b->port_numbers()) {
+        n += b->counters(p).drops[static_cast<size_t>(DropReason::kStormGuard)];
+      }
+    }
+    return n;
+  };
+  // Positive control: one cable, no loop, one copy each and no storm-guard drop.
+  h1.put(frame(packet::MacAddress::broadcast(), mac(1)));
+  run();
+  EXPECT_EQ(h2.take().size(), 1u);
+  EXPECT_TRUE(h1.take().empty());
+  EXPECT_EQ(guarded(), 0u);
+
+  // A second cable at run time closes a loop.
+  ASSERT_TRUE(dp.connect_cable(b1, 10, b2, 10).ok());
+  constexpr size_t kFrames = 50;
+  for (size_t i = 0; i < kFrames; ++i) h1.put(frame(packet::MacAddress::broadcast(), mac(1)));
+  run();
+  // Each broadcast goes both ways round the loop until it crossed more cables (3) than there are
+  // bridges (2): each host sees a bounded number of copies, and then nothing more comes.
+  size_t at_h2 = h2.take().size(), at_h1 = h1.take().size();
+  EXPECT_GE(at_h2, kFrames);
+  EXPECT_LE(at_h2, kFrames * 4);
+  EXPECT_LE(at_h1, kFrames * 4);
+  EXPECT_GE(guarded(), kFrames);
+  uint64_t after = guarded();
+  run();
+  EXPECT_TRUE(h2.take().empty());
+  EXPECT_EQ(guarded(), after);
+  // The switch still forwards (and still guards) afterwards.
+  h2.put(frame(packet::MacAddress::broadcast(), mac(2)));
+  run();
+  EXPECT_GE(h1.take().size(), 1u);
+  EXPECT_GT(guarded(), after);
+}
+
+TEST_F(DataplaneTest, LongLoopFreeChainIsNotGuarded) {
+  // Four bridges in a line: a broadcast crosses three cables, fewer than the four bridges.
+  std::vector<Bridge*> chain;
+  for (int i = 0; i < 4; ++i) chain.push_back(*dp.create_bridge("sw" + std::to_string(i)));
+  for (Bridge* b : chain) {
+    for (PortNo p : {8, 9}) ASSERT_TRUE(b->add_port(p).ok());
+  }
+  for (size_t i = 0; i + 1 < chain.size(); ++i) {
+    ASSERT_TRUE(dp.connect_cable(*chain[i], 9, *chain[i + 1], 8).ok());
+  }
+  auto first = plug(*chain.front(), 1), last = plug(*chain.back(), 1);
+  first.put(frame(packet::MacAddress::broadcast(), mac(1)));
+  run();
+  EXPECT_EQ(last.take().size(), 1u);
+  for (Bridge* b : chain) {
+    for (PortNo p : b->port_numbers()) {
+      EXPECT_EQ(b->counters(p).drops[static_cast<size_t>(DropReason::kStormGuard)], 0u);
+    }
+  }
+}
+
 TEST_F(DataplaneTest, DynamicPortIsFreedWhenTheClientGoes) {
   Bridge& br = **dp.create_bridge("br0");
   auto a = plug(br, 0, true);  // any free port
