@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <cctype>
 #include <charconv>
 
 #include "packet/ethernet.hh"
@@ -75,10 +76,14 @@ class Commands {
               {"cable", info.cable},
               {"dynamic", info.dynamic},
               {"mac_limit", cfg.mac_limit},
+              {"admit", acceptable_frames_name(cfg.acceptable_frames())},
+              {"admit_explicit", cfg.admit.has_value()},
+              {"state", port_state_name(b.port_state(p))},
               {"rx_frames", c.rx_frames},
               {"rx_bytes", c.rx_bytes},
               {"tx_frames", c.tx_frames},
               {"tx_bytes", c.tx_bytes},
+              {"control", c.control},
               {"drops", drops}};
     if (auto pvid = cfg.pvid()) j["pvid"] = *pvid;
     return j;
@@ -91,9 +96,13 @@ class Commands {
     std::string s = fmt::format("Port {:04} untagged_vlan={:04} {} - {} {}\n", p,
                                 pvid ? *pvid : 4095, b.active(p) ? "ACTIVE" : "INACTIVE",
                                 info.dynamic ? "Unnamed" : "NOT Unnamed", "Allocatable");
-    s += fmt::format(" mode: {}\n", b.port_config(p).to_string());
+    const auto& cfg = b.port_config(p);
+    s += fmt::format(" mode: {}\n", cfg.to_string());
+    s += fmt::format(" admit: {}{}  state: {}\n", acceptable_frames_name(cfg.acceptable_frames()),
+                     cfg.admit ? "" : " (default)", port_state_name(b.port_state(p)));
     s += fmt::format(" IN:  pkts {:>10}          bytes {:>20}\n", c.rx_frames, c.rx_bytes);
     s += fmt::format(" OUT: pkts {:>10}          bytes {:>20}\n", c.tx_frames, c.tx_bytes);
+    if (c.control) s += fmt::format(" CONTROL: {}\n", c.control);
     for (size_t i = 0; i < c.drops.size(); ++i) {
       if (c.drops[i])
         s +=
@@ -147,9 +156,12 @@ class Commands {
       for (PortNo p : (*b)->vlan_ports(v)) {
         bool tagged = (*b)->port_config(p).egress_tagged(v);
         bool active = (*b)->active(p);
-        r.text += fmt::format(" -- Port {:04} tagged={} active={} status=Forwarding\n", p,
-                              tagged ? 1 : 0, active ? 1 : 0);
-        ports.push_back({{"port", p}, {"tagged", tagged}, {"active", active}});
+        std::string state(port_state_name((*b)->port_state(p)));
+        std::string vde_state = state;
+        vde_state[0] = static_cast<char>(std::toupper(vde_state[0]));
+        r.text += fmt::format(" -- Port {:04} tagged={} active={} status={}\n", p, tagged ? 1 : 0,
+                              active ? 1 : 0, vde_state);
+        ports.push_back({{"port", p}, {"tagged", tagged}, {"active", active}, {"state", state}});
       }
       r.json.push_back({{"vlan", v}, {"ports", ports}});
     }
@@ -195,7 +207,9 @@ class Commands {
     PortConfig c = b.port_config(p);
     if (v == packet::kVidReserved) {  // 4095: no untagged VLAN
       if (c.mode == PortConfig::Mode::kAccess) {
-        c = PortConfig::trunk({}, std::nullopt);
+        size_t limit = c.mac_limit;
+        c = PortConfig::trunk({}, std::nullopt);  // a new mode: the admit setting goes too
+        c.mac_limit = limit;
       } else {
         c.native_vlan.reset();
       }
@@ -213,7 +227,7 @@ class Commands {
     if (c.mode == PortConfig::Mode::kAccess) {
       VlanId native = c.access_vlan;
       size_t limit = c.mac_limit;
-      c = PortConfig::trunk({}, native);
+      c = PortConfig::trunk({}, native);  // a new mode: the admit setting goes too
       c.mac_limit = limit;
     }
     if (c.native_vlan && *c.native_vlan == v)
@@ -230,7 +244,7 @@ class Commands {
     c.trunk_vlans.reset(v);
     if (c.trunk_vlans.none() && c.native_vlan) {
       size_t limit = c.mac_limit;
-      c = PortConfig::access(*c.native_vlan);
+      c = PortConfig::access(*c.native_vlan);  // a new mode: the admit setting goes too
       c.mac_limit = limit;
     }
     return b.configure_port(p, c);
@@ -363,11 +377,15 @@ void register_commands(console::Registry& reg, Dataplane& dp, const Clock& clock
             if (auto st = cmds->set_untagged(b, *p, *v); !st) return st.error();
             return Reply{};
           }));
-  reg.add("port/mode", "N access VLAN | N trunk VLANS [native VLAN]", "802.1Q mode of port N",
+  reg.add("port/mode",
+          "N access VLAN [admit A] | N trunk VLANS|none [native VLAN] [admit A] (A: all, tagged, "
+          "untagged)",
+          "802.1Q mode and acceptable frame types of port N",
           with_bridge([cmds](Bridge& b, const Args& a) -> Result<Reply> {
             if (a.size() < 1)
               return make_error(EINVAL,
-                                "usage: port/mode N access VLAN | trunk VLANS [native VLAN]");
+                                "usage: port/mode N access VLAN [admit A] | trunk VLANS|none "
+                                "[native VLAN] [admit A]");
             auto p = cmds->port_arg(b, a[0]);
             if (!p) return p.error();
             if (a.size() == 1) {
@@ -422,32 +440,58 @@ void register_commands(console::Registry& reg, Dataplane& dp, const Clock& clock
             if (auto st = cmds->dp_.set_link(b, *p, a[1] == "up"); !st) return st.error();
             return Reply{};
           }));
+  reg.add("port/state", "[N [discarding|learning|forwarding]]",
+          "show or set the forwarding state of port N (all ports without N)",
+          with_bridge([cmds](Bridge& b, const Args& a) -> Result<Reply> {
+            if (a.size() > 2)
+              return make_error(EINVAL, "usage: port/state [N [discarding|learning|forwarding]]");
+            std::vector<PortNo> ports = b.port_numbers();
+            if (!a.empty()) {
+              auto p = cmds->port_arg(b, a[0]);
+              if (!p) return p.error();
+              if (a.size() == 2) {
+                auto st = parse_port_state(a[1]);
+                if (!st) return st.error();
+                if (auto s = b.set_port_state(*p, *st); !s) return s.error();
+              }
+              ports = {*p};
+            }
+            Reply r;
+            r.json = json::array();
+            for (PortNo p : ports) {
+              auto name = port_state_name(b.port_state(p));
+              r.text += fmt::format("Port {:04} {}\n", p, name);
+              r.json.push_back({{"port", p}, {"state", name}});
+            }
+            return r;
+          }));
   reg.add("port/print", "[N]", "show active ports (or port N)",
           [cmds](Session& s, const Args& a) { return cmds->print_ports(s, a, false); });
   reg.add("port/allprint", "[N]", "show all ports",
           [cmds](Session& s, const Args& a) { return cmds->print_ports(s, a, true); });
-  reg.add("port/stats", "[N]", "counters of all ports (or port N)",
-          [cmds](Session& s, const Args& a) -> Result<Reply> {
-            auto b = cmds->current(s);
-            if (!b) return b.error();
-            Reply r;
-            r.json = json::array();
-            std::vector<PortNo> ports = (*b)->port_numbers();
-            if (!a.empty()) {
-              auto p = cmds->port_arg(**b, a[0]);
-              if (!p) return p.error();
-              ports = {*p};
-            }
-            r.text = fmt::format("{:>5} {:>12} {:>14} {:>12} {:>14} {:>10}\n", "port", "rx_frames",
-                                 "rx_bytes", "tx_frames", "tx_bytes", "drops");
-            for (PortNo p : ports) {
-              const auto& c = (*b)->counters(p);
-              r.text += fmt::format("{:>5} {:>12} {:>14} {:>12} {:>14} {:>10}\n", p, c.rx_frames,
-                                    c.rx_bytes, c.tx_frames, c.tx_bytes, c.total_drops());
-              r.json.push_back(cmds->port_json(**b, p));
-            }
-            return r;
-          });
+  reg.add(
+      "port/stats", "[N]", "counters of all ports (or port N)",
+      [cmds](Session& s, const Args& a) -> Result<Reply> {
+        auto b = cmds->current(s);
+        if (!b) return b.error();
+        Reply r;
+        r.json = json::array();
+        std::vector<PortNo> ports = (*b)->port_numbers();
+        if (!a.empty()) {
+          auto p = cmds->port_arg(**b, a[0]);
+          if (!p) return p.error();
+          ports = {*p};
+        }
+        r.text = fmt::format("{:>5} {:>12} {:>14} {:>12} {:>14} {:>10} {:>10}\n", "port",
+                             "rx_frames", "rx_bytes", "tx_frames", "tx_bytes", "control", "drops");
+        for (PortNo p : ports) {
+          const auto& c = (*b)->counters(p);
+          r.text += fmt::format("{:>5} {:>12} {:>14} {:>12} {:>14} {:>10} {:>10}\n", p, c.rx_frames,
+                                c.rx_bytes, c.tx_frames, c.tx_bytes, c.control, c.total_drops());
+          r.json.push_back(cmds->port_json(**b, p));
+        }
+        return r;
+      });
   reg.add("port/resetcounter", "[N]", "zero counters",
           with_bridge([cmds](Bridge& b, const Args& a) -> Result<Reply> {
             if (a.empty()) {
