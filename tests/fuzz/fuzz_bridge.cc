@@ -1,35 +1,55 @@
-// libFuzzer target: 802.1Q bridge ingress: arbitrary frames on access and trunk ports never crash
-// or leak VLANs
+// libFuzzer target: 802.1Q bridge ingress. Arbitrary frames on access and trunk ports never crash,
+// never leak between VLANs, never leave untagged with a tag in front, and reserved addresses
+// never leave at all.
 #include <cstddef>
 #include <cstdint>
 
 #include "bridge/bridge.hh"
 #include "packet/offload.hh"
+#include "packet/tag_stack.hh"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace vnet;
+  using bridge::PortConfig;
   static bridge::Bridge* br = [] {
     auto* b = new bridge::Bridge("fuzz");
     (void)b->create_vlan(10);
     (void)b->create_vlan(20);
-    (void)b->add_port(1, bridge::PortConfig::access(10));
-    (void)b->add_port(2, bridge::PortConfig::trunk({10, 20}, 10));
-    (void)b->add_port(3, bridge::PortConfig::access(20));
-    for (bridge::PortNo p : {1u, 2u, 3u}) (void)b->set_active(p, true);
+    auto attacker = PortConfig::access(10);
+    attacker.admit = bridge::AcceptableFrames::kAll;
+    (void)b->add_port(1, attacker);
+    (void)b->add_port(2, PortConfig::trunk({10, 20}, 10));
+    (void)b->add_port(3, PortConfig::access(20));
+    (void)b->add_port(4, PortConfig::trunk({10, 20}));
+    for (bridge::PortNo p : {1u, 2u, 3u, 4u}) (void)b->set_active(p, true);
+    b->set_control_hook([](bridge::PortNo, packet::Frame&& f, TimePoint) {
+      if (f.size() < 14) __builtin_trap();
+    });
     return b;
   }();
-  if (size < 1) return 0;
-  bridge::PortNo in = 1 + data[0] % 3;
+  if (size < 2) return 0;
+  bridge::PortNo in = 1 + data[0] % 4;
+  // Port 4's state varies with the input: discarding, learning or forwarding.
+  (void)br->set_port_state(4, static_cast<bridge::PortState>(data[1] % 3));
   std::vector<packet::Frame> frames;
-  frames.push_back(packet::Frame::copy_of({data + 1, size - 1}));
+  frames.push_back(packet::Frame::copy_of({data + 2, size - 2}));
   br->ingress(in, frames, TimePoint{std::chrono::seconds(1)});
   br->drain([&](bridge::PortNo p, std::vector<packet::Frame>& out) {
-    // VLAN 10 (port 1) and VLAN 20 (port 3) never meet; VLAN 20 leaves the trunk tagged 20.
+    // VLAN 10 (port 1) and VLAN 20 (port 3) never meet.
     if ((in == 3 && p == 1) || (in == 1 && p == 3)) __builtin_trap();
+    if (p == 4 && br->port_state(4) != bridge::PortState::kForwarding) __builtin_trap();
+    const PortConfig& cfg = br->port_config(p);
     for (auto& f : out) {
-      if (in == 3 && p == 2) {
-        if (f.size() < 16 || f.data()[12] != 0x81 || f.data()[13] != 0) __builtin_trap();
-        if (((f.data()[14] & 0xf) << 8 | f.data()[15]) != 20) __builtin_trap();
+      if (f.size() < 14 || bridge::is_reserved_group_address(f.data())) __builtin_trap();
+      // What leaves is either tagged with an outer C-tag of a VLAN this port sends tagged, or
+      // untagged and then not starting with any tag.
+      uint16_t type = load_be16(f.data() + 12);
+      if (type == 0x8100) {
+        if (f.size() < 16) __builtin_trap();
+        uint16_t vid = load_be16(f.data() + 14) & 0xfff;
+        if (!cfg.is_member(vid) || !cfg.egress_tagged(vid)) __builtin_trap();
+      } else if (packet::is_vlan_tpid(type)) {
+        __builtin_trap();
       }
       std::vector<packet::Frame> segs;
       (void)packet::segment_gso(f, segs);

@@ -1,0 +1,94 @@
+// Console commands for acceptable frame types, port state and the control counter: text, JSON,
+// and errors naming what was wrong.
+#include "bridge/commands.hh"
+
+#include <gtest/gtest.h>
+
+#include "support/frames.hh"
+
+using namespace vnet;
+using namespace vnet::bridge;
+
+namespace {
+
+class BridgeCommandsTest : public ::testing::Test {
+ protected:
+  BridgeCommandsTest() : loop(clock), dp(loop) {
+    register_commands(reg, dp, clock, info);
+    br = *dp.create_bridge("br0");
+  }
+  Result<console::Reply> run(const std::string& line) { return reg.run(session, line); }
+  ManualClock clock;
+  EventLoop loop;
+  Dataplane dp;
+  console::Registry reg;
+  SwitchInfo info{"test", "/tmp/x", clock.now()};
+  console::Session session;
+  Bridge* br = nullptr;
+};
+
+TEST_F(BridgeCommandsTest, PortModeCarriesAcceptableFrameTypes) {
+  ASSERT_TRUE(run("vlan/create 10").ok());
+  ASSERT_TRUE(run("port/create 1").ok());
+  ASSERT_TRUE(run("port/mode 1 access 10 admit all").ok());
+  EXPECT_EQ(run("port/mode 1")->text, "access 10 admit all\n");
+  EXPECT_EQ(br->port_config(1).acceptable_frames(), AcceptableFrames::kAll);
+  auto j = run("port/print 1 --json");
+  ASSERT_TRUE(j.ok());
+  EXPECT_EQ(j->json[0]["admit"], "all");
+  EXPECT_EQ(j->json[0]["admit_explicit"], true);
+  EXPECT_EQ(j->json[0]["config"], "access 10 admit all");
+  session.json = false;
+  EXPECT_NE(run("port/print 1")->text.find(" admit: all  state: forwarding\n"), std::string::npos);
+
+  ASSERT_TRUE(run("port/mode 1 access 10").ok());  // back to the default
+  EXPECT_NE(run("port/print 1")->text.find(" admit: untagged (default)"), std::string::npos);
+  auto bad = run("port/mode 1 access 10 admit maybe");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().message,
+            "bad acceptable frame types 'maybe': expected all, tagged or untagged");
+  // VDE's "no untagged VLAN" makes an empty trunk, which now reads back.
+  ASSERT_TRUE(run("port/setvlan 1 4095").ok());
+  EXPECT_EQ(run("port/mode 1")->text, "trunk none\n");
+  ASSERT_TRUE(run("port/mode 1 trunk none").ok());
+}
+
+TEST_F(BridgeCommandsTest, PortStateShowAndSet) {
+  ASSERT_TRUE(run("port/create 1").ok());
+  ASSERT_TRUE(run("port/create 2").ok());
+  EXPECT_EQ(run("port/state")->text, "Port 0001 forwarding\nPort 0002 forwarding\n");
+  ASSERT_TRUE(run("port/state 2 discarding").ok());
+  EXPECT_EQ(br->port_state(2), PortState::kDiscarding);
+  auto j = run("port/state 2 --json");
+  ASSERT_TRUE(j.ok());
+  EXPECT_EQ(j->json, nlohmann::json::parse(R"([{"port":2,"state":"discarding"}])"));
+  EXPECT_EQ(run("port/print 2")->json[0]["state"], "discarding");
+  session.json = false;
+  ASSERT_TRUE(run("port/state 2 learning").ok());
+  EXPECT_EQ(run("port/state 2")->text, "Port 0002 learning\n");
+  EXPECT_NE(run("vlan/print 1")->text.find("Port 0002 tagged=0 active=0 status=Learning"),
+            std::string::npos);
+  auto bad = run("port/state 2 blocking");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().message,
+            "bad port state 'blocking': expected discarding, learning or forwarding");
+  EXPECT_EQ(run("port/state 9 forwarding").error().code, ENXIO);
+}
+
+TEST_F(BridgeCommandsTest, ControlCounterInStats) {
+  ASSERT_TRUE(run("port/create 1").ok());
+  ASSERT_TRUE(br->set_active(1, true).ok());
+  std::vector<packet::Frame> in;
+  in.push_back(
+      test::frame_of_type(*packet::MacAddress::parse("01:80:c2:00:00:0e"), test::mac(1), 0x88cc));
+  br->ingress(1, in, clock.now());
+  auto j = run("port/stats 1 --json");
+  ASSERT_TRUE(j.ok());
+  EXPECT_EQ(j->json[0]["control"], 1);
+  session.json = false;
+  auto t = run("port/stats 1")->text;
+  EXPECT_NE(t.find("control"), std::string::npos);
+  EXPECT_NE(run("port/print 1")->text.find(" CONTROL: 1\n"), std::string::npos);
+}
+
+}  // namespace
