@@ -253,11 +253,20 @@ void Dataplane::process(Bridge& br, PortNo port, std::vector<packet::Frame>& fra
 void Dataplane::storm_guard_drop(Bridge& br, PortNo port, size_t frames, TimePoint now) {
   br.count_drop(port, DropReason::kStormGuard, frames);
   storm_unlogged_ += frames;
-  if (storm_logged_ && now - *storm_logged_ < std::chrono::seconds(1)) return;
+  storm_where_ = br.name() + " port " + std::to_string(port);
+  storm_guard_log(now);
+}
+
+// At most one line a second; what was dropped since is logged by the next drop or the next
+// ageing tick, whichever comes first after that second.
+void Dataplane::storm_guard_log(TimePoint now) {
+  if (!storm_unlogged_ || (storm_logged_ && now - *storm_logged_ < std::chrono::seconds(1))) {
+    return;
+  }
   log::warn(
       "storm guard: dropped {} frames that crossed more than {} cables (a loop of cables?), "
-      "latest arriving at {} port {}",
-      storm_unlogged_, bridges_.size(), br.name(), port);
+      "latest arriving at {}",
+      storm_unlogged_, bridges_.size(), storm_where_);
   storm_unlogged_ = 0;
   storm_logged_ = now;
 }
@@ -308,6 +317,7 @@ void Dataplane::send_to_backend(Bridge& br, PortNo port, io::Backend& be,
 void Dataplane::age_all() {
   TimePoint now = loop_.clock().now();
   for (auto& [n, b] : bridges_) b->fdb().age(now);
+  storm_guard_log(now);
 }
 
 }  // namespace vnet::bridge

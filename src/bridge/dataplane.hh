@@ -94,6 +94,7 @@ class Dataplane {
   void update_active(Bridge& br, PortNo port);
   void drop_backend(Bridge& br, PortNo port);
   void storm_guard_drop(Bridge& br, PortNo port, size_t frames, TimePoint now);
+  void storm_guard_log(TimePoint now);
 
   EventLoop& loop_;
   uint32_t numports_;
@@ -104,6 +105,7 @@ class Dataplane {
   size_t cables_crossed_ = 0;    // of the frames being processed now
   uint64_t storm_unlogged_ = 0;  // storm-guard drops not logged yet
   std::optional<TimePoint> storm_logged_;
+  std::string storm_where_;  // "BRIDGE port N" of the latest storm-guard drop
   std::vector<packet::Frame> rx_;
   std::vector<packet::Frame> scratch_;
   EventLoop::TimerId ageing_timer_ = 0, flush_timer_ = 0;

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include "base/log.hh"
 #include "io/memory.hh"
 #include "packet/checksum.hh"
 #include "packet/l4.hh"
@@ -134,6 +135,55 @@ TEST_F(DataplaneTest, StormGuardEndsFramesGoingRoundALoopOfCables) {
   run();
   EXPECT_GE(h1.take().size(), 1u);
   EXPECT_GT(guarded(), after);
+}
+
+// Reads what the log wrote to `f` since it was opened.
+std::string read_log(std::FILE* f) {
+  std::fflush(f);
+  std::rewind(f);
+  std::string out;
+  char buf[512];
+  while (size_t n = std::fread(buf, 1, sizeof buf, f)) out.append(buf, n);
+  return out;
+}
+
+size_t count_of(const std::string& text, const std::string& what) {
+  size_t n = 0;
+  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
+TEST_F(DataplaneTest, StormGuardLogsAtMostOnceASecondWithTheCount) {
+  std::FILE* logf = std::tmpfile();
+  ASSERT_NE(logf, nullptr);
+  log::set_file(logf);
+  Bridge& b1 = **dp.create_bridge("sw1");
+  Bridge& b2 = **dp.create_bridge("sw2");
+  auto h1 = plug(b1, 1);
+  for (Bridge* b : {&b1, &b2}) {
+    for (PortNo p : {9, 10}) ASSERT_TRUE(b->add_port(p).ok());
+  }
+  ASSERT_TRUE(dp.connect_cable(b1, 9, b2, 9).ok());
+  ASSERT_TRUE(dp.connect_cable(b1, 10, b2, 10).ok());
+  for (int burst = 0; burst < 3; ++burst) {  // three bursts within the same second
+    h1.put(frame(packet::MacAddress::broadcast(), mac(1)));
+    run();
+  }
+  std::string text = read_log(logf);
+  EXPECT_EQ(count_of(text, "storm guard: dropped"), 1u) << text;
+  EXPECT_NE(text.find("storm guard: dropped 1 frames that crossed more than 2 cables"),
+            std::string::npos)
+      << text;
+  // A second later the ageing tick logs what the first line did not: 5 more drops.
+  clock.advance(std::chrono::seconds(1));
+  dp.age_all();
+  text = read_log(logf);
+  EXPECT_EQ(count_of(text, "storm guard: dropped"), 2u) << text;
+  EXPECT_NE(text.find("storm guard: dropped 5 frames"), std::string::npos) << text;
+  dp.age_all();  // nothing new: no new line
+  EXPECT_EQ(count_of(read_log(logf), "storm guard: dropped"), 2u);
+  log::set_file(nullptr);
+  std::fclose(logf);
 }
 
 TEST_F(DataplaneTest, LongLoopFreeChainIsNotGuarded) {
