@@ -18,6 +18,8 @@ pkgs=(
   keepalived
   # real clients of the switch and the benchmark anchors
   vde2 iperf3 netsniff-ng ethtool bc
+  # frames captured in lab tests (VLAN hopping, reserved addresses, storm guard)
+  tcpdump
 )
 missing=()
 for p in "${pkgs[@]}"; do
