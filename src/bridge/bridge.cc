@@ -260,42 +260,45 @@ void Bridge::process(PortNo in, Port& port, Frame& f, TimePoint now) {
   }
   if (port.state == PortState::kLearning) return drop(port, DropReason::kPortLearning);
   if (c.pop_outer) strip_tag(f);
-  forward(in, port, f, c, now);
+  const packet::TagHeader push{static_cast<uint16_t>(packet::EtherType::kVlan), c.pcp, c.dei,
+                               c.vid};
+  forward(in, port, f, c.vid, c.leading_type, push.tci(), now);
 }
 
-void Bridge::forward(PortNo in, Port& port, Frame& f, const IngressDecision& c, TimePoint now) {
+void Bridge::forward(PortNo in, Port& port, Frame& f, VlanId vid, uint16_t leading_type,
+                     uint16_t tci, TimePoint now) {
   packet::MacAddress dst;
   std::memcpy(dst.bytes.data(), f.data(), 6);
   if (!dst.is_multicast()) {
-    if (auto out = fdb_.lookup(c.vid, dst, now)) {
+    if (auto out = fdb_.lookup(vid, dst, now)) {
       if (*out == in) return drop(port, DropReason::kSamePort);
       if (has_port(*out) && ports_[*out]->active && ports_[*out]->state == PortState::kForwarding &&
-          ports_[*out]->config.is_member(c.vid)) {
+          ports_[*out]->config.is_member(vid)) {
         Port& to = *ports_[*out];
-        EgressDecision e = classify_egress(c.vid, to.config, c.leading_type);
+        EgressDecision e = classify_egress(vid, to.config, leading_type);
         if (e.action == EgressAction::kDrop) return drop(to, e.reason);
-        return emit(*out, std::move(f), e.action, c);
+        return emit(*out, std::move(f), e.action, tci);
       }
     }
   }
   // Flood within the VLAN: clone for all but the last receiver.
   PortNo last = 0;
   EgressAction last_action = EgressAction::kDrop;
-  for (PortNo p : flood_[c.vid]) {
+  for (PortNo p : flood_[vid]) {
     if (p == in) continue;
-    EgressDecision e = classify_egress(c.vid, ports_[p]->config, c.leading_type);
+    EgressDecision e = classify_egress(vid, ports_[p]->config, leading_type);
     if (e.action == EgressAction::kDrop) {
       drop(*ports_[p], e.reason);
       continue;
     }
-    if (last_action != EgressAction::kDrop) emit(last, f.clone(), last_action, c);
+    if (last_action != EgressAction::kDrop) emit(last, f.clone(), last_action, tci);
     last = p;
     last_action = e.action;
   }
-  if (last_action != EgressAction::kDrop) emit(last, std::move(f), last_action, c);
+  if (last_action != EgressAction::kDrop) emit(last, std::move(f), last_action, tci);
 }
 
-void Bridge::emit(PortNo out, Frame&& f, EgressAction action, const IngressDecision& c) {
+void Bridge::emit(PortNo out, Frame&& f, EgressAction action, uint16_t tci) {
   if (action == EgressAction::kTag) {
     uint8_t* d = f.push_front(4);
     if (!d) {  // no headroom (cannot happen for our frames, but never write out of bounds)
@@ -308,9 +311,8 @@ void Bridge::emit(PortNo out, Frame&& f, EgressAction action, const IngressDecis
     } else {
       std::memmove(d, d + 4, 12);
     }
-    packet::TagHeader tag{static_cast<uint16_t>(packet::EtherType::kVlan), c.pcp, c.dei, c.vid};
-    store_be16(d + 12, tag.tpid);
-    store_be16(d + 14, tag.tci());
+    store_be16(d + 12, static_cast<uint16_t>(packet::EtherType::kVlan));
+    store_be16(d + 14, tci);
     if (f.offload.flags & packet::OffloadInfo::kNeedsCsum) f.offload.csum_start += 4;
   }
   enqueue(out, *ports_[out], std::move(f));

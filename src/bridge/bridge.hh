@@ -137,9 +137,12 @@ class Bridge {
     std::vector<packet::Frame> out;
   };
   void process(PortNo in, Port& port, packet::Frame& frame, TimePoint now);
-  void forward(PortNo in, Port& port, packet::Frame& frame, const IngressDecision& c,
-               TimePoint now);
-  void emit(PortNo out, packet::Frame&& frame, EgressAction action, const IngressDecision& c);
+  // After classification a frame travels with its VLAN, what it starts with (the egress rule)
+  // and the TCI of the C-tag it gets where its VLAN leaves tagged. Scalars, not the decision
+  // struct: rebuilding that for a call stalls store forwarding on every frame.
+  void forward(PortNo in, Port& port, packet::Frame& frame, VlanId vid, uint16_t leading_type,
+               uint16_t tci, TimePoint now);
+  void emit(PortNo out, packet::Frame&& frame, EgressAction action, uint16_t tci);
   void enqueue(PortNo out, Port& port, packet::Frame&& frame);
   void drop(Port& port, DropReason r) { ++port.counters.drops[static_cast<size_t>(r)]; }
   void rebuild_flood_lists();

@@ -22,7 +22,9 @@
 // it by that tag, in a VLAN the sender chose (double-tagging attack). Such a frame may leave
 // tagged only; on an untagged egress it is dropped (exposed_tag).
 //
-// Both functions are total over their inputs, allocate nothing and never fail otherwise.
+// Both functions are total over their inputs, allocate nothing and never fail otherwise. They
+// are inline: they run for every frame, and a small struct returned across a call costs a
+// store-forwarding stall that showed as ~15% of the forwarding time.
 
 #include <cstdint>
 #include <optional>
@@ -41,15 +43,43 @@ struct IngressDecision {
   bool pop_outer = false;     // remove the outer C-tag (the one classified on, or a priority tag)
   uint16_t leading_type = 0;  // TPID or EtherType the frame starts with after that removal
 };
-IngressDecision classify_ingress(const PortConfig& port, const packet::TagStack& tags);
 
 enum class EgressAction : uint8_t { kTag, kUntag, kDrop };
 struct EgressDecision {
   EgressAction action = EgressAction::kDrop;
   DropReason reason = DropReason::kCount;  // with kDrop: why
 };
+
+// The VLAN a received frame belongs to, or why it is dropped.
+inline IngressDecision classify_ingress(const PortConfig& port, const packet::TagStack& tags) {
+  const AcceptableFrames admit = port.acceptable_frames();
+  const packet::TagHeader* outer = tags.depth > 0 ? &tags.tags[0] : nullptr;
+  if (outer && outer->is_c_tag() && outer->vid != 0) {  // VLAN-tagged
+    if (outer->vid == packet::kVidReserved) return {DropReason::kReservedVid};
+    if (admit == AcceptableFrames::kUntaggedOnly) return {DropReason::kFrameTypeNotAdmitted};
+    if (!port.is_member(outer->vid)) return {DropReason::kVlanNotMember};
+    return {std::nullopt, outer->vid, outer->pcp, outer->dei, true, tags.leading_type(1)};
+  }
+  // Untagged, priority-tagged or S-tagged: the PVID applies.
+  const bool s_tagged = outer && !outer->is_c_tag();
+  auto pvid = port.pvid();
+  if (!pvid) return {DropReason::kUntaggedNotAllowed};
+  if (s_tagged ? admit != AcceptableFrames::kAll : admit == AcceptableFrames::kTaggedOnly) {
+    return {DropReason::kFrameTypeNotAdmitted};
+  }
+  if (outer && !s_tagged) {  // priority tag: keep its priority, remove the tag
+    return {std::nullopt, *pvid, outer->pcp, outer->dei, true, tags.leading_type(1)};
+  }
+  return {std::nullopt, *pvid, 0, false, false, tags.leading_type(0)};
+}
+
 // `leading_type` is IngressDecision::leading_type: what the frame starts with as the bridge
 // carries it (untagged, with its VID aside).
-EgressDecision classify_egress(VlanId vid, const PortConfig& port, uint16_t leading_type);
+inline EgressDecision classify_egress(VlanId vid, const PortConfig& port, uint16_t leading_type) {
+  if (!port.is_member(vid)) return {EgressAction::kDrop, DropReason::kVlanNotMember};
+  if (port.egress_tagged(vid)) return {EgressAction::kTag, DropReason::kCount};
+  if (packet::is_vlan_tpid(leading_type)) return {EgressAction::kDrop, DropReason::kExposedTag};
+  return {EgressAction::kUntag, DropReason::kCount};
+}
 
 }  // namespace vnet::bridge
