@@ -245,7 +245,7 @@ void Bridge::process(PortNo in, Port& port, Frame& f, TimePoint now) {
     return drop(port, DropReason::kMalformed);
   }
   const IngressDecision c = classify_ingress(port.config, tags);
-  if (c.drop) return drop(port, *c.drop);
+  if (!c.admitted) return drop(port, c.drop);
   if (port.state == PortState::kDiscarding) return drop(port, DropReason::kPortDiscarding);
 
   packet::MacAddress src;

@@ -38,7 +38,7 @@ PortConfig mode(const std::string& text) {
 // drop reason's name.
 std::string ingress(const std::string& port, const packet::TagStack& tags) {
   IngressDecision d = classify_ingress(mode(port), tags);
-  if (d.drop) return std::string(drop_reason_name(*d.drop));
+  if (!d.admitted) return std::string(drop_reason_name(d.drop));
   std::string s = std::to_string(d.vid);
   if (d.pop_outer) s += " pop";
   if (d.pcp) s += " pcp" + std::to_string(d.pcp);
@@ -112,7 +112,7 @@ TEST(VlanIngress, AcceptableFrameTypesAndMembersPerMode) {
 TEST(VlanIngress, LeadingTypeIsWhatFollowsTheRemovedTag) {
   auto d = classify_ingress(mode("access 10 admit all"),
                             stack({{kC, 0, false, 10}, {kC, 0, false, 20}}));
-  ASSERT_FALSE(d.drop);
+  ASSERT_TRUE(d.admitted);
   EXPECT_TRUE(d.pop_outer);
   EXPECT_EQ(d.leading_type, kC);  // the inner tag is now in front
   d = classify_ingress(mode("access 10 admit all"), kS10);
