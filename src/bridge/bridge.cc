@@ -231,6 +231,41 @@ static void strip_tag(Frame& f) {
   if (f.offload.flags & packet::OffloadInfo::kNeedsCsum) f.offload.csum_start -= 4;
 }
 
+// Known unicast to its port, anything else flooded in the VLAN; each egress by classify_egress.
+[[gnu::always_inline]] inline void Bridge::forward(PortNo in, Port& port, Frame& f, VlanId vid,
+                                                   uint16_t leading_type, uint16_t tci,
+                                                   TimePoint now) {
+  packet::MacAddress dst;
+  std::memcpy(dst.bytes.data(), f.data(), 6);
+  if (!dst.is_multicast()) {
+    if (auto out = fdb_.lookup(vid, dst, now)) {
+      if (*out == in) return drop(port, DropReason::kSamePort);
+      if (has_port(*out) && ports_[*out]->active && ports_[*out]->state == PortState::kForwarding &&
+          ports_[*out]->config.is_member(vid)) {
+        Port& to = *ports_[*out];
+        EgressDecision e = classify_egress(vid, to.config, leading_type);
+        if (e.action == EgressAction::kDrop) return drop(to, e.reason);
+        return emit(*out, std::move(f), e.action, tci);
+      }
+    }
+  }
+  // Flood within the VLAN: clone for all but the last receiver.
+  PortNo last = 0;
+  EgressAction last_action = EgressAction::kDrop;
+  for (PortNo p : flood_[vid]) {
+    if (p == in) continue;
+    EgressDecision e = classify_egress(vid, ports_[p]->config, leading_type);
+    if (e.action == EgressAction::kDrop) {
+      drop(*ports_[p], e.reason);
+      continue;
+    }
+    if (last_action != EgressAction::kDrop) emit(last, f.clone(), last_action, tci);
+    last = p;
+    last_action = e.action;
+  }
+  if (last_action != EgressAction::kDrop) emit(last, std::move(f), last_action, tci);
+}
+
 void Bridge::process(PortNo in, Port& port, Frame& f, TimePoint now) {
   if (f.size() < packet::EthernetHeader::kWireSize) return drop(port, DropReason::kMalformed);
   const uint8_t* d = f.data();
@@ -263,39 +298,6 @@ void Bridge::process(PortNo in, Port& port, Frame& f, TimePoint now) {
   const packet::TagHeader push{static_cast<uint16_t>(packet::EtherType::kVlan), c.pcp, c.dei,
                                c.vid};
   forward(in, port, f, c.vid, c.leading_type, push.tci(), now);
-}
-
-void Bridge::forward(PortNo in, Port& port, Frame& f, VlanId vid, uint16_t leading_type,
-                     uint16_t tci, TimePoint now) {
-  packet::MacAddress dst;
-  std::memcpy(dst.bytes.data(), f.data(), 6);
-  if (!dst.is_multicast()) {
-    if (auto out = fdb_.lookup(vid, dst, now)) {
-      if (*out == in) return drop(port, DropReason::kSamePort);
-      if (has_port(*out) && ports_[*out]->active && ports_[*out]->state == PortState::kForwarding &&
-          ports_[*out]->config.is_member(vid)) {
-        Port& to = *ports_[*out];
-        EgressDecision e = classify_egress(vid, to.config, leading_type);
-        if (e.action == EgressAction::kDrop) return drop(to, e.reason);
-        return emit(*out, std::move(f), e.action, tci);
-      }
-    }
-  }
-  // Flood within the VLAN: clone for all but the last receiver.
-  PortNo last = 0;
-  EgressAction last_action = EgressAction::kDrop;
-  for (PortNo p : flood_[vid]) {
-    if (p == in) continue;
-    EgressDecision e = classify_egress(vid, ports_[p]->config, leading_type);
-    if (e.action == EgressAction::kDrop) {
-      drop(*ports_[p], e.reason);
-      continue;
-    }
-    if (last_action != EgressAction::kDrop) emit(last, f.clone(), last_action, tci);
-    last = p;
-    last_action = e.action;
-  }
-  if (last_action != EgressAction::kDrop) emit(last, std::move(f), last_action, tci);
 }
 
 void Bridge::emit(PortNo out, Frame&& f, EgressAction action, uint16_t tci) {

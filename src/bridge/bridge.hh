@@ -137,9 +137,10 @@ class Bridge {
     std::vector<packet::Frame> out;
   };
   void process(PortNo in, Port& port, packet::Frame& frame, TimePoint now);
-  // After classification a frame travels with its VLAN, what it starts with (the egress rule)
-  // and the TCI of the C-tag it gets where its VLAN leaves tagged. Scalars, not the decision
-  // struct: rebuilding that for a call stalls store forwarding on every frame.
+  // The second half of process(), split for reading and always inlined into it (as a call it
+  // cost a quarter of BM_BridgeIngress). After classification a frame travels with its VLAN,
+  // what it starts with (for the egress rule) and the TCI of the C-tag it gets where its VLAN
+  // leaves tagged.
   void forward(PortNo in, Port& port, packet::Frame& frame, VlanId vid, uint16_t leading_type,
                uint16_t tci, TimePoint now);
   void emit(PortNo out, packet::Frame&& frame, EgressAction action, uint16_t tci);

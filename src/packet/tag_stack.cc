@@ -14,26 +14,6 @@ std::string_view tag_stack_error_name(TagStackError e) {
   return "?";
 }
 
-TagStackError parse_tag_stack(std::span<const uint8_t> frame, TagStack& out) {
-  out.depth = 0;
-  if (frame.size() < EthernetHeader::kWireSize) return TagStackError::kTruncated;
-  size_t off = EthernetHeader::kWireSize - 2;
-  uint16_t type = load_be16(&frame[off]);
-  while (is_vlan_tpid(type)) {
-    if (out.depth == TagStack::kMaxDepth) return TagStackError::kTooDeep;
-    // TPID at off, TCI at off + 2, the next TPID/EtherType at off + 4.
-    if (frame.size() < off + TagHeader::kWireSize + 2) return TagStackError::kTruncated;
-    uint16_t tci = load_be16(&frame[off + 2]);
-    out.tags[out.depth++] = TagHeader{type, static_cast<uint8_t>(tci >> 13), ((tci >> 12) & 1) != 0,
-                                      static_cast<uint16_t>(tci & 0xfff)};
-    off += TagHeader::kWireSize;
-    type = load_be16(&frame[off]);
-  }
-  out.ether_type = type;
-  out.ether_type_offset = static_cast<uint16_t>(off);
-  return TagStackError::kNone;
-}
-
 Result<TagStack> decode_tag_stack(std::span<const uint8_t> frame) {
   TagStack s;
   switch (parse_tag_stack(frame, s)) {
