@@ -5,7 +5,7 @@
 namespace vnet::io {
 
 MemoryBackend::MemoryBackend(std::string name, size_t capacity)
-    : name_(std::move(name)), capacity_(capacity), event_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {}
+    : name_(std::move(name)), inbox_(capacity), event_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {}
 
 MemoryBackend::~MemoryBackend() {
   if (peer_) {
@@ -31,7 +31,7 @@ void MemoryBackend::signal() {
 }
 
 void MemoryBackend::inject(packet::Frame f) {
-  inbox_.push_back(std::move(f));
+  inbox_.push(std::move(f));
   signal();
 }
 
@@ -46,8 +46,7 @@ size_t MemoryBackend::receive(std::vector<packet::Frame>& out, size_t max) {
   }
   size_t n = 0;
   while (n < max && !inbox_.empty()) {
-    out.push_back(std::move(inbox_.front()));
-    inbox_.pop_front();
+    out.push_back(inbox_.pop());
     ++n;
   }
   return n;
@@ -57,8 +56,7 @@ size_t MemoryBackend::send(std::span<packet::Frame> frames) {
   if (!peer_) return 0;
   size_t n = 0;
   for (auto& f : frames) {
-    if (peer_->inbox_.size() >= peer_->capacity_) break;
-    peer_->inbox_.push_back(std::move(f));
+    if (!peer_->inbox_.push(std::move(f))) break;
     ++n;
   }
   if (n) peer_->signal();

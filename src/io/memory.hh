@@ -4,8 +4,8 @@
 // Bounded: at most `capacity` frames queued per direction; more are dropped (send() says so).
 // The eventfd is written only when it is not already readable and cleared only by a receive()
 // that finds nothing (one spurious wakeup per idle transition), so a busy pair makes no syscalls.
+// The inbox is a packet::FrameQueue: once warm, a pair moves frames without touching the heap.
 
-#include <deque>
 #include <memory>
 #include <utility>
 
@@ -36,9 +36,8 @@ class MemoryBackend final : public Backend {
   MemoryBackend(std::string name, size_t capacity);
   void signal();
   std::string name_;
-  size_t capacity_;
   MemoryBackend* peer_ = nullptr;
-  std::deque<packet::Frame> inbox_;
+  packet::FrameQueue inbox_;
   UniqueFd event_;
   bool signalled_ = false;
 };

@@ -1,21 +1,31 @@
 #pragma once
 // Frame: one Ethernet frame (no FCS) in a pooled buffer with headroom.
 //
-// Shape: [headroom | data ... | tailroom]. push_front() grows into the headroom, so an 802.1Q tag
-// or a VXLAN header is added without copying the payload. Frames are move-only; copies are explicit
-// (clone(), e.g. when flooding). Buffers of the standard capacity return to a per-thread pool when
-// a frame dies, so the steady-state datapath does not allocate.
+// Shape: [headroom | data ... | tailroom]. push_front() grows into the headroom, so an 802.1Q tag,
+// a stream length prefix or a VXLAN header is added without copying the payload. Frames are
+// move-only; copies are explicit (clone(), e.g. when flooding).
+//
+// Memory: every buffer comes from the calling thread's FramePool, in one of a few size classes
+// (2 KiB for ordinary frames, 16 KiB for jumbo datagrams, 72 KiB for a 64 KiB GSO super-frame or a
+// QEMU stream frame with its headers), and goes back to the pool of the thread that frees it. A
+// backend receives straight into a frame of the largest size it can get (Frame::make, then
+// resize() to what arrived); whoever keeps frames for a while (an egress stage that delays, a
+// stream backend's queue) calls shrink_to_fit() so a 60-byte frame does not hold 72 KiB.
+// In steady state the datapath does not touch the heap.
 //
 // `offload` carries the virtio-net header (virtio spec v1.1 §5.1.6) of frames from backends that
 // speak it (afpacket PACKET_VNET_HDR, tap IFF_VNET_HDR): a TCP segment up to 64 KiB with its
 // checksum still to be completed. Offsets in it are relative to the start of the frame, so
 // tag push/pop adjusts them.
+// `meta` is a few bytes for the dataplane's own use (e.g. the VXLAN network identifier and the
+// tunnel endpoint a frame came from or goes to); clone() copies it, the wire never sees it.
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
-#include <memory>
 #include <span>
+#include <vector>
 
 namespace vnet::packet {
 
@@ -34,6 +44,14 @@ struct OffloadInfo {
   friend bool operator==(const OffloadInfo&, const OffloadInfo&) = default;
 };
 
+// Per-frame metadata that travels with a frame inside one dataplane (8 bytes).
+struct FrameMeta {
+  uint32_t vni = 0;       // VXLAN Network Identifier (RFC 7348 §5, 24 bits); 0 = none
+  uint16_t endpoint = 0;  // index of a tunnel endpoint in its owner's table; 0 = none
+  uint16_t flags = 0;     // owner-defined
+  friend bool operator==(const FrameMeta&, const FrameMeta&) = default;
+};
+
 class Frame {
  public:
   static constexpr size_t kHeadroom = 64;
@@ -41,11 +59,12 @@ class Frame {
   static constexpr size_t kMaxFrame = 65535 + 18;    // GSO super-frame incl. Ethernet + tag
 
   Frame() = default;
-  // A frame of `size` bytes (uninitialised) with the standard headroom.
+  // A frame of `size` bytes (uninitialised) with the standard headroom, from this thread's pool.
+  // Sizes above the largest class come from the heap (and go back to it).
   static Frame make(size_t size);
   static Frame copy_of(std::span<const uint8_t> bytes);
   Frame(Frame&& o) noexcept
-      : offload(o.offload), buf_(o.buf_), cap_(o.cap_), off_(o.off_), len_(o.len_) {
+      : offload(o.offload), meta(o.meta), buf_(o.buf_), cap_(o.cap_), off_(o.off_), len_(o.len_) {
     o.buf_ = nullptr;
     o.cap_ = o.off_ = o.len_ = 0;
   }
@@ -53,6 +72,7 @@ class Frame {
     if (this != &o) {
       release(buf_, cap_);
       offload = o.offload;
+      meta = o.meta;
       buf_ = o.buf_;
       cap_ = o.cap_;
       off_ = o.off_;
@@ -66,7 +86,7 @@ class Frame {
   Frame& operator=(const Frame&) = delete;
   ~Frame() { release(buf_, cap_); }
 
-  Frame clone() const;
+  Frame clone() const;  // data, offload and meta; the copy's buffer fits its size
   bool empty() const { return len_ == 0; }
   size_t size() const { return len_; }
   uint8_t* data() { return buf_ + off_; }
@@ -75,6 +95,7 @@ class Frame {
   std::span<const uint8_t> bytes() const { return {data(), len_}; }
   size_t headroom() const { return off_; }
   size_t tailroom() const { return cap_ - off_ - len_; }
+  size_t capacity() const { return cap_; }
 
   // Prepend n bytes (must fit in headroom; returns nullptr otherwise).
   uint8_t* push_front(size_t n) {
@@ -94,19 +115,105 @@ class Frame {
     len_ = static_cast<uint32_t>(n);
     return true;
   }
+  // Moves the data into the smallest pooled buffer that holds it with the standard headroom, if
+  // that is smaller than the current one (one copy of size() bytes). Returns true if it moved.
+  bool shrink_to_fit();
 
   OffloadInfo offload;
+  FrameMeta meta;
 
  private:
-  // Returns a buffer to the per-thread pool (standard capacity) or frees it.
-  static void release(uint8_t* buf, uint32_t cap) {
-    if (buf) recycle(buf, cap);
-  }
-  static void recycle(uint8_t* buf, uint32_t cap);
+  friend class FramePool;
+  static void release(uint8_t* buf, uint32_t cap);
   uint8_t* buf_ = nullptr;
   uint32_t cap_ = 0;
   uint32_t off_ = 0;
   uint32_t len_ = 0;
+};
+
+// FrameQueue: a FIFO of frames in a ring that grows (doubling) up to `limit` frames and never
+// shrinks, so a warm queue moves frames without touching the heap (std::deque allocates and
+// frees a block every few frames).
+class FrameQueue {
+ public:
+  explicit FrameQueue(size_t limit) : limit_(limit) {}
+  size_t size() const { return count_; }
+  bool empty() const { return count_ == 0; }
+  bool full() const { return count_ >= limit_; }
+  size_t limit() const { return limit_; }
+  // Appends f; false (f untouched) when the queue holds `limit` frames.
+  bool push(Frame&& f);
+  Frame& front() { return ring_[head_]; }
+  Frame& operator[](size_t i) { return ring_[(head_ + i) & (ring_.size() - 1)]; }
+  Frame pop() {
+    Frame f = std::move(ring_[head_]);
+    head_ = (head_ + 1) & (ring_.size() - 1);
+    --count_;
+    return f;
+  }
+  void clear() {
+    while (count_ > 0) pop();
+  }
+
+ private:
+  size_t limit_;
+  std::vector<Frame> ring_;  // size 0 or a power of two
+  size_t head_ = 0, count_ = 0;
+};
+
+// FramePool: the buffers of one thread's frames, by size class. A buffer freed on a thread goes
+// to that thread's free list for its class (LIFO, so the next frame reuses warm memory), up to
+// the class's limit; past it, and for sizes above the largest class, to the heap. An empty free
+// list is refilled with a few buffers at a time. trim() returns to the heap the buffers that sat
+// unused since the previous trim() (each class's low-water mark of free buffers), so a pool that
+// served a burst shrinks back within two trims of going idle; the dataplane calls it from a timer
+// that is armed only while the pool retains buffers.
+// Not thread-safe: one pool per thread (local()).
+class FramePool {
+ public:
+  static constexpr std::array<uint32_t, 3> kClasses = {2048, 16384, 73728};
+  static constexpr size_t kRefill = 8;  // buffers allocated at once when a free list is empty
+
+  struct ClassStats {
+    uint32_t capacity = 0;     // bytes per buffer
+    size_t free = 0;           // buffers in the free list
+    size_t outstanding = 0;    // buffers held by live frames
+    size_t limit = 0;          // most buffers the free list keeps
+    uint64_t heap_allocs = 0;  // buffers allocated from the heap (refills)
+    uint64_t heap_frees = 0;   // buffers returned to the heap (over the limit, trim)
+    uint64_t reused = 0;       // frames served from the free list
+  };
+
+  static FramePool& local();
+
+  ClassStats stats(size_t cls) const;
+  size_t retained_bytes() const { return retained_bytes_; }  // free-list memory, all classes
+  uint64_t oversize_allocs() const { return oversize_allocs_; }
+  // Index of the class a buffer of `capacity` bytes is served from, or kClasses.size() if none.
+  static size_t class_for(size_t capacity);
+  void set_limit(size_t cls, size_t limit);
+  // Frees the buffers no frame needed since the previous trim(); returns how many.
+  size_t trim();
+  // Frees every free buffer (tests, idle threads).
+  void clear();
+  ~FramePool();
+
+ private:
+  friend class Frame;
+  FramePool();
+  struct Class {
+    std::vector<uint8_t*> free;
+    size_t limit = 0;
+    size_t low_water = 0;  // fewest free buffers since the last trim
+    size_t outstanding = 0;
+    uint64_t heap_allocs = 0, heap_frees = 0, reused = 0;
+  };
+  uint8_t* acquire(size_t cls);
+  void put(uint8_t* buf, size_t cls);
+  void free_buffers(Class& c, size_t cls, size_t n);
+  std::array<Class, kClasses.size()> classes_;
+  size_t retained_bytes_ = 0;
+  uint64_t oversize_allocs_ = 0;
 };
 
 }  // namespace vnet::packet
