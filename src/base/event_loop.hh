@@ -45,6 +45,9 @@ class EventLoop {
   TimerId add_timer(Duration after, Callback cb);
   TimerId add_periodic(Duration every, Callback cb);
   void cancel_timer(TimerId id);
+  // Timers armed now (one-shot ones not yet fired, periodic ones): lets tests see that nothing
+  // polls on a timer.
+  size_t timer_count() const { return timers_.size(); }
 
   // Runs cb on the next iteration, before waiting again (without blocking).
   void defer(Callback cb);
