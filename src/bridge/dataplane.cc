@@ -1,24 +1,28 @@
 #include "bridge/dataplane.hh"
 
+#include <algorithm>
+
 #include "base/log.hh"
 #include "packet/offload.hh"
 
 namespace vnet::bridge {
 
-Dataplane::Dataplane(EventLoop& loop, uint32_t numports) : loop_(loop), numports_(numports) {
-  ageing_timer_ = loop_.add_periodic(std::chrono::seconds(1), [this] { age_all(); });
-  flush_timer_ = loop_.add_periodic(std::chrono::milliseconds(10), [this] {
-    for (auto& [k, a] : attachments_) {
-      if (a.backend) a.backend->flush();
-    }
-  });
-}
+namespace {
+// The pool's trim interval: buffers no frame needed for this long go back to the heap.
+constexpr Duration kTrimEvery = std::chrono::seconds(2);
+// Ageing runs at the next expiry, but not more than once a second.
+constexpr Duration kAgeingMinInterval = std::chrono::seconds(1);
+}  // namespace
+
+Dataplane::Dataplane(EventLoop& loop, uint32_t numports) : loop_(loop), numports_(numports) {}
 
 Dataplane::~Dataplane() {
   loop_.cancel_timer(ageing_timer_);
-  loop_.cancel_timer(flush_timer_);
+  loop_.cancel_timer(trim_timer_);
+  loop_.cancel_timer(storm_log_timer_);
   vde_.clear();
   for (auto& [k, a] : attachments_) {
+    if (a.egress_timer) loop_.cancel_timer(a.egress_timer);
     if (a.backend) {
       for (int fd : a.backend->fds()) loop_.unwatch(fd);
     }
@@ -39,6 +43,7 @@ Status Dataplane::remove_bridge(const std::string& name) {
   if (it == bridges_.end()) return make_error(ENXIO, "no bridge named {}", name);
   for (PortNo p : it->second->port_numbers()) forget_port(*it->second, p);
   vde_.erase(it->second.get());
+  static_only_.erase(it->second.get());
   bridges_.erase(it);
   return {};
 }
@@ -98,6 +103,7 @@ Result<PortNo> Dataplane::attach(Bridge& br, PortNo port, std::unique_ptr<io::Ba
   for (int fd : a.backend->fds()) {
     if (auto s = loop_.watch(fd, [this, b, port] { poll_port(*b, port); }); !s) return s.error();
   }
+  if (!a.admin_up) a.backend->set_carrier(false);  // the link was set down before the attach
   update_active(br, port);
   log::info("{} port {}: attached {}", br.name(), port, a.backend->describe());
   return port;
@@ -133,7 +139,7 @@ void Dataplane::drop_backend(Bridge& br, PortNo port) {
   auto dead = std::make_shared<std::unique_ptr<io::Backend>>(std::move(a->backend));
   loop_.defer([dead] {});
   if (a->dynamic && !a->listener) {
-    attachments_.erase({&br, port});
+    erase_attachment(br, port);
     (void)br.remove_port(port);
   } else {
     update_active(br, port);
@@ -158,8 +164,18 @@ Status Dataplane::detach(Bridge& br, PortNo port) {
 void Dataplane::forget_port(Bridge& br, PortNo port) {
   if (find(br, port)) {
     (void)detach(br, port);
-    attachments_.erase({&br, port});
+    erase_attachment(br, port);
   }
+}
+
+// The port's chain goes with it: held frames are dropped (counted on their stages) and the
+// egress timer is cancelled.
+void Dataplane::erase_attachment(Bridge& br, PortNo port) {
+  Attachment* a = find(br, port);
+  if (!a) return;
+  a->egress.drop_held();
+  if (a->egress_timer) loop_.cancel_timer(a->egress_timer);
+  attachments_.erase({&br, port});
 }
 
 Status Dataplane::connect_cable(Bridge& a, PortNo pa, Bridge& b, PortNo pb) {
@@ -183,7 +199,47 @@ Status Dataplane::set_link(Bridge& br, PortNo port, bool up) {
   a.admin_up = up;
   update_active(br, port);
   if (a.cable) update_active(*a.cable->first, a.cable->second);
+  if (a.backend) a.backend->set_carrier(up);
   return {};
+}
+
+Status Dataplane::add_egress_stage(Bridge& br, PortNo port, std::unique_ptr<EgressStage> stage,
+                                   size_t at) {
+  if (!br.has_port(port)) return make_error(ENXIO, "bridge {} has no port {}", br.name(), port);
+  if (auto s = attachments_[{&br, port}].egress.add(std::move(stage), at); !s) {
+    return make_error(s.error().code, "bridge {} port {}: {}", br.name(), port, s.error().message);
+  }
+  return {};
+}
+
+Result<std::unique_ptr<EgressStage>> Dataplane::remove_egress_stage(Bridge& br, PortNo port,
+                                                                    std::string_view name,
+                                                                    HeldFrames held) {
+  Attachment* a = find(br, port);
+  if (!a) return make_error(ENOENT, "bridge {} port {} has no egress stages", br.name(), port);
+  TimePoint now = loop_.clock().now();
+  released_.clear();
+  auto stage = a->egress.remove(name, held, released_, now);
+  if (!stage) {
+    return make_error(stage.error().code, "bridge {} port {}: {}", br.name(), port,
+                      stage.error().message);
+  }
+  if (!released_.empty()) {
+    output(br, port, *a, released_, held_cables(released_));
+    run_cables(now);
+  }
+  if (Attachment* still = find(br, port)) schedule_egress(br, port, *still, now);
+  return stage;
+}
+
+const EgressChain* Dataplane::egress_chain(const Bridge& br, PortNo port) const {
+  auto it = attachments_.find({&br, port});
+  return it == attachments_.end() ? nullptr : &it->second.egress;
+}
+
+bool Dataplane::egress_timer_armed(const Bridge& br, PortNo port) const {
+  auto it = attachments_.find({&br, port});
+  return it != attachments_.end() && it->second.egress_timer != 0;
 }
 
 Status Dataplane::start_vde(Bridge& br, const std::string& dir) {
@@ -233,19 +289,28 @@ void Dataplane::process(Bridge& br, PortNo port, std::vector<packet::Frame>& fra
   TimePoint now = loop_.clock().now();
   cables_crossed_ = 0;
   br.ingress(port, frames, now);
-  br.drain([&](PortNo p, std::vector<packet::Frame>& out) { deliver(br, p, out); });
-  // Frames that crossed cables: ingress on the far bridge, possibly crossing further. Past as
-  // many cables as there are bridges they are going round a loop: the storm guard ends them.
+  br.drain([&](PortNo p, std::vector<packet::Frame>& out) { deliver(br, p, out, now); });
+  if (!ageing_timer_ && br.fdb().size() > 0) arm_ageing(now);
+  run_cables(now);
+  if (!trim_timer_) arm_trim();
+}
+
+// Frames that crossed cables: ingress on the far bridge, possibly crossing further. Past as many
+// cables as there are bridges they are going round a loop: the storm guard ends them.
+void Dataplane::run_cables(TimePoint now) {
   while (!work_.empty()) {
     Pending w = std::move(work_.back());
     work_.pop_back();
     if (w.cables > bridges_.size()) {
       storm_guard_drop(*w.br, w.port, w.frames.size(), now);
-      continue;
+    } else {
+      cables_crossed_ = w.cables;
+      w.br->ingress(w.port, w.frames, now);
+      w.br->drain([&](PortNo p, std::vector<packet::Frame>& out) { deliver(*w.br, p, out, now); });
+      if (!ageing_timer_ && w.br->fdb().size() > 0) arm_ageing(now);
     }
-    cables_crossed_ = w.cables;
-    w.br->ingress(w.port, w.frames, now);
-    w.br->drain([&](PortNo p, std::vector<packet::Frame>& out) { deliver(*w.br, p, out); });
+    w.frames.clear();
+    spare_.push_back(std::move(w.frames));
   }
   cables_crossed_ = 0;
 }
@@ -255,10 +320,17 @@ void Dataplane::storm_guard_drop(Bridge& br, PortNo port, size_t frames, TimePoi
   storm_unlogged_ += frames;
   storm_where_ = br.name() + " port " + std::to_string(port);
   storm_guard_log(now);
+  if (storm_unlogged_ && !storm_log_timer_) {
+    // Logged within the second, even if no further drop or ageing comes by.
+    storm_log_timer_ = loop_.add_timer(*storm_logged_ + std::chrono::seconds(1) - now, [this] {
+      storm_log_timer_ = 0;
+      storm_guard_log(loop_.clock().now());
+    });
+  }
 }
 
-// At most one line a second; what was dropped since is logged by the next drop or the next
-// ageing tick, whichever comes first after that second.
+// At most one line a second; what was dropped since is logged by the next drop, the next ageing
+// run or the storm guard's timer, whichever comes first after that second.
 void Dataplane::storm_guard_log(TimePoint now) {
   if (!storm_unlogged_ || (storm_logged_ && now - *storm_logged_ < std::chrono::seconds(1))) {
     return;
@@ -271,19 +343,85 @@ void Dataplane::storm_guard_log(TimePoint now) {
   storm_logged_ = now;
 }
 
-void Dataplane::deliver(Bridge& br, PortNo port, std::vector<packet::Frame>& frames) {
+// The most cables any of `frames` (released by an egress stage of a cable port) had crossed.
+size_t Dataplane::held_cables(const std::vector<packet::Frame>& frames) {
+  size_t n = 0;
+  for (auto& f : frames) n = std::max<size_t>(n, f.meta.cables);
+  return n;
+}
+
+void Dataplane::deliver(Bridge& br, PortNo port, std::vector<packet::Frame>& frames,
+                        TimePoint now) {
   Attachment* a = find(br, port);
   if (!a) {
     br.count_drop(port, DropReason::kPortInactive, frames.size());
     return;
   }
-  if (a->cable) {
-    work_.push_back(
-        Pending{a->cable->first, a->cable->second, std::move(frames), cables_crossed_ + 1});
-    frames.clear();
+  if (!a->egress.empty()) {
+    if (a->cable) {  // a stage may hold them: they keep their count of cables crossed
+      uint8_t c = static_cast<uint8_t>(std::min<size_t>(cables_crossed_, 255));
+      for (auto& f : frames) f.meta.cables = c;
+    }
+    a->egress.run(frames, now);
+    schedule_egress(br, port, *a, now);
+    if (frames.empty()) return;
+    if (a->cable) {
+      output(br, port, *a, frames, held_cables(frames));
+      return;
+    }
+  }
+  output(br, port, *a, frames, cables_crossed_);
+}
+
+// What leaves a port's egress chain: across the cable, or to the backend.
+// `cables`: how many cables the frames crossed before this port's.
+void Dataplane::output(Bridge& br, PortNo port, Attachment& a, std::vector<packet::Frame>& frames,
+                       size_t cables) {
+  if (a.cable) {
+    // Hand the frames over in a spare vector; `frames` keeps a spare's capacity.
+    std::vector<packet::Frame> v;
+    if (!spare_.empty()) {
+      v = std::move(spare_.back());
+      spare_.pop_back();
+    }
+    v.swap(frames);
+    work_.push_back(Pending{a.cable->first, a.cable->second, std::move(v), cables + 1});
     return;
   }
-  if (a->backend) send_to_backend(br, port, *a->backend, frames);
+  if (a.backend) {
+    send_to_backend(br, port, *a.backend, frames);
+  } else {
+    br.count_drop(port, DropReason::kPortInactive, frames.size());
+  }
+  frames.clear();
+}
+
+// One timer per port, at the earliest due time of its chain, armed only while frames are held.
+void Dataplane::schedule_egress(Bridge& br, PortNo port, Attachment& a, TimePoint now) {
+  auto due = a.egress.next_due();
+  if (a.egress_timer && (!due || *due != a.egress_due)) {
+    loop_.cancel_timer(a.egress_timer);
+    a.egress_timer = 0;
+  }
+  if (!due || a.egress_timer) return;
+  a.egress_due = *due;
+  Bridge* b = &br;
+  a.egress_timer = loop_.add_timer(std::max(Duration{0}, *due - now),
+                                   [this, b, port] { on_egress_timer(*b, port); });
+}
+
+void Dataplane::on_egress_timer(Bridge& br, PortNo port) {
+  Attachment* a = find(br, port);
+  if (!a) return;
+  a->egress_timer = 0;
+  TimePoint now = loop_.clock().now();
+  released_.clear();
+  a->egress.release(now, released_);
+  if (!released_.empty()) {
+    output(br, port, *a, released_, held_cables(released_));
+    run_cables(now);
+  }
+  if (Attachment* still = find(br, port)) schedule_egress(br, port, *still, now);
 }
 
 void Dataplane::send_to_backend(Bridge& br, PortNo port, io::Backend& be,
@@ -312,12 +450,77 @@ void Dataplane::send_to_backend(Bridge& br, PortNo port, io::Backend& be,
   size_t accepted = be.send(batch);
   if (accepted < batch.size())
     br.count_drop(port, DropReason::kTxQueueFull, batch.size() - accepted);
+  if (be.pending_output()) watch_output(br, port, be);
+}
+
+// A stream backend with queued output: flush it when its socket can take more, then stop
+// watching (level-triggered writable interest must not outlive the queue).
+void Dataplane::watch_output(Bridge& br, PortNo port, io::Backend& be) {
+  int fd = be.output_fd();
+  if (fd < 0 || loop_.wants_writable(fd)) return;
+  Bridge* b = &br;
+  auto s = loop_.want_writable(fd, [this, b, port, fd] {
+    Attachment* a = find(*b, port);
+    if (!a || !a->backend) {
+      loop_.drop_writable(fd);
+      return;
+    }
+    a->backend->flush();
+    if (!a->backend->pending_output()) loop_.drop_writable(fd);
+    if (a->backend->closed()) drop_backend(*b, port);
+  });
+  if (!s)
+    log::warn("{} port {}: cannot watch for writability: {}", br.name(), port, s.error().message);
 }
 
 void Dataplane::age_all() {
   TimePoint now = loop_.clock().now();
   for (auto& [n, b] : bridges_) b->fdb().age(now);
   storm_guard_log(now);
+  if (!ageing_timer_) arm_ageing(now);
+}
+
+// Arms the ageing timer at the earliest expiry of a dynamic entry of any bridge (scanning the
+// tables: this runs when ageing was idle and a bridge has entries, and when the timer fires).
+// A bridge whose table holds static entries only is remembered by its size, so that its next
+// batches do not rescan it.
+void Dataplane::arm_ageing(TimePoint now) {
+  if (ageing_timer_) return;
+  std::optional<TimePoint> next;
+  for (auto& [n, b] : bridges_) {
+    const Fdb& fdb = b->fdb();
+    if (fdb.size() == 0) continue;
+    auto known = static_only_.find(b.get());
+    if (known != static_only_.end() && known->second == fdb.size()) continue;
+    bool dynamic = false;
+    for (const FdbEntry& e : fdb.entries(now)) {
+      if (e.is_static) continue;
+      dynamic = true;
+      TimePoint t = e.last_seen + fdb.ageing_time();
+      if (!next || t < *next) next = t;
+    }
+    if (dynamic) {
+      static_only_.erase(b.get());
+    } else {
+      static_only_[b.get()] = fdb.size();
+    }
+  }
+  if (!next) return;
+  // Fdb::age() removes entries strictly older than the ageing time: fire just after the expiry.
+  TimePoint when = std::max(*next + std::chrono::milliseconds(1), now + kAgeingMinInterval);
+  ageing_timer_ = loop_.add_timer(when - now, [this] {
+    ageing_timer_ = 0;
+    age_all();
+  });
+}
+
+void Dataplane::arm_trim() {
+  if (trim_timer_ || packet::FramePool::local().retained_bytes() == 0) return;
+  trim_timer_ = loop_.add_timer(kTrimEvery, [this] {
+    trim_timer_ = 0;
+    packet::FramePool::local().trim();
+    arm_trim();
+  });
 }
 
 }  // namespace vnet::bridge

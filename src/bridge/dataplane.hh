@@ -3,13 +3,23 @@
 // in-process cables between bridges, and the event loop that moves frames between them.
 //
 // Per readable backend: receive a batch (≤ 64) → Bridge::ingress → drain each port's output →
-// send a batch to each backend (completing checksums / segmenting GSO frames for backends that
-// do not carry the virtio-net header), or hand it across a cable to the peer bridge's ingress.
-// Cable hops are processed from a work list, not recursively. A frame on a loop-free path
-// crosses fewer cables than there are bridges; the storm guard drops a frame that crossed more
-// (counted per port as storm_guard, logged at most once a second with the count), so a loop of
-// cables built at run time shows up and the switch stays alive. Preventing loops is spanning
-// tree's job (the lab validator refuses loops of cables).
+// the port's egress stage chain (egress.hh; skipped when empty) → send a batch to the backend
+// (completing checksums / segmenting GSO frames for backends that do not carry the virtio-net
+// header), or hand it across a cable to the peer bridge's ingress. Cable hops are processed from
+// a work list, not recursively. A frame on a loop-free path crosses fewer cables than there are
+// bridges; the storm guard drops a frame that crossed more (counted per port as storm_guard,
+// logged at most once a second with the count), so a loop of cables built at run time shows up
+// and the switch stays alive. Preventing loops is spanning tree's job (the lab validator refuses
+// loops of cables). Frames an egress stage holds on a cable port carry their count in
+// FrameMeta::cables until they are released.
+//
+// Nothing runs per port on a timer, so an idle port costs nothing but its descriptors:
+//  - a stream backend that has output queued is flushed when its socket turns writable
+//    (EventLoop::want_writable), and the interest is dropped once the queue is empty;
+//  - a port's egress timer is armed only while one of its stages holds frames;
+//  - FDB ageing runs at the next expiry, and only while some FDB has dynamic entries;
+//  - the thread's FramePool is trimmed by a timer armed only while it retains buffers;
+//  - the storm guard's log line for drops it could not log yet waits on a timer armed only then.
 //
 // Ports attached by a client (a VDE plug) are "dynamic": they are removed when the client goes.
 // Ports created by configuration stay, inactive, when their backend closes.
@@ -23,6 +33,7 @@
 
 #include "base/event_loop.hh"
 #include "bridge/bridge.hh"
+#include "bridge/egress.hh"
 #include "io/backend.hh"
 #include "io/listener.hh"
 
@@ -55,12 +66,23 @@ class Dataplane {
   Status detach(Bridge& br, PortNo port);
   // Plugs an in-process cable between two existing ports (of the same or different bridges).
   Status connect_cable(Bridge& a, PortNo pa, Bridge& b, PortNo pb);
-  // Administrative link state: down = the port stops forwarding (and its cable peer with it).
+  // Administrative link state: down = the port stops forwarding (and its cable peer with it),
+  // and a backend with a carrier (TAP) loses it, so the node sees its link go down.
   Status set_link(Bridge& br, PortNo port, bool up);
   // Opens a VDE switch directory for this bridge (libvdeplug clients).
   Status start_vde(Bridge& br, const std::string& dir);
   // Called when a port is removed through the console.
   void forget_port(Bridge& br, PortNo port);
+
+  // Egress stages of a port (which must exist). add: before position `at` (EgressChain::kEnd =
+  // last). remove: the stage's held frames are sent on now (kRelease) or dropped (kDrop).
+  Status add_egress_stage(Bridge& br, PortNo port, std::unique_ptr<EgressStage> stage,
+                          size_t at = EgressChain::kEnd);
+  Result<std::unique_ptr<EgressStage>> remove_egress_stage(Bridge& br, PortNo port,
+                                                           std::string_view name, HeldFrames held);
+  // The port's chain, or nullptr if the port has no attachment.
+  const EgressChain* egress_chain(const Bridge& br, PortNo port) const;
+  bool egress_timer_armed(const Bridge& br, PortNo port) const;
 
   PortInfo port_info(const Bridge& br, PortNo port) const;
   uint32_t numports() const { return numports_; }
@@ -70,6 +92,7 @@ class Dataplane {
   // Datapath entry points (public for tests and the micro benchmark).
   void poll_port(Bridge& br, PortNo port);
   void age_all();
+  bool ageing_armed() const { return ageing_timer_ != 0; }
 
  private:
   struct Attachment {
@@ -78,6 +101,9 @@ class Dataplane {
     std::optional<std::pair<Bridge*, PortNo>> cable;
     bool dynamic = false;
     bool admin_up = true;
+    EgressChain egress;
+    EventLoop::TimerId egress_timer = 0;  // armed only while a stage holds frames
+    TimePoint egress_due{};
   };
   struct Pending {
     Bridge* br;
@@ -88,13 +114,23 @@ class Dataplane {
   using Key = std::pair<const Bridge*, PortNo>;
   Attachment* find(const Bridge& br, PortNo port);
   void process(Bridge& br, PortNo port, std::vector<packet::Frame>& frames);
-  void deliver(Bridge& br, PortNo port, std::vector<packet::Frame>& frames);
+  void run_cables(TimePoint now);
+  void deliver(Bridge& br, PortNo port, std::vector<packet::Frame>& frames, TimePoint now);
+  void output(Bridge& br, PortNo port, Attachment& a, std::vector<packet::Frame>& frames,
+              size_t cables);
   void send_to_backend(Bridge& br, PortNo port, io::Backend& be,
                        std::vector<packet::Frame>& frames);
+  void watch_output(Bridge& br, PortNo port, io::Backend& be);
+  void schedule_egress(Bridge& br, PortNo port, Attachment& a, TimePoint now);
+  void on_egress_timer(Bridge& br, PortNo port);
+  void erase_attachment(Bridge& br, PortNo port);
+  void arm_ageing(TimePoint now);
+  void arm_trim();
   void update_active(Bridge& br, PortNo port);
   void drop_backend(Bridge& br, PortNo port);
   void storm_guard_drop(Bridge& br, PortNo port, size_t frames, TimePoint now);
   void storm_guard_log(TimePoint now);
+  static size_t held_cables(const std::vector<packet::Frame>& frames);
 
   EventLoop& loop_;
   uint32_t numports_;
@@ -102,13 +138,17 @@ class Dataplane {
   std::map<Key, Attachment> attachments_;
   std::map<const Bridge*, std::unique_ptr<io::VdeServer>> vde_;
   std::vector<Pending> work_;
-  size_t cables_crossed_ = 0;    // of the frames being processed now
-  uint64_t storm_unlogged_ = 0;  // storm-guard drops not logged yet
+  std::vector<std::vector<packet::Frame>> spare_;  // emptied work-list vectors, for reuse
+  size_t cables_crossed_ = 0;                      // of the frames being processed now
+  uint64_t storm_unlogged_ = 0;                    // storm-guard drops not logged yet
   std::optional<TimePoint> storm_logged_;
   std::string storm_where_;  // "BRIDGE port N" of the latest storm-guard drop
+  EventLoop::TimerId storm_log_timer_ = 0;
   std::vector<packet::Frame> rx_;
-  std::vector<packet::Frame> scratch_;
-  EventLoop::TimerId ageing_timer_ = 0, flush_timer_ = 0;
+  std::vector<packet::Frame> scratch_, released_;
+  EventLoop::TimerId ageing_timer_ = 0, trim_timer_ = 0;
+  std::map<const Bridge*, size_t>
+      static_only_;  // FDB size of bridges found without dynamic entries
 };
 
 }  // namespace vnet::bridge

@@ -1,13 +1,21 @@
-// afpacket: raw frames on a Linux interface (typically the switch's end of a veth pair).
+// afpacket: raw frames on a Linux interface (typically the switch's end of a veth pair), through
+// an AF_PACKET socket with PACKET_VNET_HDR (Linux Documentation/networking/packet_mmap.rst,
+// net/packet/af_packet.c): each packet is preceded by a struct virtio_net_hdr, so GSO
+// super-frames and CHECKSUM_PARTIAL packets from the host's stack pass through intact.
 //
-// Receive: a TPACKET_V3 ring (Linux Documentation/networking/packet_mmap.rst): blocks of 128 KiB
-// handed over by the kernel when full or after 1 ms; each packet is copied into a Frame. With
-// PACKET_VNET_HDR each packet is preceded by a struct virtio_net_hdr, so GSO super-frames and
-// CHECKSUM_PARTIAL packets from the host's stack pass through intact. The kernel strips the
-// 802.1Q tag into tp_vlan_tci (TP_STATUS_VLAN_VALID); we put it back in front of the payload.
+// Receive, two ways:
+//  - socket (the default): recvmmsg() straight into pooled frames, the virtio-net header in the
+//    headroom. The kernel queues packets on the socket only while they wait, so an idle port
+//    holds no packet memory and the kernel runs no timer for it. The 802.1Q tag the kernel took
+//    off (PACKET_AUXDATA, TP_STATUS_VLAN_VALID) is put back in front of the payload.
+//  - ring (`afpacket:IF,ring`): a TPACKET_V3 ring of kRingBlocks blocks of 128 KiB (one holds a
+//    64 KiB GSO frame); each packet is copied from the ring into a Frame. The kernel hands a block
+//    over when it is full or after kRingRetireMs, and runs that retire timer for as long as the
+//    ring exists, idle or not: a ring costs its blocks (locked) and a timer, for a port that
+//    needs to absorb longer bursts than a socket buffer does.
 // Send: sendmmsg() of [virtio_net_hdr, frame] per message, non-blocking; frames the socket does
 // not take are dropped (the caller counts them). PACKET_IGNORE_OUTGOING keeps our own
-// transmissions out of the ring, PACKET_QDISC_BYPASS skips the qdisc.
+// transmissions out of the receive path, PACKET_QDISC_BYPASS skips the qdisc.
 
 #include <arpa/inet.h>
 #include <linux/if_packet.h>
@@ -16,6 +24,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 
+#include <array>
 #include <cstring>
 
 #include "base/byte_io.hh"
@@ -32,39 +41,39 @@ namespace vnet::io {
 namespace {
 
 constexpr unsigned kBlockSize = 1u << 17;  // holds a 64 KiB GSO frame
-constexpr unsigned kBlockCount = 32;
-constexpr unsigned kFrameSize = 2048;
+constexpr unsigned kRingBlocks = 32;
+constexpr unsigned kRingFrameSize = 2048;
+constexpr unsigned kRingRetireMs = 1;
+constexpr int kSocketRcvBuf = 4 << 20;  // bytes the kernel may queue while we are busy
+// A received packet may use all of the largest pooled buffer after the headroom.
+constexpr size_t kRoom = packet::FramePool::kClasses.back() - packet::Frame::kHeadroom;
+
+// Puts an 802.1Q tag the kernel stripped back at offset 12 (and moves the checksum offset).
+void insert_tag(packet::Frame& f, uint16_t tpid, uint16_t tci) {
+  if (f.size() < 12) return;
+  uint8_t* d = f.push_front(4);
+  if (!d) return;  // pooled frames always have the headroom
+  std::memmove(d, d + 4, 12);
+  store_be16(d + 12, tpid);
+  store_be16(d + 14, tci);
+  if (f.offload.flags & packet::OffloadInfo::kNeedsCsum) f.offload.csum_start += 4;
+}
 
 class AfPacketBackend final : public Backend {
  public:
   AfPacketBackend(std::string ifname, UniqueFd fd, uint8_t* ring)
       : ifname_(std::move(ifname)), fd_(std::move(fd)), ring_(ring) {}
   ~AfPacketBackend() override {
-    if (ring_) munmap(ring_, size_t{kBlockSize} * kBlockCount);
+    if (ring_) munmap(ring_, size_t{kBlockSize} * kRingBlocks);
   }
   std::vector<int> fds() const override { return {fd_.get()}; }
   bool vnet_hdr() const override { return true; }
   bool closed() const override { return dead_; }
   std::string kind() const override { return "afpacket"; }
-  std::string describe() const override { return "afpacket:" + ifname_; }
+  std::string describe() const override { return "afpacket:" + ifname_ + (ring_ ? ",ring" : ""); }
 
   size_t receive(std::vector<packet::Frame>& out, size_t max) override {
-    size_t n = 0;
-    while (n < max) {
-      auto* desc = reinterpret_cast<tpacket_block_desc*>(ring_ + size_t{block_} * kBlockSize);
-      if (!(desc->hdr.bh1.block_status & TP_STATUS_USER)) break;
-      uint32_t count = desc->hdr.bh1.num_pkts;
-      uint8_t* p = reinterpret_cast<uint8_t*>(desc) + desc->hdr.bh1.offset_to_first_pkt;
-      for (uint32_t i = 0; i < count; ++i) {
-        auto* h = reinterpret_cast<tpacket3_hdr*>(p);
-        take(h, reinterpret_cast<uint8_t*>(h) + h->tp_mac, out);
-        ++n;
-        p += h->tp_next_offset;
-      }
-      __atomic_store_n(&desc->hdr.bh1.block_status, TP_STATUS_KERNEL, __ATOMIC_RELEASE);
-      block_ = (block_ + 1) % kBlockCount;
-    }
-    return n;
+    return ring_ ? receive_ring(out, max) : receive_socket(out, max);
   }
 
   size_t send(std::span<packet::Frame> frames) override {
@@ -79,35 +88,115 @@ class AfPacketBackend final : public Backend {
   }
 
  private:
+  size_t receive_socket(std::vector<packet::Frame>& out, size_t max) {
+    struct Control {
+      alignas(cmsghdr) uint8_t buf[CMSG_SPACE(sizeof(tpacket_auxdata))];
+    };
+    std::array<Control, kBatch> ctl;
+    size_t n = 0;
+    int r = recv_batched(
+        fd_.get(), std::min(max, next_batch(last_)), kRoom,
+        [&](size_t i, msghdr& h) {
+          h.msg_control = ctl[i].buf;
+          h.msg_controllen = sizeof ctl[i].buf;
+        },
+        [&](size_t, packet::Frame&& f, const msghdr& h) {
+          if ((h.msg_flags & MSG_TRUNC) || f.size() < sizeof(virtio_net_hdr)) return;
+          virtio_net_hdr vh;
+          std::memcpy(&vh, f.data(), sizeof vh);
+          f.pull_front(sizeof vh);
+          f.offload = from_vnet_hdr(vh);
+          auto* m = const_cast<msghdr*>(&h);
+          for (cmsghdr* c = CMSG_FIRSTHDR(m); c; c = CMSG_NXTHDR(m, c)) {
+            if (c->cmsg_level != SOL_PACKET || c->cmsg_type != PACKET_AUXDATA) continue;
+            tpacket_auxdata aux;
+            std::memcpy(&aux, CMSG_DATA(c), sizeof aux);
+            if (aux.tp_status & TP_STATUS_VLAN_VALID) {
+              uint16_t tpid =
+                  (aux.tp_status & TP_STATUS_VLAN_TPID_VALID) ? aux.tp_vlan_tpid : 0x8100;
+              insert_tag(f, tpid, aux.tp_vlan_tci);
+            }
+          }
+          out.push_back(std::move(f));
+          ++n;
+        });
+    if (r < 0 && (errno == ENETDOWN || errno == ENXIO || errno == ENODEV)) {
+      if (errno != ENETDOWN) dead_ = true;  // the interface is gone; down is not fatal
+    }
+    last_ = r > 0 ? static_cast<size_t>(r) : 0;
+    return n;
+  }
+
+  size_t receive_ring(std::vector<packet::Frame>& out, size_t max) {
+    size_t n = 0;
+    while (n < max) {
+      auto* desc = reinterpret_cast<tpacket_block_desc*>(ring_ + size_t{block_} * kBlockSize);
+      if (!(desc->hdr.bh1.block_status & TP_STATUS_USER)) break;
+      uint32_t count = desc->hdr.bh1.num_pkts;
+      uint8_t* p = reinterpret_cast<uint8_t*>(desc) + desc->hdr.bh1.offset_to_first_pkt;
+      for (uint32_t i = 0; i < count; ++i) {
+        auto* h = reinterpret_cast<tpacket3_hdr*>(p);
+        take(h, reinterpret_cast<uint8_t*>(h) + h->tp_mac, out);
+        ++n;
+        p += h->tp_next_offset;
+      }
+      __atomic_store_n(&desc->hdr.bh1.block_status, TP_STATUS_KERNEL, __ATOMIC_RELEASE);
+      block_ = (block_ + 1) % kRingBlocks;
+    }
+    return n;
+  }
+
+  // One packet from the ring into a pooled frame (the one copy the ring forces).
   void take(const tpacket3_hdr* h, const uint8_t* data, std::vector<packet::Frame>& out) {
     const auto* vh = reinterpret_cast<const virtio_net_hdr*>(data - sizeof(virtio_net_hdr));
-    size_t len = h->tp_snaplen;
-    bool tagged = (h->tp_status & TP_STATUS_VLAN_VALID) && len >= 12;
-    packet::Frame f = packet::Frame::make(len + (tagged ? 4 : 0));
+    packet::Frame f = packet::Frame::copy_of({data, h->tp_snaplen});
     f.offload = from_vnet_hdr(*vh);
-    if (tagged) {
+    if (h->tp_status & TP_STATUS_VLAN_VALID) {
       uint16_t tpid = (h->tp_status & TP_STATUS_VLAN_TPID_VALID) ? h->hv1.tp_vlan_tpid : 0x8100;
-      std::memcpy(f.data(), data, 12);
-      store_be16(f.data() + 12, tpid);
-      store_be16(f.data() + 14, static_cast<uint16_t>(h->hv1.tp_vlan_tci));
-      std::memcpy(f.data() + 16, data + 12, len - 12);
-      if (f.offload.flags & packet::OffloadInfo::kNeedsCsum) f.offload.csum_start += 4;
-    } else {
-      std::memcpy(f.data(), data, len);
+      insert_tag(f, tpid, static_cast<uint16_t>(h->hv1.tp_vlan_tci));
     }
     out.push_back(std::move(f));
   }
 
   std::string ifname_;
   UniqueFd fd_;
-  uint8_t* ring_;
+  uint8_t* ring_;  // nullptr: socket mode
   unsigned block_ = 0;
+  size_t last_ = 0;  // datagrams the last recvmmsg found
   bool dead_ = false;
 };
 
+// Sets up the TPACKET_V3 receive ring and maps it.
+Result<uint8_t*> map_ring(int fd, const std::string& ifname) {
+  tpacket_req3 req{};
+  req.tp_block_size = kBlockSize;
+  req.tp_block_nr = kRingBlocks;
+  req.tp_frame_size = kRingFrameSize;
+  req.tp_frame_nr = kBlockSize / kRingFrameSize * kRingBlocks;
+  req.tp_retire_blk_tov = kRingRetireMs;
+  if (setsockopt(fd, SOL_PACKET, PACKET_RX_RING, &req, sizeof req) < 0) {
+    return system_error("afpacket:" + ifname + ": PACKET_RX_RING");
+  }
+  size_t size = size_t{kBlockSize} * kRingBlocks;
+  void* ring = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_LOCKED, fd, 0);
+  if (ring == MAP_FAILED) ring = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (ring == MAP_FAILED) return system_error("afpacket:" + ifname + ": mmap ring");
+  return static_cast<uint8_t*>(ring);
+}
+
 }  // namespace
 
-Result<std::unique_ptr<Backend>> open_afpacket(const std::string& ifname) {
+Result<std::unique_ptr<Backend>> open_afpacket(const std::string& arg) {
+  std::string ifname = arg;
+  bool with_ring = false;
+  if (auto comma = arg.find(','); comma != std::string::npos) {
+    ifname = arg.substr(0, comma);
+    std::string opt = arg.substr(comma + 1);
+    if (opt != "ring") {
+      return make_error(EINVAL, "afpacket:{}: unknown option '{}' (expected 'ring')", arg, opt);
+    }
+    with_ring = true;
+  }
   unsigned ifindex = if_nametoindex(ifname.c_str());
   if (ifindex == 0)
     return make_error(ENODEV, "afpacket:{}: no such interface in this namespace", ifname);
@@ -117,35 +206,32 @@ Result<std::unique_ptr<Backend>> open_afpacket(const std::string& ifname) {
   if (setsockopt(fd.get(), SOL_PACKET, PACKET_VNET_HDR, &one, sizeof one) < 0) {
     return system_error("afpacket:" + ifname + ": PACKET_VNET_HDR");
   }
-  if (setsockopt(fd.get(), SOL_PACKET, PACKET_VERSION, &v3, sizeof v3) < 0) {
-    return system_error("afpacket:" + ifname + ": PACKET_VERSION");
-  }
   setsockopt(fd.get(), SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof one);
   setsockopt(fd.get(), SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof one);
   int sndbuf = 4 << 20;
   setsockopt(fd.get(), SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
-  tpacket_req3 req{};
-  req.tp_block_size = kBlockSize;
-  req.tp_block_nr = kBlockCount;
-  req.tp_frame_size = kFrameSize;
-  req.tp_frame_nr = kBlockSize / kFrameSize * kBlockCount;
-  req.tp_retire_blk_tov = 1;  // ms
-  if (setsockopt(fd.get(), SOL_PACKET, PACKET_RX_RING, &req, sizeof req) < 0) {
-    return system_error("afpacket:" + ifname + ": PACKET_RX_RING");
+  uint8_t* ring = nullptr;
+  if (with_ring) {
+    if (setsockopt(fd.get(), SOL_PACKET, PACKET_VERSION, &v3, sizeof v3) < 0) {
+      return system_error("afpacket:" + ifname + ": PACKET_VERSION");
+    }
+    auto r = map_ring(fd.get(), ifname);
+    if (!r) return r.error();
+    ring = *r;
+  } else {
+    if (setsockopt(fd.get(), SOL_PACKET, PACKET_AUXDATA, &one, sizeof one) < 0) {
+      return system_error("afpacket:" + ifname + ": PACKET_AUXDATA");
+    }
+    int rcvbuf = kSocketRcvBuf;  // FORCE: past rmem_max (we are root, or the call just fails)
+    if (setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf) < 0) {
+      setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+    }
   }
-  void* ring = mmap(nullptr, size_t{kBlockSize} * kBlockCount, PROT_READ | PROT_WRITE,
-                    MAP_SHARED | MAP_LOCKED, fd.get(), 0);
-  if (ring == MAP_FAILED) {
-    ring = mmap(nullptr, size_t{kBlockSize} * kBlockCount, PROT_READ | PROT_WRITE, MAP_SHARED,
-                fd.get(), 0);
-  }
-  if (ring == MAP_FAILED) return system_error("afpacket:" + ifname + ": mmap ring");
+  auto backend = std::make_unique<AfPacketBackend>(ifname, std::move(fd), ring);
   sockaddr_ll sll{};
   sll.sll_family = AF_PACKET;
   sll.sll_protocol = htons(ETH_P_ALL);
   sll.sll_ifindex = static_cast<int>(ifindex);
-  auto backend =
-      std::make_unique<AfPacketBackend>(ifname, std::move(fd), static_cast<uint8_t*>(ring));
   int sfd = backend->fds()[0];
   if (bind(sfd, reinterpret_cast<sockaddr*>(&sll), sizeof sll) < 0) {
     return system_error("afpacket:" + ifname + ": bind");

@@ -9,6 +9,12 @@
 //    returns how many it accepted. Frames not accepted were dropped — the caller counts them
 //    (DropReason::kTxQueueFull). A slow client therefore never stalls the others.
 //  - fds() are the descriptors to watch for readability; when one is readable call receive().
+//  - receive() takes frames straight into pooled buffers (packet::Frame::make of the largest size
+//    the backend can get, resized to what arrived): no scratch buffer, no second copy, except
+//    where the kernel's interface forces one (the afpacket ring; small frames of a byte stream).
+//  - Stream backends queue what the socket does not take (bounded; what does not fit is not
+//    accepted). While pending_output() is true the owner watches output_fd() for writability and
+//    calls flush() when it is writable; nothing polls them on a timer.
 //  - closed() turns true when the peer is gone (VDE ctl EOF, stream EOF); the dataplane then frees
 //    the port. A closed backend receives nothing and drops everything sent.
 //  - vnet_hdr(): the backend carries packet::OffloadInfo (virtio-net header) both ways, so TCP
@@ -33,8 +39,18 @@ class Backend {
   virtual std::vector<int> fds() const = 0;
   virtual size_t receive(std::vector<packet::Frame>& out, size_t max) = 0;
   virtual size_t send(std::span<packet::Frame> frames) = 0;
-  // Called after every loop iteration: push out anything buffered (stream backends).
+  // Output queued because the socket would not take it (stream backends).
+  virtual bool pending_output() const { return false; }
+  // The descriptor to watch for writability while pending_output(); -1 if none.
+  virtual int output_fd() const { return -1; }
+  // Writes as much of the queued output as the socket takes now.
   virtual void flush() {}
+  // Link carrier toward the peer (a TAP device's carrier: TUNSETCARRIER): `port/link N down`
+  // takes it away so the node sees NO-CARRIER. False if the backend has no carrier to control.
+  virtual bool set_carrier(bool up) {
+    (void)up;
+    return false;
+  }
   virtual bool vnet_hdr() const { return false; }
   virtual bool closed() const { return false; }
   virtual std::string kind() const = 0;      // "afpacket", "vde", ...
@@ -42,7 +58,8 @@ class Backend {
 };
 
 // Opens a backend from a spec (the part after `--port N=`):
-//   afpacket:IFNAME      raw frames on an interface (TPACKET_V3 ring, sendmmsg, PACKET_VNET_HDR)
+//   afpacket:IFNAME[,ring]  raw frames on an interface (PACKET_VNET_HDR, sendmmsg); receive with
+//                        recvmmsg into pooled buffers, or with ",ring" through a TPACKET_V3 ring
 //   tap:IFNAME           a TAP device (created if missing), IFF_VNET_HDR
 //   pcap:IN[,OUT]        replay IN (may be "-" for none), record what is sent to OUT
 //   qemu-dgram:PATH      a unix datagram socket at PATH for QEMU -netdev dgram (remote.path=PATH)
@@ -50,7 +67,7 @@ class Backend {
 // Errors name the spec and what went wrong.
 Result<std::unique_ptr<Backend>> make_backend(const std::string& spec);
 
-Result<std::unique_ptr<Backend>> open_afpacket(const std::string& ifname);
+Result<std::unique_ptr<Backend>> open_afpacket(const std::string& arg);  // IFNAME[,ring]
 Result<std::unique_ptr<Backend>> open_tap(const std::string& ifname);
 Result<std::unique_ptr<Backend>> open_pcap(const std::string& in, const std::string& out);
 Result<std::unique_ptr<Backend>> open_qemu_dgram(const std::string& path);

@@ -1,7 +1,10 @@
 // tap: a Linux TAP device (Documentation/networking/tuntap.rst) opened with IFF_TAP|IFF_NO_PI and
 // IFF_VNET_HDR, offloads enabled with TUNSETOFFLOAD so the kernel hands us (and takes from us)
 // TCP segments up to 64 KiB with partial checksums. Non-blocking reads and writes; a write that
-// would block drops the frame.
+// would block drops the frame. Reads go straight into pooled frames big enough for a GSO
+// super-frame: the virtio-net header lands in the headroom and is pulled off, no copy.
+// set_carrier() is TUNSETCARRIER: `port/link N down` makes the device NO-CARRIER on the node's
+// side, as pulling a cable would.
 
 #include <fcntl.h>
 #include <linux/if_tun.h>
@@ -44,16 +47,24 @@ class TapBackend final : public Backend {
   bool closed() const override { return dead_; }
   std::string kind() const override { return "tap"; }
   std::string describe() const override { return "tap:" + name_; }
+  bool set_carrier(bool up) override {
+    int on = up ? 1 : 0;
+    if (ioctl(fd_.get(), TUNSETCARRIER, &on) < 0) {
+      log::warn("tap:{}: TUNSETCARRIER: {}", name_, std::strerror(errno));
+      return false;
+    }
+    return true;
+  }
 
   size_t receive(std::vector<packet::Frame>& out, size_t max) override {
     if (!ring_ready()) return receive_plain(out, max);
     unsigned want = std::clamp<unsigned>(2 * last_batch_, 4, kMaxReads);
     want = std::min<unsigned>(want, static_cast<unsigned>(max));
-    if (bufs_.size() < want) bufs_.resize(want);
+    std::array<packet::Frame, kMaxReads> frames;
     for (unsigned i = 0; i < want; ++i) {
-      if (bufs_[i].empty()) bufs_[i].resize(kBuf);
+      frames[i] = packet::Frame::make(kBuf);
       io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
-      io_uring_prep_read(sqe, 0, bufs_[i].data(), kBuf, 0);
+      io_uring_prep_read(sqe, 0, frames[i].data(), kBuf, 0);
       sqe->rw_flags = RWF_NOWAIT;  // io_uring would otherwise wait for data despite O_NONBLOCK
       sqe->flags |= IOSQE_FIXED_FILE;
       io_uring_sqe_set_data64(sqe, i);
@@ -66,10 +77,10 @@ class TapBackend final : public Backend {
         if (res[i] == -EBADFD) dead_ = true;  // EIO: down (e.g. moving namespace); EAGAIN: empty
         continue;
       }
-      if (add_frame(out, bufs_[i].data(), static_cast<size_t>(res[i]))) ++n;
+      if (add_frame(out, std::move(frames[i]), static_cast<size_t>(res[i]))) ++n;
     }
     last_batch_ = static_cast<unsigned>(n);
-    return n;
+    return n;  // the frames not filled go back to the pool
   }
 
   size_t send(std::span<packet::Frame> frames) override {
@@ -164,11 +175,13 @@ class TapBackend final : public Backend {
     return true;
   }
 
-  bool add_frame(std::vector<packet::Frame>& out, const uint8_t* buf, size_t len) {
+  // `f` holds [virtio_net_hdr | frame] as read: the header becomes f.offload and is pulled off.
+  bool add_frame(std::vector<packet::Frame>& out, packet::Frame&& f, size_t len) {
     if (len < sizeof(virtio_net_hdr)) return false;
+    f.resize(len);
     virtio_net_hdr h;
-    std::memcpy(&h, buf, sizeof h);
-    packet::Frame f = packet::Frame::copy_of({buf + sizeof h, len - sizeof h});
+    std::memcpy(&h, f.data(), sizeof h);
+    f.pull_front(sizeof h);
     f.offload = from_vnet_hdr(h);
     out.push_back(std::move(f));
     return true;
@@ -176,16 +189,15 @@ class TapBackend final : public Backend {
 
   size_t receive_plain(std::vector<packet::Frame>& out, size_t max) {
     size_t n = 0;
-    if (bufs_.empty()) bufs_.resize(1);
-    if (bufs_[0].empty()) bufs_[0].resize(kBuf);
     while (n < max) {
-      ssize_t r = read(fd_.get(), bufs_[0].data(), kBuf);
+      packet::Frame f = packet::Frame::make(kBuf);
+      ssize_t r = read(fd_.get(), f.data(), kBuf);
       if (r < 0) {
         // EIO: the device is down (e.g. while it moves to another namespace): not fatal.
         if (errno == EBADFD) dead_ = true;
         break;
       }
-      if (add_frame(out, bufs_[0].data(), static_cast<size_t>(r))) ++n;
+      if (add_frame(out, std::move(f), static_cast<size_t>(r))) ++n;
     }
     return n;
   }
@@ -212,7 +224,6 @@ class TapBackend final : public Backend {
   bool uring_ = false, ring_tried_ = false;
   io_uring ring_{};
   unsigned last_batch_ = 0;
-  std::vector<std::vector<uint8_t>> bufs_;
 };
 
 }  // namespace

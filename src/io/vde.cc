@@ -28,10 +28,7 @@ constexpr size_t kMaxDatagram = 9234;                        // vdeplug4 VDE_ETH
 class VdeEndpoint final : public Backend {
  public:
   VdeEndpoint(UniqueFd ctl, UniqueFd data, std::string descr)
-      : ctl_(std::move(ctl)),
-        data_(std::move(data)),
-        descr_(std::move(descr)),
-        scratch_(kBatch * kMaxDatagram) {}
+      : ctl_(std::move(ctl)), data_(std::move(data)), descr_(std::move(descr)) {}
   ~VdeEndpoint() override {
     if (!bound_path_.empty()) ::unlink(bound_path_.c_str());
   }
@@ -51,24 +48,16 @@ class VdeEndpoint final : public Backend {
       closed_ = true;  // ctl EOF = unplug (datasock.c handle_io)
       return 0;
     }
-    size_t want = std::min(max, kBatch);
-    mmsghdr msgs[kBatch];
-    iovec iov[kBatch];
-    for (size_t i = 0; i < want; ++i) {
-      iov[i] = {scratch_.data() + i * kMaxDatagram, kMaxDatagram};
-      msgs[i] = {};
-      msgs[i].msg_hdr.msg_iov = &iov[i];
-      msgs[i].msg_hdr.msg_iovlen = 1;
-    }
-    int r = recvmmsg(data_.get(), msgs, static_cast<unsigned>(want), MSG_DONTWAIT, nullptr);
-    if (r <= 0) return 0;
     size_t n = 0;
-    for (int i = 0; i < r; ++i) {
-      size_t len = msgs[i].msg_len;
-      if (len < 14) continue;  // vde_switch ignores datagrams shorter than an Ethernet header
-      out.push_back(packet::Frame::copy_of({scratch_.data() + i * kMaxDatagram, len}));
-      ++n;
-    }
+    int r = recv_batched(
+        data_.get(), std::min(max, next_batch(last_)), kMaxDatagram, [](size_t, msghdr&) {},
+        [&](size_t, packet::Frame&& f, const msghdr&) {
+          if (f.size() < 14)
+            return;  // vde_switch ignores datagrams shorter than an Ethernet header
+          out.push_back(std::move(f));
+          ++n;
+        });
+    last_ = r > 0 ? static_cast<size_t>(r) : 0;
     return n;
   }
 
@@ -84,7 +73,7 @@ class VdeEndpoint final : public Backend {
   UniqueFd ctl_, data_;
   std::string descr_;
   std::string bound_path_;
-  std::vector<uint8_t> scratch_;
+  size_t last_ = 0;  // datagrams the last receive() found
   bool closed_ = false;
 };
 

@@ -48,7 +48,8 @@ struct OffloadInfo {
 struct FrameMeta {
   uint32_t vni = 0;       // VXLAN Network Identifier (RFC 7348 §5, 24 bits); 0 = none
   uint16_t endpoint = 0;  // index of a tunnel endpoint in its owner's table; 0 = none
-  uint16_t flags = 0;     // owner-defined
+  uint8_t cables = 0;     // in-process cables crossed (kept while an egress stage holds it)
+  uint8_t flags = 0;      // owner-defined
   friend bool operator==(const FrameMeta&, const FrameMeta&) = default;
 };
 

@@ -25,7 +25,7 @@ after=$(st)
 got=$(echo "$out" | sed -n 's/.* \([0-9]*\) received.*/\1/p')
 [ "${got:-0}" -ge 297 ] || fail "burst: $out"
 fwd=$(jq -cn --argjson b "$before" --argjson a "$after" \
-  '[($a[0][1] - $b[0][1]) - ($a[1][2] - $b[1][2]), ($a[1][1] - $b[1][1]) - ($a[0][2] - $b[0][2]), $a[0][3] + $a[1][3]]')
+  '[($a[0][1] - $b[0][1]) - ($a[1][2] - $b[1][2]), ($a[1][1] - $b[1][1]) - ($a[0][2] - $b[0][2]), ($a[0][3] - $b[0][3]) + ($a[1][3] - $b[1][3])]')
 [ "$fwd" = "[0,0,0]" ] || fail "switch lost frames (rx1-tx2, rx2-tx1, drops) = $fwd; $before -> $after"
 pass "300-packet burst: $got replies, every frame the switch received was forwarded"
 if command -v iperf3 >/dev/null; then

@@ -35,12 +35,12 @@ TEST(Frame, CloneCopiesDataOffloadAndMeta) {
   Frame f = Frame::copy_of(bytes);
   f.offload.gso_type = 1;
   f.offload.gso_size = 1448;
-  f.meta = FrameMeta{0x123456, 7, 1};
+  f.meta = FrameMeta{0x123456, 7, 2, 1};
   Frame c = f.clone();
   EXPECT_NE(c.data(), f.data());
   EXPECT_TRUE(std::equal(c.bytes().begin(), c.bytes().end(), bytes.begin(), bytes.end()));
   EXPECT_EQ(c.offload, f.offload);
-  EXPECT_EQ(c.meta, (FrameMeta{0x123456, 7, 1}));
+  EXPECT_EQ(c.meta, (FrameMeta{0x123456, 7, 2, 1}));
   Frame moved = std::move(c);
   EXPECT_EQ(moved.meta.vni, 0x123456u);
   EXPECT_LE(sizeof(FrameMeta), 8u);
