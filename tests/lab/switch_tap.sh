@@ -28,6 +28,17 @@ fwd=$(jq -cn --argjson b "$before" --argjson a "$after" \
   '[($a[0][1] - $b[0][1]) - ($a[1][2] - $b[1][2]), ($a[1][1] - $b[1][1]) - ($a[0][2] - $b[0][2]), ($a[0][3] - $b[0][3]) + ($a[1][3] - $b[1][3])]')
 [ "$fwd" = "[0,0,0]" ] || fail "switch lost frames (rx1-tx2, rx2-tx1, drops) = $fwd; $before -> $after"
 pass "300-packet burst: $got replies, every frame the switch received was forwarded"
+# port/link down takes the carrier away from the node's side of the tap (TUNSETCARRIER), up
+# gives it back and traffic flows again.
+no_carrier() { contains NO-CARRIER ip -n "$1" link show eth0; }
+no_carrier $T-a && fail "a has no carrier before port/link down"
+"$VNET" ctl "$WORK/mgmt" port/link 1 down
+wait_for 3 no_carrier $T-a || fail "port/link 1 down: a's eth0 still has a carrier"
+no_carrier $T-b && fail "port/link 1 down took b's carrier too"
+"$VNET" ctl "$WORK/mgmt" port/link 1 up
+wait_for 3 eval "! no_carrier $T-a" || fail "port/link 1 up: a's eth0 has no carrier"
+wait_for 5 reach $T-a 10.71.0.2 || fail "a cannot reach b after port/link 1 up"
+pass "port/link down/up takes the tap's carrier away and gives it back"
 if command -v iperf3 >/dev/null; then
   ip netns exec $T-b iperf3 -s -1 -p 5301 >/dev/null 2>&1 &
   PIDS+=($!)
