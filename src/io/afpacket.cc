@@ -14,8 +14,10 @@
 //    ring exists, idle or not: a ring costs its blocks (locked) and a timer, for a port that
 //    needs to absorb longer bursts than a socket buffer does.
 // Send: sendmmsg() of [virtio_net_hdr, frame] per message, non-blocking; frames the socket does
-// not take are dropped (the caller counts them). PACKET_IGNORE_OUTGOING keeps our own
-// transmissions out of the receive path, PACKET_QDISC_BYPASS skips the qdisc.
+// not take are dropped (the caller counts them). When the interface is deleted the backend
+// closes (the port goes inactive); when it is only down, it waits for it to come back.
+// PACKET_IGNORE_OUTGOING keeps our own transmissions out of the receive path, PACKET_QDISC_BYPASS
+// skips the qdisc.
 
 #include <arpa/inet.h>
 #include <linux/if_packet.h>
@@ -61,8 +63,8 @@ void insert_tag(packet::Frame& f, uint16_t tpid, uint16_t tci) {
 
 class AfPacketBackend final : public Backend {
  public:
-  AfPacketBackend(std::string ifname, UniqueFd fd, uint8_t* ring)
-      : ifname_(std::move(ifname)), fd_(std::move(fd)), ring_(ring) {}
+  AfPacketBackend(std::string ifname, unsigned ifindex, UniqueFd fd, uint8_t* ring)
+      : ifname_(std::move(ifname)), ifindex_(ifindex), fd_(std::move(fd)), ring_(ring) {}
   ~AfPacketBackend() override {
     if (ring_) munmap(ring_, size_t{kBlockSize} * kRingBlocks);
   }
@@ -120,9 +122,7 @@ class AfPacketBackend final : public Backend {
           out.push_back(std::move(f));
           ++n;
         });
-    if (r < 0 && (errno == ENETDOWN || errno == ENXIO || errno == ENODEV)) {
-      if (errno != ENETDOWN) dead_ = true;  // the interface is gone; down is not fatal
-    }
+    if (r < 0) on_socket_error(errno);
     last_ = r > 0 ? static_cast<size_t>(r) : 0;
     return n;
   }
@@ -143,7 +143,24 @@ class AfPacketBackend final : public Backend {
       __atomic_store_n(&desc->hdr.bh1.block_status, TP_STATUS_KERNEL, __ATOMIC_RELEASE);
       block_ = (block_ + 1) % kRingBlocks;
     }
+    if (n == 0) {
+      // Woken with no block ready: a socket error (the interface went down or away) keeps the
+      // descriptor readable until it is read, and only this clears it.
+      int err = 0;
+      socklen_t len = sizeof err;
+      if (getsockopt(fd_.get(), SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err) on_socket_error(err);
+    }
     return n;
+  }
+
+  // The kernel reports ENETDOWN both when the interface goes down (not fatal: it may come up
+  // again) and when it is deleted (net/packet/af_packet.c packet_notifier); only the index
+  // tells them apart.
+  void on_socket_error(int err) {
+    char name[IF_NAMESIZE];
+    if (err == ENODEV || err == ENXIO || (err == ENETDOWN && !if_indextoname(ifindex_, name))) {
+      dead_ = true;
+    }
   }
 
   // One packet from the ring into a pooled frame (the one copy the ring forces).
@@ -159,6 +176,7 @@ class AfPacketBackend final : public Backend {
   }
 
   std::string ifname_;
+  unsigned ifindex_;
   UniqueFd fd_;
   uint8_t* ring_;  // nullptr: socket mode
   unsigned block_ = 0;
@@ -227,7 +245,7 @@ Result<std::unique_ptr<Backend>> open_afpacket(const std::string& arg) {
       setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
     }
   }
-  auto backend = std::make_unique<AfPacketBackend>(ifname, std::move(fd), ring);
+  auto backend = std::make_unique<AfPacketBackend>(ifname, ifindex, std::move(fd), ring);
   sockaddr_ll sll{};
   sll.sll_family = AF_PACKET;
   sll.sll_protocol = htons(ETH_P_ALL);

@@ -112,7 +112,6 @@ void FramePool::clear() {
 }
 
 void Frame::release(uint8_t* buf, uint32_t cap) {
-  if (!buf) return;
   size_t cls = FramePool::class_for(cap);
   if (cls == FramePool::kClasses.size() || FramePool::kClasses[cls] != cap || g_pool_gone) {
     delete[] buf;

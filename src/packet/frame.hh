@@ -71,7 +71,7 @@ class Frame {
   }
   Frame& operator=(Frame&& o) noexcept {
     if (this != &o) {
-      release(buf_, cap_);
+      if (buf_) release(buf_, cap_);
       offload = o.offload;
       meta = o.meta;
       buf_ = o.buf_;
@@ -85,7 +85,9 @@ class Frame {
   }
   Frame(const Frame&) = delete;
   Frame& operator=(const Frame&) = delete;
-  ~Frame() { release(buf_, cap_); }
+  ~Frame() {
+    if (buf_) release(buf_, cap_);
+  }
 
   Frame clone() const;  // data, offload and meta; the copy's buffer fits its size
   bool empty() const { return len_ == 0; }
