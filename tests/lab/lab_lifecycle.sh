@@ -28,13 +28,17 @@ grep -q "<svg" "$WORK/campus.svg" || fail "no SVG"
 pass "graph"
 
 # SIGKILL in the middle of up: kill the dataplane as soon as it exists, and `up` with it.
-for attempt in 1 2 3 4 5; do
+# `up` of this lab takes about 0.1 s: poll without sleeping, read the pid and the phase at once,
+# and try again if the kill came too late.
+for attempt in $(seq 20); do
   "$VNET" lab up "$EX" >"$WORK/up.log" 2>&1 &
   up=$!
-  st() { "$VNET" lab status --json campus 2>/dev/null; }
-  wait_for 5 sh -c "'$VNET' lab status --json campus | jq -e '.pids[] | select(.what == \"dataplane\")'" || true
-  dp=$(st | jq -r '.pids[] | select(.what == "dataplane") | .pid' 2>/dev/null || true)
-  phase=$(st | jq -r .phase 2>/dev/null || echo none)
+  dp= phase=none
+  for _ in $(seq 1000); do
+    read -r dp phase < <("$VNET" lab status --json campus 2>/dev/null | jq -r '. as $s
+      | first(.pids[] | select(.what == "dataplane") | "\(.pid) \($s.phase)")' 2>/dev/null) || true
+    [ -n "$dp" ] && break
+  done
   kill -9 $up 2>/dev/null || true
   [ -n "$dp" ] && kill -9 "$dp" 2>/dev/null || true
   wait $up 2>/dev/null || true
