@@ -3,6 +3,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "io/listener.hh"
 
 using namespace vnet;
@@ -46,6 +48,48 @@ TEST(QemuStream, ReassemblesFramesSplitAcrossReads) {
   EXPECT_EQ(out[0].size(), 60u);
   EXPECT_EQ(out[1].size(), 100u);
   EXPECT_EQ(out[1].data()[99], 2);
+  EXPECT_FALSE(p.be->closed());
+}
+
+TEST(QemuStream, LargeFramesArriveWholeWhateverTheReadBoundaries) {
+  // A 60,000-byte frame whose body comes in pieces (read straight into its own buffer), then one
+  // that comes in one write behind a small one, then the largest QEMU sends (NET_BUFSIZE).
+  Pair p;
+  std::vector<uint8_t> big = framed(60000, 0);
+  for (size_t i = 4; i < big.size(); ++i) big[i] = static_cast<uint8_t>(i * 7);
+  std::vector<packet::Frame> out;
+  p.write_bytes({big.begin(), big.begin() + 1000});
+  EXPECT_EQ(p.be->receive(out, 64), 0u);
+  for (size_t at = 1000; at < big.size(); at += 7000) {
+    p.write_bytes({big.begin() + static_cast<long>(at),
+                   big.begin() + static_cast<long>(std::min(big.size(), at + 7000))});
+    p.be->receive(out, 64);
+  }
+  ASSERT_EQ(out.size(), 1u);
+  ASSERT_EQ(out[0].size(), 60000u);
+  EXPECT_TRUE(std::equal(out[0].bytes().begin(), out[0].bytes().end(), big.begin() + 4));
+  EXPECT_GE(out[0].headroom(), packet::Frame::kHeadroom);
+
+  std::vector<uint8_t> two = framed(60, 9);
+  auto second = framed(30000, 5);
+  two.insert(two.end(), second.begin(), second.end());
+  std::vector<uint8_t> all(two);
+  auto largest = framed(4096 + 65536, 3);
+  all.insert(all.end(), largest.begin(), largest.end());
+  size_t sent = 0;
+  out.clear();
+  while (sent < all.size()) {  // the socket buffer may not take it all at once
+    ssize_t w = ::write(p.peer, all.data() + sent, all.size() - sent);
+    if (w > 0) sent += static_cast<size_t>(w);
+    p.be->receive(out, 64);
+  }
+  p.be->receive(out, 64);
+  ASSERT_EQ(out.size(), 3u);
+  EXPECT_EQ(out[0].size(), 60u);
+  EXPECT_EQ(out[1].size(), 30000u);
+  EXPECT_EQ(out[1].data()[29999], 5);
+  EXPECT_EQ(out[2].size(), 4096u + 65536u);
+  EXPECT_EQ(out[2].data()[4096 + 65535], 3);
   EXPECT_FALSE(p.be->closed());
 }
 
