@@ -205,6 +205,10 @@ const KeyTable& link_keys() {
           {"vlan", schema::ref("vid"), "access port of this VLAN (untagged)"},
           {"trunk", schema::ref("vids"), "trunk port carrying these VLANs tagged"},
           {"native", schema::ref("vid"), "with trunk: the VLAN that travels untagged"},
+          {"admit", schema::enumeration({"all", "tagged", "untagged"}),
+           "802.1Q acceptable frame types of the switch port(s), instead of the mode's default "
+           "(access: untagged and priority-tagged; trunk with native: all; trunk: tagged); see "
+           "docs/switch.md for the risk of widening it"},
       }};
   return t;
 }
@@ -426,6 +430,19 @@ class Parser {
       link.mode = bridge::PortConfig::access(r_.vid(n["vlan"], "vlan").value_or(1));
     } else {
       link.mode = bridge::PortConfig::access(1);
+    }
+    if (n["admit"]) {
+      if (auto a = r_.str(n["admit"], "admit")) {
+        auto frames = bridge::parse_acceptable_frames(*a);
+        if (!frames) {
+          r_.error(n["admit"], frames.error().message);
+        } else {
+          link.mode.admit = *frames;
+          // The port refuses settings that admit nothing; say so here, not at `up`.
+          if (auto check = bridge::PortConfig::parse(Reader::words(link.mode.to_string())); !check)
+            r_.error(n["admit"], check.error().message);
+        }
+      }
     }
     topo_.links.push_back(std::move(link));
   }

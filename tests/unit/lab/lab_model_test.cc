@@ -65,6 +65,23 @@ TEST(LabModel, ValidateFindsNamesTheKernelRefuses) {
   EXPECT_NE(e.find("interface pc1:eth0 is linked twice"), std::string::npos) << e;
 }
 
+TEST(LabModel, LinksSetAcceptableFrameTypes) {
+  auto text = [](const std::string& link) {
+    return "name: a\nswitches: [{name: sw1, vlans: [10, 20]}]\nhosts:\n  - name: pc1\n"
+           "    interfaces: [{name: eth0}]\nlinks:\n  - {endpoints: [pc1, sw1], " +
+           link + "}\n";
+  };
+  auto r = parse_topology(text("vlan: 10, admit: all"), "a.yaml");
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->links[0].mode.to_string(), "access 10 admit all");
+  EXPECT_EQ(r->links[0].mode.acceptable_frames(), vnet::bridge::AcceptableFrames::kAll);
+  auto bad = errors_of(text("vlan: 10, admit: some"));
+  EXPECT_NE(bad.find("bad acceptable frame types 'some'"), std::string::npos) << bad;
+  // A trunk without a native VLAN that admits only untagged frames would admit nothing.
+  auto nothing = parse_topology(text("trunk: [10, 20], admit: untagged"), "a.yaml").error().message;
+  EXPECT_NE(nothing.find("a.yaml:7:"), std::string::npos) << nothing;
+}
+
 TEST(LabModel, SwitchSideDeviceNamesNeverCollide) {
   // "a-b" + "c" and "a" + "b-c" would both be "a-b-c".
   auto r = parse_topology(R"(name: d
