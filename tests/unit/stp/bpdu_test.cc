@@ -1,6 +1,7 @@
 #include "stp/bpdu.hh"
 
 #include <gtest/gtest.h>
+#include <pcap/pcap.h>
 
 #include <ostream>
 #include <string>
@@ -557,6 +558,78 @@ TEST(BpduFrame, EveryOctetValueAtEveryPosition) {
     }
     EXPECT_GT(decoded, 1000) << to_string(b);  // most of the fields take any value
   }
+}
+
+// --- interop: the Linux kernel bridge -----------------------------------------------------------
+
+// tests/data/linux-bridge-stp.pcap (README.md there): bridge A (priority 4096, MAC
+// 02:00:00:00:0a:01, port a1 02:00:00:00:0a:11) is the root; bridge B (priority 32768, MAC
+// 02:00:00:00:0b:01, port b1 02:00:00:00:0b:11) first claims the root itself, then takes A's
+// and reports its second port's move to forwarding with TCNs, which A acknowledges. Every
+// frame was captured on a1, so both directions are in it.
+TEST(BpduInterop, LinuxBridgeCapture) {
+  char err[PCAP_ERRBUF_SIZE];
+  const std::string path = std::string(VNET_TEST_DATA_DIR) + "/linux-bridge-stp.pcap";
+  pcap_t* p = pcap_open_offline(path.c_str(), err);
+  ASSERT_NE(p, nullptr) << err;
+  const auto a_port = mac("02:00:00:00:0a:11");
+  const auto b_port = mac("02:00:00:00:0b:11");
+  const BridgeId a = BridgeId::make(4096, 0, mac("02:00:00:00:0a:01"));
+  const BridgeId b = BridgeId::make(32768, 0, mac("02:00:00:00:0b:01"));
+  int frames = 0, a_config = 0, b_config = 0, tcns = 0, tc = 0, tc_ack = 0;
+  bool tcn_seen = false;
+  pcap_pkthdr* h;
+  const u_char* data;
+  while (pcap_next_ex(p, &h, &data) == 1) {
+    ++frames;
+    std::span<const uint8_t> frame(data, h->caplen);
+    ASSERT_GE(frame.size(), 14u);
+    const packet::MacAddress src{{frame[6], frame[7], frame[8], frame[9], frame[10], frame[11]}};
+    auto d = decode_bpdu_frame(frame);
+    ASSERT_TRUE(d.ok()) << "frame " << frames << ": " << d.error().message;
+    EXPECT_EQ(d->version, 0) << "frame " << frames;  // the kernel bridge speaks 802.1D STP only
+    if (d->type == BpduType::kTcn) {
+      EXPECT_EQ(src, b_port) << "frame " << frames;  // only the non-root bridge sends TCNs
+      ++tcns;
+      tcn_seen = true;
+    } else {
+      ASSERT_EQ(d->type, BpduType::kConfig) << "frame " << frames;
+      // A root bridge sends its own identifier as root and bridge, cost 0, its port 1 with the
+      // kernel's default port priority (32 of 63, i.e. 128 of 240), and the configured times.
+      const BridgeId self = src == a_port ? a : b;
+      EXPECT_TRUE(src == a_port || src == b_port) << src.to_string();
+      a_config += src == a_port;
+      b_config += src == b_port;
+      EXPECT_EQ(d->root, self) << to_string(*d);
+      EXPECT_EQ(d->bridge, self) << to_string(*d);
+      EXPECT_EQ(d->root_path_cost, 0u);
+      EXPECT_EQ(d->port, PortId::make(128, 1)) << to_string(*d);
+      EXPECT_EQ(d->times, (BpduTimes{.message_age = 0,
+                                     .max_age = to_wire(20),
+                                     .hello_time = to_wire(2),
+                                     .forward_delay = to_wire(2)}));
+      tc += d->flags.topology_change;
+      tc_ack += d->flags.topology_change_ack;
+      // The root sets TCA only in answer to a TCN, so none before the first TCN.
+      if (d->flags.topology_change_ack) {
+        EXPECT_TRUE(tcn_seen) << "frame " << frames;
+      }
+    }
+    // Our encoder writes the kernel's octets (the kernel does not pad: veth frames are short).
+    auto ours = encode_bpdu_frame(src, *d);
+    const size_t used = 14 + load_be16(&frame[12]);
+    ASSERT_GE(ours.size(), used);
+    EXPECT_EQ(std::vector<uint8_t>(ours.begin(), ours.begin() + static_cast<long>(used)),
+              std::vector<uint8_t>(frame.begin(), frame.begin() + static_cast<long>(used)))
+        << "frame " << frames;
+  }
+  pcap_close(p);
+  EXPECT_EQ(frames, 9);
+  EXPECT_EQ(a_config, 6);
+  EXPECT_EQ(b_config, 1);  // before B heard of A
+  EXPECT_EQ(tcns, 2);      // the second one before A's acknowledgement reached B
+  EXPECT_EQ(tc, 4);
+  EXPECT_EQ(tc_ack, 2);
 }
 
 }  // namespace
