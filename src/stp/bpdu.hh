@@ -13,9 +13,9 @@
 // §9.3.4 a) belong to the spanning tree engine. The Version 1 Length of an RST BPDU is not checked
 // (§9.3.4 does not; IEEE 802.1Q §14.5 reads later versions with any Version 1 Length as RST).
 //
-// A decoded Bpdu carries only what its type carries: a TCN leaves every field after `type` at
-// its default, a Configuration BPDU the RST-only flags. So decode(encode(x)) == x for every x that
-// decode produced, which the fuzz target checks.
+// A decoded Bpdu holds only what its type carries: a TCN leaves every field after `type` at its
+// default, a Configuration BPDU leaves the RST-only flags false. So decode(encode(x)) == x for
+// every x that decode produced, which the fuzz target checks.
 //
 // Times are kept as on the wire, in units of 1/256 s (§9.2.8); `seconds()` rounds them.
 
