@@ -10,12 +10,18 @@
 // Max Age, a TCN 4, an RST BPDU 36; a BPDU of Protocol Version 2 or higher with type 0x02 is an
 // RST BPDU (later versions are read as version 2, §9.3.4 c). Anything else is an error naming the
 // field and what was expected. Checks that need the receiving bridge (a BPDU it sent itself,
-// §9.3.4 a) belong to the spanning tree engine.
+// §9.3.4 a) belong to the spanning tree engine. The Version 1 Length of an RST BPDU is not checked
+// (§9.3.4 does not; IEEE 802.1Q §14.5 reads later versions with any Version 1 Length as RST).
+//
+// A decoded Bpdu holds only what its type carries: a TCN leaves every field after `type` at its
+// default, a Configuration BPDU leaves the RST-only flags false. So decode(encode(x)) == x for
+// every x that decode produced, which the fuzz target checks.
 //
 // Times are kept as on the wire, in units of 1/256 s (§9.2.8); `seconds()` rounds them.
 
 #include <cstdint>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "base/result.hh"
@@ -97,7 +103,9 @@ constexpr size_t kRstBpduSize = 36;
 // "Configuration BPDU message age 20.0 s is not below max age 20.0 s".
 Result<Bpdu> decode_bpdu(std::span<const uint8_t> bytes);
 // 35, 4 or 36 octets by type; an RST BPDU carries Version 1 Length 0. Flags that do not exist
-// in the type are not encoded.
+// in the type are not encoded. The Protocol Version Identifier is `version` as given (0 for the
+// STP BPDUs of §9.3.1–9.3.2), except that an RST BPDU is never written below version 2, which
+// no receiver would read as RST (§9.3.4 c).
 std::vector<uint8_t> encode_bpdu(const Bpdu& bpdu);
 
 // A whole Ethernet frame: destination 01-80-C2-00-00-00, 802.3 length, LLC 42 42 03, BPDU.
@@ -108,5 +116,18 @@ Result<Bpdu> decode_bpdu_frame(std::span<const uint8_t> frame);
 std::vector<uint8_t> encode_bpdu_frame(const packet::MacAddress& src, const Bpdu& bpdu);
 
 inline const packet::MacAddress kBridgeGroupAddress{{0x01, 0x80, 0xc2, 0x00, 0x00, 0x00}};
+
+// For logs, errors and the console.
+// "Unknown", "Alternate/Backup", "Root", "Designated" (§9.3.3 port role values 0–3).
+const char* bpdu_role_name(BpduRole role);
+// A wire time exactly, in seconds: 5120 → "20.0 s", 5115 → "19.98046875 s".
+std::string format_time(uint16_t wire);
+// Priority and system ID extension as four hex digits, then the MAC: "8000.020000000a01".
+std::string to_string(BridgeId id);
+// Priority and port number in decimal: "128.1".
+std::string to_string(PortId id);
+// One line: "TCN v0", "Config v0 flags TC,TCA root … cost … bridge … port … age … max-age …
+// hello … forward-delay …", "RST v2 role Designated flags proposal,learning …".
+std::string to_string(const Bpdu& bpdu);
 
 }  // namespace vnet::stp
