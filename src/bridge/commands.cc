@@ -37,18 +37,7 @@ class Commands {
   Commands(Dataplane& dp, const Clock& clock, const SwitchInfo& info)
       : dp_(dp), clock_(clock), info_(info) {}
 
-  Result<Bridge*> current(Session& s) {
-    auto it = s.vars.find("bridge");
-    std::string name = it != s.vars.end() ? it->second : "";
-    if (name.empty()) {
-      auto names = dp_.bridge_names();
-      if (names.empty()) return make_error(ENXIO, "no bridge: create one with bridge/create NAME");
-      name = names.front();
-    }
-    Bridge* b = dp_.bridge(name);
-    if (!b) return make_error(ENXIO, "no bridge named {}", name);
-    return b;
-  }
+  Result<Bridge*> current(Session& s) { return session_bridge(dp_, s); }
 
   Result<PortNo> port_arg(Bridge& b, const std::string& s, bool must_exist = true) {
     auto p = parse_uint(s, "port", 65535);
@@ -256,6 +245,19 @@ class Commands {
 };
 
 }  // namespace
+
+Result<Bridge*> session_bridge(Dataplane& dp, Session& s) {
+  auto it = s.vars.find("bridge");
+  std::string name = it != s.vars.end() ? it->second : "";
+  if (name.empty()) {
+    auto names = dp.bridge_names();
+    if (names.empty()) return make_error(ENXIO, "no bridge: create one with bridge/create NAME");
+    name = names.front();
+  }
+  Bridge* b = dp.bridge(name);
+  if (!b) return make_error(ENXIO, "no bridge named {}", name);
+  return b;
+}
 
 void register_commands(console::Registry& reg, Dataplane& dp, const Clock& clock,
                        const SwitchInfo& info) {
@@ -646,6 +648,8 @@ void register_commands(console::Registry& reg, Dataplane& dp, const Clock& clock
             if (auto st = cmds->dp_.connect_cable(*x, *px, *y, *py); !st) return st.error();
             return Reply{};
           });
+
+  register_stp_commands(reg, dp, clock);
 }
 
 }  // namespace vnet::bridge

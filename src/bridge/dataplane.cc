@@ -20,6 +20,8 @@ Dataplane::~Dataplane() {
   loop_.cancel_timer(ageing_timer_);
   loop_.cancel_timer(trim_timer_);
   loop_.cancel_timer(storm_log_timer_);
+  loop_.cancel_timer(stp_timer_);
+  trees_.clear();
   vde_.clear();
   for (auto& [k, a] : attachments_) {
     if (a.egress_timer) loop_.cancel_timer(a.egress_timer);
@@ -42,6 +44,7 @@ Status Dataplane::remove_bridge(const std::string& name) {
   auto it = bridges_.find(name);
   if (it == bridges_.end()) return make_error(ENXIO, "no bridge named {}", name);
   for (PortNo p : it->second->port_numbers()) forget_port(*it->second, p);
+  trees_.erase(it->second.get());
   vde_.erase(it->second.get());
   static_only_.erase(it->second.get());
   bridges_.erase(it);
@@ -71,7 +74,9 @@ void Dataplane::update_active(Bridge& br, PortNo port) {
     Attachment* peer = find(*a->cable->first, a->cable->second);
     active = active && peer && peer->admin_up;
   }
+  bool was = br.active(port);
   (void)br.set_active(port, active);
+  if (was != br.active(port)) stp_port_changed(br, port);
 }
 
 Result<PortNo> Dataplane::attach(Bridge& br, PortNo port, std::unique_ptr<io::Backend> backend,
@@ -165,6 +170,64 @@ void Dataplane::forget_port(Bridge& br, PortNo port) {
   if (find(br, port)) {
     (void)detach(br, port);
     erase_attachment(br, port);
+  }
+  if (auto it = trees_.find(&br); it != trees_.end()) {
+    it->second->port_removed(port, loop_.clock().now());
+    stp_changed();
+  }
+}
+
+SpanningTree& Dataplane::spanning_tree(Bridge& br) {
+  auto& t = trees_[&br];
+  if (!t) t = std::make_unique<SpanningTree>(br);
+  return *t;
+}
+
+const SpanningTree* Dataplane::find_spanning_tree(const Bridge& br) const {
+  auto it = trees_.find(const_cast<Bridge*>(&br));
+  return it == trees_.end() ? nullptr : it->second.get();
+}
+
+void Dataplane::stp_port_changed(Bridge& br, PortNo port) {
+  auto it = trees_.find(&br);
+  if (it == trees_.end() || it->second->mode() == StpMode::kOff) return;
+  it->second->sync_port(port, loop_.clock().now());
+  stp_changed();
+}
+
+// Runs from the event loop only: a change made inside a datapath call (a backend closing while
+// its output is sent) must not drain a bridge that is being drained.
+void Dataplane::stp_changed() {
+  loop_.cancel_timer(stp_timer_);
+  stp_timer_ = loop_.add_timer(Duration{0}, [this] {
+    stp_timer_ = 0;
+    stp_run();
+  });
+}
+
+// Ticks every tree that is due, sends what the engines queued, and arms the timer at the
+// earliest next tick (none while every tree is off).
+void Dataplane::stp_run() {
+  TimePoint now = loop_.clock().now();
+  std::optional<TimePoint> next;
+  for (auto& [br, tree] : trees_) {
+    auto due = tree->next_tick();
+    if (!due) continue;
+    if (*due <= now) {
+      tree->tick(now);
+      due = tree->next_tick();
+    }
+    cables_crossed_ = 0;
+    br->drain([&](PortNo p, std::vector<packet::Frame>& out) { deliver(*br, p, out, now); });
+    run_cables(now);
+    if (due && (!next || *due < *next)) next = due;
+  }
+  if (next) {
+    loop_.cancel_timer(stp_timer_);
+    stp_timer_ = loop_.add_timer(std::max(Duration{0}, *next - now), [this] {
+      stp_timer_ = 0;
+      stp_run();
+    });
   }
 }
 
@@ -378,6 +441,7 @@ void Dataplane::deliver(Bridge& br, PortNo port, std::vector<packet::Frame>& fra
 void Dataplane::output(Bridge& br, PortNo port, Attachment& a, std::vector<packet::Frame>& frames,
                        size_t cables) {
   if (a.cable) {
+    if (cables > 0) split_control(a, frames);
     // Hand the frames over in a spare vector; `frames` keeps a spare's capacity.
     std::vector<packet::Frame> v;
     if (!spare_.empty()) {
@@ -394,6 +458,24 @@ void Dataplane::output(Bridge& br, PortNo port, Attachment& a, std::vector<packe
     br.count_drop(port, DropReason::kPortInactive, frames.size());
   }
   frames.clear();
+}
+
+// Frames to the reserved addresses were made by this bridge's control plane (send_control: a
+// bridge never relays them), not forwarded: they cross this cable as their first, whatever
+// chain of BPDUs led to them, so the storm guard does not count spanning tree's own exchange.
+void Dataplane::split_control(Attachment& a, std::vector<packet::Frame>& frames) {
+  auto first = std::stable_partition(frames.begin(), frames.end(), [](const packet::Frame& f) {
+    return f.size() < 6 || !is_reserved_group_address(f.data());
+  });
+  if (first == frames.end()) return;
+  std::vector<packet::Frame> v;
+  if (!spare_.empty()) {
+    v = std::move(spare_.back());
+    spare_.pop_back();
+  }
+  for (auto it = first; it != frames.end(); ++it) v.push_back(std::move(*it));
+  frames.erase(first, frames.end());
+  work_.push_back(Pending{a.cable->first, a.cable->second, std::move(v), 1});
 }
 
 // One timer per port, at the earliest due time of its chain, armed only while frames are held.

@@ -9,9 +9,9 @@
 // a work list, not recursively. A frame on a loop-free path crosses fewer cables than there are
 // bridges; the storm guard drops a frame that crossed more (counted per port as storm_guard,
 // logged at most once a second with the count), so a loop of cables built at run time shows up
-// and the switch stays alive. Preventing loops is spanning tree's job (the lab validator refuses
-// loops of cables). Frames an egress stage holds on a cable port carry their count in
-// FrameMeta::cables until they are released.
+// and the switch stays alive. Preventing loops is spanning tree's job (spanning_tree.hh; the lab
+// validator refuses loops of cables between switches without it). Frames an egress stage holds on a
+// cable port carry their count in FrameMeta::cables until they are released.
 //
 // Nothing runs per port on a timer, so an idle port costs nothing but its descriptors:
 //  - a stream backend that has output queued is flushed when its socket turns writable
@@ -34,6 +34,7 @@
 #include "base/event_loop.hh"
 #include "bridge/bridge.hh"
 #include "bridge/egress.hh"
+#include "bridge/spanning_tree.hh"
 #include "io/backend.hh"
 #include "io/listener.hh"
 
@@ -84,6 +85,15 @@ class Dataplane {
   const EgressChain* egress_chain(const Bridge& br, PortNo port) const;
   bool egress_timer_armed(const Bridge& br, PortNo port) const;
 
+  // A bridge's spanning tree (bridge/spanning_tree.hh), created with mode off on first use.
+  // After changing it call stp_changed(): the engine's BPDUs go out and its tick timer is
+  // re-armed from the event loop (never from inside a datapath call). The tick timer runs only
+  // while some bridge's spanning tree is on.
+  SpanningTree& spanning_tree(Bridge& br);
+  const SpanningTree* find_spanning_tree(const Bridge& br) const;
+  void stp_changed();
+  bool stp_timer_armed() const { return stp_timer_ != 0; }
+
   PortInfo port_info(const Bridge& br, PortNo port) const;
   uint32_t numports() const { return numports_; }
   void set_numports(uint32_t n) { numports_ = n; }
@@ -131,6 +141,9 @@ class Dataplane {
   void storm_guard_drop(Bridge& br, PortNo port, size_t frames, TimePoint now);
   void storm_guard_log(TimePoint now);
   static size_t held_cables(const std::vector<packet::Frame>& frames);
+  void split_control(Attachment& a, std::vector<packet::Frame>& frames);
+  void stp_run();
+  void stp_port_changed(Bridge& br, PortNo port);
 
   EventLoop& loop_;
   uint32_t numports_;
@@ -149,6 +162,9 @@ class Dataplane {
   EventLoop::TimerId ageing_timer_ = 0, trim_timer_ = 0;
   std::map<const Bridge*, size_t>
       static_only_;  // FDB size of bridges found without dynamic entries
+  // After bridges_: destroyed first (a tree unhooks itself from its bridge).
+  std::map<Bridge*, std::unique_ptr<SpanningTree>> trees_;
+  EventLoop::TimerId stp_timer_ = 0;
 };
 
 }  // namespace vnet::bridge
