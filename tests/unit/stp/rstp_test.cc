@@ -6,7 +6,7 @@
 
 #include <random>
 
-#include "unit/stp/sim.hh"
+#include "unit/stp/sim_expect.hh"
 
 using namespace vnet;
 using namespace vnet::stp;
@@ -15,24 +15,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-constexpr uint64_t kMacBase = 0x020000000000ULL;
-
-// The id the simulator gives bridge `index` with `priority` (its MAC is kMacBase + index + 1).
-BridgeId sim_id(size_t index, uint16_t priority = 32768) {
-  return BridgeId{uint64_t{priority} << 48 | (kMacBase + index + 1)};
-}
-
-BridgeConfig with_priority(uint16_t priority) {
-  BridgeConfig c;
-  c.priority = priority;
-  return c;
-}
-
-#define EXPECT_TREE(net)                  \
-  do {                                    \
-    std::string why = (net).check_tree(); \
-    EXPECT_EQ(why, "") << (net).dump();   \
-  } while (0)
+BridgeId sim_id(size_t index, uint16_t priority = 32768) { return bridge_id(index, priority); }
 
 struct Triangle {
   // A (root) — B, A — C, B — C; port numbers: A:1→B, A:2→C, B:1→A, B:2→C, C:1→A, C:2→B.

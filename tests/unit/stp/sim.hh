@@ -23,6 +23,7 @@
 #include <map>
 #include <numeric>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -44,6 +45,11 @@ struct Event {
   TimePoint at;
   std::string text;
 };
+
+// The bridge id Network gives bridge `index` (MAC 02:00:00:00:00:<index+1>) with `priority`.
+inline BridgeId bridge_id(size_t index, uint16_t priority = 32768) {
+  return BridgeId{uint64_t{priority} << 48 | (0x020000000000ULL + index + 1)};
+}
 
 class Network {
  public:
@@ -103,6 +109,22 @@ class Network {
       s.erase(std::remove(s.begin(), s.end(), from), s.end());
     }
   }
+  // One port loses or regains its carrier (a bridge leaving a shared LAN): it neither sends
+  // nor receives.
+  void set_port_up(PortRef r, bool up) {
+    const Segment& s = segments_.at(segment_of_.at(r));
+    if (up) {
+      down_ports_.erase(r);
+      engine(r.bridge).link_up(r.port, s.speed_mbps, s.full_duplex, now_);
+    } else {
+      down_ports_.insert(r);
+      engine(r.bridge).link_down(r.port, now_);
+    }
+    pump();
+  }
+  // A legacy 802.1D-1998 bridge: RST BPDUs sent to it are lost (it discards the unknown type).
+  // Give it force_version 0 so that it sends Config and TCN BPDUs only.
+  void set_legacy(size_t b, bool legacy) { bridges_.at(b).legacy = legacy; }
   void set_delay(Duration d) { delay_ = d; }
   void set_step(Duration d) { step_ = d; }
 
@@ -215,6 +237,7 @@ class Network {
   struct Bridge {
     std::string name;
     Rstp engine;
+    bool legacy = false;
   };
   struct Segment {
     std::vector<PortRef> ports;
@@ -255,8 +278,11 @@ class Network {
     const Segment& s = segments_[it->second];
     if (!s.up || s.dead) return;
     if (std::find(s.silent.begin(), s.silent.end(), from) != s.silent.end()) return;
+    if (down_ports_.count(from)) return;
     for (const PortRef& to : s.ports) {
-      if (to != from) pending_.emplace(std::make_pair(now_ + delay_, seq_++), Pending{to, bpdu});
+      if (to == from || down_ports_.count(to)) continue;
+      if (bridges_[to.bridge].legacy && bpdu.type == BpduType::kRst) continue;
+      pending_.emplace(std::make_pair(now_ + delay_, seq_++), Pending{to, bpdu});
     }
   }
 
@@ -329,6 +355,7 @@ class Network {
   std::vector<Bridge> bridges_;
   std::vector<Segment> segments_;
   std::map<PortRef, size_t> segment_of_;
+  std::set<PortRef> down_ports_;
   std::map<std::pair<TimePoint, uint64_t>, Pending> pending_;
   std::map<PortRef, PortState> states_;
   std::map<PortRef, uint64_t> flushes_;
