@@ -272,6 +272,22 @@ TEST(RstpSim, SharedLanGivesDesignatedBackupAndRootPorts) {
   EXPECT_TREE(net);
 }
 
+TEST(RstpSim, TreeCheckFindsTheCycleWhenNoBpduIsExchanged) {
+  // Positive control for check_tree(): with BPDU filter on every port nothing blocks.
+  Network net;
+  PortConfig filtered;
+  filtered.bpdu_filter = true;
+  size_t x = *net.add_bridge("X"), y = *net.add_bridge("Y"), z = *net.add_bridge("Z");
+  for (size_t b : {x, y, z}) {
+    for (PortNo p : {1u, 2u}) ASSERT_TRUE(net.add_port({b, p}, filtered));
+  }
+  net.link({x, 1}, {y, 1});
+  net.link({y, 2}, {z, 1});
+  net.link({z, 2}, {x, 2});
+  net.run_for(60s);
+  EXPECT_NE(net.check_tree().find("forwarding cycle"), std::string::npos) << net.dump();
+}
+
 // ---- edge ports ------------------------------------------------------------------------------
 
 TEST(RstpEdge, AdminEdgePortForwardsAtOnceAndLosesEdgeOnABpdu) {
