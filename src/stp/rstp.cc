@@ -133,7 +133,7 @@ Status validate(const PortConfig& c, PathCostMethod method) {
   return {};
 }
 
-// ---- construction ------------------------------------------------------------------------------
+// ---- construction
 
 namespace {
 BridgeId bridge_id_of(const BridgeConfig& c, const packet::MacAddress& mac) {
@@ -166,7 +166,6 @@ Rstp& Rstp::operator=(Rstp&&) noexcept = default;
 Rstp::~Rstp() = default;
 
 // ---- glue
-// ----------------------------------------------------------------------------------------
 
 Port* Rstp::Impl::find(PortNo n) {
   auto it = ports.find(n);
@@ -288,7 +287,6 @@ void Rstp::Impl::report_root() {
 }
 
 // ---- inputs
-// --------------------------------------------------------------------------------------
 
 Status Rstp::add_port(PortNo port, const PortConfig& config, TimePoint now) {
   if (port < 1 || port > 4095) {
@@ -470,7 +468,6 @@ TimePoint Rstp::next_tick() const {
 }
 
 // ---- queries
-// -------------------------------------------------------------------------------------
 
 BridgeStatus Rstp::status() const {
   const Impl& b = *impl_;
