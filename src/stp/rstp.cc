@@ -136,10 +136,9 @@ Status validate(const PortConfig& c, PathCostMethod method) {
 // ---- construction
 
 namespace {
+// §9.2.5: priority and system ID extension, then the MAC address.
 BridgeId bridge_id_of(const BridgeConfig& c, const packet::MacAddress& mac) {
-  // §9.2.5: priority (4 bits) and system ID extension (12 bits), then the MAC address.
-  uint64_t prio = (c.priority & 0xf000) | (c.system_id & 0x0fff);
-  return BridgeId{prio << 48 | mac.to_u64()};
+  return BridgeId::make(c.priority, c.system_id, mac);
 }
 }  // namespace
 
