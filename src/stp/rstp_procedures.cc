@@ -261,39 +261,39 @@ BpduTimes wire_times(const Times& t) {
 }
 }  // namespace
 
-// §17.21.19 txConfig: a Configuration BPDU from designatedPriority and designatedTimes, with the
-// TC flag while tcWhile runs and the TCA flag from tcAck.
-void Rstp::Impl::tx_config(Port& p) {
+namespace {
+// What txConfig and txRstp both carry: designatedPriority and designatedTimes, and the TC flag
+// while tcWhile runs.
+Bpdu designated_bpdu(const Port& p, uint8_t version, BpduType type) {
   Bpdu b;
-  b.version = 0;
-  b.type = BpduType::kConfig;
+  b.version = version;
+  b.type = type;
   b.flags.topology_change = p.tc_while != 0;
-  b.flags.topology_change_ack = p.tc_ack;
   b.root = p.designated_priority.root;
   b.root_path_cost = p.designated_priority.root_path_cost;
   b.bridge = p.designated_priority.designated_bridge;
   b.port = p.designated_priority.designated_port;
   b.times = wire_times(p.designated_times);
+  return b;
+}
+}  // namespace
+
+// §17.21.19 txConfig: a Configuration BPDU, with the TCA flag from tcAck.
+void Rstp::Impl::tx_config(Port& p) {
+  Bpdu b = designated_bpdu(p, 0, BpduType::kConfig);
+  b.flags.topology_change_ack = p.tc_ack;
   send(p, b);
 }
 
-// §17.21.20 txRstp: an RST BPDU; role, proposal (proposing), learning, forwarding, agreement
-// (agree) and TC flags from the port; TCA is never set.
+// §17.21.20 txRstp: an RST BPDU; role, proposal (proposing), learning, forwarding and agreement
+// (agree) flags from the port; TCA is never set.
 void Rstp::Impl::tx_rstp(Port& p) {
-  Bpdu b;
-  b.version = 2;
-  b.type = BpduType::kRst;
-  b.flags.topology_change = p.tc_while != 0;
+  Bpdu b = designated_bpdu(p, 2, BpduType::kRst);
   b.flags.proposal = p.proposing && p.role == PortRole::kDesignated;
   b.flags.role = bpdu_role(p.role);
   b.flags.learning = p.learning;
   b.flags.forwarding = p.forwarding;
   b.flags.agreement = p.agree;
-  b.root = p.designated_priority.root;
-  b.root_path_cost = p.designated_priority.root_path_cost;
-  b.bridge = p.designated_priority.designated_bridge;
-  b.port = p.designated_priority.designated_port;
-  b.times = wire_times(p.designated_times);
   send(p, b);
 }
 
