@@ -133,13 +133,12 @@ Status validate(const PortConfig& c, PathCostMethod method) {
   return {};
 }
 
-// ---- construction ------------------------------------------------------------------------------
+// ---- construction
 
 namespace {
+// §9.2.5: priority and system ID extension, then the MAC address.
 BridgeId bridge_id_of(const BridgeConfig& c, const packet::MacAddress& mac) {
-  // §9.2.5: priority (4 bits) and system ID extension (12 bits), then the MAC address.
-  uint64_t prio = (c.priority & 0xf000) | (c.system_id & 0x0fff);
-  return BridgeId{prio << 48 | mac.to_u64()};
+  return BridgeId::make(c.priority, c.system_id, mac);
 }
 }  // namespace
 
@@ -166,7 +165,6 @@ Rstp& Rstp::operator=(Rstp&&) noexcept = default;
 Rstp::~Rstp() = default;
 
 // ---- glue
-// ----------------------------------------------------------------------------------------
 
 Port* Rstp::Impl::find(PortNo n) {
   auto it = ports.find(n);
@@ -288,7 +286,6 @@ void Rstp::Impl::report_root() {
 }
 
 // ---- inputs
-// --------------------------------------------------------------------------------------
 
 Status Rstp::add_port(PortNo port, const PortConfig& config, TimePoint now) {
   if (port < 1 || port > 4095) {
@@ -470,7 +467,6 @@ TimePoint Rstp::next_tick() const {
 }
 
 // ---- queries
-// -------------------------------------------------------------------------------------
 
 BridgeStatus Rstp::status() const {
   const Impl& b = *impl_;

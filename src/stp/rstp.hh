@@ -9,8 +9,8 @@
 // (discarding/learning/forwarding), flush the port's learned addresses, and events worth a log
 // line (roles, root, topology changes, protocol migration, guards). The engine keeps the
 // standard's variables (§17.17–17.20) and runs its state machines (§17.22–17.31) to completion
-// after every input; each procedure and state in rstp_machines.cc is named as in the standard
-// and cites its clause, so it can be checked against the text.
+// after every input; each procedure (rstp_procedures.cc) and state (rstp_machines.cc) is named as
+// in the standard and cites its clause, so it can be checked against the text.
 //
 // Time. The standard's timers count whole seconds, decremented by the Port Timers state machine
 // once per `tick` (§17.22). The engine keeps an epoch, the `now` given to create(), and runs one
@@ -272,7 +272,7 @@ class Rstp {
   const BridgeConfig& config() const;
   std::optional<PortConfig> port_config(PortNo port) const;
 
-  struct Impl;  // the standard's variables and state machines (rstp_machines.cc)
+  struct Impl;  // the standard's variables and machines (rstp_impl.hh)
 
  private:
   explicit Rstp(std::unique_ptr<Impl> impl);

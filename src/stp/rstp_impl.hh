@@ -1,7 +1,7 @@
 #pragma once
-// Internal to the RSTP engine (rstp.cc, rstp_machines.cc): the variables of IEEE 802.1D-2004
-// §17.17–17.20 and the states of the machines of §17.22–17.31. Names follow the standard in
-// snake_case (rcvdInfoWhile → rcvd_info_while); see rstp.hh for the module essay.
+// Internal to the RSTP engine (rstp.cc, rstp_procedures.cc, rstp_machines.cc): the variables of
+// IEEE 802.1D-2004 §17.17–17.20 and the states of the machines of §17.22–17.31. Names follow the
+// standard in snake_case (rcvdInfoWhile → rcvd_info_while); see rstp.hh for the module essay.
 
 #include <map>
 #include <optional>
@@ -219,7 +219,7 @@ struct Rstp::Impl {
   void report_root();
   Port* find(PortNo n);
 
-  // rstp_machines.cc: §17.20 derived values.
+  // rstp_procedures.cc: §17.20 derived values.
   bool rstp_version() const { return cfg.force_version >= 2; }  // §17.20.11
   uint16_t fwd_delay(const Port& p) const { return p.designated_times.forward_delay; }
   uint16_t hello_time(const Port& p) const { return p.designated_times.hello_time; }
@@ -260,7 +260,7 @@ struct Rstp::Impl {
   void set_send_rstp(Port& p, bool value);
   void send(Port& p, const Bpdu& bpdu);
 
-  // §17.23–17.31: one step of each machine; true when it took a transition.
+  // rstp_machines.cc, §17.23–17.31: one step of each machine; true when it took a transition.
   bool step_prx(Port& p);
   bool step_ppm(Port& p);
   bool step_bdm(Port& p);

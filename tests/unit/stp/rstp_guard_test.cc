@@ -31,7 +31,7 @@ bool has_event(const Network& net, std::string_view text) {
   return false;
 }
 
-// ---- BPDU guard and filter --------------------------------------------------------------------
+// ---- BPDU guard and filter
 
 TEST(RstpGuard, BpduGuardErrorDisablesTheEdgePortUntilCleared) {
   Network net;
@@ -83,7 +83,7 @@ TEST(RstpGuard, BpduFilterNeitherSendsNorProcessesBpdus) {
   EXPECT_EQ(net.state({a, 1}), PortState::kForwarding);
 }
 
-// ---- root guard ---------------------------------------------------------------------------------
+// ---- root guard
 
 TEST(RstpGuard, RootGuardHoldsThePortDiscardingWhileSuperiorBpdusArrive) {
   Network net;
@@ -124,7 +124,7 @@ TEST(RstpGuard, RootGuardHoldsThePortDiscardingWhileSuperiorBpdusArrive) {
   EXPECT_TREE(net);
 }
 
-// ---- loop guard ---------------------------------------------------------------------------------
+// ---- loop guard
 
 // Triangle A (root), B, C; C's port 2 (to B) is the alternate port. B's BPDUs to C stop while
 // the link still carries data (a one-way control failure). Returns C port 2's state afterwards.
@@ -193,7 +193,7 @@ TEST(RstpGuard, LoopGuardOnTheRootPortLetsTheAlternateTakeOver) {
   EXPECT_TREE(net);
 }
 
-// ---- received BPDU checks ----------------------------------------------------------------------
+// ---- received BPDU checks
 
 TEST(RstpInput, OwnBpduLoopedBackIsDroppedAndCounted) {
   Network net;
@@ -322,7 +322,7 @@ TEST(RstpInput, RandomBpdusAndLinkEventsNeverStallTheEngine) {
   EXPECT_EQ(e.status().counters.iteration_limit, 0u);
 }
 
-// ---- configuration -----------------------------------------------------------------------------
+// ---- configuration
 
 TEST(RstpConfig, BadBridgeConfigIsRefusedNamingTheFieldOrRelation) {
   struct Case {
@@ -432,7 +432,7 @@ TEST(RstpConfig, PathCostFromLinkSpeed) {
   EXPECT_EQ(net.engine(a).port_status(1)->path_cost, 7u);
 }
 
-// ---- time ---------------------------------------------------------------------------------------
+// ---- time
 
 TEST(RstpTime, OneTickPerWholeSecondSinceCreationAndLongGapsAreSkipped) {
   TimePoint t0{std::chrono::seconds(500)};

@@ -35,7 +35,6 @@ std::optional<TimePoint> reached(Network& net, size_t b, PortNo port, std::strin
 }
 
 // ---- STP compatibility
-// ----------------------------------------------------------------------------
 
 TEST(RstpCompat, PortFacingAnStpBridgeSendsConfigBpdusAndWaitsForwardDelays) {
   Network net;
@@ -133,7 +132,7 @@ TEST(RstpCompat, McheckTowardsAStillLegacyBridgeFallsBackAgain) {
   EXPECT_TREE(net);
 }
 
-// ---- topology change ----------------------------------------------------------------------------
+// ---- topology change
 
 TEST(RstpTopologyChange, APortGoingForwardingPropagatesTcAndFlushesTheOtherPorts) {
   Network net;
@@ -228,7 +227,6 @@ TEST(RstpTopologyChange, StpBridgeSendsTcnUntilTheDesignatedBridgeAcknowledges) 
 }
 
 // ---- Port Transmit
-// ----------------------------------------------------------------------------------
 
 TEST(RstpTransmit, DesignatedPortSendsOneBpduPerHelloTime) {
   Network net;

@@ -288,7 +288,7 @@ TEST(RstpSim, TreeCheckFindsTheCycleWhenNoBpduIsExchanged) {
   EXPECT_NE(net.check_tree().find("forwarding cycle"), std::string::npos) << net.dump();
 }
 
-// ---- edge ports ------------------------------------------------------------------------------
+// ---- edge ports
 
 TEST(RstpEdge, AdminEdgePortForwardsAtOnceAndLosesEdgeOnABpdu) {
   Network net;

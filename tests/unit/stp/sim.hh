@@ -48,7 +48,7 @@ struct Event {
 
 // The bridge id Network gives bridge `index` (MAC 02:00:00:00:00:<index+1>) with `priority`.
 inline BridgeId bridge_id(size_t index, uint16_t priority = 32768) {
-  return BridgeId{uint64_t{priority} << 48 | (0x020000000000ULL + index + 1)};
+  return BridgeId::make(priority, 0, packet::MacAddress::from_u64(0x020000000000ULL + index + 1));
 }
 
 class Network {
@@ -222,7 +222,7 @@ class Network {
     std::string out;
     for (size_t i = 0; i < bridges_.size(); ++i) {
       BridgeStatus s = engine(i).status();
-      out += fmt::format("{}: root {:016x} cost {} rp {}\n", name(i), s.root_id.value,
+      out += fmt::format("{}: root {} cost {} rp {}\n", name(i), to_string(s.root_id),
                          s.root_path_cost, s.root_port ? std::to_string(*s.root_port) : "-");
       for (PortNo p : engine(i).ports()) {
         auto ps = *engine(i).port_status(p);
@@ -305,7 +305,7 @@ class Network {
               log(b,
                   fmt::format("port {} role {} -> {}", x.port, role_name(x.from), role_name(x.to)));
             } else if constexpr (std::is_same_v<T, RootChanged>) {
-              log(b, fmt::format("root {:016x} cost {}", x.root.value, x.root_path_cost));
+              log(b, fmt::format("root {} cost {}", to_string(x.root), x.root_path_cost));
             } else if constexpr (std::is_same_v<T, TopologyChange>) {
               log(b,
                   fmt::format("topology change on port {} ({})", x.port, tc_cause_name(x.cause)));
