@@ -60,8 +60,13 @@ std::string value_text(const json& s) {
   }
   std::string type = s.value("type", "");
   if (type == "array") return "list of " + value_text(s.value("items", json::object()));
-  if (type == "integer" && s.contains("minimum"))
-    return fmt::format("integer {}–{}", s["minimum"].get<long>(), s["maximum"].get<long>());
+  if (type == "integer" && s.contains("minimum")) {
+    std::string out =
+        fmt::format("integer {}–{}", s["minimum"].get<long>(), s["maximum"].get<long>());
+    if (s.contains("multipleOf"))
+      out += fmt::format(", multiple of {}", s["multipleOf"].get<long>());
+    return out;
+  }
   if (type == "object") return "map";
   return type.empty() ? "any" : type;
 }

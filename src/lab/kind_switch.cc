@@ -13,6 +13,7 @@ namespace {
 
 struct SwitchSpec final : NodeSpec {
   std::vector<bridge::VlanId> vlans;  // besides VLAN 1, which always exists
+  StpBridge stp;
 };
 
 class SwitchKind final : public NodeKind {
@@ -24,14 +25,17 @@ class SwitchKind final : public NodeKind {
            "process in the namespace `<lab>-vnet`; each is a separate bridge with its own FDB.";
   }
   const KeyTable& keys() const override {
-    static const KeyTable t{"switch",
-                            {
-                                {"name", schema::ref("nodeName"),
-                                 "node name (unique among all nodes; `vnet` is reserved)", true},
-                                {"vlans", schema::ref("vids"),
-                                 "VIDs (1–4094) that exist on this switch; VLAN 1 always "
-                                 "exists"},
-                            }};
+    static const KeyTable t = [] {
+      KeyTable t{"switch",
+                 {
+                     {"name", schema::ref("nodeName"),
+                      "node name (unique among all nodes; `vnet` is reserved)", true},
+                     {"vlans", schema::ref("vids"),
+                      "VIDs (1–4094) that exist on this switch; VLAN 1 always exists"},
+                 }};
+      for (auto& k : stp_switch_keys()) t.keys.push_back(k);
+      return t;
+    }();
     return t;
   }
   bool is_switch() const override { return true; }
@@ -42,7 +46,13 @@ class SwitchKind final : public NodeKind {
   void parse(const YAML::Node& yaml, Node& n, Reader& r) const override {
     auto spec = std::make_shared<SwitchSpec>();
     if (yaml["vlans"]) spec->vlans = r.vid_list(yaml["vlans"], "switch " + n.name + " vlans");
+    spec->stp = parse_stp_bridge(yaml, n.name, r);
     n.spec = spec;
+  }
+
+  const StpBridge* spanning_tree(const Node& n) const override {
+    const StpBridge& stp = n.as<SwitchSpec>().stp;
+    return stp.runs() ? &stp : nullptr;
   }
 
   // Every VLAN a link carries on this switch is declared on it.
@@ -58,7 +68,8 @@ class SwitchKind final : public NodeKind {
     }
   }
 
-  // The bridge and its VLANs. The dataplane starts with the lab's first switch as its bridge.
+  // The bridge, its VLANs and its spanning tree (before any port exists, so no cable of a loop
+  // ever forwards without it). The dataplane starts with the lab's first switch as its bridge.
   Status configure(const Node& n, LabRuntime& rt) const override {
     auto dp = rt.dataplane();
     if (!dp) return dp.error();
@@ -66,15 +77,20 @@ class SwitchKind final : public NodeKind {
     if (sws.empty() || sws.front()->name != n.name) {
       if (auto s = (*dp)->create_bridge(n.name); !s) return s;
     }
-    for (auto v : n.as<SwitchSpec>().vlans) {
+    const auto& spec = n.as<SwitchSpec>();
+    for (auto v : spec.vlans) {
       if (v == 1) continue;
       if (auto s = (*dp)->create_vlan(n.name, v); !s) return s;
+    }
+    if (spec.stp.runs()) {
+      if (auto s = (*dp)->set_spanning_tree(n.name, spec.stp); !s) return s;
     }
     return {};
   }
 
   nlohmann::json status(const Node& n, const Topology&) const override {
-    return {{"vlans", n.as<SwitchSpec>().vlans}};
+    const auto& spec = n.as<SwitchSpec>();
+    return {{"vlans", spec.vlans}, {"stp", stp_mode_name(spec.stp.mode)}};
   }
 };
 

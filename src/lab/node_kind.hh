@@ -51,6 +51,9 @@ class NodeKind {
   virtual void validate(const Node&, Reader&) const {}
   // The VRRP configuration the node runs, if any (vrrp_master/failover steps, status).
   virtual const vrrp::KeepalivedConfig* vrrp(const Node&) const { return nullptr; }
+  // The spanning-tree settings of a switch that runs it (lab/spanning_tree.hh), else null: loops
+  // of switch links are allowed through such switches only; stp steps assert on them.
+  virtual const StpBridge* spanning_tree(const Node&) const { return nullptr; }
   // Graphviz node attributes: shape and fill colour.
   virtual std::pair<std::string_view, std::string_view> graph_style() const {
     return {"ellipse", "#ffffff"};

@@ -243,25 +243,31 @@ class Upper {
     say(fmt::format("  namespaces   {} created\n", lab_.state().j().at("netns").size() - before));
     // 2. the dataplane
     if (auto s = start_dataplane(); !s) return s;
-    // 3. switches, and the cables between them
+    // 3. switches (bridge, VLANs, spanning tree), and the cables between them
     for (auto& n : t_.nodes) {
       if (!n.kind->is_switch()) continue;
       if (auto s = n.kind->configure(n, lab_); !s) return s;
     }
     auto dp = lab_.dataplane();
     if (!dp) return dp.error();
+    // A port with its spanning-tree settings, before anything carries frames to it.
+    auto port = [&](const std::string& sw, bridge::PortNo p, const Link& l, const StpPort& stp) {
+      if (auto s = (*dp)->create_port(sw, p, l.mode); !s) return s;
+      if (stp.empty()) return Status{};
+      return (*dp)->set_stp_port(sw, p, stp);
+    };
     size_t node_links = 0;
     for (auto& l : t_.links) {
       if (auto s = check_interrupt(); !s) return s;
       if (l.switch_to_switch) {
-        if (auto s = (*dp)->create_port(l.a.node, l.port_a, l.mode); !s) return s;
-        if (auto s = (*dp)->create_port(l.b.node, l.port_b, l.mode); !s) return s;
+        if (auto s = port(l.a.node, l.port_a, l, l.stp_a); !s) return s;
+        if (auto s = port(l.b.node, l.port_b, l, l.stp_b); !s) return s;
         if (auto s = (*dp)->connect_cable(l.a.node, l.port_a, l.b.node, l.port_b); !s) return s;
         continue;
       }
       // 4. node links: the node's kind makes the carrier, the switch port takes it.
       const Node& n = *t_.node(l.a.node);
-      if (auto s = (*dp)->create_port(l.b.node, l.port_b, l.mode); !s) return s;
+      if (auto s = port(l.b.node, l.port_b, l, l.stp_b); !s) return s;
       auto spec = n.kind->attach(n, l, lab_);
       if (!spec) return spec.error();
       if (auto s = (*dp)->attach(l.b.node, l.port_b, *spec); !s) return s;

@@ -38,6 +38,8 @@ const Registry& registry() {
     r.add(make_start_step());
     r.add(make_vrrp_master_step());
     r.add(make_failover_step());
+    r.add(make_stp_port_step());
+    r.add(make_root_bridge_step());
     return r;
   }();
   return r;

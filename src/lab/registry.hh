@@ -43,5 +43,7 @@ std::unique_ptr<StepKind> make_stop_step();
 std::unique_ptr<StepKind> make_start_step();
 std::unique_ptr<StepKind> make_vrrp_master_step();
 std::unique_ptr<StepKind> make_failover_step();
+std::unique_ptr<StepKind> make_stp_port_step();
+std::unique_ptr<StepKind> make_root_bridge_step();
 
 }  // namespace vnet::lab

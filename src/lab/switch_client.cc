@@ -72,6 +72,52 @@ Status SwitchClient::set_link(const std::string& bridge, bridge::PortNo port, bo
              fmt::format("port/link {} {}", port, up ? "up" : "down"));
 }
 
+std::vector<std::string> spanning_tree_commands(const StpBridge& stp) {
+  std::vector<std::string> out = {fmt::format("stp/set mode {}", stp_mode_name(stp.mode))};
+  auto set = [&](std::string_view key, const std::optional<uint32_t>& value) {
+    if (value) out.push_back(fmt::format("stp/set {} {}", key, *value));
+  };
+  set("priority", stp.priority);
+  // From the defaults to the target through valid times only (§17.14: 2 × (forward_delay − 1) ≥
+  // max_age ≥ 2 × (hello_time + 1)): first the changes that widen the room for max_age (a longer
+  // forward delay, a shorter hello time), then max_age, then the ones that narrow it. Each step
+  // holds: the old max_age fits the widened room, the target max_age fits the target times.
+  bool widen_delay = stp.forward_delay.value_or(kStpDefaultForwardDelay) >= kStpDefaultForwardDelay;
+  bool widen_hello = stp.hello_time.value_or(kStpDefaultHelloTime) <= kStpDefaultHelloTime;
+  if (widen_delay) set("forward_delay", stp.forward_delay);
+  if (widen_hello) set("hello_time", stp.hello_time);
+  set("max_age", stp.max_age);
+  if (!widen_delay) set("forward_delay", stp.forward_delay);
+  if (!widen_hello) set("hello_time", stp.hello_time);
+  return out;
+}
+
+Status SwitchClient::set_spanning_tree(const std::string& bridge, const StpBridge& stp) {
+  if (auto s = select(bridge); !s) return s;
+  for (auto& command : spanning_tree_commands(stp)) {
+    if (auto s = run(fmt::format("bridge {} spanning tree", bridge), command); !s) return s;
+  }
+  return {};
+}
+
+Status SwitchClient::set_stp_port(const std::string& bridge, bridge::PortNo port,
+                                  const StpPort& stp) {
+  if (auto s = select(bridge); !s) return s;
+  std::string what = fmt::format("bridge {} port {} spanning tree", bridge, port);
+  if (stp.cost) {
+    if (auto s = run(what, fmt::format("stp/port {} cost {}", port, *stp.cost)); !s) return s;
+  }
+  if (stp.priority) {
+    if (auto s = run(what, fmt::format("stp/port {} priority {}", port, *stp.priority)); !s)
+      return s;
+  }
+  if (stp.edge) {
+    if (auto s = run(what, fmt::format("stp/port {} edge {}", port, *stp.edge ? "yes" : "no")); !s)
+      return s;
+  }
+  return {};
+}
+
 Result<json> SwitchClient::bridges() { return run_json("bridges", "bridge/list"); }
 
 Result<json> SwitchClient::ports(const std::string& bridge) {
@@ -82,6 +128,11 @@ Result<json> SwitchClient::ports(const std::string& bridge) {
 Result<json> SwitchClient::fdb(const std::string& bridge) {
   if (auto s = select(bridge); !s) return s.error();
   return run_json("bridge " + bridge, "fdb/show");
+}
+
+Result<json> SwitchClient::spanning_tree(const std::string& bridge) {
+  if (auto s = select(bridge); !s) return s.error();
+  return run_json("bridge " + bridge, "stp/show");
 }
 
 }  // namespace vnet::lab

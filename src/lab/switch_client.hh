@@ -9,12 +9,14 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "base/result.hh"
 #include "bridge/port_config.hh"
 #include "console/console.hh"
+#include "lab/spanning_tree.hh"
 
 namespace vnet::lab {
 
@@ -36,10 +38,17 @@ class SwitchClient {
   // Administrative link state: down = the cable is pulled (its peer goes down with it).
   Status set_link(const std::string& bridge, bridge::PortNo port, bool up);
 
+  // Spanning tree of a bridge that has its defaults (a fresh one): spanning_tree_commands().
+  Status set_spanning_tree(const std::string& bridge, const StpBridge& stp);
+  // A bridge port's spanning-tree settings (those set; the port exists).
+  Status set_stp_port(const std::string& bridge, bridge::PortNo port, const StpPort& stp);
+
   // JSON answers as the console gives them (docs/switch.md).
   Result<nlohmann::json> bridges();
   Result<nlohmann::json> ports(const std::string& bridge);
   Result<nlohmann::json> fdb(const std::string& bridge);
+  // `stp/show`: mode, bridge and root ids, and per port its role and state.
+  Result<nlohmann::json> spanning_tree(const std::string& bridge);
 
  private:
   explicit SwitchClient(console::Client c) : client_(std::move(c)) {}
@@ -50,5 +59,10 @@ class SwitchClient {
   console::Client client_;
   std::string selected_;
 };
+
+// The console commands that take a fresh bridge (802.1D defaults) to `stp`: the mode, then the
+// priority and times written. The dataplane checks each time command against the §17.14 relation
+// with the times in effect, so they come in an order that never breaks it on the way.
+std::vector<std::string> spanning_tree_commands(const StpBridge& stp);
 
 }  // namespace vnet::lab

@@ -4,7 +4,6 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
-#include <functional>
 #include <set>
 
 #include "base/file.hh"
@@ -191,25 +190,29 @@ constexpr size_t kMaxDocumentNodes = 100000;
 }  // namespace
 
 const KeyTable& link_keys() {
-  static const KeyTable t{
-      "link",
-      {
-          {"endpoints",
-           {{"type", "array"},
-            {"minItems", 2},
-            {"maxItems", 2},
-            {"items", schema::pattern("^[A-Za-z][A-Za-z0-9_-]*(:[A-Za-z0-9_-]+)?$")}},
-           "the two ends: NODE:IFACE (or NODE with one interface) and SWITCH[:PORT], or two "
-           "switches",
-           true},
-          {"vlan", schema::ref("vid"), "access port of this VLAN (untagged)"},
-          {"trunk", schema::ref("vids"), "trunk port carrying these VLANs tagged"},
-          {"native", schema::ref("vid"), "with trunk: the VLAN that travels untagged"},
-          {"admit", schema::enumeration({"all", "tagged", "untagged"}),
-           "802.1Q acceptable frame types of the switch port(s), instead of the mode's default "
-           "(access: untagged and priority-tagged; trunk with native: all; trunk: tagged); see "
-           "docs/switch.md for the risk of widening it"},
-      }};
+  static const KeyTable t = [] {
+    KeyTable t{
+        "link",
+        {
+            {"endpoints",
+             {{"type", "array"},
+              {"minItems", 2},
+              {"maxItems", 2},
+              {"items", schema::pattern("^[A-Za-z][A-Za-z0-9_-]*(:[A-Za-z0-9_-]+)?$")}},
+             "the two ends: NODE:IFACE (or NODE with one interface) and SWITCH[:PORT], or two "
+             "switches",
+             true},
+            {"vlan", schema::ref("vid"), "access port of this VLAN (untagged)"},
+            {"trunk", schema::ref("vids"), "trunk port carrying these VLANs tagged"},
+            {"native", schema::ref("vid"), "with trunk: the VLAN that travels untagged"},
+            {"admit", schema::enumeration({"all", "tagged", "untagged"}),
+             "802.1Q acceptable frame types of the switch port(s), instead of the mode's default "
+             "(access: untagged and priority-tagged; trunk with native: all; trunk: tagged); see "
+             "docs/switch.md for the risk of widening it"},
+        }};
+    for (auto& k : stp_link_keys()) t.keys.push_back(k);
+    return t;
+  }();
   return t;
 }
 
@@ -444,6 +447,7 @@ class Parser {
         }
       }
     }
+    parse_stp_link(n, link, r_);
     topo_.links.push_back(std::move(link));
   }
 
@@ -518,25 +522,8 @@ class Parser {
         }
       }
     }
-    // Switch loops: the dataplane has no spanning tree yet, a cycle of trunks would storm.
-    std::map<std::string, std::string> parent;
-    std::function<std::string(const std::string&)> root = [&](const std::string& x) {
-      auto it = parent.find(x);
-      if (it == parent.end() || it->second == x) return x;
-      return it->second = root(it->second);
-    };
-    for (auto& l : topo_.links) {
-      if (!l.switch_to_switch) continue;
-      std::string ra = root(l.a.node), rb = root(l.b.node);
-      if (ra == rb) {
-        r_.error(l.where,
-                 fmt::format("switch link {}–{} closes a loop: vnet has no STP yet, remove one "
-                             "link of the loop",
-                             l.a.node, l.b.node));
-      } else {
-        parent[ra] = rb;
-      }
-    }
+    // Loops of switch links storm unless every switch on them runs spanning tree.
+    check_switch_loops(topo_, r_);
     for (auto& n : topo_.nodes) n.kind->validate(n, r_);
   }
 

@@ -19,6 +19,7 @@
 
 #include "base/result.hh"
 #include "bridge/port_config.hh"
+#include "lab/spanning_tree.hh"
 #include "packet/address.hh"
 
 namespace vnet::vrrp {
@@ -92,6 +93,9 @@ struct Link {
   Endpoint a, b;  // for node↔switch links, a is the node and b the switch (normalised)
   bool switch_to_switch = false;
   bridge::PortConfig mode;  // switch side (both sides for switch↔switch)
+  // Spanning-tree settings of the switch ports at a (switch↔switch only) and b; set only where
+  // that switch runs spanning tree.
+  StpPort stp_a, stp_b;
   Where where;
   // Filled by the planner: switch port numbers and, for node links, the name of the switch-side
   // device in the dataplane's namespace (unique, at most 15 characters).

@@ -1,0 +1,109 @@
+// Step `root_bridge: SW`: SW is the root bridge of its spanning tree (IEEE 802.1D-2004 §17.6),
+// and every switch of that tree agrees. The tree is SW and the switches running spanning tree
+// that switch links join to it through switches running spanning tree (a switch without it
+// consumes BPDUs, so the switches beyond it elect their own root). SW says it is the root
+// (`is_root`) and every other one's root identifier is SW's bridge identifier (`stp/show`).
+
+#include <deque>
+#include <set>
+
+#include "lab/registry.hh"
+#include "lab/scenario.hh"
+#include "lab/step_common.hh"
+
+namespace vnet::lab {
+namespace {
+
+using nlohmann::json;
+
+struct RootSpec final : StepSpec {
+  std::string root;
+  std::vector<std::string> tree;  // the root first, then the others in file order
+};
+
+std::string json_text(const json& o, const char* key) {
+  auto it = o.find(key);
+  if (it == o.end()) return "?";
+  return it->is_string() ? it->get<std::string>() : it->dump();
+}
+
+class RootBridgeStep final : public StepKind {
+ public:
+  std::string_view name() const override { return "root_bridge"; }
+  KeySpec key() const override {
+    return {"", schema::ref("nodeName"),
+            "SWITCH is the root bridge, and every switch of its spanning tree says so"};
+  }
+  std::shared_ptr<const StepSpec> parse(const YAML::Node&, const YAML::Node& v, Reader& r,
+                                        std::string& text) const override {
+    auto s = r.str(v, "root_bridge");
+    if (!s) return nullptr;
+    text = "root_bridge " + *s;
+    const Topology& t = r.topo();
+    if (!t.is_switch(*s)) {
+      r.error(v, fmt::format("root_bridge: '{}' is not a switch", *s));
+      return nullptr;
+    }
+    if (!spanning_tree(t, *s)) {
+      r.error(v, fmt::format("root_bridge: switch {} runs no spanning tree (stp: off)", *s));
+      return nullptr;
+    }
+    auto spec = std::make_shared<RootSpec>();
+    spec->root = *s;
+    std::set<std::string> seen = {*s};
+    std::deque<std::string> queue = {*s};
+    while (!queue.empty()) {
+      std::string x = queue.front();
+      queue.pop_front();
+      for (auto& l : t.links) {
+        if (!l.switch_to_switch || (l.a.node != x && l.b.node != x)) continue;
+        const std::string& y = l.a.node == x ? l.b.node : l.a.node;
+        if (spanning_tree(t, y) && seen.insert(y).second) queue.push_back(y);
+      }
+    }
+    spec->tree.push_back(*s);
+    for (const Node* n : t.switches()) {
+      if (n->name != *s && seen.count(n->name)) spec->tree.push_back(n->name);
+    }
+    return spec;
+  }
+  Outcome run(const Step& st, ScenarioContext& ctx, bool) const override {
+    const auto& s = st.as<RootSpec>();
+    auto dp = ctx.lab().dataplane();
+    if (!dp) return {false, dp.error().message};
+    std::map<std::string, json> shown;
+    std::map<std::string, std::string> by_id;  // bridge id → switch
+    for (auto& sw : s.tree) {
+      auto j = (*dp)->spanning_tree(sw);
+      if (!j) return {false, j.error().message};
+      by_id[json_text(*j, "bridge_id")] = sw;
+      shown[sw] = std::move(*j);
+    }
+    auto name_of = [&](const std::string& id) {
+      auto it = by_id.find(id);
+      return it == by_id.end() ? id : fmt::format("{} ({})", it->second, id);
+    };
+    const json& root = shown[s.root];
+    std::string root_id = json_text(root, "bridge_id");
+    auto is_root = root.find("is_root");
+    if (is_root == root.end() || !is_root->is_boolean() || !is_root->get<bool>())
+      return {false, fmt::format("{} ({}) is not the root: its root is {}", s.root, root_id,
+                                 name_of(json_text(root, "root_id")))};
+    std::vector<std::string> disagree;
+    for (auto& sw : s.tree) {
+      std::string id = json_text(shown[sw], "root_id");
+      if (id != root_id) disagree.push_back(fmt::format("{} says {}", sw, name_of(id)));
+    }
+    if (!disagree.empty())
+      return {false, fmt::format("{} ({}) says it is the root, but {}", s.root, root_id,
+                                 fmt::join(disagree, "; "))};
+    return {true,
+            fmt::format("{} ({}) is the root of {}", s.root, root_id, fmt::join(s.tree, ", "))};
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<StepKind> make_root_bridge_step() { return std::make_unique<RootBridgeStep>(); }
+
+}  // namespace vnet::lab
