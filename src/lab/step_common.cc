@@ -46,6 +46,12 @@ KeySpec expect_key(const std::vector<std::string>& allowed, const std::string& d
   return {"expect", schema::enumeration(allowed), doc};
 }
 
+std::string json_text(const nlohmann::json& o, const char* key) {
+  auto it = o.find(key);
+  if (it == o.end()) return "?";
+  return it->is_string() ? it->get<std::string>() : it->dump();
+}
+
 std::optional<Outcome> refuse_if_off(const std::string& node, ScenarioContext& ctx) {
   if (ctx.topo().node(node) && !ctx.lab().powered(node))
     return Outcome{false, fmt::format("{} is powered off (a kill or stop step ran)", node)};

@@ -24,6 +24,9 @@ std::optional<std::string> expect_word(const YAML::Node& step, Reader& r,
                                        const std::vector<std::string>& allowed,
                                        const std::string& dflt);
 KeySpec expect_key(const std::vector<std::string>& allowed, const std::string& doc);
+// A field of a console JSON answer as text: a string as it is, anything else as JSON, "?" when
+// absent.
+std::string json_text(const nlohmann::json& object, const char* key);
 // "pc1 is powered off" when a scenario killed or stopped it.
 std::optional<Outcome> refuse_if_off(const std::string& node, ScenarioContext& ctx);
 

@@ -21,12 +21,6 @@ struct RootSpec final : StepSpec {
   std::vector<std::string> tree;  // the root first, then the others in file order
 };
 
-std::string json_text(const json& o, const char* key) {
-  auto it = o.find(key);
-  if (it == o.end()) return "?";
-  return it->is_string() ? it->get<std::string>() : it->dump();
-}
-
 class RootBridgeStep final : public StepKind {
  public:
   std::string_view name() const override { return "root_bridge"; }

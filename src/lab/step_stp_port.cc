@@ -25,13 +25,6 @@ struct StpPortSpec final : StepSpec {
   std::optional<std::string> role, state;
 };
 
-std::string json_word(const json& o, const char* key) {
-  auto it = o.find(key);
-  if (it == o.end()) return "?";
-  if (it->is_string()) return it->get<std::string>();
-  return it->dump();
-}
-
 class StpPortStep final : public StepKind {
  public:
   std::string_view name() const override { return "stp_port"; }
@@ -148,7 +141,7 @@ class StpPortStep final : public StepKind {
     for (auto& p : *ports) {
       auto no = p.find("port");
       if (no == p.end() || !no->is_number_unsigned() || no->get<uint64_t>() != port) continue;
-      std::string role = json_word(p, "role"), state = json_word(p, "state");
+      std::string role = json_text(p, "role"), state = json_text(p, "state");
       bool ok = (!s.role || *s.role == role) && (!s.state || *s.state == state);
       std::string want;
       if (s.role) want += *s.role;
