@@ -253,7 +253,6 @@ class Upper {
     // A port with its spanning-tree settings, before anything carries frames to it.
     auto port = [&](const std::string& sw, bridge::PortNo p, const Link& l, const StpPort& stp) {
       if (auto s = (*dp)->create_port(sw, p, l.mode); !s) return s;
-      if (stp.empty()) return Status{};
       return (*dp)->set_stp_port(sw, p, stp);
     };
     size_t node_links = 0;

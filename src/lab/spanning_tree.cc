@@ -84,8 +84,8 @@ std::vector<KeySpec> stp_switch_keys() {
 std::vector<KeySpec> stp_link_keys() {
   return {
       {"stp_cost", per_end(schema::integer(1, kStpMaxPathCost)),
-       "spanning-tree path cost of the link's switch port(s) (default: from the link speed, 1 Gb/s "
-       "= 20000): one number for every end, or `{SWITCH: COST}` per end"},
+       "spanning-tree path cost of the link's switch port(s) (default 2000: every vnet port counts "
+       "as 10 Gb/s): one number for every end, or `{SWITCH: COST}` per end"},
       {"stp_port_priority", per_end(stepped(kStpMaxPortPriority, kStpPortPriorityStep)),
        "spanning-tree port priority, a multiple of 16 (default 128; lower wins a tie): one number "
        "for every end, or `{SWITCH: PRIORITY}` per end"},

@@ -72,50 +72,32 @@ Status SwitchClient::set_link(const std::string& bridge, bridge::PortNo port, bo
              fmt::format("port/link {} {}", port, up ? "up" : "down"));
 }
 
-std::vector<std::string> spanning_tree_commands(const StpBridge& stp) {
-  std::vector<std::string> out = {fmt::format("stp/set mode {}", stp_mode_name(stp.mode))};
-  auto set = [&](std::string_view key, const std::optional<uint32_t>& value) {
-    if (value) out.push_back(fmt::format("stp/set {} {}", key, *value));
+std::string spanning_tree_command(const StpBridge& stp) {
+  std::string out = "stp/set";
+  auto add = [&](std::string_view key, const std::optional<uint32_t>& value) {
+    if (value) out += fmt::format(" {} {}", key, *value);
   };
-  set("priority", stp.priority);
-  // From the defaults to the target through valid times only (§17.14: 2 × (forward_delay − 1) ≥
-  // max_age ≥ 2 × (hello_time + 1)): first the changes that widen the room for max_age (a longer
-  // forward delay, a shorter hello time), then max_age, then the ones that narrow it. Each step
-  // holds: the old max_age fits the widened room, the target max_age fits the target times.
-  bool widen_delay = stp.forward_delay.value_or(kStpDefaultForwardDelay) >= kStpDefaultForwardDelay;
-  bool widen_hello = stp.hello_time.value_or(kStpDefaultHelloTime) <= kStpDefaultHelloTime;
-  if (widen_delay) set("forward_delay", stp.forward_delay);
-  if (widen_hello) set("hello_time", stp.hello_time);
-  set("max_age", stp.max_age);
-  if (!widen_delay) set("forward_delay", stp.forward_delay);
-  if (!widen_hello) set("hello_time", stp.hello_time);
-  return out;
+  add("priority", stp.priority);
+  add("hello_time", stp.hello_time);
+  add("max_age", stp.max_age);
+  add("forward_delay", stp.forward_delay);
+  return out + fmt::format(" mode {}", stp_mode_name(stp.mode));
 }
 
 Status SwitchClient::set_spanning_tree(const std::string& bridge, const StpBridge& stp) {
   if (auto s = select(bridge); !s) return s;
-  for (auto& command : spanning_tree_commands(stp)) {
-    if (auto s = run(fmt::format("bridge {} spanning tree", bridge), command); !s) return s;
-  }
-  return {};
+  return run(fmt::format("bridge {} spanning tree", bridge), spanning_tree_command(stp));
 }
 
 Status SwitchClient::set_stp_port(const std::string& bridge, bridge::PortNo port,
                                   const StpPort& stp) {
+  if (stp.empty()) return {};
   if (auto s = select(bridge); !s) return s;
-  std::string what = fmt::format("bridge {} port {} spanning tree", bridge, port);
-  if (stp.cost) {
-    if (auto s = run(what, fmt::format("stp/port {} cost {}", port, *stp.cost)); !s) return s;
-  }
-  if (stp.priority) {
-    if (auto s = run(what, fmt::format("stp/port {} priority {}", port, *stp.priority)); !s)
-      return s;
-  }
-  if (stp.edge) {
-    if (auto s = run(what, fmt::format("stp/port {} edge {}", port, *stp.edge ? "yes" : "no")); !s)
-      return s;
-  }
-  return {};
+  std::string command = fmt::format("stp/port {}", port);
+  if (stp.cost) command += fmt::format(" cost {}", *stp.cost);
+  if (stp.priority) command += fmt::format(" priority {}", *stp.priority);
+  if (stp.edge) command += fmt::format(" edge {}", *stp.edge ? "yes" : "no");
+  return run(fmt::format("bridge {} port {} spanning tree", bridge, port), command);
 }
 
 Result<json> SwitchClient::bridges() { return run_json("bridges", "bridge/list"); }

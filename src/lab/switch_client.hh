@@ -9,7 +9,6 @@
 
 #include <optional>
 #include <string>
-#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -38,9 +37,9 @@ class SwitchClient {
   // Administrative link state: down = the cable is pulled (its peer goes down with it).
   Status set_link(const std::string& bridge, bridge::PortNo port, bool up);
 
-  // Spanning tree of a bridge that has its defaults (a fresh one): spanning_tree_commands().
+  // A bridge's spanning tree: spanning_tree_command().
   Status set_spanning_tree(const std::string& bridge, const StpBridge& stp);
-  // A bridge port's spanning-tree settings (those set; the port exists).
+  // A bridge port's spanning-tree settings (those set, in one `stp/port`; the port exists).
   Status set_stp_port(const std::string& bridge, bridge::PortNo port, const StpPort& stp);
 
   // JSON answers as the console gives them (docs/switch.md).
@@ -60,9 +59,9 @@ class SwitchClient {
   std::string selected_;
 };
 
-// The console commands that take a fresh bridge (802.1D defaults) to `stp`: the mode, then the
-// priority and times written. The dataplane checks each time command against the §17.14 relation
-// with the times in effect, so they come in an order that never breaks it on the way.
-std::vector<std::string> spanning_tree_commands(const StpBridge& stp);
+// `stp/set` with the priority and times written, then the mode: the dataplane checks the pairs
+// of one command together (the §17.14 relation holds for the target, not for each step on the
+// way) and turns the tree on with them in effect.
+std::string spanning_tree_command(const StpBridge& stp);
 
 }  // namespace vnet::lab

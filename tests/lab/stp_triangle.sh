@@ -3,11 +3,12 @@
 # bridge priority and sw3 the second best, one host on each. The lab comes up (a loop `vnet lab`
 # accepts only because every switch runs spanning tree); sw1 becomes the root and every switch
 # agrees; exactly one port of the whole lab is discarding, and it is sw2's port toward sw3
-# (alternate). Positive control: the hosts reach each other. Broadcasts do not circle: each of N
-# broadcast echo requests from h1 arrives at h3 exactly once and the dataplane's storm guard
-# drops nothing. Pulling the sw1–sw2 cable (sw2's root path): h2 reaches h1 again within seconds
-# and sw2's formerly alternate port is its root port, forwarding. The same triangle with sw3 at
-# `stp: off` is refused by validate, naming the loop's links and sw3.
+# (alternate); host ports are edge ports and a per-end stp_cost reached its port only. Positive
+# control: the hosts reach each other. Broadcasts do not circle: each of N broadcast echo requests
+# from h1 arrives at h3 exactly once and the dataplane's storm guard drops nothing. Pulling the
+# sw1–sw2 cable (sw2's root path): h2 reaches h1 again within seconds and sw2's formerly alternate
+# port is its root port, forwarding. The same triangle with sw3 at `stp: off` is refused by
+# validate, naming the loop's links and sw3.
 . "$(dirname "$0")/lib.sh"
 command -v tcpdump >/dev/null || fail "tcpdump is not installed: scripts/deps.sh"
 command -v jq >/dev/null || fail "jq is not installed: scripts/deps.sh"
@@ -33,7 +34,7 @@ links:
   - {endpoints: [h2, sw2], vlan: 10}
   - {endpoints: [h3, sw3], vlan: 10}
   - {endpoints: [sw1, sw2], trunk: [10]}
-  - {endpoints: [sw2, sw3], trunk: [10]}
+  - {endpoints: [sw2, sw3], trunk: [10], stp_cost: {sw2: 3000}}
   - {endpoints: [sw3, sw1], trunk: [10]}
 EOF
   if [ $# -gt 0 ]; then
@@ -82,13 +83,20 @@ CTL=("$VNET" ctl "$VNET_STATE_DIR/$T/console.sock")
 grep -q "0 failed" "$WORK/converge.out" || fail "converge: $(cat "$WORK/converge.out")"
 pass "sw1 is the root, sw2's port toward sw3 is alternate/discarding, the hosts reach each other"
 
-ports() { for b in sw1 sw2 sw3; do "${CTL[@]}" -b $b stp/show --json | jq -r --arg b $b '.ports[] | "\($b) \(.port) \(.role) \(.state)"'; done; }
+ports() { for b in sw1 sw2 sw3; do "${CTL[@]}" -b $b stp/show --json | jq -r --arg b $b '.ports[] | "\($b) \(.port) edge=\(.edge) cost=\(.path_cost) \(.role) \(.state)"'; done; }
 ports >"$WORK/ports.txt" || fail "stp/show: $(cat "$WORK/ports.txt")"
 discarding=$(grep -c ' discarding$' "$WORK/ports.txt" || true)
 alternate=$(grep -c ' alternate discarding$' "$WORK/ports.txt" || true)
 [ "$(wc -l <"$WORK/ports.txt")" = 9 ] || fail "expected 9 ports with spanning tree: $(cat "$WORK/ports.txt")"
 [ "$discarding" = 1 ] && [ "$alternate" = 1 ] || fail "expected exactly one port discarding, as alternate: $(cat "$WORK/ports.txt")"
 pass "exactly one port of nine discards: $(grep ' discarding$' "$WORK/ports.txt")"
+# The lab's per-port settings: host ports (port 1 of each switch) are edge ports, cables are not;
+# the sw2 end of sw2–sw3 has the cost the link gives it, the sw3 end the default.
+[ "$(grep -c ' 1 edge=true ' "$WORK/ports.txt")" = 3 ] && [ "$(grep -c 'edge=true' "$WORK/ports.txt")" = 3 ] ||
+  fail "expected exactly the three host ports to be edge ports: $(cat "$WORK/ports.txt")"
+grep -q '^sw2 3 edge=false cost=3000 ' "$WORK/ports.txt" && grep -q '^sw3 2 edge=false cost=2000 ' "$WORK/ports.txt" ||
+  fail "stp_cost {sw2: 3000} did not reach sw2's port only: $(cat "$WORK/ports.txt")"
+pass "host ports are edge ports; stp_cost set the sw2 end of sw2–sw3 only"
 
 guarded() {
   local n=0 b x
@@ -113,10 +121,10 @@ pass "each of $N broadcasts reached h3 once; storm guard dropped nothing"
 "$VNET" lab test "$FAILOVER" --junit "$WORK/failover.xml" >"$WORK/failover.out" 2>&1 ||
   fail "failover scenario: $(cat "$WORK/failover.out")"
 grep -q "0 failed" "$WORK/failover.out" || fail "failover: $(cat "$WORK/failover.out")"
-grep -o 'after [0-9]* ms: .*h2.*' "$WORK/failover.out" | head -1 || true
+grep -m1 "PASS\] wait_until ping h2 h1" "$WORK/failover.out" || true
 [ "$(guarded)" = 0 ] || fail "the storm guard dropped $(guarded) frames during reconvergence"
 pass "sw1–sw2 pulled: h2 reaches h1 again, sw2's formerly alternate port is root and forwards"
 
 "$VNET" lab down "$T" >/dev/null 2>&1 || fail "down"
 ip netns list | grep -q "^$T-" && fail "namespaces left: $(ip netns list | grep "^$T-")"
-echo "4 passed, 0 failed"
+echo "5 passed, 0 failed"
