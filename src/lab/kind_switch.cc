@@ -90,7 +90,7 @@ class SwitchKind final : public NodeKind {
 
   nlohmann::json status(const Node& n, const Topology&) const override {
     const auto& spec = n.as<SwitchSpec>();
-    return {{"vlans", spec.vlans}, {"stp", stp_mode_name(spec.stp.mode)}};
+    return {{"vlans", spec.vlans}, {"stp", bridge::stp_mode_name(spec.stp.mode)}};
   }
 };
 

@@ -11,18 +11,6 @@
 
 namespace vnet::lab {
 
-std::string_view stp_mode_name(StpMode mode) {
-  switch (mode) {
-    case StpMode::kOff:
-      return "off";
-    case StpMode::kStp:
-      return "stp";
-    case StpMode::kRstp:
-      return "rstp";
-  }
-  return "off";
-}
-
 const StpBridge* spanning_tree(const Topology& t, const std::string& node) {
   const Node* n = t.node(node);
   return n ? n->kind->spanning_tree(*n) : nullptr;
@@ -100,12 +88,8 @@ StpBridge parse_stp_bridge(const YAML::Node& y, const std::string& sw, Reader& r
   StpBridge b;
   if (y["stp"]) {
     if (auto s = r.str(y["stp"], "stp")) {
-      if (*s == "rstp") {
-        b.mode = StpMode::kRstp;
-      } else if (*s == "stp") {
-        b.mode = StpMode::kStp;
-      } else if (*s == "off") {
-        b.mode = StpMode::kOff;
+      if (auto mode = bridge::parse_stp_mode(*s)) {
+        b.mode = *mode;
       } else {
         r.error(y["stp"], fmt::format("switch {} stp '{}': expected rstp, stp or off", sw, *s));
       }
@@ -133,9 +117,10 @@ StpBridge parse_stp_bridge(const YAML::Node& y, const std::string& sw, Reader& r
     return b;
   }
   // §17.14: 2 × (Bridge Forward Delay − 1.0 s) ≥ Bridge Max Age ≥ 2 × (Bridge Hello Time + 1.0 s).
-  uint32_t hello = b.hello_time.value_or(kStpDefaultHelloTime);
-  uint32_t age = b.max_age.value_or(kStpDefaultMaxAge);
-  uint32_t delay = b.forward_delay.value_or(kStpDefaultForwardDelay);
+  const stp::BridgeConfig defaults;
+  uint32_t hello = b.hello_time.value_or(defaults.hello_time);
+  uint32_t age = b.max_age.value_or(defaults.max_age);
+  uint32_t delay = b.forward_delay.value_or(defaults.forward_delay);
   auto shown = [](const std::optional<uint32_t>& v, uint32_t value) {
     return fmt::format("{} s{}", value, v ? "" : " (default)");
   };

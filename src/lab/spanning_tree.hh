@@ -24,6 +24,7 @@
 #include <string_view>
 #include <vector>
 
+#include "bridge/spanning_tree.hh"
 #include "lab/keys.hh"
 
 namespace vnet::lab {
@@ -33,15 +34,12 @@ struct Link;
 struct Node;
 struct Topology;
 
-enum class StpMode : uint8_t { kOff, kStp, kRstp };
-std::string_view stp_mode_name(StpMode mode);  // "off", "stp", "rstp" (the console's words)
+using bridge::StpMode;  // off, stp, rstp: the dataplane's modes and words
 
-// §17.14 Table 17-1: ranges and defaults.
+// §17.14 Tables 17-1 and 17-2: ranges (the defaults are stp::BridgeConfig's).
 inline constexpr uint32_t kStpMaxBridgePriority = 61440, kStpBridgePriorityStep = 4096;
 inline constexpr uint32_t kStpMaxPortPriority = 240, kStpPortPriorityStep = 16;
 inline constexpr uint32_t kStpMaxPathCost = 200000000;  // §17.14 Table 17-3, 32-bit costs
-inline constexpr uint32_t kStpDefaultHelloTime = 2, kStpDefaultMaxAge = 20,
-                          kStpDefaultForwardDelay = 15;
 
 // A switch's spanning-tree settings; unset values keep the bridge's defaults.
 struct StpBridge {

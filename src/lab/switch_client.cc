@@ -81,7 +81,7 @@ std::string spanning_tree_command(const StpBridge& stp) {
   add("hello_time", stp.hello_time);
   add("max_age", stp.max_age);
   add("forward_delay", stp.forward_delay);
-  return out + fmt::format(" mode {}", stp_mode_name(stp.mode));
+  return out + fmt::format(" mode {}", bridge::stp_mode_name(stp.mode));
 }
 
 Status SwitchClient::set_spanning_tree(const std::string& bridge, const StpBridge& stp) {
