@@ -210,7 +210,9 @@ void Dataplane::stp_changed() {
 void Dataplane::stp_run() {
   TimePoint now = loop_.clock().now();
   std::optional<TimePoint> next;
-  for (auto& [br, tree] : trees_) {
+  for (auto& entry : trees_) {
+    Bridge* br = entry.first;  // not a structured binding: clang 14 cannot capture one
+    SpanningTree* tree = entry.second.get();
     auto due = tree->next_tick();
     if (!due) continue;
     if (*due <= now) {
