@@ -2,6 +2,7 @@
 
 #include <set>
 
+#include "base/parse.hh"
 #include "lab/reader.hh"
 
 namespace vnet::lab {
@@ -10,7 +11,10 @@ const KeyTable& interface_keys() {
   static const KeyTable t{
       "interface",
       {
-          {"name", schema::ref("interfaceName"), "device name inside the node (eth0)", true},
+          {"name", schema::ref("interfaceName"),
+           "device name inside the node (eth0); NAME.VID (eth0.10) is a VLAN subinterface riding "
+           "NAME's trunk",
+           true},
           {"mac", schema::ref("mac"),
            "unicast MAC; without one the lab derives a stable one from the lab, node and "
            "interface names"},
@@ -30,7 +34,19 @@ Interface parse_one(const YAML::Node& n, const std::string& node, Reader& r) {
   i.where = r.at(n);
   if (!r.check_keys(n, interface_keys())) return i;
   if (n["name"]) {
-    if (auto s = r.name(n["name"], "interface name", 15)) {
+    // PARENT.VID: a VLAN subinterface riding PARENT's trunk (the topology expands it).
+    auto full = r.str(n["name"], "interface name");
+    auto dot = full ? full->find('.') : std::string::npos;
+    if (full && dot != std::string::npos) {
+      auto vid = parse_int(std::string_view(*full).substr(dot + 1), 1, 4094);
+      if (!vid || full->size() > 15 || !Reader::valid_name(full->substr(0, dot), 15)) {
+        r.error(n["name"], fmt::format("interface name '{}': expected NAME or NAME.VID (a VLAN "
+                                       "subinterface, VID 1..4094), at most 15 characters",
+                                       *full));
+      } else {
+        i.name = *full;
+      }
+    } else if (auto s = r.name(n["name"], "interface name", 15)) {
       i.name = *s;
       if (kReserved.count(i.name))
         r.error(n["name"], fmt::format("interface name '{}' is reserved in every network "

@@ -112,7 +112,7 @@ json common_defs() {
         {"not", {{"const", "vnet"}}}}},
       {"interfaceName",
        {{"type", "string"},
-        {"pattern", "^[A-Za-z][A-Za-z0-9_-]{0,14}$"},
+        {"pattern", "^(?=.{1,15}$)[A-Za-z][A-Za-z0-9_-]*(\\.[0-9]{1,4})?$"},
         {"not", {{"enum", {"lo", "all", "default"}}}}}},
       {"prefix", string("ADDRESS/PREFIXLEN")},
       {"prefixes", one_or_list(ref("prefix"))},

@@ -162,6 +162,7 @@ void plan(Topology& t) {
         n.macs[i.name] = *i.mac;
         continue;
       }
+      if (i.name.find('.') != std::string::npos) continue;  // a VLAN subinterface: below
       for (uint64_t salt = 0;; ++salt) {
         uint64_t h = fnv1a(fmt::format("{}/{}/{}/{}", t.name, n.name, i.name, salt));
         packet::MacAddress m;
@@ -176,6 +177,13 @@ void plan(Topology& t) {
           break;
         }
       }
+    }
+    // VLAN subinterfaces without a declared MAC share their parent's, as VLAN devices do.
+    for (auto& i : n.interfaces) {
+      auto dot = i.name.find('.');
+      if (i.mac || dot == std::string::npos) continue;
+      auto parent = n.macs.find(i.name.substr(0, dot));
+      if (parent != n.macs.end()) n.macs[i.name] = parent->second;
     }
   }
 }
@@ -300,6 +308,7 @@ class Parser {
     }
     if (topo_.switches().empty()) r_.error(Where{file_, 1}, "a lab needs at least one switch");
     for (auto n : r_.list(root["links"], "links")) parse_link(n);
+    expand_vlan_subinterfaces();
     for (auto s : r_.list(root["scenarios"], "scenarios")) parse_scenario(s);
     validate_global();
     auto diags = r_.diagnostics();
@@ -451,6 +460,65 @@ class Parser {
     topo_.links.push_back(std::move(link));
   }
 
+  // Router-on-a-stick: an interface named PARENT.VID rides the trunk of PARENT's link. This
+  // kernel cannot demultiplex 802.1Q in a namespace (no 8021q module), so vnet realises each such
+  // interface as a veth of its own to an access port of VLAN VID on the same switch, and takes
+  // VID off the parent's trunk port: the node sees eth0.10, eth0.20 … as on a real router (with
+  // the parent's MAC, as VLAN devices have), and VRRP instances and nftables rules use those
+  // names. The new links carry the parent link's line for messages.
+  void expand_vlan_subinterfaces() {
+    std::vector<Link> added;
+    for (auto& n : topo_.nodes) {
+      if (n.kind->is_switch()) continue;
+      for (auto& i : n.interfaces) {
+        auto dot = i.name.find('.');
+        if (dot == std::string::npos) continue;
+        std::string parent = i.name.substr(0, dot);
+        auto vid = parse_int(std::string_view(i.name).substr(dot + 1), 1, 4094);
+        if (!vid) continue;  // the interface parser said so
+        if (!n.interface(parent)) {
+          r_.error(i.where, fmt::format("interface {}:{} is a VLAN subinterface of {}, which {} "
+                                        "does not have",
+                                        n.name, i.name, parent, n.name));
+          continue;
+        }
+        Link* up = nullptr;
+        for (auto& l : topo_.links) {
+          if (l.switch_to_switch || l.a.node != n.name) continue;
+          if (l.a.interface == i.name) {
+            r_.error(l.where, fmt::format("{}:{} rides {}'s trunk: it needs no link of its own",
+                                          n.name, i.name, parent));
+          }
+          if (l.a.interface == parent) up = &l;
+        }
+        if (!up) continue;  // "not connected" is reported for the parent
+        VlanId v = static_cast<VlanId>(*vid);
+        auto& m = up->mode;
+        if (m.mode != bridge::PortConfig::Mode::kTrunk || !m.trunk_vlans.test(v)) {
+          r_.error(i.where, fmt::format("interface {}:{} needs VLAN {} tagged on {}'s link (line "
+                                        "{}): make it 'trunk: [.., {}, ..]'",
+                                        n.name, i.name, v, parent, up->where.line, v));
+          continue;
+        }
+        if (m.native_vlan && *m.native_vlan == v) {
+          r_.error(i.where, fmt::format("interface {}:{}: VLAN {} is the native VLAN of {}'s "
+                                        "trunk, it travels untagged on {} itself",
+                                        n.name, i.name, v, parent, parent));
+          continue;
+        }
+        m.trunk_vlans.reset(v);
+        Link sub;
+        sub.a = Endpoint{n.name, i.name, std::nullopt};
+        sub.b = Endpoint{up->b.node, {}, std::nullopt};
+        sub.mode = bridge::PortConfig::access(v);
+        sub.stp_b = up->stp_b;
+        sub.where = up->where;
+        added.push_back(std::move(sub));
+      }
+    }
+    for (auto& l : added) topo_.links.push_back(std::move(l));
+  }
+
   void parse_scenario(const YAML::Node& s) {
     Scenario sc;
     sc.where = r_.at(s);
@@ -495,6 +563,8 @@ class Parser {
     }
     for (auto& n : topo_.nodes) {
       for (auto& i : n.interfaces) {
+        // A VLAN subinterface is connected through its parent (or its error was reported).
+        if (i.name.find('.') != std::string::npos) continue;
         if (!ifaces.count({n.name, i.name})) {
           r_.error(
               i.where,
