@@ -1,0 +1,210 @@
+#!/usr/bin/env bash
+# Spanning tree against Open vSwitch's RSTP (IEEE 802.1D-2004 clause 17; OVS lib/rstp*.c, the
+# userspace datapath: no kernel module). A ring of three vnet bridges and one OVS bridge:
+#
+#     v1 (4096) ==cable== v2 (8192) ==cable== v3 (12288)
+#        \ port 2                                / port 2
+#         veth c1 ~ o1    OVS br0 (16384)   o3 ~ c3 veth
+#
+# vnet's ports toward OVS are afpacket ports on veths; OVS runs from a private database, run
+# directory and sockets under $WORK in its own namespace (the host's Open vSwitch, if any, is not
+# touched). After each event — a ring link down and up (a vnet cable, then the veth to OVS), the
+# root's priority change, then OVS's — both implementations must agree within 1 s on the root and
+# on every port role: the roles a correct RSTP computes from the priority vectors (802.1D-2004
+# §17.6, §17.19.21), written below per event. The time each event took to agree is printed;
+# every event is run even after one fails, and the test fails at the end with each failure.
+. "$(dirname "$0")/lib.sh"
+command -v jq >/dev/null || fail "jq is not installed: scripts/deps.sh"
+for tool in ovsdb-tool ovsdb-server ovs-vswitchd ovs-vsctl ovs-appctl; do
+  command -v $tool >/dev/null || fail "$tool is not installed: scripts/deps.sh (openvswitch-switch)"
+done
+SCHEMA=/usr/share/openvswitch/vswitch.ovsschema
+[ -r $SCHEMA ] || fail "Open vSwitch schema $SCHEMA is missing (openvswitch-common)"
+
+ns_add $T-sw
+ns_add $T-ovs
+for i in 1 3; do
+  ip -n $T-sw link add c$i type veth peer name o$i netns $T-ovs
+  ip -n $T-sw link set c$i up
+  ip -n $T-ovs link set o$i up
+done
+
+# Open vSwitch: private database, run/log directories and sockets, started in $T-ovs and stopped
+# by PID (lib.sh's cleanup) on every exit path.
+O=$WORK/ovs
+mkdir -p "$O"
+export OVS_RUNDIR=$O OVS_LOGDIR=$O OVS_DBDIR=$O OVS_SYSCONFDIR=$O
+ovsdb-tool create "$O/conf.db" $SCHEMA >"$O/tool.log" 2>&1 || fail "ovsdb-tool: $(cat "$O/tool.log")"
+ip netns exec $T-ovs ovsdb-server "$O/conf.db" --remote=punix:"$O/db.sock" \
+  --unixctl="$O/ovsdb-server.ctl" --pidfile="$O/ovsdb-server.pid" --log-file="$O/ovsdb-server.log" \
+  --detach --no-chdir 2>"$O/ovsdb-server.err" || fail "ovsdb-server: $(cat "$O/ovsdb-server.err")"
+PIDS+=("$(cat "$O/ovsdb-server.pid")")
+vsctl() { ovs-vsctl --db=unix:"$O/db.sock" --timeout=5 "$@"; }
+vsctl --no-wait init || fail "ovs-vsctl cannot reach the private ovsdb-server"
+ip netns exec $T-ovs ovs-vswitchd unix:"$O/db.sock" --unixctl="$O/ovs-vswitchd.ctl" \
+  --pidfile="$O/ovs-vswitchd.pid" --log-file="$O/ovs-vswitchd.log" --detach --no-chdir \
+  2>"$O/ovs-vswitchd.err" || fail "ovs-vswitchd: $(cat "$O/ovs-vswitchd.err")"
+PIDS+=("$(cat "$O/ovs-vswitchd.pid")")
+appctl() { ovs-appctl --target="$O/ovs-vswitchd.ctl" "$@"; }
+appctl version >/dev/null || fail "ovs-vswitchd does not answer on its control socket"
+
+# Timers as vnet's below (OVS's hello time is fixed at 2 s).
+vsctl add-br br0 -- set Bridge br0 datapath_type=netdev rstp_enable=true \
+  other_config:rstp-address=02:00:00:00:7a:04 other_config:rstp-priority=16384 \
+  other_config:rstp-max-age=6 other_config:rstp-forward-delay=4 \
+  -- add-port br0 o1 -- add-port br0 o3 ||
+  fail "ovs-vsctl could not create br0: $(tail -5 "$O/ovs-vswitchd.log")"
+ovs_has_ports() { contains o1 appctl rstp/show br0 && contains o3 appctl rstp/show br0; }
+wait_for 5 ovs_has_ports || fail "OVS did not put o1 and o3 under RSTP: $(appctl rstp/show br0 2>&1)"
+pass "Open vSwitch $(ovs-vswitchd --version | awk 'NR == 1 {print $NF}') runs br0 (userspace datapath) with RSTP"
+
+M=$WORK/mgmt
+start_switch $T-sw $M --bridge v1
+ctl() { "$VNET" ctl "$M" "$@"; }
+ctl bridge/create v2 >/dev/null
+ctl bridge/create v3 >/dev/null
+prio=([1]=4096 [2]=8192 [3]=12288)
+for b in 1 2 3; do
+  for p in 1 2; do ctl -b v$b port/create $p >/dev/null; done
+  ctl -b v$b stp/set mode rstp priority ${prio[$b]} hello_time 2 forward_delay 4 max_age 6 >/dev/null
+done
+ctl cable/connect v1 1 v2 1 >/dev/null
+ctl cable/connect v2 2 v3 1 >/dev/null
+ctl -b v1 port/attach 2 afpacket:c1 >/dev/null
+ctl -b v3 port/attach 2 afpacket:c3 >/dev/null
+
+# Bridge identifiers compared as 16 hex digits: vnet prints 1000.02000000000a, OVS's rstp/show
+# the priority in decimal and the address with colons.
+vnet_id() { ctl -b "$1" --json stp/show | jq -r "$2" | tr -d .; }
+ovs_id() { # PRIORITY MAC
+  printf '%04x%s' "$1" "${2//:/}"
+}
+ovs_root() {
+  appctl rstp/show br0 | awk '/^Root ID:/ {r = 1} r && /stp-priority/ {p = $2}
+    r && /stp-system-id/ {print p, $2; exit}'
+}
+# ovs_column N: "o1=X o3=Y " from rstp/show's port table (2 = role, 3 = state), in lower case
+# as vnet's, sorted by interface.
+ovs_column() {
+  appctl rstp/show br0 | awk -v c="$1" '/^  Interface/ {t = 1; next}
+    t && NF >= 3 && $1 != "----------" {print $1 "=" tolower($c)}' | sort | tr '\n' ' '
+}
+declare -A ID
+for b in v1 v2 v3; do ID[$b]=$(vnet_id $b .bridge_id); done
+ID[br0]=$(ovs_id 16384 02:00:00:00:7a:04)
+
+# The state both sides report: root per bridge and every port's role, one line.
+actual() {
+  local b j
+  for b in v1 v2 v3; do
+    j=$(ctl -b $b --json stp/show)
+    printf '%s:root=%s ' $b "$(jq -r .root_id <<<"$j" | tr -d .)"
+    jq -r --arg b $b '.ports[] | "\($b):\(.port)=\(.role)"' <<<"$j" | tr '\n' ' '
+  done
+  printf 'br0:root=%s ' "$(ovs_id $(ovs_root))"
+  ovs_column 2 | sed 's/\(o[0-9]\)=/br0:\1=/g'
+}
+# expected ROOT ROLES: the same line for the root bridge ROOT and the roles ROLES (in the order
+# v1:1 v1:2 v2:1 v2:2 v3:1 v3:2 br0:o1 br0:o3).
+expected() {
+  local root=${ID[$1]} r=($2) out="" b
+  for b in v1 v2 v3; do
+    out+="$b:root=$root $b:1=${r[0]} $b:2=${r[1]} "
+    r=("${r[@]:2}")
+  done
+  echo "${out}br0:root=$root br0:o1=${r[0]} br0:o3=${r[1]} "
+}
+now_ms() { date +%s%3N; }
+FAILURES=()
+LAST=""
+# agree LABEL ROOT ROLES: poll until both sides report exactly this; 1 s allowed, polled up to
+# 15 s so that later events still start from a converged ring. A failure lists every distinct
+# report seen on the way, with its time since the event.
+agree() {
+  local label=$1 want t0 t seen="" prev=""
+  want=$(expected "$2" "$3")
+  t0=$(now_ms)
+  until LAST=$(actual) && [ "$LAST" = "$want" ]; do
+    t=$(($(now_ms) - t0))
+    [ "$LAST" = "$prev" ] || seen+=$'\n'"  +$t ms: $LAST"
+    prev=$LAST
+    if [ $t -gt 15000 ]; then
+      FAILURES+=("$label: no agreement after 15 s; expected: $want; reported:$seen")
+      echo "not ok - $label: no agreement after 15 s" >&2
+      return 0
+    fi
+    sleep 0.02
+  done
+  t=$(($(now_ms) - t0))
+  if [ $t -gt 1000 ]; then
+    FAILURES+=("$label: agreed only after $t ms (allowed 1000 ms); reported before:$seen")
+    echo "not ok - $label: agreed after $t ms (> 1000 ms)" >&2
+  else
+    pass "$label: vnet and OVS agree after $t ms (root $2)"
+  fi
+}
+
+# The first convergence includes the daemons' start: allowed 15 s, its time is only printed.
+# Root v1. v2 and br0 are one hop from it; v3 reaches it in 4000 via v2 or via br0, and takes
+# v2 (bridge 8192 < 16384), so v3's port toward br0 is the ring's alternate.
+t0=$(now_ms)
+wait_for 15 eval '[ "$(actual)" = "$(expected v1 "designated designated root designated root alternate root designated")" ]' ||
+  fail "no initial agreement: expected $(expected v1 "designated designated root designated root alternate root designated"); reported $(actual)"
+pass "initial convergence: root v1, v3's port 2 (toward OVS) alternate, after $(($(now_ms) - t0)) ms"
+
+# Every port but the alternate forwards on both sides, and OVS's ports report it too.
+ovs_states() { ovs_column 3; }
+forwarding_as_roles() {
+  local b p s
+  for b in v1 v2 v3; do
+    for p in 1 2; do
+      s=$(ctl -b $b --json stp/show | jq -r ".ports[] | select(.port == $p) | .state")
+      if [ $b$p = v32 ]; then [ "$s" = discarding ] || return 1; else [ "$s" = forwarding ] || return 1; fi
+    done
+  done
+  [ "$(ovs_states)" = "o1=forwarding o3=forwarding " ]
+}
+wait_for 15 forwarding_as_roles ||
+  fail "ports did not reach forwarding: OVS $(ovs_states); vnet $(for b in v1 v2 v3; do ctl -b $b stp/show; done)"
+pass "every port but the alternate forwards, OVS's and vnet's"
+
+# 1. The cable v1–v2 goes down: v2 reaches the root the long way (v3, br0), br0's port toward v3
+#    becomes designated, v3's root port moves to port 2.
+ctl -b v1 port/link 1 down >/dev/null
+agree "ring cable v1-v2 down" v1 "disabled designated disabled root designated root root designated"
+ctl -b v1 port/link 1 up >/dev/null
+agree "ring cable v1-v2 up" v1 "designated designated root designated root alternate root designated"
+
+# 2. The veth between v1 and OVS loses its link (o1 set down in OVS's namespace: c1, vnet's end,
+#    loses carrier): br0 reaches the root through v3.
+ip -n $T-ovs link set o1 down
+agree "veth v1-OVS down" v1 "designated disabled root designated root designated disabled root"
+ip -n $T-ovs link set o1 up
+agree "veth v1-OVS up" v1 "designated designated root designated root alternate root designated"
+
+# 3. The root's priority becomes the worst (32768): v2 (8192) is root. br0 reaches it in 4000
+#    via v1 or via v3 and takes v3 (12288 < 32768): br0's port toward v1 is the alternate.
+ctl -b v1 stp/set priority 32768 >/dev/null
+ID[v1]=$(vnet_id v1 .bridge_id)
+agree "root v1's priority to 32768" v2 "root designated designated designated root designated alternate root"
+
+# 4. OVS's priority becomes the best (4096): br0 is root. v2 reaches it in 4000 via v1 or v3 and
+#    takes v3 (12288 < 32768): v2's port toward v1 is the alternate.
+vsctl set Bridge br0 other_config:rstp-priority=4096
+ID[br0]=$(ovs_id 4096 02:00:00:00:7a:04)
+agree "OVS br0's priority to 4096" br0 "designated root alternate root designated root designated designated"
+
+# OVS's database (rstp_status, refreshed by ovs-vswitchd on its own schedule) says the same.
+db_agrees() {
+  [ "$(vsctl get Bridge br0 rstp_status:rstp_root_id | tr -d '".')" = "${ID[br0]}" ] &&
+    [ "$(vsctl get Port o1 rstp_status:rstp_port_role)" = Designated ] &&
+    [ "$(vsctl get Port o3 rstp_status:rstp_port_role)" = Designated ]
+}
+wait_for 10 db_agrees ||
+  FAILURES+=("OVS's rstp_status: root $(vsctl get Bridge br0 rstp_status), o1 $(vsctl get Port o1 rstp_status), o3 $(vsctl get Port o3 rstp_status)")
+
+if [ ${#FAILURES[@]} -gt 0 ]; then
+  printf '%s\n' "${FAILURES[@]}" >&2
+  fail "${#FAILURES[@]} of the events above did not agree in time"
+fi
+echo "1 passed, 0 failed"
