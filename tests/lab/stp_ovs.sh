@@ -8,11 +8,13 @@
 #
 # vnet's ports toward OVS are afpacket ports on veths; OVS runs from a private database, run
 # directory and sockets under $WORK in its own namespace (the host's Open vSwitch, if any, is not
-# touched). After each event — a ring link down and up (a vnet cable, then the veth to OVS), the
-# root's priority change, then OVS's — both implementations must agree within 1 s on the root and
-# on every port role: the roles a correct RSTP computes from the priority vectors (802.1D-2004
-# §17.6, §17.19.21), written below per event. The time each event took to agree is printed;
-# every event is run even after one fails, and the test fails at the end with each failure.
+# touched). After each event — a ring link down and up (a vnet cable, then the veth to OVS), OVS
+# becoming root by its priority, the root's priority change (OVS's, then vnet's) — both
+# implementations must agree within 1 s on the root and on every port role: the roles a correct
+# RSTP computes from the priority vectors (802.1D-2004 §17.6, §17.19.21), written below per
+# event. Where OVS 3.1 itself is known to be slower the allowance is longer and the reason is
+# given there. The time each event took to agree is printed; every event is run even after one
+# fails, and the test fails at the end with each failure.
 . "$(dirname "$0")/lib.sh"
 command -v jq >/dev/null || fail "jq is not installed: scripts/deps.sh"
 for tool in ovsdb-tool ovsdb-server ovs-vswitchd ovs-vsctl ovs-appctl; do
@@ -75,34 +77,32 @@ ctl -b v3 port/attach 2 afpacket:c3 >/dev/null
 
 # Bridge identifiers compared as 16 hex digits: vnet prints 1000.02000000000a, OVS's rstp/show
 # the priority in decimal and the address with colons.
-vnet_id() { ctl -b "$1" --json stp/show | jq -r "$2" | tr -d .; }
+vnet_id() { ctl -b "$1" --json stp/show | jq -r .bridge_id | tr -d .; }
 ovs_id() { # PRIORITY MAC
   printf '%04x%s' "$1" "${2//:/}"
 }
-ovs_root() {
-  appctl rstp/show br0 | awk '/^Root ID:/ {r = 1} r && /stp-priority/ {p = $2}
-    r && /stp-system-id/ {print p, $2; exit}'
-}
-# ovs_column N: "o1=X o3=Y " from rstp/show's port table (2 = role, 3 = state), in lower case
-# as vnet's, sorted by interface.
-ovs_column() {
-  appctl rstp/show br0 | awk -v c="$1" '/^  Interface/ {t = 1; next}
-    t && NF >= 3 && $1 != "----------" {print $1 "=" tolower($c)}' | sort | tr '\n' ' '
-}
 declare -A ID
-for b in v1 v2 v3; do ID[$b]=$(vnet_id $b .bridge_id); done
+for b in v1 v2 v3; do ID[$b]=$(vnet_id $b); done
 ID[br0]=$(ovs_id 16384 02:00:00:00:7a:04)
 
-# The state both sides report: root per bridge and every port's role, one line.
+# ovs_show COLUMN: "br0:root=ID br0:o1=X br0:o3=Y " from OVS's rstp/show: the root, then column
+# 2 (role) or 3 (state) of its port table, in lower case as vnet's.
+ovs_show() {
+  appctl rstp/show br0 | awk -v c="$1" '
+    /^Root ID:/ {r = 1} /^Bridge ID:/ {r = 0}
+    r && $1 == "stp-priority" {p = $2} r && $1 == "stp-system-id" {m = $2}
+    /^  Interface/ {t = 1; next}
+    t && NF >= 3 && $1 != "----------" {v[$1] = tolower($c)}
+    END {gsub(":", "", m); printf "br0:root=%04x%s br0:o1=%s br0:o3=%s ", p, m, v["o1"], v["o3"]}'
+}
+# The state both sides report, one line: root per bridge and every port's role.
 actual() {
-  local b j
+  local b
   for b in v1 v2 v3; do
-    j=$(ctl -b $b --json stp/show)
-    printf '%s:root=%s ' $b "$(jq -r .root_id <<<"$j" | tr -d .)"
-    jq -r --arg b $b '.ports[] | "\($b):\(.port)=\(.role)"' <<<"$j" | tr '\n' ' '
+    ctl -b $b --json stp/show |
+      jq -j --arg b $b '"\($b):root=\(.root_id | gsub("[.]"; "")) ", (.ports[] | "\($b):\(.port)=\(.role) ")'
   done
-  printf 'br0:root=%s ' "$(ovs_id $(ovs_root))"
-  ovs_column 2 | sed 's/\(o[0-9]\)=/br0:\1=/g'
+  ovs_show 2
 }
 # expected ROOT ROLES: the same line for the root bridge ROOT and the roles ROLES (in the order
 # v1:1 v1:2 v2:1 v2:2 v3:1 v3:2 br0:o1 br0:o3).
@@ -117,30 +117,42 @@ expected() {
 now_ms() { date +%s%3N; }
 FAILURES=()
 LAST=""
-# agree LABEL ROOT ROLES: poll until both sides report exactly this; 1 s allowed, polled up to
-# 15 s so that later events still start from a converged ring. A failure lists every distinct
-# report seen on the way, with its time since the event.
+# event CMD...: runs one scripted change; agree measures from just before it.
+EVENT_MS=0
+event() {
+  EVENT_MS=$(now_ms)
+  "$@" >/dev/null
+}
+# agree LABEL ALLOWED_MS ROOT ROLES: poll until both sides report exactly this, at most
+# ALLOWED_MS after the event (1000 unless the standard or OVS is known to be slower, said where);
+# polled up to ALLOWED_MS + 3 s (at least 10 s) so that later events start from a converged ring.
+# The time is taken when the poll that saw agreement ended (one poll reads all four bridges in
+# sequence, POLL_MS).
+# A failure lists every distinct report seen on the way, with its time since the event.
 agree() {
-  local label=$1 want t0 t seen="" prev=""
-  want=$(expected "$2" "$3")
-  t0=$(now_ms)
-  until LAST=$(actual) && [ "$LAST" = "$want" ]; do
-    t=$(($(now_ms) - t0))
+  local label=$1 allowed=$2 want t seen="" prev="" p0 limit
+  want=$(expected "$3" "$4")
+  limit=$((allowed + 3000 > 10000 ? allowed + 3000 : 10000))
+  while :; do
+    p0=$(now_ms)
+    LAST=$(actual)
+    t=$(($(now_ms) - EVENT_MS))
+    POLL_MS=$(($(now_ms) - p0))
+    [ "$LAST" != "$want" ] || break
     [ "$LAST" = "$prev" ] || seen+=$'\n'"  +$t ms: $LAST"
     prev=$LAST
-    if [ $t -gt 15000 ]; then
-      FAILURES+=("$label: no agreement after 15 s; expected: $want; reported:$seen")
-      echo "not ok - $label: no agreement after 15 s" >&2
+    if [ $t -gt $limit ]; then
+      FAILURES+=("$label: no agreement after $t ms; expected: $want; reported:$seen")
+      echo "not ok - $label: no agreement after $t ms" >&2
       return 0
     fi
     sleep 0.02
   done
-  t=$(($(now_ms) - t0))
-  if [ $t -gt 1000 ]; then
-    FAILURES+=("$label: agreed only after $t ms (allowed 1000 ms); reported before:$seen")
-    echo "not ok - $label: agreed after $t ms (> 1000 ms)" >&2
+  if [ $t -gt "$allowed" ]; then
+    FAILURES+=("$label: agreed only after $t ms (allowed $allowed ms); reported before:$seen")
+    echo "not ok - $label: agreed after $t ms (> $allowed ms)" >&2
   else
-    pass "$label: vnet and OVS agree after $t ms (root $2)"
+    pass "$label: vnet and OVS agree after $t ms (allowed $allowed; root $3; one poll $POLL_MS ms)"
   fi
 }
 
@@ -153,7 +165,6 @@ wait_for 15 eval '[ "$(actual)" = "$(expected v1 "designated designated root des
 pass "initial convergence: root v1, v3's port 2 (toward OVS) alternate, after $(($(now_ms) - t0)) ms"
 
 # Every port but the alternate forwards on both sides, and OVS's ports report it too.
-ovs_states() { ovs_column 3; }
 forwarding_as_roles() {
   local b p s
   for b in v1 v2 v3; do
@@ -162,43 +173,70 @@ forwarding_as_roles() {
       if [ $b$p = v32 ]; then [ "$s" = discarding ] || return 1; else [ "$s" = forwarding ] || return 1; fi
     done
   done
-  [ "$(ovs_states)" = "o1=forwarding o3=forwarding " ]
+  [ "$(ovs_show 3 | cut -d' ' -f2-)" = "br0:o1=forwarding br0:o3=forwarding " ]
 }
 wait_for 15 forwarding_as_roles ||
-  fail "ports did not reach forwarding: OVS $(ovs_states); vnet $(for b in v1 v2 v3; do ctl -b $b stp/show; done)"
+  fail "ports did not reach forwarding: OVS $(ovs_show 3); vnet $(for b in v1 v2 v3; do ctl -b $b stp/show; done)"
 pass "every port but the alternate forwards, OVS's and vnet's"
 
 # 1. The cable v1–v2 goes down: v2 reaches the root the long way (v3, br0), br0's port toward v3
-#    becomes designated, v3's root port moves to port 2.
-ctl -b v1 port/link 1 down >/dev/null
-agree "ring cable v1-v2 down" v1 "disabled designated disabled root designated root root designated"
-ctl -b v1 port/link 1 up >/dev/null
-agree "ring cable v1-v2 up" v1 "designated designated root designated root alternate root designated"
+#    becomes designated, v3's root port moves to port 2. vnet sees its own link change at once.
+event ctl -b v1 port/link 1 down
+agree "ring cable v1-v2 down" 1000 v1 "disabled designated disabled root designated root root designated"
+event ctl -b v1 port/link 1 up
+agree "ring cable v1-v2 up" 1000 v1 "designated designated root designated root alternate root designated"
 
 # 2. The veth between v1 and OVS loses its link (o1 set down in OVS's namespace: c1, vnet's end,
 #    loses carrier): br0 reaches the root through v3.
-ip -n $T-ovs link set o1 down
-agree "veth v1-OVS down" v1 "designated disabled root designated root designated disabled root"
-ip -n $T-ovs link set o1 up
-agree "veth v1-OVS up" v1 "designated designated root designated root alternate root designated"
+event ip -n $T-ovs link set o1 down
+agree "veth v1-OVS down" 1000 v1 "designated disabled root designated root designated disabled root"
+event ip -n $T-ovs link set o1 up
+agree "veth v1-OVS up" 1000 v1 "designated designated root designated root alternate root designated"
 
-# 3. The root's priority becomes the worst (32768): v2 (8192) is root. br0 reaches it in 4000
-#    via v1 or via v3 and takes v3 (12288 < 32768): br0's port toward v1 is the alternate.
-ctl -b v1 stp/set priority 32768 >/dev/null
-ID[v1]=$(vnet_id v1 .bridge_id)
-agree "root v1's priority to 32768" v2 "root designated designated designated root designated alternate root"
+# 3. The root's priority gets better (v1 to 0): the same tree, every bridge takes v1's new
+#    identifier as the root's (its information is superior everywhere).
+event ctl -b v1 stp/set priority 0
+ID[v1]=$(vnet_id v1)
+agree "root v1's priority to 0" 1000 v1 "designated designated root designated root alternate root designated"
 
-# 4. OVS's priority becomes the best (4096): br0 is root. v2 reaches it in 4000 via v1 or v3 and
-#    takes v3 (12288 < 32768): v2's port toward v1 is the alternate.
-vsctl set Bridge br0 other_config:rstp-priority=4096
-ID[br0]=$(ovs_id 4096 02:00:00:00:7a:04)
-agree "OVS br0's priority to 4096" br0 "designated root alternate root designated root designated designated"
+# When the root's priority gets worse, RSTP has no bound tighter than ageing: information about
+# the old root that is still on its way round the ring (or held by a bridge that does not yet
+# take the root's worse information) circulates until it ages out, rcvdInfoWhile = 3 × Hello
+# Time after the last BPDU that refreshed it (802.1D-2004 §17.21.23, §17.27). OVS adds up to 1 s
+# before it sends (see 5) and checks its timers once a second. Allowed: 3 × 2 s + 3 s.
+AGEING_MS=9000
+
+# 4. The root's priority gets worse (v1 to 32768): v2 (8192) is root. br0 reaches it in 4000 via
+#    v1 or via v3 and takes v3 (12288 < 32768): br0's port toward v1 is the alternate. OVS 3.1
+#    compares whole bridge identifiers where 802.1D-2004 §17.6 compares the Bridge Address and
+#    Port Number to let a designated port's worse information replace what its neighbour holds
+#    (lib/rstp-state-machines.c compare_rstp_priority_vectors), so OVS keeps v1's former root
+#    on o1 until it ages out, and relays it round the ring meanwhile.
+event ctl -b v1 stp/set priority 32768
+ID[v1]=$(vnet_id v1)
+agree "root v1's priority to 32768" $AGEING_MS v2 "root designated designated designated root designated alternate root"
+
+# 5. OVS's priority becomes the best (0): br0 is root. v2 reaches it in 4000 via v1 or v3 and
+#    takes v3 (12288 < 32768): v2's port toward v1 is the alternate. OVS 3.1 applies a priority
+#    change to its role selection at once but runs its other state machines (which send the new
+#    BPDUs) only on its next 1 s timer tick or received BPDU (lib/rstp.c set_bridge_priority__,
+#    ofproto/ofproto-dpif.c rstp_run): allowed that second more.
+event vsctl set Bridge br0 other_config:rstp-priority=0
+ID[br0]=$(ovs_id 0 02:00:00:00:7a:04)
+agree "OVS br0's priority to 0" 2000 br0 "designated root alternate root designated root designated designated"
+
+# 6. The root's priority gets worse, the root OVS (br0 back to 16384): v2 is root again as in 4.
+#    Its neighbours v1 and v3 must take br0's worse information at once (§17.6: it comes from the
+#    same bridge address and port number).
+event vsctl set Bridge br0 other_config:rstp-priority=16384
+ID[br0]=$(ovs_id 16384 02:00:00:00:7a:04)
+agree "root br0's priority to 16384" $AGEING_MS v2 "root designated designated designated root designated alternate root"
 
 # OVS's database (rstp_status, refreshed by ovs-vswitchd on its own schedule) says the same.
 db_agrees() {
-  [ "$(vsctl get Bridge br0 rstp_status:rstp_root_id | tr -d '".')" = "${ID[br0]}" ] &&
-    [ "$(vsctl get Port o1 rstp_status:rstp_port_role)" = Designated ] &&
-    [ "$(vsctl get Port o3 rstp_status:rstp_port_role)" = Designated ]
+  [ "$(vsctl get Bridge br0 rstp_status:rstp_root_id | tr -d '".')" = "${ID[v2]}" ] &&
+    [ "$(vsctl get Port o1 rstp_status:rstp_port_role)" = Alternate ] &&
+    [ "$(vsctl get Port o3 rstp_status:rstp_port_role)" = Root ]
 }
 wait_for 10 db_agrees ||
   FAILURES+=("OVS's rstp_status: root $(vsctl get Bridge br0 rstp_status), o1 $(vsctl get Port o1 rstp_status), o3 $(vsctl get Port o3 rstp_status)")
