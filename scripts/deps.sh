@@ -18,14 +18,27 @@ pkgs=(
   keepalived
   # real clients of the switch and the benchmark anchors
   vde2 iperf3 netsniff-ng ethtool bc
-  # frames captured in lab tests (VLAN hopping, reserved addresses, storm guard)
-  tcpdump
+  # frames captured in lab tests (VLAN hopping, reserved addresses, storm guard) and decoded
+  # (BPDUs, stp_tshark)
+  tcpdump tshark
+  # spanning tree interop (stp_ovs: the test runs its own daemons on a private database)
+  openvswitch-switch
 )
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then
+  # Installing must not start system services: tests run their own daemons (openvswitch-switch's
+  # postinst starts the host's Open vSwitch through invoke-rc.d wherever its kernel module loads).
+  # Deny starts for this install with Debian's policy layer (policy-rc.d exiting 101,
+  # init-system-helpers README.policy-rc.d) unless a policy is already in place.
+  policy=/usr/sbin/policy-rc.d
+  if [ ! -e $policy ]; then
+    printf '#!/bin/sh\n# scripts/deps.sh: no service starts while it installs\nexit 101\n' >$policy
+    chmod 755 $policy
+    trap 'rm -f $policy' EXIT
+  fi
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
