@@ -41,7 +41,7 @@ capture() {
   local i
   CAPS=()
   for i in 1 2; do
-    ip netns exec $T-sw tcpdump -i a$i -nn -U -w "$WORK/$1-a$i.pcap" "ether dst 01:80:c2:00:00:00" \
+    ip netns exec $T-sw tcpdump -i a$i -nn -U --immediate-mode -w "$WORK/$1-a$i.pcap" "ether dst 01:80:c2:00:00:00" \
       2>"$WORK/$1-a$i.err" &
     CAPS+=($!)
     PIDS+=($!)
@@ -52,7 +52,7 @@ capture() {
 }
 stop_capture() {
   local p
-  sleep 0.2  # frames already on the wire reach the file (-U writes each packet at once)
+  sleep 0.2  # frames already on the wire reach the file (immediate mode, -U: each one at once)
   for p in "${CAPS[@]}"; do kill -INT "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
 }
 
@@ -79,6 +79,8 @@ bpdus() {
     -e stp.port -e stp.msg_age -e stp.max_age -e stp.hello -e stp.forward \
     -e stp.version_1_length 2>/dev/null
 }
+# TC Ack: flags 0x80 (with or without TC, 0x01).
+acks() { awk -F'\t' '$1 == 38 && $3 == "0x00" && ($4 == "0x80" || $4 == "0x81")'; }
 mac_of() { # a vnet bridge id 1000.02a90bc81cab -> 02:a9:0b:c8:1c:ab
   sed -E 's/^[0-9a-f]{4}\.//; s/(..)(..)(..)(..)(..)(..)/\1:\2:\3:\4:\5:\6/' <<<"$1"
 }
@@ -142,18 +144,21 @@ ctl -b v2 stp/set mode stp >/dev/null
 # which v2 reports to the root with TCN BPDUs until v1 acknowledges (§17.31, §17.21.19).
 ctl -b v2 port/link 1 down >/dev/null
 wait_for 5 eval '[ "$(port1 v2 role)" = disabled ]' || fail "stp: v2's port 1 is not disabled after port/link down: $(show v2)"
-tcn_before=$(port1 v2 bpdus_out.tcn)
 ctl -b v2 port/link 1 up >/dev/null
 t0=$SECONDS
+# The TCNs that count are those sent once the root port forwards: read the counter while it is
+# still learning (4 s long).
+wait_for 10 eval '[ "$(port1 v2 role)/$(port1 v2 state)" = root/learning ]' ||
+  fail "stp: v2's port 1 did not become a learning root port: $(show v2)"
+tcn_before=$(port1 v2 bpdus_out.tcn)
+acks_before=$(bpdus "$WORK/stp-a2.pcap" | acks | wc -l)
 stp_converged() {
   [ "$(port1 v1 state)" = forwarding ] && [ "$(port1 v2 role)/$(port1 v2 state)" = root/forwarding ] &&
     [ "$(port1 v2 bpdus_out.tcn)" -gt "$tcn_before" ] && [ "$(port1 v1 bpdus_in.tcn)" -gt 0 ]
 }
 wait_for 15 stp_converged || fail "stp: expected v2's root port forwarding and a TCN from v2 to v1: $(show v1) $(show v2)"
-# TC Ack: flags 0x80 (with or without TC, 0x01).
-acks() { awk -F'\t' '$1 == 38 && $3 == "0x00" && ($4 == "0x80" || $4 == "0x81")'; }
-tcn_acked() { [ -n "$(bpdus "$WORK/stp-a2.pcap" | acks)" ]; }
-wait_for 5 tcn_acked || fail "stp: v1 sent no Configuration BPDU with TC Ack after v2's TCN: $(bpdus "$WORK/stp-a2.pcap")"
+tcn_acked() { [ "$(bpdus "$WORK/stp-a2.pcap" | acks | wc -l)" -gt "$acks_before" ]; }
+wait_for 5 tcn_acked || fail "stp: v1 sent no Configuration BPDU with TC Ack after v2's TCN (hello 2 s): $(bpdus "$WORK/stp-a2.pcap")"
 stop_capture
 n1=$(clean "$WORK/stp-a2.pcap")
 n2=$(clean "$WORK/stp-a1.pcap")
