@@ -22,6 +22,7 @@ Dataplane::~Dataplane() {
   loop_.cancel_timer(storm_log_timer_);
   loop_.cancel_timer(stp_timer_);
   trees_.clear();
+  if (links_) loop_.unwatch(links_->fd());
   vde_.clear();
   for (auto& [k, a] : attachments_) {
     if (a.egress_timer) loop_.cancel_timer(a.egress_timer);
@@ -69,7 +70,7 @@ Dataplane::Attachment* Dataplane::find(const Bridge& br, PortNo port) {
 
 void Dataplane::update_active(Bridge& br, PortNo port) {
   Attachment* a = find(br, port);
-  bool active = a && a->admin_up && (a->backend || a->cable);
+  bool active = a && a->admin_up && a->carrier && (a->backend || a->cable);
   if (a && a->cable) {
     Attachment* peer = find(*a->cable->first, a->cable->second);
     active = active && peer && peer->admin_up;
@@ -109,6 +110,7 @@ Result<PortNo> Dataplane::attach(Bridge& br, PortNo port, std::unique_ptr<io::Ba
     if (auto s = loop_.watch(fd, [this, b, port] { poll_port(*b, port); }); !s) return s.error();
   }
   if (!a.admin_up) a.backend->set_carrier(false);  // the link was set down before the attach
+  watch_carrier(br, port, a);
   update_active(br, port);
   log::info("{} port {}: attached {}", br.name(), port, a.backend->describe());
   return port;
@@ -174,6 +176,50 @@ void Dataplane::forget_port(Bridge& br, PortNo port) {
   if (auto it = trees_.find(&br); it != trees_.end()) {
     it->second->port_removed(port, loop_.clock().now());
     stp_changed();
+  }
+}
+
+// A backend on a kernel interface: its carrier now, and from now on through the link monitor.
+void Dataplane::watch_carrier(Bridge& br, PortNo port, Attachment& a) {
+  a.carrier = true;
+  int ifindex = a.backend ? a.backend->link_ifindex() : 0;
+  if (ifindex == 0) return;
+  if (auto r = io::LinkMonitor::running(ifindex)) a.carrier = *r;
+  if (!a.carrier) log::info("{} port {}: no carrier on {}", br.name(), port, a.backend->describe());
+  if (links_ || links_failed_) return;
+  auto m = io::LinkMonitor::open();
+  if (!m) {
+    links_failed_ = true;
+    log::warn("{}: ports will not follow their interfaces' carrier", m.error().message);
+    return;
+  }
+  links_.emplace(std::move(*m));
+  if (auto s = loop_.watch(links_->fd(),
+                           [this] {
+                             links_->read([this](int ifindex, bool running) {
+                               on_carrier(ifindex, running);
+                             });
+                           });
+      !s) {
+    log::warn("link monitor: {}", s.error().message);
+    links_.reset();
+    links_failed_ = true;
+  }
+}
+
+// ifindex 0: notifications were lost, every port asks its interface again.
+void Dataplane::on_carrier(int ifindex, bool running) {
+  for (auto& [key, a] : attachments_) {
+    int mine = a.backend ? a.backend->link_ifindex() : 0;
+    if (mine == 0 || (ifindex != 0 && mine != ifindex)) continue;
+    bool now = running;
+    if (ifindex == 0) now = io::LinkMonitor::running(mine).value_or(true);
+    if (now == a.carrier) continue;
+    a.carrier = now;
+    Bridge& br = *const_cast<Bridge*>(key.first);
+    log::info("{} port {}: carrier {} on {}", br.name(), key.second, now ? "up" : "lost",
+              a.backend->describe());
+    update_active(br, key.second);
   }
 }
 

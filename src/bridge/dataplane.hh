@@ -21,6 +21,10 @@
 //  - the thread's FramePool is trimmed by a timer armed only while it retains buffers;
 //  - the storm guard's log line for drops it could not log yet waits on a timer armed only then.
 //
+// A port on a kernel interface (afpacket) follows the interface's carrier (io/link_monitor.hh):
+// when the veth's far end or the NIC's cable goes down the port goes inactive, and spanning tree
+// sees the link go down, as on a hardware switch.
+//
 // Ports attached by a client (a VDE plug) are "dynamic": they are removed when the client goes.
 // Ports created by configuration stay, inactive, when their backend closes.
 // Single-threaded; everything runs on the loop thread.
@@ -36,6 +40,7 @@
 #include "bridge/egress.hh"
 #include "bridge/spanning_tree.hh"
 #include "io/backend.hh"
+#include "io/link_monitor.hh"
 #include "io/listener.hh"
 
 namespace vnet::bridge {
@@ -111,6 +116,7 @@ class Dataplane {
     std::optional<std::pair<Bridge*, PortNo>> cable;
     bool dynamic = false;
     bool admin_up = true;
+    bool carrier = true;  // the backend's kernel interface is RUNNING (link_ifindex())
     EgressChain egress;
     EventLoop::TimerId egress_timer = 0;  // armed only while a stage holds frames
     TimePoint egress_due{};
@@ -142,6 +148,8 @@ class Dataplane {
   void storm_guard_log(TimePoint now);
   static size_t held_cables(const std::vector<packet::Frame>& frames);
   void split_control(Attachment& a, std::vector<packet::Frame>& frames);
+  void watch_carrier(Bridge& br, PortNo port, Attachment& a);
+  void on_carrier(int ifindex, bool running);
   void stp_run();
   void stp_port_changed(Bridge& br, PortNo port);
 
@@ -165,6 +173,9 @@ class Dataplane {
   // After bridges_: destroyed first (a tree unhooks itself from its bridge).
   std::map<Bridge*, std::unique_ptr<SpanningTree>> trees_;
   EventLoop::TimerId stp_timer_ = 0;
+  // Carrier of ports on kernel interfaces; opened with the first such port.
+  std::optional<io::LinkMonitor> links_;
+  bool links_failed_ = false;
 };
 
 }  // namespace vnet::bridge

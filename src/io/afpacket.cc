@@ -70,6 +70,7 @@ class AfPacketBackend final : public Backend {
   }
   std::vector<int> fds() const override { return {fd_.get()}; }
   bool vnet_hdr() const override { return true; }
+  int link_ifindex() const override { return static_cast<int>(ifindex_); }
   bool closed() const override { return dead_; }
   std::string kind() const override { return "afpacket"; }
   std::string describe() const override { return "afpacket:" + ifname_ + (ring_ ? ",ring" : ""); }

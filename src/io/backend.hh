@@ -51,6 +51,9 @@ class Backend {
     (void)up;
     return false;
   }
+  // The kernel interface this port's link is (afpacket on a veth or NIC): the dataplane follows
+  // its carrier (io/link_monitor.hh). 0: none, the link is up while the backend is attached.
+  virtual int link_ifindex() const { return 0; }
   virtual bool vnet_hdr() const { return false; }
   virtual bool closed() const { return false; }
   virtual std::string kind() const = 0;      // "afpacket", "vde", ...
