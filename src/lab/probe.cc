@@ -12,10 +12,12 @@
 
 #include <algorithm>
 #include <cstring>
+#include <map>
 
 #include "base/byte_io.hh"
 #include "base/fd.hh"
 #include "lab/netns.hh"
+#include "packet/ethernet.hh"
 #include "packet/ip.hh"
 #include "packet/l4.hh"
 
@@ -259,6 +261,204 @@ std::optional<FailoverProbe::Clock::time_point> FailoverProbe::first_reply(
   std::unique_lock lock(mu_);
   cv_.wait_for(lock, wait, [this] { return done_; });
   return reply_;
+}
+
+Result<StreamProbeFrame> decode_stream_probe(ByteReader& in) {
+  if (!in.has(StreamProbeFrame::kWireSize)) {
+    return make_error(EINVAL, "probe payload truncated: need {} bytes, have {}",
+                      StreamProbeFrame::kWireSize, in.remaining());
+  }
+  uint32_t magic = in.u32();
+  if (magic != StreamProbeFrame::kMagic)
+    return make_error(EINVAL, "not a probe: magic {:#010x}, expected {:#010x}", magic,
+                      StreamProbeFrame::kMagic);
+  StreamProbeFrame f;
+  f.stream = in.u32();
+  f.seq = uint64_t{in.u32()} << 32;
+  f.seq |= in.u32();
+  uint64_t t = uint64_t{in.u32()} << 32;
+  t |= in.u32();
+  f.sent_ns = static_cast<int64_t>(t);
+  return f;
+}
+
+void encode(const StreamProbeFrame& f, ByteWriter& out) {
+  out.u32(StreamProbeFrame::kMagic);
+  out.u32(f.stream);
+  out.u32(static_cast<uint32_t>(f.seq >> 32));
+  out.u32(static_cast<uint32_t>(f.seq));
+  auto t = static_cast<uint64_t>(f.sent_ns);
+  out.u32(static_cast<uint32_t>(t >> 32));
+  out.u32(static_cast<uint32_t>(t));
+}
+
+StreamStats analyze_stream(std::span<const int64_t> sent_ns, std::span<const StreamSample> arrivals,
+                           int64_t since_ns) {
+  StreamStats st;
+  st.sent = sent_ns.size();
+  std::vector<bool> seen(sent_ns.size(), false);
+  std::optional<uint64_t> highest;
+  for (const StreamSample& a : arrivals) {
+    if (a.seq >= sent_ns.size()) continue;
+    st.max_latency = std::max(st.max_latency, std::chrono::nanoseconds(a.received_ns - a.sent_ns));
+    if (seen[a.seq]) {
+      ++st.duplicated;
+      continue;
+    }
+    seen[a.seq] = true;
+    ++st.received;
+    if (highest && a.seq < *highest) ++st.out_of_order;
+    highest = std::max(highest.value_or(0), a.seq);
+  }
+  st.lost = st.sent - st.received;
+  // Runs of lost probes, in sequence order: [first, i) with seen[i] (or i == end).
+  size_t i = 0;
+  bool arrived_after = false;
+  while (i < seen.size()) {
+    if (seen[i]) {
+      arrived_after |= sent_ns[i] >= since_ns;
+      ++i;
+      continue;
+    }
+    size_t first = i;
+    while (i < seen.size() && !seen[i]) ++i;
+    int64_t end = i < seen.size() ? sent_ns[i] : sent_ns.back();
+    if (end < since_ns) continue;  // over before the fault
+    auto gap = std::chrono::nanoseconds(end - sent_ns[first]);
+    if (gap > st.outage || (gap == st.outage && i - first > st.outage_lost)) {
+      st.outage = gap;
+      st.outage_lost = i - first;
+    }
+  }
+  st.recovered = arrived_after && !seen.empty() && seen.back();
+  return st;
+}
+
+namespace {
+
+// An AF_PACKET socket for the probe EtherType bound to `ifname`, created inside `netns`.
+Result<UniqueFd> probe_socket(const std::string& netns, const std::string& ifname, int& ifindex) {
+  UniqueFd fd;
+  Status s = in_netns(netns, [&]() -> Status {
+    fd.reset(::socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(kProbeEtherType)));
+    if (!fd.valid()) return system_error("AF_PACKET socket");
+    sockaddr_ll sll{};
+    sll.sll_family = AF_PACKET;
+    sll.sll_protocol = htons(kProbeEtherType);
+    sll.sll_ifindex = static_cast<int>(if_nametoindex(ifname.c_str()));
+    if (sll.sll_ifindex == 0) return make_error(ENODEV, "{}: no interface {}", netns, ifname);
+    if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&sll), sizeof sll) < 0)
+      return system_error("bind AF_PACKET on " + ifname);
+    ifindex = sll.sll_ifindex;
+    return {};
+  });
+  if (!s) return s.error();
+  return fd;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<ProbeStream>> ProbeStream::start(const End& from, const End& to,
+                                                        std::chrono::microseconds interval,
+                                                        std::chrono::seconds limit) {
+  std::unique_ptr<ProbeStream> p(new ProbeStream());
+  int rx_ifindex = 0;
+  auto tx = probe_socket(from.netns, from.ifname, p->tx_ifindex_);
+  if (!tx) return tx.error();
+  auto rx = probe_socket(to.netns, to.ifname, rx_ifindex);
+  if (!rx) return rx.error();
+  p->tx_ = std::move(*tx);
+  p->rx_ = std::move(*rx);
+  p->src_ = from.mac;
+  p->dst_ = to.mac;
+  p->id_ = uint32_t{next_id()} << 16 | static_cast<uint16_t>(::getpid());
+  p->interval_ = interval;
+  p->end_ = Clock::now() + limit;
+  p->sent_ns_.reserve(static_cast<size_t>(limit / interval) + 1);
+  // The receiver listens before the first probe leaves.
+  p->receiver_ = std::thread([raw = p.get()] { raw->receive_loop(); });
+  p->sender_ = std::thread([raw = p.get()] { raw->send_loop(); });
+  return p;
+}
+
+ProbeStream::~ProbeStream() { stop(std::chrono::milliseconds(0)); }
+
+void ProbeStream::send_loop() {
+  std::vector<uint8_t> buf;
+  auto next = Clock::now();
+  for (uint64_t seq = 0; !stop_send_ && Clock::now() < end_; ++seq) {
+    buf.clear();
+    ByteWriter w(buf);
+    encode(packet::EthernetHeader{dst_, src_, kProbeEtherType}, w);
+    auto now = Clock::now();
+    encode(StreamProbeFrame{id_, seq, ns(now)}, w);
+    if (buf.size() < 60) w.zeros(60 - buf.size());  // the Ethernet minimum, without FCS
+    {
+      std::lock_guard lock(mu_);
+      sent_ns_.push_back(ns(now));
+    }
+    // A failed send (queue full, carrier down) is a lost probe, as on a real wire.
+    ::send(tx_.get(), buf.data(), buf.size(), MSG_DONTWAIT);
+    next += interval_;
+    if (next < now) next = now + interval_;  // fell behind: no burst to catch up
+    std::this_thread::sleep_until(next);
+  }
+}
+
+void ProbeStream::receive_loop() {
+  uint8_t rx[2048];
+  while (!stop_receive_) {
+    pollfd pfd{rx_.get(), POLLIN, 0};
+    if (::poll(&pfd, 1, 5) <= 0) continue;
+    sockaddr_ll from{};
+    socklen_t fl = sizeof from;
+    ssize_t n;
+    while ((n = ::recvfrom(rx_.get(), rx, sizeof rx, MSG_DONTWAIT,
+                           reinterpret_cast<sockaddr*>(&from), &fl)) > 0) {
+      auto now = Clock::now();
+      if (from.sll_pkttype == PACKET_OUTGOING) continue;
+      ByteReader r({rx, static_cast<size_t>(n)});
+      auto eth = packet::decode_ethernet(r);
+      if (!eth || eth->src != src_ || eth->ether_type != kProbeEtherType) continue;
+      auto f = decode_stream_probe(r);
+      if (!f || f->stream != id_) continue;
+      std::lock_guard lock(mu_);
+      arrivals_.push_back({f->seq, f->sent_ns, ns(now)});
+      cv_.notify_all();
+    }
+  }
+}
+
+std::optional<ProbeStream::Clock::time_point> ProbeStream::flowing_after(
+    Clock::time_point since, std::chrono::milliseconds wait) {
+  int64_t since_ns = ns(since);
+  std::optional<Clock::time_point> at;
+  size_t checked = 0;
+  std::unique_lock lock(mu_);
+  cv_.wait_for(lock, wait, [&] {
+    for (; checked < arrivals_.size(); ++checked) {
+      if (arrivals_[checked].sent_ns >= since_ns) {
+        at = Clock::time_point(std::chrono::nanoseconds(arrivals_[checked].received_ns));
+        return true;
+      }
+    }
+    return false;
+  });
+  return at;
+}
+
+ProbeStream::Recording ProbeStream::stop(std::chrono::milliseconds drain) {
+  if (!sender_.joinable() && !receiver_.joinable()) return {};
+  stop_send_ = true;
+  if (sender_.joinable()) sender_.join();
+  std::this_thread::sleep_for(drain);  // probes in flight still arrive
+  stop_receive_ = true;
+  if (receiver_.joinable()) receiver_.join();
+  std::lock_guard lock(mu_);
+  Recording r{std::move(sent_ns_), std::move(arrivals_)};
+  sent_ns_.clear();
+  arrivals_.clear();
+  return r;
 }
 
 Result<std::vector<std::string>> netns_addresses(const std::string& netns) {

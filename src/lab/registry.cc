@@ -40,6 +40,8 @@ const Registry& registry() {
     r.add(make_failover_step());
     r.add(make_stp_port_step());
     r.add(make_root_bridge_step());
+    r.add(make_stream_step());
+    r.add(make_converge_step());
     return r;
   }();
   return r;

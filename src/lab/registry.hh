@@ -45,5 +45,7 @@ std::unique_ptr<StepKind> make_vrrp_master_step();
 std::unique_ptr<StepKind> make_failover_step();
 std::unique_ptr<StepKind> make_stp_port_step();
 std::unique_ptr<StepKind> make_root_bridge_step();
+std::unique_ptr<StepKind> make_stream_step();
+std::unique_ptr<StepKind> make_converge_step();
 
 }  // namespace vnet::lab

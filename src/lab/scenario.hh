@@ -59,12 +59,20 @@ class ScenarioContext {
   const Probe* probe(const std::string& group) const;
   std::optional<Clock::time_point> fault_time() const { return fault_; }
 
+  // Layer-2 probe streams by "FROM TO": `stream` starts one, `converge` stops and judges it.
+  struct Stream {
+    std::unique_ptr<ProbeStream> stream;
+    Clock::time_point started;
+  };
+  std::map<std::string, Stream>& streams() { return streams_; }
+
  private:
   const Topology& t_;
   LabRuntime& lab_;
   std::set<std::string> watched_;
   std::map<std::string, Probe> probes_;
   std::optional<Clock::time_point> fault_;
+  std::map<std::string, Stream> streams_;  // last: stopped (threads joined) first
 };
 
 // Runs every scenario (or only `only` when non-empty), printing each step as it finishes.

@@ -56,6 +56,7 @@ class LinkStep final : public StepKind {
     if (l.switch_to_switch) {
       auto dp = ctx.lab().dataplane();
       if (!dp) return {false, dp.error().message};
+      if (!s.up) ctx.fault(l.a.node);
       if (auto r = (*dp)->set_link(l.a.node, l.port_a, s.up); !r) return {false, r.error().message};
       return {true, fmt::format("{}:{}–{}:{} {}", l.a.node, l.port_a, l.b.node, l.port_b, state)};
     }
