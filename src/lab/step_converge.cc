@@ -179,8 +179,9 @@ class ConvergeStep final : public StepKind {
     }
     auto limit = std::chrono::duration_cast<milliseconds>(s.within);
     auto waited = std::chrono::duration_cast<milliseconds>(ScenarioContext::Clock::now() - *fault);
+    // Even past the bound, the stream gets a moment to show whether it flows (for the report).
     auto through = stream.stream->flowing_after(
-        *fault, std::max(limit - waited + milliseconds(500), milliseconds(0)));
+        *fault, std::max(limit - waited + milliseconds(500), kWatchAfter));
     if (through) {
       std::this_thread::sleep_until(*through + kWatchAfter);
     }
