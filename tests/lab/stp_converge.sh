@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Layer-2 convergence measured by the `stream` and `converge` steps: three switches cabled in a
 # triangle, all running RSTP, sw1 the root, sw2's port toward sw3 the alternate; h1 on sw1, h2 on
-# sw2. A probe stream h1 → h2 (one frame every 1 ms) runs while the sw1–sw2 cable (sw2's root
-# path) is pulled: `converge: h1 h2 < 1s` passes — the stream flows again through sw3 in less
-# than a second and no probe arrives twice. Positive control, the measurement sees an outage: with
+# sw2, h3 on sw3. A probe stream (one frame every 1 ms) runs while a root-path cable is pulled,
+# and `converge: … < 1s` passes — the stream flows again in less than a second and no probe
+# arrives twice: h1 → h3 across sw3–sw1 (sw3 has no alternate port: sw2's port toward sw3 must
+# become designated), then, with it plugged back, h1 → h2 across sw1–sw2 (sw2's alternate port
+# becomes its root port). Positive control, the measurement sees an outage: with
 # h1's cable pulled for the length of an unreachable ping (1 s) and plugged back, converge reports
 # an outage of at least 900 ms with probes lost, passes a 5 s bound and fails a 500 ms bound,
 # saying why. A converge step with no fault while its stream ran fails, and so does one without a
@@ -35,13 +37,26 @@ switches:
 hosts:
   - {name: h1, interfaces: [{name: eth0, ipv4: 10.79.0.1/24}]}
   - {name: h2, interfaces: [{name: eth0, ipv4: 10.79.0.2/24}]}
+  - {name: h3, interfaces: [{name: eth0, ipv4: 10.79.0.3/24}]}
 links:
   - {endpoints: [h1, sw1], vlan: 10}
   - {endpoints: [h2, sw2], vlan: 10}
+  - {endpoints: [h3, sw3], vlan: 10}
   - {endpoints: [sw1, sw2], trunk: [10]}
   - {endpoints: [sw2, sw3], trunk: [10], stp_cost: {sw2: 3000}}
   - {endpoints: [sw3, sw1], trunk: [10]}
 scenarios:
+  - name: stp_pull_sw3
+    steps:
+      - wait_until: {root_bridge: sw1}
+        within: 10s
+      - wait_until: {ping: h1 h3}
+        within: 5s
+      - stream: h1 h3
+      - ping: h3 h1
+      - link: sw3 sw1 down
+      - converge: h1 h3 < 1s
+      - link: sw3 sw1 up
   - name: stp_pull
     steps:
       - wait_until: {root_bridge: sw1}
@@ -77,6 +92,9 @@ run() { # SCENARIO: runs it, output in $WORK/SCENARIO.out; the exit status is vn
 outage_ms() { sed -n 's/.*\] converge .* outage \([0-9.]*\) ms.*/\1/p' "$WORK/$1.out" | head -1; }
 lost() { sed -n 's/.*\] converge .* in a row), \([0-9]*\) lost.*/\1/p' "$WORK/$1.out" | head -1; }
 
+run stp_pull_sw3 || fail "stp_pull_sw3: $(cat "$WORK/stp_pull_sw3.out")"
+grep -q "0 failed" "$WORK/stp_pull_sw3.out" || fail "stp_pull_sw3: $(cat "$WORK/stp_pull_sw3.out")"
+pass "sw3–sw1 pulled (sw3 has no alternate): $(grep -o 'outage.*' "$WORK/stp_pull_sw3.out" | head -1)"
 run stp_pull || fail "stp_pull: $(cat "$WORK/stp_pull.out")"
 grep -q "0 failed" "$WORK/stp_pull.out" || fail "stp_pull: $(cat "$WORK/stp_pull.out")"
 grep -q "\[PASS\] converge h1 h2 < 1s — h1 → h2: outage .* 0 duplicated" "$WORK/stp_pull.out" ||
@@ -104,4 +122,4 @@ pass "converge without a fault during the stream, or without a stream, fails"
 
 "$VNET" lab down "$T" >/dev/null 2>&1 || fail "down"
 ip netns list | grep -q "^$T-" && fail "namespaces left: $(ip netns list | grep "^$T-")"
-echo "4 passed, 0 failed"
+echo "5 passed, 0 failed"
