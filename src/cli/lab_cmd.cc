@@ -18,6 +18,7 @@
 #include "lab/orchestrator.hh"
 #include "lab/scenario.hh"
 #include "lab/schema.hh"
+#include "lab/state.hh"
 
 namespace vnet::cli {
 namespace {
@@ -278,18 +279,34 @@ void add_lab(CLI::App& app) {
   });
 
   auto out = std::make_shared<std::string>();
-  auto* graph = lab->add_subcommand("graph", "draw the topology (Graphviz DOT and SVG)");
-  graph->add_option("file", *file, "topology file")->required();
+  auto* graph = lab->add_subcommand(
+      "graph",
+      "draw the topology (Graphviz DOT and SVG); of a running lab (by name) with its live state");
+  graph->add_option("lab", *file, "topology file, or the name of a running lab")->required();
   graph->add_option("-o,--output", *out,
                     "output prefix (writes PREFIX.dot and PREFIX.svg; '-' prints DOT)");
   graph->final_callback([file, out] {
-    auto t = load_or_die(*file);
-    std::string dot = lab::to_dot(t);
+    std::string dot, name;
+    if (looks_like_file(*file)) {
+      auto t = load_or_die(*file);
+      dot = lab::to_dot(t);
+      name = t.name;
+    } else {
+      // A running lab: its topology from the file it was brought up from, plus its live state.
+      auto state = lab::State::load(*file);
+      if (!state)
+        fail("vnet lab graph: '" + *file + "' is neither a topology file nor a running lab (" +
+             state.error().message + ")");
+      auto t = load_or_die(state->j().value("file", std::string()));
+      auto live = lab::query_live_state(t);
+      dot = lab::to_dot(t, &live);
+      name = t.name;
+    }
     if (*out == "-") {
       std::cout << dot;
       std::exit(0);
     }
-    std::string prefix = out->empty() ? t.name : *out;
+    std::string prefix = out->empty() ? name : *out;
     std::ofstream(prefix + ".dot") << dot;
     std::cout << "wrote " << prefix << ".dot\n";
     std::string cmd = fmt::format("dot -Tsvg '{}.dot' -o '{}.svg'", prefix, prefix);
