@@ -327,7 +327,7 @@ std::string to_dot(const Topology& t, const LiveState* live) {
 
   std::string d = fmt::format(
       "graph \"{}\" {{\n  graph [label=\"vnet lab {}\", labelloc=t, fontname=\"Helvetica\", "
-      "rankdir=TB, nodesep=0.25, ranksep=1.0];\n"
+      "rankdir=TB, nodesep=0.35, ranksep=1.0];\n"
       "  node [fontname=\"Helvetica\", fontsize=11];\n"
       "  edge [fontname=\"Helvetica\", fontsize=9];\n",
       esc(t.name), esc(t.name));
@@ -351,6 +351,11 @@ std::string to_dot(const Topology& t, const LiveState* live) {
     bool sw = t.is_switch(n.name);
     std::string label = sw ? n.name : node_label(t, n, cables);
     std::string extra, style = "filled";
+    // A hexagon around several lines of text grows wide: a rounded box holds them better.
+    if (shape == "hexagon" && label.find('\n') != std::string::npos) {
+      shape = "box";
+      style = "rounded,filled";
+    }
     std::string fillcolour(fill);
     if (live) {
       if (live->root_bridges.count(n.name)) {

@@ -24,9 +24,10 @@
 // Colours: every VLAN of the lab gets its own colour (vlan_colour(): hues spread evenly, in three
 // lightness levels beyond 12 VLANs), listed in a legend cluster (VLAN → colour).
 //
-// Router boxes list, per physical interface, what its cable carries and how many addresses
-// (with their VLAN subinterfaces); the addresses themselves only when the router has at most
-// kRouterAddressesListed of them.
+// Node labels: a node with at most kRouterAddressesListed addresses lists them ("eth0 ADDR");
+// one with more (a router, typically) gets one line per physical interface: what its cable
+// carries, how many VLAN subinterfaces ride it, and its addresses (theirs included) when at most
+// two, else how many. Such a router is drawn as a rounded box instead of its kind's hexagon.
 //
 // Live state (`vnet lab graph NAME` of a running lab, LiveState): links that are down (a pulled
 // cable, a powered-off node) dashed grey; a port that spanning tree blocks (role alternate or
