@@ -93,8 +93,8 @@ struct LiveState {
 std::string to_dot(const Topology& topo, const LiveState* live = nullptr);
 
 // Queries the running lab `topo.name`: its state (powered-off nodes), each switch's `port/allprint`
-// (a port administratively down = its cable is down) and `stp/show` (root bridge, blocked ports),
-// and each VRRP router's addresses. A query that fails is noted and skipped.
+// (a port administratively down or inactive = its cable is down) and `stp/show` (root bridge,
+// blocked ports), and each VRRP router's addresses. A query that fails is noted and skipped.
 LiveState query_live_state(const Topology& topo);
 
 }  // namespace vnet::lab

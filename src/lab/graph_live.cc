@@ -18,14 +18,16 @@ std::string one_line(std::string s) {
   return s;
 }
 
-// Whether a switch port's entry in `port/allprint` says its link is administratively down.
+// Whether a switch port's entry in `port/allprint` says its link is down: administratively
+// (`admin_up` false: a pulled cable) or not active (no backend, or its interface lost carrier).
 bool port_down(const nlohmann::json& ports, uint32_t port) {
   if (!ports.is_array()) return false;
   for (auto& p : ports) {
     auto no = p.find("port");
     if (no == p.end() || !no->is_number_unsigned() || no->get<uint64_t>() != port) continue;
-    auto up = p.find("admin_up");
-    return up != p.end() && up->is_boolean() && !up->get<bool>();
+    auto up = p.find("admin_up"), active = p.find("active");
+    return (up != p.end() && up->is_boolean() && !up->get<bool>()) ||
+           (active != p.end() && active->is_boolean() && !active->get<bool>());
   }
   return false;
 }
