@@ -329,7 +329,7 @@ std::string to_dot(const Topology& t, const LiveState* live) {
       "graph \"{}\" {{\n  graph [label=\"vnet lab {}\", labelloc=t, fontname=\"Helvetica\", "
       "rankdir=TB, nodesep=0.35, ranksep=1.0];\n"
       "  node [fontname=\"Helvetica\", fontsize=11];\n"
-      "  edge [fontname=\"Helvetica\", fontsize=9];\n",
+      "  edge [fontname=\"Helvetica\", fontsize=9, labelfontsize=8, labeldistance=1.5];\n",
       esc(t.name), esc(t.name));
   if (live) {
     d += "  // live state of the running lab\n";
