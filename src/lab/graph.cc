@@ -274,32 +274,36 @@ std::string legend(const std::vector<bridge::VlanId>& vlans,
                    const std::map<bridge::VlanId, std::string>& colour,
                    const std::string& common_trunk, bool live) {
   constexpr size_t kColumns = 6;
-  std::string rows;
+  // Two tables, so that the notes' width does not stretch the colour swatches.
+  std::string swatches, notes;
   for (size_t i = 0; i < vlans.size(); i += kColumns) {
-    rows += "<TR>";
+    swatches += "<TR>";
     for (size_t j = i; j < std::min(vlans.size(), i + kColumns); ++j) {
-      rows += fmt::format("<TD BGCOLOR=\"{}\" WIDTH=\"14\"> </TD><TD ALIGN=\"LEFT\">{}</TD>",
-                          colour.at(vlans[j]), vlans[j]);
+      swatches += fmt::format("<TD BGCOLOR=\"{}\" WIDTH=\"14\"> </TD><TD ALIGN=\"LEFT\">{}</TD>",
+                              colour.at(vlans[j]), vlans[j]);
     }
-    rows += "</TR>";
+    swatches += "</TR>";
   }
-  if (!common_trunk.empty()) {
-    rows += fmt::format("<TR><TD COLSPAN=\"{}\" ALIGN=\"LEFT\">unlabelled trunks: {}</TD></TR>",
-                        2 * std::min(vlans.size(), kColumns), html_esc(common_trunk));
-  }
+  auto note = [&](const std::string& text) {
+    notes += "<TR><TD ALIGN=\"LEFT\">" + html_esc(text) + "</TD></TR>";
+  };
+  if (!common_trunk.empty()) note("unlabelled trunks: " + common_trunk);
   if (live) {
-    rows += fmt::format(
-        "<TR><TD COLSPAN=\"{0}\" ALIGN=\"LEFT\">grey dashed: link down</TD></TR>"
-        "<TR><TD COLSPAN=\"{0}\" ALIGN=\"LEFT\">dashed, bar at an end: port blocked by "
-        "spanning tree</TD></TR>"
-        "<TR><TD COLSPAN=\"{0}\" ALIGN=\"LEFT\">double border: root bridge; bold: VRRP "
-        "master</TD></TR>",
-        2 * std::max<size_t>(1, std::min(vlans.size(), kColumns)));
+    note("grey dashed: link down");
+    note("dashed, bar at an end: port blocked by spanning tree");
+    note("double border: root bridge; bold: VRRP master");
   }
+  std::string rows;
+  if (!swatches.empty())
+    rows += "<TR><TD ALIGN=\"LEFT\"><TABLE BORDER=\"0\" CELLSPACING=\"2\" CELLPADDING=\"2\">" +
+            swatches + "</TABLE></TD></TR>";
+  if (!notes.empty())
+    rows += "<TR><TD ALIGN=\"LEFT\"><TABLE BORDER=\"0\" CELLSPACING=\"0\" CELLPADDING=\"1\">" +
+            notes + "</TABLE></TD></TR>";
   return fmt::format(
       "  subgraph cluster_legend {{\n    label=\"VLANs\"; fontsize=11; color=\"#999999\";\n"
       "    \"legend\" [shape=plaintext, fontsize=9, label=<<TABLE BORDER=\"0\" "
-      "CELLSPACING=\"2\" CELLPADDING=\"2\">{}</TABLE>>];\n  }}\n",
+      "CELLSPACING=\"0\" CELLPADDING=\"0\">{}</TABLE>>];\n  }}\n",
       rows);
 }
 
