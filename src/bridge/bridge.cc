@@ -50,18 +50,6 @@ std::string_view drop_reason_name(DropReason r) {
   return "?";
 }
 
-std::string_view port_state_name(PortState s) {
-  switch (s) {
-    case PortState::kDiscarding:
-      return "discarding";
-    case PortState::kLearning:
-      return "learning";
-    case PortState::kForwarding:
-      return "forwarding";
-  }
-  return "?";
-}
-
 Result<PortState> parse_port_state(const std::string& text) {
   for (auto s : {PortState::kDiscarding, PortState::kLearning, PortState::kForwarding}) {
     if (text == port_state_name(s)) return s;

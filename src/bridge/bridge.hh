@@ -45,13 +45,14 @@
 #include "bridge/port_config.hh"
 #include "bridge/vlan.hh"
 #include "packet/frame.hh"
+#include "stp/port_state.hh"
 
 namespace vnet::bridge {
 
-// IEEE 802.1D-2004 §7.4 / §17.4 (RSTP port states; STP's blocking and listening are
-// discarding here).
-enum class PortState : uint8_t { kDiscarding, kLearning, kForwarding };
-std::string_view port_state_name(PortState s);  // "discarding", "learning", "forwarding"
+// IEEE 802.1D-2004 §7.4 (stp/port_state.hh): the state spanning tree decides and the bridge
+// applies.
+using PortState = stp::PortState;
+inline std::string_view port_state_name(PortState s) { return stp::state_name(s); }
 Result<PortState> parse_port_state(const std::string& text);
 
 // 802.1Q-2018 §8.6.3, Table 8-1: 01-80-C2-00-00-00 … 01-80-C2-00-00-0F, which a C-VLAN bridge

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <variant>
 
+#include "base/hash.hh"
 #include "base/log.hh"
 #include "stp/bpdu.hh"
 
@@ -12,27 +13,11 @@ namespace {
 // A locally administered unicast address from the bridge name (FNV-1a), so a bridge keeps its
 // identifier across restarts and two bridges of one lab differ.
 packet::MacAddress address_for(const std::string& name) {
-  uint64_t h = 0xcbf29ce484222325ull;
-  for (char c : "vnet-bridge:" + name) {
-    h ^= static_cast<uint8_t>(c);
-    h *= 0x100000001b3ull;
-  }
+  uint64_t h = fnv1a("vnet-bridge:" + name);
   packet::MacAddress m;
   m.bytes[0] = 0x02;
   for (int i = 1; i < 6; ++i) m.bytes[i] = static_cast<uint8_t>(h >> (8 * (i - 1)));
   return m;
-}
-
-PortState to_bridge_state(stp::PortState s) {
-  switch (s) {
-    case stp::PortState::kDiscarding:
-      return PortState::kDiscarding;
-    case stp::PortState::kLearning:
-      return PortState::kLearning;
-    case stp::PortState::kForwarding:
-      return PortState::kForwarding;
-  }
-  return PortState::kDiscarding;
 }
 
 std::string root_port_text(const std::optional<stp::PortNo>& p) {
@@ -206,7 +191,7 @@ void SpanningTree::apply() {
             (void)br_.send_control(a.port, packet::Frame::copy_of(bytes));
           } else if constexpr (std::is_same_v<A, stp::SetPortState>) {
             if (br_.has_port(a.port)) {
-              (void)br_.set_port_state(a.port, to_bridge_state(a.state));
+              (void)br_.set_port_state(a.port, a.state);
               log::info("{} stp: port {} {}", name, a.port, stp::state_name(a.state));
             }
           } else if constexpr (std::is_same_v<A, stp::Flush>) {

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "base/file.hh"
+#include "base/hash.hh"
 #include "lab/reader.hh"
 #include "lab/registry.hh"
 #include "lab/step.hh"
@@ -110,13 +111,9 @@ std::vector<const Link*> Topology::links_of(const std::string& node) const {
 
 namespace {
 
-uint64_t fnv1a(std::string_view s, uint64_t h = 1469598103934665603ull) {
-  for (char c : s) {
-    h ^= static_cast<uint8_t>(c);
-    h *= 1099511628211ull;
-  }
-  return h;
-}
+// The seed of the derived MACs: the FNV offset basis without its last digit, as the planner has
+// always used it; kept so that labs keep their MACs.
+constexpr uint64_t kMacSeed = 1469598103934665603ull;
 
 }  // namespace
 
@@ -164,7 +161,7 @@ void plan(Topology& t) {
       }
       if (i.name.find('.') != std::string::npos) continue;  // a VLAN subinterface: below
       for (uint64_t salt = 0;; ++salt) {
-        uint64_t h = fnv1a(fmt::format("{}/{}/{}/{}", t.name, n.name, i.name, salt));
+        uint64_t h = fnv1a(fmt::format("{}/{}/{}/{}", t.name, n.name, i.name, salt), kMacSeed);
         packet::MacAddress m;
         m.bytes = {0x02,
                    static_cast<uint8_t>(h >> 32),

@@ -77,6 +77,7 @@
 #include "base/result.hh"
 #include "packet/address.hh"
 #include "stp/bpdu.hh"
+#include "stp/port_state.hh"
 
 namespace vnet::stp {
 
@@ -85,10 +86,6 @@ using PortNo = uint32_t;  // the bridge's port number; also the 12-bit port numb
 // §17.7: port roles.
 enum class PortRole : uint8_t { kDisabled, kRoot, kDesignated, kAlternate, kBackup };
 std::string_view role_name(PortRole r);  // "disabled", "root", "designated", "alternate", …
-
-// §17.10 / §7.4: the forwarding state of a port (STP's blocking and listening are discarding).
-enum class PortState : uint8_t { kDiscarding, kLearning, kForwarding };
-std::string_view state_name(PortState s);  // "discarding", "learning", "forwarding"
 
 // Path cost from link speed: §17.14 Table 17-3 (long, 32 bits: 20,000,000,000 / speed in kb/s,
 // 1 Gb/s = 20,000) or 802.1D-1998 Table 8-5 (short, 16 bits, as the Linux bridge: 10 Mb/s = 100,
