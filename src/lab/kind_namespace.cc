@@ -117,7 +117,10 @@ class NamespaceKind final : public NodeKind {
          "TCP ports answered by a small test service (for `tcp` steps)"},
         {"commands", schema::list(schema::string()),
          "shell commands started after the node is configured; one that exits non-zero within "
-         "its first second fails `up`/`start` (one that exits 0 is a finished one-shot)"},
+         "its first second fails `up`/`start` (one that exits 0 is a finished one-shot). Each "
+         "runs in `/bin/sh -c` with $VNET_LAB_DIR (the topology file's directory, for scripts "
+         "next to it) and $VNET_RUN_DIR (a directory of its own for pid, lease and log files, "
+         "kept across kill/start, removed by `down`)"},
     };
   }
   static const KeyTable& host_keys() {
@@ -401,6 +404,7 @@ Status NamespaceKind::start(const Node& n, LabRuntime& rt) const {
   std::string ns = t.netns(n.name);
   std::string dir = rt.state_dir();
   std::string log = dir + "/" + n.name + ".log";
+  std::vector<std::string> env;
   if (!spec.listen.empty()) {
     std::string ports;
     for (auto p : spec.listen) ports += (ports.empty() ? "" : ",") + std::to_string(p);
@@ -414,8 +418,15 @@ Status NamespaceKind::start(const Node& n, LabRuntime& rt) const {
     };
     if (auto st = rt.start_service(n, ns, std::move(s)); !st) return st;
   }
+  if (!spec.commands.empty()) {
+    auto e = command_env(rt, n.name);
+    if (!e) return e.error();
+    env = std::move(*e);
+  }
   for (auto& c : spec.commands) {
-    ServiceSpec s{{"/bin/sh", "-c", c}, n.name + ": " + c, log};
+    std::vector<std::string> argv = env;
+    argv.insert(argv.end(), {"/bin/sh", "-c", c});
+    ServiceSpec s{std::move(argv), n.name + ": " + c, log};
     s.daemon = false;
     if (auto st = rt.start_service(n, ns, std::move(s)); !st) return st;
   }

@@ -253,6 +253,10 @@ Result<pid_t> spawn(const SpawnOptions& o) {
         ::dup2(fd, 2);
       }
     }
+    // Only stdin, stdout and stderr go to the service: a descriptor the caller of `vnet lab`
+    // left open (a lock held by flock(1), a pipe of a CI runner) must not live as long as the
+    // lab's daemons, or the lock stays held and the pipe never reaches end of file.
+    ::close_range(3, ~0U, 0);
     std::vector<char*> args;
     for (auto& a : o.argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);

@@ -1,10 +1,12 @@
 #include "lab/orchestrator.hh"
 
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -462,6 +464,16 @@ Result<int> lab_exec(const std::string& name, const std::string& node,
   if (!recorded_netns(state->j(), ns) || !netns_exists(ns))
     return make_error(ENOENT, "lab {} has no node {} (namespace {} missing)", name, node, ns);
   return run_in_netns(ns, argv, false);
+}
+
+Result<std::vector<std::string>> command_env(const LabRuntime& rt, const std::string& node) {
+  std::string run = rt.state_dir() + "/" + node + ".run";
+  if (::mkdir(run.c_str(), 0700) != 0 && errno != EEXIST)
+    return make_error(errno, "{}: cannot create {}: {}", node, run, std::strerror(errno));
+  std::error_code ec;
+  auto file_dir = std::filesystem::absolute(rt.topo().file, ec).parent_path().string();
+  return std::vector<std::string>{"/usr/bin/env", "VNET_LAB=" + rt.topo().name, "VNET_NODE=" + node,
+                                  "VNET_LAB_DIR=" + file_dir, "VNET_RUN_DIR=" + run};
 }
 
 Status node_power(LabRuntime& rt, const std::string& node, Power op) {

@@ -61,4 +61,11 @@ class LabRuntime {
   virtual bool powered(const std::string& node) const = 0;
 };
 
+// The environment a node's shell commands (`commands`, `exec` steps) run in, as an argv prefix
+// ("/usr/bin/env", "VNET_LAB=…", …): VNET_LAB and VNET_NODE name the lab and node,
+// VNET_LAB_DIR is the topology file's directory (scripts next to it) and VNET_RUN_DIR the node's
+// own directory in the lab's state directory (created here, mode 0700; it survives kill/start and
+// goes with `down`). Errors: the directory cannot be created.
+Result<std::vector<std::string>> command_env(const LabRuntime& rt, const std::string& node);
+
 }  // namespace vnet::lab

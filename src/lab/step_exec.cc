@@ -19,7 +19,7 @@ class ExecStep final : public StepKind {
   std::string_view name() const override { return "exec"; }
   KeySpec key() const override {
     return {"", schema::pattern("^\\S+\\s+.+$", "NODE COMMAND…"),
-            "runs COMMAND with /bin/sh -c inside NODE"};
+            "runs COMMAND with /bin/sh -c inside NODE (environment as for `commands`)"};
   }
   std::vector<KeySpec> options() const override {
     return {{"expect", schema::integer(0, 255), "the exit status that passes (default 0)"}};
@@ -48,7 +48,10 @@ class ExecStep final : public StepKind {
   Outcome run(const Step& st, ScenarioContext& ctx, bool) const override {
     const auto& s = st.as<ExecSpec>();
     if (auto off = refuse_if_off(s.node, ctx)) return *off;
-    auto r = run_in_netns(ctx.topo().netns(s.node), {"/bin/sh", "-c", s.command}, true);
+    auto argv = command_env(ctx.lab(), s.node);
+    if (!argv) return {false, argv.error().message};
+    argv->insert(argv->end(), {"/bin/sh", "-c", s.command});
+    auto r = run_in_netns(ctx.topo().netns(s.node), *argv, true);
     if (!r) return {false, r.error().message};
     return {*r == s.status, fmt::format("exit status {}", *r)};
   }
