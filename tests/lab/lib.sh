@@ -74,3 +74,18 @@ start_switch() { # NS MGMT [args...]
   wait_for 5 test -S "$mgmt" -a -s "$WORK/sw.pid" || fail "switch did not start: $(cat "$WORK/sw.log")"
   PIDS+=("$(cat "$WORK/sw.pid")")
 }
+
+# example_passes NAME: `vnet lab test examples/NAME.yaml` passes every step, writes its JUnit
+# report, and leaves no namespace and no state behind.
+example_passes() {
+  local ex=${VNET_SRC:?}/examples/$1.yaml before after
+  before=$(ip netns list | wc -l)
+  "$VNET" lab test "$ex" --junit "$WORK/$1.xml" | tee "$WORK/$1.out"
+  grep -q " 0 failed" "$WORK/$1.out" || fail "$1: the report has failures"
+  grep -q "<testsuites name=\"vnet lab $1\"" "$WORK/$1.xml" || fail "$1: no JUnit report"
+  after=$(ip netns list | wc -l)
+  [ "$before" = "$after" ] || fail "$1: namespaces left behind: $(ip netns list)"
+  ip netns list | grep -q "^$1-" && fail "$1: namespaces left"
+  [ -z "$(ls "$VNET_STATE_DIR" 2>/dev/null)" ] || fail "$1: state left in $VNET_STATE_DIR"
+  pass "$1 lab test passes and cleans up"
+}
