@@ -21,6 +21,8 @@ pkgs=(
   # frames captured in lab tests (VLAN hopping, reserved addresses, storm guard) and decoded
   # (BPDUs, stp_tshark)
   tcpdump tshark
+  # the seminar lab's servers and clients: dnsmasq (DNS, DHCP) and busybox (udhcpc, nslookup)
+  dnsmasq-base busybox
   # spanning tree interop (stp_ovs: the test runs its own daemons on a private database)
   openvswitch-switch
 )
