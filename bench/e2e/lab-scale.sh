@@ -2,15 +2,17 @@
 # Lab scale: what a lab costs as it grows. For each host count N a loop-free lab is generated
 # (N hosts spread over a chain of switches joined by 802.1Q trunks, four VLANs sharing one /16)
 # and measured: `vnet lab up` time, its scenarios run on the running lab (`vnet lab test`),
-# the dataplane's idle CPU % and RSS, console latency, `vnet lab down` time.
+# the dataplane's idle CPU % and RSS, console latency, `vnet lab down` time. With -f, the same
+# measurements of a lab file as written (e.g. examples/seminar.yaml), -r times.
 #   bench/e2e/lab-scale.sh [-n "100 250 500 1000"] [-s SWITCHES] [-o results.csv]
+#   bench/e2e/lab-scale.sh -f examples/seminar.yaml [-r RUNS] [-o results.csv]
 # Run as root. The lab lives in a private state directory and is taken down on every exit path.
 set -u -o pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 VNET=${VNET:-$REPO/build/release/vnet}
 
-SIZES="100 250 500 1000" SWITCHES=16 OUT="" KEEP=0
+SIZES="100 250 500 1000" SWITCHES=16 OUT="" KEEP=0 FILE="" RUNS=3
 UP_TIMEOUT=600 TEST_TIMEOUT=600 IDLE=10 WINDOW=10 SAMPLES=5
 VLANS=(10 20 30 40)
 
@@ -19,8 +21,11 @@ die() { log "error: $*"; exit 1; }
 usage() {
   cat >&2 <<EOF
 usage: $0 [-n "N ..."] [-s switches] [-o results.csv] [-T seconds] [-k]
+       $0 -f LAB.yaml [-r runs] [-o results.csv] [-T seconds] [-k]
   -n SIZES   host counts to measure (default "$SIZES")
   -s S       switches in the chain (default $SWITCHES)
+  -f FILE    measure this lab file instead of generated chains (its hosts and switches counted)
+  -r R       with -f: runs of it (default $RUNS)
   -o FILE    CSV of the results (default lab-scale-DATE.csv here); the table goes to FILE.md
   -T S       give up on \`vnet lab up\` and on \`vnet lab test\` after S seconds (default $UP_TIMEOUT)
   -k         keep the work directory (lab files, logs, JUnit reports)
@@ -31,8 +36,10 @@ EOF
 # the command line as typed, for the table's caption
 ARGS=$(for a in "$@"; do [[ $a == *[[:space:]]* ]] && printf '"%s" ' "$a" || printf '%s ' "$a"; done)
 ARGS=${ARGS% }
-while getopts "n:s:o:T:kh" o; do
+while getopts "n:s:o:T:f:r:kh" o; do
   case $o in
+    f) FILE=$OPTARG ;;
+    r) RUNS=$OPTARG ;;
     n) SIZES=$OPTARG ;;
     s) SWITCHES=$OPTARG ;;
     o) OUT=$OPTARG ;;
@@ -41,7 +48,7 @@ while getopts "n:s:o:T:kh" o; do
     *) usage ;;
   esac
 done
-for n in $SIZES $SWITCHES $UP_TIMEOUT; do
+for n in $SIZES $SWITCHES $UP_TIMEOUT $RUNS; do
   [[ $n =~ ^[1-9][0-9]*$ ]] || die "expected a positive whole number, got '$n'"
 done
 [ "$SWITCHES" -ge 2 ] || die "-s: the chain needs at least 2 switches"
@@ -55,6 +62,15 @@ OUT=${OUT:-lab-scale-$(date +%Y%m%d-%H%M%S).csv}
 WORK=$(mktemp -d /tmp/vnet-lab-scale.XXXXXX)
 export VNET_STATE_DIR=$WORK/state
 LAB=ls$$ # 1–12 characters, unique to this run
+if [ -n "$FILE" ]; then
+  [ -r "$FILE" ] || die "-f: cannot read $FILE"
+  "$VNET" lab validate "$FILE" >/dev/null || die "-f: $FILE is not a valid lab"
+  LAB=$(sed -n 's/^name:[[:space:]]*\([A-Za-z0-9_-]*\).*/\1/p' "$FILE" | head -1)
+  [ -n "$LAB" ] || die "-f: no top-level 'name:' line in $FILE"
+  ip netns list | grep -q "^$LAB-" && die "namespaces $LAB-* exist: is lab $LAB running? (vnet lab down $LAB)"
+  SIZES=$(seq -s ' ' "$RUNS")
+  SWITCHES=$("$VNET" lab validate "$FILE" 2>/dev/null | sed -n 's/.*: \([0-9]*\) nodes.*/\1/p')
+fi
 CLK_TCK=$(getconf CLK_TCK)
 
 lab_down() {
@@ -138,14 +154,16 @@ ctl_ms() {
   printf '%s\n' "${ms[@]}" | median
 }
 
-CSV_HEADER="hosts,switches,up,up_s,scenarios,steps_passed,steps,test_s,idle_cpu_pct,rss_mib,ctl_help_ms,ctl_allprint_ms,down_s"
+COLS="hosts,switches"
+[ -z "$FILE" ] || COLS="run,nodes"
+CSV_HEADER="$COLS,up,up_s,scenarios,steps_passed,steps,test_s,idle_cpu_pct,rss_mib,ctl_help_ms,ctl_allprint_ms,down_s"
 [ -s "$OUT" ] || echo "$CSV_HEADER" >"$OUT" || die "cannot write $OUT"
 
 measure() { # N
-  local file=$WORK/scale-$N.yaml t rc up up_s=– scen=– passed=– steps=– test_s=– cpu=– rss=– help=– allp=– down_s pid t0 t1 s0 s1
-  gen_lab "$N" "$file"
+  local file=${FILE:-$WORK/scale-$N.yaml} t rc up up_s=– scen=– passed=– steps=– test_s=– cpu=– rss=– help=– allp=– down_s pid t0 t1 s0 s1
+  [ -n "$FILE" ] || gen_lab "$N" "$file"
   "$VNET" lab validate "$file" >"$WORK/validate-$N.log" 2>&1 || die "generated lab is invalid: $(tail -5 "$WORK/validate-$N.log")"
-  log "== $N hosts on $SWITCHES switches ($file)"
+  if [ -n "$FILE" ]; then log "== run $N of $file"; else log "== $N hosts on $SWITCHES switches ($file)"; fi
   t=$(now)
   timeout --foreground "$UP_TIMEOUT" "$VNET" lab up "$file" >"$WORK/up-$N.log" 2>&1
   rc=$?
@@ -197,7 +215,7 @@ for N in $SIZES; do measure "$N"; done
   echo "Measured $(date +%Y-%m-%d) on $(nproc) CPUs ($(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)," \
     "Linux $(uname -r)): \`bench/e2e/lab-scale.sh $ARGS\`"
   echo
-  echo "| hosts | switches | up | up s | scenarios | steps passed | test s | idle CPU % | RSS MiB | ctl help ms | ctl port/allprint ms | down s |"
+  echo "| ${COLS/,/ | } | up | up s | scenarios | steps passed | test s | idle CPU % | RSS MiB | ctl help ms | ctl port/allprint ms | down s |"
   echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
   tail -n +2 "$OUT" | awk -F, '{ printf "| %s | %s | %s | %s | %s | %s/%s | %s | %s | %s | %s | %s | %s |\n",
     $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13 }'
