@@ -10,6 +10,8 @@
 #   saying why.
 #   start: sw1: a fresh spanning tree (the dataplane logs a second "rstp on" for sw1 after one
 #   "off"), sw1 is the root again, h1 reaches h2 and h3; a second start fails ("running").
+#   A host that boots while its switch is off stays cut off until the switch boots; killed and
+#   booted in the other order, it is plugged in again.
 . "$(dirname "$0")/lib.sh"
 
 F=$WORK/power.yaml
@@ -70,6 +72,22 @@ scenarios:
   - name: twice
     steps:
       - start: sw1
+  - name: node_boots_first
+    steps:
+      - kill: sw1
+      - kill: h1
+      - start: h1
+      - ping: h1 h2
+        expect: unreachable
+      - start: sw1
+      - wait_until: {ping: h1 h2}
+        within: 10s
+      - kill: h1
+      - kill: sw1
+      - start: sw1
+      - start: h1
+      - wait_until: {ping: h1 h3}
+        within: 10s
 EOF2
 
 "$VNET" lab validate "$F" >"$WORK/validate.log" 2>&1 || fail "validate: $(cat "$WORK/validate.log")"
@@ -117,6 +135,9 @@ run twice && fail "starting a running switch passed: $(cat "$WORK/twice.out")"
 grep -q "\[FAIL\] start sw1 — sw1 is running" "$WORK/twice.out" || fail "twice: $(cat "$WORK/twice.out")"
 pass "start: sw1 on a running switch fails: $(grep -o 'sw1 is running[^.]*' "$WORK/twice.out" | head -1)"
 
+ok node_boots_first
+pass "h1 booted while sw1 is off stays cut off until sw1 boots; booted after sw1, it is plugged in"
+
 "$VNET" lab down "$T" >/dev/null 2>&1 || fail "down"
 ip netns list | grep -q "^$T-" && fail "namespaces left: $(ip netns list | grep "^$T-")"
-echo "5 passed, 0 failed"
+echo "7 passed, 0 failed"
