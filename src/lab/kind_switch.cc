@@ -1,5 +1,16 @@
 // Node kind "switch": an 802.1Q bridge in the lab's `vnet switch` dataplane (one process in the
 // namespace "<lab>-vnet" hosts every switch of the lab, each a separate bridge with its own FDB).
+//
+// Power (docs/topology.md "Crash and boot"): a switch has no processes of its own, so its power is
+// its cables and its learned state. `kill` (and `stop`: a switch has no clean shutdown) takes
+// every cable dark — a cable to another switch through the dataplane (both ports down, the peer
+// sees its link go), a cable to a node through the node's kind (the node sees its carrier go, as
+// after `link NODE SW down`) and the switch's port down with it — then turns its spanning tree off
+// (the RSTP engine and all it learned are gone) and flushes its FDB. The bridge, its VLANs and its
+// ports stay in the dataplane: they are its declared configuration. `start` boots: the declared
+// spanning tree applied fresh (a new engine, §17.19 BEGIN), then every cable whose other end is
+// powered plugged back, one a `link … down` step pulled before the kill included; a cable to a
+// node or switch that is off stays dark until that one boots.
 
 #include <algorithm>
 
@@ -39,6 +50,7 @@ class SwitchKind final : public NodeKind {
     return t;
   }
   bool is_switch() const override { return true; }
+  bool has_power() const override { return true; }
   std::pair<std::string_view, std::string_view> graph_style() const override {
     return {"box", "#e8eef7"};
   }
@@ -88,9 +100,61 @@ class SwitchKind final : public NodeKind {
     return {};
   }
 
+  Status kill(const Node& n, LabRuntime& rt) const override { return power_off(n, rt); }
+  Status stop(const Node& n, LabRuntime& rt) const override { return power_off(n, rt); }
+  // Boots a switch that is off (its bridge exists; the orchestrator's boot calls only this).
+  Status start(const Node& n, LabRuntime& rt) const override {
+    auto dp = rt.dataplane();
+    if (!dp) return dp.error();
+    const auto& spec = n.as<SwitchSpec>();
+    if (spec.stp.runs()) {
+      if (auto s = (*dp)->set_spanning_tree(n.name, spec.stp); !s) return s;
+    }
+    return set_cables(n, rt, true);
+  }
+
   nlohmann::json status(const Node& n, const Topology&) const override {
     const auto& spec = n.as<SwitchSpec>();
     return {{"vlans", spec.vlans}, {"stp", bridge::stp_mode_name(spec.stp.mode)}};
+  }
+
+ private:
+  Status power_off(const Node& n, LabRuntime& rt) const {
+    if (!rt.powered(n.name)) return make_error(EALREADY, "{} is already off", n.name);
+    if (auto s = set_cables(n, rt, false); !s) return s;
+    auto dp = rt.dataplane();
+    if (!dp) return dp.error();
+    if (n.as<SwitchSpec>().stp.runs()) {
+      if (auto s = (*dp)->stop_spanning_tree(n.name); !s) return s;
+    }
+    if (auto s = (*dp)->flush_fdb(n.name); !s) return s;
+    return rt.set_power(n, false);
+  }
+
+  // Every cable of switch n dark (up = false) or plugged (up = true: those whose other end is
+  // powered; the others stay dark until it boots).
+  static Status set_cables(const Node& n, LabRuntime& rt, bool up) {
+    auto dp = rt.dataplane();
+    if (!dp) return dp.error();
+    const Topology& t = rt.topo();
+    for (const Link& l : t.links) {
+      if (l.b.node != n.name && !(l.switch_to_switch && l.a.node == n.name)) continue;
+      const std::string& peer = l.b.node == n.name ? l.a.node : l.b.node;
+      bool peer_on = rt.powered(peer);
+      if (l.switch_to_switch) {
+        if (up && !peer_on) continue;
+        if (auto s = (*dp)->set_link(l.a.node, l.port_a, up); !s) return s;
+        if (auto s = (*dp)->set_link(l.b.node, l.port_b, up); !s) return s;
+        continue;
+      }
+      // A node that is off has no cable end (its veth went with it); its boot makes one and
+      // leaves it dark while this switch is off. The switch's port follows the switch.
+      if (auto s = (*dp)->set_link(l.b.node, l.port_b, up); !s) return s;
+      if (!peer_on) continue;
+      const Node& node = *t.node(peer);
+      if (auto s = node.kind->set_link(node, l, up, rt); !s) return s;
+    }
+    return {};
   }
 };
 

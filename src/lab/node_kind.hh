@@ -9,6 +9,8 @@
 //   create → attach (per link) → configure → start  `up`, and `start` (boot) after a power-off
 //   kill  = power cut: every process gone (reaped), cables down, runtime state gone
 //   stop  = clean shutdown (SIGTERM, deadline), then power off as kill
+// A switch keeps its bridge in the dataplane while it is off: its kill darkens its cables and
+// forgets what it learned, and its start alone is its boot (`up` configures it, never starts it).
 // The default implementations fit a kind that has nothing to do in that phase.
 
 #include <yaml-cpp/yaml.h>

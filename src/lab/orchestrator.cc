@@ -205,9 +205,12 @@ class LabImpl final : public LabRuntime {
   std::vector<Pending> pending_;
 };
 
-// Boots one node whose namespace does not exist: create, links, configure, services.
+// Boots one node that is off. A switch's bridge stays in the dataplane while it is off, so its
+// kind's start is all of its boot. Other nodes: create (namespace), links, configure, services;
+// a cable to a switch that is off is left dark until that switch boots.
 Status boot(const Node& n, LabImpl& lab) {
   const NodeKind& k = *n.kind;
+  if (k.is_switch()) return k.start(n, lab);
   if (auto s = k.create(n, lab); !s) return s;
   auto dp = lab.dataplane();
   if (!dp) return dp.error();
@@ -215,6 +218,9 @@ Status boot(const Node& n, LabImpl& lab) {
     auto spec = k.attach(n, *l, lab);
     if (!spec) return spec.error();
     if (auto s = (*dp)->attach(l->b.node, l->port_b, *spec); !s) return s;
+    if (!lab.powered(l->b.node)) {
+      if (auto s = k.set_link(n, *l, false, lab); !s) return s;
+    }
   }
   if (auto s = k.configure(n, lab); !s) return s;
   if (auto s = k.start(n, lab); !s) return s;
@@ -481,7 +487,7 @@ Status node_power(LabRuntime& rt, const std::string& node, Power op) {
   if (!n) return make_error(ENOENT, "no node {}", node);
   if (!n->kind->has_power())
     return make_error(ENOTSUP,
-                      "{} is a {}: only nodes with power (hosts, routers) can be "
+                      "{} is a {}: only nodes with power (hosts, routers, switches) can be "
                       "killed, stopped and started",
                       node, n->kind->name());
   auto& lab = static_cast<LabImpl&>(rt);

@@ -16,6 +16,27 @@ const StpBridge* spanning_tree(const Topology& t, const std::string& node) {
   return n ? n->kind->spanning_tree(*n) : nullptr;
 }
 
+std::vector<std::string> spanning_tree_members(const Topology& t, const std::string& root,
+                                               const std::function<bool(const std::string&)>& on) {
+  auto member = [&](const std::string& sw) { return spanning_tree(t, sw) && on(sw); };
+  std::set<std::string> seen = {root};
+  std::deque<std::string> queue = {root};
+  while (!queue.empty()) {
+    std::string x = queue.front();
+    queue.pop_front();
+    for (auto& l : t.links) {
+      if (!l.switch_to_switch || (l.a.node != x && l.b.node != x)) continue;
+      const std::string& y = l.a.node == x ? l.b.node : l.a.node;
+      if (member(y) && seen.insert(y).second) queue.push_back(y);
+    }
+  }
+  std::vector<std::string> out = {root};
+  for (const Node* n : t.switches()) {
+    if (n->name != root && seen.count(n->name)) out.push_back(n->name);
+  }
+  return out;
+}
+
 namespace {
 
 using nlohmann::json;

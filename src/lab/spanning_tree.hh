@@ -19,6 +19,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -76,5 +77,12 @@ void check_switch_loops(const Topology& t, Reader& r);
 
 // The switch's settings if it runs spanning tree, else null.
 const StpBridge* spanning_tree(const Topology& t, const std::string& node);
+
+// The spanning tree `root` belongs to: root first, then in file order every switch running
+// spanning tree that switch links join to it through switches running spanning tree and for
+// which `on(switch)` holds (a switch without spanning tree consumes BPDUs; one that is powered
+// off sends none, so the switches beyond it elect their own root).
+std::vector<std::string> spanning_tree_members(const Topology& t, const std::string& root,
+                                               const std::function<bool(const std::string&)>& on);
 
 }  // namespace vnet::lab

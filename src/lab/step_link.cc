@@ -1,6 +1,7 @@
 // Step `link`: pulls or plugs a cable. Between switches both ports go down in the dataplane;
 // between a node and a switch the node's kind takes the node side's carrier away (a namespace
-// node: the switch end of its veth goes down). Pulling a cable is a fault for failover steps.
+// node: the switch end of its veth goes down). Pulling a cable is a fault for failover steps. A
+// cable with a powered-off end (`kill`, `stop`) is refused: it is dark until that end boots.
 
 #include "lab/node_kind.hh"
 #include "lab/registry.hh"
@@ -53,6 +54,9 @@ class LinkStep final : public StepKind {
     const auto& s = st.as<LinkSpec>();
     const Link& l = ctx.topo().links.at(s.link);
     const char* state = s.up ? "up" : "down";
+    // A cable of a powered-off node or switch is dark until it boots (then its boot decides).
+    if (auto off = refuse_if_off(l.a.node, ctx)) return *off;
+    if (auto off = refuse_if_off(l.b.node, ctx)) return *off;
     if (l.switch_to_switch) {
       auto dp = ctx.lab().dataplane();
       if (!dp) return {false, dp.error().message};
@@ -60,7 +64,6 @@ class LinkStep final : public StepKind {
       if (auto r = (*dp)->set_link(l.a.node, l.port_a, s.up); !r) return {false, r.error().message};
       return {true, fmt::format("{}:{}–{}:{} {}", l.a.node, l.port_a, l.b.node, l.port_b, state)};
     }
-    if (auto off = refuse_if_off(l.a.node, ctx)) return *off;
     if (!s.up) ctx.fault(l.a.node);
     const Node& n = *ctx.topo().node(l.a.node);
     if (auto r = n.kind->set_link(n, l, s.up, ctx.lab()); !r) return {false, r.error().message};

@@ -3,7 +3,10 @@
 //   stop   clean shutdown (SIGTERM, then SIGKILL after a deadline), then off like kill
 //   start  boot: the declared configuration applied afresh and the services started; fails if a
 //          service exits within its first second or its readiness check fails
-// kill and stop are faults for failover steps.
+// A switch (lab/kind_switch.cc) has no processes: kill cuts every cable of it and forgets its
+// spanning tree and FDB, stop is the same (a switch has no clean shutdown), start applies its
+// spanning tree afresh and plugs back the cables whose other end is powered.
+// kill and stop are faults for failover and converge steps.
 
 #include "lab/node_kind.hh"
 #include "lab/orchestrator.hh"
@@ -28,10 +31,13 @@ class PowerStep final : public StepKind {
   KeySpec key() const override {
     const char* doc = op_ == Power::kKill
                           ? "crash NODE: every process killed and reaped, cables down, runtime "
-                            "network state gone"
+                            "network state gone; a switch: every cable dark, its spanning tree "
+                            "and FDB forgotten"
                       : op_ == Power::kStop
-                          ? "shut NODE down cleanly (SIGTERM, 5 s, then SIGKILL), then off as kill"
-                          : "boot NODE: declared configuration applied afresh, services started";
+                          ? "shut NODE down cleanly (SIGTERM, 5 s, then SIGKILL), then off as "
+                            "kill; a switch: the same as kill"
+                          : "boot NODE: declared configuration applied afresh, services started; "
+                            "a switch: spanning tree afresh, cables to powered ends plugged";
     return {"", schema::ref("nodeName"), doc};
   }
   std::shared_ptr<const StepSpec> parse(const YAML::Node&, const YAML::Node& v, Reader& r,
@@ -62,6 +68,11 @@ class PowerStep final : public StepKind {
     const auto& s = st.as<PowerSpec>();
     if (op_ != Power::kStart) ctx.fault(s.node);
     if (auto r = node_power(ctx.lab(), s.node, op_); !r) return {false, r.error().message};
+    if (ctx.topo().is_switch(s.node)) {
+      if (op_ == Power::kStart)
+        return {true, "booted: spanning tree afresh, cables to powered ends plugged"};
+      return {true, "powered off: every cable dark, spanning tree and FDB forgotten"};
+    }
     switch (op_) {
       case Power::kKill:
         return {true, "processes killed and reaped, cables down, namespace gone"};

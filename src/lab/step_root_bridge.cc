@@ -2,12 +2,12 @@
 // and every switch of that tree agrees. The tree is SW and the switches running spanning tree
 // that switch links join to it through switches running spanning tree (a switch without it
 // consumes BPDUs, so the switches beyond it elect their own root). SW says it is the root
-// (`is_root`) and every other one's root identifier is SW's bridge identifier (`stp/show`).
-
-#include <deque>
-#include <set>
+// (`is_root`) and every other one's root identifier is SW's bridge identifier (`stp/show`). A
+// switch that is powered off (`kill: SW`) belongs to no tree: it is left out, and the switches
+// beyond it form trees of their own; the step fails when SW itself is off.
 
 #include "lab/registry.hh"
+#include "lab/runtime.hh"
 #include "lab/scenario.hh"
 #include "lab/step_common.hh"
 
@@ -18,7 +18,6 @@ using nlohmann::json;
 
 struct RootSpec final : StepSpec {
   std::string root;
-  std::vector<std::string> tree;  // the root first, then the others in file order
 };
 
 class RootBridgeStep final : public StepKind {
@@ -44,30 +43,20 @@ class RootBridgeStep final : public StepKind {
     }
     auto spec = std::make_shared<RootSpec>();
     spec->root = *s;
-    std::set<std::string> seen = {*s};
-    std::deque<std::string> queue = {*s};
-    while (!queue.empty()) {
-      std::string x = queue.front();
-      queue.pop_front();
-      for (auto& l : t.links) {
-        if (!l.switch_to_switch || (l.a.node != x && l.b.node != x)) continue;
-        const std::string& y = l.a.node == x ? l.b.node : l.a.node;
-        if (spanning_tree(t, y) && seen.insert(y).second) queue.push_back(y);
-      }
-    }
-    spec->tree.push_back(*s);
-    for (const Node* n : t.switches()) {
-      if (n->name != *s && seen.count(n->name)) spec->tree.push_back(n->name);
-    }
     return spec;
   }
   Outcome run(const Step& st, ScenarioContext& ctx, bool) const override {
     const auto& s = st.as<RootSpec>();
-    auto dp = ctx.lab().dataplane();
+    if (auto off = refuse_if_off(s.root, ctx)) return *off;
+    LabRuntime& lab = ctx.lab();
+    // Computed now: a switch that is powered off is in no tree, and may split one.
+    const std::vector<std::string> tree = spanning_tree_members(
+        ctx.topo(), s.root, [&](const std::string& sw) { return lab.powered(sw); });
+    auto dp = lab.dataplane();
     if (!dp) return {false, dp.error().message};
     std::map<std::string, json> shown;
     std::map<std::string, std::string> by_id;  // bridge id → switch
-    for (auto& sw : s.tree) {
+    for (auto& sw : tree) {
       auto j = (*dp)->spanning_tree(sw);
       if (!j) return {false, j.error().message};
       by_id[json_text(*j, "bridge_id")] = sw;
@@ -84,15 +73,14 @@ class RootBridgeStep final : public StepKind {
       return {false, fmt::format("{} ({}) is not the root: its root is {}", s.root, root_id,
                                  name_of(json_text(root, "root_id")))};
     std::vector<std::string> disagree;
-    for (auto& sw : s.tree) {
+    for (auto& sw : tree) {
       std::string id = json_text(shown[sw], "root_id");
       if (id != root_id) disagree.push_back(fmt::format("{} says {}", sw, name_of(id)));
     }
     if (!disagree.empty())
       return {false, fmt::format("{} ({}) says it is the root, but {}", s.root, root_id,
                                  fmt::join(disagree, "; "))};
-    return {true,
-            fmt::format("{} ({}) is the root of {}", s.root, root_id, fmt::join(s.tree, ", "))};
+    return {true, fmt::format("{} ({}) is the root of {}", s.root, root_id, fmt::join(tree, ", "))};
   }
 };
 

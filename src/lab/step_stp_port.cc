@@ -131,6 +131,7 @@ class StpPortStep final : public StepKind {
     const Link& l = ctx.topo().links.at(s.link);
     bridge::PortNo port = s.end_a ? l.port_a : l.port_b;
     std::string where = fmt::format("{} port {} (to {})", s.sw, port, s.peer);
+    if (auto off = refuse_if_off(s.sw, ctx)) return *off;
     auto dp = ctx.lab().dataplane();
     if (!dp) return {false, dp.error().message};
     auto stp = (*dp)->spanning_tree(s.sw);

@@ -89,6 +89,16 @@ Status SwitchClient::set_spanning_tree(const std::string& bridge, const StpBridg
   return run(fmt::format("bridge {} spanning tree", bridge), spanning_tree_command(stp));
 }
 
+Status SwitchClient::stop_spanning_tree(const std::string& bridge) {
+  if (auto s = select(bridge); !s) return s;
+  return run(fmt::format("bridge {} spanning tree", bridge), "stp/set mode off");
+}
+
+Status SwitchClient::flush_fdb(const std::string& bridge) {
+  if (auto s = select(bridge); !s) return s;
+  return run(fmt::format("bridge {} FDB", bridge), "fdb/flush");
+}
+
 Status SwitchClient::set_stp_port(const std::string& bridge, bridge::PortNo port,
                                   const StpPort& stp) {
   if (stp.empty()) return {};

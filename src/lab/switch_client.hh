@@ -39,6 +39,11 @@ class SwitchClient {
 
   // A bridge's spanning tree: spanning_tree_command().
   Status set_spanning_tree(const std::string& bridge, const StpBridge& stp);
+  // Spanning tree off: the engine and everything it learned are gone, every port forwarding
+  // (bridge and port settings are kept for the next set_spanning_tree).
+  Status stop_spanning_tree(const std::string& bridge);
+  // Forgets every learned MAC of the bridge (`fdb/flush`).
+  Status flush_fdb(const std::string& bridge);
   // A bridge port's spanning-tree settings (those set, in one `stp/port`; the port exists).
   Status set_stp_port(const std::string& bridge, bridge::PortNo port, const StpPort& stp);
 

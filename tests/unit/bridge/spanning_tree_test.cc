@@ -163,6 +163,57 @@ TEST_F(TriangleTest, TurningSpanningTreeOffForwardsEverywhereAndStopsTheTimer) {
   for (PortNo p : sw[0]->port_numbers()) EXPECT_EQ(sw[0]->port_state(p), PortState::kForwarding);
 }
 
+// A lab's `kill: SW` on the root bridge and its `start: SW` (lab/kind_switch.cc) in the
+// dataplane's terms: every cable of sw1 down at both ends, its tree off, its FDB flushed; the
+// others elect sw2; the boot turns the tree on again before the cables come back, and the engine
+// it gets has forgotten everything (802.1D-2004 §17.19 BEGIN: it is its own root, no BPDU seen).
+TEST_F(TriangleTest, ARootThatLosesPowerIsReplacedAndBootsWithAFreshTree) {
+  stp_on(*sw[0], 4096);
+  stp_on(*sw[1], 8192);
+  stp_on(*sw[2], 32768);
+  cable_up();
+  advance(2);
+  std::vector<packet::Frame> v;
+  v.push_back(frame(packet::MacAddress::broadcast(), mac(1)));
+  hosts[0]->send(v);
+  advance(1);
+  auto engine = [&](size_t i) { return dp.find_spanning_tree(*sw[i])->engine(); };
+  ASSERT_TRUE(engine(0) && engine(1) && engine(2));
+  const auto id1 = engine(0)->status().bridge_id, id2 = engine(1)->status().bridge_id;
+  ASSERT_EQ(engine(2)->status().root_id, id1);
+  ASSERT_GT(engine(0)->port_status(1)->counters.rx_rst, 0u) << "sw1 heard sw2 (the control)";
+  ASSERT_GT(sw[0]->fdb().size(), 0u) << "sw1 learned host 1 (the control)";
+
+  // Power cut.
+  for (auto [b, p] : {std::pair{0, 1}, {1, 1}, {0, 2}, {2, 2}})
+    ASSERT_TRUE(dp.set_link(*sw[b], p, false).ok());
+  ASSERT_TRUE(dp.set_link(*sw[0], 5, false).ok());
+  ASSERT_TRUE(dp.spanning_tree(*sw[0]).set_mode(StpMode::kOff, clock.now()).ok());
+  sw[0]->fdb().flush();
+  dp.stp_changed();
+  advance(3);
+  EXPECT_EQ(engine(0), nullptr);
+  EXPECT_EQ(sw[0]->fdb().size(), 0u);
+  EXPECT_EQ(engine(1)->status().root_id, id2) << "sw2 has the best priority left";
+  EXPECT_EQ(engine(2)->status().root_id, id2);
+  EXPECT_EQ(sw[2]->port_state(1), PortState::kForwarding) << "sw3 reaches sw2 directly now";
+
+  // Boot: the tree first, then the cables.
+  ASSERT_TRUE(dp.spanning_tree(*sw[0]).set_mode(StpMode::kRstp, clock.now()).ok());
+  dp.stp_changed();
+  ASSERT_TRUE(engine(0));
+  EXPECT_EQ(engine(0)->status().root_id, id1) << "a fresh engine is its own root";
+  EXPECT_EQ(engine(0)->port_status(1)->counters.rx_rst, 0u) << "and has heard nothing yet";
+  EXPECT_EQ(engine(0)->status().topology_changes, 0u);
+  for (auto [b, p] : {std::pair{0, 1}, {1, 1}, {0, 2}, {2, 2}, {0, 5}})
+    ASSERT_TRUE(dp.set_link(*sw[b], p, true).ok());
+  advance(3);
+  EXPECT_EQ(engine(1)->status().root_id, id1) << "sw1 wins the root back";
+  EXPECT_EQ(engine(2)->status().root_id, id1);
+  EXPECT_EQ(blocked(), 1);
+  EXPECT_EQ(storm_drops(), 0u);
+}
+
 TEST_F(TriangleTest, AFrameToTheBridgeGroupAddressThatIsNoBpduIsCounted) {
   stp_on(*sw[0], 4096);
   advance(1);

@@ -269,3 +269,30 @@ TEST(LabSpanningTree, BridgeSettingsGoInOneCommand) {
 }
 
 }  // namespace
+
+namespace {
+
+// A switch's power: kill, stop and start take switches; a switch that is off is in no spanning
+// tree, and one in the middle of a chain splits it (root_bridge counts the running ones only).
+TEST(LabSpanningTree, SwitchesHavePowerAndOneThatIsOffIsInNoTree) {
+  EXPECT_EQ(errors_of(lab(kRstp, kRstp, kRstp, kTriangle, "",
+                          "      - kill: sw1\n      - stop: sw1\n      - start: sw1\n"
+                          "      - wait_until: {root_bridge: sw2}\n        within: 5s\n")),
+            "");
+  auto t = parse_topology(lab(kRstp, kRstp, kRstp, {"sw1 sw2", "sw2 sw3"}), "s.yaml");
+  ASSERT_TRUE(t) << t.error().message;
+  auto all = [](const std::string&) { return true; };
+  using Names = std::vector<std::string>;
+  EXPECT_EQ(spanning_tree_members(*t, "sw3", all), (Names{"sw3", "sw1", "sw2"}));
+  auto sw2_off = [](const std::string& s) { return s != "sw2"; };
+  EXPECT_EQ(spanning_tree_members(*t, "sw1", sw2_off), Names{"sw1"});
+  EXPECT_EQ(spanning_tree_members(*t, "sw3", sw2_off), Names{"sw3"});
+  auto sw1_off = [](const std::string& s) { return s != "sw1"; };
+  EXPECT_EQ(spanning_tree_members(*t, "sw2", sw1_off), (Names{"sw2", "sw3"}));
+  // A triangle stays whole around a switch that is off.
+  auto tri = parse_topology(lab(kRstp, kRstp, kRstp, kTriangle), "s.yaml");
+  ASSERT_TRUE(tri) << tri.error().message;
+  EXPECT_EQ(spanning_tree_members(*tri, "sw3", sw2_off), (Names{"sw3", "sw1"}));
+}
+
+}  // namespace
