@@ -432,14 +432,26 @@ void register_commands(console::Registry& reg, Dataplane& dp, const Clock& clock
             if (auto st = cmds->dp_.detach(b, *p); !st) return st.error();
             return Reply{};
           }));
-  reg.add("port/link", "N up|down", "administrative link state (down = cable pulled)",
+  reg.add("port/link", "N[,N...] up|down",
+          "administrative link state (down = cable pulled); several ports change at once, "
+          "before spanning tree runs again (a switch losing power)",
           with_bridge([cmds, need](Bridge& b, const Args& a) -> Result<Reply> {
-            if (auto st = need(a, 2, "port/link N up|down"); !st) return st.error();
-            auto p = cmds->port_arg(b, a[0]);
-            if (!p) return p.error();
+            if (auto st = need(a, 2, "port/link N[,N...] up|down"); !st) return st.error();
             if (a[1] != "up" && a[1] != "down")
               return make_error(EINVAL, "expected up or down, got '{}'", a[1]);
-            if (auto st = cmds->dp_.set_link(b, *p, a[1] == "up"); !st) return st.error();
+            std::vector<PortNo> ports;
+            std::string_view list = a[0];
+            while (true) {
+              auto comma = list.find(',');
+              auto p = cmds->port_arg(b, std::string(list.substr(0, comma)));
+              if (!p) return p.error();
+              ports.push_back(*p);
+              if (comma == std::string_view::npos) break;
+              list.remove_prefix(comma + 1);
+            }
+            for (PortNo p : ports) {
+              if (auto st = cmds->dp_.set_link(b, p, a[1] == "up"); !st) return st.error();
+            }
             return Reply{};
           }));
   reg.add("port/state", "[N [discarding|learning|forwarding]]",

@@ -137,6 +137,20 @@ class SwitchKind final : public NodeKind {
     auto dp = rt.dataplane();
     if (!dp) return dp.error();
     const Topology& t = rt.topo();
+    if (!up) {
+      // Every port of the switch dark in one dataplane command (the far ends of its switch
+      // cables go down with them): its neighbours all see the carrier go before any of them
+      // sends a BPDU about it, as when a real switch loses power. One command per cable would
+      // let spanning tree react to each cable in turn, a failure no real network has.
+      std::vector<bridge::PortNo> ports;
+      for (const Link& l : t.links) {
+        if (l.switch_to_switch && l.a.node == n.name)
+          ports.push_back(l.port_a);
+        else if (l.b.node == n.name)
+          ports.push_back(l.port_b);
+      }
+      if (auto s = (*dp)->set_links(n.name, ports, false); !s) return s;
+    }
     for (const Link& l : t.links) {
       if (l.b.node != n.name && !(l.switch_to_switch && l.a.node == n.name)) continue;
       const std::string& peer = l.b.node == n.name ? l.a.node : l.b.node;

@@ -72,6 +72,14 @@ Status SwitchClient::set_link(const std::string& bridge, bridge::PortNo port, bo
              fmt::format("port/link {} {}", port, up ? "up" : "down"));
 }
 
+Status SwitchClient::set_links(const std::string& bridge, const std::vector<bridge::PortNo>& ports,
+                               bool up) {
+  if (ports.empty()) return {};
+  if (auto s = select(bridge); !s) return s;
+  return run(fmt::format("bridge {} ports {}", bridge, fmt::join(ports, ",")),
+             fmt::format("port/link {} {}", fmt::join(ports, ","), up ? "up" : "down"));
+}
+
 std::string spanning_tree_command(const StpBridge& stp) {
   std::string out = "stp/set";
   auto add = [&](std::string_view key, const std::optional<uint32_t>& value) {

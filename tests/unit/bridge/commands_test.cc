@@ -53,6 +53,28 @@ TEST_F(BridgeCommandsTest, PortModeCarriesAcceptableFrameTypes) {
   ASSERT_TRUE(run("port/mode 1 trunk none").ok());
 }
 
+// port/link with a list of ports: all change in one command (a switch losing power), and a list
+// naming a port that does not exist changes none of them.
+TEST_F(BridgeCommandsTest, PortLinkTakesSeveralPortsAtOnce) {
+  for (int p = 1; p <= 3; ++p) ASSERT_TRUE(run(fmt::format("port/create {}", p)).ok());
+  auto admin = [&](int p) {
+    return run(fmt::format("port/print {} --json", p))->json[0]["admin_up"];
+  };
+  auto bad = run("port/link 1,9 down");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().code, ENXIO);
+  EXPECT_EQ(admin(1), true);
+  ASSERT_TRUE(run("port/link 1,3 down").ok());
+  EXPECT_EQ(admin(1), false);
+  EXPECT_EQ(admin(2), true);
+  EXPECT_EQ(admin(3), false);
+  ASSERT_TRUE(run("port/link 3 up").ok());
+  EXPECT_EQ(admin(3), true);
+  EXPECT_FALSE(run("port/link 1,,2 down").ok());
+  EXPECT_FALSE(run("port/link 1,2 sideways").ok());
+  EXPECT_EQ(admin(2), true);
+}
+
 TEST_F(BridgeCommandsTest, PortStateShowAndSet) {
   ASSERT_TRUE(run("port/create 1").ok());
   ASSERT_TRUE(run("port/create 2").ok());
