@@ -231,7 +231,20 @@ Status parse_state(Words& w, Settings& s) {
   return {};
 }
 
+// Takes the value word after `key`, parses it with `parse` (text → Result<T>) and stores it.
+template <typename T, typename Parse>
+Status set(Words& w, std::string_view key, std::string_view what, Parse parse, T& field) {
+  auto v = w.value(key, what);
+  if (!v) return v.error();
+  auto parsed = parse(*v);
+  if (!parsed) return parsed.error();
+  field = static_cast<T>(*parsed);
+  return {};
+}
+
 Status parse_key(std::string_view key, Words& w, Settings& s) {
+  auto as_percent = [&](std::string_view t) { return percent(key, t); };
+  auto as_duration = [&](std::string_view t) { return duration(key, t); };
   if (key == "clear") {
     s = Settings{};
     return {};
@@ -255,54 +268,26 @@ Status parse_key(std::string_view key, Words& w, Settings& s) {
   }
   if (key == "gemodel") return parse_gemodel(w, s);
   if (key == "delay") {
-    auto v = w.value(key, "a duration");
-    if (!v) return v.error();
-    auto d = duration(key, *v);
-    if (!d) return d.error();
-    s.delay = *d;
+    if (auto st = set(w, key, "a duration", as_duration, s.delay); !st) return st;
     s.jitter = Duration::zero();
-    if (w.peek_value()) {
-      auto jd = duration("delay jitter", w.take());
-      if (!jd) return jd.error();
-      s.jitter = *jd;
-    }
-    return {};
+    if (!w.peek_value()) return {};
+    return set(
+        w, key, "a jitter", [](std::string_view t) { return duration("delay jitter", t); },
+        s.jitter);
   }
-  if (key == "jitter") {
-    auto v = w.value(key, "a duration");
-    if (!v) return v.error();
-    auto d = duration(key, *v);
-    if (!d) return d.error();
-    s.jitter = *d;
-    return {};
-  }
+  if (key == "jitter") return set(w, key, "a duration", as_duration, s.jitter);
   if (key == "distribution") {
-    auto v = w.value(key, "uniform, normal, pareto or paretonormal");
-    if (!v) return v.error();
-    auto d = distribution(*v);
-    if (!d) return d.error();
-    s.distribution = *d;
-    return {};
+    return set(w, key, "uniform, normal, pareto or paretonormal", distribution, s.distribution);
   }
   if (key == "jitter-reorder") {
-    auto v = w.value(key, "on or off");
-    if (!v) return v.error();
-    auto b = on_off(key, *v, "on", "off");
-    if (!b) return b.error();
-    s.jitter_reorder = *b;
-    return {};
+    return set(
+        w, key, "on or off", [&](std::string_view t) { return on_off(key, t, "on", "off"); },
+        s.jitter_reorder);
   }
   if (key == "rate") {
-    auto v = w.value(key, "a rate like 10mbit, or off");
-    if (!v) return v.error();
-    if (*v == "off") {
-      s.rate_bps = 0;
-      return {};
-    }
-    auto r = rate(*v);
-    if (!r) return r.error();
-    s.rate_bps = *r;
-    return {};
+    return set(
+        w, key, "a rate like 10mbit, or off",
+        [](std::string_view t) { return t == "off" ? Result<uint64_t>(0) : rate(t); }, s.rate_bps);
   }
   if (key == "limit") {
     auto v = w.value(key, "a number of frames or bytes");
@@ -323,76 +308,64 @@ Status parse_key(std::string_view key, Words& w, Settings& s) {
     }
     return {};
   }
-  auto single_percent = [&](double& field) -> Status {
-    auto v = w.value(key, "a percentage");
-    if (!v) return v.error();
-    auto p = percent(key, *v);
-    if (!p) return p.error();
-    field = *p;
-    return {};
-  };
-  if (key == "duplicate") return single_percent(s.duplicate);
-  if (key == "corrupt") return single_percent(s.corrupt);
+  if (key == "duplicate") return set(w, key, "a percentage", as_percent, s.duplicate);
+  if (key == "corrupt") return set(w, key, "a percentage", as_percent, s.corrupt);
   if (key == "noise") {
-    auto v = w.value(key, "bit errors per MiB");
-    if (!v) return v.error();
-    auto n = parse_real(*v, 0, 8388608);
-    if (!n) {
-      return make_error(EINVAL, "noise {}: expected bit errors per MiB from 0 to 8388608", *v);
-    }
-    s.noise_per_mib = *n;
-    return {};
+    return set(
+        w, key, "bit errors per MiB",
+        [](std::string_view t) -> Result<double> {
+          auto n = parse_real(t, 0, 8388608);
+          if (!n) {
+            return make_error(EINVAL, "noise {}: expected bit errors per MiB from 0 to 8388608", t);
+          }
+          return *n;
+        },
+        s.noise_per_mib);
   }
   if (key == "reorder") {
-    if (auto st = single_percent(s.reorder); !st) return st;
     s.reorder_gap = 1;  // "gap N" may follow as its own key
-    return {};
+    return set(w, key, "a percentage", as_percent, s.reorder);
   }
   if (key == "gap") {
-    auto v = w.value(key, "a whole number");
-    if (!v) return v.error();
-    auto g = whole(key, *v, 1, 1000000);
-    if (!g) return g.error();
-    s.reorder_gap = static_cast<uint32_t>(*g);
-    return {};
+    return set(
+        w, key, "a whole number", [&](std::string_view t) { return whole(key, t, 1, 1000000); },
+        s.reorder_gap);
   }
   if (key == "mtu" || key == "drop-every") {
-    auto v = w.value(key, "a whole number or off");
-    if (!v) return v.error();
-    uint32_t value = 0;
-    if (*v != "off") {
-      auto n = key == "mtu" ? whole(key, *v, 1, 1000000) : whole(key, *v, 2, 1000000000);
-      if (!n) return n.error();
-      value = static_cast<uint32_t>(*n);
-    }
-    (key == "mtu" ? s.mtu : s.drop_every) = value;
-    return {};
+    const int64_t lo = key == "mtu" ? 1 : 2;
+    const int64_t hi = key == "mtu" ? 1000000 : 1000000000;
+    return set(
+        w, key, "a whole number or off",
+        [&](std::string_view t) { return t == "off" ? Result<int64_t>(0) : whole(key, t, lo, hi); },
+        key == "mtu" ? s.mtu : s.drop_every);
   }
   if (key == "carrier") {
-    auto v = w.value(key, "up or down");
-    if (!v) return v.error();
-    auto b = on_off(key, *v, "down", "up");
-    if (!b) return b.error();
-    s.carrier_down = *b;
-    return {};
+    return set(
+        w, key, "up or down", [&](std::string_view t) { return on_off(key, t, "down", "up"); },
+        s.carrier_down);
   }
   if (key == "flap") {
-    auto dv = w.value(key, "a down time and an up time");
-    if (!dv) return dv.error();
-    auto down = duration("flap down", *dv);
-    if (!down) return down.error();
-    auto uv = w.value(key, "an up time after the down time");
-    if (!uv) return uv.error();
-    auto up = duration("flap up", *uv);
-    if (!up) return up.error();
-    Flap f{*down, *up, 0};
+    Flap f;
+    if (auto st = set(
+            w, key, "a down time and an up time",
+            [](std::string_view t) { return duration("flap down", t); }, f.down);
+        !st) {
+      return st;
+    }
+    if (auto st = set(
+            w, key, "an up time after the down time",
+            [](std::string_view t) { return duration("flap up", t); }, f.up);
+        !st) {
+      return st;
+    }
     if (w.peek_value()) {
       auto n = whole("flap count", w.take(), 0, 1000000000);
       if (!n) return n.error();
       f.count = static_cast<uint32_t>(*n);
     }
     if (f.down > Duration::zero() && f.up <= Duration::zero()) {
-      return make_error(EINVAL, "flap {} 0: expected an up time above 0", *dv);
+      return make_error(EINVAL, "flap {} {}: expected an up time above 0", format_duration(f.down),
+                        format_duration(f.up));
     }
     s.flap = f;
     return {};

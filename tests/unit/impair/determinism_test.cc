@@ -10,20 +10,15 @@
 
 #include "base/hash.hh"
 #include "impair/engine.hh"
+#include "unit/impair/support.hh"
 
 using namespace vnet;
 using namespace vnet::impair;
 using namespace std::chrono_literals;
+using vnet::impair::test::kT0;
+using vnet::impair::test::parse;
 
 namespace {
-
-const TimePoint kT0{std::chrono::seconds(1000)};
-
-Settings parse(std::string_view text) {
-  auto s = parse_settings(text);
-  EXPECT_TRUE(s.ok()) << (s.ok() ? "" : s.error().message);
-  return s.ok() ? *s : Settings{};
-}
 
 class Hasher {
  public:

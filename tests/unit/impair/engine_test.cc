@@ -2,6 +2,7 @@
 // each kind does what its word says (MTU, every Nth, carrier and flap, rate spacing, queue
 // limits, order, duplication, corruption, reorder gap), and held copies come back in order.
 #include "impair/engine.hh"
+#include "unit/impair/support.hh"
 
 #include <gtest/gtest.h>
 
@@ -10,16 +11,10 @@
 using namespace vnet;
 using namespace vnet::impair;
 using namespace std::chrono_literals;
+using vnet::impair::test::kT0;
+using vnet::impair::test::parse;
 
 namespace {
-
-const TimePoint kT0{std::chrono::seconds(1000)};
-
-Settings parse(std::string_view text) {
-  auto s = parse_settings(text);
-  EXPECT_TRUE(s.ok()) << (s.ok() ? "" : s.error().message);
-  return s.ok() ? *s : Settings{};
-}
 
 TEST(ImpairEngine, NoSettingsDeliversEverythingAtOnceInOrder) {
   Engine e(1, "a>b", {}, kT0);
