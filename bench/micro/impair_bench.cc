@@ -11,37 +11,12 @@
 // and so operator new) in the timed loop after a warm-up; the engine's path must report 0.
 #include <benchmark/benchmark.h>
 
+#include "alloc_count.hh"
+
 #include <atomic>
 #include <cstdlib>
 
 #include "impair/engine.hh"
-
-extern "C" {
-void* __libc_malloc(size_t);
-void* __libc_calloc(size_t, size_t);
-void* __libc_realloc(void*, size_t);
-void __libc_free(void*);
-}
-
-namespace {
-std::atomic<uint64_t> g_allocs{0};
-}
-
-extern "C" {
-void* malloc(size_t n) {
-  g_allocs.fetch_add(1, std::memory_order_relaxed);
-  return __libc_malloc(n);
-}
-void* calloc(size_t n, size_t size) {
-  g_allocs.fetch_add(1, std::memory_order_relaxed);
-  return __libc_calloc(n, size);
-}
-void* realloc(void* p, size_t n) {
-  g_allocs.fetch_add(1, std::memory_order_relaxed);
-  return __libc_realloc(p, n);
-}
-void free(void* p) { __libc_free(p); }
-}
 
 using namespace vnet;
 using namespace vnet::impair;
@@ -66,11 +41,11 @@ void run(benchmark::State& state, std::string_view words) {
     ++h;
   };
   for (int i = 0; i < 20000; ++i) step();  // warm-up: the queue reaches its steady depth
-  const uint64_t allocs_before = g_allocs.load();
+  const uint64_t allocs_before = vnet::bench::allocations();
   for (auto _ : state) {
     step();
   }
-  const uint64_t allocs = g_allocs.load() - allocs_before;
+  const uint64_t allocs = vnet::bench::allocations() - allocs_before;
   benchmark::DoNotOptimize(released);
   state.SetItemsProcessed(state.iterations());
   state.counters["allocs_per_frame"] =

@@ -14,6 +14,8 @@
 // allocator entry points with counting ones that call glibc's. The forwarding path must report 0.
 #include <benchmark/benchmark.h>
 
+#include "alloc_count.hh"
+
 #include <atomic>
 #include <cstdlib>
 
@@ -23,32 +25,6 @@
 #include "io/memory.hh"
 
 // --- allocation counting ---------------------------------------------------------------------
-extern "C" {
-void* __libc_malloc(size_t);
-void* __libc_calloc(size_t, size_t);
-void* __libc_realloc(void*, size_t);
-void __libc_free(void*);
-}
-
-namespace {
-std::atomic<uint64_t> g_allocs{0};
-}
-
-extern "C" {
-void* malloc(size_t n) {
-  g_allocs.fetch_add(1, std::memory_order_relaxed);
-  return __libc_malloc(n);
-}
-void* calloc(size_t n, size_t size) {
-  g_allocs.fetch_add(1, std::memory_order_relaxed);
-  return __libc_calloc(n, size);
-}
-void* realloc(void* p, size_t n) {
-  g_allocs.fetch_add(1, std::memory_order_relaxed);
-  return __libc_realloc(p, n);
-}
-void free(void* p) { __libc_free(p); }
-}
 
 using namespace vnet;
 
@@ -110,13 +86,13 @@ void BM_BridgeIngress(benchmark::State& state) {
     batch.swap(back);
   };
   for (int i = 0; i < kWarmup; ++i) step();
-  uint64_t allocs = g_allocs.load();
+  uint64_t allocs = vnet::bench::allocations();
   for (auto _ : state) {
     step();
     if (batch.size() != 64) state.SkipWithError("frames were not forwarded as known unicast");
   }
   uint64_t frames = static_cast<uint64_t>(state.iterations()) * 64;
-  report_allocs(state, g_allocs.load() - allocs, frames);
+  report_allocs(state, vnet::bench::allocations() - allocs, frames);
   state.SetItemsProcessed(static_cast<int64_t>(frames));
   state.counters["fdb"] = static_cast<double>(br.fdb().size());
 }
@@ -159,13 +135,13 @@ void BM_DataplaneMemory(benchmark::State& state) {
     ok = sink.size() == 64 && sink.back().size() == size;
   };
   for (int i = 0; i < kWarmup; ++i) step();
-  uint64_t allocs = g_allocs.load();
+  uint64_t allocs = vnet::bench::allocations();
   for (auto _ : state) {
     step();
     if (!ok) state.SkipWithError("frames were not forwarded");
   }
   uint64_t frames = static_cast<uint64_t>(state.iterations()) * 64;
-  report_allocs(state, g_allocs.load() - allocs, frames);
+  report_allocs(state, vnet::bench::allocations() - allocs, frames);
   state.SetItemsProcessed(static_cast<int64_t>(frames));
   state.SetBytesProcessed(static_cast<int64_t>(frames * size));
 }
