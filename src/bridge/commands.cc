@@ -61,6 +61,7 @@ class Commands {
               {"vlans", cfg.members()},
               {"active", b.active(p)},
               {"admin_up", info.admin_up},
+              {"silent", info.silent},
               {"backend", info.backend},
               {"cable", info.cable},
               {"dynamic", info.dynamic},
@@ -432,14 +433,16 @@ void register_commands(console::Registry& reg, Dataplane& dp, const Clock& clock
             if (auto st = cmds->dp_.detach(b, *p); !st) return st.error();
             return Reply{};
           }));
-  reg.add("port/link", "N up|down", "administrative link state (down = cable pulled)",
+  reg.add("port/link", "N up|down|silent",
+          "link state: down = cable pulled; silent = carrier up, no frames either way",
           with_bridge([cmds, need](Bridge& b, const Args& a) -> Result<Reply> {
-            if (auto st = need(a, 2, "port/link N up|down"); !st) return st.error();
+            if (auto st = need(a, 2, "port/link N up|down|silent"); !st) return st.error();
             auto p = cmds->port_arg(b, a[0]);
             if (!p) return p.error();
-            if (a[1] != "up" && a[1] != "down")
-              return make_error(EINVAL, "expected up or down, got '{}'", a[1]);
-            if (auto st = cmds->dp_.set_link(b, *p, a[1] == "up"); !st) return st.error();
+            if (a[1] != "up" && a[1] != "down" && a[1] != "silent")
+              return make_error(EINVAL, "expected up, down or silent, got '{}'", a[1]);
+            if (auto st = cmds->dp_.set_silent(b, *p, a[1] == "silent"); !st) return st.error();
+            if (auto st = cmds->dp_.set_link(b, *p, a[1] != "down"); !st) return st.error();
             return Reply{};
           }));
   reg.add("port/state", "[N [discarding|learning|forwarding]]",
