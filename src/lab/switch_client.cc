@@ -72,6 +72,12 @@ Status SwitchClient::set_link(const std::string& bridge, bridge::PortNo port, bo
              fmt::format("port/link {} {}", port, up ? "up" : "down"));
 }
 
+Status SwitchClient::set_link_silent(const std::string& bridge, bridge::PortNo port) {
+  if (auto s = select(bridge); !s) return s;
+  return run(fmt::format("bridge {} port {}", bridge, port),
+             fmt::format("port/link {} silent", port));
+}
+
 std::string spanning_tree_command(const StpBridge& stp) {
   std::string out = "stp/set";
   auto add = [&](std::string_view key, const std::optional<uint32_t>& value) {
