@@ -44,6 +44,8 @@ std::string_view drop_reason_name(DropReason r) {
       return "tx_queue_full";
     case DropReason::kOffload:
       return "offload";
+    case DropReason::kLinkSilent:
+      return "link_silent";
     case DropReason::kCount:
       break;
   }

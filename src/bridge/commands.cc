@@ -61,6 +61,7 @@ class Commands {
               {"vlans", cfg.members()},
               {"active", b.active(p)},
               {"admin_up", info.admin_up},
+              {"silent", info.silent},
               {"backend", info.backend},
               {"cable", info.cable},
               {"dynamic", info.dynamic},
@@ -432,13 +433,13 @@ void register_commands(console::Registry& reg, Dataplane& dp, const Clock& clock
             if (auto st = cmds->dp_.detach(b, *p); !st) return st.error();
             return Reply{};
           }));
-  reg.add("port/link", "N[,N...] up|down",
-          "administrative link state (down = cable pulled); several ports change at once, "
-          "before spanning tree runs again (a switch losing power)",
+  reg.add("port/link", "N[,N...] up|down|silent",
+          "link state: down = cable pulled; silent = carrier up, no frames either way; several "
+          "ports change at once, before spanning tree runs again (a switch losing power)",
           with_bridge([cmds, need](Bridge& b, const Args& a) -> Result<Reply> {
-            if (auto st = need(a, 2, "port/link N[,N...] up|down"); !st) return st.error();
-            if (a[1] != "up" && a[1] != "down")
-              return make_error(EINVAL, "expected up or down, got '{}'", a[1]);
+            if (auto st = need(a, 2, "port/link N[,N...] up|down|silent"); !st) return st.error();
+            if (a[1] != "up" && a[1] != "down" && a[1] != "silent")
+              return make_error(EINVAL, "expected up, down or silent, got '{}'", a[1]);
             std::vector<PortNo> ports;
             std::string_view list = a[0];
             while (true) {
@@ -450,7 +451,8 @@ void register_commands(console::Registry& reg, Dataplane& dp, const Clock& clock
               list.remove_prefix(comma + 1);
             }
             for (PortNo p : ports) {
-              if (auto st = cmds->dp_.set_link(b, p, a[1] == "up"); !st) return st.error();
+              if (auto st = cmds->dp_.set_silent(b, p, a[1] == "silent"); !st) return st.error();
+              if (auto st = cmds->dp_.set_link(b, p, a[1] != "down"); !st) return st.error();
             }
             return Reply{};
           }));

@@ -314,6 +314,15 @@ Status Dataplane::set_link(Bridge& br, PortNo port, bool up) {
   return {};
 }
 
+Status Dataplane::set_silent(Bridge& br, PortNo port, bool silent) {
+  if (!br.has_port(port)) return make_error(ENXIO, "bridge {} has no port {}", br.name(), port);
+  Attachment& a = attachments_[{&br, port}];
+  a.silent = silent;
+  if (a.cable) attachments_[*a.cable].silent = silent;
+  log::info("{} port {}: link {}", br.name(), port, silent ? "silent" : "no longer silent");
+  return {};
+}
+
 Status Dataplane::add_egress_stage(Bridge& br, PortNo port, std::unique_ptr<EgressStage> stage,
                                    size_t at) {
   if (!br.has_port(port)) return make_error(ENXIO, "bridge {} has no port {}", br.name(), port);
@@ -381,6 +390,7 @@ PortInfo Dataplane::port_info(const Bridge& br, PortNo port) const {
   if (!a.backend && a.listener) info.backend = "qemu-stream listener (waiting)";
   info.dynamic = a.dynamic;
   info.admin_up = a.admin_up;
+  info.silent = a.silent;
   return info;
 }
 
@@ -391,6 +401,11 @@ void Dataplane::poll_port(Bridge& br, PortNo port) {
   a->backend->receive(rx_, io::kBatch);
   if (a->backend->closed()) {
     drop_backend(br, port);
+    return;
+  }
+  if (a->silent && !rx_.empty()) {
+    br.count_drop(port, DropReason::kLinkSilent, rx_.size());
+    rx_.clear();
     return;
   }
   if (!rx_.empty()) process(br, port, rx_);
@@ -488,6 +503,11 @@ void Dataplane::deliver(Bridge& br, PortNo port, std::vector<packet::Frame>& fra
 // `cables`: how many cables the frames crossed before this port's.
 void Dataplane::output(Bridge& br, PortNo port, Attachment& a, std::vector<packet::Frame>& frames,
                        size_t cables) {
+  if (a.silent) {  // on a cable both ends are silent: this covers both directions
+    br.count_drop(port, DropReason::kLinkSilent, frames.size());
+    frames.clear();
+    return;
+  }
   if (a.cable) {
     if (cables > 0) split_control(a, frames);
     // Hand the frames over in a spare vector; `frames` keeps a spare's capacity.

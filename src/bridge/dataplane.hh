@@ -50,6 +50,7 @@ struct PortInfo {
   std::string cable;    // "BRIDGE:PORT" of the peer, empty if none
   bool dynamic = false;
   bool admin_up = true;
+  bool silent = false;  // set_silent()
 };
 
 class Dataplane {
@@ -75,6 +76,12 @@ class Dataplane {
   // Administrative link state: down = the port stops forwarding (and its cable peer with it),
   // and a backend with a carrier (TAP) loses it, so the node sees its link go down.
   Status set_link(Bridge& br, PortNo port, bool up);
+  // A silent link, the fault a pulled cable is not: the carrier stays (the port stays active,
+  // spanning tree sees no link change) but every frame in both directions is dropped and counted
+  // as link_silent — BPDUs too, so the far side notices only when their information ages out
+  // (802.1D-2004 §17.21.23, three hello times). On a cable both ends go silent; on a backend,
+  // what it receives and what would be sent to it. set_link() leaves this flag alone.
+  Status set_silent(Bridge& br, PortNo port, bool silent);
   // Opens a VDE switch directory for this bridge (libvdeplug clients).
   Status start_vde(Bridge& br, const std::string& dir);
   // Called when a port is removed through the console.
@@ -117,6 +124,7 @@ class Dataplane {
     bool dynamic = false;
     bool admin_up = true;
     bool carrier = true;  // the backend's kernel interface is RUNNING (link_ifindex())
+    bool silent = false;  // set_silent(): frames both ways are dropped, the link stays up
     EgressChain egress;
     EventLoop::TimerId egress_timer = 0;  // armed only while a stage holds frames
     TimePoint egress_due{};

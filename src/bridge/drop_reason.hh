@@ -25,6 +25,7 @@ enum class DropReason : uint8_t {
   kPortInactive,          // port exists but has no backend
   kTxQueueFull,           // backend could not take the frame (non-blocking send, queue full)
   kOffload,               // offload metadata the egress backend cannot honour
+  kLinkSilent,            // sent or received on a silent link (a fault: carrier up, no frames)
   kCount
 };
 std::string_view drop_reason_name(DropReason r);

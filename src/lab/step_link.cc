@@ -1,7 +1,10 @@
-// Step `link`: pulls or plugs a cable. Between switches both ports go down in the dataplane;
-// between a node and a switch the node's kind takes the node side's carrier away (a namespace
-// node: the switch end of its veth goes down). Pulling a cable is a fault for failover steps. A
-// cable with a powered-off end (`kill`, `stop`) is refused: it is dark until that end boots.
+// Step `link`: pulls or plugs a cable, or makes it silent. Between switches both ports go down
+// in the dataplane; between a node and a switch the node's kind takes the node side's carrier
+// away (a namespace node: the switch end of its veth goes down). `silent` (between switches only)
+// keeps the carrier but drops every frame both ways (Dataplane::set_silent): a link that fails
+// without either end seeing it go down, so spanning tree notices only when BPDUs stop arriving;
+// `up` ends it. Pulling a cable and making it silent are faults for failover and converge steps.
+// A cable with a powered-off end (`kill`, `stop`) is refused: it is dark until that end boots.
 
 #include "lab/node_kind.hh"
 #include "lab/registry.hh"
@@ -12,18 +15,34 @@
 namespace vnet::lab {
 namespace {
 
+enum class LinkChange { kUp, kDown, kSilent };
+
 struct LinkSpec final : StepSpec {
   size_t link = 0;  // index into Topology::links
-  bool up = false;
+  LinkChange change = LinkChange::kDown;
 };
+
+const char* change_name(LinkChange c) {
+  switch (c) {
+    case LinkChange::kUp:
+      return "up";
+    case LinkChange::kDown:
+      return "down";
+    case LinkChange::kSilent:
+      return "silent";
+  }
+  return "?";
+}
 
 class LinkStep final : public StepKind {
  public:
   std::string_view name() const override { return "link"; }
   bool pollable() const override { return false; }
   KeySpec key() const override {
-    return {"", schema::pattern("^\\S+\\s+\\S+\\s+(up|down)$", "X Y up|down"),
-            "pulls (down) or plugs (up) the cable between X and Y (NODE[:IFACE] or SWITCH)"};
+    return {"", schema::pattern("^\\S+\\s+\\S+\\s+(up|down|silent)$", "X Y up|down|silent"),
+            "pulls (down) or plugs (up) the cable between X and Y (NODE[:IFACE] or SWITCH); "
+            "silent (between two switches): the carrier stays but no frame crosses either way, "
+            "BPDUs included, until up"};
   }
   std::shared_ptr<const StepSpec> parse(const YAML::Node&, const YAML::Node& v, Reader& r,
                                         std::string& text) const override {
@@ -31,8 +50,8 @@ class LinkStep final : public StepKind {
     if (!s) return nullptr;
     text = "link " + *s;
     auto w = Reader::words(*s);
-    if (w.size() != 3 || (w[2] != "up" && w[2] != "down")) {
-      r.error(v, "link: expected 'X Y up|down'");
+    if (w.size() != 3 || (w[2] != "up" && w[2] != "down" && w[2] != "silent")) {
+      r.error(v, "link: expected 'X Y up|down|silent'");
       return nullptr;
     }
     for (size_t i = 0; i < r.topo().links.size(); ++i) {
@@ -41,9 +60,17 @@ class LinkStep final : public StepKind {
         return (l.a.node == x || l.a.node + ":" + l.a.interface == x) && l.b.node == y;
       };
       if (match(w[0], w[1]) || match(w[1], w[0])) {
+        if (w[2] == "silent" && !l.switch_to_switch) {
+          r.error(v, fmt::format("link {} {} silent: only a cable between two switches can be "
+                                 "made silent ({} is not a switch)",
+                                 w[0], w[1], l.a.node));
+          return nullptr;
+        }
         auto spec = std::make_shared<LinkSpec>();
         spec->link = i;
-        spec->up = w[2] == "up";
+        spec->change = w[2] == "up"     ? LinkChange::kUp
+                       : w[2] == "down" ? LinkChange::kDown
+                                        : LinkChange::kSilent;
         return spec;
       }
     }
@@ -53,20 +80,28 @@ class LinkStep final : public StepKind {
   Outcome run(const Step& st, ScenarioContext& ctx, bool) const override {
     const auto& s = st.as<LinkSpec>();
     const Link& l = ctx.topo().links.at(s.link);
-    const char* state = s.up ? "up" : "down";
+    const char* state = change_name(s.change);
     // A cable of a powered-off node or switch is dark until it boots (then its boot decides).
     if (auto off = refuse_if_off(l.a.node, ctx)) return *off;
     if (auto off = refuse_if_off(l.b.node, ctx)) return *off;
     if (l.switch_to_switch) {
       auto dp = ctx.lab().dataplane();
       if (!dp) return {false, dp.error().message};
-      if (!s.up) ctx.fault(l.a.node);
-      if (auto r = (*dp)->set_link(l.a.node, l.port_a, s.up); !r) return {false, r.error().message};
+      if (s.change != LinkChange::kUp) ctx.fault(l.a.node);
+      auto r = s.change == LinkChange::kSilent
+                   ? (*dp)->set_link_silent(l.a.node, l.port_a)
+                   : (*dp)->set_link(l.a.node, l.port_a, s.change == LinkChange::kUp);
+      if (!r) return {false, r.error().message};
       return {true, fmt::format("{}:{}–{}:{} {}", l.a.node, l.port_a, l.b.node, l.port_b, state)};
     }
-    if (!s.up) ctx.fault(l.a.node);
+    if (s.change == LinkChange::kSilent) {  // refused by parse(); a node has no silent link
+      return {false, fmt::format("{}–{}: only a cable between two switches can be made silent",
+                                 l.a.node, l.b.node)};
+    }
+    bool up = s.change == LinkChange::kUp;
+    if (!up) ctx.fault(l.a.node);
     const Node& n = *ctx.topo().node(l.a.node);
-    if (auto r = n.kind->set_link(n, l, s.up, ctx.lab()); !r) return {false, r.error().message};
+    if (auto r = n.kind->set_link(n, l, up, ctx.lab()); !r) return {false, r.error().message};
     return {true,
             fmt::format("{}:{}–{}:{} {}", l.a.node, l.a.interface, l.b.node, l.port_b, state)};
   }

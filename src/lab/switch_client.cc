@@ -80,6 +80,12 @@ Status SwitchClient::set_links(const std::string& bridge, const std::vector<brid
              fmt::format("port/link {} {}", fmt::join(ports, ","), up ? "up" : "down"));
 }
 
+Status SwitchClient::set_link_silent(const std::string& bridge, bridge::PortNo port) {
+  if (auto s = select(bridge); !s) return s;
+  return run(fmt::format("bridge {} port {}", bridge, port),
+             fmt::format("port/link {} silent", port));
+}
+
 std::string spanning_tree_command(const StpBridge& stp) {
   std::string out = "stp/set";
   auto add = [&](std::string_view key, const std::optional<uint32_t>& value) {

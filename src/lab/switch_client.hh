@@ -35,10 +35,13 @@ class SwitchClient {
   Status connect_cable(const std::string& a, bridge::PortNo pa, const std::string& b,
                        bridge::PortNo pb);
   // Administrative link state: down = the cable is pulled (its peer goes down with it).
+  // (`up` also ends silence.)
   Status set_link(const std::string& bridge, bridge::PortNo port, bool up);
   // The same for several ports of one bridge in one console command: every change is made
   // before the bridges' spanning trees run again, as when a switch loses power.
   Status set_links(const std::string& bridge, const std::vector<bridge::PortNo>& ports, bool up);
+  // A silent cable: carrier up, no frame crosses either way (Dataplane::set_silent).
+  Status set_link_silent(const std::string& bridge, bridge::PortNo port);
 
   // A bridge's spanning tree: spanning_tree_command().
   Status set_spanning_tree(const std::string& bridge, const StpBridge& stp);

@@ -92,6 +92,62 @@ TEST_F(DataplaneTest, CableJoinsTwoBridgesAndLinkDownCutsIt) {
   EXPECT_EQ(h2.take().size(), 1u);
 }
 
+TEST_F(DataplaneTest, SilentCableDropsEveryFrameBothWaysAndKeepsTheCarrier) {
+  Bridge& b1 = **dp.create_bridge("sw1");
+  Bridge& b2 = **dp.create_bridge("sw2");
+  auto h1 = plug(b1, 1), h2 = plug(b2, 1);
+  for (Bridge* b : {&b1, &b2}) ASSERT_TRUE(b->add_port(9).ok());
+  ASSERT_TRUE(dp.connect_cable(b1, 9, b2, 9).ok());
+  auto silent_drops = [](Bridge& b, PortNo p) {
+    return b.counters(p).drops[static_cast<size_t>(DropReason::kLinkSilent)];
+  };
+  // Positive control: the cable carries frames both ways.
+  h1.put(frame(packet::MacAddress::broadcast(), mac(1)));
+  h2.put(frame(packet::MacAddress::broadcast(), mac(2)));
+  run();
+  EXPECT_EQ(h2.take().size(), 1u);
+  EXPECT_EQ(h1.take().size(), 1u);
+
+  ASSERT_TRUE(dp.set_silent(b1, 9, true).ok());
+  EXPECT_TRUE(b1.active(9));  // the carrier stays: neither end sees the link go down
+  EXPECT_TRUE(b2.active(9));
+  EXPECT_TRUE(dp.port_info(b1, 9).silent);
+  EXPECT_TRUE(dp.port_info(b2, 9).silent);
+  h1.put(frame(packet::MacAddress::broadcast(), mac(1)));
+  h1.put(frame(mac(2), mac(1)));
+  h2.put(frame(packet::MacAddress::broadcast(), mac(2)));
+  run();
+  EXPECT_TRUE(h2.take().empty());
+  EXPECT_TRUE(h1.take().empty());
+  EXPECT_EQ(silent_drops(b1, 9), 2u);       // sw1 → sw2, at the end it would have left by
+  EXPECT_EQ(silent_drops(b2, 9), 1u);       // sw2 → sw1
+  EXPECT_EQ(b2.counters(9).rx_frames, 1u);  // only the positive control's frame ever arrived
+
+  ASSERT_TRUE(dp.set_silent(b2, 9, false).ok());  // either end clears the cable
+  EXPECT_FALSE(dp.port_info(b1, 9).silent);
+  h1.put(frame(packet::MacAddress::broadcast(), mac(1)));
+  run();
+  EXPECT_EQ(h2.take().size(), 1u);
+}
+
+TEST_F(DataplaneTest, SilentBackendPortDropsWhatItReceivesAndWhatItWouldSend) {
+  Bridge& br = **dp.create_bridge("br0");
+  auto a = plug(br, 1), b = plug(br, 2);
+  ASSERT_TRUE(dp.set_silent(br, 2, true).ok());
+  EXPECT_TRUE(br.active(2));
+  a.put(frame(packet::MacAddress::broadcast(), mac(1)));
+  b.put(frame(packet::MacAddress::broadcast(), mac(2)));
+  run();
+  EXPECT_TRUE(b.take().empty());
+  EXPECT_TRUE(a.take().empty());
+  EXPECT_EQ(br.counters(2).drops[static_cast<size_t>(DropReason::kLinkSilent)], 2u);
+  EXPECT_EQ(br.counters(2).rx_frames, 0u);
+  ASSERT_TRUE(dp.set_silent(br, 2, false).ok());
+  a.put(frame(packet::MacAddress::broadcast(), mac(1)));
+  run();
+  EXPECT_EQ(b.take().size(), 1u);
+}
+
 TEST_F(DataplaneTest, StormGuardEndsFramesGoingRoundALoopOfCables) {
   Bridge& b1 = **dp.create_bridge("sw1");
   Bridge& b2 = **dp.create_bridge("sw2");

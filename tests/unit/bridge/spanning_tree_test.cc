@@ -152,6 +152,40 @@ TEST_F(TriangleTest, ALinkFailureOnTheTreeHealsThroughTheAlternatePortWithinASec
   EXPECT_EQ(storm_drops(), 0u);
 }
 
+// A silent root-path cable (carrier up, nothing crosses): unlike a pulled cable nothing tells
+// sw2 at once; it keeps its root port until the root's information there ages out, three hello
+// times (2 s by default) after the last BPDU it received (802.1D-2004 §17.21.23), then heals
+// through sw3 as before.
+TEST_F(TriangleTest, ASilentRootPathCableHealsWhenTheRootsInformationAgesOut) {
+  stp_on(*sw[0], 4096);
+  stp_on(*sw[1], 32768);
+  stp_on(*sw[2], 61440);
+  cable_up();
+  advance(2);
+  ASSERT_EQ(sw[2]->port_state(1), PortState::kDiscarding);
+  const stp::Rstp* e2 = dp.find_spanning_tree(*sw[1])->engine();
+  ASSERT_EQ(e2->port_status(1)->role, stp::PortRole::kRoot);
+  ASSERT_TRUE(dp.set_silent(*sw[0], 1, true).ok());
+  advance(3);  // the last BPDU came at most 2 s before the fault: nothing has aged out yet
+  EXPECT_TRUE(sw[0]->active(1));
+  EXPECT_TRUE(sw[1]->active(1));
+  EXPECT_EQ(e2->port_status(1)->role, stp::PortRole::kRoot) << "sw2 cannot know yet";
+  EXPECT_EQ(sw[2]->port_state(1), PortState::kDiscarding);
+  advance(4);  // 7 s after the fault: past 3 × hello since the last BPDU, one tick to spare
+  EXPECT_EQ(sw[2]->port_state(1), PortState::kForwarding);
+  EXPECT_EQ(e2->port_status(2)->role, stp::PortRole::kRoot) << "sw2 reaches the root via sw3";
+  EXPECT_GT(sw[1]->counters(1).drops[static_cast<size_t>(DropReason::kLinkSilent)], 0u)
+      << "sw2's BPDUs toward sw1 were dropped on the silent cable";
+  for (size_t h = 0; h < 3; ++h) take(h);
+  std::vector<packet::Frame> v;
+  v.push_back(frame(packet::MacAddress::broadcast(), mac(1)));
+  hosts[0]->send(v);
+  advance(1);
+  EXPECT_EQ(take(1).size(), 1u) << "sw1's host reaches sw2's host around the triangle";
+  EXPECT_EQ(take(2).size(), 1u);
+  EXPECT_EQ(storm_drops(), 0u);
+}
+
 TEST_F(TriangleTest, TurningSpanningTreeOffForwardsEverywhereAndStopsTheTimer) {
   stp_on(*sw[0], 4096);
   advance(1);
