@@ -175,7 +175,7 @@ class ConvergeStep final : public StepKind {
     auto fault = ctx.fault_time();
     if (!fault || *fault < stream.started) {
       return {false,
-              fmt::format("no kill, stop or link-down step ran while the stream {} ran", name)};
+              fmt::format("no kill, stop, link down or link silent step ran while the stream {} ran", name)};
     }
     auto limit = std::chrono::duration_cast<milliseconds>(s.within);
     auto waited = std::chrono::duration_cast<milliseconds>(ScenarioContext::Clock::now() - *fault);

@@ -115,7 +115,7 @@ grep -q "1 failed" "$WORK/too_slow.out" || fail "too_slow: only converge should 
 pass "the same outage fails 'converge: h1 h2 < 500ms': $(grep -o 'outage [0-9.]* ms' "$WORK/too_slow.out" | head -1)"
 
 if run no_fault; then fail "no_fault passed: $(cat "$WORK/no_fault.out")"; fi
-grep -q "\[FAIL\] converge h1 h2 < 1s — no kill, stop or link-down step ran while the stream h1 → h2 ran" "$WORK/no_fault.out" &&
+grep -q "\[FAIL\] converge h1 h2 < 1s — no kill, stop, link down or link silent step ran while the stream h1 → h2 ran" "$WORK/no_fault.out" &&
   grep -q "\[FAIL\] converge h1 h2 < 1s — no stream h1 → h2 is running" "$WORK/no_fault.out" ||
   fail "no_fault: $(cat "$WORK/no_fault.out")"
 pass "converge without a fault during the stream, or without a stream, fails"
