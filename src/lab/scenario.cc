@@ -20,7 +20,17 @@ std::string ScenarioContext::target(const std::string& name, bool v6) const {
 
 void ScenarioContext::fault(const std::string& node) {
   fault_ = Clock::now();
+  applied_.reset();
+  fault_node_ = node;
+  fault_pending_ = true;
   probes_.clear();
+}
+
+void ScenarioContext::fault_applied() {
+  if (!fault_pending_) return;
+  fault_pending_ = false;
+  applied_ = Clock::now();
+  const std::string& node = fault_node_;
   std::vector<packet::MacAddress> macs;
   if (const Node* n = t_.node(node)) {
     for (auto& [iface, mac] : n->macs) macs.push_back(mac);
@@ -153,6 +163,7 @@ Report run_scenarios(const Topology& topo, LabRuntime& lab, const std::string& o
       }
       auto s0 = Clock::now();
       Outcome o = st.kind->run(st, ctx, false);
+      ctx.fault_applied();
       StepResult r{sc.name, st.text, o.passed, o.detail,
                    std::chrono::duration_cast<milliseconds>(Clock::now() - s0)};
       live << fmt::format("  [{}] {} — {}\n", r.passed ? "PASS" : "FAIL", r.step, r.detail)

@@ -48,10 +48,18 @@ class ScenarioContext {
   std::string target(const std::string& name, bool v6) const;
 
   // Failover measurement: a failover step watches its VRRP group; each fault (kill, stop, link
-  // down) starts, for every watched group, a 10 ms echo probe to the group's first virtual
-  // address from a host on its subnet, ignoring replies from the failed node's MACs.
+  // down or silent) starts, for every watched group, a 10 ms echo probe to the group's first
+  // virtual address from a host on its subnet, ignoring replies from the failed node's MACs.
+  // A step calls fault() as it begins the fault (the time outages are measured from); the runner
+  // calls fault_applied() once that step has returned, and only then do the probes start: a
+  // reply the old master sent while a switch or cable was still being taken away must not count
+  // as the new master's.
   void watch_group(const std::string& group) { watched_.insert(group); }
   void fault(const std::string& node);
+  void fault_applied();
+  // When the last fault had taken effect (the step causing it returned): a probe sent after it
+  // crossed the network as the fault left it.
+  std::optional<Clock::time_point> fault_applied_time() const { return applied_; }
   struct Probe {
     std::unique_ptr<FailoverProbe> probe;
     std::string host, vip;
@@ -71,7 +79,9 @@ class ScenarioContext {
   LabRuntime& lab_;
   std::set<std::string> watched_;
   std::map<std::string, Probe> probes_;
-  std::optional<Clock::time_point> fault_;
+  std::optional<Clock::time_point> fault_, applied_;
+  std::string fault_node_;
+  bool fault_pending_ = false;
   std::map<std::string, Stream> streams_;  // last: stopped (threads joined) first
 };
 

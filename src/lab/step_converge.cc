@@ -174,14 +174,18 @@ class ConvergeStep final : public StepKind {
     ctx.streams().erase(it);
     auto fault = ctx.fault_time();
     if (!fault || *fault < stream.started) {
-      return {false,
-              fmt::format("no kill, stop, link down or link silent step ran while the stream {} ran", name)};
+      return {false, fmt::format(
+                         "no kill, stop, link down or link silent step ran while the stream {} ran",
+                         name)};
     }
     auto limit = std::chrono::duration_cast<milliseconds>(s.within);
     auto waited = std::chrono::duration_cast<milliseconds>(ScenarioContext::Clock::now() - *fault);
     // Even past the bound, the stream gets a moment to show whether it flows (for the report).
-    auto through = stream.stream->flowing_after(
-        *fault, std::max(limit - waited + milliseconds(500), kWatchAfter));
+    // Flowing again means a probe sent once the fault had taken effect arrived (one sent while
+    // the step was still applying it may have crossed the old path).
+    auto through =
+        stream.stream->flowing_after(ctx.fault_applied_time().value_or(*fault),
+                                     std::max(limit - waited + milliseconds(500), kWatchAfter));
     if (through) {
       std::this_thread::sleep_until(*through + kWatchAfter);
     }
