@@ -46,6 +46,18 @@ std::string_view drop_reason_name(DropReason r) {
       return "offload";
     case DropReason::kLinkSilent:
       return "link_silent";
+    case DropReason::kImpairCarrierDown:
+      return "impair_carrier_down";
+    case DropReason::kImpairMtu:
+      return "impair_mtu";
+    case DropReason::kImpairEveryNth:
+      return "impair_every_nth";
+    case DropReason::kImpairLoss:
+      return "impair_loss";
+    case DropReason::kImpairBurstLoss:
+      return "impair_burst_loss";
+    case DropReason::kImpairQueueFull:
+      return "impair_queue_full";
     case DropReason::kCount:
       break;
   }

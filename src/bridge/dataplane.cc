@@ -26,6 +26,7 @@ Dataplane::~Dataplane() {
   vde_.clear();
   for (auto& [k, a] : attachments_) {
     if (a.egress_timer) loop_.cancel_timer(a.egress_timer);
+    if (a.ingress_timer) loop_.cancel_timer(a.ingress_timer);
     if (a.backend) {
       for (int fd : a.backend->fds()) loop_.unwatch(fd);
     }
@@ -285,7 +286,9 @@ void Dataplane::erase_attachment(Bridge& br, PortNo port) {
   Attachment* a = find(br, port);
   if (!a) return;
   a->egress.drop_held();
+  a->ingress.drop_held();
   if (a->egress_timer) loop_.cancel_timer(a->egress_timer);
+  if (a->ingress_timer) loop_.cancel_timer(a->ingress_timer);
   attachments_.erase({&br, port});
 }
 
@@ -357,6 +360,11 @@ const EgressChain* Dataplane::egress_chain(const Bridge& br, PortNo port) const 
   return it == attachments_.end() ? nullptr : &it->second.egress;
 }
 
+EgressChain* Dataplane::egress_chain(const Bridge& br, PortNo port) {
+  Attachment* a = find(br, port);
+  return a ? &a->egress : nullptr;
+}
+
 bool Dataplane::egress_timer_armed(const Bridge& br, PortNo port) const {
   auto it = attachments_.find({&br, port});
   return it != attachments_.end() && it->second.egress_timer != 0;
@@ -407,6 +415,13 @@ void Dataplane::poll_port(Bridge& br, PortNo port) {
     br.count_drop(port, DropReason::kLinkSilent, rx_.size());
     rx_.clear();
     return;
+  }
+  if (!rx_.empty() && !a->ingress.empty()) {
+    TimePoint now = loop_.clock().now();
+    a->ingress.run(rx_, now);
+    Bridge* b = &br;
+    arm_stage_timer(a->ingress, a->ingress_timer, a->ingress_due, now,
+                    [this, b, port] { on_ingress_timer(*b, port); });
   }
   if (!rx_.empty()) process(br, port, rx_);
 }
@@ -548,16 +563,22 @@ void Dataplane::split_control(Attachment& a, std::vector<packet::Frame>& frames)
 
 // One timer per port, at the earliest due time of its chain, armed only while frames are held.
 void Dataplane::schedule_egress(Bridge& br, PortNo port, Attachment& a, TimePoint now) {
-  auto due = a.egress.next_due();
-  if (a.egress_timer && (!due || *due != a.egress_due)) {
-    loop_.cancel_timer(a.egress_timer);
-    a.egress_timer = 0;
-  }
-  if (!due || a.egress_timer) return;
-  a.egress_due = *due;
   Bridge* b = &br;
-  a.egress_timer = loop_.add_timer(std::max(Duration{0}, *due - now),
-                                   [this, b, port] { on_egress_timer(*b, port); });
+  arm_stage_timer(a.egress, a.egress_timer, a.egress_due, now,
+                  [this, b, port] { on_egress_timer(*b, port); });
+}
+
+// `timer` (due `at`) follows `chain`'s earliest due time; none while nothing is held.
+void Dataplane::arm_stage_timer(EgressChain& chain, EventLoop::TimerId& timer, TimePoint& at,
+                                TimePoint now, std::function<void()> fire) {
+  auto due = chain.next_due();
+  if (timer && (!due || *due != at)) {
+    loop_.cancel_timer(timer);
+    timer = 0;
+  }
+  if (!due || timer) return;
+  at = *due;
+  timer = loop_.add_timer(std::max(Duration{0}, *due - now), std::move(fire));
 }
 
 void Dataplane::on_egress_timer(Bridge& br, PortNo port) {
@@ -671,6 +692,59 @@ void Dataplane::arm_trim() {
     packet::FramePool::local().trim();
     arm_trim();
   });
+}
+
+// ---- ingress stages: what a port's backend received, before the bridge sees it
+
+Status Dataplane::add_ingress_stage(Bridge& br, PortNo port, std::unique_ptr<EgressStage> stage,
+                                    size_t at) {
+  if (!br.has_port(port)) return make_error(ENXIO, "bridge {} has no port {}", br.name(), port);
+  if (auto s = attachments_[{&br, port}].ingress.add(std::move(stage), at); !s) {
+    return make_error(s.error().code, "bridge {} port {}: {}", br.name(), port, s.error().message);
+  }
+  return {};
+}
+
+Result<std::unique_ptr<EgressStage>> Dataplane::remove_ingress_stage(Bridge& br, PortNo port,
+                                                                     std::string_view name,
+                                                                     HeldFrames held) {
+  Attachment* a = find(br, port);
+  if (!a) return make_error(ENOENT, "bridge {} port {} has no ingress stages", br.name(), port);
+  TimePoint now = loop_.clock().now();
+  std::vector<packet::Frame> frames;
+  auto stage = a->ingress.remove(name, held, frames, now);
+  if (!stage) {
+    return make_error(stage.error().code, "bridge {} port {}: {}", br.name(), port,
+                      stage.error().message);
+  }
+  Bridge* b = &br;
+  arm_stage_timer(a->ingress, a->ingress_timer, a->ingress_due, now,
+                  [this, b, port] { on_ingress_timer(*b, port); });
+  if (!frames.empty()) process(br, port, frames);
+  return stage;
+}
+
+EgressChain* Dataplane::ingress_chain(const Bridge& br, PortNo port) {
+  Attachment* a = find(br, port);
+  return a ? &a->ingress : nullptr;
+}
+
+bool Dataplane::ingress_timer_armed(const Bridge& br, PortNo port) const {
+  auto it = attachments_.find({&br, port});
+  return it != attachments_.end() && it->second.ingress_timer != 0;
+}
+
+void Dataplane::on_ingress_timer(Bridge& br, PortNo port) {
+  Attachment* a = find(br, port);
+  if (!a) return;
+  a->ingress_timer = 0;
+  TimePoint now = loop_.clock().now();
+  ingress_released_.clear();
+  a->ingress.release(now, ingress_released_);
+  Bridge* b = &br;
+  arm_stage_timer(a->ingress, a->ingress_timer, a->ingress_due, now,
+                  [this, b, port] { on_ingress_timer(*b, port); });
+  if (!ingress_released_.empty()) process(br, port, ingress_released_);
 }
 
 }  // namespace vnet::bridge

@@ -29,6 +29,7 @@
 // Ports created by configuration stay, inactive, when their backend closes.
 // Single-threaded; everything runs on the loop thread.
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -95,7 +96,20 @@ class Dataplane {
                                                            std::string_view name, HeldFrames held);
   // The port's chain, or nullptr if the port has no attachment.
   const EgressChain* egress_chain(const Bridge& br, PortNo port) const;
+  EgressChain* egress_chain(const Bridge& br, PortNo port);
   bool egress_timer_armed(const Bridge& br, PortNo port) const;
+
+  // Ingress stages of a port: the egress stage contract (egress.hh) on what the port's backend
+  // receives, after the silent-link check and before Bridge::ingress, with their own timer (armed
+  // only while a stage holds frames). Frames arriving over an in-process cable do not pass them:
+  // that direction of the cable is the peer port's egress chain. remove (kRelease): the held
+  // frames enter the bridge now.
+  Status add_ingress_stage(Bridge& br, PortNo port, std::unique_ptr<EgressStage> stage,
+                           size_t at = EgressChain::kEnd);
+  Result<std::unique_ptr<EgressStage>> remove_ingress_stage(Bridge& br, PortNo port,
+                                                            std::string_view name, HeldFrames held);
+  EgressChain* ingress_chain(const Bridge& br, PortNo port);
+  bool ingress_timer_armed(const Bridge& br, PortNo port) const;
 
   // A bridge's spanning tree (bridge/spanning_tree.hh), created with mode off on first use.
   // After changing it call stp_changed(): the engine's BPDUs go out and its tick timer is
@@ -128,6 +142,9 @@ class Dataplane {
     EgressChain egress;
     EventLoop::TimerId egress_timer = 0;  // armed only while a stage holds frames
     TimePoint egress_due{};
+    EgressChain ingress;  // add_ingress_stage(): before Bridge::ingress
+    EventLoop::TimerId ingress_timer = 0;
+    TimePoint ingress_due{};
   };
   struct Pending {
     Bridge* br;
@@ -147,6 +164,9 @@ class Dataplane {
   void watch_output(Bridge& br, PortNo port, io::Backend& be);
   void schedule_egress(Bridge& br, PortNo port, Attachment& a, TimePoint now);
   void on_egress_timer(Bridge& br, PortNo port);
+  void arm_stage_timer(EgressChain& chain, EventLoop::TimerId& timer, TimePoint& at, TimePoint now,
+                       std::function<void()> fire);
+  void on_ingress_timer(Bridge& br, PortNo port);
   void erase_attachment(Bridge& br, PortNo port);
   void arm_ageing(TimePoint now);
   void arm_trim();
@@ -174,7 +194,7 @@ class Dataplane {
   std::string storm_where_;  // "BRIDGE port N" of the latest storm-guard drop
   EventLoop::TimerId storm_log_timer_ = 0;
   std::vector<packet::Frame> rx_;
-  std::vector<packet::Frame> scratch_, released_;
+  std::vector<packet::Frame> scratch_, released_, ingress_released_;
   EventLoop::TimerId ageing_timer_ = 0, trim_timer_ = 0;
   std::map<const Bridge*, size_t>
       static_only_;  // FDB size of bridges found without dynamic entries

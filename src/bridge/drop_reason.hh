@@ -26,6 +26,13 @@ enum class DropReason : uint8_t {
   kTxQueueFull,           // backend could not take the frame (non-blocking send, queue full)
   kOffload,               // offload metadata the egress backend cannot honour
   kLinkSilent,            // sent or received on a silent link (a fault: carrier up, no frames)
+  // Link impairment (bridge/impair_stage.hh), one reason per cause of impair::Engine:
+  kImpairCarrierDown,  // impaired carrier down (carrier down, or the down part of a flap)
+  kImpairMtu,          // longer than the impaired link's MTU
+  kImpairEveryNth,     // the Nth frame (drop-every)
+  kImpairLoss,         // Bernoulli loss
+  kImpairBurstLoss,    // Gilbert–Elliott or 4-state loss
+  kImpairQueueFull,    // the impairment's queue limit (packets or bytes): tail drop
   kCount
 };
 std::string_view drop_reason_name(DropReason r);

@@ -437,7 +437,10 @@ std::string format_settings(const Settings& s) {
     }
   }
   if (s.delay != d.delay || s.jitter != d.jitter) {
-    out.push_back(fmt::format("delay {} {}", format_duration(s.delay), format_duration(s.jitter)));
+    out.push_back(
+        s.jitter == Duration::zero()
+            ? fmt::format("delay {}", format_duration(s.delay))
+            : fmt::format("delay {} {}", format_duration(s.delay), format_duration(s.jitter)));
   }
   if (s.distribution != d.distribution) {
     out.push_back(fmt::format("distribution {}", distribution_name(s.distribution)));

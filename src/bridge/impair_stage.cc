@@ -1,0 +1,113 @@
+#include "bridge/impair_stage.hh"
+
+#include "base/hash.hh"
+
+namespace vnet::bridge {
+
+using packet::Frame;
+
+DropReason impair_drop_reason(impair::Cause cause) {
+  switch (cause) {
+    case impair::Cause::kCarrierDown:
+      return DropReason::kImpairCarrierDown;
+    case impair::Cause::kMtu:
+      return DropReason::kImpairMtu;
+    case impair::Cause::kEveryNth:
+      return DropReason::kImpairEveryNth;
+    case impair::Cause::kLoss:
+      return DropReason::kImpairLoss;
+    case impair::Cause::kBurstLoss:
+      return DropReason::kImpairBurstLoss;
+    case impair::Cause::kQueueFull:
+    case impair::Cause::kNone:
+    case impair::Cause::kCount:
+      break;
+  }
+  return DropReason::kImpairQueueFull;
+}
+
+uint64_t impair_link_seed(uint64_t dataplane_seed, std::string_view bridge, PortNo port) {
+  uint64_t h = kFnv1aOffsetBasis ^ dataplane_seed;
+  h *= 1099511628211ull;
+  h = fnv1a(bridge, h);
+  h = fnv1a(":", h);
+  h = fnv1a(std::to_string(port), h);
+  return h;
+}
+
+ImpairStage::ImpairStage(Bridge& bridge, PortNo port, uint64_t link_seed,
+                         std::string_view direction, const impair::Settings& settings,
+                         TimePoint now)
+    : bridge_(bridge),
+      port_(port),
+      direction_(direction),
+      engine_(link_seed, direction, settings, now) {}
+
+uint32_t ImpairStage::take_slot() {
+  if (free_.empty()) {
+    slots_.emplace_back();
+    return static_cast<uint32_t>(slots_.size() - 1);
+  }
+  uint32_t s = free_.back();
+  free_.pop_back();
+  return s;
+}
+
+void ImpairStage::drop(impair::Cause cause) {
+  bridge_.count_drop(port_, impair_drop_reason(cause));
+  count_drop();
+}
+
+void ImpairStage::process(std::span<Frame> in, std::vector<Frame>& pass, TimePoint now) {
+  for (Frame& f : in) {
+    const uint32_t slot = take_slot();
+    const impair::Verdict v = engine_.offer(now, static_cast<uint32_t>(f.size()), slot);
+    if (v.drop != impair::Cause::kNone) {
+      drop(v.drop);
+      free_.push_back(slot);
+      continue;
+    }
+    Slot& s = slots_[slot];
+    bool held_later = false;
+    for (uint8_t c = v.copies; c-- > 0;) {  // the duplicate first: it is cloned before flips
+      const impair::CopyVerdict& cv = v.copy[c];
+      if (cv.drop != impair::Cause::kNone) {
+        drop(cv.drop);
+        continue;
+      }
+      s.copy[c] = c == 0 ? std::move(f) : f.clone();
+      impair::apply_flips(cv, s.copy[c].bytes());
+      if (cv.due > now) held_later = true;
+      ++s.pending;
+    }
+    if (s.pending == 0) {
+      free_.push_back(slot);
+    } else if (held_later) {
+      for (uint8_t c = 0; c < v.copies; ++c) {
+        if (!s.copy[c].empty()) s.copy[c].shrink_to_fit();
+      }
+    }
+  }
+  release(now, pass);
+}
+
+void ImpairStage::hand_over(const impair::Release& r, std::vector<Frame>& out) {
+  Slot& s = slots_[r.handle];
+  out.push_back(std::move(s.copy[r.copy]));
+  s.copy[r.copy] = Frame();
+  if (--s.pending == 0) free_.push_back(static_cast<uint32_t>(r.handle));
+}
+
+void ImpairStage::release(TimePoint now, std::vector<Frame>& pass) {
+  releases_.clear();
+  engine_.poll(now, releases_);
+  for (const auto& r : releases_) hand_over(r, pass);
+}
+
+void ImpairStage::take_held(std::vector<Frame>& out) {
+  releases_.clear();
+  engine_.take_all(releases_);
+  for (const auto& r : releases_) hand_over(r, out);
+}
+
+}  // namespace vnet::bridge
