@@ -1,7 +1,7 @@
 #pragma once
 // Console commands of `vnet switch`: vde_switch's port/, vlan/, hash/ commands and vnet's own
-// bridge/, port/mode, port/stats, port/attach, fdb/, cable/, stp/. Each answers in text (VDE's
-// formats where VDE has the command) and in JSON.
+// bridge/, port/mode, port/stats, port/attach, fdb/, cable/, stp/, impair/. Each answers in text
+// (VDE's formats where VDE has the command) and in JSON.
 //
 // Several bridges can live in one dataplane; a console session works on the selected one
 // (`bridge/select NAME`, initially the first bridge created).
@@ -25,6 +25,9 @@ void register_commands(console::Registry& registry, Dataplane& dataplane, const 
                        const SwitchInfo& info);
 // The stp/ commands (stp_commands.cc); register_commands adds them.
 void register_stp_commands(console::Registry& registry, Dataplane& dataplane, const Clock& clock);
+// The impair/ commands (impair_commands.cc); register_commands adds them.
+void register_impair_commands(console::Registry& registry, Dataplane& dataplane,
+                              const Clock& clock);
 
 // The bridge a console session works on: the one `bridge/select` chose, else the first.
 // ENXIO when there is none (or the selected one is gone).

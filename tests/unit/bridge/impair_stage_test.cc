@@ -1,0 +1,314 @@
+// Link impairment through the dataplane (bridge/impair_stage.hh) and its console commands, on
+// memory backends and a manual clock: a delay delays by exactly its time, loss and the queue
+// limit drop and count on the port, a command with one bad word changes nothing, impair/clear
+// forwards straight again, control frames are impaired like any other, rate spaces frames by
+// their serialization time, and `in` impairs what the switch receives.
+#include "bridge/impair_stage.hh"
+
+#include <gtest/gtest.h>
+
+#include "bridge/commands.hh"
+#include "bridge/dataplane.hh"
+#include "io/memory.hh"
+#include "support/frames.hh"
+
+using namespace vnet;
+using namespace vnet::bridge;
+using namespace std::chrono_literals;
+using packet::Frame;
+using vnet::test::mac;
+
+namespace {
+
+// A unicast frame to mac(2) from mac(1) carrying `seq` in its first payload byte (60 bytes).
+Frame numbered(uint8_t seq) {
+  Frame f = test::frame(mac(2), mac(1));
+  f.data()[14] = seq;
+  return f;
+}
+
+const packet::MacAddress kBridgeGroup{{0x01, 0x80, 0xc2, 0x00, 0x00, 0x00}};
+
+class ImpairStageTest : public ::testing::Test {
+ protected:
+  using Seqs = std::vector<int>;
+  ImpairStageTest() : loop(clock), dp(loop) {
+    register_commands(reg, dp, clock, info);
+    br = *dp.create_bridge("br0");
+    auto [near_a, far_a] = io::MemoryBackend::pair("a");
+    auto [near_b, far_b] = io::MemoryBackend::pair("b");
+    EXPECT_TRUE(dp.attach(*br, 1, std::move(near_a), false).ok());
+    EXPECT_TRUE(dp.attach(*br, 2, std::move(near_b), false).ok());
+    a = std::move(far_a);
+    b = std::move(far_b);
+    put(*b, test::frame(packet::MacAddress::broadcast(), mac(2)));  // learn mac(2) on port 2
+    run();
+    take(*a);
+  }
+  Result<console::Reply> cmd(const std::string& line) { return reg.run(session, line); }
+  void ok(const std::string& line) {
+    auto r = cmd(line);
+    ASSERT_TRUE(r.ok()) << line << ": " << r.error().message;
+  }
+  static void put(io::MemoryBackend& end, Frame f) {
+    std::vector<Frame> v;
+    v.push_back(std::move(f));
+    end.send(v);
+  }
+  void send(std::initializer_list<int> seqs) {
+    for (int s : seqs) put(*a, numbered(static_cast<uint8_t>(s)));
+    run();
+  }
+  static std::vector<Frame> frames(io::MemoryBackend& end) {
+    std::vector<Frame> got;
+    end.receive(got, 1000);
+    return got;
+  }
+  static Seqs take(io::MemoryBackend& end) {
+    Seqs seqs;
+    for (auto& f : frames(end)) seqs.push_back(f.data()[14]);
+    return seqs;
+  }
+  void run() {
+    for (int i = 0; i < 5; ++i) loop.run_once(Duration{0});
+  }
+  void advance(Duration d) {
+    clock.advance(d);
+    loop.run_timers();
+    run();
+  }
+  uint64_t drops(PortNo p, DropReason r) const {
+    return br->counters(p).drops[static_cast<size_t>(r)];
+  }
+  nlohmann::json show(int port) {
+    auto r = cmd(fmt::format("impair/show {} --json", port));
+    EXPECT_TRUE(r.ok());
+    session.json = false;
+    return r.ok() ? r->json : nlohmann::json();
+  }
+
+  ManualClock clock;
+  EventLoop loop;
+  Dataplane dp;
+  console::Registry reg;
+  SwitchInfo info{"test", "/tmp/x", clock.now()};
+  console::Session session;
+  Bridge* br = nullptr;
+  std::unique_ptr<io::MemoryBackend> a, b;
+};
+
+TEST_F(ImpairStageTest, DelayOutDeliversExactlyTheDelayLater) {
+  ok("impair/set 2 out delay 10ms");
+  send({1, 2});
+  EXPECT_TRUE(take(*b).empty());
+  EXPECT_TRUE(dp.egress_timer_armed(*br, 2));
+  advance(9999us);
+  EXPECT_TRUE(take(*b).empty());
+  advance(1us);
+  EXPECT_EQ(take(*b), (Seqs{1, 2}));
+  EXPECT_FALSE(dp.egress_timer_armed(*br, 2)) << "nothing held: no timer";
+  auto j = show(2);
+  ASSERT_EQ(j.size(), 1u);
+  EXPECT_EQ(j[0]["direction"], "out");
+  EXPECT_EQ(j[0]["settings"], "delay 10ms");
+  EXPECT_EQ(j[0]["delayed"], 2);
+  EXPECT_EQ(j[0]["released"], 2);
+  EXPECT_EQ(j[0]["queue"]["packets"], 0);
+  EXPECT_EQ(j[0]["queue"]["peak_packets"], 2);
+  EXPECT_TRUE(take(*a).empty()) << "the other port is not impaired";
+}
+
+TEST_F(ImpairStageTest, DelayInHoldsWhatTheSwitchReceivesBeforeTheBridgeSeesIt) {
+  ok("impair/set 1 in delay 10ms");
+  const uint64_t rx_before = br->counters(1).rx_frames;
+  send({7});
+  EXPECT_EQ(br->counters(1).rx_frames, rx_before) << "held before Bridge::ingress";
+  EXPECT_TRUE(dp.ingress_timer_armed(*br, 1));
+  advance(9999us);
+  EXPECT_TRUE(take(*b).empty());
+  advance(1us);
+  EXPECT_EQ(take(*b), (Seqs{7}));
+  EXPECT_EQ(br->counters(1).rx_frames, rx_before + 1);
+  EXPECT_FALSE(dp.ingress_timer_armed(*br, 1));
+  EXPECT_TRUE(dp.egress_chain(*br, 1)->empty()) << "`in` is not port 1's egress";
+}
+
+TEST_F(ImpairStageTest, BothDirectionsAddUp) {
+  ok("impair/set 2 both delay 10ms");
+  send({1});  // in on port 1 is not impaired; out on port 2 is
+  advance(10ms);
+  EXPECT_EQ(take(*b), (Seqs{1}));
+  put(*b, test::frame(mac(1), mac(2)));  // into the switch on port 2, out on port 1 (not impaired)
+  run();
+  advance(9999us);
+  EXPECT_EQ(frames(*a).size(), 0u);
+  advance(1us);
+  EXPECT_EQ(frames(*a).size(), 1u);
+}
+
+TEST_F(ImpairStageTest, FullLossDropsEveryFrameAndCountsItOnThePort) {
+  send({1});
+  EXPECT_EQ(take(*b), (Seqs{1})) << "positive control";
+  ok("impair/set 2 out loss 100%");
+  for (int i = 0; i < 20; ++i) send({i});
+  advance(1s);
+  EXPECT_TRUE(take(*b).empty());
+  EXPECT_EQ(drops(2, DropReason::kImpairLoss), 20u);
+  EXPECT_EQ(br->counters(2).total_drops(), 20u);
+  auto j = show(2);
+  ASSERT_EQ(j.size(), 1u);
+  EXPECT_EQ(j[0]["dropped"]["loss"], 20);
+  EXPECT_EQ(j[0]["offered"], 20);
+  auto stats = cmd("port/print 2 --json");
+  ASSERT_TRUE(stats.ok());
+  EXPECT_EQ(stats->json[0]["drops"]["impair_loss"], 20) << stats->json.dump();
+}
+
+TEST_F(ImpairStageTest, TheQueueLimitTailDropsAndCounts) {
+  ok("impair/set 2 out delay 10ms limit 3");
+  send({1, 2, 3, 4, 5});
+  advance(10ms);
+  EXPECT_EQ(take(*b), (Seqs{1, 2, 3}));
+  EXPECT_EQ(drops(2, DropReason::kImpairQueueFull), 2u);
+  EXPECT_EQ(show(2)[0]["dropped"]["queue-full"], 2);
+  EXPECT_EQ(dp.egress_chain(*br, 2)->info()[0].dropped, 2u);
+}
+
+TEST_F(ImpairStageTest, ACommandWithOneBadWordChangesNothing) {
+  ok("impair/set 2 both delay 10ms");
+  auto bad = cmd("impair/set 2 both loss 50% delay 2h");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message.find("delay"), std::string::npos) << bad.error().message;
+  EXPECT_NE(bad.error().message.find("1h"), std::string::npos) << bad.error().message;
+  auto j = show(2);
+  ASSERT_EQ(j.size(), 2u);
+  EXPECT_EQ(j[0]["settings"], "delay 10ms");
+  EXPECT_EQ(j[1]["settings"], "delay 10ms");
+
+  auto bad2 = cmd("impair/set 1 out delay 5ms loss 120%");
+  ASSERT_FALSE(bad2.ok());
+  EXPECT_NE(bad2.error().message.find("loss 120%"), std::string::npos) << bad2.error().message;
+  EXPECT_NE(bad2.error().message.find("0% to 100%"), std::string::npos) << bad2.error().message;
+  EXPECT_TRUE(dp.egress_chain(*br, 1)->empty()) << "no stage installed";
+  EXPECT_FALSE(cmd("impair/set 2 sideways delay 1ms").ok());
+  EXPECT_FALSE(cmd("impair/set 9 out delay 1ms").ok()) << "no port 9";
+  EXPECT_EQ(show(2)[0]["settings"], "delay 10ms");
+}
+
+TEST_F(ImpairStageTest, LaterCommandsAddToTheSettings) {
+  ok("impair/set 2 out delay 10ms");
+  ok("impair/set 2 out loss 100%");
+  EXPECT_EQ(show(2)[0]["settings"], "loss 100% delay 10ms");
+}
+
+TEST_F(ImpairStageTest, ClearSendsHeldFramesOnAndForwardsStraightAgain) {
+  ok("impair/set 2 both delay 10ms");
+  send({1, 2});
+  EXPECT_TRUE(take(*b).empty());
+  ok("impair/clear 2");
+  EXPECT_EQ(take(*b), (Seqs{1, 2})) << "held frames leave at once, in order";
+  EXPECT_TRUE(dp.egress_chain(*br, 2)->empty());
+  EXPECT_TRUE(dp.ingress_chain(*br, 2)->empty());
+  EXPECT_FALSE(dp.egress_timer_armed(*br, 2));
+  send({3});
+  EXPECT_EQ(take(*b), (Seqs{3})) << "no delay";
+  EXPECT_TRUE(show(2).empty());
+  ok("impair/clear 2 out");  // nothing to clear is not an error
+}
+
+TEST_F(ImpairStageTest, ControlFramesAreImpairedBothWays) {
+  // Into the switch: a frame to the bridge group address reaches the control plane...
+  put(*a, test::frame(kBridgeGroup, mac(1)));
+  run();
+  EXPECT_EQ(br->counters(1).control, 1u) << "positive control";
+  ok("impair/set 1 in loss 100%");
+  put(*a, test::frame(kBridgeGroup, mac(1)));
+  run();
+  EXPECT_EQ(br->counters(1).control, 1u) << "lost on the way in";
+  EXPECT_EQ(drops(1, DropReason::kImpairLoss), 1u);
+  ok("impair/clear 1");
+
+  // Out of the switch: spanning tree's BPDUs.
+  ok("impair/set 2 out loss 100%");
+  ok("stp/set mode rstp");
+  advance(0ms);
+  advance(2s);
+  size_t on_a = 0, on_b = 0;
+  auto is_bpdu = [](const Frame& f) {
+    return std::equal(kBridgeGroup.bytes.begin(), kBridgeGroup.bytes.end(), f.data());
+  };
+  for (auto& f : frames(*a)) on_a += is_bpdu(f);
+  for (auto& f : frames(*b)) on_b += is_bpdu(f);
+  EXPECT_GT(on_a, 0u) << "positive control: BPDUs leave port 1";
+  EXPECT_EQ(on_b, 0u);
+  EXPECT_GT(drops(2, DropReason::kImpairLoss), 0u);
+}
+
+TEST_F(ImpairStageTest, RateSpacesFramesByTheirSerializationTime) {
+  ok("impair/set 2 out rate 1mbit");  // 60 bytes = 480 bits = 480 us
+  send({1, 2, 3});
+  EXPECT_TRUE(take(*b).empty());
+  advance(479us);
+  EXPECT_TRUE(take(*b).empty());
+  advance(1us);
+  EXPECT_EQ(take(*b), (Seqs{1}));
+  advance(479us);
+  EXPECT_TRUE(take(*b).empty());
+  advance(1us);
+  EXPECT_EQ(take(*b), (Seqs{2}));
+  advance(480us);
+  EXPECT_EQ(take(*b), (Seqs{3}));
+}
+
+TEST_F(ImpairStageTest, DuplicatesAreClonesAndCorruptionFlipsOneBitPerCopy) {
+  ok("impair/set 2 out duplicate 100% corrupt 100%");
+  send({5});
+  auto got = frames(*b);
+  ASSERT_EQ(got.size(), 2u);
+  Frame want = numbered(5);
+  for (auto& f : got) {
+    ASSERT_EQ(f.size(), want.size());
+    int bits = 0;
+    for (size_t i = 0; i < f.size(); ++i) bits += __builtin_popcount(f.data()[i] ^ want.data()[i]);
+    EXPECT_EQ(bits, 1);
+  }
+  EXPECT_EQ(show(2)[0]["duplicated"], 1);
+  EXPECT_EQ(show(2)[0]["corrupted"], 2);
+}
+
+TEST_F(ImpairStageTest, InOnACableIsThePeersOut) {
+  Bridge& b2 = **dp.create_bridge("br1");
+  ASSERT_TRUE(br->add_port(9).ok());
+  ASSERT_TRUE(b2.add_port(9).ok());
+  ASSERT_TRUE(dp.connect_cable(*br, 9, b2, 9).ok());
+  ok("impair/set 9 in delay 3ms");
+  const EgressChain* peer = dp.egress_chain(b2, 9);
+  ASSERT_NE(peer, nullptr);
+  EXPECT_NE(const_cast<EgressChain*>(peer)->find(ImpairStage::kName), nullptr);
+  auto j = show(9);
+  ASSERT_EQ(j.size(), 1u);
+  EXPECT_EQ(j[0]["direction"], "in");
+  EXPECT_EQ(j[0]["via"], "br1:9 out");
+  ok("impair/clear 9 in");
+  EXPECT_TRUE(dp.egress_chain(b2, 9)->empty());
+}
+
+TEST_F(ImpairStageTest, TheSameSeedGivesTheSameDropsAndTheSeedIsSettable) {
+  auto pattern = [&] {
+    ok("impair/set 2 out loss 50%");
+    std::vector<int> seq;
+    for (int i = 0; i < 40; ++i) seq.push_back(i);
+    for (int s : seq) send({s});
+    ok("impair/clear 2");
+    return take(*b);
+  };
+  Seqs first = pattern();
+  Seqs again = pattern();
+  EXPECT_EQ(first, again) << "default seed: reproducible";
+  EXPECT_GT(first.size(), 5u);
+  EXPECT_LT(first.size(), 35u);
+  ok("impair/seed 12345");
+  EXPECT_NE(pattern(), first);
+}
+
+}  // namespace
