@@ -438,10 +438,14 @@ void Dataplane::process(Bridge& br, PortNo port, std::vector<packet::Frame>& fra
 
 // Frames that crossed cables: ingress on the far bridge, possibly crossing further. Past as many
 // cables as there are bridges they are going round a loop: the storm guard ends them.
+// First in, first out: a cable is a link, and a link does not reorder (802.1D-2004 §6.3.3).
+// Were the list worked from its end, what a bridge sends in answer would overtake what was sent
+// before it on the same cable; spanning tree reads a stale BPDU arriving late as news (a port
+// that had agreed and forwards would take an old designated claim for a dispute, §17.21.10, and
+// go discarding until it may transmit again, up to a hello time later).
 void Dataplane::run_cables(TimePoint now) {
-  while (!work_.empty()) {
-    Pending w = std::move(work_.back());
-    work_.pop_back();
+  for (size_t next = 0; next < work_.size(); ++next) {
+    Pending w = std::move(work_[next]);
     if (w.cables > bridges_.size()) {
       storm_guard_drop(*w.br, w.port, w.frames.size(), now);
     } else {
@@ -453,6 +457,7 @@ void Dataplane::run_cables(TimePoint now) {
     w.frames.clear();
     spare_.push_back(std::move(w.frames));
   }
+  work_.clear();
   cables_crossed_ = 0;
 }
 

@@ -6,12 +6,14 @@
 // the port's egress stage chain (egress.hh; skipped when empty) → send a batch to the backend
 // (completing checksums / segmenting GSO frames for backends that do not carry the virtio-net
 // header), or hand it across a cable to the peer bridge's ingress. Cable hops are processed from
-// a work list, not recursively. A frame on a loop-free path crosses fewer cables than there are
-// bridges; the storm guard drops a frame that crossed more (counted per port as storm_guard,
-// logged at most once a second with the count), so a loop of cables built at run time shows up
-// and the switch stays alive. Preventing loops is spanning tree's job (spanning_tree.hh; the lab
-// validator refuses loops of cables between switches without it). Frames an egress stage holds on a
-// cable port carry their count in FrameMeta::cables until they are released.
+// a work list, not recursively, first in first out: frames cross a cable in the order they were
+// sent on it, as on a link (802.1D-2004 §6.3.3; spanning tree relies on it). A frame on a loop-free
+// path crosses fewer cables than there are bridges; the storm guard drops a frame that crossed more
+// (counted per port as storm_guard, logged at most once a second with the count), so a loop of
+// cables built at run time shows up and the switch stays alive. Preventing loops is spanning tree's
+// job (spanning_tree.hh; the lab validator refuses loops of cables between switches without it).
+// Frames an egress stage holds on a cable port carry their count in FrameMeta::cables until they
+// are released.
 //
 // Nothing runs per port on a timer, so an idle port costs nothing but its descriptors:
 //  - a stream backend that has output queued is flushed when its socket turns writable

@@ -263,4 +263,119 @@ TEST_F(TriangleTest, AFrameToTheBridgeGroupAddressThatIsNoBpduIsCounted) {
   EXPECT_EQ(dp.find_spanning_tree(*sw[0])->bad_bpdus(), 1u);
 }
 
+// The seminar's core: core1 (the root) and core2 joined by a cable, access switches each cabled
+// to both (port 1 to core1, port 2 to core2), a host on each core, hello time 1 s. When the
+// core1–core2 cable is pulled, core2 first believes itself the root and says so on every port;
+// the access switches answer at once with core1's information, core2 takes its new root port
+// through one of them and agrees. A cable is a link: what a bridge sent first must arrive first.
+// Were a cable to deliver a bridge's later BPDUs before its earlier ones, stale information would
+// arrive as news: a port that had agreed and forwards reads an old designated claim as a dispute
+// (802.1D-2004 §17.21.10) and goes discarding, and the extra exchanges use up the ports' transmit
+// budget (txCount, §17.19.44), which with a 1 s hello time the periodic BPDU keeps spent — so the
+// answers that would heal the tree wait for the next tick, up to a hello time. The tree must heal
+// without waiting for any tick.
+class DualHomedTest : public ::testing::Test {
+ protected:
+  static constexpr int kAccess = 6;
+  static constexpr PortNo kHostPort = 20;
+  DualHomedTest() : loop(clock), dp(loop) {
+    core1 = *dp.create_bridge("core1");
+    core2 = *dp.create_bridge("core2");
+    for (int i = 0; i < kAccess; ++i) acc.push_back(*dp.create_bridge(fmt::format("acc{}", i + 1)));
+    for (Bridge* b : {core1, core2}) {
+      auto [near, far] = io::MemoryBackend::pair(b->name() + ".host");
+      EXPECT_TRUE(dp.attach(*b, kHostPort, std::move(near), false).ok());
+      hosts.push_back(std::move(far));
+    }
+    for (Bridge* b : all()) {
+      for (PortNo p = 1; p <= kAccess + 1; ++p) EXPECT_TRUE(b->add_port(p).ok());
+    }
+    stp_on(*core1, 4096);
+    stp_on(*core2, 8192);
+    for (Bridge* b : acc) stp_on(*b, 32768);
+    EXPECT_TRUE(dp.connect_cable(*core1, 1, *core2, 1).ok());
+    for (int i = 0; i < kAccess; ++i) {
+      auto p = static_cast<PortNo>(i + 2);
+      EXPECT_TRUE(dp.connect_cable(*acc[i], 1, *core1, p).ok());
+      EXPECT_TRUE(dp.connect_cable(*acc[i], 2, *core2, p).ok());
+    }
+  }
+  std::vector<Bridge*> all() {
+    std::vector<Bridge*> v{core1, core2};
+    v.insert(v.end(), acc.begin(), acc.end());
+    return v;
+  }
+  void stp_on(Bridge& b, uint16_t priority) {
+    SpanningTree& t = dp.spanning_tree(b);
+    stp::BridgeConfig c = t.config();
+    c.priority = priority;
+    c.hello_time = 1;
+    ASSERT_TRUE(t.set_config(c, clock.now()).ok());
+    if (b.has_port(kHostPort)) {
+      stp::PortConfig host;
+      host.admin_edge = true;
+      ASSERT_TRUE(t.set_port_config(kHostPort, host, clock.now()).ok());
+    }
+    ASSERT_TRUE(t.set_mode(StpMode::kRstp, clock.now()).ok());
+    dp.stp_changed();
+  }
+  void advance(Duration d, Duration step) {
+    for (Duration t{0}; t < d; t += step) {
+      clock.advance(step);
+      for (int k = 0; k < 4; ++k) loop.run_once(Duration{0});
+    }
+  }
+  const stp::Rstp& engine(Bridge* b) { return *dp.find_spanning_tree(*b)->engine(); }
+  // Data frames host `h` received.
+  size_t take(size_t h) {
+    std::vector<packet::Frame> in;
+    hosts[h]->receive(in, 100000);
+    return static_cast<size_t>(std::count_if(in.begin(), in.end(), [](const packet::Frame& f) {
+      return !is_reserved_group_address(f.data());
+    }));
+  }
+  ManualClock clock;
+  EventLoop loop;
+  Dataplane dp;
+  Bridge *core1 = nullptr, *core2 = nullptr;
+  std::vector<Bridge*> acc;
+  std::vector<std::unique_ptr<io::MemoryBackend>> hosts;
+};
+
+TEST_F(DualHomedTest, PullingTheCoreLinkHealsThroughAnAccessSwitchWithoutWaitingForATick) {
+  advance(20s, 100ms);  // settled, and every port's transmit budget back (§17.19.44 txCount)
+  // The control: core2 reaches the root directly, every access switch's core2 uplink is an
+  // alternate port, and core2's host reaches core1's.
+  ASSERT_EQ(engine(core2).port_status(1)->role, stp::PortRole::kRoot);
+  for (Bridge* b : acc) {
+    ASSERT_EQ(engine(b).port_status(1)->role, stp::PortRole::kRoot) << b->name();
+    ASSERT_EQ(engine(b).port_status(2)->role, stp::PortRole::kAlternate) << b->name();
+  }
+  take(0);
+  std::vector<packet::Frame> v;
+  v.push_back(frame(packet::MacAddress::broadcast(), mac(2)));
+  hosts[1]->send(v);
+  advance(1ms, 1ms);
+  ASSERT_EQ(take(0), 1u);
+
+  // 100 ms past the last tick, far from the next one.
+  advance(100ms, 1ms);
+  ASSERT_TRUE(dp.set_link(*core1, 1, false).ok());
+  advance(10ms, 1ms);
+  const auto root_port = engine(core2).status().root_port;
+  ASSERT_TRUE(root_port) << "core2 found a way to core1";
+  EXPECT_EQ(engine(core2).status().root_id, engine(core1).status().bridge_id);
+  EXPECT_EQ(core2->port_state(*root_port), PortState::kForwarding);
+  for (Bridge* b : acc) {
+    EXPECT_EQ(engine(b).port_status(2)->role, stp::PortRole::kDesignated) << b->name();
+    EXPECT_EQ(b->port_state(2), PortState::kForwarding)
+        << b->name() << "'s port toward core2 agreed and forwards";
+  }
+  v.clear();
+  v.push_back(frame(packet::MacAddress::broadcast(), mac(2)));
+  hosts[1]->send(v);
+  advance(1ms, 1ms);
+  EXPECT_EQ(take(0), 1u) << "core2's host reaches core1's through an access switch";
+}
+
 }  // namespace
