@@ -120,7 +120,9 @@ class FailoverStep final : public StepKind {
     const auto* p = ctx.probe(s.group);
     auto fault = ctx.fault_time();
     if (!fault || !p)
-      return {false, "no kill, stop, link down or link silent step ran before (or no host on the VIP's subnet)"};
+      return {false,
+              "no kill, stop, link down or link silent step ran before (or no host on the VIP's "
+              "subnet)"};
     auto limit = std::chrono::duration_cast<milliseconds>(s.within);
     auto elapsed =
         std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - *fault);
