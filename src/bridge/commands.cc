@@ -5,6 +5,7 @@
 #include <cctype>
 #include <charconv>
 
+#include "base/parse.hh"
 #include "packet/ethernet.hh"
 
 namespace vnet::bridge {
@@ -40,9 +41,9 @@ class Commands {
   Result<Bridge*> current(Session& s) { return session_bridge(dp_, s); }
 
   Result<PortNo> port_arg(Bridge& b, const std::string& s, bool must_exist = true) {
+    if (must_exist) return existing_port(b, s);
     auto p = parse_uint(s, "port", 65535);
     if (!p) return p.error();
-    if (must_exist && !b.has_port(*p)) return make_error(ENXIO, "port {} does not exist", *p);
     return static_cast<PortNo>(*p);
   }
 
@@ -246,6 +247,14 @@ class Commands {
 };
 
 }  // namespace
+
+Result<PortNo> existing_port(Bridge& b, const std::string& text) {
+  auto p = parse_int(text, 1, 65535);
+  if (!p) return make_error(EINVAL, "port: {}", p.error().message);
+  if (!b.has_port(static_cast<PortNo>(*p)))
+    return make_error(ENXIO, "bridge {} has no port {}", b.name(), *p);
+  return static_cast<PortNo>(*p);
+}
 
 Result<Bridge*> session_bridge(Dataplane& dp, Session& s) {
   auto it = s.vars.find("bridge");

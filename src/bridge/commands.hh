@@ -29,6 +29,10 @@ void register_stp_commands(console::Registry& registry, Dataplane& dataplane, co
 void register_impair_commands(console::Registry& registry, Dataplane& dataplane,
                               const Clock& clock);
 
+// A port number argument of a console command (1–65535) naming an existing port of b: EINVAL
+// for a malformed number, ENXIO ("bridge B has no port N") for a port b does not have.
+Result<PortNo> existing_port(Bridge& b, const std::string& text);
+
 // The bridge a console session works on: the one `bridge/select` chose, else the first.
 // ENXIO when there is none (or the selected one is gone).
 Result<Bridge*> session_bridge(Dataplane& dataplane, console::Session& session);

@@ -388,6 +388,13 @@ std::vector<std::string> Dataplane::vde_dirs() const {
   return out;
 }
 
+std::optional<std::pair<Bridge*, PortNo>> Dataplane::cable_peer(const Bridge& br,
+                                                                PortNo port) const {
+  auto it = attachments_.find({&br, port});
+  if (it == attachments_.end()) return std::nullopt;
+  return it->second.cable;
+}
+
 PortInfo Dataplane::port_info(const Bridge& br, PortNo port) const {
   PortInfo info;
   auto it = attachments_.find({&br, port});

@@ -123,6 +123,8 @@ class Dataplane {
   bool stp_timer_armed() const { return stp_timer_ != 0; }
 
   PortInfo port_info(const Bridge& br, PortNo port) const;
+  // The bridge and port at the other end of port's in-process cable, if it has one.
+  std::optional<std::pair<Bridge*, PortNo>> cable_peer(const Bridge& br, PortNo port) const;
   uint32_t numports() const { return numports_; }
   void set_numports(uint32_t n) { numports_ = n; }
   std::vector<std::string> vde_dirs() const;

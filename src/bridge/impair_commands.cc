@@ -51,16 +51,12 @@ class Impair {
  public:
   Impair(Dataplane& dp, const Clock& clock) : dp_(dp), clock_(clock) {}
 
-  Result<Target> target(Bridge& br, PortNo port, Dir d) {
+  Target target(Bridge& br, PortNo port, Dir d) {
     if (d == Dir::kOut) return Target{&br, port, false, ""};
-    PortInfo info = dp_.port_info(br, port);
-    if (info.cable.empty()) return Target{&br, port, true, ""};
-    const size_t colon = info.cable.rfind(':');
-    Bridge* peer = dp_.bridge(info.cable.substr(0, colon));
-    auto pp = parse_int(info.cable.substr(colon + 1), 1, 65535);
-    if (!peer || !pp)
-      return make_error(EIO, "port {}: cable peer '{}' not found", port, info.cable);
-    return Target{peer, static_cast<PortNo>(*pp), false, info.cable + " out"};
+    auto peer = dp_.cable_peer(br, port);
+    if (!peer) return Target{&br, port, true, ""};
+    return Target{peer->first, peer->second, false,
+                  fmt::format("{}:{} out", peer->first->name(), peer->second)};
   }
 
   EgressChain* chain(const Target& t) {
@@ -80,14 +76,13 @@ class Impair {
     };
     std::vector<Change> changes;
     for (Dir d : dirs) {  // everything checked first: one bad word changes nothing
-      auto t = target(br, port, d);
-      if (!t) return t.error();
-      ImpairStage* s = stage(*t);
+      Target t = target(br, port, d);
+      ImpairStage* s = stage(t);
       auto parsed = impair::parse_settings(words, s ? s->settings() : impair::Settings{});
       if (!parsed) {
         return make_error(EINVAL, "port {} {}: {}", port, dir_name(d), parsed.error().message);
       }
-      changes.push_back(Change{std::move(*t), *parsed});
+      changes.push_back(Change{std::move(t), *parsed});
     }
     const TimePoint now = clock_.now();
     for (auto& c : changes) {
@@ -109,15 +104,14 @@ class Impair {
     Reply r;
     r.json = json::array();
     for (Dir d : dirs) {
-      auto t = target(br, port, d);
-      if (!t) return t.error();
-      ImpairStage* s = stage(*t);
+      Target t = target(br, port, d);
+      ImpairStage* s = stage(t);
       if (!s) continue;
       const size_t held = s->held();
-      auto removed = t->ingress ? dp_.remove_ingress_stage(*t->bridge, t->port, ImpairStage::kName,
-                                                           HeldFrames::kRelease)
-                                : dp_.remove_egress_stage(*t->bridge, t->port, ImpairStage::kName,
-                                                          HeldFrames::kRelease);
+      auto removed = t.ingress ? dp_.remove_ingress_stage(*t.bridge, t.port, ImpairStage::kName,
+                                                          HeldFrames::kRelease)
+                               : dp_.remove_egress_stage(*t.bridge, t.port, ImpairStage::kName,
+                                                         HeldFrames::kRelease);
       if (!removed) return removed.error();
       r.text +=
           fmt::format("port {} {}: cleared, {} held frames sent on\n", port, dir_name(d), held);
@@ -131,11 +125,10 @@ class Impair {
     r.json = json::array();
     for (PortNo p : ports) {
       for (Dir d : {Dir::kOut, Dir::kIn}) {
-        auto t = target(br, p, d);
-        if (!t) return t.error();
-        ImpairStage* s = stage(*t);
+        Target t = target(br, p, d);
+        ImpairStage* s = stage(t);
         if (!s) continue;
-        show_one(r, p, d, *t, *s);
+        show_one(r, p, d, t, *s);
       }
     }
     if (r.json.empty()) r.text = fmt::format("bridge {}: no impaired port\n", br.name());
@@ -188,14 +181,6 @@ class Impair {
   const Clock& clock_;
 };
 
-Result<PortNo> port_of(Bridge& b, const std::string& text) {
-  auto p = parse_int(text, 1, 65535);
-  if (!p) return make_error(EINVAL, "port: {}", p.error().message);
-  if (!b.has_port(static_cast<PortNo>(*p)))
-    return make_error(ENXIO, "bridge {} has no port {}", b.name(), *p);
-  return static_cast<PortNo>(*p);
-}
-
 }  // namespace
 
 void register_impair_commands(console::Registry& reg, Dataplane& dp, const Clock& clock) {
@@ -213,7 +198,7 @@ void register_impair_commands(console::Registry& reg, Dataplane& dp, const Clock
           on_bridge([im](Bridge& b, const Args& a) -> Result<Reply> {
             if (a.size() < 3)
               return make_error(EINVAL, "usage: impair/set PORT in|out|both KEY VALUE...");
-            auto p = port_of(b, a[0]);
+            auto p = existing_port(b, a[0]);
             if (!p) return p.error();
             auto dirs = parse_dirs(a[1]);
             if (!dirs) return dirs.error();
@@ -227,7 +212,7 @@ void register_impair_commands(console::Registry& reg, Dataplane& dp, const Clock
             if (a.empty()) {
               ports = b.port_numbers();
             } else {
-              auto p = port_of(b, a[0]);
+              auto p = existing_port(b, a[0]);
               if (!p) return p.error();
               ports.push_back(*p);
             }
@@ -238,7 +223,7 @@ void register_impair_commands(console::Registry& reg, Dataplane& dp, const Clock
           on_bridge([im](Bridge& b, const Args& a) -> Result<Reply> {
             if (a.empty() || a.size() > 2)
               return make_error(EINVAL, "usage: impair/clear PORT [in|out|both]");
-            auto p = port_of(b, a[0]);
+            auto p = existing_port(b, a[0]);
             if (!p) return p.error();
             auto dirs = parse_dirs(a.size() == 2 ? a[1] : "both");
             if (!dirs) return dirs.error();

@@ -198,13 +198,6 @@ void register_stp_commands(console::Registry& reg, Dataplane& dp, const Clock& c
       return fn(**b, a);
     };
   };
-  auto port_of = [](Bridge& b, const std::string& text) -> Result<PortNo> {
-    auto p = parse_int(text, 1, 65535);
-    if (!p) return make_error(EINVAL, "port: {}", p.error().message);
-    if (!b.has_port(static_cast<PortNo>(*p)))
-      return make_error(ENXIO, "bridge {} has no port {}", b.name(), *p);
-    return static_cast<PortNo>(*p);
-  };
 
   reg.add("stp/show", "", "spanning tree: bridge, root, every port's role, state and counters",
           on_bridge([&dp](Bridge& b, const Args& a) -> Result<Reply> {
@@ -234,10 +227,10 @@ void register_stp_commands(console::Registry& reg, Dataplane& dp, const Clock& c
   reg.add("stp/port", "N KEY VALUE [KEY VALUE...]",
           "port N: priority, cost, edge, auto_edge, p2p, bpdu_guard, bpdu_filter, root_guard, "
           "loop_guard",
-          on_bridge([&dp, &clock, port_of](Bridge& b, const Args& a) -> Result<Reply> {
+          on_bridge([&dp, &clock](Bridge& b, const Args& a) -> Result<Reply> {
             if (a.size() < 3 || a.size() % 2 == 0)
               return make_error(EINVAL, "usage: stp/port N KEY VALUE [KEY VALUE...]");
-            auto p = port_of(b, a[0]);
+            auto p = existing_port(b, a[0]);
             if (!p) return p.error();
             SpanningTree& t = dp.spanning_tree(b);
             stp::PortConfig c = t.port_config(*p);
@@ -249,18 +242,18 @@ void register_stp_commands(console::Registry& reg, Dataplane& dp, const Clock& c
             return Reply{};
           }));
   reg.add("stp/mcheck", "N", "try RSTP again on port N (802.1D-2004 §17.19.13 mcheck)",
-          on_bridge([&dp, &clock, port_of](Bridge& b, const Args& a) -> Result<Reply> {
+          on_bridge([&dp, &clock](Bridge& b, const Args& a) -> Result<Reply> {
             if (a.size() != 1) return make_error(EINVAL, "usage: stp/mcheck N");
-            auto p = port_of(b, a[0]);
+            auto p = existing_port(b, a[0]);
             if (!p) return p.error();
             if (auto s = dp.spanning_tree(b).mcheck(*p, clock.now()); !s) return s.error();
             dp.stp_changed();
             return Reply{};
           }));
   reg.add("stp/clear", "N", "re-enable port N after BPDU guard disabled it",
-          on_bridge([&dp, &clock, port_of](Bridge& b, const Args& a) -> Result<Reply> {
+          on_bridge([&dp, &clock](Bridge& b, const Args& a) -> Result<Reply> {
             if (a.size() != 1) return make_error(EINVAL, "usage: stp/clear N");
-            auto p = port_of(b, a[0]);
+            auto p = existing_port(b, a[0]);
             if (!p) return p.error();
             if (auto s = dp.spanning_tree(b).clear_error(*p, clock.now()); !s) return s.error();
             dp.stp_changed();
