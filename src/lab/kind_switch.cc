@@ -156,14 +156,17 @@ class SwitchKind final : public NodeKind {
       const std::string& peer = l.b.node == n.name ? l.a.node : l.b.node;
       bool peer_on = rt.powered(peer);
       if (l.switch_to_switch) {
-        if (up && !peer_on) continue;
-        if (auto s = (*dp)->set_link(l.a.node, l.port_a, up); !s) return s;
-        if (auto s = (*dp)->set_link(l.b.node, l.port_b, up); !s) return s;
+        // Down: done above. Up: both ends, also one a `link … down` step pulled before.
+        if (!up || !peer_on) continue;
+        if (auto s = (*dp)->set_link(l.a.node, l.port_a, true); !s) return s;
+        if (auto s = (*dp)->set_link(l.b.node, l.port_b, true); !s) return s;
         continue;
       }
       // A node that is off has no cable end (its veth went with it); its boot makes one and
       // leaves it dark while this switch is off. The switch's port follows the switch.
-      if (auto s = (*dp)->set_link(l.b.node, l.port_b, up); !s) return s;
+      if (up) {
+        if (auto s = (*dp)->set_link(l.b.node, l.port_b, true); !s) return s;
+      }
       if (!peer_on) continue;
       const Node& node = *t.node(peer);
       if (auto s = node.kind->set_link(node, l, up, rt); !s) return s;
