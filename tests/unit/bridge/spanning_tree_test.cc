@@ -69,6 +69,25 @@ class TriangleTest : public ::testing::Test {
         n += b->counters(p).drops[static_cast<size_t>(DropReason::kStormGuard)];
     return n;
   }
+  // sw1 the root (4096), sw2 (32768), sw3 (61440), cabled and converged for 2 s.
+  void converge() {
+    stp_on(*sw[0], 4096);
+    stp_on(*sw[1], 32768);
+    stp_on(*sw[2], 61440);
+    cable_up();
+    advance(2);
+  }
+  // A broadcast from sw1's host, one second to travel: arrives once at sw2's and sw3's hosts.
+  void expect_broadcast_reaches_both() {
+    for (size_t h = 0; h < 3; ++h) take(h);
+    std::vector<packet::Frame> v;
+    v.push_back(frame(packet::MacAddress::broadcast(), mac(1)));
+    hosts[0]->send(v);
+    advance(1);
+    EXPECT_EQ(take(1).size(), 1u) << "sw1's host reaches sw2's host around the triangle";
+    EXPECT_EQ(take(2).size(), 1u);
+    EXPECT_EQ(storm_drops(), 0u);
+  }
   // Ports in the triangle that are not forwarding.
   int blocked() {
     int n = 0;
@@ -94,11 +113,7 @@ TEST_F(TriangleTest, WithoutSpanningTreeTheLoopIsCaughtByTheStormGuard) {
 }
 
 TEST_F(TriangleTest, RstpBlocksOnePortAndEveryBroadcastArrivesOnce) {
-  stp_on(*sw[0], 4096);
-  stp_on(*sw[1], 32768);
-  stp_on(*sw[2], 61440);
-  cable_up();
-  advance(2);
+  converge();
   const stp::Rstp* e1 = dp.find_spanning_tree(*sw[0])->engine();
   const stp::Rstp* e3 = dp.find_spanning_tree(*sw[2])->engine();
   ASSERT_TRUE(e1 && e3);
@@ -126,25 +141,14 @@ TEST_F(TriangleTest, RstpBlocksOnePortAndEveryBroadcastArrivesOnce) {
 }
 
 TEST_F(TriangleTest, ALinkFailureOnTheTreeHealsThroughTheAlternatePortWithinASecond) {
-  stp_on(*sw[0], 4096);
-  stp_on(*sw[1], 32768);
-  stp_on(*sw[2], 61440);
-  cable_up();
-  advance(2);
+  converge();
   ASSERT_EQ(sw[2]->port_state(1), PortState::kDiscarding);
   // sw1—sw2 fails: sw2 must reach the root through sw3, whose alternate port takes over.
   ASSERT_TRUE(dp.set_link(*sw[0], 1, false).ok());
   advance(1);
   EXPECT_EQ(sw[2]->port_state(1), PortState::kForwarding);
   EXPECT_EQ(blocked(), 2) << "only the two ends of the failed cable are down";
-  for (size_t h = 0; h < 3; ++h) take(h);
-  std::vector<packet::Frame> v;
-  v.push_back(frame(packet::MacAddress::broadcast(), mac(1)));
-  hosts[0]->send(v);
-  advance(1);
-  EXPECT_EQ(take(1).size(), 1u) << "sw1's host reaches sw2's host around the triangle";
-  EXPECT_EQ(take(2).size(), 1u);
-  EXPECT_EQ(storm_drops(), 0u);
+  expect_broadcast_reaches_both();
   // The cable comes back: the tree returns to one blocked port, still no storm.
   ASSERT_TRUE(dp.set_link(*sw[0], 1, true).ok());
   advance(3);
@@ -157,11 +161,7 @@ TEST_F(TriangleTest, ALinkFailureOnTheTreeHealsThroughTheAlternatePortWithinASec
 // times (2 s by default) after the last BPDU it received (802.1D-2004 §17.21.23), then heals
 // through sw3 as before.
 TEST_F(TriangleTest, ASilentRootPathCableHealsWhenTheRootsInformationAgesOut) {
-  stp_on(*sw[0], 4096);
-  stp_on(*sw[1], 32768);
-  stp_on(*sw[2], 61440);
-  cable_up();
-  advance(2);
+  converge();
   ASSERT_EQ(sw[2]->port_state(1), PortState::kDiscarding);
   const stp::Rstp* e2 = dp.find_spanning_tree(*sw[1])->engine();
   ASSERT_EQ(e2->port_status(1)->role, stp::PortRole::kRoot);
@@ -176,14 +176,7 @@ TEST_F(TriangleTest, ASilentRootPathCableHealsWhenTheRootsInformationAgesOut) {
   EXPECT_EQ(e2->port_status(2)->role, stp::PortRole::kRoot) << "sw2 reaches the root via sw3";
   EXPECT_GT(sw[1]->counters(1).drops[static_cast<size_t>(DropReason::kLinkSilent)], 0u)
       << "sw2's BPDUs toward sw1 were dropped on the silent cable";
-  for (size_t h = 0; h < 3; ++h) take(h);
-  std::vector<packet::Frame> v;
-  v.push_back(frame(packet::MacAddress::broadcast(), mac(1)));
-  hosts[0]->send(v);
-  advance(1);
-  EXPECT_EQ(take(1).size(), 1u) << "sw1's host reaches sw2's host around the triangle";
-  EXPECT_EQ(take(2).size(), 1u);
-  EXPECT_EQ(storm_drops(), 0u);
+  expect_broadcast_reaches_both();
 }
 
 TEST_F(TriangleTest, TurningSpanningTreeOffForwardsEverywhereAndStopsTheTimer) {
