@@ -12,12 +12,16 @@ class Clock {
   using time_point = std::chrono::time_point<std::chrono::steady_clock, duration>;
   virtual ~Clock() = default;
   virtual time_point now() const = 0;
+  // True when now() reads CLOCK_MONOTONIC itself, so its time points can arm kernel timers
+  // (timerfd) with absolute deadlines.
+  virtual bool is_monotonic_system_clock() const { return false; }
 };
 
 // CLOCK_MONOTONIC.
 class SystemClock final : public Clock {
  public:
   time_point now() const override { return std::chrono::steady_clock::now(); }
+  bool is_monotonic_system_clock() const override { return true; }
 };
 
 // Time that moves only when a test says so.

@@ -10,6 +10,11 @@
 // Callbacks run on the loop thread. Handlers may add or remove watches (including their own)
 // while running: removal only marks the watch dead; it is freed after the current dispatch.
 // Timers use the injected Clock, so a test can drive them with run_timers() and a ManualClock.
+// On the system's monotonic clock the earliest timer arms a timerfd with an absolute
+// CLOCK_MONOTONIC deadline (no timer slack: hrtimers armed through timerfd_settime get none, and
+// the loop's thread sets its own slack to 1 ns for the epoll timeout), so a timer fires within
+// the scheduler's wake-up latency of its deadline, not rounded to milliseconds or widened by the
+// default 50 µs slack; link impairment's delays depend on it.
 
 #include <cstdint>
 #include <functional>
@@ -43,11 +48,20 @@ class EventLoop {
   void unwatch(int fd);  // both interests
 
   TimerId add_timer(Duration after, Callback cb);
+  // A one-shot timer at an absolute time of the loop's clock (a deadline computed earlier does
+  // not drift by the time spent since).
+  TimerId add_timer_at(TimePoint when, Callback cb);
   TimerId add_periodic(Duration every, Callback cb);
   void cancel_timer(TimerId id);
   // Timers armed now (one-shot ones not yet fired, periodic ones): lets tests see that nothing
   // polls on a timer.
   size_t timer_count() const { return timers_.size(); }
+
+  // Wake-up lead: the loop sleeps until `lead` before its earliest timer and polls without
+  // blocking from there on, so the timer fires within a few microseconds of its deadline
+  // instead of the scheduler's wake-up latency after it (tens to hundreds of µs on a VM).
+  // Costs up to `lead` of busy polling per timer; 0 (the default) never spins.
+  void set_wake_lead(Duration lead) { lead_ = lead; }
 
   // Runs cb on the next iteration, before waiting again (without blocking).
   void defer(Callback cb);
@@ -71,6 +85,7 @@ class EventLoop {
     uint32_t events() const;
   };
   Status update(int fd, const std::shared_ptr<Watch>& w, bool existed);
+  void arm_timerfd(TimePoint when);
   struct Timer {
     TimePoint when;
     Duration period{0};
@@ -78,6 +93,9 @@ class EventLoop {
   };
   const Clock& clock_;
   int epfd_ = -1;
+  Duration lead_{0};
+  int timerfd_ = -1;        // CLOCK_MONOTONIC, absolute; -1 on other clocks
+  TimePoint timerfd_at_{};  // what it is armed for (epoch: disarmed)
   bool running_ = false;
   std::map<int, std::shared_ptr<Watch>> watches_;
   std::map<TimerId, Timer> timers_;

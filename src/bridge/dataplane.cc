@@ -273,7 +273,7 @@ void Dataplane::stp_run() {
   }
   if (next) {
     loop_.cancel_timer(stp_timer_);
-    stp_timer_ = loop_.add_timer(std::max(Duration{0}, *next - now), [this] {
+    stp_timer_ = loop_.add_timer_at(*next, [this] {
       stp_timer_ = 0;
       stp_run();
     });
@@ -351,7 +351,7 @@ Result<std::unique_ptr<EgressStage>> Dataplane::remove_egress_stage(Bridge& br, 
     output(br, port, *a, released_, held_cables(released_));
     run_cables(now);
   }
-  if (Attachment* still = find(br, port)) schedule_egress(br, port, *still, now);
+  if (Attachment* still = find(br, port)) schedule_egress(br, port, *still);
   return stage;
 }
 
@@ -427,7 +427,7 @@ void Dataplane::poll_port(Bridge& br, PortNo port) {
     TimePoint now = loop_.clock().now();
     a->ingress.run(rx_, now);
     Bridge* b = &br;
-    arm_stage_timer(a->ingress, a->ingress_timer, a->ingress_due, now,
+    arm_stage_timer(a->ingress, a->ingress_timer, a->ingress_due,
                     [this, b, port] { on_ingress_timer(*b, port); });
   }
   if (!rx_.empty()) process(br, port, rx_);
@@ -516,7 +516,7 @@ void Dataplane::deliver(Bridge& br, PortNo port, std::vector<packet::Frame>& fra
       for (auto& f : frames) f.meta.cables = c;
     }
     a->egress.run(frames, now);
-    schedule_egress(br, port, *a, now);
+    schedule_egress(br, port, *a);
     if (frames.empty()) return;
     if (a->cable) {
       output(br, port, *a, frames, held_cables(frames));
@@ -574,15 +574,17 @@ void Dataplane::split_control(Attachment& a, std::vector<packet::Frame>& frames)
 }
 
 // One timer per port, at the earliest due time of its chain, armed only while frames are held.
-void Dataplane::schedule_egress(Bridge& br, PortNo port, Attachment& a, TimePoint now) {
+void Dataplane::schedule_egress(Bridge& br, PortNo port, Attachment& a) {
   Bridge* b = &br;
-  arm_stage_timer(a.egress, a.egress_timer, a.egress_due, now,
+  arm_stage_timer(a.egress, a.egress_timer, a.egress_due,
                   [this, b, port] { on_egress_timer(*b, port); });
 }
 
-// `timer` (due `at`) follows `chain`'s earliest due time; none while nothing is held.
+// `timer` (due `at`) follows `chain`'s earliest due time, armed for that absolute time (not for
+// a duration from a `now` read earlier in the batch, which would make it late by the batch's
+// work); none while nothing is held.
 void Dataplane::arm_stage_timer(EgressChain& chain, EventLoop::TimerId& timer, TimePoint& at,
-                                TimePoint now, std::function<void()> fire) {
+                                std::function<void()> fire) {
   auto due = chain.next_due();
   if (timer && (!due || *due != at)) {
     loop_.cancel_timer(timer);
@@ -590,7 +592,7 @@ void Dataplane::arm_stage_timer(EgressChain& chain, EventLoop::TimerId& timer, T
   }
   if (!due || timer) return;
   at = *due;
-  timer = loop_.add_timer(std::max(Duration{0}, *due - now), std::move(fire));
+  timer = loop_.add_timer_at(*due, std::move(fire));
 }
 
 void Dataplane::on_egress_timer(Bridge& br, PortNo port) {
@@ -604,7 +606,7 @@ void Dataplane::on_egress_timer(Bridge& br, PortNo port) {
     output(br, port, *a, released_, held_cables(released_));
     run_cables(now);
   }
-  if (Attachment* still = find(br, port)) schedule_egress(br, port, *still, now);
+  if (Attachment* still = find(br, port)) schedule_egress(br, port, *still);
 }
 
 void Dataplane::send_to_backend(Bridge& br, PortNo port, io::Backend& be,
@@ -730,7 +732,7 @@ Result<std::unique_ptr<EgressStage>> Dataplane::remove_ingress_stage(Bridge& br,
                       stage.error().message);
   }
   Bridge* b = &br;
-  arm_stage_timer(a->ingress, a->ingress_timer, a->ingress_due, now,
+  arm_stage_timer(a->ingress, a->ingress_timer, a->ingress_due,
                   [this, b, port] { on_ingress_timer(*b, port); });
   if (!frames.empty()) process(br, port, frames);
   return stage;
@@ -754,7 +756,7 @@ void Dataplane::on_ingress_timer(Bridge& br, PortNo port) {
   ingress_released_.clear();
   a->ingress.release(now, ingress_released_);
   Bridge* b = &br;
-  arm_stage_timer(a->ingress, a->ingress_timer, a->ingress_due, now,
+  arm_stage_timer(a->ingress, a->ingress_timer, a->ingress_due,
                   [this, b, port] { on_ingress_timer(*b, port); });
   if (!ingress_released_.empty()) process(br, port, ingress_released_);
 }

@@ -166,9 +166,9 @@ class Dataplane {
   void send_to_backend(Bridge& br, PortNo port, io::Backend& be,
                        std::vector<packet::Frame>& frames);
   void watch_output(Bridge& br, PortNo port, io::Backend& be);
-  void schedule_egress(Bridge& br, PortNo port, Attachment& a, TimePoint now);
+  void schedule_egress(Bridge& br, PortNo port, Attachment& a);
   void on_egress_timer(Bridge& br, PortNo port);
-  void arm_stage_timer(EgressChain& chain, EventLoop::TimerId& timer, TimePoint& at, TimePoint now,
+  void arm_stage_timer(EgressChain& chain, EventLoop::TimerId& timer, TimePoint& at,
                        std::function<void()> fire);
   void on_ingress_timer(Bridge& br, PortNo port);
   void erase_attachment(Bridge& br, PortNo port);

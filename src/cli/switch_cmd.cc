@@ -32,6 +32,7 @@ struct SwitchOpts {
   std::string mgmt_mode = "0600";
   std::string logfile;
   bool nostdin = false;
+  std::string wake_lead = "150us";
 };
 
 volatile std::sig_atomic_t g_stop = 0;
@@ -47,6 +48,7 @@ struct Parsed {
   int mgmt_mode = 0600;
   std::vector<std::string> taps;
   std::vector<std::pair<bridge::PortNo, std::string>> ports;  // 0 = next free port
+  Duration wake_lead{0};
 };
 
 // `--port [N=]SPEC`: N is the part before '=' when '=' comes before the spec's "kind:" (a path
@@ -79,6 +81,9 @@ Result<Parsed> parse_flags(const SwitchOpts& o) {
                       "--mgmtmode {}: expected an octal file mode from 0 to 0777, like 0600", m);
   }
   p.mgmt_mode = mode;
+  auto lead = parse_duration(o.wake_lead, Duration{0}, std::chrono::milliseconds(1));
+  if (!lead) return make_error(EINVAL, "--wake-lead: {}", lead.error().message);
+  p.wake_lead = *lead;
   for (auto& list : o.taps) {
     size_t pos = 0;
     while (true) {
@@ -110,6 +115,7 @@ int run_switch(const SwitchOpts& o) {
   const Parsed& f = *flags;
   SystemClock clock;
   EventLoop loop(clock);
+  loop.set_wake_lead(f.wake_lead);
   bridge::Dataplane dp(loop, f.numports);
   console::Registry registry;
   bridge::SwitchInfo info{VNET_VERSION, o.mgmt, clock.now()};
@@ -189,6 +195,9 @@ void add_switch(CLI::App& app) {
                   "| pcap:IN[,OUT]");
   cmd->add_option("--bridge", o->bridge, "name of the first bridge");
   cmd->add_option("--log", o->logfile, "log file (default stderr)");
+  cmd->add_option("--wake-lead", o->wake_lead,
+                  "poll without sleeping for this long before each timer, so delayed frames "
+                  "leave within microseconds of their time (0 to 1ms; default 150us; 0: never)");
   cmd->add_flag("--nostdin", o->nostdin,
                 "accepted for vde_switch compatibility (no stdin console)");
   cmd->final_callback([o] { std::exit(run_switch(*o)); });

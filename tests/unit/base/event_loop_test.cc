@@ -130,5 +130,36 @@ TEST(EventLoop, UnwatchRemovesBothInterests) {
   EXPECT_EQ(fired, 0);
 }
 
+// On the monotonic clock the loop's wait ends at the timer's absolute deadline (the timerfd),
+// whatever the longest wait asked of run_once: a timer 1 ms away fires in the first iteration
+// of a wait that may last 30 s, and the clock has reached its deadline when it runs.
+TEST(EventLoop, ATimerEndsTheWaitAtItsAbsoluteDeadline) {
+  SystemClock clock;
+  EventLoop loop(clock);
+  const TimePoint due = clock.now() + 1ms;
+  TimePoint ran{};
+  loop.add_timer_at(due, [&] { ran = clock.now(); });
+  loop.run_once(30s);
+  ASSERT_NE(ran, TimePoint{}) << "the timer did not end the wait";
+  EXPECT_GE(ran, due);
+  EXPECT_EQ(loop.timer_count(), 0u);
+}
+
+// With a wake lead the loop does not sleep through the last stretch before a timer: it polls,
+// and the timer still fires at (never before) its deadline; later timers re-arm the timerfd.
+TEST(EventLoop, AWakeLeadStillFiresTimersAtTheirDeadlineNotBefore) {
+  SystemClock clock;
+  EventLoop loop(clock);
+  loop.set_wake_lead(500us);
+  std::vector<std::pair<TimePoint, TimePoint>> fired;  // (due, ran)
+  for (int i = 1; i <= 3; ++i) {
+    const TimePoint due = clock.now() + i * 2ms;
+    loop.add_timer_at(due, [&fired, &clock, due] { fired.emplace_back(due, clock.now()); });
+  }
+  for (int i = 0; i < 100000 && fired.size() < 3; ++i) loop.run_once(30s);
+  ASSERT_EQ(fired.size(), 3u);
+  for (auto& [due, ran] : fired) EXPECT_GE(ran, due);
+}
+
 }  // namespace
 }  // namespace vnet
