@@ -27,6 +27,18 @@ constexpr Duration kMinPeriod = milliseconds(2);
 constexpr Duration kMaxPeriod = std::chrono::seconds(60);
 constexpr Duration kMaxTotal = std::chrono::minutes(10);
 
+// Sleeps until `t` in slices, so SIGINT/SIGTERM (recorded by lab/interrupt.hh; sleeps resume
+// after the handler) end the wait within 20 ms. False when interrupted.
+bool sleep_until(std::chrono::steady_clock::time_point t) {
+  constexpr auto kSlice = milliseconds(20);
+  while (!interrupted()) {
+    auto now = std::chrono::steady_clock::now();
+    if (now >= t) return true;
+    std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(t - now, kSlice));
+  }
+  return false;
+}
+
 struct FlapSpec final : StepSpec {
   size_t link = 0;
   int64_t times = 0;
@@ -116,18 +128,20 @@ class FlapStep final : public StepKind {
     const auto start = Clock::now();
     ctx.fault(l.a.node);
     int64_t done = 0;
-    for (; done < s.times && !interrupted(); ++done) {
+    for (bool go = !interrupted(); go && done < s.times;) {
       const auto cycle = start + done * s.every;
       if (auto r = set_cable(l, false, ctx); !r) return {false, r.error().message};
-      std::this_thread::sleep_until(cycle + s.down);
+      go = sleep_until(cycle + s.down);
+      // Up again even when interrupted: the step never leaves the cable pulled.
       if (auto r = set_cable(l, true, ctx); !r) return {false, r.error().message};
-      if (done + 1 < s.times) std::this_thread::sleep_until(cycle + s.every);
+      ++done;
+      if (go && done < s.times) go = sleep_until(cycle + s.every);
     }
     auto ms = std::chrono::duration_cast<milliseconds>(Clock::now() - start);
     std::string what =
         fmt::format("{} flapped {} times (down {}, up {}) in {} ms, now up", link_name(l), done,
                     format_duration(s.down), format_duration(s.every - s.down), ms.count());
-    if (done < s.times) return {false, what + fmt::format(": interrupted after {}", done)};
+    if (done < s.times) return {false, what + ": interrupted"};
     return {true, what};
   }
 };
