@@ -16,6 +16,7 @@
 
 #include "base/file.hh"
 #include "lab/interrupt.hh"
+#include "lab/link_impair.hh"
 #include "lab/netns.hh"
 #include "lab/node_kind.hh"
 #include "lab/state.hh"
@@ -282,6 +283,16 @@ class Upper {
     }
     say(fmt::format("  links        {} node links, {} switch ports\n", node_links,
                     t_.links.size() + (t_.links.size() - node_links)));
+    // Declared impairment, once every port and cable exists (a cable's `in` is its peer's `out`).
+    size_t impaired = 0, directions = 0;
+    for (auto& l : t_.links) {
+      auto n = apply_link_impair(l, **dp);
+      if (!n) return n.error();
+      directions += *n;
+      impaired += *n > 0;
+    }
+    if (impaired > 0)
+      say(fmt::format("  impairment   {} links, {} directions\n", impaired, directions));
     // 5. node configuration, then services
     size_t nodes = 0;
     for (auto& n : t_.nodes) {

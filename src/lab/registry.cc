@@ -32,6 +32,8 @@ const Registry& registry() {
     r.add(make_tcp_step());
     r.add(make_exec_step());
     r.add(make_link_step());
+    r.add(make_impair_step());
+    r.add(make_flap_step());
     r.add(make_wait_until_step());
     r.add(make_kill_step());
     r.add(make_stop_step());

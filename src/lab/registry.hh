@@ -37,6 +37,8 @@ std::unique_ptr<StepKind> make_ping6_step();
 std::unique_ptr<StepKind> make_tcp_step();
 std::unique_ptr<StepKind> make_exec_step();
 std::unique_ptr<StepKind> make_link_step();
+std::unique_ptr<StepKind> make_impair_step();
+std::unique_ptr<StepKind> make_flap_step();
 std::unique_ptr<StepKind> make_wait_until_step();
 std::unique_ptr<StepKind> make_kill_step();
 std::unique_ptr<StepKind> make_stop_step();

@@ -58,4 +58,32 @@ std::optional<Outcome> refuse_if_off(const std::string& node, ScenarioContext& c
   return std::nullopt;
 }
 
+std::optional<size_t> find_link(const std::string& x, const std::string& y, std::string_view step,
+                                const YAML::Node& where, Reader& r) {
+  for (size_t i = 0; i < r.topo().links.size(); ++i) {
+    const Link& l = r.topo().links[i];
+    auto match = [&](const std::string& p, const std::string& q) {
+      return (l.a.node == p || l.a.node + ":" + l.a.interface == p) && l.b.node == q;
+    };
+    if (match(x, y) || match(y, x)) return i;
+  }
+  r.error(where, fmt::format("{} step: no link between {} and {}", step, x, y));
+  return std::nullopt;
+}
+
+Status set_cable(const Link& l, bool up, ScenarioContext& ctx) {
+  if (l.switch_to_switch) {
+    auto dp = ctx.lab().dataplane();
+    if (!dp) return dp.error();
+    return (*dp)->set_link(l.a.node, l.port_a, up);
+  }
+  const Node& n = *ctx.topo().node(l.a.node);
+  return n.kind->set_link(n, l, up, ctx.lab());
+}
+
+std::string link_name(const Link& l) {
+  if (l.switch_to_switch) return fmt::format("{}:{}–{}:{}", l.a.node, l.port_a, l.b.node, l.port_b);
+  return fmt::format("{}:{}–{}:{}", l.a.node, l.a.interface, l.b.node, l.port_b);
+}
+
 }  // namespace vnet::lab

@@ -1,6 +1,6 @@
 #pragma once
 // Pieces several step kinds share: checking that a node can run probes, `expect` values,
-// probe targets.
+// probe targets, the link a step names and its cable.
 
 #include <yaml-cpp/yaml.h>
 
@@ -29,5 +29,16 @@ KeySpec expect_key(const std::vector<std::string>& allowed, const std::string& d
 std::string json_text(const nlohmann::json& object, const char* key);
 // "pc1 is powered off" when a scenario killed or stopped it.
 std::optional<Outcome> refuse_if_off(const std::string& node, ScenarioContext& ctx);
+
+// The link a step names by its two ends X and Y (each NODE, NODE:IFACE or SWITCH; either order):
+// its index in Topology::links. Records "STEP: no link between X and Y" otherwise.
+std::optional<size_t> find_link(const std::string& x, const std::string& y, std::string_view step,
+                                const YAML::Node& where, Reader& r);
+// Pulls (up = false) or plugs a link's cable: between switches both ports go down or up in the
+// dataplane (`up` also ends silence); between a node and a switch the node's kind takes the node
+// side's carrier away or gives it back. Both ends must be powered (refuse_if_off).
+Status set_cable(const Link& l, bool up, ScenarioContext& ctx);
+// "pc1:eth0–sw1:3" (node link) or "sw1:2–sw2:2" (switch link).
+std::string link_name(const Link& l);
 
 }  // namespace vnet::lab

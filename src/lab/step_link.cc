@@ -54,28 +54,21 @@ class LinkStep final : public StepKind {
       r.error(v, "link: expected 'X Y up|down|silent'");
       return nullptr;
     }
-    for (size_t i = 0; i < r.topo().links.size(); ++i) {
-      const Link& l = r.topo().links[i];
-      auto match = [&](const std::string& x, const std::string& y) {
-        return (l.a.node == x || l.a.node + ":" + l.a.interface == x) && l.b.node == y;
-      };
-      if (match(w[0], w[1]) || match(w[1], w[0])) {
-        if (w[2] == "silent" && !l.switch_to_switch) {
-          r.error(v, fmt::format("link {} {} silent: only a cable between two switches can be "
-                                 "made silent ({} is not a switch)",
-                                 w[0], w[1], l.a.node));
-          return nullptr;
-        }
-        auto spec = std::make_shared<LinkSpec>();
-        spec->link = i;
-        spec->change = w[2] == "up"     ? LinkChange::kUp
-                       : w[2] == "down" ? LinkChange::kDown
-                                        : LinkChange::kSilent;
-        return spec;
-      }
+    auto i = find_link(w[0], w[1], "link", v, r);
+    if (!i) return nullptr;
+    const Link& l = r.topo().links[*i];
+    if (w[2] == "silent" && !l.switch_to_switch) {
+      r.error(v, fmt::format("link {} {} silent: only a cable between two switches can be made "
+                             "silent ({} is not a switch)",
+                             w[0], w[1], l.a.node));
+      return nullptr;
     }
-    r.error(v, fmt::format("link step: no link between {} and {}", w[0], w[1]));
-    return nullptr;
+    auto spec = std::make_shared<LinkSpec>();
+    spec->link = *i;
+    spec->change = w[2] == "up"     ? LinkChange::kUp
+                   : w[2] == "down" ? LinkChange::kDown
+                                    : LinkChange::kSilent;
+    return spec;
   }
   Outcome run(const Step& st, ScenarioContext& ctx, bool) const override {
     const auto& s = st.as<LinkSpec>();
@@ -84,26 +77,20 @@ class LinkStep final : public StepKind {
     // A cable of a powered-off node or switch is dark until it boots (then its boot decides).
     if (auto off = refuse_if_off(l.a.node, ctx)) return *off;
     if (auto off = refuse_if_off(l.b.node, ctx)) return *off;
-    if (l.switch_to_switch) {
+    if (s.change != LinkChange::kUp) ctx.fault(l.a.node);
+    if (s.change == LinkChange::kSilent) {
+      if (!l.switch_to_switch) {  // refused by parse(); a node has no silent link
+        return {false, fmt::format("{}–{}: only a cable between two switches can be made silent",
+                                   l.a.node, l.b.node)};
+      }
       auto dp = ctx.lab().dataplane();
       if (!dp) return {false, dp.error().message};
-      if (s.change != LinkChange::kUp) ctx.fault(l.a.node);
-      auto r = s.change == LinkChange::kSilent
-                   ? (*dp)->set_link_silent(l.a.node, l.port_a)
-                   : (*dp)->set_link(l.a.node, l.port_a, s.change == LinkChange::kUp);
-      if (!r) return {false, r.error().message};
-      return {true, fmt::format("{}:{}–{}:{} {}", l.a.node, l.port_a, l.b.node, l.port_b, state)};
+      if (auto r = (*dp)->set_link_silent(l.a.node, l.port_a); !r)
+        return {false, r.error().message};
+    } else if (auto r = set_cable(l, s.change == LinkChange::kUp, ctx); !r) {
+      return {false, r.error().message};
     }
-    if (s.change == LinkChange::kSilent) {  // refused by parse(); a node has no silent link
-      return {false, fmt::format("{}–{}: only a cable between two switches can be made silent",
-                                 l.a.node, l.b.node)};
-    }
-    bool up = s.change == LinkChange::kUp;
-    if (!up) ctx.fault(l.a.node);
-    const Node& n = *ctx.topo().node(l.a.node);
-    if (auto r = n.kind->set_link(n, l, up, ctx.lab()); !r) return {false, r.error().message};
-    return {true,
-            fmt::format("{}:{}–{}:{} {}", l.a.node, l.a.interface, l.b.node, l.port_b, state)};
+    return {true, fmt::format("{} {}", link_name(l), state)};
   }
 };
 

@@ -124,6 +124,26 @@ Status SwitchClient::set_stp_port(const std::string& bridge, bridge::PortNo port
   return run(fmt::format("bridge {} port {} spanning tree", bridge, port), command);
 }
 
+Status SwitchClient::set_impair(const std::string& bridge, bridge::PortNo port,
+                                std::string_view direction, const std::string& words) {
+  if (auto s = select(bridge); !s) return s;
+  return run(fmt::format("bridge {} port {} impairment", bridge, port),
+             fmt::format("impair/set {} {} {}", port, direction, words));
+}
+
+Status SwitchClient::clear_impair(const std::string& bridge, bridge::PortNo port,
+                                  std::string_view direction) {
+  if (auto s = select(bridge); !s) return s;
+  return run(fmt::format("bridge {} port {} impairment", bridge, port),
+             fmt::format("impair/clear {} {}", port, direction));
+}
+
+Result<json> SwitchClient::impairments(const std::string& bridge, bridge::PortNo port) {
+  if (auto s = select(bridge); !s) return s.error();
+  return run_json(fmt::format("bridge {} port {} impairment", bridge, port),
+                  fmt::format("impair/show {}", port));
+}
+
 Result<json> SwitchClient::bridges() { return run_json("bridges", "bridge/list"); }
 
 Result<json> SwitchClient::ports(const std::string& bridge) {

@@ -53,12 +53,21 @@ class SwitchClient {
   // A bridge port's spanning-tree settings (those set, in one `stp/port`; the port exists).
   Status set_stp_port(const std::string& bridge, bridge::PortNo port, const StpPort& stp);
 
+  // Impairment of one direction ("in", "out" or "both") of a port's link (`impair/set`): the
+  // words of impair/settings.hh, added to the direction's current settings ("clear" first
+  // replaces them). `clear_impair` removes it (`impair/clear`).
+  Status set_impair(const std::string& bridge, bridge::PortNo port, std::string_view direction,
+                    const std::string& words);
+  Status clear_impair(const std::string& bridge, bridge::PortNo port, std::string_view direction);
+
   // JSON answers as the console gives them (docs/switch.md).
   Result<nlohmann::json> bridges();
   Result<nlohmann::json> ports(const std::string& bridge);
   Result<nlohmann::json> fdb(const std::string& bridge);
   // `stp/show`: mode, bridge and root ids, and per port its role and state.
   Result<nlohmann::json> spanning_tree(const std::string& bridge);
+  // `impair/show PORT`: one entry per impaired direction (port, direction, settings, counters).
+  Result<nlohmann::json> impairments(const std::string& bridge, bridge::PortNo port);
 
  private:
   explicit SwitchClient(console::Client c) : client_(std::move(c)) {}

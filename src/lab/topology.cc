@@ -8,6 +8,7 @@
 
 #include "base/file.hh"
 #include "base/hash.hh"
+#include "lab/link_impair.hh"
 #include "lab/reader.hh"
 #include "lab/registry.hh"
 #include "lab/step.hh"
@@ -216,6 +217,7 @@ const KeyTable& link_keys() {
              "docs/switch.md for the risk of widening it"},
         }};
     for (auto& k : stp_link_keys()) t.keys.push_back(k);
+    t.keys.push_back(link_impair_key());
     return t;
   }();
   return t;
@@ -454,6 +456,7 @@ class Parser {
       }
     }
     parse_stp_link(n, link, r_);
+    parse_link_impair(n, link, r_);
     topo_.links.push_back(std::move(link));
   }
 
@@ -509,6 +512,9 @@ class Parser {
         sub.b = Endpoint{up->b.node, {}, std::nullopt};
         sub.mode = bridge::PortConfig::access(v);
         sub.stp_b = up->stp_b;
+        // The subinterface's frames cross the same cable: the same impairment.
+        sub.impair_ab = up->impair_ab;
+        sub.impair_ba = up->impair_ba;
         sub.where = up->where;
         added.push_back(std::move(sub));
       }

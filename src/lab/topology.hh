@@ -19,6 +19,7 @@
 
 #include "base/result.hh"
 #include "bridge/port_config.hh"
+#include "impair/settings.hh"
 #include "lab/spanning_tree.hh"
 #include "packet/address.hh"
 
@@ -96,6 +97,9 @@ struct Link {
   // Spanning-tree settings of the switch ports at a (switch↔switch only) and b; set only where
   // that switch runs spanning tree.
   StpPort stp_a, stp_b;
+  // Impairment declared by the link's `impair` key (lab/link_impair.hh): of the frames a sends
+  // toward b, and of those b sends toward a; none when unset.
+  std::optional<impair::Settings> impair_ab, impair_ba;
   Where where;
   // Filled by the planner: switch port numbers and, for node links, the name of the switch-side
   // device in the dataplane's namespace (unique, at most 15 characters).
