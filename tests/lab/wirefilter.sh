@@ -86,6 +86,20 @@ pass "malformed values and console 'load' are refused, nothing changes"
 
 kill "$WF"; wait "$WF" 2>/dev/null || true
 
+# vnet ctl also talks to VDE's own wirefilter (its prompt is "\nVDEwf$ ", not "\nvde$ ").
+if command -v wirefilter >/dev/null; then
+  wirefilter -v "$WORK/vdeA:$WORK/vdeB" -d 3 -M "$WORK/vde-wf.mgmt" --daemon --pidfile "$WORK/vde-wf.pid"
+  wait_for 5 test -S "$WORK/vde-wf.mgmt" -a -s "$WORK/vde-wf.pid" || fail "VDE wirefilter did not start"
+  PIDS+=("$(cat "$WORK/vde-wf.pid")")
+  t0=$(date +%s%N)
+  out=$(timeout 5 "$VNET" ctl "$WORK/vde-wf.mgmt" showinfo) || fail "vnet ctl on VDE's wirefilter failed or hung: $out"
+  ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+  [ $ms -lt 2000 ] || fail "vnet ctl on VDE's wirefilter took $ms ms"
+  [[ $out == *"Delay  L->R 3+0U"* ]] || fail "VDE wirefilter's showinfo not read: $out"
+  pass "vnet ctl reads VDE wirefilter's console in $ms ms"
+  kill "$(cat "$WORK/vde-wf.pid")"
+fi
+
 # --- 2: two vnet switch processes and an rc file written for wirefilter ---------------------
 for s in A B; do
   "$VNET" switch -s "$WORK/vnet$s" -M "$WORK/vnet$s.mgmt" -p "$WORK/vnet$s.pid" \
@@ -116,4 +130,4 @@ if "$VNET" wirefilter -v "$WORK/vnetA:$WORK/vnetB" --rcfile "$WORK/bad.rc" 2>"$W
 fi
 grep -q "bad.rc:2:" "$WORK/err" || fail "rc file error does not name file:line: $(cat "$WORK/err")"
 pass "a bad rc file is refused with file:line"
-echo "6 passed, 0 failed"
+echo "7 passed, 0 failed"
