@@ -130,4 +130,10 @@ if "$VNET" wirefilter -v "$WORK/vnetA:$WORK/vnetB" --rcfile "$WORK/bad.rc" 2>"$W
 fi
 grep -q "bad.rc:2:" "$WORK/err" || fail "rc file error does not name file:line: $(cat "$WORK/err")"
 pass "a bad rc file is refused with file:line"
-echo "7 passed, 0 failed"
+
+# When a switch goes away (EOF on its control connection), the filter exits, as wirefilter does.
+"$VNET" ctl "$M" showinfo >/dev/null || fail "vnet wirefilter is not running before the switch stops"
+kill "$(cat "$WORK/vnetB.pid")"
+wait_for 5 gone "$WF" || fail "vnet wirefilter still runs after switch B stopped"
+pass "vnet wirefilter exits when a switch goes away"
+echo "8 passed, 0 failed"
