@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include "impair/engine.hh"
+
 using namespace vnet;
 using namespace vnet::wirefilter;
 using namespace std::chrono_literals;
@@ -173,4 +175,29 @@ TEST(WirefilterValue, LostBurstIsGilbertElliott) {
 TEST(WirefilterValue, FormatLikeShowinfo) {
   EXPECT_EQ(format_value({20, 0, Algo::kUniform}), "20+0U");
   EXPECT_EQ(format_value({10, 2.5, Algo::kNormal}), "10+2.5N");
+}
+
+// What a wirefilter user relies on: with -l L -L B the engine loses L of the frames in bursts
+// of mean length B (200 000 seeded frames).
+TEST(WirefilterValue, LostBurstGivesTheLossAndTheBurstLength) {
+  StateValues s;
+  s.assign(ok(Param::kLoss, "10"));
+  s.assign(ok(Param::kLostBurst, "5"));
+  impair::Engine e(3, "LR", to_settings(s, kLR, true), TimePoint{});
+  constexpr int kFrames = 200000;
+  int lost = 0, bursts = 0;
+  bool in_burst = false;
+  impair::Release r;
+  for (int i = 0; i < kFrames; ++i) {
+    const TimePoint now{std::chrono::microseconds(i)};
+    const bool drop =
+        e.offer(now, 100, static_cast<impair::Handle>(i)).drop != impair::Cause::kNone;
+    while (e.pop_due(now, r)) {
+    }
+    lost += drop;
+    if (drop && !in_burst) ++bursts;
+    in_burst = drop;
+  }
+  EXPECT_NEAR(static_cast<double>(lost) / kFrames, 0.10, 0.01);
+  EXPECT_NEAR(static_cast<double>(lost) / bursts, 5.0, 0.3);
 }
