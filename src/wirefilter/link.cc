@@ -63,40 +63,51 @@ void Link::on_data(Dir d) {
       continue;
     }
     ++counters_[d].received;
-    const impair::Handle h = next_handle_++;
-    const impair::Verdict v = engine.offer(now, static_cast<uint32_t>(n), h);
-    Held held;
+    const uint32_t slot = take_slot();
+    const impair::Verdict v = engine.offer(now, static_cast<uint32_t>(n), slot);
+    Held& held = slots_[slot];
     for (uint8_t c = 0; c < v.copies; ++c) {
       if (v.copy[c].drop == impair::Cause::kNone) ++held.copies;
       held.verdicts[c] = v.copy[c];
     }
-    if (held.copies == 0) continue;
+    if (held.copies == 0) {
+      free_.push_back(slot);
+      continue;
+    }
     held.bytes.assign(buf_.begin(), buf_.begin() + n);
-    held_.emplace(h, std::move(held));
   }
   service();
 }
 
+uint32_t Link::take_slot() {
+  if (free_.empty()) {
+    slots_.emplace_back();
+    return static_cast<uint32_t>(slots_.size() - 1);
+  }
+  const uint32_t slot = free_.back();
+  free_.pop_back();
+  return slot;
+}
+
 void Link::send_release(Dir d, const impair::Release& r) {
-  auto it = held_.find(r.handle);
-  if (it == held_.end()) return;
-  Held& h = it->second;
+  if (r.handle >= slots_.size() || slots_[r.handle].copies == 0) return;
+  Held& h = slots_[r.handle];
   const Dir out = d == kLR ? kRL : kLR;
   const impair::CopyVerdict& v = h.verdicts[r.copy];
-  ssize_t w;
-  if (v.flip_count == 0) {
-    w = ::send(plugs_[out].data.get(), h.bytes.data(), h.bytes.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
-  } else {
-    std::vector<uint8_t> copy = h.bytes;
-    impair::apply_flips(v, copy);
-    w = ::send(plugs_[out].data.get(), copy.data(), copy.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+  const std::vector<uint8_t>* bytes = &h.bytes;
+  if (v.flip_count != 0) {
+    flipped_.assign(h.bytes.begin(), h.bytes.end());
+    impair::apply_flips(v, flipped_);
+    bytes = &flipped_;
   }
+  const ssize_t w =
+      ::send(plugs_[out].data.get(), bytes->data(), bytes->size(), MSG_DONTWAIT | MSG_NOSIGNAL);
   if (w < 0) {
     ++counters_[d].send_failed;
   } else {
     ++counters_[d].sent;
   }
-  if (--h.copies == 0) held_.erase(it);
+  if (--h.copies == 0) free_.push_back(static_cast<uint32_t>(r.handle));
 }
 
 void Link::service() {

@@ -12,12 +12,13 @@
 // stream (the switch went away) calls on_closed, as wirefilter exits on POLLHUP.
 //
 // Memory: held frames are bounded by the engines' limits (1000 frames per direction by
-// default, and chanbufsize bytes); frames are copied into a buffer per held frame.
+// default, and chanbufsize bytes). A held frame lives in a slot of a slab whose index is the
+// engine's handle; freed slots (and their buffers) are reused, so the steady state allocates
+// nothing per frame — the slab only grows to the largest number of frames held at once.
 
 #include <array>
 #include <functional>
 #include <memory>
-#include <unordered_map>
 #include <vector>
 
 #include "base/event_loop.hh"
@@ -53,19 +54,21 @@ class Link {
 
   struct Held {
     std::vector<uint8_t> bytes;
-    uint8_t copies = 0;  // copies still held by the engine
+    uint8_t copies = 0;  // copies still held by the engine; 0 = a free slot
     impair::CopyVerdict verdicts[impair::kMaxCopies];
   };
+  uint32_t take_slot();
   EventLoop& loop_;
   Filter& filter_;
   std::array<io::VdePlug, 2> plugs_;
   std::array<LinkCounters, 2> counters_{};
-  std::unordered_map<impair::Handle, Held> held_;
-  impair::Handle next_handle_ = 1;
+  std::vector<Held> slots_;     // index = the engine's handle
+  std::vector<uint32_t> free_;  // free slot indices
   EventLoop::TimerId timer_ = 0;
   std::optional<TimePoint> armed_for_;
   std::function<void(const std::string&)> on_closed_;
   std::vector<uint8_t> buf_;
+  std::vector<uint8_t> flipped_;  // a corrupted copy, sent from here
 };
 
 }  // namespace vnet::wirefilter
