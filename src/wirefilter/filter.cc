@@ -103,6 +103,40 @@ std::string Filter::showinfo(size_t n) const {
   return out;
 }
 
+nlohmann::json Filter::showinfo_json(size_t n) const {
+  const StateValues& s = states_[n];
+  nlohmann::json j;
+  j["state"] = n;
+  j["name"] = chain_.name(n);
+  j["current"] = chain_.current();
+  j["states"] = chain_.size();
+  j["markov_time_ms"] = std::chrono::duration<double, std::milli>(chain_.period()).count();
+  j["fifo"] = fifo_;
+  j["seed"] = seed_;
+  for (Dir d : {kLR, kRL}) {
+    nlohmann::json dir;
+    for (size_t p = 0; p < kParams; ++p) {
+      const Value& v = s.get(static_cast<Param>(p), d);
+      dir["values"][std::string(param_name(static_cast<Param>(p)))] = {
+          {"value", v.value}, {"plus", v.plus}, {"normal", v.algo == Algo::kNormal}};
+    }
+    const auto& e = engines_[d];
+    const auto& c = e.counters();
+    dir["engine"] = impair::format_settings(e.settings());
+    dir["offered"] = c.offered;
+    dir["released"] = c.released;
+    dir["duplicated"] = c.duplicated;
+    dir["corrupted"] = c.corrupted;
+    dir["held_packets"] = c.held_packets;
+    dir["held_bytes"] = c.held_bytes;
+    for (size_t k = 1; k < static_cast<size_t>(impair::Cause::kCount); ++k) {
+      dir["dropped"][std::string(impair::cause_name(static_cast<impair::Cause>(k)))] = c.dropped[k];
+    }
+    j[d == kLR ? "LR" : "RL"] = dir;
+  }
+  return j;
+}
+
 std::string Filter::showedges(size_t n) const {
   std::string out;
   for (size_t j = 0; j < chain_.size(); ++j) {
@@ -152,7 +186,7 @@ void Filter::add_commands(console::Registry& r, std::function<TimePoint()> now,
         [this](Session&, Args a) -> Result<Reply> {
           auto n = state_arg("showinfo", a, chain_);
           if (!n) return n.error();
-          return Reply{showinfo(*n), {}};
+          return Reply{showinfo(*n), showinfo_json(*n)};
         });
   struct Cmd {
     std::string_view name;
@@ -283,13 +317,21 @@ void Filter::add_commands(console::Registry& r, std::function<TimePoint()> now,
         [this](Session&, Args a) -> Result<Reply> {
           auto n = state_arg("showedges", a, chain_);
           if (!n) return n.error();
-          return Reply{showedges(*n), {}};
+          nlohmann::json edges = nlohmann::json::array();
+          for (size_t j = 0; j < chain_.size(); ++j) {
+            if (chain_.edge(*n, j) != 0) {
+              edges.push_back({{"from", *n}, {"to", j}, {"weight", chain_.edge(*n, j)}});
+            }
+          }
+          return Reply{showedges(*n), edges};
         });
   r.add("showcurrent", "", "markov mode: show current state",
         [this](Session&, Args) -> Result<Reply> {
           return Reply{fmt::format("Current Markov Node {} \"{}\" (0,..,{})\n", chain_.current(),
                                    chain_.name(chain_.current()), chain_.size() - 1),
-                       {}};
+                       {{"current", chain_.current()},
+                        {"name", chain_.name(chain_.current())},
+                        {"states", chain_.size()}}};
         });
   r.add("markov-debug", "N", "not implemented (state changes are logged with -v)",
         [](Session&, Args) -> Result<Reply> {

@@ -18,6 +18,7 @@
 //   load FILE             refused: a console client must not make the daemon read a path it
 //                         names; rc files are given with --rcfile on the command line
 //   help, logout, shutdown (console.hh)
+// showinfo, showedges and showcurrent also answer in JSON (a trailing --json).
 // Errors are EINVAL with what was expected ("1022 markov-setnode 5: expected a state from 0 to
 // 1"); wirefilter's markov-debug (asynchronous state-change lines) answers ENOSYS.
 //
@@ -63,6 +64,9 @@ class Filter {
                     std::function<void()> changed);
 
   std::string showinfo(size_t state) const;
+  // The same for tools (showinfo --json): the state's values, each direction's engine settings
+  // and counters, the chain.
+  nlohmann::json showinfo_json(size_t state) const;
   std::string showedges(size_t state) const;
 
  private:

@@ -124,6 +124,20 @@ in_range "$rtt" 15 24 || fail "vnet switch: rc 'delay 8' gave a mean RTT of $rtt
 [ "$loss" = 0 ] || fail "vnet switch: $loss% of pings lost without loss set"
 pass "vnet switch: rc file loads (delay 8): RTT $rtt ms, no loss"
 
+# Markov mode from the console: two states that alternate every 150 ms (edges of weight 100),
+# state 1 with 40 ms each way: the RTT samples show both states.
+for c in "markov-numnodes 2" "delay 40[1]" "setedge 0,1,100" "setedge 1,0,100" "markov-time 150"; do
+  "$VNET" ctl "$M" $c >/dev/null || fail "console '$c' refused"
+done
+ip netns exec $T-nh1 ping -n -c 120 -i 0.01 -W 1 10.11.0.2 2>/dev/null | sed -n 's/.*time=\([0-9.]*\) ms/\1/p' > "$WORK/markov.rtt"
+fast=$(awk '$1 < 30' "$WORK/markov.rtt" | wc -l)
+slow=$(awk '$1 > 70' "$WORK/markov.rtt" | wc -l)
+[ "$fast" -ge 10 ] && [ "$slow" -ge 10 ] ||
+  fail "Markov states did not alternate: $fast RTTs under 30 ms, $slow over 70 ms"
+[ "$("$VNET" ctl "$M" showinfo --json | jq .states)" = 2 ] || fail "showinfo --json does not show 2 states"
+"$VNET" ctl "$M" markov-numnodes 1 >/dev/null || fail "markov-numnodes 1 refused"
+pass "Markov mode: $fast RTTs in state 0 (8 ms), $slow in state 1 (40 ms)"
+
 printf 'delay 8\nloss 250\n' > "$WORK/bad.rc"
 if "$VNET" wirefilter -v "$WORK/vnetA:$WORK/vnetB" --rcfile "$WORK/bad.rc" 2>"$WORK/err"; then
   fail "an rc file with loss 250 was accepted"
@@ -136,4 +150,4 @@ pass "a bad rc file is refused with file:line"
 kill "$(cat "$WORK/vnetB.pid")"
 wait_for 5 gone "$WF" || fail "vnet wirefilter still runs after switch B stopped"
 pass "vnet wirefilter exits when a switch goes away"
-echo "8 passed, 0 failed"
+echo "9 passed, 0 failed"

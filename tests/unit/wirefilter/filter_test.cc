@@ -173,3 +173,21 @@ TEST_F(FilterTest, MarkovStepsSwitchSettings) {
   filter.tick(clock.now());
   EXPECT_EQ(filter.engine(kRL).settings().delay, 10ms);
 }
+
+TEST_F(FilterTest, ShowinfoJson) {
+  ok("loss LR20");
+  ok("delay 10+3n");
+  auto r = run("showinfo --json");
+  ASSERT_TRUE(r.ok());
+  const auto& j = r->json;
+  EXPECT_EQ(j["seed"], 7);
+  EXPECT_EQ(j["fifo"], true);
+  EXPECT_EQ(j["LR"]["values"]["loss"]["value"], 20.0);
+  EXPECT_EQ(j["RL"]["values"]["loss"]["value"], 0.0);
+  EXPECT_EQ(j["RL"]["values"]["delay"]["normal"], true);
+  EXPECT_EQ(j["LR"]["engine"], "loss 20% delay 10ms 1ms distribution normal");
+  EXPECT_EQ(j["LR"]["dropped"]["loss"], 0);
+  auto cur = run("showcurrent --json");
+  ASSERT_TRUE(cur.ok());
+  EXPECT_EQ(cur->json["current"], 0);
+}
