@@ -56,6 +56,7 @@ int run_wirefilter(const std::vector<std::string>& args) {
   registry.on_shutdown([] { g_stop = 1; });
   if (!o.rcfile.empty()) {
     console::Session session;
+    session.vars[wirefilter::kTrustedFiles] = "1";  // the operator's file: its `load`s may run
     if (auto st = registry.run_file(session, o.rcfile); !st) die(st.error().message);
   }
   std::array<io::VdePlug, 2> plugs;

@@ -15,8 +15,9 @@
 //   fifo 0|1              0: jitter may reorder (wirefilter -N)
 //   markov-numnodes N     markov-setnode N    markov-name N,NAME    markov-time MS
 //   setedge N1,N2,W       showedges [STATE]   showcurrent
-//   load FILE             refused: a console client must not make the daemon read a path it
-//                         names; rc files are given with --rcfile on the command line
+//   load FILE             in an rc file given with --rcfile (a session with kTrustedFiles
+//                         set), runs FILE like wirefilter; from a console client refused: a
+//                         client must not make the daemon read a path it names
 //   help, logout, shutdown (console.hh)
 // showinfo, showedges and showcurrent also answer in JSON (a trailing --json).
 // Errors are EINVAL with what was expected ("1022 markov-setnode 5: expected a state from 0 to
@@ -37,6 +38,10 @@
 #include "wirefilter/value.hh"
 
 namespace vnet::wirefilter {
+
+// The Session variable that marks a session running the operator's rc file (--rcfile), where
+// `load` may read the files it names.
+inline constexpr const char* kTrustedFiles = "wirefilter-trusted-files";
 
 class Filter {
  public:

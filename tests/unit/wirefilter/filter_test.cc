@@ -118,6 +118,25 @@ TEST_F(FilterTest, RcFileWrittenForWirefilterLoads) {
       << edges->text;
 }
 
+// In the operator's rc file `load` runs the file it names (as wirefilter), with file:line
+// chains in errors; the same command from a console client stays refused.
+TEST_F(FilterTest, LoadWorksOnlyInTheOperatorsRcFile) {
+  const std::string inner = write("inner.rc", "delay 33\nloss 300\n");
+  const std::string outer = write("outer.rc", "mtu 1400\nload " + inner + "\n");
+  console::Session trusted;
+  trusted.vars[kTrustedFiles] = "1";
+  auto st = reg.run_file(trusted, outer);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.error().message.find(outer + ":2: " + inner + ":2: loss 300"), std::string::npos)
+      << st.error().message;
+  EXPECT_EQ(filter.engine(kLR).settings().delay, 33ms);
+  EXPECT_EQ(filter.engine(kLR).settings().mtu, 1400u);
+  // An rc file run for a console session (no kTrustedFiles) cannot load either.
+  const std::string good = write("good.rc", "delay 44\n");
+  EXPECT_EQ(run("load " + good).error().code, EPERM);
+  EXPECT_EQ(filter.engine(kLR).settings().delay, 33ms);
+}
+
 TEST_F(FilterTest, RcFileErrorsNameFileAndLine) {
   const std::string rc = write("bad.rc", "delay 7\n# comment\nloss 250\ndelay 9\n");
   auto st = reg.run_file(session, rc);
