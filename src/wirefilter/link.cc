@@ -124,11 +124,12 @@ void Link::changed() { service(); }
 
 void Link::arm() {
   const auto next = filter_.next_wakeup();
-  if (next == armed_for_) return;
-  if (timer_ != 0) loop_.cancel_timer(timer_);
-  timer_ = 0;
-  armed_for_ = next;
+  // A timer armed at or before the next deadline stays: it fires, takes what is due (perhaps
+  // nothing) and re-arms. So a steady stream of frames does not cancel and re-add one per frame.
+  if (armed_for_ && (!next || *armed_for_ <= *next)) return;
   if (!next) return;
+  if (timer_ != 0) loop_.cancel_timer(timer_);
+  armed_for_ = next;
   const Duration after = std::max(Duration::zero(), *next - loop_.clock().now());
   timer_ = loop_.add_timer(after, [this] {
     timer_ = 0;

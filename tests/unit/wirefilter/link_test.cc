@@ -111,6 +111,24 @@ TEST_F(LinkTest, DelayedFramesLeaveWhenTheirTimerFires) {
   EXPECT_EQ(loop.timer_count(), 0u);  // nothing held: no timer
 }
 
+// A console change that brings a deadline forward re-arms the timer for it.
+TEST_F(LinkTest, AnEarlierDeadlineReArmsTheTimer) {
+  set("100", Param::kDelay);
+  send_frame(a, kFrameA);
+  spin();
+  set("RL5", Param::kDelay);  // RL only: LR's held frame keeps its 100 ms
+  send_frame(b, kFrameB);
+  spin();
+  clock.advance(5ms);
+  loop.run_timers();
+  EXPECT_EQ(drain(a), std::vector<std::string>{kFrameB});
+  EXPECT_TRUE(drain(b).empty());
+  clock.advance(95ms);
+  loop.run_timers();
+  EXPECT_EQ(drain(b), std::vector<std::string>{kFrameA});
+  EXPECT_EQ(loop.timer_count(), 0u);
+}
+
 TEST_F(LinkTest, DuplicatesAndLossFollowTheSettings) {
   set("100", Param::kDup);
   send_frame(a, kFrameA);
