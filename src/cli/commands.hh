@@ -10,6 +10,7 @@ void add_switch(CLI::App& app);
 void add_ctl(CLI::App& app);
 void add_lab(CLI::App& app);
 void add_vrrp(CLI::App& app);
+void add_wirefilter(CLI::App& app);
 // The words after `--` on the command line.
 std::vector<std::string>& passthrough();
 

@@ -16,7 +16,9 @@ void add_ctl(CLI::App& app) {
     bool json = false;
   };
   auto o = std::make_shared<Opts>();
-  cmd->add_option("socket", o->socket, "console socket (vnet switch -M)")->required();
+  cmd->add_option("socket", o->socket,
+                  "console socket (vnet switch -M, vnet wirefilter -M, vde_switch, VDE wirefilter)")
+      ->required();
   cmd->add_option("command", o->words, "command and arguments, e.g. port/print 1")->required();
   cmd->add_option("-b,--bridge", o->bridge, "bridge to work on (bridge/select)");
   cmd->add_flag("--json", o->json, "answer in JSON");

@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   vnet::cli::add_switch(app);
   vnet::cli::add_ctl(app);
   vnet::cli::add_vrrp(app);
+  vnet::cli::add_wirefilter(app);
 #ifdef VNET_HAVE_LAB
   vnet::cli::add_lab(app);
 #endif

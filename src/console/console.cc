@@ -15,8 +15,6 @@
 
 namespace vnet::console {
 
-static constexpr const char* kPrompt = "\nvde$ ";
-
 std::vector<std::string> split_words(const std::string& line) {
   std::vector<std::string> out;
   std::istringstream in(line);
@@ -137,8 +135,13 @@ std::string frame_reply(const Result<Reply>& r, bool json) {
   return out;
 }
 
-Server::Server(EventLoop& loop, Registry& registry, std::string path, std::string banner)
-    : loop_(loop), registry_(registry), path_(std::move(path)), banner_(std::move(banner)) {}
+Server::Server(EventLoop& loop, Registry& registry, std::string path, std::string banner,
+               std::string prompt)
+    : loop_(loop),
+      registry_(registry),
+      path_(std::move(path)),
+      banner_(std::move(banner)),
+      prompt_(std::move(prompt)) {}
 
 Server::~Server() {
   for (auto& [fd, c] : conns_) loop_.unwatch(fd);
@@ -149,9 +152,9 @@ Server::~Server() {
 }
 
 Result<std::unique_ptr<Server>> Server::open(EventLoop& loop, Registry& registry,
-                                             const std::string& path, int mode,
-                                             std::string banner) {
-  std::unique_ptr<Server> s(new Server(loop, registry, path, std::move(banner)));
+                                             const std::string& path, int mode, std::string banner,
+                                             std::string prompt) {
+  std::unique_ptr<Server> s(new Server(loop, registry, path, std::move(banner), std::move(prompt)));
   auto fd = io::listen_unix(path, mode);
   if (!fd) return fd.error();
   auto* raw = s.get();
@@ -186,7 +189,7 @@ void Server::on_connection(UniqueFd fd) {
   if (auto st = loop_.watch(raw, [this, raw] { on_data(raw); }); !st) {
     return close_session(raw, st.error().message, true);
   }
-  queue(*cp, banner_ + kPrompt);
+  queue(*cp, banner_ + prompt_);
 }
 
 void Server::close_session(int fd, const std::string& why, bool warn) {
@@ -284,11 +287,11 @@ void Server::on_data(int fd) {
       return close_session(fd, "logout", false);
     }
     if (words.empty() || words[0][0] == '#') {
-      if (!queue(c, kPrompt)) return;
+      if (!queue(c, prompt_)) return;
       continue;
     }
     auto r = registry_.run(c.session, line);
-    if (!queue(c, frame_reply(r, c.session.json) + kPrompt)) return;
+    if (!queue(c, frame_reply(r, c.session.json) + prompt_)) return;
   }
   c.in.erase(0, start);
   if (c.in.size() > kMaxLineBytes) too_long();
@@ -310,12 +313,20 @@ Result<Client> Client::connect(const std::string& path) {
 }
 
 Result<std::string> Client::read_until_prompt() {
-  std::string prompt = kPrompt;
   while (true) {
-    auto pos = buf_.find(prompt);
+    // vde_switch's or wirefilter's prompt, whichever comes first.
+    size_t pos = std::string::npos, len = 0;
+    for (std::string_view prompt :
+         {std::string_view(kPrompt), std::string_view(kWirefilterPrompt)}) {
+      auto at = buf_.find(prompt);
+      if (at < pos) {
+        pos = at;
+        len = prompt.size();
+      }
+    }
     if (pos != std::string::npos) {
       std::string out = buf_.substr(0, pos);
-      buf_.erase(0, pos + prompt.size());
+      buf_.erase(0, pos + len);
       return out;
     }
     pollfd p{fd_.get(), POLLIN, 0};

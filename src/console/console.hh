@@ -52,6 +52,10 @@
 namespace vnet::console {
 
 constexpr size_t kMaxLineBytes = 64u << 10;
+// The prompts after each answer: vde_switch's (vde-2 src/vde_switch/consmgmt.c) and VDE
+// wirefilter's (vde-2 src/wirefilter.c). The Client accepts both.
+inline constexpr const char* kPrompt = "\nvde$ ";
+inline constexpr const char* kWirefilterPrompt = "\nVDEwf$ ";
 constexpr size_t kMaxOutputBytes = 1u << 20;
 constexpr size_t kMaxSessions = 64;
 
@@ -103,9 +107,10 @@ std::vector<std::string> split_words(const std::string& line);
 
 class Server {
  public:
+  // `prompt`: vde_switch's kPrompt, or another (wirefilter's kWirefilterPrompt).
   static Result<std::unique_ptr<Server>> open(EventLoop& loop, Registry& registry,
-                                              const std::string& path, int mode,
-                                              std::string banner);
+                                              const std::string& path, int mode, std::string banner,
+                                              std::string prompt = kPrompt);
   ~Server();
   size_t sessions() const { return conns_.size(); }
   const io::Acceptor& acceptor() const { return *acceptor_; }
@@ -119,7 +124,8 @@ class Server {
     Session session;
     size_t pending() const { return out.size() - out_pos; }
   };
-  Server(EventLoop& loop, Registry& registry, std::string path, std::string banner);
+  Server(EventLoop& loop, Registry& registry, std::string path, std::string banner,
+         std::string prompt);
   void on_connection(UniqueFd fd);
   void on_data(int fd);
   // Appends to the session's output and sends what the kernel takes; false when this closed the
@@ -129,7 +135,7 @@ class Server {
   void close_session(int fd, const std::string& why, bool warn);
   EventLoop& loop_;
   Registry& registry_;
-  std::string path_, banner_;
+  std::string path_, banner_, prompt_;
   std::unique_ptr<io::Acceptor> acceptor_;
   std::map<int, std::shared_ptr<Conn>> conns_;
   TimePoint last_full_log_{};
