@@ -674,6 +674,7 @@ void register_commands(console::Registry& reg, Dataplane& dp, const Clock& clock
 
   register_stp_commands(reg, dp, clock);
   register_impair_commands(reg, dp, clock);
+  register_capture_commands(reg, dp, clock);
 }
 
 }  // namespace vnet::bridge
