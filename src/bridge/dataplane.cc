@@ -811,17 +811,10 @@ Result<std::shared_ptr<capture::Capture>> Dataplane::start_capture(
                                          std::move(filter), epoch_offset_ns, loop_.clock().now());
   for (size_t i = 0; i < ports.size(); ++i) {
     auto [br, port] = ports[i];
-    Attachment& a = attachments_[{br, port}];
-    if (a.taps.empty()) {
-      ++tapped_ports_;
-      a.egress_drops.dataplane = a.ingress_drops.dataplane = this;
-      a.egress_drops.attachment = a.ingress_drops.attachment = &a;
-      a.egress_drops.direction = capture::Direction::kOutbound;
-      a.ingress_drops.direction = capture::Direction::kInbound;
-      a.egress.set_drop_observer(&a.egress_drops);
-      a.ingress.set_drop_observer(&a.ingress_drops);
-    }
-    a.taps.push_back(Tap{c.get(), static_cast<uint32_t>(i)});
+    Tap t;
+    t.capture = c.get();
+    t.interface = static_cast<uint32_t>(i);
+    add_tap(attachments_[{br, port}], t);
   }
   captures_.push_back(c);
   log::info("capture {}: started on {} port(s)", c->id(), ports.size());
@@ -835,23 +828,116 @@ Status Dataplane::stop_capture(uint64_t id) {
   std::shared_ptr<capture::Capture> c = *it;
   captures_.erase(it);
   for (auto& [key, a] : attachments_) {
-    if (a.taps.empty()) continue;
-    std::erase_if(a.taps, [&](const Tap& t) { return t.capture == c.get(); });
-    if (a.taps.empty()) {
-      --tapped_ports_;
-      a.egress.set_drop_observer(nullptr);
-      a.ingress.set_drop_observer(nullptr);
-    }
+    remove_taps(a, [&](const Tap& t) { return t.capture == c.get(); });
   }
   c->finish(loop_.clock().now());
   log::info("capture {}: stopped", id);
   return {};
 }
 
+void Dataplane::add_tap(Attachment& a, Tap t) {
+  if (a.taps.empty()) {
+    ++tapped_ports_;
+    a.egress_drops.dataplane = a.ingress_drops.dataplane = this;
+    a.egress_drops.attachment = a.ingress_drops.attachment = &a;
+    a.egress_drops.direction = capture::Direction::kOutbound;
+    a.ingress_drops.direction = capture::Direction::kInbound;
+    a.egress.set_drop_observer(&a.egress_drops);
+    a.ingress.set_drop_observer(&a.ingress_drops);
+  }
+  a.taps.push_back(t);
+}
+
+void Dataplane::remove_taps(Attachment& a, const std::function<bool(const Tap&)>& which) {
+  if (a.taps.empty()) return;
+  std::erase_if(a.taps, which);
+  if (a.taps.empty()) {
+    --tapped_ports_;
+    a.egress.set_drop_observer(nullptr);
+    a.ingress.set_drop_observer(nullptr);
+  }
+}
+
+Status Dataplane::add_mirror(Bridge& br, PortNo src, PortNo dst, bool inbound, bool outbound) {
+  for (PortNo p : {src, dst}) {
+    if (!br.has_port(p)) return make_error(ENXIO, "bridge {} has no port {}", br.name(), p);
+  }
+  if (src == dst) return make_error(EINVAL, "a port cannot mirror to itself");
+  if (!inbound && !outbound) return make_error(EINVAL, "a mirror needs in, out or both");
+  for (const MirrorInfo& m : mirrors()) {
+    if (m.bridge != br.name()) continue;
+    if (m.src == src && m.dst == dst) {
+      return make_error(EEXIST, "bridge {}: port {} already mirrors to port {}", br.name(), src,
+                        dst);
+    }
+    if (m.src == dst) {
+      return make_error(EINVAL,
+                        "bridge {}: port {} is mirrored (to port {}): it cannot be a "
+                        "destination",
+                        br.name(), dst, m.dst);
+    }
+    if (m.dst == src) {
+      return make_error(EINVAL,
+                        "bridge {}: port {} is a mirror destination (of port {}): it "
+                        "cannot be a source",
+                        br.name(), src, m.src);
+    }
+  }
+  Tap t;
+  t.bridge = &br;
+  t.mirror_to = dst;
+  t.inbound = inbound;
+  t.outbound = outbound;
+  add_tap(attachments_[{&br, src}], t);
+  log::info("{}: port {} mirrored to port {} ({})", br.name(), src, dst,
+            inbound && outbound ? "both"
+            : inbound           ? "in"
+                                : "out");
+  return {};
+}
+
+Status Dataplane::remove_mirror(Bridge& br, PortNo src, PortNo dst) {
+  Attachment* a = find(br, src);
+  auto is = [&](const Tap& t) { return !t.capture && t.mirror_to == dst; };
+  if (!a || std::none_of(a->taps.begin(), a->taps.end(), is)) {
+    return make_error(ENOENT, "bridge {}: port {} is not mirrored to port {}", br.name(), src, dst);
+  }
+  remove_taps(*a, is);
+  return {};
+}
+
+std::vector<Dataplane::MirrorInfo> Dataplane::mirrors() const {
+  std::vector<MirrorInfo> out;
+  for (const auto& [key, a] : attachments_) {
+    for (const Tap& t : a.taps) {
+      if (t.capture) continue;
+      out.push_back({key.first->name(), key.second, t.mirror_to, t.inbound, t.outbound, t.copied});
+    }
+  }
+  return out;
+}
+
+// Copies leave on the destination port as they are: to its backend or across its cable.
+void Dataplane::mirror(Tap& t, std::span<const packet::Frame> frames) {
+  Attachment* d = find(*t.bridge, t.mirror_to);
+  if (!d || (!d->backend && !d->cable)) return;
+  std::vector<packet::Frame> copies = std::move(mirror_copies_);
+  copies.clear();
+  for (const auto& f : frames) copies.push_back(f.clone());
+  t.copied += copies.size();
+  output(*t.bridge, t.mirror_to, *d, copies, cables_crossed_);
+  mirror_copies_ = std::move(copies);
+}
+
 void Dataplane::tap(Attachment& a, capture::Point point, capture::Direction direction,
                     std::span<const packet::Frame> frames, TimePoint now,
                     std::string_view dropped) {
-  for (const Tap& t : a.taps) {
+  for (Tap& t : a.taps) {
+    if (!t.capture) {
+      bool wanted = direction == capture::Direction::kInbound ? t.inbound : t.outbound;
+      if (wanted && point == capture::Point::kPost && dropped.empty()) mirror(t, frames);
+      continue;
+    }
     const capture::Options& o = t.capture->options();
     if (o.point != point) continue;
     if (!(direction == capture::Direction::kInbound ? o.inbound : o.outbound)) continue;
@@ -871,6 +957,7 @@ void Dataplane::TapDrops::dropped(const packet::Frame& frame, DropReason reason)
 void Dataplane::tap_dropped(Attachment& a, capture::Direction direction, const packet::Frame& frame,
                             DropReason reason) {
   for (const Tap& t : a.taps) {
+    if (!t.capture) continue;
     const capture::Options& o = t.capture->options();
     if (o.point != capture::Point::kPre) continue;
     if (!(direction == capture::Direction::kInbound ? o.inbound : o.outbound)) continue;

@@ -143,6 +143,22 @@ class Dataplane {
   Status stop_capture(uint64_t id);
   const std::vector<std::shared_ptr<capture::Capture>>& captures() const { return captures_; }
 
+  // Mirror ports (SPAN): copies of what port `src` receives (inbound) and/or sends (outbound),
+  // taken where a post capture looks (after the stage chains), leave on port `dst` of the same
+  // bridge straight to its backend or cable: not through the bridge, its VLAN filtering or
+  // tagging, or dst's egress stages. Loop guard: a destination is never a source (and src !=
+  // dst), so a copy is never copied again. EINVAL for that, ENXIO for a missing port, EEXIST
+  // for a second mirror src → dst.
+  struct MirrorInfo {
+    std::string bridge;
+    PortNo src = 0, dst = 0;
+    bool inbound = false, outbound = false;
+    uint64_t copied = 0;
+  };
+  Status add_mirror(Bridge& br, PortNo src, PortNo dst, bool inbound, bool outbound);
+  Status remove_mirror(Bridge& br, PortNo src, PortNo dst);  // ENOENT if there is none
+  std::vector<MirrorInfo> mirrors() const;
+
   PortInfo port_info(const Bridge& br, PortNo port) const;
   // The bridge and port at the other end of port's in-process cable, if it has one.
   std::optional<std::pair<Bridge*, PortNo>> cable_peer(const Bridge& br, PortNo port) const;
@@ -158,8 +174,12 @@ class Dataplane {
  private:
   struct Attachment;
   struct Tap {
-    capture::Capture* capture;
-    uint32_t interface;
+    capture::Capture* capture = nullptr;  // a capture's interface, or else a mirror:
+    uint32_t interface = 0;
+    Bridge* bridge = nullptr;  // mirror: copies leave on bridge's port mirror_to
+    PortNo mirror_to = 0;
+    bool inbound = false, outbound = false;
+    uint64_t copied = 0;
   };
   // Reports what a port's stage chain drops in one direction to its pre taps.
   struct TapDrops final : DropObserver {
@@ -209,6 +229,9 @@ class Dataplane {
   void erase_attachment(Bridge& br, PortNo port);
   void tap(Attachment& a, capture::Point point, capture::Direction direction,
            std::span<const packet::Frame> frames, TimePoint now, std::string_view dropped = {});
+  void add_tap(Attachment& a, Tap t);
+  void remove_taps(Attachment& a, const std::function<bool(const Tap&)>& which);
+  void mirror(Tap& t, std::span<const packet::Frame> frames);
   void tap_dropped(Attachment& a, capture::Direction direction, const packet::Frame& frame,
                    DropReason reason);
   void arm_ageing(TimePoint now);
@@ -249,6 +272,7 @@ class Dataplane {
   bool links_failed_ = false;
   std::vector<std::shared_ptr<capture::Capture>> captures_;
   uint64_t next_capture_id_ = 1;
+  std::vector<packet::Frame> mirror_copies_;
   size_t tapped_ports_ = 0;  // attachments with taps: 0 = cable hops skip the tap lookup
 };
 

@@ -1,7 +1,9 @@
 // Captures through the dataplane (Dataplane::start_capture, capture/capture.hh) on memory
 // backends and a manual clock: a capture sees both directions of its port with their direction
 // flags, a pre capture marks frames the impairment dropped with the reason while a post capture
-// does not contain them, a stopped capture ends with statistics and sees nothing more.
+// does not contain them, a stopped capture ends with statistics and sees nothing more. Mirror
+// ports copy both directions of their source out of the destination, past its VLAN filtering,
+// and refuse loops.
 #include <gtest/gtest.h>
 
 #include "bridge/commands.hh"
@@ -154,6 +156,69 @@ TEST_F(CaptureTest, PortsMustExistAndAppearOnce) {
   auto f3 = capture::Filter::compile("", 0);
   EXPECT_TRUE(dp.start_capture({{br, 1}, {br, 2}}, o, std::move(*f3), 0).ok())
       << "positive control";
+}
+
+class MirrorTest : public CaptureTest {
+ protected:
+  MirrorTest() {
+    auto [near_c, far_c] = io::MemoryBackend::pair("c");
+    EXPECT_TRUE(dp.attach(*br, 3, std::move(near_c), false).ok());
+    c = std::move(far_c);
+  }
+  Result<console::Reply> cmd(const std::string& line) { return reg.run(session, line); }
+  std::unique_ptr<io::MemoryBackend> c;
+};
+
+TEST_F(MirrorTest, BothDirectionsOfTheSourceLeaveOnTheDestinationPastItsVlan) {
+  ASSERT_TRUE(cmd("vlan/create 20").ok());
+  ASSERT_TRUE(cmd("port/setvlan 3 20").ok()) << "port 3 is not in the sources' VLAN";
+  put(*a, test::frame(mac(2), mac(1)));
+  run();
+  EXPECT_EQ(arrived(*c), 0u) << "without a mirror, port 3 (VLAN 20) sees nothing";
+  EXPECT_EQ(arrived(*b), 1u) << "positive control";
+  ASSERT_TRUE(cmd("mirror/create 1 3 both").ok());
+  put(*a, test::frame(mac(2), mac(1)));  // received on 1
+  run();
+  put(*b, test::frame(mac(1), mac(2)));  // sent on 1
+  run();
+  std::vector<Frame> got;
+  c->receive(got, 100);
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].data()[5], 2) << "the frame port 1 received";
+  EXPECT_EQ(got[1].data()[5], 1) << "the frame port 1 sent";
+  EXPECT_EQ(arrived(*b), 1u);
+  EXPECT_EQ(arrived(*a), 1u);
+  auto show = cmd("mirror/show --json");
+  ASSERT_TRUE(show.ok());
+  EXPECT_EQ(show->json[0]["copied"], 2);
+  ASSERT_TRUE(cmd("mirror/delete 1 3").ok());
+  put(*a, test::frame(mac(2), mac(1)));
+  run();
+  EXPECT_EQ(arrived(*c), 0u) << "deleted";
+  EXPECT_FALSE(cmd("mirror/delete 1 3").ok());
+}
+
+TEST_F(MirrorTest, OneDirectionOnly) {
+  ASSERT_TRUE(cmd("vlan/create 20").ok());
+  ASSERT_TRUE(cmd("port/setvlan 3 20").ok()) << "port 3 sees no flooding";
+  ASSERT_TRUE(cmd("mirror/create 1 3 out").ok());
+  put(*a, test::frame(mac(2), mac(1)));  // received on 1: not copied
+  run();
+  EXPECT_EQ(arrived(*c), 0u);
+  put(*b, test::frame(mac(1), mac(2)));  // sent on 1: copied
+  run();
+  EXPECT_EQ(arrived(*c), 1u);
+}
+
+TEST_F(MirrorTest, TheLoopGuardRefusesADestinationAsSource) {
+  ASSERT_TRUE(cmd("mirror/create 1 3 both").ok());
+  EXPECT_EQ(cmd("mirror/create 3 2 both").error().code, EINVAL) << "3 is a destination";
+  EXPECT_EQ(cmd("mirror/create 2 1 both").error().code, EINVAL) << "1 is a source";
+  EXPECT_EQ(cmd("mirror/create 2 2 both").error().code, EINVAL);
+  EXPECT_EQ(cmd("mirror/create 1 3 both").error().code, EEXIST);
+  EXPECT_EQ(cmd("mirror/create 1 9 both").error().code, ENXIO);
+  EXPECT_EQ(cmd("mirror/create 1 2 sideways").error().code, EINVAL);
+  EXPECT_TRUE(cmd("mirror/create 2 3 in").ok()) << "positive control: two sources, one destination";
 }
 
 }  // namespace
