@@ -112,4 +112,40 @@ arp_other=$(count $WORK/arp.pcapng '!arp')
 [ "$icmp_n" -ge 4 ] && [ "$icmp_other" = 0 ] || fail "filter icmp: $icmp_n icmp, $icmp_other other frames"
 [ "$arp_n" -ge 1 ] && [ "$arp_other" = 0 ] || fail "filter arp: $arp_n arp, $arp_other other frames"
 pass "BPF filters: icmp kept $icmp_n echo frames and nothing else, arp kept $arp_n ARP frames only"
-echo "3 passed, 0 failed"
+# 4. -c COUNT: the capture ends by itself after COUNT packets, statistics included.
+"$VNET" capture "$M" 2 -c 2 -w $WORK/count.pcapng 2>$WORK/count.err &
+cpid=$!
+PIDS+=($cpid)
+wait_for 5 running 1 || fail "the -c capture did not start"
+ip netns exec $T-h1 ping -q -c 3 -i 0.05 -W 1 10.9.0.2 >/dev/null || fail "h1 -> h2 ping failed"
+wait $cpid || fail "vnet capture -c 2 exited with $?: $(cat $WORK/count.err)"
+reads $WORK/count.pcapng
+n=$(count $WORK/count.pcapng frame)
+[ "$n" = 2 ] || fail "-c 2 wrote $n packets"
+wait_for 5 eval '[ "$(ctl capture/list --json | jq length)" = 0 ]' || fail "the -c capture still runs"
+pass "-c 2 stops after 2 packets and the switch ends the capture"
+
+# 5. Mirror port 1 to port 3 (access VLAN 30: no flooding reaches it).
+ns_add $T-h3
+ip -n $T-sw link add p3 type veth peer name eth0 netns $T-h3
+ip -n $T-sw link set p3 up
+ip -n $T-h3 link set eth0 up
+ctl vlan/create 30
+ctl port/create 3
+ctl port/setvlan 3 30
+ctl port/attach 3 afpacket:p3
+capture $WORK/mirror.pcapng 3 --direction out icmp
+wait_for 5 running 1 || fail "the capture of port 3 did not start"
+ip netns exec $T-h1 ping -q -c 2 -i 0.05 -W 1 10.9.0.2 >/dev/null || fail "h1 -> h2 ping failed"
+ctl mirror/create 1 3 both
+ip netns exec $T-h1 ping -q -c 3 -i 0.05 -W 1 10.9.0.2 >/dev/null || fail "h1 -> h2 ping failed with a mirror"
+stop_captures
+reads $WORK/mirror.pcapng
+req=$(count $WORK/mirror.pcapng 'icmp.type == 8 && ip.src == 10.9.0.1')
+rep=$(count $WORK/mirror.pcapng 'icmp.type == 0 && ip.src == 10.9.0.2')
+[ "$req" = 3 ] && [ "$rep" = 3 ] || fail "port 3 sent $req requests and $rep replies, expected 3 and 3 (only after mirror/create)"
+[ "$(ctl mirror/show --json | jq '.[0].copied')" -ge 6 ] || fail "mirror/show counts fewer than 6 copies"
+refused=$(ctl mirror/create 3 2 both 2>&1) && fail "mirror/create 3 2 was accepted (3 is a destination)"
+[[ $refused == *"cannot be a source"* ]] || fail "mirror/create 3 2 refused with '$refused'"
+pass "a mirror of port 1 sends both directions out of port 3 ($req requests, $rep replies), none before"
+echo "5 passed, 0 failed"
