@@ -104,21 +104,45 @@ size_t packet_block_size(const Packet& p) {
   return n;
 }
 
+// The hot path of a capture: one resize and stores into place (no per-byte appends).
 void append_packet(std::string& out, const Packet& p) {
-  size_t at = begin(out, kEnhancedPacketBlock);
-  le32(out, p.interface);
-  timestamp(out, p.timestamp_ns);
-  le32(out, static_cast<uint32_t>(p.data.size()));
-  le32(out, p.original_length);
-  out.append(reinterpret_cast<const char*>(p.data.data()), p.data.size());
-  pad(out, p.data.size());
-  if (!p.comment.empty()) option(out, kOptComment, clip(p.comment));
-  if (p.direction != Direction::kUnknown) {
-    le16(out, kEpbFlags);
-    le16(out, 4);
-    le32(out, static_cast<uint32_t>(p.direction));
+  const size_t len = packet_block_size(p);
+  const size_t at = out.size();
+  out.resize(at + len);
+  auto* w = reinterpret_cast<uint8_t*>(out.data() + at);
+  auto put32 = [&w](uint32_t v) {
+    w[0] = static_cast<uint8_t>(v);
+    w[1] = static_cast<uint8_t>(v >> 8);
+    w[2] = static_cast<uint8_t>(v >> 16);
+    w[3] = static_cast<uint8_t>(v >> 24);
+    w += 4;
+  };
+  auto put_option = [&](uint16_t code, const void* value, size_t n) {
+    put32(uint32_t{code} | uint32_t{static_cast<uint16_t>(n)} << 16);
+    std::memcpy(w, value, n);
+    std::memset(w + n, 0, pad4(n) - n);
+    w += pad4(n);
+  };
+  put32(kEnhancedPacketBlock);
+  put32(static_cast<uint32_t>(len));
+  put32(p.interface);
+  put32(static_cast<uint32_t>(p.timestamp_ns >> 32));
+  put32(static_cast<uint32_t>(p.timestamp_ns));
+  put32(static_cast<uint32_t>(p.data.size()));
+  put32(p.original_length);
+  if (!p.data.empty()) std::memcpy(w, p.data.data(), p.data.size());
+  std::memset(w + p.data.size(), 0, pad4(p.data.size()) - p.data.size());
+  w += pad4(p.data.size());
+  if (!p.comment.empty()) {
+    std::string_view c = clip(p.comment);
+    put_option(kOptComment, c.data(), c.size());
   }
-  finish(out, at);
+  if (p.direction != Direction::kUnknown) {
+    uint8_t flags[4] = {static_cast<uint8_t>(p.direction), 0, 0, 0};
+    put_option(kEpbFlags, flags, 4);
+  }
+  put32(kOptEnd);
+  put32(static_cast<uint32_t>(len));
 }
 
 void append_interface_statistics(std::string& out, const InterfaceStatistics& s) {
