@@ -25,6 +25,7 @@
 #include "base/parse.hh"
 #include "capture/pcapng.hh"
 #include "cli/commands.hh"
+#include "console/console.hh"
 #ifdef VNET_HAVE_LAB
 #include "lab/orchestrator.hh"
 #endif
@@ -151,7 +152,7 @@ int run(const Opts& o) {
     buf.append(tmp, static_cast<size_t>(n));
     if (!started) {
       // After the banner's prompt: the answer's status line.
-      const std::string prompt = "\nvde$ ";
+      const std::string prompt = console::kPrompt;
       size_t at = buf.find(prompt);
       if (at == std::string::npos) continue;
       size_t eol = buf.find('\n', at + prompt.size());
