@@ -28,6 +28,8 @@
 #include "console/console.hh"
 #ifdef VNET_HAVE_LAB
 #include "lab/orchestrator.hh"
+#include "lab/state.hh"
+#include "lab/topology.hh"
 #endif
 
 namespace vnet::cli {
@@ -69,11 +71,44 @@ struct Opts {
   bool pre = false, post = false;
 };
 
-std::string resolve_socket(const std::string& target) {
-  struct stat st {};
-  if (::stat(target.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) return target;
 #ifdef VNET_HAVE_LAB
-  if (lab::lab_is_up(target)) return lab::lab_console(target);
+// A lab's ports: SWITCH:PORT as it is (the switch's bridge has its name); NODE:IF becomes the
+// switch port the lab's topology file (as recorded by `up`) plugs that interface into.
+std::string lab_ports(const std::string& lab, const std::string& ports) {
+  auto st = lab::State::load(lab);
+  if (!st) die(2, lab + ": " + st.error().message);
+  std::string file = st->j().value("file", "");
+  auto topo = lab::load_topology(file);
+  if (!topo) die(2, lab + ": " + file + ": " + topo.error().message);
+  std::string out;
+  size_t from = 0;
+  while (from <= ports.size()) {
+    size_t comma = ports.find(',', from);
+    if (comma == std::string::npos) comma = ports.size();
+    std::string one = ports.substr(from, comma - from);
+    size_t colon = one.find(':');
+    if (colon != std::string::npos) {
+      std::string node = one.substr(0, colon), iface = one.substr(colon + 1);
+      for (const lab::Link& l : topo->links) {
+        if (!l.switch_to_switch && l.a.node == node && l.a.interface == iface) {
+          one = l.b.node + ":" + std::to_string(l.port_b);
+          break;
+        }
+      }
+    }
+    out += (out.empty() ? "" : ",") + one;
+    from = comma + 1;
+  }
+  return out;
+}
+#endif
+
+// The console socket, and the ports as the switch names them.
+std::pair<std::string, std::string> resolve(const std::string& target, const std::string& ports) {
+  struct stat st {};
+  if (::stat(target.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) return {target, ports};
+#ifdef VNET_HAVE_LAB
+  if (lab::lab_is_up(target)) return {lab::lab_console(target), lab_ports(target, ports)};
   die(2, target + ": neither a console socket nor a running lab");
 #else
   die(2, target + ": not a console socket");
@@ -81,7 +116,7 @@ std::string resolve_socket(const std::string& target) {
 }
 
 int run(const Opts& o) {
-  std::string sock = resolve_socket(o.target);
+  auto [sock, ports] = resolve(o.target, o.ports);
   std::optional<Duration> duration;
   if (!o.duration.empty()) {
     auto d = parse_duration(o.duration, std::chrono::milliseconds(1), std::chrono::hours(24 * 365));
@@ -96,7 +131,7 @@ int run(const Opts& o) {
   if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) < 0) {
     die(2, "connect to " + sock + ": " + std::strerror(errno));
   }
-  std::string cmd = "capture/start " + o.ports + " " + (o.pre ? "pre" : "post") + " " + o.direction;
+  std::string cmd = "capture/start " + ports + " " + (o.pre ? "pre" : "post") + " " + o.direction;
   if (o.snaplen) cmd += " snaplen " + std::to_string(o.snaplen);
   if (!o.filter.empty()) {
     cmd += " filter";
@@ -121,6 +156,7 @@ int run(const Opts& o) {
   UniqueFd file;
   long long packets = 0;
   uint64_t ifdrop = 0;
+  bool statistics = false;
   auto deadline =
       duration ? std::optional(std::chrono::steady_clock::now() + *duration) : std::nullopt;
   auto request_end = [&] {
@@ -184,6 +220,7 @@ int run(const Opts& o) {
         auto b = capture::parse_blocks(
             std::span(reinterpret_cast<const uint8_t*>(buf.data() + pos), len));
         if (b && !b->empty() && (*b)[0].ifdrop) ifdrop += *(*b)[0].ifdrop;
+        statistics = true;
       }
       if (take) w.append(buf, pos, len);
       pos += len;
@@ -196,6 +233,10 @@ int run(const Opts& o) {
     if (o.count && packets >= o.count) request_end();
   }
   if (!started) die(1, "the switch closed the connection before the capture started");
+  if (!statistics) {
+    die(1, "the stream ended without its statistics (the switch went away?); " +
+               std::to_string(packets) + " packets written");
+  }
   std::cerr << "vnet capture: " << packets << " packets";
   if (ifdrop) std::cerr << ", " << ifdrop << " the switch could not keep";
   std::cerr << "\n";

@@ -3,7 +3,10 @@
 # port 2 captured while they ping both ways. tshark reads each file without a warning; frames
 # appear in both directions with their pcapng direction flags; with `impair/set 2 out loss 100%`
 # a --pre capture holds the lost echo requests marked "dropped: impair_loss" while a --post
-# capture taken at the same time has none of them; a BPF filter keeps what it selects only.
+# capture taken at the same time has none of them; a BPF filter keeps what it selects only; -c
+# COUNT stops after COUNT packets; a mirror of port 1 to port 3 (in another VLAN) sends port 3
+# both directions of h1's ping; in a lab, `vnet capture LAB NODE:IF` captures the switch port
+# that interface is plugged into.
 . "$(dirname "$0")/lib.sh"
 command -v tshark >/dev/null || fail "tshark is not installed (scripts/deps.sh)"
 ns_add $T-sw
@@ -148,4 +151,39 @@ rep=$(count $WORK/mirror.pcapng 'icmp.type == 0 && ip.src == 10.9.0.2')
 refused=$(ctl mirror/create 3 2 both 2>&1) && fail "mirror/create 3 2 was accepted (3 is a destination)"
 [[ $refused == *"cannot be a source"* ]] || fail "mirror/create 3 2 refused with '$refused'"
 pass "a mirror of port 1 sends both directions out of port 3 ($req requests, $rep replies), none before"
-echo "5 passed, 0 failed"
+# 6. A lab: `vnet capture LAB NODE:IF` finds the switch port the interface is plugged into.
+cat >$WORK/lab.yaml <<YAML
+name: $T
+switches:
+  - name: sw
+    vlans: [10]
+hosts:
+  - name: a
+    interfaces:
+      - name: eth0
+        ipv4: 10.7.0.1/24
+  - name: b
+    interfaces:
+      - name: eth0
+        ipv4: 10.7.0.2/24
+links:
+  - endpoints: [a:eth0, sw]
+    vlan: 10
+  - endpoints: [b:eth0, sw]
+    vlan: 10
+YAML
+"$VNET" lab up $WORK/lab.yaml >/dev/null || fail "lab up"
+"$VNET" capture $T b:eth0 --duration 3s icmp -w $WORK/lab.pcapng 2>$WORK/lab.err &
+lpid=$!
+PIDS+=($lpid)
+labrunning() { [ "$("$VNET" ctl "$VNET_STATE_DIR/$T/console.sock" capture/list --json | jq length)" -ge 1 ]; }
+wait_for 5 labrunning || fail "the lab capture did not start: $(cat $WORK/lab.err)"
+"$VNET" lab exec $T a -- ping -q -c 2 -i 0.1 -W 1 10.7.0.2 >/dev/null || fail "a -> b ping failed in the lab"
+wait $lpid || fail "vnet capture in the lab exited with $?: $(cat $WORK/lab.err)"
+reads $WORK/lab.pcapng
+out_req=$(count $WORK/lab.pcapng 'icmp.type == 8 && frame.packet_flags_direction == 2')
+ifname=$(tshark -r $WORK/lab.pcapng -T fields -e frame.interface_name 2>/dev/null | sort -u)
+[ "$out_req" = 2 ] && [ "$ifname" = "sw:2" ] || fail "lab capture of b:eth0: $out_req requests on '$ifname', expected 2 on sw:2"
+"$VNET" lab down $T >/dev/null
+pass "vnet capture LAB b:eth0 records switch port sw:2 (--duration ends it)"
+echo "6 passed, 0 failed"
