@@ -158,6 +158,33 @@ TEST_F(CaptureTest, PortsMustExistAndAppearOnce) {
       << "positive control";
 }
 
+TEST_F(CaptureTest, ConsoleListsCapturesAndRefusesToStreamFromAFile) {
+  console::Session file;  // as `load` runs commands: no connection to stream on
+  auto r = reg.run(file, "capture/start 2");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("cannot run from a file"), std::string::npos);
+  console::Session conn;
+  conn.can_stream = true;
+  EXPECT_EQ(reg.run(conn, "capture/start 2 pre filter not a filter").error().code, EINVAL);
+  EXPECT_EQ(reg.run(conn, "capture/start 7").error().code, ENXIO);
+  ASSERT_TRUE(reg.run(conn, "capture/start 1,br0:2 pre out snaplen 128 filter icmp").ok());
+  ASSERT_TRUE(conn.stream);
+  auto list = reg.run(session, "capture/list --json");
+  ASSERT_TRUE(list.ok());
+  ASSERT_EQ(list->json.size(), 1u);
+  EXPECT_EQ(list->json[0]["point"], "pre");
+  EXPECT_EQ(list->json[0]["direction"], "out");
+  EXPECT_EQ(list->json[0]["filter"], "icmp");
+  EXPECT_EQ(list->json[0]["ports"][1]["port"], "br0:2");
+  session.json = false;
+  ASSERT_TRUE(
+      reg.run(session, fmt::format("capture/stop {}", list->json[0]["id"].get<int>())).ok());
+  EXPECT_TRUE(dp.captures().empty());
+  std::string out;
+  EXPECT_GT(conn.stream->take(out, SIZE_MAX), 0u);
+  EXPECT_TRUE(conn.stream->done()) << "stopped: the statistics are the last bytes";
+}
+
 class MirrorTest : public CaptureTest {
  protected:
   MirrorTest() {
