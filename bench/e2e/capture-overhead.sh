@@ -38,16 +38,7 @@ bench_start_daemon "$RUN/pid" "$VNET" switch -M "$M" -d -p "$RUN/pid" --log "$RU
 bench_host_cfg 1 && bench_host_cfg 2 || bench_die "host configuration"
 bench_reach 10 || bench_die "the hosts do not reach each other"
 bench_sink_install || bench_die "nftables sink"
-bytes() { sed 's/^/0x/; s/[:.]/, 0x/g' <<<"$1"; }
-cat >"$RUN/udp64.trafgen" <<EOF
-{
-  $(bytes "$BENCH_MAC2"), $(bytes "$BENCH_MAC1"), c16(0x0800),
-  0x45, 0x00, c16(46), c16(0), c16(0x4000), 64, 17, csumip(14, 33),
-  $(tr . , <<<"$BENCH_IP1"), $(tr . , <<<"$BENCH_IP2"),
-  c16(4000), c16($BENCH_UDP_PORT), c16(26), c16(0),
-  fill(0x00, 18)
-}
-EOF
+bench_trafgen_udp64 "$RUN/udp64.trafgen"
 
 # run GAP: trafgen with inter-frame gap GAP (0 = flat out); sets PPS (received) and NSF (switch
 # CPU ns per received frame).
