@@ -254,3 +254,22 @@ bench_wait_quiet() {
 
 # Wall clock in seconds with microseconds, without a fork.
 bench_now() { echo "$EPOCHREALTIME"; }
+
+# ------------------------------------------------------------------ generator
+# bench_trafgen_udp64 FILE: trafgen's configuration of one 64-byte frame (60 bytes + FCS) from
+# host 1 to host 2: Ethernet, IPv4 (DF, TTL 64), UDP to the discard port, 18 zero bytes of
+# payload.
+bench_trafgen_udp64() {
+  local b1 b2
+  b1=$(sed 's/^/0x/; s/[:.]/, 0x/g' <<<"$BENCH_MAC1")
+  b2=$(sed 's/^/0x/; s/[:.]/, 0x/g' <<<"$BENCH_MAC2")
+  cat >"$1" <<EOF
+{
+  $b2, $b1, c16(0x0800),
+  0x45, 0x00, c16(46), c16(0), c16(0x4000), 64, 17, csumip(14, 33),
+  $(tr . , <<<"$BENCH_IP1"), $(tr . , <<<"$BENCH_IP2"),
+  c16(4000), c16($BENCH_UDP_PORT), c16(26), c16(0),
+  fill(0x00, 18)
+}
+EOF
+}

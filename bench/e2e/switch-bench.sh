@@ -126,18 +126,7 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 # ------------------------------------------------------------------ generator
-# One 64-byte frame (60 bytes + FCS): Ethernet, IPv4 (DF, TTL 64), UDP to the discard port,
-# 18 zero bytes of payload.
-bytes() { sed 's/^/0x/; s/[:.]/, 0x/g' <<<"$1"; }
-cat >"$RUN/udp64.trafgen" <<EOF
-{
-  $(bytes "$BENCH_MAC2"), $(bytes "$BENCH_MAC1"), c16(0x0800),
-  0x45, 0x00, c16(46), c16(0), c16(0x4000), 64, 17, csumip(14, 33),
-  $(tr . , <<<"$BENCH_IP1"), $(tr . , <<<"$BENCH_IP2"),
-  c16(4000), c16($BENCH_UDP_PORT), c16(26), c16(0),
-  fill(0x00, 18)
-}
-EOF
+bench_trafgen_udp64 "$RUN/udp64.trafgen"
 
 # ------------------------------------------------------------------ one repetition
 # snapshot: sets S_T (midpoint of the receiver count read), S_RX, S_TX, S_TICKS, S_CPU, S_OTHER.

@@ -674,6 +674,8 @@ void register_commands(console::Registry& reg, Dataplane& dp, const Clock& clock
 
   register_stp_commands(reg, dp, clock);
   register_impair_commands(reg, dp, clock);
+  register_capture_commands(reg, dp, clock);
+  register_mirror_commands(reg, dp);
 }
 
 }  // namespace vnet::bridge

@@ -29,6 +29,13 @@ void register_stp_commands(console::Registry& registry, Dataplane& dataplane, co
 void register_impair_commands(console::Registry& registry, Dataplane& dataplane,
                               const Clock& clock);
 
+// The capture/ commands (capture_commands.cc); register_commands adds them.
+void register_capture_commands(console::Registry& registry, Dataplane& dataplane,
+                               const Clock& clock);
+
+// The mirror/ commands (mirror_commands.cc); register_commands adds them.
+void register_mirror_commands(console::Registry& registry, Dataplane& dataplane);
+
 // A port number argument of a console command (1–65535) naming an existing port of b: EINVAL
 // for a malformed number, ENXIO ("bridge B has no port N") for a port b does not have.
 Result<PortNo> existing_port(Bridge& b, const std::string& text);

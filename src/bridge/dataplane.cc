@@ -289,6 +289,7 @@ void Dataplane::erase_attachment(Bridge& br, PortNo port) {
   a->ingress.drop_held();
   if (a->egress_timer) loop_.cancel_timer(a->egress_timer);
   if (a->ingress_timer) loop_.cancel_timer(a->ingress_timer);
+  if (!a->taps.empty()) --tapped_ports_;
   attachments_.erase({&br, port});
 }
 
@@ -418,6 +419,10 @@ void Dataplane::poll_port(Bridge& br, PortNo port) {
     drop_backend(br, port);
     return;
   }
+  if (!a->taps.empty() && !rx_.empty()) {
+    tap(*a, capture::Point::kPre, capture::Direction::kInbound, rx_, loop_.clock().now(),
+        a->silent ? drop_reason_name(DropReason::kLinkSilent) : std::string_view{});
+  }
   if (a->silent && !rx_.empty()) {
     br.count_drop(port, DropReason::kLinkSilent, rx_.size());
     rx_.clear();
@@ -429,6 +434,9 @@ void Dataplane::poll_port(Bridge& br, PortNo port) {
     Bridge* b = &br;
     arm_stage_timer(a->ingress, a->ingress_timer, a->ingress_due,
                     [this, b, port] { on_ingress_timer(*b, port); });
+  }
+  if (!rx_.empty() && !a->taps.empty()) {
+    tap(*a, capture::Point::kPost, capture::Direction::kInbound, rx_, loop_.clock().now());
   }
   if (!rx_.empty()) process(br, port, rx_);
 }
@@ -457,6 +465,12 @@ void Dataplane::run_cables(TimePoint now) {
       storm_guard_drop(*w.br, w.port, w.frames.size(), now);
     } else {
       cables_crossed_ = w.cables;
+      if (tapped_ports_) {
+        if (Attachment* a = find(*w.br, w.port); a && !a->taps.empty()) {
+          tap(*a, capture::Point::kPre, capture::Direction::kInbound, w.frames, now);
+          tap(*a, capture::Point::kPost, capture::Direction::kInbound, w.frames, now);
+        }
+      }
       w.br->ingress(w.port, w.frames, now);
       w.br->drain([&](PortNo p, std::vector<packet::Frame>& out) { deliver(*w.br, p, out, now); });
       if (!ageing_timer_ && w.br->fdb().size() > 0) arm_ageing(now);
@@ -510,6 +524,7 @@ void Dataplane::deliver(Bridge& br, PortNo port, std::vector<packet::Frame>& fra
     br.count_drop(port, DropReason::kPortInactive, frames.size());
     return;
   }
+  if (!a->taps.empty()) tap(*a, capture::Point::kPre, capture::Direction::kOutbound, frames, now);
   if (!a->egress.empty()) {
     if (a->cable) {  // a stage may hold them: they keep their count of cables crossed
       uint8_t c = static_cast<uint8_t>(std::min<size_t>(cables_crossed_, 255));
@@ -534,6 +549,9 @@ void Dataplane::output(Bridge& br, PortNo port, Attachment& a, std::vector<packe
     br.count_drop(port, DropReason::kLinkSilent, frames.size());
     frames.clear();
     return;
+  }
+  if (!a.taps.empty()) {
+    tap(a, capture::Point::kPost, capture::Direction::kOutbound, frames, loop_.clock().now());
   }
   if (a.cable) {
     if (cables > 0) split_control(a, frames);
@@ -734,6 +752,9 @@ Result<std::unique_ptr<EgressStage>> Dataplane::remove_ingress_stage(Bridge& br,
   Bridge* b = &br;
   arm_stage_timer(a->ingress, a->ingress_timer, a->ingress_due,
                   [this, b, port] { on_ingress_timer(*b, port); });
+  if (!frames.empty() && !a->taps.empty()) {
+    tap(*a, capture::Point::kPost, capture::Direction::kInbound, frames, now);
+  }
   if (!frames.empty()) process(br, port, frames);
   return stage;
 }
@@ -758,7 +779,190 @@ void Dataplane::on_ingress_timer(Bridge& br, PortNo port) {
   Bridge* b = &br;
   arm_stage_timer(a->ingress, a->ingress_timer, a->ingress_due,
                   [this, b, port] { on_ingress_timer(*b, port); });
+  if (!ingress_released_.empty() && !a->taps.empty()) {
+    tap(*a, capture::Point::kPost, capture::Direction::kInbound, ingress_released_, now);
+  }
   if (!ingress_released_.empty()) process(br, port, ingress_released_);
+}
+
+// ---- captures
+
+Result<std::shared_ptr<capture::Capture>> Dataplane::start_capture(
+    const std::vector<std::pair<Bridge*, PortNo>>& ports, const capture::Options& options,
+    capture::Filter filter, int64_t epoch_offset_ns) {
+  if (ports.empty()) return make_error(EINVAL, "a capture needs at least one port");
+  std::vector<capture::Interface> ifaces;
+  for (size_t i = 0; i < ports.size(); ++i) {
+    auto [br, port] = ports[i];
+    if (!br->has_port(port)) return make_error(ENXIO, "bridge {} has no port {}", br->name(), port);
+    for (size_t j = 0; j < i; ++j) {
+      if (ports[j] == ports[i]) {
+        return make_error(EINVAL, "bridge {} port {} is listed twice", br->name(), port);
+      }
+    }
+    PortInfo info = port_info(*br, port);
+    std::string desc = !info.backend.empty() ? info.backend
+                       : !info.cable.empty() ? "cable to " + info.cable
+                                             : std::string();
+    ifaces.push_back({br->name() + ":" + std::to_string(port), desc, options.snaplen});
+  }
+  auto c =
+      std::make_shared<capture::Capture>(next_capture_id_++, options, std::move(ifaces),
+                                         std::move(filter), epoch_offset_ns, loop_.clock().now());
+  for (size_t i = 0; i < ports.size(); ++i) {
+    auto [br, port] = ports[i];
+    Tap t;
+    t.capture = c.get();
+    t.interface = static_cast<uint32_t>(i);
+    add_tap(attachments_[{br, port}], t);
+  }
+  captures_.push_back(c);
+  log::info("capture {}: started on {} port(s)", c->id(), ports.size());
+  return c;
+}
+
+Status Dataplane::stop_capture(uint64_t id) {
+  auto it = std::find_if(captures_.begin(), captures_.end(),
+                         [&](const auto& c) { return c->id() == id; });
+  if (it == captures_.end()) return make_error(ENOENT, "no capture {} is running", id);
+  std::shared_ptr<capture::Capture> c = *it;
+  captures_.erase(it);
+  for (auto& [key, a] : attachments_) {
+    remove_taps(a, [&](const Tap& t) { return t.capture == c.get(); });
+  }
+  c->finish(loop_.clock().now());
+  log::info("capture {}: stopped", id);
+  return {};
+}
+
+void Dataplane::add_tap(Attachment& a, Tap t) {
+  if (a.taps.empty()) {
+    ++tapped_ports_;
+    a.egress_drops.dataplane = a.ingress_drops.dataplane = this;
+    a.egress_drops.attachment = a.ingress_drops.attachment = &a;
+    a.egress_drops.direction = capture::Direction::kOutbound;
+    a.ingress_drops.direction = capture::Direction::kInbound;
+    a.egress.set_drop_observer(&a.egress_drops);
+    a.ingress.set_drop_observer(&a.ingress_drops);
+  }
+  a.taps.push_back(t);
+}
+
+void Dataplane::remove_taps(Attachment& a, const std::function<bool(const Tap&)>& which) {
+  if (a.taps.empty()) return;
+  std::erase_if(a.taps, which);
+  if (a.taps.empty()) {
+    --tapped_ports_;
+    a.egress.set_drop_observer(nullptr);
+    a.ingress.set_drop_observer(nullptr);
+  }
+}
+
+Status Dataplane::add_mirror(Bridge& br, PortNo src, PortNo dst, bool inbound, bool outbound) {
+  for (PortNo p : {src, dst}) {
+    if (!br.has_port(p)) return make_error(ENXIO, "bridge {} has no port {}", br.name(), p);
+  }
+  if (src == dst) return make_error(EINVAL, "a port cannot mirror to itself");
+  if (!inbound && !outbound) return make_error(EINVAL, "a mirror needs in, out or both");
+  for (const MirrorInfo& m : mirrors()) {
+    if (m.bridge != br.name()) continue;
+    if (m.src == src && m.dst == dst) {
+      return make_error(EEXIST, "bridge {}: port {} already mirrors to port {}", br.name(), src,
+                        dst);
+    }
+    if (m.src == dst) {
+      return make_error(EINVAL,
+                        "bridge {}: port {} is mirrored (to port {}): it cannot be a "
+                        "destination",
+                        br.name(), dst, m.dst);
+    }
+    if (m.dst == src) {
+      return make_error(EINVAL,
+                        "bridge {}: port {} is a mirror destination (of port {}): it "
+                        "cannot be a source",
+                        br.name(), src, m.src);
+    }
+  }
+  Tap t;
+  t.bridge = &br;
+  t.mirror_to = dst;
+  t.inbound = inbound;
+  t.outbound = outbound;
+  add_tap(attachments_[{&br, src}], t);
+  log::info("{}: port {} mirrored to port {} ({})", br.name(), src, dst,
+            inbound && outbound ? "both"
+            : inbound           ? "in"
+                                : "out");
+  return {};
+}
+
+Status Dataplane::remove_mirror(Bridge& br, PortNo src, PortNo dst) {
+  Attachment* a = find(br, src);
+  auto is = [&](const Tap& t) { return !t.capture && t.mirror_to == dst; };
+  if (!a || std::none_of(a->taps.begin(), a->taps.end(), is)) {
+    return make_error(ENOENT, "bridge {}: port {} is not mirrored to port {}", br.name(), src, dst);
+  }
+  remove_taps(*a, is);
+  return {};
+}
+
+std::vector<Dataplane::MirrorInfo> Dataplane::mirrors() const {
+  std::vector<MirrorInfo> out;
+  for (const auto& [key, a] : attachments_) {
+    for (const Tap& t : a.taps) {
+      if (t.capture) continue;
+      out.push_back({key.first->name(), key.second, t.mirror_to, t.inbound, t.outbound, t.copied});
+    }
+  }
+  return out;
+}
+
+// Copies leave on the destination port as they are: to its backend or across its cable.
+void Dataplane::mirror(Tap& t, std::span<const packet::Frame> frames) {
+  Attachment* d = find(*t.bridge, t.mirror_to);
+  if (!d || (!d->backend && !d->cable)) return;
+  std::vector<packet::Frame> copies = std::move(mirror_copies_);
+  copies.clear();
+  for (const auto& f : frames) copies.push_back(f.clone());
+  t.copied += copies.size();
+  output(*t.bridge, t.mirror_to, *d, copies, cables_crossed_);
+  mirror_copies_ = std::move(copies);
+}
+
+void Dataplane::tap(Attachment& a, capture::Point point, capture::Direction direction,
+                    std::span<const packet::Frame> frames, TimePoint now,
+                    std::string_view dropped) {
+  for (Tap& t : a.taps) {
+    if (!t.capture) {
+      bool wanted = direction == capture::Direction::kInbound ? t.inbound : t.outbound;
+      if (wanted && point == capture::Point::kPost && dropped.empty()) mirror(t, frames);
+      continue;
+    }
+    const capture::Options& o = t.capture->options();
+    if (o.point != point) continue;
+    if (!(direction == capture::Direction::kInbound ? o.inbound : o.outbound)) continue;
+    if (dropped.empty()) {
+      t.capture->record(t.interface, direction, frames, now);
+    } else {
+      for (const auto& f : frames)
+        t.capture->record_dropped(t.interface, direction, f, dropped, now);
+    }
+  }
+}
+
+void Dataplane::TapDrops::dropped(const packet::Frame& frame, DropReason reason) {
+  dataplane->tap_dropped(*attachment, direction, frame, reason);
+}
+
+void Dataplane::tap_dropped(Attachment& a, capture::Direction direction, const packet::Frame& frame,
+                            DropReason reason) {
+  for (const Tap& t : a.taps) {
+    if (!t.capture) continue;
+    const capture::Options& o = t.capture->options();
+    if (o.point != capture::Point::kPre) continue;
+    if (!(direction == capture::Direction::kInbound ? o.inbound : o.outbound)) continue;
+    t.capture->mark_dropped(frame, drop_reason_name(reason));
+  }
 }
 
 }  // namespace vnet::bridge

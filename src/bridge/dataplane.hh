@@ -29,6 +29,16 @@
 //
 // Ports attached by a client (a VDE plug) are "dynamic": they are removed when the client goes.
 // Ports created by configuration stay, inactive, when their backend closes.
+// Captures (capture/capture.hh): a port may carry taps of running captures. A tap records what
+// the port receives (inbound) and sends (outbound), either before its stage chains ("pre": as
+// the backend or the cable peer offered the frames, before `in` impairment, and as the bridge
+// handed them to the port, before `out` impairment) or after them ("post": what the bridge
+// receives, what goes on the wire or cable). A pre tap also learns which of the frames a stage
+// dropped (DropObserver) and marks them "dropped: REASON"; frames a silent link drops are
+// recorded so too. Frames from a cable peer pass no ingress chain: pre and post see the same.
+// Drops inside the bridge (VLAN filtering, port state) are not marked. With no capture running
+// a batch pays one branch per site (an empty tap list; on cable hops a dataplane-wide count).
+//
 // Single-threaded; everything runs on the loop thread.
 
 #include <functional>
@@ -42,6 +52,7 @@
 #include "bridge/bridge.hh"
 #include "bridge/egress.hh"
 #include "bridge/spanning_tree.hh"
+#include "capture/capture.hh"
 #include "io/backend.hh"
 #include "io/link_monitor.hh"
 #include "io/listener.hh"
@@ -122,6 +133,32 @@ class Dataplane {
   void stp_changed();
   bool stp_timer_armed() const { return stp_timer_ != 0; }
 
+  // Starts a capture with one interface per (bridge, port) of `ports` (each must exist; a port
+  // at most once), in that order. Its interfaces are named "BRIDGE:PORT", described by the
+  // port's backend or cable. EINVAL / ENXIO for bad ports.
+  Result<std::shared_ptr<capture::Capture>> start_capture(
+      const std::vector<std::pair<Bridge*, PortNo>>& ports, const capture::Options& options,
+      capture::Filter filter, int64_t epoch_offset_ns);
+  // Removes the capture's taps and finishes it (its statistics blocks). ENOENT if not running.
+  Status stop_capture(uint64_t id);
+  const std::vector<std::shared_ptr<capture::Capture>>& captures() const { return captures_; }
+
+  // Mirror ports (SPAN): copies of what port `src` receives (inbound) and/or sends (outbound),
+  // taken where a post capture looks (after the stage chains), leave on port `dst` of the same
+  // bridge straight to its backend or cable: not through the bridge, its VLAN filtering or
+  // tagging, or dst's egress stages. Loop guard: a destination is never a source (and src !=
+  // dst), so a copy is never copied again. EINVAL for that, ENXIO for a missing port, EEXIST
+  // for a second mirror src → dst.
+  struct MirrorInfo {
+    std::string bridge;
+    PortNo src = 0, dst = 0;
+    bool inbound = false, outbound = false;
+    uint64_t copied = 0;
+  };
+  Status add_mirror(Bridge& br, PortNo src, PortNo dst, bool inbound, bool outbound);
+  Status remove_mirror(Bridge& br, PortNo src, PortNo dst);  // ENOENT if there is none
+  std::vector<MirrorInfo> mirrors() const;
+
   PortInfo port_info(const Bridge& br, PortNo port) const;
   // The bridge and port at the other end of port's in-process cable, if it has one.
   std::optional<std::pair<Bridge*, PortNo>> cable_peer(const Bridge& br, PortNo port) const;
@@ -135,6 +172,22 @@ class Dataplane {
   bool ageing_armed() const { return ageing_timer_ != 0; }
 
  private:
+  struct Attachment;
+  struct Tap {
+    capture::Capture* capture = nullptr;  // a capture's interface, or else a mirror:
+    uint32_t interface = 0;
+    Bridge* bridge = nullptr;  // mirror: copies leave on bridge's port mirror_to
+    PortNo mirror_to = 0;
+    bool inbound = false, outbound = false;
+    uint64_t copied = 0;
+  };
+  // Reports what a port's stage chain drops in one direction to its pre taps.
+  struct TapDrops final : DropObserver {
+    Dataplane* dataplane = nullptr;
+    Attachment* attachment = nullptr;
+    capture::Direction direction{};
+    void dropped(const packet::Frame& frame, DropReason reason) override;
+  };
   struct Attachment {
     std::unique_ptr<io::Backend> backend;
     std::unique_ptr<io::QemuStreamListener> listener;
@@ -149,6 +202,8 @@ class Dataplane {
     EgressChain ingress;  // add_ingress_stage(): before Bridge::ingress
     EventLoop::TimerId ingress_timer = 0;
     TimePoint ingress_due{};
+    std::vector<Tap> taps;  // captures on this port; empty = none
+    TapDrops egress_drops, ingress_drops;
   };
   struct Pending {
     Bridge* br;
@@ -172,6 +227,13 @@ class Dataplane {
                        std::function<void()> fire);
   void on_ingress_timer(Bridge& br, PortNo port);
   void erase_attachment(Bridge& br, PortNo port);
+  void tap(Attachment& a, capture::Point point, capture::Direction direction,
+           std::span<const packet::Frame> frames, TimePoint now, std::string_view dropped = {});
+  void add_tap(Attachment& a, Tap t);
+  void remove_taps(Attachment& a, const std::function<bool(const Tap&)>& which);
+  void mirror(Tap& t, std::span<const packet::Frame> frames);
+  void tap_dropped(Attachment& a, capture::Direction direction, const packet::Frame& frame,
+                   DropReason reason);
   void arm_ageing(TimePoint now);
   void arm_trim();
   void update_active(Bridge& br, PortNo port);
@@ -208,6 +270,10 @@ class Dataplane {
   // Carrier of ports on kernel interfaces; opened with the first such port.
   std::optional<io::LinkMonitor> links_;
   bool links_failed_ = false;
+  std::vector<std::shared_ptr<capture::Capture>> captures_;
+  uint64_t next_capture_id_ = 1;
+  std::vector<packet::Frame> mirror_copies_;
+  size_t tapped_ports_ = 0;  // attachments with taps: 0 = cable hops skip the tap lookup
 };
 
 }  // namespace vnet::bridge

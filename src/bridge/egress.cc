@@ -12,8 +12,14 @@ Status EgressChain::add(std::unique_ptr<EgressStage> stage, size_t at) {
     return make_error(EEXIST, "an egress stage named '{}' is already on this port", stage->name());
   }
   at = std::min(at, stages_.size());
+  stage->observer_ = observer_;
   stages_.insert(stages_.begin() + static_cast<long>(at), Slot{std::move(stage), 0});
   return {};
+}
+
+void EgressChain::set_drop_observer(DropObserver* observer) {
+  observer_ = observer;
+  for (auto& s : stages_) s.stage->observer_ = observer;
 }
 
 EgressStage* EgressChain::find(std::string_view name) {

@@ -31,9 +31,20 @@
 
 #include "base/clock.hh"
 #include "base/result.hh"
+#include "bridge/drop_reason.hh"
 #include "packet/frame.hh"
 
 namespace vnet::bridge {
+
+// Told about each frame a stage drops, before it is discarded (a capture records it with the
+// reason). Set on a chain (EgressChain::set_drop_observer), which passes it to its stages.
+class DropObserver {
+ public:
+  virtual void dropped(const packet::Frame& frame, DropReason reason) = 0;
+
+ protected:
+  ~DropObserver() = default;
+};
 
 class EgressStage {
  public:
@@ -59,10 +70,15 @@ class EgressStage {
 
  protected:
   void count_drop(uint64_t n = 1) { dropped_ += n; }
+  // A stage that drops a frame for a reason reports it here (one branch when nobody listens).
+  void report_drop(const packet::Frame& frame, DropReason reason) {
+    if (observer_) observer_->dropped(frame, reason);
+  }
 
  private:
   friend class EgressChain;
   uint64_t dropped_ = 0;
+  DropObserver* observer_ = nullptr;
 };
 
 enum class HeldFrames { kRelease, kDrop };
@@ -101,6 +117,8 @@ class EgressChain {
   size_t held() const;
   // Drops every held frame (counted on its stage); returns how many.
   size_t drop_held();
+  // Frames the stages drop are reported to `observer` (nullptr = nobody), stages added later too.
+  void set_drop_observer(DropObserver* observer);
 
  private:
   struct Slot {
@@ -111,6 +129,7 @@ class EgressChain {
   void run_from(size_t first, std::vector<packet::Frame>& frames, TimePoint now);
   std::vector<Slot> stages_;
   std::vector<packet::Frame> tmp_, released_;
+  DropObserver* observer_ = nullptr;
 };
 
 }  // namespace vnet::bridge

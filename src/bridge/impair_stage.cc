@@ -53,9 +53,10 @@ uint32_t ImpairStage::take_slot() {
   return s;
 }
 
-void ImpairStage::drop(impair::Cause cause) {
+void ImpairStage::drop(impair::Cause cause, const Frame& frame) {
   bridge_.count_drop(port_, impair_drop_reason(cause));
   count_drop();
+  report_drop(frame, impair_drop_reason(cause));
 }
 
 void ImpairStage::process(std::span<Frame> in, std::vector<Frame>& pass, TimePoint now) {
@@ -63,7 +64,7 @@ void ImpairStage::process(std::span<Frame> in, std::vector<Frame>& pass, TimePoi
     const uint32_t slot = take_slot();
     const impair::Verdict v = engine_.offer(now, static_cast<uint32_t>(f.size()), slot);
     if (v.drop != impair::Cause::kNone) {
-      drop(v.drop);
+      drop(v.drop, f);
       free_.push_back(slot);
       continue;
     }
@@ -72,7 +73,7 @@ void ImpairStage::process(std::span<Frame> in, std::vector<Frame>& pass, TimePoi
     for (uint8_t c = v.copies; c-- > 0;) {  // the duplicate first: it is cloned before flips
       const impair::CopyVerdict& cv = v.copy[c];
       if (cv.drop != impair::Cause::kNone) {
-        drop(cv.drop);
+        drop(cv.drop, f);  // f is moved into copy 0 last
         continue;
       }
       s.copy[c] = c == 0 ? std::move(f) : f.clone();

@@ -71,7 +71,7 @@ class ImpairStage final : public EgressStage {
   };
   uint32_t take_slot();
   void hand_over(const impair::Release& r, std::vector<packet::Frame>& out);
-  void drop(impair::Cause cause);
+  void drop(impair::Cause cause, const packet::Frame& frame);
 
   Bridge& bridge_;
   PortNo port_;

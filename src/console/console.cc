@@ -144,7 +144,10 @@ Server::Server(EventLoop& loop, Registry& registry, std::string path, std::strin
       prompt_(std::move(prompt)) {}
 
 Server::~Server() {
-  for (auto& [fd, c] : conns_) loop_.unwatch(fd);
+  for (auto& [fd, c] : conns_) {
+    loop_.unwatch(fd);
+    if (c->session.stream) c->session.stream->ready = nullptr;
+  }
   if (acceptor_) {
     acceptor_.reset();
     ::unlink(path_.c_str());
@@ -202,6 +205,10 @@ void Server::close_session(int fd, const std::string& why, bool warn) {
   }
   loop_.unwatch(fd);
   it->second->session.closed = true;
+  if (auto src = std::move(it->second->session.stream)) {
+    src->ready = nullptr;
+    src->closed();
+  }
   // A command (or `load`) of this session may be running below us: free it afterwards.
   loop_.defer([dead = std::move(it->second)] {});
   conns_.erase(it);
@@ -230,17 +237,35 @@ bool Server::flush(Conn& c) {
     c.out_pos = 0;
   }
   if (!loop_.wants_writable(fd)) {
-    if (auto st = loop_.want_writable(fd,
-                                      [this, fd] {
-                                        auto it = conns_.find(fd);
-                                        if (it != conns_.end()) flush(*it->second);
-                                      });
-        !st) {
+    if (auto st = loop_.want_writable(fd, [this, fd] { on_writable(fd); }); !st) {
       close_session(fd, st.error().message, true);
       return false;
     }
   }
   return true;
+}
+
+void Server::on_writable(int fd) {
+  auto it = conns_.find(fd);
+  if (it == conns_.end()) return;
+  if (it->second->session.stream) return pump(fd);
+  flush(*it->second);
+}
+
+void Server::pump(int fd) {
+  auto it = conns_.find(fd);
+  if (it == conns_.end()) return;
+  auto keep = it->second;
+  Conn& c = *keep;
+  StreamSource& src = *c.session.stream;
+  while (true) {
+    if (c.pending() < kStreamChunk) src.take(c.out, kStreamChunk - c.pending());
+    if (c.pending() == 0) break;
+    if (!flush(c)) return;        // closed
+    if (c.pending() > 0) return;  // the kernel is full: writable interest calls us again
+  }
+  loop_.drop_writable(fd);
+  if (src.done()) close_session(fd, "stream ended", false);
 }
 
 bool Server::queue(Conn& c, std::string_view text) {
@@ -265,6 +290,15 @@ void Server::on_data(int fd) {
   char buf[16384];
   ssize_t n = ::recv(fd, buf, sizeof buf, MSG_DONTWAIT);
   if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+  if (c.session.stream) {  // a stream reads no commands; the peer's end of sending ends it
+    if (n < 0) return close_session(fd, std::strerror(errno), false);
+    if (n == 0) {
+      (void)loop_.watch(fd, nullptr);
+      c.session.stream->end();
+      pump(fd);
+    }
+    return;
+  }
   if (n <= 0) return close_session(fd, n == 0 ? "end of file" : std::strerror(errno), false);
   c.in.append(buf, static_cast<size_t>(n));
   auto too_long = [&] {
@@ -290,7 +324,23 @@ void Server::on_data(int fd) {
       if (!queue(c, prompt_)) return;
       continue;
     }
+    c.session.can_stream = true;
     auto r = registry_.run(c.session, line);
+    c.session.can_stream = false;
+    if (c.session.stream) {
+      if (!r) {
+        c.session.stream.reset();
+      } else {
+        c.in.clear();  // nothing after the command is read as commands
+        if (!queue(c, frame_reply(r, c.session.json))) return;
+        c.session.stream->ready = [this, fd] {
+          if (!loop_.wants_writable(fd)) {
+            (void)loop_.want_writable(fd, [this, fd] { on_writable(fd); });
+          }
+        };
+        return pump(fd);
+      }
+    }
     if (!queue(c, frame_reply(r, c.session.json) + prompt_)) return;
   }
   c.in.erase(0, start);

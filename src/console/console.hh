@@ -58,10 +58,30 @@ inline constexpr const char* kPrompt = "\nvde$ ";
 inline constexpr const char* kWirefilterPrompt = "\nVDEwf$ ";
 constexpr size_t kMaxOutputBytes = 1u << 20;
 constexpr size_t kMaxSessions = 64;
+constexpr size_t kStreamChunk = 256u << 10;
 
 struct Reply {
   std::string text;     // human lines (may be empty)
   nlohmann::json json;  // the same answer for tools (null = nothing to print)
+};
+
+// A byte stream a command hands its connection over to (capture/start). After the command's
+// answer ("1000 Success\n", without a prompt) the connection carries only what the source
+// produces, at most kStreamChunk bytes queued at a time (the source keeps the rest, bounded on its
+// side), and reads no more commands. The peer shutting down its sending side asks the source to
+// end (end()): what it still produces is sent, then the connection closes. The connection going
+// away otherwise (reset, send error, shutdown of the server) tells the source closed().
+class StreamSource {
+ public:
+  virtual ~StreamSource() = default;
+  // Moves up to `max` bytes to the end of `out`; returns how many.
+  virtual size_t take(std::string& out, size_t max) = 0;
+  // True once no more output will come (after what take() still has).
+  virtual bool done() const = 0;
+  virtual void end() = 0;
+  virtual void closed() = 0;
+  // Set by the server: the source calls it when it has output (never does I/O itself).
+  std::function<void()> ready;
 };
 
 struct Session {
@@ -69,6 +89,10 @@ struct Session {
   std::map<std::string, std::string> vars;       // per-connection state (e.g. selected bridge)
   std::function<void(const std::string&)> echo;  // where `load` echoes the commands it runs
   bool closed = false;  // the console connection is gone: a running `load` stops
+  // Set by a command that turns the connection into a stream (see StreamSource); only on a
+  // console connection (can_stream), not in `load` or rc files.
+  std::shared_ptr<StreamSource> stream;
+  bool can_stream = false;
 };
 
 using Handler = std::function<Result<Reply>(Session&, const std::vector<std::string>& args)>;
@@ -132,6 +156,8 @@ class Server {
   // session (its buffer would pass kMaxOutputBytes, or the peer is gone).
   bool queue(Conn& c, std::string_view text);
   bool flush(Conn& c);
+  void on_writable(int fd);
+  void pump(int fd);  // a streaming session: take from its source, send, close when it is done
   void close_session(int fd, const std::string& why, bool warn);
   EventLoop& loop_;
   Registry& registry_;
