@@ -35,6 +35,28 @@ uint64_t impair_link_seed(uint64_t dataplane_seed, std::string_view bridge, Port
   return h;
 }
 
+// The bytes a frame puts on the wire: for a GSO frame (vnet_hdr offload, a TCP or UDP segment
+// train carried as one frame) each gso_size piece of payload with its own copy of the headers,
+// as the kernel counts a GSO packet's length for its qdiscs (qdisc_pkt_len_init), so a rate
+// limit spaces a train as the segments it becomes. Headers end after the L4 header at
+// csum_start (TCP: its data offset; UDP: 8 bytes); a frame too short for that counts as is.
+uint32_t wire_size(const Frame& f) {
+  const packet::OffloadInfo& o = f.offload;
+  const size_t size = f.size();
+  const uint8_t type = o.gso_type & 0x7f;  // without VIRTIO_NET_HDR_GSO_ECN
+  if (type == packet::OffloadInfo::kGsoNone || o.gso_size == 0) return static_cast<uint32_t>(size);
+  size_t headers = o.csum_start;
+  if (type == 1 || type == 4) {  // VIRTIO_NET_HDR_GSO_TCPV4, _TCPV6
+    if (headers + 13 > size) return static_cast<uint32_t>(size);
+    headers += static_cast<size_t>(f.data()[headers + 12] >> 4) * 4;
+  } else {
+    headers += 8;  // _UDP, _UDP_L4
+  }
+  if (headers >= size) return static_cast<uint32_t>(size);
+  const size_t segments = (size - headers + o.gso_size - 1) / o.gso_size;
+  return static_cast<uint32_t>(size + (segments - 1) * headers);
+}
+
 ImpairStage::ImpairStage(Bridge& bridge, PortNo port, uint64_t link_seed,
                          std::string_view direction, const impair::Settings& settings,
                          TimePoint now)
@@ -62,7 +84,7 @@ void ImpairStage::drop(impair::Cause cause, const Frame& frame) {
 void ImpairStage::process(std::span<Frame> in, std::vector<Frame>& pass, TimePoint now) {
   for (Frame& f : in) {
     const uint32_t slot = take_slot();
-    const impair::Verdict v = engine_.offer(now, static_cast<uint32_t>(f.size()), slot);
+    const impair::Verdict v = engine_.offer(now, wire_size(f), slot);
     if (v.drop != impair::Cause::kNone) {
       drop(v.drop, f);
       free_.push_back(slot);

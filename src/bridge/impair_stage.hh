@@ -39,6 +39,10 @@ namespace vnet::bridge {
 // The port counter's reason for a frame the engine dropped for `cause` (not kNone).
 DropReason impair_drop_reason(impair::Cause cause);
 
+// The bytes `f` puts on the wire: its size, or for a GSO frame the size of the segments it
+// becomes (each with its own headers). Rate, queue bytes, MTU and noise count this.
+uint32_t wire_size(const packet::Frame& f);
+
 // The link seed of `port` of the bridge named `bridge` under a dataplane's impairment seed.
 uint64_t impair_link_seed(uint64_t dataplane_seed, std::string_view bridge, PortNo port);
 

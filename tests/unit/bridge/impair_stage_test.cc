@@ -311,4 +311,27 @@ TEST_F(ImpairStageTest, TheSameSeedGivesTheSameDropsAndTheSeedIsSettable) {
   EXPECT_NE(pattern(), first);
 }
 
+// A rate limit spaces a GSO frame as the segments it becomes on the wire: a TCP train of 10
+// segments of 1448 bytes behind 66 bytes of headers (14 Ethernet + 20 IPv4 + 32 TCP with
+// timestamps) counts 10 × 1514 bytes, not the 14,546 bytes of the one frame. A plain frame
+// counts its size; a GSO frame too short for its headers counts as is.
+TEST(ImpairWireSize, AGsoFrameCountsEverySegmentWithItsHeaders) {
+  Frame f = Frame::make(66 + 10 * 1448);
+  EXPECT_EQ(wire_size(f), 66u + 10 * 1448);
+  f.offload.gso_type = 1;  // VIRTIO_NET_HDR_GSO_TCPV4
+  f.offload.gso_size = 1448;
+  f.offload.csum_start = 34;
+  f.bytes()[34 + 12] = 8 << 4;  // TCP data offset: 8 words = 32 bytes
+  EXPECT_EQ(wire_size(f), 10u * 1514);
+  f.offload.gso_type = 1 | 0x80;  // with the ECN bit
+  EXPECT_EQ(wire_size(f), 10u * 1514);
+  Frame last = Frame::make(66 + 2 * 1448 + 100);  // a short last segment
+  last.offload = f.offload;
+  last.bytes()[34 + 12] = 8 << 4;
+  EXPECT_EQ(wire_size(last), 2u * 1514 + 166);
+  Frame tiny = Frame::make(40);
+  tiny.offload = f.offload;
+  EXPECT_EQ(wire_size(tiny), 40u);
+}
+
 }  // namespace
