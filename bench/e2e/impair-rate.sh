@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Rate accuracy end to end through the switch on veth ports: rate 10mbit on h1's port (frames
+# toward h1) should give iperf3 goodput within ±1 % of 10 Mbit/s of Ethernet frames carrying TCP
+# segments, i.e. 10 Mbit/s × MSS / (MSS + 66 bytes of Ethernet, IPv4 and TCP headers with
+# timestamps), the share a rate limiter on frames leaves to payload. Exit 1 outside ±1 %.
+# Run as root from the repo: VNET=build/release/vnet VNET_SRC=$PWD bash bench/e2e/impair-rate.sh
+# Positive control: goodput without impairment far above 10 Mbit/s, so a limit that does nothing fails.
+. "$(dirname "$0")/../../tests/lab/lib.sh"
+ns_add $T-sw
+for h in 1 2; do
+  ns_add $T-h$h
+  ip -n $T-sw link add p$h type veth peer name eth0 netns $T-h$h
+  ip -n $T-sw link set p$h up
+  ip netns exec $T-h$h sysctl -qw net.ipv6.conf.all.disable_ipv6=1
+done
+host_cfg $T-h1 eth0 02:00:00:00:0b:01 10.9.1.1/24
+host_cfg $T-h2 eth0 02:00:00:00:0b:02 10.9.1.2/24
+M=$WORK/mgmt
+start_switch $T-sw $M
+ctl() { "$VNET" ctl "$M" "$@"; }
+for p in 1 2; do ctl port/create $p; ctl port/attach $p afpacket:p$p; done
+reach $T-h1 10.9.1.2 || fail "h1 cannot reach h2 (positive control)"
+
+ip netns exec $T-h2 iperf3 -s -1 -D -p 5201 --logfile $WORK/iperf3-s.log
+wait_for 5 ip netns exec $T-h2 sh -c 'ss -ltn | grep -q ":5201 "' || fail "iperf3 server did not listen"
+goodput() { # bits/s received, omitting the first second (slow start, queue filling)
+  ip netns exec $T-h2 iperf3 -s -1 -D -p 5201 --logfile $WORK/iperf3-s.log 2>/dev/null
+  wait_for 5 ip netns exec $T-h2 sh -c 'ss -ltn | grep -q ":5201 "' || return 1
+  ip netns exec $T-h1 iperf3 -c 10.9.1.2 -p 5201 -R -t "$1" -O 1 -J |
+    jq '.end.sum_received.bits_per_second'
+}
+# the first server (-1) serves this baseline; goodput() starts one per run
+b0=$(ip netns exec $T-h1 iperf3 -c 10.9.1.2 -p 5201 -R -t 1 -J | jq '.end.sum_received.bits_per_second')
+awk -v g="$b0" 'BEGIN { exit !(g > 50e6) }' || fail "without impairment iperf3 gave $b0 bit/s (want > 50 Mbit/s)"
+pass "without impairment iperf3 goodput $(awk -v g="$b0" 'BEGIN { printf "%.1f", g / 1e6 }') Mbit/s"
+
+ctl impair/set 1 out rate 10mbit
+mss=1448
+g=$(goodput 5) || fail "iperf3 did not run"
+want=$(awk -v m=$mss 'BEGIN { printf "%.0f", 10e6 * m / (m + 66) }')
+ratio=$(awk -v g="$g" -v w="$want" 'BEGIN { printf "%.4f", g / w }')
+awk -v r="$ratio" 'BEGIN { exit !(r >= 0.99 && r <= 1.01) }' ||
+  fail "rate 10mbit: iperf3 goodput $g bit/s is $ratio of the expected $want (want 0.99-1.01)"
+pass "rate 10mbit: iperf3 goodput $(awk -v g="$g" 'BEGIN { printf "%.3f", g / 1e6 }') Mbit/s = $ratio of the $want bit/s TCP payload share"
+echo "2 passed, 0 failed"
