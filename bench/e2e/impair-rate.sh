@@ -6,19 +6,7 @@
 # Run as root from the repo: VNET=build/release/vnet VNET_SRC=$PWD bash bench/e2e/impair-rate.sh
 # Positive control: goodput without impairment far above 10 Mbit/s, so a limit that does nothing fails.
 . "$(dirname "$0")/../../tests/lab/lib.sh"
-ns_add $T-sw
-for h in 1 2; do
-  ns_add $T-h$h
-  ip -n $T-sw link add p$h type veth peer name eth0 netns $T-h$h
-  ip -n $T-sw link set p$h up
-  ip netns exec $T-h$h sysctl -qw net.ipv6.conf.all.disable_ipv6=1
-done
-host_cfg $T-h1 eth0 02:00:00:00:0b:01 10.9.1.1/24
-host_cfg $T-h2 eth0 02:00:00:00:0b:02 10.9.1.2/24
-M=$WORK/mgmt
-start_switch $T-sw $M
-ctl() { "$VNET" ctl "$M" "$@"; }
-for p in 1 2; do ctl port/create $p; ctl port/attach $p afpacket:p$p; done
+two_hosts_on_switch 0b 10.9.1
 reach $T-h1 10.9.1.2 || fail "h1 cannot reach h2 (positive control)"
 
 ip netns exec $T-h2 iperf3 -s -1 -D -p 5201 --logfile $WORK/iperf3-s.log

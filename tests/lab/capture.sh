@@ -9,19 +9,7 @@
 # that interface is plugged into.
 . "$(dirname "$0")/lib.sh"
 command -v tshark >/dev/null || fail "tshark is not installed (scripts/deps.sh)"
-ns_add $T-sw
-for h in 1 2; do
-  ns_add $T-h$h
-  ip -n $T-sw link add p$h type veth peer name eth0 netns $T-h$h
-  ip -n $T-sw link set p$h up
-  ip netns exec $T-h$h sysctl -qw net.ipv6.conf.all.disable_ipv6=1
-done
-host_cfg $T-h1 eth0 02:00:00:00:0a:01 10.9.0.1/24
-host_cfg $T-h2 eth0 02:00:00:00:0a:02 10.9.0.2/24
-M=$WORK/mgmt
-start_switch $T-sw $M
-ctl() { "$VNET" ctl "$M" "$@"; }
-for p in 1 2; do ctl port/create $p; ctl port/attach $p afpacket:p$p; done
+two_hosts_on_switch 0a 10.9.0
 
 running() { [ "$(ctl capture/list --json | jq length)" -ge "$1" ]; }
 CAPS=()

@@ -3,19 +3,7 @@
 # directions adds 20 ms to the ping round trip (19–25 ms over a baseline that must be under
 # 2 ms), impair/show counts the delayed frames, and impair/clear brings the baseline back.
 . "$(dirname "$0")/lib.sh"
-ns_add $T-sw
-for h in 1 2; do
-  ns_add $T-h$h
-  ip -n $T-sw link add p$h type veth peer name eth0 netns $T-h$h
-  ip -n $T-sw link set p$h up
-  ip netns exec $T-h$h sysctl -qw net.ipv6.conf.all.disable_ipv6=1
-done
-host_cfg $T-h1 eth0 02:00:00:00:0a:01 10.9.0.1/24
-host_cfg $T-h2 eth0 02:00:00:00:0a:02 10.9.0.2/24
-M=$WORK/mgmt
-start_switch $T-sw $M
-ctl() { "$VNET" ctl "$M" "$@"; }
-for p in 1 2; do ctl port/create $p; ctl port/attach $p afpacket:p$p; done
+two_hosts_on_switch 0a 10.9.0
 
 # Mean RTT in ms of 20 pings from h1 to h2 (after one that resolves ARP).
 rtt() {

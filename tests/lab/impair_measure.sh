@@ -6,19 +6,7 @@
 # nothing fails. (The rate check with iperf3 is bench/e2e/impair-rate.sh: it measured 1.0000 of
 # the expected goodput alone but 0.98 in one CI run, so it is not yet a property CI can hold.)
 . "$(dirname "$0")/lib.sh"
-ns_add $T-sw
-for h in 1 2; do
-  ns_add $T-h$h
-  ip -n $T-sw link add p$h type veth peer name eth0 netns $T-h$h
-  ip -n $T-sw link set p$h up
-  ip netns exec $T-h$h sysctl -qw net.ipv6.conf.all.disable_ipv6=1
-done
-host_cfg $T-h1 eth0 02:00:00:00:0b:01 10.9.1.1/24
-host_cfg $T-h2 eth0 02:00:00:00:0b:02 10.9.1.2/24
-M=$WORK/mgmt
-start_switch $T-sw $M
-ctl() { "$VNET" ctl "$M" "$@"; }
-for p in 1 2; do ctl port/create $p; ctl port/attach $p afpacket:p$p; done
+two_hosts_on_switch 0b 10.9.1
 reach $T-h1 10.9.1.2 || fail "h1 cannot reach h2 (positive control)"
 
 # Echo requests lost out of N sent 1 ms apart (replies wait up to 2 s at the end).

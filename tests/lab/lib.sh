@@ -55,6 +55,25 @@ host_cfg() {
   ip -n "$1" link set "$2" up
 }
 
+# two_hosts_on_switch XX NET: hosts $T-h1 and $T-h2 (eth0 02:00:00:00:XX:01 / :02, NET.1/24 and
+# NET.2/24, IPv6 off) on veths p1/p2 in $T-sw, attached by afpacket to ports 1 and 2 of a vnet
+# switch whose console is $M; defines ctl (vnet ctl on $M).
+two_hosts_on_switch() {
+  local h p
+  ns_add $T-sw
+  for h in 1 2; do
+    ns_add $T-h$h
+    ip -n $T-sw link add p$h type veth peer name eth0 netns $T-h$h
+    ip -n $T-sw link set p$h up
+    ip netns exec $T-h$h sysctl -qw net.ipv6.conf.all.disable_ipv6=1
+    host_cfg $T-h$h eth0 02:00:00:00:$1:0$h $2.$h/24
+  done
+  M=$WORK/mgmt
+  start_switch $T-sw $M
+  ctl() { "$VNET" ctl "$M" "$@"; }
+  for p in 1 2; do ctl port/create $p; ctl port/attach $p afpacket:p$p; done
+}
+
 # plug NAME MAC ADDR: a host namespace $T-NAME whose eth0 is a veth to s<NAME> in $T-sw (which
 # must exist), configured and up; s<NAME> is up for a switch port.
 plug() {
