@@ -242,6 +242,49 @@ Status set(Words& w, std::string_view key, std::string_view what, Parse parse, T
   return {};
 }
 
+// "delay D [J]" as tc-netem(8), and "D±J" as a user writes it ("±" in UTF-8, or "+-"), the
+// sign glued to either side or standing alone: "20ms±5ms", "20ms ±5ms", "20ms ± 5ms".
+Status parse_delay(Words& w, Settings& s) {
+  // Splits at the sign: no sign → {text, nullopt}; "20ms±" → {"20ms", ""}.
+  auto split = [](std::string_view t) {
+    for (std::string_view sign : {std::string_view("\u00b1"), std::string_view("+-")}) {
+      if (auto at = t.find(sign); at != std::string_view::npos) {
+        return std::pair(t.substr(0, at), std::optional(t.substr(at + sign.size())));
+      }
+    }
+    return std::pair(t, std::optional<std::string_view>());
+  };
+  auto first = w.value("delay", "a duration");
+  if (!first) return first.error();
+  auto [d, jitter_text] = split(*first);
+  if (d.empty()) return make_error(EINVAL, "delay {}: expected a duration before the sign", *first);
+  auto delay = duration("delay", d);
+  if (!delay) return delay.error();
+  if (!jitter_text) {
+    if (auto next = w.peek_value()) {
+      auto [lead, rest] = split(w.take());
+      if (rest && !lead.empty()) {
+        return make_error(EINVAL, "delay {} {}: expected a jitter like 5ms or ±5ms", *first, *next);
+      }
+      jitter_text = rest ? *rest : lead;
+    }
+  }
+  if (jitter_text && jitter_text->empty()) {
+    auto after = w.value("delay \u00b1", "a jitter");
+    if (!after) return after.error();
+    jitter_text = *after;
+  }
+  Duration jitter = Duration::zero();
+  if (jitter_text) {
+    auto j = duration("delay jitter", *jitter_text);
+    if (!j) return j.error();
+    jitter = *j;
+  }
+  s.delay = *delay;
+  s.jitter = jitter;
+  return {};
+}
+
 Status parse_key(std::string_view key, Words& w, Settings& s) {
   auto as_percent = [&](std::string_view t) { return percent(key, t); };
   auto as_duration = [&](std::string_view t) { return duration(key, t); };
@@ -267,14 +310,7 @@ Status parse_key(std::string_view key, Words& w, Settings& s) {
     return {};
   }
   if (key == "gemodel") return parse_gemodel(w, s);
-  if (key == "delay") {
-    if (auto st = set(w, key, "a duration", as_duration, s.delay); !st) return st;
-    s.jitter = Duration::zero();
-    if (!w.peek_value()) return {};
-    return set(
-        w, key, "a jitter", [](std::string_view t) { return duration("delay jitter", t); },
-        s.jitter);
-  }
+  if (key == "delay") return parse_delay(w, s);
   if (key == "jitter") return set(w, key, "a duration", as_duration, s.jitter);
   if (key == "distribution") {
     return set(w, key, "uniform, normal, pareto or paretonormal", distribution, s.distribution);

@@ -72,6 +72,23 @@ TEST(ImpairSettings, DelayJitterDistribution) {
   EXPECT_EQ(ok("delay 1h").delay, 1h);
 }
 
+// The issue's own spelling, "delay 20ms±5ms", in every way a user types it; the sign is "±" or
+// "+-", and the jitter it names is the same as tc-netem's second word.
+TEST(ImpairSettings, DelayPlusMinus) {
+  for (std::string_view text :
+       {"delay 20ms\u00b15ms", "delay 20ms \u00b15ms", "delay 20ms \u00b1 5ms",
+        "delay 20ms\u00b1 5ms", "delay 20ms+-5ms", "delay 20ms +- 5ms", "delay 20ms 5ms"}) {
+    auto s = ok(text);
+    EXPECT_EQ(s.delay, 20ms) << text;
+    EXPECT_EQ(s.jitter, 5ms) << text;
+  }
+  EXPECT_EQ(ok("delay 20ms\u00b15ms loss 10%").loss, 0.1);  // the next key still reads
+  EXPECT_NE(bad("delay 20ms\u00b1").find("delay \u00b1: expected a jitter"), std::string::npos);
+  EXPECT_NE(bad("delay \u00b15ms").find("expected a duration before"), std::string::npos);
+  EXPECT_NE(bad("delay 20ms 5ms\u00b11ms").find("expected a jitter like"), std::string::npos);
+  EXPECT_NE(bad("delay 20ms\u00b161m").find("delay jitter 61m"), std::string::npos);
+}
+
 TEST(ImpairSettings, RateAndLimit) {
   EXPECT_EQ(ok("rate 10mbit").rate_bps, 10000000u);
   EXPECT_EQ(ok("rate 1.5gbit").rate_bps, 1500000000u);

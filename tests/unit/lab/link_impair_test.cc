@@ -181,6 +181,7 @@ std::string step(const std::string& s) { return "      - " + s + "\n"; }
 
 TEST(ImpairStep, ParsesBothDirectionsOneEndAndClear) {
   for (const char* s : {"impair: pc1 sw1 loss 10% delay 20ms 5ms",
+                        "impair: pc1 sw1 loss 10% delay 20ms\u00b15ms",  // the words
                         "impair: sw1 pc1:eth0 rate 1mbit", "impair: pc1 sw1 from pc1 loss 100%",
                         "impair: pc1 sw1 from sw1 clear", "impair: pc1 sw1 clear",
                         "impair: sw1 sw2 from sw2 delay 1ms", "impair: pc1 sw1 clear loss 1%"}) {
