@@ -1,6 +1,7 @@
 #include "bridge/impair_stage.hh"
 
 #include "base/hash.hh"
+#include "packet/offload.hh"
 
 namespace vnet::bridge {
 
@@ -63,7 +64,8 @@ ImpairStage::ImpairStage(Bridge& bridge, PortNo port, uint64_t link_seed,
     : bridge_(bridge),
       port_(port),
       direction_(direction),
-      engine_(link_seed, direction, settings, now) {}
+      engine_(link_seed, direction, settings, now),
+      per_segment_(per_segment(settings)) {}
 
 uint32_t ImpairStage::take_slot() {
   if (free_.empty()) {
@@ -81,37 +83,61 @@ void ImpairStage::drop(impair::Cause cause, const Frame& frame) {
   report_drop(frame, impair_drop_reason(cause));
 }
 
+// Loss, rate, MTU, corruption, duplication, every-Nth and reordering act on what a wire carries:
+// segments. Delay, jitter and carrier treat a GSO train as one (its segments would share them).
+bool ImpairStage::per_segment(const impair::Settings& s) {
+  return s.loss_model != impair::LossModel::kNone || s.rate_bps != 0 || s.mtu != 0 ||
+         s.duplicate > 0 || s.corrupt > 0 || s.noise_per_mib > 0 || s.drop_every != 0 ||
+         s.reorder > 0;
+}
+
+void ImpairStage::apply(const impair::Settings& settings, TimePoint now) {
+  engine_.apply(settings, now);
+  per_segment_ = per_segment(settings);
+}
+
 void ImpairStage::process(std::span<Frame> in, std::vector<Frame>& pass, TimePoint now) {
   for (Frame& f : in) {
-    const uint32_t slot = take_slot();
-    const impair::Verdict v = engine_.offer(now, wire_size(f), slot);
-    if (v.drop != impair::Cause::kNone) {
-      drop(v.drop, f);
-      free_.push_back(slot);
-      continue;
-    }
-    Slot& s = slots_[slot];
-    bool held_later = false;
-    for (uint8_t c = v.copies; c-- > 0;) {  // the duplicate first: it is cloned before flips
-      const impair::CopyVerdict& cv = v.copy[c];
-      if (cv.drop != impair::Cause::kNone) {
-        drop(cv.drop, f);  // f is moved into copy 0 last
+    if (per_segment_ && f.offload.gso_type != packet::OffloadInfo::kGsoNone) {
+      segments_.clear();
+      if (packet::segment_gso(f, segments_)) {
+        for (Frame& seg : segments_) offer(seg, now);
         continue;
       }
-      s.copy[c] = c == 0 ? std::move(f) : f.clone();
-      impair::apply_flips(cv, s.copy[c].bytes());
-      if (cv.due > now) held_later = true;
-      ++s.pending;
     }
-    if (s.pending == 0) {
-      free_.push_back(slot);
-    } else if (held_later) {
-      for (uint8_t c = 0; c < v.copies; ++c) {
-        if (!s.copy[c].empty()) s.copy[c].shrink_to_fit();
-      }
-    }
+    offer(f, now);
   }
   release(now, pass);
+}
+
+void ImpairStage::offer(Frame& f, TimePoint now) {
+  const uint32_t slot = take_slot();
+  const impair::Verdict v = engine_.offer(now, wire_size(f), slot);
+  if (v.drop != impair::Cause::kNone) {
+    drop(v.drop, f);
+    free_.push_back(slot);
+    return;
+  }
+  Slot& s = slots_[slot];
+  bool held_later = false;
+  for (uint8_t c = v.copies; c-- > 0;) {  // the duplicate first: it is cloned before flips
+    const impair::CopyVerdict& cv = v.copy[c];
+    if (cv.drop != impair::Cause::kNone) {
+      drop(cv.drop, f);  // f is moved into copy 0 last
+      continue;
+    }
+    s.copy[c] = c == 0 ? std::move(f) : f.clone();
+    impair::apply_flips(cv, s.copy[c].bytes());
+    if (cv.due > now) held_later = true;
+    ++s.pending;
+  }
+  if (s.pending == 0) {
+    free_.push_back(slot);
+  } else if (held_later) {
+    for (uint8_t c = 0; c < v.copies; ++c) {
+      if (!s.copy[c].empty()) s.copy[c].shrink_to_fit();
+    }
+  }
 }
 
 void ImpairStage::hand_over(const impair::Release& r, std::vector<Frame>& out) {

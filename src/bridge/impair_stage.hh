@@ -14,6 +14,14 @@
 // engine's limit (packets and bytes; netem's default of 1000 frames when none is set); held
 // frames are shrunk to their size (Frame::shrink_to_fit).
 //
+// A TCP GSO frame (a segment train a vnet-header backend handed over as one frame) is cut into
+// the segments it becomes on the wire (packet::segment_gso) whenever the settings act per frame —
+// loss, rate, MTU, duplication, corruption, noise, every-Nth, reordering — so each segment is
+// lost, spaced, checked against the MTU and corrupted on its own, as on a real link: a rate limit
+// then releases segments one serialization time apart, not a 64 KiB burst (TCP through such bursts
+// went application-limited and reached 0.98 of the rate). Delay, jitter and carrier alone keep
+// the frame whole. Other GSO frames (UDP) are impaired whole, their size counted as wire_size().
+//
 // Frames of every kind are impaired, BPDUs and other reserved-address frames too: on a real
 // lossy wire spanning tree sees the loss.
 //
@@ -63,7 +71,7 @@ class ImpairStage final : public EgressStage {
   size_t held() const override { return engine_.counters().held_packets; }
 
   // New settings from `now` on; held frames keep their times (Engine::apply).
-  void apply(const impair::Settings& settings, TimePoint now) { engine_.apply(settings, now); }
+  void apply(const impair::Settings& settings, TimePoint now);
   const impair::Settings& settings() const { return engine_.settings(); }
   const impair::Counters& counters() const { return engine_.counters(); }
   std::string_view direction() const { return direction_; }
@@ -73,6 +81,9 @@ class ImpairStage final : public EgressStage {
     std::array<packet::Frame, impair::kMaxCopies> copy;
     uint8_t pending = 0;  // copies still held
   };
+  // Whether `s` impairs the segments of a GSO frame one by one (see process()).
+  static bool per_segment(const impair::Settings& s);
+  void offer(packet::Frame& f, TimePoint now);
   uint32_t take_slot();
   void hand_over(const impair::Release& r, std::vector<packet::Frame>& out);
   void drop(impair::Cause cause, const packet::Frame& frame);
@@ -84,6 +95,8 @@ class ImpairStage final : public EgressStage {
   std::vector<Slot> slots_;
   std::vector<uint32_t> free_;
   std::vector<impair::Release> releases_;
+  bool per_segment_ = false;
+  std::vector<packet::Frame> segments_;
 };
 
 }  // namespace vnet::bridge

@@ -3,8 +3,7 @@
 #  - loss 20% on h2's port (frames toward h2) loses between 18.97 % and 21.03 % of 10^4 echo
 #    requests: the 99 % interval of a Bernoulli(0.2) count over 10^4 trials (±2.576·σ, σ = 0.4 %).
 # Positive control: the same measure without impairment loses nothing, so a setting that does
-# nothing fails. (The rate check with iperf3 is bench/e2e/impair-rate.sh: it measured 1.0000 of
-# the expected goodput alone but 0.98 in one CI run, so it is not yet a property CI can hold.)
+# nothing fails. (The rate check with iperf3 is tests/lab/impair_rate.sh.)
 . "$(dirname "$0")/lib.sh"
 two_hosts_on_switch 0b 10.9.1
 reach $T-h1 10.9.1.2 || fail "h1 cannot reach h2 (positive control)"

@@ -57,6 +57,46 @@ inline packet::Frame frame_of_type(const packet::MacAddress& dst, const packet::
   return packet::Frame::copy_of(b);
 }
 
+// A TCPv4 GSO super-frame dst ← src (10.0.0.1 → 10.0.0.2, IP ID 100, TCP header of 20 bytes
+// with `flags`, sequence number `seq`, checksums zero) carrying `payload` bytes of 0xab, marked
+// VIRTIO_NET_HDR_GSO_TCPV4 with gso_size `mss`, as a vnet-header backend hands one over.
+inline packet::Frame tcp_gso_frame(const packet::MacAddress& dst, const packet::MacAddress& src,
+                                   size_t payload, uint16_t mss, uint32_t seq = 5000,
+                                   uint8_t flags = 0x10) {
+  std::vector<uint8_t> b;
+  ByteWriter w(b);
+  w.bytes(dst.bytes);
+  w.bytes(src.bytes);
+  w.u16(0x0800);
+  w.u8(0x45);
+  w.u8(0);
+  w.u16(static_cast<uint16_t>(20 + 20 + payload));
+  w.u16(100);  // IP ID
+  w.u16(0);    // flags, fragment offset
+  w.u8(64);    // TTL
+  w.u8(6);     // TCP
+  w.u16(0);    // header checksum
+  w.u32(0x0a000001);
+  w.u32(0x0a000002);
+  w.u16(40000);  // source port
+  w.u16(5001);   // destination port
+  w.u32(seq);
+  w.u32(0);  // ack
+  w.u8(0x50);
+  w.u8(flags);
+  w.u16(0xffff);  // window
+  w.u16(0);       // checksum
+  w.u16(0);       // urgent pointer
+  b.resize(b.size() + payload, 0xab);
+  auto f = packet::Frame::copy_of(b);
+  f.offload.gso_type = 1;  // VIRTIO_NET_HDR_GSO_TCPV4
+  f.offload.gso_size = mss;
+  f.offload.hdr_len = 14 + 20 + 20;
+  f.offload.csum_start = 14 + 20;
+  f.offload.csum_offset = 16;
+  return f;
+}
+
 // VIDs of the tags at the front of a frame (outermost first).
 inline std::vector<uint16_t> tags(const packet::Frame& f) {
   std::vector<uint16_t> out;

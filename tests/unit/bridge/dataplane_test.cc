@@ -429,26 +429,7 @@ TEST(Offload, CompleteChecksumFillsTheTransportChecksum) {
 
 TEST(Offload, SegmentsTcpSuperFrames) {
   // TCPv4, 3000 bytes of payload, MSS 1000 → three segments with consecutive sequence numbers.
-  size_t payload = 3000;
-  std::vector<uint8_t> b(14 + 20 + 20 + payload, 0xab);
-  store_be16(b.data() + 12, 0x0800);
-  b[14] = 0x45;
-  b[15] = 0;
-  store_be16(b.data() + 16, static_cast<uint16_t>(20 + 20 + payload));
-  store_be16(b.data() + 18, 100);
-  b[22] = 64;
-  b[23] = 6;
-  store_be16(b.data() + 24, 0);
-  uint8_t src[4] = {10, 0, 0, 1}, dst[4] = {10, 0, 0, 2};
-  std::memcpy(b.data() + 26, src, 4);
-  std::memcpy(b.data() + 30, dst, 4);
-  store_be16(b.data() + 38, 0);
-  store_be16(b.data() + 40, 5000);  // seq 5000
-  b[46] = 0x50;
-  b[47] = 0x19;  // FIN|PSH|ACK
-  auto f = packet::Frame::copy_of(b);
-  f.offload.gso_type = 1;
-  f.offload.gso_size = 1000;
+  auto f = test::tcp_gso_frame(test::mac(2), test::mac(1), 3000, 1000, 5000, 0x19);  // FIN|PSH|ACK
   std::vector<packet::Frame> segs;
   ASSERT_TRUE(packet::segment_gso(f, segs));
   ASSERT_EQ(segs.size(), 3u);

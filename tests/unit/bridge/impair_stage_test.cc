@@ -260,6 +260,45 @@ TEST_F(ImpairStageTest, RateSpacesFramesByTheirSerializationTime) {
   EXPECT_EQ(take(*b), (Seqs{3}));
 }
 
+// A TCP GSO frame is the segments it becomes on the wire: a rate limit releases them one
+// serialization time apart (a whole 64 KiB train at once made TCP application-limited, 0.98 of
+// the rate through iperf3), an MTU that each segment fits passes them all, and loss draws per
+// segment. A delay alone keeps the frame whole.
+TEST_F(ImpairStageTest, AGsoFrameIsImpairedAsItsSegments) {
+  ok("impair/set 2 out rate 10mbit");  // a segment: 14 + 40 + 1000 bytes = 8432 bits = 843.2 us
+  put(*a, test::tcp_gso_frame(mac(2), mac(1), 3000, 1000));
+  run();
+  EXPECT_TRUE(frames(*b).empty());
+  std::vector<uint32_t> seqs;
+  for (int k = 1; k <= 3; ++k) {  // segment k is due at k × 843.2 us
+    advance(k == 1 ? 843us : 842us);
+    EXPECT_TRUE(frames(*b).empty()) << "segment " << k << " early";
+    advance(1us);
+    auto got = frames(*b);
+    ASSERT_EQ(got.size(), 1u) << "segment " << k;
+    EXPECT_EQ(got[0].size(), 1054u);
+    EXPECT_EQ(got[0].offload.gso_type, packet::OffloadInfo::kGsoNone);
+    seqs.push_back(ByteReader(got[0].bytes().subspan(38)).u32());
+  }
+  EXPECT_EQ(seqs, (std::vector<uint32_t>{5000, 6000, 7000}));
+
+  ok("impair/clear 2 out");
+  ok("impair/set 2 out mtu 1100");  // each segment fits; the train (3054 bytes) would not
+  put(*a, test::tcp_gso_frame(mac(2), mac(1), 3000, 1000));
+  run();
+  EXPECT_EQ(frames(*b).size(), 3u);
+  EXPECT_EQ(drops(2, DropReason::kImpairMtu), 0u);
+
+  ok("impair/clear 2 out");
+  ok("impair/set 2 out delay 1ms");
+  put(*a, test::tcp_gso_frame(mac(2), mac(1), 3000, 1000));
+  run();
+  advance(1ms);
+  auto got = frames(*b);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].offload.gso_type, 1);
+}
+
 TEST_F(ImpairStageTest, DuplicatesAreClonesAndCorruptionFlipsOneBitPerCopy) {
   ok("impair/set 2 out duplicate 100% corrupt 100%");
   send({5});

@@ -3,9 +3,12 @@
 # toward h1) should give iperf3 goodput within ±1 % of 10 Mbit/s of Ethernet frames carrying TCP
 # segments, i.e. 10 Mbit/s × MSS / (MSS + 66 bytes of Ethernet, IPv4 and TCP headers with
 # timestamps), the share a rate limiter on frames leaves to payload. Exit 1 outside ±1 %.
-# Run as root from the repo: VNET=build/release/vnet VNET_SRC=$PWD bash bench/e2e/impair-rate.sh
+# TCP GSO trains from the veth are cut into their segments by the impairment stage, as a wire
+# carries them (bridge/impair_stage.hh): released as one 64 KiB burst they left TCP
+# application-limited at 0.975-0.983 of the share; as segments it measures 1.0000 (also with both
+# cores busy compiling).
 # Positive control: goodput without impairment far above 10 Mbit/s, so a limit that does nothing fails.
-. "$(dirname "$0")/../../tests/lab/lib.sh"
+. "$(dirname "$0")/lib.sh"
 two_hosts_on_switch 0b 10.9.1
 reach $T-h1 10.9.1.2 || fail "h1 cannot reach h2 (positive control)"
 
