@@ -261,6 +261,38 @@ TEST_F(CaptureTest, AStoppedCaptureNoLongerHearsOfBridgeDrops) {
   EXPECT_TRUE(packets(*post).empty());
 }
 
+// Frames going round a loop of cables are ended by the storm guard on the port they arrive at:
+// a capture of that port records each, inbound, with the reason the port counts it under.
+TEST_F(CaptureTest, StormGuardDropsAreRecordedOnThePortTheyArriveAt) {
+  Bridge& sw2 = **dp.create_bridge("sw2");
+  for (Bridge* x : {br, &sw2}) {
+    for (PortNo p : {9, 10}) ASSERT_TRUE(x->add_port(p).ok());
+  }
+  ASSERT_TRUE(dp.connect_cable(*br, 9, sw2, 9).ok());
+  ASSERT_TRUE(dp.connect_cable(*br, 10, sw2, 10).ok());
+  std::vector<std::pair<Bridge*, PortNo>> ports = {{br, 9}, {br, 10}, {&sw2, 9}, {&sw2, 10}};
+  auto f = capture::Filter::compile("", 0);
+  auto c = dp.start_capture(ports, capture::Options{}, std::move(*f), 0);
+  ASSERT_TRUE(c.ok());
+  put(*a, test::frame(packet::MacAddress::broadcast(), mac(1)));
+  run();
+  std::vector<uint64_t> marked(ports.size(), 0);
+  for (auto& p : packets(**c)) {
+    if (p.comment == "dropped: storm_guard") {
+      EXPECT_EQ(p.flags & 3, 1u) << "inbound";
+      ++marked[p.interface];
+    }
+  }
+  uint64_t total = 0;
+  for (size_t i = 0; i < ports.size(); ++i) {
+    auto [x, port] = ports[i];
+    EXPECT_EQ(marked[i], x->counters(port).drops[static_cast<size_t>(DropReason::kStormGuard)])
+        << x->name() << ":" << port;
+    total += marked[i];
+  }
+  EXPECT_GE(total, 1u) << "positive control: the loop was guarded";
+}
+
 TEST_F(CaptureTest, AStoppedCaptureEndsWithStatisticsAndSeesNoMore) {
   auto c = start(capture::Point::kPost);
   put(*a, test::frame(mac(2), mac(1)));
