@@ -1,6 +1,7 @@
 #include "bridge/bridge.hh"
 
 #include <algorithm>
+#include <optional>
 
 #include "base/byte_io.hh"
 #include "packet/ethernet.hh"
@@ -155,6 +156,10 @@ void Bridge::count_drop(PortNo port, DropReason reason, uint64_t n) {
   if (has_port(port)) ports_[port]->counters.drops[static_cast<size_t>(reason)] += n;
 }
 
+void Bridge::set_drop_observer(PortNo port, BridgeDropObserver* observer) {
+  if (has_port(port)) ports_[port]->observer = observer;
+}
+
 std::vector<PortNo> Bridge::port_numbers() const {
   std::vector<PortNo> out;
   for (PortNo p = 0; p < ports_.size(); ++p) {
@@ -218,7 +223,7 @@ void Bridge::ingress(PortNo in, std::span<Frame> frames, TimePoint now) {
     ++port.counters.rx_frames;
     port.counters.rx_bytes += f.size();
     if (!port.active) {
-      drop(port, DropReason::kPortInactive);
+      drop(in, port, DropReason::kPortInactive, f);
       continue;
     }
     process(in, port, f, now);
@@ -234,22 +239,23 @@ static void strip_tag(Frame& f) {
 }
 
 // Known unicast to its port, anything else flooded in the VLAN; each egress by classify_egress.
+// The classified tag is removed (pop_outer) only once the frame is not filtered on its ingress
+// port: a drop is reported with the frame as received.
 [[gnu::always_inline]] inline void Bridge::forward(PortNo in, Port& port, Frame& f, VlanId vid,
                                                    uint16_t leading_type, uint16_t tci,
-                                                   TimePoint now) {
+                                                   bool pop_outer, TimePoint now) {
   packet::MacAddress dst;
   std::memcpy(dst.bytes.data(), f.data(), 6);
-  if (!dst.is_multicast()) {
-    if (auto out = fdb_.lookup(vid, dst, now)) {
-      if (*out == in) return drop(port, DropReason::kSamePort);
-      if (has_port(*out) && ports_[*out]->active && ports_[*out]->state == PortState::kForwarding &&
-          ports_[*out]->config.is_member(vid)) {
-        Port& to = *ports_[*out];
-        EgressDecision e = classify_egress(vid, to.config, leading_type);
-        if (e.action == EgressAction::kDrop) return drop(to, e.reason);
-        return emit(*out, std::move(f), e.action, tci);
-      }
-    }
+  std::optional<PortNo> out;
+  if (!dst.is_multicast()) out = fdb_.lookup(vid, dst, now);
+  if (out && *out == in) return drop(in, port, DropReason::kSamePort, f);
+  if (pop_outer) strip_tag(f);
+  if (out && has_port(*out) && ports_[*out]->active &&
+      ports_[*out]->state == PortState::kForwarding && ports_[*out]->config.is_member(vid)) {
+    Port& to = *ports_[*out];
+    EgressDecision e = classify_egress(vid, to.config, leading_type);
+    if (e.action == EgressAction::kDrop) return drop(*out, to, e.reason, f, false);
+    return emit(*out, std::move(f), e.action, tci);
   }
   // Flood within the VLAN: clone for all but the last receiver.
   PortNo last = 0;
@@ -258,7 +264,7 @@ static void strip_tag(Frame& f) {
     if (p == in) continue;
     EgressDecision e = classify_egress(vid, ports_[p]->config, leading_type);
     if (e.action == EgressAction::kDrop) {
-      drop(*ports_[p], e.reason);
+      drop(p, *ports_[p], e.reason, f, false);
       continue;
     }
     if (last_action != EgressAction::kDrop) emit(last, f.clone(), last_action, tci);
@@ -269,37 +275,40 @@ static void strip_tag(Frame& f) {
 }
 
 void Bridge::process(PortNo in, Port& port, Frame& f, TimePoint now) {
-  if (f.size() < packet::EthernetHeader::kWireSize) return drop(port, DropReason::kMalformed);
+  if (f.size() < packet::EthernetHeader::kWireSize) {
+    return drop(in, port, DropReason::kMalformed, f);
+  }
   const uint8_t* d = f.data();
   if (is_reserved_group_address(d)) {
     ++port.counters.control;
     if (control_hook_) control_hook_(in, std::move(f), now);
     return;
   }
-  if (d[6] & 1) return drop(port, DropReason::kSourceMulticast);
+  if (d[6] & 1) return drop(in, port, DropReason::kSourceMulticast, f);
   packet::TagStack tags;
   if (packet::parse_tag_stack(f.bytes(), tags) != packet::TagStackError::kNone) {
-    return drop(port, DropReason::kMalformed);
+    return drop(in, port, DropReason::kMalformed, f);
   }
   const IngressDecision c = classify_ingress(port.config, tags);
-  if (!c.admitted) return drop(port, c.drop);
-  if (port.state == PortState::kDiscarding) return drop(port, DropReason::kPortDiscarding);
+  if (!c.admitted) return drop(in, port, c.drop, f);
+  if (port.state == PortState::kDiscarding) {
+    return drop(in, port, DropReason::kPortDiscarding, f);
+  }
 
   packet::MacAddress src;
   std::memcpy(src.bytes.data(), d + 6, 6);
   switch (fdb_.learn(c.vid, src, in, now, port.config.mac_limit)) {
     case Fdb::LearnResult::kLimitReached:
-      return drop(port, DropReason::kMacLimit);
+      return drop(in, port, DropReason::kMacLimit, f);
     case Fdb::LearnResult::kStaticConflict:
-      return drop(port, DropReason::kStaticMacConflict);
+      return drop(in, port, DropReason::kStaticMacConflict, f);
     default:
       break;
   }
-  if (port.state == PortState::kLearning) return drop(port, DropReason::kPortLearning);
-  if (c.pop_outer) strip_tag(f);
+  if (port.state == PortState::kLearning) return drop(in, port, DropReason::kPortLearning, f);
   const packet::TagHeader push{static_cast<uint16_t>(packet::EtherType::kVlan), c.pcp, c.dei,
                                c.vid};
-  forward(in, port, f, c.vid, c.leading_type, push.tci(), now);
+  forward(in, port, f, c.vid, c.leading_type, push.tci(), c.pop_outer, now);
 }
 
 void Bridge::emit(PortNo out, Frame&& f, EgressAction action, uint16_t tci) {

@@ -18,6 +18,14 @@
 // Malformed frames (runts, truncated tags, multicast source) are dropped and counted; nothing in
 // here throws or allocates per frame in the steady state except when cloning for floods.
 //
+// Every drop is counted in one place (drop()), which also tells the port's drop observer, if it
+// has one (a capture on the port: set_drop_observer), about the frame before it is discarded, so
+// counters and capture comments cannot disagree. A frame dropped on its way in (steps 0–4: port
+// inactive, malformed, ingress rules, port state, learning limits, same-port filtering) is
+// reported on its ingress port, as received, before the bridge changes a byte of it; one refused
+// at egress (exposed_tag) on the port it would have left by, as it would have left. Ports
+// without an observer pay nothing: the check sits on the drop path only.
+//
 // Port state is driven from outside (spanning tree): discarding = no learning, received frames
 // dropped, nothing transmitted but control frames (send_control); learning = learn, then drop,
 // transmit nothing; forwarding = normal. New ports are forwarding (no spanning tree = no
@@ -62,6 +70,18 @@ inline bool is_reserved_group_address(const uint8_t* dst) {
          (dst[5] & 0xf0) == 0;
 }
 
+// Told about each frame the bridge drops on a port it watches (Bridge::set_drop_observer),
+// before the frame is discarded. `received`: the frame came in on `port` (bytes as received);
+// otherwise the bridge would have sent it on `port` (bytes as they would have left).
+class BridgeDropObserver {
+ public:
+  virtual void dropped(PortNo port, bool received, const packet::Frame& frame,
+                       DropReason reason) = 0;
+
+ protected:
+  ~BridgeDropObserver() = default;
+};
+
 struct PortCounters {
   uint64_t rx_frames = 0, rx_bytes = 0, tx_frames = 0, tx_bytes = 0;
   uint64_t control = 0;  // reserved-address frames received and handed to the control plane
@@ -90,6 +110,9 @@ class Bridge {
   void reset_counters(PortNo port);
   std::vector<PortNo> port_numbers() const;
   void count_drop(PortNo port, DropReason reason, uint64_t n = 1);
+  // Frames dropped on `port` from now on are reported to `observer` (nullptr = nobody); the
+  // observer must outlive the setting. Ignored for a port that does not exist.
+  void set_drop_observer(PortNo port, BridgeDropObserver* observer);
 
   // Port state (spanning tree drives it); a new port is forwarding.
   Status set_port_state(PortNo port, PortState state);
@@ -136,6 +159,7 @@ class Bridge {
     bool active = false;
     bool queued = false;
     std::vector<packet::Frame> out;
+    BridgeDropObserver* observer = nullptr;
   };
   void process(PortNo in, Port& port, packet::Frame& frame, TimePoint now);
   // The second half of process(), split for reading and always inlined into it (as a call it
@@ -143,10 +167,17 @@ class Bridge {
   // what it starts with (for the egress rule) and the TCI of the C-tag it gets where its VLAN
   // leaves tagged.
   void forward(PortNo in, Port& port, packet::Frame& frame, VlanId vid, uint16_t leading_type,
-               uint16_t tci, TimePoint now);
+               uint16_t tci, bool pop_outer, TimePoint now);
   void emit(PortNo out, packet::Frame&& frame, EgressAction action, uint16_t tci);
   void enqueue(PortNo out, Port& port, packet::Frame&& frame);
-  void drop(Port& port, DropReason r) { ++port.counters.drops[static_cast<size_t>(r)]; }
+  // Counts the drop of `frame` on port `p` and tells the port's observer (received: it came in on
+  // p; else it would have left by p).
+  void drop(PortNo p, Port& port, DropReason r, const packet::Frame& frame, bool received = true) {
+    ++port.counters.drops[static_cast<size_t>(r)];
+    if (port.observer) [[unlikely]] {
+      port.observer->dropped(p, received, frame, r);
+    }
+  }
   void rebuild_flood_lists();
   Status check_vlans_exist(const PortConfig& config) const;
 

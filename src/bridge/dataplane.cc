@@ -289,7 +289,10 @@ void Dataplane::erase_attachment(Bridge& br, PortNo port) {
   a->ingress.drop_held();
   if (a->egress_timer) loop_.cancel_timer(a->egress_timer);
   if (a->ingress_timer) loop_.cancel_timer(a->ingress_timer);
-  if (!a->taps.empty()) --tapped_ports_;
+  if (!a->taps.empty()) {
+    --tapped_ports_;
+    br.set_drop_observer(port, nullptr);
+  }
   attachments_.erase({&br, port});
 }
 
@@ -462,6 +465,14 @@ void Dataplane::run_cables(TimePoint now) {
   for (size_t next = 0; next < work_.size(); ++next) {
     Pending w = std::move(work_[next]);
     if (w.cables > bridges_.size()) {
+      if (tapped_ports_) {
+        if (Attachment* a = find(*w.br, w.port); a && !a->taps.empty()) {
+          for (auto point : {capture::Point::kPre, capture::Point::kPost}) {
+            tap(*a, point, capture::Direction::kInbound, w.frames, now,
+                drop_reason_name(DropReason::kStormGuard));
+          }
+        }
+      }
       storm_guard_drop(*w.br, w.port, w.frames.size(), now);
     } else {
       cables_crossed_ = w.cables;
@@ -814,7 +825,7 @@ Result<std::shared_ptr<capture::Capture>> Dataplane::start_capture(
     Tap t;
     t.capture = c.get();
     t.interface = static_cast<uint32_t>(i);
-    add_tap(attachments_[{br, port}], t);
+    add_tap(*br, port, attachments_[{br, port}], t);
   }
   captures_.push_back(c);
   log::info("capture {}: started on {} port(s)", c->id(), ports.size());
@@ -835,9 +846,14 @@ Status Dataplane::stop_capture(uint64_t id) {
   return {};
 }
 
-void Dataplane::add_tap(Attachment& a, Tap t) {
+void Dataplane::add_tap(Bridge& br, PortNo port, Attachment& a, Tap t) {
   if (a.taps.empty()) {
     ++tapped_ports_;
+    a.bridge_drops.dataplane = this;
+    a.bridge_drops.attachment = &a;
+    a.bridge_drops.bridge = &br;
+    a.bridge_drops.port = port;
+    br.set_drop_observer(port, &a.bridge_drops);
     a.egress_drops.dataplane = a.ingress_drops.dataplane = this;
     a.egress_drops.attachment = a.ingress_drops.attachment = &a;
     a.egress_drops.direction = capture::Direction::kOutbound;
@@ -853,6 +869,7 @@ void Dataplane::remove_taps(Attachment& a, const std::function<bool(const Tap&)>
   std::erase_if(a.taps, which);
   if (a.taps.empty()) {
     --tapped_ports_;
+    a.bridge_drops.bridge->set_drop_observer(a.bridge_drops.port, nullptr);
     a.egress.set_drop_observer(nullptr);
     a.ingress.set_drop_observer(nullptr);
   }
@@ -888,7 +905,7 @@ Status Dataplane::add_mirror(Bridge& br, PortNo src, PortNo dst, bool inbound, b
   t.mirror_to = dst;
   t.inbound = inbound;
   t.outbound = outbound;
-  add_tap(attachments_[{&br, src}], t);
+  add_tap(br, src, attachments_[{&br, src}], t);
   log::info("{}: port {} mirrored to port {} ({})", br.name(), src, dst,
             inbound && outbound ? "both"
             : inbound           ? "in"
@@ -962,6 +979,28 @@ void Dataplane::tap_dropped(Attachment& a, capture::Direction direction, const p
     if (o.point != capture::Point::kPre) continue;
     if (!(direction == capture::Direction::kInbound ? o.inbound : o.outbound)) continue;
     t.capture->mark_dropped(frame, drop_reason_name(reason));
+  }
+}
+
+void Dataplane::BridgeTapDrops::dropped(PortNo port, bool received, const packet::Frame& frame,
+                                        DropReason reason) {
+  (void)port;
+  dataplane->tap_bridge_dropped(*attachment, received, frame, reason);
+}
+
+// Received: the frame was recorded (post, and pre unless a stage held it) before the bridge
+// dropped it; mark it. Not received: it never reached the port; pre captures record it.
+void Dataplane::tap_bridge_dropped(Attachment& a, bool received, const packet::Frame& frame,
+                                   DropReason reason) {
+  for (const Tap& t : a.taps) {
+    if (!t.capture) continue;
+    const capture::Options& o = t.capture->options();
+    if (received) {
+      if (o.inbound) t.capture->mark_dropped(frame, drop_reason_name(reason));
+    } else if (o.outbound && o.point == capture::Point::kPre) {
+      t.capture->record_dropped(t.interface, capture::Direction::kOutbound, frame,
+                                drop_reason_name(reason), loop_.clock().now());
+    }
   }
 }
 

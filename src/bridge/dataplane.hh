@@ -36,8 +36,15 @@
 // receives, what goes on the wire or cable). A pre tap also learns which of the frames a stage
 // dropped (DropObserver) and marks them "dropped: REASON"; frames a silent link drops are
 // recorded so too. Frames from a cable peer pass no ingress chain: pre and post see the same.
-// Drops inside the bridge (VLAN filtering, port state) are not marked. With no capture running
-// a batch pays one branch per site (an empty tap list; on cable hops a dataplane-wide count).
+// Frames the bridge drops on their way in (Bridge's BridgeDropObserver: ingress rules, port
+// state, same-port filtering, ...) are marked on the port's captures of inbound frames, post
+// (what the bridge received) and pre (when the frame is one of the latest batch the pre tap
+// recorded, i.e. no ingress stage held it back); frames the bridge refused to send on a port
+// (exposed_tag) are recorded by its pre captures of outbound frames as outbound frames with the
+// reason, as they would have left; frames the storm guard ends are recorded inbound, with the
+// reason, on the port they arrived at. A tapped port has an observer on its bridge port; others
+// pay nothing for it. With no capture running a batch pays one branch per site (an empty tap
+// list; on cable hops a dataplane-wide count).
 //
 // Single-threaded; everything runs on the loop thread.
 
@@ -188,6 +195,15 @@ class Dataplane {
     capture::Direction direction{};
     void dropped(const packet::Frame& frame, DropReason reason) override;
   };
+  // Reports what the bridge drops on a port to its captures; set on the port while it has taps.
+  struct BridgeTapDrops final : BridgeDropObserver {
+    Dataplane* dataplane = nullptr;
+    Attachment* attachment = nullptr;
+    Bridge* bridge = nullptr;
+    PortNo port = 0;
+    void dropped(PortNo port, bool received, const packet::Frame& frame,
+                 DropReason reason) override;
+  };
   struct Attachment {
     std::unique_ptr<io::Backend> backend;
     std::unique_ptr<io::QemuStreamListener> listener;
@@ -204,6 +220,7 @@ class Dataplane {
     TimePoint ingress_due{};
     std::vector<Tap> taps;  // captures on this port; empty = none
     TapDrops egress_drops, ingress_drops;
+    BridgeTapDrops bridge_drops;
   };
   struct Pending {
     Bridge* br;
@@ -229,11 +246,13 @@ class Dataplane {
   void erase_attachment(Bridge& br, PortNo port);
   void tap(Attachment& a, capture::Point point, capture::Direction direction,
            std::span<const packet::Frame> frames, TimePoint now, std::string_view dropped = {});
-  void add_tap(Attachment& a, Tap t);
+  void add_tap(Bridge& br, PortNo port, Attachment& a, Tap t);
   void remove_taps(Attachment& a, const std::function<bool(const Tap&)>& which);
   void mirror(Tap& t, std::span<const packet::Frame> frames);
   void tap_dropped(Attachment& a, capture::Direction direction, const packet::Frame& frame,
                    DropReason reason);
+  void tap_bridge_dropped(Attachment& a, bool received, const packet::Frame& frame,
+                          DropReason reason);
   void arm_ageing(TimePoint now);
   void arm_trim();
   void update_active(Bridge& br, PortNo port);

@@ -85,8 +85,16 @@ bool Capture::add(uint32_t interface, Direction direction, const packet::Frame& 
   size_t at = buf_.size();
   append_packet(buf_, p);
   if (comment.empty()) {
-    batch_.push_back(
-        Recorded{bytes.data(), at, buf_.size() - at, interface, direction, p.timestamp_ns, false});
+    batch_.push_back(Recorded{bytes.data(),
+                              p.original_length,
+                              static_cast<uint32_t>(kept.size()),
+                              at,
+                              buf_.size() - at,
+                              interface,
+                              direction,
+                              p.timestamp_ns,
+                              {},
+                              false});
   }
   ++c.kept;
   return true;
@@ -95,35 +103,62 @@ bool Capture::add(uint32_t interface, Direction direction, const packet::Frame& 
 void Capture::record(uint32_t interface, Direction direction, std::span<const packet::Frame> frames,
                      TimePoint now) {
   if (finished_) return;
+  write_marks();
   batch_.clear();
+  mark_hint_ = 0;
   bool any = false;
   for (const auto& f : frames) any |= add(interface, direction, f, {}, now);
   if (any && on_output) on_output();
 }
 
+// Frames are usually dropped in the order they were recorded: the search starts after the
+// latest match.
 void Capture::mark_dropped(const packet::Frame& frame, std::string_view reason) {
-  for (size_t i = 0; i < batch_.size(); ++i) {
+  const size_t n = batch_.size();
+  for (size_t k = 0; k < n; ++k) {
+    size_t i = (mark_hint_ + k) % n;
     Recorded& r = batch_[i];
-    if (r.data != frame.data() || r.dropped) continue;
-    r.dropped = true;
-    std::string comment = "dropped: ";
-    comment += reason;
-    std::span<const uint8_t> bytes = frame.bytes();
-    uint32_t snap = options_.snaplen ? options_.snaplen : UINT32_MAX;
-    Packet p{r.interface,
-             r.timestamp_ns,
-             bytes.first(std::min<size_t>(bytes.size(), snap)),
-             static_cast<uint32_t>(bytes.size()),
-             r.direction,
-             comment};
-    std::string block;
-    append_packet(block, p);
-    buf_.replace(r.offset, r.size, block);
-    size_t grown = block.size() - r.size;
-    r.size = block.size();
-    for (size_t j = i + 1; j < batch_.size(); ++j) batch_[j].offset += grown;
+    if (r.data != frame.data() || r.length != frame.size() || !r.dropped.empty()) continue;
+    r.dropped = reason;
+    first_mark_ = std::min(first_mark_, i);
+    mark_hint_ = i + 1;
     return;
   }
+}
+
+// One pass over the batch's blocks from the first marked one: each marked block is written again
+// from its recorded bytes (a stage may have changed the frame since: corruption) with the
+// comment; the others, and blocks recorded in between (record_dropped), are copied.
+void Capture::write_marks() {
+  if (first_mark_ >= batch_.size()) {
+    first_mark_ = SIZE_MAX;
+    return;
+  }
+  const size_t from = batch_[first_mark_].offset;
+  tail_.assign(buf_, from, std::string::npos);
+  buf_.resize(from);
+  size_t pos = 0;  // in tail_
+  for (size_t i = first_mark_; i < batch_.size(); ++i) {
+    Recorded& r = batch_[i];
+    const size_t at = r.offset - from, old_size = r.size;
+    buf_.append(tail_, pos, at - pos);
+    r.offset = buf_.size();
+    if (!r.dropped.empty() && !r.written) {
+      comment_.assign("dropped: ");
+      comment_ += r.dropped;
+      auto* data = reinterpret_cast<const uint8_t*>(tail_.data() + at + kPacketDataOffset);
+      append_packet(
+          buf_,
+          Packet{r.interface, r.timestamp_ns, {data, r.captured}, r.length, r.direction, comment_});
+      r.written = true;
+    } else {
+      buf_.append(tail_, at, r.size);
+    }
+    r.size = buf_.size() - r.offset;
+    pos = at + old_size;
+  }
+  buf_.append(tail_, pos, std::string::npos);
+  first_mark_ = SIZE_MAX;
 }
 
 void Capture::record_dropped(uint32_t interface, Direction direction, const packet::Frame& frame,
@@ -136,6 +171,7 @@ void Capture::record_dropped(uint32_t interface, Direction direction, const pack
 
 void Capture::finish(TimePoint now) {
   if (finished_) return;
+  write_marks();
   finished_ = true;
   for (uint32_t i = 0; i < interfaces_.size(); ++i) {
     const InterfaceCounters& c = counters_[i];
@@ -146,7 +182,9 @@ void Capture::finish(TimePoint now) {
 }
 
 size_t Capture::take(std::string& out, size_t max) {
+  write_marks();
   batch_.clear();  // blocks handed out can no longer change
+  mark_hint_ = 0;
   size_t n = std::min(max, pending());
   out.append(buf_, taken_, n);
   taken_ += n;

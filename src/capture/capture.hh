@@ -88,9 +88,12 @@ class Capture {
   // Frames of one batch on `interface` (an index into interfaces()).
   void record(uint32_t interface, Direction direction, std::span<const packet::Frame> frames,
               TimePoint now);
-  // A frame of the latest record() batch (the same Frame, or one moved from it: its bytes are
-  // matched by address) was dropped after it was recorded: its block gets the comment
-  // "dropped: REASON". Nothing happens if the frame was not recorded (filtered, not kept).
+  // A frame of the latest record() batch (the same Frame, or one moved from it: matched by the
+  // address and length of its bytes) was dropped after it was recorded: its block, as recorded,
+  // gets the comment "dropped: REASON". Nothing happens if the frame was not recorded
+  // (filtered, not kept, or recorded in an earlier batch). `reason` must outlive the batch (a
+  // drop reason's name). The blocks are rewritten once, when the batch ends (the next record,
+  // take or finish), however many of its frames were dropped.
   void mark_dropped(const packet::Frame& frame, std::string_view reason);
   // One frame the switch dropped, with the reason ("dropped: REASON").
   void record_dropped(uint32_t interface, Direction direction, const packet::Frame& frame,
@@ -109,13 +112,18 @@ class Capture {
            std::string_view comment, TimePoint now);
   struct Recorded {  // a block of the latest record() batch
     const uint8_t* data;
+    uint32_t length;    // the frame's length
+    uint32_t captured;  // bytes kept (snaplen)
     size_t offset, size;
     uint32_t interface;
     Direction direction;
     uint64_t timestamp_ns;
-    bool dropped;
+    std::string_view dropped;  // mark_dropped()'s reason; empty = not dropped
+    bool written;              // the block has its comment
   };
   uint64_t timestamp(TimePoint t) const;
+  // Rewrites the blocks of the batch marked since the last call, with their comments.
+  void write_marks();
 
   uint64_t id_;
   Options options_;
@@ -128,6 +136,9 @@ class Capture {
   size_t taken_ = 0;
   bool finished_ = false;
   std::vector<Recorded> batch_;
+  size_t first_mark_ = SIZE_MAX;  // earliest batch_ entry marked and not written yet
+  size_t mark_hint_ = 0;          // where the next mark_dropped() starts looking
+  std::string tail_, comment_;    // write_marks()' scratch
 };
 
 }  // namespace vnet::capture

@@ -98,7 +98,8 @@ void append_interface(std::string& out, const Interface& iface) {
 }
 
 size_t packet_block_size(const Packet& p) {
-  size_t n = 28 + pad4(p.data.size()) + 4 /* end of options */ + 4 /* trailing length */;
+  size_t n =
+      kPacketDataOffset + pad4(p.data.size()) + 4 /* end of options */ + 4 /* trailing length */;
   if (p.direction != Direction::kUnknown) n += option_size(4);
   if (!p.comment.empty()) n += option_size(clip(p.comment).size());
   return n;

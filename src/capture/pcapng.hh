@@ -36,7 +36,10 @@ constexpr uint32_t kSectionHeaderBlock = 0x0A0D0D0A;
 constexpr uint32_t kInterfaceDescriptionBlock = 1;
 constexpr uint32_t kInterfaceStatisticsBlock = 5;
 constexpr uint32_t kEnhancedPacketBlock = 6;
-constexpr uint16_t kLinkTypeEthernet = 1;  // LINKTYPE_ETHERNET (tcpdump.org link-layer types)
+constexpr uint16_t kLinkTypeEthernet = 1;
+// Where an Enhanced Packet Block's packet data starts: type, length, interface, timestamp (2),
+// captured and original length (§4.3).
+constexpr size_t kPacketDataOffset = 28;  // LINKTYPE_ETHERNET (tcpdump.org link-layer types)
 
 // epb_flags bits 0–1 (draft-ietf-opsawg-pcapng §4.3.1).
 enum class Direction : uint8_t { kUnknown = 0, kInbound = 1, kOutbound = 2 };

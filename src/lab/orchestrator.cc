@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "base/file.hh"
+#include "lab/captures.hh"
 #include "lab/interrupt.hh"
 #include "lab/link_impair.hh"
 #include "lab/netns.hh"
@@ -33,6 +34,8 @@ namespace {
 
 constexpr auto kServiceFirstSecond = std::chrono::seconds(1);
 constexpr auto kReadinessDeadline = std::chrono::seconds(5);
+// How long `down` gives the captures to finish their files before the rest goes.
+constexpr auto kCaptureStop = std::chrono::milliseconds(5000);
 
 std::string describe_exit(int status) {
   if (WIFEXITED(status)) return fmt::format("exited with status {}", WEXITSTATUS(status));
@@ -293,6 +296,10 @@ class Upper {
     }
     if (impaired > 0)
       say(fmt::format("  impairment   {} links, {} directions\n", impaired, directions));
+    // Declared captures, before any node sends a frame (awaited with the nodes' services).
+    if (auto s = start_captures(lab_); !s) return s;
+    if (!t_.captures.empty())
+      say(fmt::format("  captures     {} to {}\n", t_.captures.size(), t_.capture_dir));
     // 5. node configuration, then services
     size_t nodes = 0;
     for (auto& n : t_.nodes) {
@@ -411,14 +418,24 @@ Status lab_down(const std::string& name, std::ostream& progress) {
   for (auto& ns : state->j().value("netns", json::array()))
     namespaces.push_back(ns.get<std::string>());
   // Recorded processes that still are what was recorded (a recycled pid is someone else's).
-  std::vector<pid_t> pids;
+  std::vector<pid_t> pids, captures;
   for (auto& p : state->j().value("pids", json::array())) {
     pid_t pid = p["pid"].get<pid_t>();
-    if (process_start_time(pid) == p["start"].get<long long>() && process_running(pid))
-      pids.push_back(pid);
+    if (process_start_time(pid) == p["start"].get<long long>() && process_running(pid)) {
+      bool capture = p.value("what", std::string()).starts_with("capture ");
+      (capture ? captures : pids).push_back(pid);
+    }
+  }
+  // Captures first, while the dataplane runs: on SIGTERM each asks the switch to end its capture
+  // and writes the statistics blocks it sends, so every file is complete (lab/captures.hh).
+  size_t stopped = 0;
+  if (!captures.empty()) {
+    auto c = kill_processes(captures, {}, kCaptureStop, false);
+    stopped = c ? *c : 0;
   }
   // Every process living in one of the lab's own namespaces is the lab's.
   auto killed = kill_processes(pids, namespaces, milliseconds(300), true);
+  if (killed) *killed += stopped;
   size_t removed = 0;
   Status result;
   if (!killed) result = killed.error();

@@ -1,5 +1,6 @@
 #include "lab/schema.hh"
 
+#include "lab/captures.hh"
 #include "lab/registry.hh"
 
 namespace vnet::lab {
@@ -15,6 +16,8 @@ json topology_schema() {
   defs["link"] = link_keys().schema();
   defs["link"]["not"] = {{"required", {"vlan", "trunk"}}};
   defs["scenario"] = scenario_keys().schema();
+  defs["captures"] = captures_keys().schema();
+  defs["capture"] = capture_keys().schema();
   json steps = json::array();
   for (auto& s : registry().steps()) steps.push_back(step_keys(*s).schema());
   defs["step"] = {{"oneOf", steps}};
@@ -45,6 +48,8 @@ std::string topology_reference_markdown() {
   }
   section("link", "", link_keys());
   section("scenario", "", scenario_keys());
+  section("captures", "", captures_keys());
+  section("capture", "A `captures` entry as a map.", capture_keys());
   out += "\n### steps\nA step is a map with exactly one of these keys, plus its options.\n\n";
   out += "| step | value | meaning | options |\n|---|---|---|---|\n";
   for (auto& s : registry().steps()) {

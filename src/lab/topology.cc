@@ -8,6 +8,7 @@
 
 #include "base/file.hh"
 #include "base/hash.hh"
+#include "lab/captures.hh"
 #include "lab/link_impair.hh"
 #include "lab/reader.hh"
 #include "lab/registry.hh"
@@ -252,6 +253,7 @@ KeyTable root_keys() {
   }
   t.keys.push_back({"links", schema::list(schema::ref("link")), "cables"});
   t.keys.push_back({"scenarios", schema::list(schema::ref("scenario")), "what `test` runs"});
+  t.keys.push_back(captures_key());
   return t;
 }
 
@@ -308,8 +310,13 @@ class Parser {
     if (topo_.switches().empty()) r_.error(Where{file_, 1}, "a lab needs at least one switch");
     for (auto n : r_.list(root["links"], "links")) parse_link(n);
     expand_vlan_subinterfaces();
+    parse_captures(root["captures"], topo_, r_);
     for (auto s : r_.list(root["scenarios"], "scenarios")) parse_scenario(s);
     validate_global();
+    if (r_.diagnostics().empty()) {
+      plan(topo_);
+      check_capture_ports(topo_, r_);  // the planner's port numbers
+    }
     auto diags = r_.diagnostics();
     if (!diags.empty()) {
       std::stable_sort(diags.begin(), diags.end(), [](auto& a, auto& b) {
@@ -320,7 +327,6 @@ class Parser {
       msg.pop_back();
       return Error{EINVAL, msg};
     }
-    plan(topo_);
     return std::move(topo_);
   }
 

@@ -129,12 +129,25 @@ struct Scenario {
   Where where;
 };
 
+// A capture `up` starts (the `captures` key, lab/captures.hh).
+struct LabCapture {
+  std::string node;  // a node with `interface`, or a switch with `port`
+  std::string interface;
+  std::optional<uint32_t> port;
+  bool pre = false;                // point: pre (before impairment) or post
+  std::string direction = "both";  // in | out | both
+  std::string filter;              // BPF; compiled when the file was loaded
+  Where where;
+};
+
 struct Topology {
   std::string name;
   std::string file;
   std::vector<Node> nodes;  // in file order, kind by kind
   std::vector<Link> links;
   std::vector<Scenario> scenarios;
+  std::vector<LabCapture> captures;
+  std::string capture_dir;  // the files' directory, relative paths anchored at the lab file's
 
   const Node* node(const std::string& n) const;
   Node* node(const std::string& n);

@@ -3,7 +3,9 @@
 # port 2 captured while they ping both ways. tshark reads each file without a warning; frames
 # appear in both directions with their pcapng direction flags; with `impair/set 2 out loss 100%`
 # a --pre capture holds the lost echo requests marked "dropped: impair_loss" while a --post
-# capture taken at the same time has none of them; a BPF filter keeps what it selects only; -c
+# capture taken at the same time has none of them; frames the bridge drops (a VLAN not in a
+# trunk's member set, a tagged frame on an access port) are marked with the reason the port's
+# drop counter counts them under; a BPF filter keeps what it selects only; -c
 # COUNT stops after COUNT packets; a mirror of port 1 to port 3 (in another VLAN) sends port 3
 # both directions of h1's ping; in a lab, `vnet capture LAB NODE:IF` captures the switch port
 # that interface is plugged into.
@@ -86,6 +88,46 @@ post_req=$(count $WORK/post.pcapng 'icmp.type == 8 && ip.src == 10.9.0.1')
 [ "$post_req" = 0 ] || fail "post capture holds $post_req echo requests that the impairment dropped"
 [ "$(ctl port/print 2 --json | jq '.[0].drops.impair_loss')" -ge 3 ] || fail "positive control: loss not counted"
 pass "pre capture marks the 3 lost requests 'dropped: impair_loss'; post has none of them but h2's $post_in inbound ones"
+
+# 2b. Bridge drops: port 2 a trunk of VLAN 10 (native 1), port 1 access. h2 sends frames tagged
+# VLAN 20 (not a member: vlan_not_member) and VLAN 10 (admitted); h1 sends frames tagged VLAN 10
+# (an access port admits no tagged frames: frame_type_not_admitted). A pre capture of both ports
+# holds each dropped frame with the reason the port's drop counter counts it under.
+# send_tagged NS VID COUNT: COUNT broadcast frames tagged VID (EtherType 0x88b5) out of NS's eth0.
+send_tagged() {
+  ip netns exec "$1" /usr/bin/python3 - "$2" "$3" <<'PY' || fail "raw send from $1 failed"
+import socket, struct, sys
+vid, n = int(sys.argv[1]), int(sys.argv[2])
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+s.bind(("eth0", 0))
+src = s.getsockname()[4]
+for i in range(n):
+    s.send(b"\xff" * 6 + src + struct.pack("!HHH", 0x8100, vid, 0x88B5) + bytes([i]) * 46)
+PY
+}
+ctl vlan/create 10
+ctl vlan/create 20
+ctl port/mode 2 trunk 10 native 1
+capture $WORK/bridge.pcapng 1,2 --pre --direction in
+wait_for 5 running 1 || fail "the capture did not start: $(cat $WORK/bridge.pcapng.err)"
+send_tagged $T-h2 20 3
+send_tagged $T-h2 10 2
+send_tagged $T-h1 10 4
+ip netns exec $T-h1 ping -q -c 1 -W 1 10.9.0.2 >/dev/null || fail "h1 -> h2 ping failed over the native VLAN"
+stop_captures
+reads $WORK/bridge.pcapng
+not_member=$(count $WORK/bridge.pcapng 'frame.comment == "dropped: vlan_not_member" && vlan.id == 20 && frame.interface_name contains ":2" && frame.packet_flags_direction == 1')
+not_admitted=$(count $WORK/bridge.pcapng 'frame.comment == "dropped: frame_type_not_admitted" && vlan.id == 10 && frame.interface_name contains ":1"')
+admitted=$(count $WORK/bridge.pcapng 'vlan.id == 10 && frame.interface_name contains ":2" && !frame.comment')
+echo_marked=$(count $WORK/bridge.pcapng 'icmp && frame.comment')
+[ "$not_member" = 3 ] || fail "expected 3 frames of VLAN 20 marked dropped: vlan_not_member on port 2, got $not_member"
+[ "$not_admitted" = 4 ] || fail "expected 4 tagged frames marked dropped: frame_type_not_admitted on port 1, got $not_admitted"
+[ "$admitted" = 2 ] && [ "$echo_marked" = 0 ] || fail "positive control: $admitted admitted VLAN 10 frames unmarked (want 2), $echo_marked echo frames marked (want 0)"
+[ "$(ctl port/print 2 --json | jq '.[0].drops.vlan_not_member')" = 3 ] || fail "port 2 counts $(ctl port/print 2 --json | jq '.[0].drops.vlan_not_member') vlan_not_member drops, the capture 3"
+[ "$(ctl port/print 1 --json | jq '.[0].drops.frame_type_not_admitted')" = 4 ] || fail "port 1's frame_type_not_admitted counter disagrees with the capture"
+tshark -r $WORK/bridge.pcapng -Y 'frame.comment' -T fields -e frame.interface_name -e vlan.id -e frame.comment 2>/dev/null | sort | uniq -c | sed 's/^/    /'
+ctl port/mode 2 access 1
+pass "bridge drops in a pre capture: $not_member 'dropped: vlan_not_member' (port 2), $not_admitted 'dropped: frame_type_not_admitted' (port 1), as the drop counters say"
 
 # 3. BPF filters: icmp keeps echo frames only, arp keeps ARP only.
 ip netns exec $T-h1 ip neigh flush dev eth0
@@ -174,4 +216,4 @@ ifname=$(tshark -r $WORK/lab.pcapng -T fields -e frame.interface_name 2>/dev/nul
 [ "$out_req" = 2 ] && [ "$ifname" = "sw:2" ] || fail "lab capture of b:eth0: $out_req requests on '$ifname', expected 2 on sw:2"
 "$VNET" lab down $T >/dev/null
 pass "vnet capture LAB b:eth0 records switch port sw:2 (--duration ends it)"
-echo "6 passed, 0 failed"
+echo "7 passed, 0 failed"

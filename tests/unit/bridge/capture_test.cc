@@ -1,7 +1,9 @@
 // Captures through the dataplane (Dataplane::start_capture, capture/capture.hh) on memory
 // backends and a manual clock: a capture sees both directions of its port with their direction
 // flags, a pre capture marks frames the impairment dropped with the reason while a post capture
-// does not contain them, a stopped capture ends with statistics and sees nothing more. Mirror
+// does not contain them, frames the bridge drops (ingress rules, port state, same-port and
+// exposed-tag filtering) carry the same reason as the port's drop counter, a stopped capture
+// ends with statistics and sees nothing more. Mirror
 // ports copy both directions of their source out of the destination, past its VLAN filtering,
 // and refuse loops.
 #include <gtest/gtest.h>
@@ -125,6 +127,170 @@ TEST_F(CaptureTest, InboundImpairmentDropsAreMarkedOnPreCaptures) {
   ASSERT_EQ(p.size(), 1u);
   EXPECT_EQ(p[0].comment, "dropped: impair_loss");
   EXPECT_EQ(p[0].flags & 3, 1u);
+}
+
+// Every drop on the way into the bridge, one frame each, received on port 2 and captured there
+// both pre and post: the frame's block (as received) says "dropped: REASON", REASON the name of
+// the counter the drop went to, and that counter is 1.
+TEST_F(CaptureTest, BridgeDropsOnIngressCarryTheirCounterAsComment) {
+  std::vector<uint8_t> runt(10, 0x02);
+  struct Case {
+    const char* port2;  // port/mode words, or "state S"
+    Frame frame;
+    DropReason reason;
+  };
+  std::vector<Case> cases;
+  cases.push_back({"trunk 10", test::frame(mac(1), mac(2), {20}), DropReason::kVlanNotMember});
+  cases.push_back(
+      {"access 10", test::frame(mac(1), mac(2), {10}), DropReason::kFrameTypeNotAdmitted});
+  cases.push_back({"trunk 10 native 20 admit tagged", test::frame(mac(1), mac(2)),
+                   DropReason::kFrameTypeNotAdmitted});
+  cases.push_back({"trunk 10", test::frame(mac(1), mac(2)), DropReason::kUntaggedNotAllowed});
+  cases.push_back({"trunk 10", test::frame(mac(1), mac(2), {4095}), DropReason::kReservedVid});
+  cases.push_back({"access 10", Frame::copy_of(runt), DropReason::kMalformed});
+  cases.push_back({"access 10", test::frame(mac(1), packet::MacAddress::broadcast()),
+                   DropReason::kSourceMulticast});
+  cases.push_back({"state discarding", test::frame(mac(1), mac(2)), DropReason::kPortDiscarding});
+  cases.push_back({"state learning", test::frame(mac(1), mac(2)), DropReason::kPortLearning});
+  console::Session s;
+  ASSERT_TRUE(reg.run(s, "vlan/create 10").ok());
+  ASSERT_TRUE(reg.run(s, "vlan/create 20").ok());
+  for (auto& c : cases) {
+    SCOPED_TRACE(c.port2);
+    std::string words = c.port2;
+    ASSERT_TRUE(reg.run(s, "port/state 2 forwarding").ok());
+    std::string cmd =
+        words.starts_with("state ") ? "port/state 2 " + words.substr(6) : "port/mode 2 " + words;
+    ASSERT_TRUE(reg.run(s, cmd).ok());
+    br->reset_counters(2);
+    auto pre = start(capture::Point::kPre);
+    auto post = start(capture::Point::kPost);
+    std::vector<uint8_t> sent(c.frame.bytes().begin(), c.frame.bytes().end());
+    put(*b, std::move(c.frame));
+    run();
+    EXPECT_EQ(arrived(*a), 0u);
+    std::string expected = fmt::format("dropped: {}", drop_reason_name(c.reason));
+    for (auto* cap : {pre.get(), post.get()}) {
+      auto p = packets(*cap);
+      ASSERT_EQ(p.size(), 1u);
+      EXPECT_EQ(p[0].comment, expected) << capture::point_name(cap->options().point);
+      EXPECT_EQ(p[0].flags & 3, 1u) << "inbound";
+      EXPECT_EQ(p[0].data, sent) << "as received";
+      ASSERT_TRUE(dp.stop_capture(cap->id()).ok());
+    }
+    EXPECT_EQ(br->counters(2).drops[static_cast<size_t>(c.reason)], 1u);
+    EXPECT_EQ(br->counters(2).total_drops(), 1u);
+  }
+}
+
+TEST_F(CaptureTest, ForwardedFramesAndControlFramesCarryNoDropComment) {
+  console::Session s;
+  ASSERT_TRUE(reg.run(s, "vlan/create 10").ok());
+  ASSERT_TRUE(reg.run(s, "port/mode 2 trunk 10").ok());
+  ASSERT_TRUE(reg.run(s, "port/mode 1 access 10").ok());
+  auto post = start(capture::Point::kPost);
+  put(*b, test::frame(mac(1), mac(2), {10}));  // forwarded to port 1
+  put(*b, test::frame_of_type(packet::MacAddress{{0x01, 0x80, 0xc2, 0, 0, 0}}, mac(2), 0x0026));
+  put(*b, test::frame(mac(1), mac(2), {20}));  // not a member: dropped
+  run();
+  EXPECT_EQ(arrived(*a), 1u);
+  auto p = packets(*post);
+  ASSERT_EQ(p.size(), 3u);
+  EXPECT_EQ(p[0].comment, "") << "forwarded";
+  EXPECT_EQ(p[1].comment, "") << "a BPDU is consumed by the control plane, not dropped";
+  EXPECT_EQ(p[2].comment, "dropped: vlan_not_member") << "positive control";
+}
+
+TEST_F(CaptureTest, SamePortFilteringIsMarkedWithTheFrameAsReceived) {
+  console::Session s;
+  ASSERT_TRUE(reg.run(s, "vlan/create 10").ok());
+  ASSERT_TRUE(reg.run(s, "port/mode 2 trunk 10").ok());
+  put(*b, test::frame(mac(1), mac(3), {10}));  // learns mac(3) on port 2
+  run();
+  auto post = start(capture::Point::kPost);
+  Frame f = test::frame(mac(3), mac(4), {10});  // to mac(3): back out of port 2
+  std::vector<uint8_t> sent(f.bytes().begin(), f.bytes().end());
+  put(*b, std::move(f));
+  run();
+  auto p = packets(*post);
+  ASSERT_EQ(p.size(), 1u);
+  EXPECT_EQ(p[0].comment, "dropped: same_port");
+  EXPECT_EQ(p[0].data, sent) << "with its tag: the bridge had not removed it yet";
+  EXPECT_EQ(br->counters(2).drops[static_cast<size_t>(DropReason::kSamePort)], 1u);
+}
+
+// A frame the bridge will not send on a port (it would leave untagged still starting with a
+// tag) was never on that port: its pre capture of outbound frames records it, as it would have
+// left, with the reason; its post capture (what went on the wire) does not.
+TEST_F(CaptureTest, ExposedTagIsRecordedOutboundOnPreCapturesOfTheEgressPort) {
+  console::Session s;
+  ASSERT_TRUE(reg.run(s, "vlan/create 10").ok());
+  ASSERT_TRUE(reg.run(s, "vlan/create 20").ok());
+  ASSERT_TRUE(reg.run(s, "port/mode 1 access 10 admit all").ok());
+  ASSERT_TRUE(reg.run(s, "port/mode 2 access 10").ok());
+  auto pre = start(capture::Point::kPre);
+  auto post = start(capture::Point::kPost);
+  put(*a, test::frame(packet::MacAddress::broadcast(), mac(1), {10, 20}));
+  put(*a, test::frame(packet::MacAddress::broadcast(), mac(1), {10}));  // positive control
+  run();
+  EXPECT_EQ(arrived(*b), 1u);
+  auto p = packets(*pre);
+  ASSERT_EQ(p.size(), 2u);
+  EXPECT_EQ(p[0].comment, "dropped: exposed_tag");
+  EXPECT_EQ(p[0].flags & 3, 2u) << "outbound";
+  EXPECT_EQ(test::tags(Frame::copy_of(p[0].data)), (std::vector<uint16_t>{20}))
+      << "as it would have left: the outer tag removed, the inner one exposed";
+  EXPECT_EQ(p[1].comment, "");
+  auto q = packets(*post);
+  ASSERT_EQ(q.size(), 1u);
+  EXPECT_EQ(q[0].comment, "");
+  EXPECT_EQ(br->counters(2).drops[static_cast<size_t>(DropReason::kExposedTag)], 1u);
+}
+
+// Drops on a port whose capture has stopped are counted and nothing else; a port that never had
+// a capture has no observer at all.
+TEST_F(CaptureTest, AStoppedCaptureNoLongerHearsOfBridgeDrops) {
+  console::Session s;
+  ASSERT_TRUE(reg.run(s, "vlan/create 10").ok());
+  ASSERT_TRUE(reg.run(s, "port/mode 2 trunk 10").ok());
+  auto post = start(capture::Point::kPost);
+  ASSERT_TRUE(dp.stop_capture(post->id()).ok());
+  put(*b, test::frame(mac(1), mac(2), {20}));
+  run();
+  EXPECT_EQ(br->counters(2).drops[static_cast<size_t>(DropReason::kVlanNotMember)], 1u);
+  EXPECT_TRUE(packets(*post).empty());
+}
+
+// Frames going round a loop of cables are ended by the storm guard on the port they arrive at:
+// a capture of that port records each, inbound, with the reason the port counts it under.
+TEST_F(CaptureTest, StormGuardDropsAreRecordedOnThePortTheyArriveAt) {
+  Bridge& sw2 = **dp.create_bridge("sw2");
+  for (Bridge* x : {br, &sw2}) {
+    for (PortNo p : {9, 10}) ASSERT_TRUE(x->add_port(p).ok());
+  }
+  ASSERT_TRUE(dp.connect_cable(*br, 9, sw2, 9).ok());
+  ASSERT_TRUE(dp.connect_cable(*br, 10, sw2, 10).ok());
+  std::vector<std::pair<Bridge*, PortNo>> ports = {{br, 9}, {br, 10}, {&sw2, 9}, {&sw2, 10}};
+  auto f = capture::Filter::compile("", 0);
+  auto c = dp.start_capture(ports, capture::Options{}, std::move(*f), 0);
+  ASSERT_TRUE(c.ok());
+  put(*a, test::frame(packet::MacAddress::broadcast(), mac(1)));
+  run();
+  std::vector<uint64_t> marked(ports.size(), 0);
+  for (auto& p : packets(**c)) {
+    if (p.comment == "dropped: storm_guard") {
+      EXPECT_EQ(p.flags & 3, 1u) << "inbound";
+      ++marked[p.interface];
+    }
+  }
+  uint64_t total = 0;
+  for (size_t i = 0; i < ports.size(); ++i) {
+    auto [x, port] = ports[i];
+    EXPECT_EQ(marked[i], x->counters(port).drops[static_cast<size_t>(DropReason::kStormGuard)])
+        << x->name() << ":" << port;
+    total += marked[i];
+  }
+  EXPECT_GE(total, 1u) << "positive control: the loop was guarded";
 }
 
 TEST_F(CaptureTest, AStoppedCaptureEndsWithStatisticsAndSeesNoMore) {
