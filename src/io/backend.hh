@@ -66,6 +66,8 @@ class Backend {
 //   tap:IFNAME           a TAP device (created if missing), IFF_VNET_HDR
 //   pcap:IN[,OUT]        replay IN (may be "-" for none), record what is sent to OUT
 //   qemu-dgram:PATH      a unix datagram socket at PATH for QEMU -netdev dgram (remote.path=PATH)
+//   vxlan:LOCAL,map=VID:VNI,…  a VXLAN tunnel end point (RFC 7348) on a trunk port; the options
+//                        are in overlay/spec.hh
 // Listening specs (qemu-stream:PATH, VDE's ctl directory) are listeners (see listener.hh).
 // Errors name the spec and what went wrong.
 Result<std::unique_ptr<Backend>> make_backend(const std::string& spec);
@@ -74,5 +76,6 @@ Result<std::unique_ptr<Backend>> open_afpacket(const std::string& arg);  // IFNA
 Result<std::unique_ptr<Backend>> open_tap(const std::string& ifname);
 Result<std::unique_ptr<Backend>> open_pcap(const std::string& in, const std::string& out);
 Result<std::unique_ptr<Backend>> open_qemu_dgram(const std::string& path);
+Result<std::unique_ptr<Backend>> open_vxlan(const std::string& arg);
 
 }  // namespace vnet::io

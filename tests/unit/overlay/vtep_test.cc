@@ -4,6 +4,8 @@
 // cause (each counted, none delivered).
 #include "overlay/vtep.hh"
 
+#include "overlay/spec.hh"
+
 #include <gtest/gtest.h>
 
 #include <set>
@@ -325,6 +327,64 @@ TEST(Vtep, ChecksumsWhenAskedAndAlwaysOverIpv6) {
            : packet::pseudo_header_v4(c.local->v4, out[0].to.v4, 17, len);
     EXPECT_TRUE(packet::verify_l4_checksum(p.bytes(), pseudo)) << remote;
   }
+}
+
+}  // namespace
+
+namespace {
+
+TEST(VtepSpec, ParsesThePortText) {
+  auto s = overlay::parse_vtep_spec(
+      "192.168.77.1:8472,map=10:5010,map=20:5020,flood=5010@192.168.77.2,"
+      "flood=5020@239.1.1.1,static=5010@02:00:00:00:00:07@[fd00::9]:4789,csum,nolearning,"
+      "known-peers,inner-tags,mtu=9000,ageing=60");
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  EXPECT_EQ(s->local.to_string(), "192.168.77.1:8472");
+  EXPECT_EQ(s->config.port, 8472);
+  ASSERT_EQ(s->maps.size(), 2u);
+  EXPECT_EQ(s->maps[1].vid, 20);
+  EXPECT_EQ(s->maps[1].vni, 5020u);
+  ASSERT_EQ(s->floods.size(), 2u);
+  EXPECT_EQ(s->floods[0].second.to_string(), "192.168.77.2:8472") << "the local port by default";
+  EXPECT_TRUE(s->floods[1].second.is_multicast());
+  ASSERT_EQ(s->statics.size(), 1u);
+  EXPECT_EQ(s->statics[0].remote.to_string(), "[fd00::9]:4789");
+  EXPECT_TRUE(s->config.udp_checksum);
+  EXPECT_FALSE(s->config.learning);
+  EXPECT_TRUE(s->config.known_peers_only);
+  EXPECT_TRUE(s->config.inner_tags);
+  EXPECT_EQ(s->config.underlay_mtu, 9000u);
+  EXPECT_EQ(s->config.ageing, 60s);
+  auto v = overlay::make_vtep(*s);
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(v->vid_of(5020), 20);
+}
+
+TEST(VtepSpec, MistakesNameTheOptionAndTheForm) {
+  auto err = [](const char* text) {
+    auto s = overlay::parse_vtep_spec(text);
+    EXPECT_FALSE(s.ok()) << text;
+    return s.ok() ? std::string() : s.error().message;
+  };
+  EXPECT_NE(err("10.0.0.1").find("at least one map=VID:VNI"), std::string::npos);
+  EXPECT_NE(err("10.0.0.1,map=0:5").find("VID 1 to 4094"), std::string::npos);
+  EXPECT_NE(err("10.0.0.1,map=10:16777216").find("0 to 16777215"), std::string::npos);
+  EXPECT_NE(err("10.0.0.1,map=10").find("VID:VNI"), std::string::npos);
+  EXPECT_NE(err("10.0.0.1,map=10:1,flood=1").find("VNI@REMOTE"), std::string::npos);
+  EXPECT_NE(err("10.0.0.1,map=10:1,flood=1@nowhere").find("flood=1@nowhere"), std::string::npos);
+  EXPECT_NE(err("10.0.0.1,map=10:1,static=1@zz@10.0.0.2").find("static=1@zz@10.0.0.2"),
+            std::string::npos);
+  EXPECT_NE(err("10.0.0.1,map=10:1,mtu=100").find("1280 to 65535"), std::string::npos);
+  EXPECT_NE(err("10.0.0.1,map=10:1,csum=yes").find("takes no value"), std::string::npos);
+  EXPECT_NE(err("10.0.0.1,map=10:1,bogus").find("unknown option 'bogus'"), std::string::npos);
+  EXPECT_NE(err("nowhere,map=10:1").find("local address"), std::string::npos);
+  // Consistent on its own but not as a VTEP: a VNI mapped twice, a flood list of an unmapped VNI.
+  auto s = overlay::parse_vtep_spec("10.0.0.1,map=10:1,map=20:1");
+  ASSERT_TRUE(s.ok());
+  EXPECT_FALSE(overlay::make_vtep(*s).ok());
+  s = overlay::parse_vtep_spec("10.0.0.1,map=10:1,flood=2@10.0.0.2");
+  ASSERT_TRUE(s.ok());
+  EXPECT_FALSE(overlay::make_vtep(*s).ok());
 }
 
 }  // namespace

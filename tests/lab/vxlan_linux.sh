@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# A vnet VTEP (a `vxlan:` port of the switch, RFC 7348) against Linux's vxlan device in another
+# namespace, over a veth underlay (192.168.77.0/24):
+#   - VNI 5010 on port 4789 (IANA) carries VLAN 10, VNI 5020 on port 8472 (Linux's default when
+#     no dstport is given) carries VLAN 20; both with static head-end replication (the kernel's
+#     `remote`, vnet's flood=VNI@REMOTE);
+#   - h1 (access VLAN 10) and h2 (access VLAN 20) on the vnet switch ping the kernel's vx10/vx20
+#     addresses both ways; nothing crosses between the VLANs/VNIs;
+#   - the kernel learns h1's MAC at vnet's underlay address (bridge fdb);
+#   - on the wire (tshark on the underlay): the I flag set, reserved bits zero, and vnet's UDP
+#     source ports in 49152-65535, varying with the flow.
+. "$(dirname "$0")/lib.sh"
+ns_add $T-u    # vnet's side: the switch, its underlay end u1 and the hosts' veths
+ns_add $T-k    # the kernel's side: u2 and the vxlan devices
+ip -n $T-u link add u1 type veth peer name u2 netns $T-k
+ip -n $T-u addr add 192.168.77.1/24 dev u1; ip -n $T-u link set u1 up
+ip -n $T-k addr add 192.168.77.2/24 dev u2; ip -n $T-k link set u2 up
+for h in 1 2; do
+  ns_add $T-h$h
+  ip -n $T-u link add p$h type veth peer name eth0 netns $T-h$h
+  ip -n $T-u link set p$h up
+  ip netns exec $T-h$h sysctl -qw net.ipv6.conf.all.disable_ipv6=1
+done
+host_cfg $T-h1 eth0 02:00:00:00:0d:01 10.10.0.1/24
+host_cfg $T-h2 eth0 02:00:00:00:0d:02 10.20.0.1/24
+# The kernel's VTEPs: VNI 5010 on 4789, VNI 5020 on 8472, each with vnet as its only remote.
+ip -n $T-k link add vx10 address 02:00:00:00:0e:10 type vxlan id 5010 dstport 4789 local 192.168.77.2 remote 192.168.77.1
+ip -n $T-k link add vx20 address 02:00:00:00:0e:20 type vxlan id 5020 dstport 8472 local 192.168.77.2 remote 192.168.77.1
+ip -n $T-k addr add 10.10.0.2/24 dev vx10; ip -n $T-k link set vx10 up
+ip -n $T-k addr add 10.20.0.2/24 dev vx20; ip -n $T-k link set vx20 up
+ip netns exec $T-k sysctl -qw net.ipv6.conf.all.disable_ipv6=1
+
+M=$WORK/mgmt
+start_switch $T-u $M
+ctl() { "$VNET" ctl "$M" "$@"; }
+ctl vlan/create 10; ctl vlan/create 20
+for p in 1 2 3 4; do ctl port/create $p; done
+ctl port/attach 1 afpacket:p1; ctl port/mode 1 access 10
+ctl port/attach 2 afpacket:p2; ctl port/mode 2 access 20
+ctl port/attach 3 "vxlan:192.168.77.1,map=10:5010,flood=5010@192.168.77.2"
+ctl port/mode 3 trunk 10
+ctl port/attach 4 "vxlan:192.168.77.1:8472,map=20:5020,flood=5020@192.168.77.2"
+ctl port/mode 4 trunk 20
+
+ip netns exec $T-k tshark -i u2 -f "udp" -w $WORK/underlay.pcapng -q 2>$WORK/tshark.log &
+TS=$!; PIDS+=($TS)
+wait_for 10 grep -q "Capturing on" $WORK/tshark.log || fail "tshark did not start"
+
+wait_for 10 ip netns exec $T-h1 ping -c 1 -W 1 10.10.0.2 || fail "h1 -> kernel vx10 (VNI 5010, port 4789)"
+pass "VNI 5010 on port 4789: h1 reaches the kernel's vx10"
+reach $T-k 10.10.0.1 || fail "kernel vx10 -> h1"
+pass "and the kernel's vx10 reaches h1"
+wait_for 10 ip netns exec $T-h2 ping -c 1 -W 1 10.20.0.2 || fail "h2 -> kernel vx20 (VNI 5020, port 8472)"
+reach $T-k 10.20.0.1 || fail "kernel vx20 -> h2"
+pass "VNI 5020 on port 8472: h2 and the kernel's vx20 reach each other"
+
+# Isolation: a VLAN 10 host asking for VNI 5020's address reaches nothing of VNI 5020 (vx20
+# receives none of its frames). arp_ignore=1: the kernel's namespace owns both addresses and would
+# otherwise answer for 10.20.0.2 on vx10 (its weak host model, not a leak).
+ip netns exec $T-k sysctl -qw net.ipv4.conf.all.arp_ignore=1
+ip -n $T-h1 route add 10.20.0.0/24 dev eth0
+rx_before=$(ip netns exec $T-k cat /sys/class/net/vx20/statistics/rx_packets)
+unreach $T-h1 10.20.0.2 || fail "h1 reached VNI 5020 from VLAN 10"
+rx_after=$(ip netns exec $T-k cat /sys/class/net/vx20/statistics/rx_packets)
+[ "$rx_before" = "$rx_after" ] || fail "vx20 (VNI 5020) received $((rx_after - rx_before)) frames sent in VLAN 10"
+pass "VLAN 10 does not reach VNI 5020 (vx20 received nothing of it)"
+
+# Learning both ways.
+fdb=$(bridge -n $T-k fdb show dev vx10)
+[[ $fdb == *"02:00:00:00:0d:01 dst 192.168.77.1"* ]] || fail "the kernel did not learn h1 at 192.168.77.1: $fdb"
+pass "the kernel learned h1's MAC at vnet's VTEP 192.168.77.1"
+
+# What vnet put on the wire: flows from h1 to several UDP ports, then read the capture.
+for p in $(seq 7000 7015); do ip netns exec $T-h1 bash -c "echo x > /dev/udp/10.10.0.2/$p" 2>/dev/null || true; done
+sleep 0.5
+kill -INT $TS; wait $TS 2>/dev/null || true
+fields=$(tshark -r $WORK/underlay.pcapng -Y "ip.src == 192.168.77.1 && vxlan" -T fields \
+  -e udp.srcport -e vxlan.flags -e vxlan.vni -e udp.dstport -e vxlan.gbp -e vxlan.reserved8 \
+  -d udp.port==8472,vxlan 2>/dev/null)
+[ -n "$fields" ] || fail "no VXLAN packet from vnet in the capture"
+# flags: 16 bits (I = 0x0800), then 16 reserved bits (Wireshark's gbp field), VNI, 8 reserved.
+bad_flags=$(awk '$2 != "0x0800" || $5 != 0 || $6 != 0' <<<"$fields" | wc -l)
+[ "$bad_flags" = 0 ] || fail "a header other than the I flag alone: $(awk '{print $2, $5, $6}' <<<"$fields" | sort -u | tr '\n' ' ')"
+out_of_range=$(awk '$1 < 49152 || $1 > 65535' <<<"$fields" | wc -l)
+[ "$out_of_range" = 0 ] || fail "source ports outside 49152-65535"
+ports=$(awk '$3 == 5010 {print $1}' <<<"$fields" | sort -u | wc -l)
+[ "$ports" -ge 4 ] || fail "only $ports source ports over 16+ flows of VNI 5010"
+pass "on the wire: I flag set, reserved bits zero, $ports source ports in 49152-65535 for VNI 5010"
+echo "6 passed, 0 failed"
