@@ -11,6 +11,8 @@
 // jitter come from the replies at FROM; throughput from the probes' arrivals at TO (one way).
 // The detail gives every figure and each expectation's verdict; the figures also go to the
 // report and to JUnit as properties (probe.loss_pct, probe.rtt_p50_ms, probe.throughput_bps, …).
+// In a lab both ends read the same clock, so the probes' one-way delay FROM → TO is measured too
+// (probe.oneway_mean_ms, probe.oneway_p50_ms, probe.oneway_p99_ms).
 // Both sockets are created inside their nodes' namespaces and driven from this process: the
 // reflector on a thread of its own, the sender on the runner's thread. TO's address is its
 // first IPv4 address (its first IPv6 address when it has none); the reflector's port is one the
@@ -262,6 +264,15 @@ class ProbeStep final : public StepKind {
     }
     for (const probe::Measurement& m : probe::measurements(r->stats, throughput))
       o.measurements.push_back({"probe." + m.key(), m.value, m.unit});
+    // One way FROM → TO: both ends read the same CLOCK_MONOTONIC, so the delay is the path's.
+    if (r->one_way && r->one_way->delay) {
+      auto ms = [](Duration d) { return std::chrono::duration<double, std::milli>(d).count(); };
+      const probe::DelayStats& d = *r->one_way->delay;
+      o.measurements.push_back({"probe.oneway_received", double(r->one_way->received), "count"});
+      o.measurements.push_back({"probe.oneway_mean_ms", ms(d.mean), "ms"});
+      o.measurements.push_back({"probe.oneway_p50_ms", ms(d.p50), "ms"});
+      o.measurements.push_back({"probe.oneway_p99_ms", ms(d.p99), "ms"});
+    }
     return o;
   }
 };

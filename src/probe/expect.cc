@@ -48,14 +48,14 @@ constexpr std::string_view kForms =
 std::string_view metric_unit(Metric m) {
   switch (m) {
     case Metric::kLoss:
-      return "a percentage like 10%";
+      return "a percentage from 0% to 100% like 10%";
     case Metric::kRtt:
     case Metric::kJitter:
-      return "a duration with a unit (40ms, 250us)";
+      return "a duration ≥ 0 with a unit (40ms, 250us)";
     case Metric::kThroughput:
-      return "a bit rate like 9.5mbit";
+      return "a bit rate > 0 like 9.5mbit";
     default:
-      return "a whole number of probes";
+      return "a whole number of probes ≥ 0";
   }
 }
 

@@ -15,7 +15,7 @@
 //   reordered   a whole number of probes
 // For rtt, jitter and throughput a tolerance may also be relative: "± 5%" of VALUE.
 // Values and tolerances are never negative. Errors quote the line and say the expected form:
-// "'rtt p50 40' : rtt p50 needs a duration with a unit (40ms, 250us)".
+// "'rtt p50 40': rtt p50 VALUE needs a duration ≥ 0 with a unit (40ms, 250us)".
 
 #include <optional>
 #include <string>

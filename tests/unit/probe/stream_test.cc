@@ -284,8 +284,8 @@ TEST(ProbeExpect, RefusesWhatItCannotRead) {
   };
   EXPECT_NE(message("latency 40ms").find("unknown metric 'latency'"), std::string::npos);
   EXPECT_NE(message("rtt p95 40ms").find("min, mean, p50, p90, p99 or max"), std::string::npos);
-  EXPECT_NE(message("rtt p50 40").find("a duration with a unit"), std::string::npos);
-  EXPECT_NE(message("rtt p50 -40ms").find("a duration with a unit"), std::string::npos);
+  EXPECT_NE(message("rtt p50 40").find("a duration ≥ 0 with a unit"), std::string::npos);
+  EXPECT_NE(message("rtt p50 -40ms").find("a duration ≥ 0 with a unit"), std::string::npos);
   EXPECT_NE(message("loss 10").find("a percentage"), std::string::npos);
   EXPECT_NE(message("loss 10% ± 3").find("tolerance 3"), std::string::npos);
   EXPECT_NE(message("loss 110%").find("a percentage"), std::string::npos);
