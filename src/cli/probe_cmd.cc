@@ -70,7 +70,13 @@ void on_signals() {
 
 nlohmann::json to_json(const std::vector<probe::Measurement>& ms) {
   nlohmann::json j = nlohmann::json::object();
-  for (auto& m : ms) j[m.key()] = m.value;
+  for (auto& m : ms) {
+    if (m.unit == "count") {
+      j[m.key()] = static_cast<uint64_t>(m.value);
+    } else {
+      j[m.key()] = m.value;
+    }
+  }
   return j;
 }
 
@@ -144,13 +150,13 @@ int run_reflect(uint16_t port, const std::string& bind, bool json) {
   if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&a.ss), a.len) < 0)
     die(system_error(fmt::format("bind port {}", port)).message);
   on_signals();
-  probe::Reflector reflector(probe::frame_bytes(0, a.v6));
+  probe::Reflector reflector;
   // A run is reported once nothing of it arrived for 2 s: one way, as the reflector saw it
   // (sent = its highest sequence number + 1, the most that can be known here).
   auto report = [&](uint32_t id, const probe::Collector& c) {
     probe::Stats st = c.stats(c.highest().value_or(0) + 1);
     if (json) {
-      nlohmann::json j = to_json(probe::measurements(st));
+      nlohmann::json j = to_json(probe::measurements(st, {}, "oneway"));
       j["run"] = id;
       std::cout << j.dump() << "\n" << std::flush;
     } else {

@@ -92,7 +92,7 @@ Result<Run> run_stream(const std::string& from_ns, const std::string& to_ns,
 
   const size_t overhead = probe::frame_bytes(0, v6);
   uint32_t run = std::random_device{}();
-  probe::Reflector reflector(overhead);
+  probe::Reflector reflector;
   std::atomic<bool> stop_reflector{false}, stop_sender{false};
   Status reflected;
   std::thread t([&] { reflected = probe::run_reflector(rfd->get(), reflector, stop_reflector); });

@@ -235,7 +235,7 @@ Stats Collector::stats(uint64_t sent) const {
   return s;
 }
 
-bool Reflector::on_datagram(std::span<const uint8_t> payload, TimePoint at) {
+bool Reflector::on_datagram(std::span<const uint8_t> payload, TimePoint at, size_t overhead) {
   auto h = decode_probe(payload);
   if (!h) {
     ++ignored_;
@@ -250,7 +250,7 @@ bool Reflector::on_datagram(std::span<const uint8_t> payload, TimePoint at) {
       });
       runs_.erase(oldest);
     }
-    it = runs_.emplace(h->run, Collector(h->run, kMaxCount, overhead_)).first;
+    it = runs_.emplace(h->run, Collector(h->run, kMaxCount, overhead)).first;
   }
   return it->second.on_datagram(payload, at) != Collector::Verdict::kOutOfRange;
 }
@@ -278,7 +278,8 @@ namespace {
 double ms(Duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
 }  // namespace
 
-std::vector<Measurement> measurements(const Stats& s, std::optional<double> throughput) {
+std::vector<Measurement> measurements(const Stats& s, std::optional<double> throughput,
+                                      std::string_view delay) {
   auto count = [](uint64_t v) { return static_cast<double>(v); };
   std::vector<Measurement> m = {
       {"sent", count(s.sent), "count"},
@@ -291,11 +292,10 @@ std::vector<Measurement> measurements(const Stats& s, std::optional<double> thro
   };
   if (s.delay) {
     const DelayStats& d = *s.delay;
-    for (auto [name, v] :
-         {std::pair{"rtt_min", d.min}, std::pair{"rtt_mean", d.mean}, std::pair{"rtt_p50", d.p50},
-          std::pair{"rtt_p90", d.p90}, std::pair{"rtt_p99", d.p99}, std::pair{"rtt_max", d.max}}) {
-      m.push_back({name, ms(v), "ms"});
-    }
+    const std::pair<const char*, Duration> figures[] = {{"min", d.min}, {"mean", d.mean},
+                                                        {"p50", d.p50}, {"p90", d.p90},
+                                                        {"p99", d.p99}, {"max", d.max}};
+    for (auto& f : figures) m.push_back({fmt::format("{}_{}", delay, f.first), ms(f.second), "ms"});
     m.push_back({"jitter", ms(s.jitter), "ms"});
   }
   m.push_back({"throughput", throughput.value_or(s.throughput_bps), "bps"});

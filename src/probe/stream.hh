@@ -172,17 +172,16 @@ class Collector {
 class Reflector {
  public:
   static constexpr size_t kMaxRuns = 8;
-  explicit Reflector(size_t overhead) : overhead_(overhead) {}
   // Whether to send `payload` back to where it came from unchanged: a probe is, anything else
-  // is counted in ignored() and dropped.
-  bool on_datagram(std::span<const uint8_t> payload, TimePoint at);
+  // is counted in ignored() and dropped. `overhead` as for Collector (frame_bytes(0, v6) of the
+  // datagram's family; a run keeps its first datagram's).
+  bool on_datagram(std::span<const uint8_t> payload, TimePoint at, size_t overhead);
   const Collector* run(uint32_t id) const;
   uint64_t ignored() const { return ignored_; }
   // Runs with no arrival for `idle`, removed (a reflector reports each run once it has ended).
   std::vector<std::pair<uint32_t, Collector>> take_idle(TimePoint now, Duration idle);
 
  private:
-  size_t overhead_;
   std::map<uint32_t, Collector> runs_;
   uint64_t ignored_ = 0;
 };
@@ -196,8 +195,10 @@ struct Measurement {
 };
 // sent, received, lost, loss, duplicates, reordered, ignored, rtt_min … rtt_max and jitter (ms;
 // absent when nothing came back), throughput (bps; `throughput` from the caller when given,
-// e.g. measured one-way at the reflector).
-std::vector<Measurement> measurements(const Stats& s, std::optional<double> throughput = {});
+// e.g. measured one-way at the reflector). `delay` names the delay figures: "rtt" at the
+// sender, "oneway" at a reflector (meaningful when both ends read the same clock).
+std::vector<Measurement> measurements(const Stats& s, std::optional<double> throughput = {},
+                                      std::string_view delay = "rtt");
 // "1000 sent, 998 received, 2 lost (0.20%), 0 duplicates, 0 reordered; rtt min/mean/p50/p90/
 // p99/max 0.051/…/0.210 ms, jitter 0.012 ms; throughput 1.94 Mbit/s"
 std::string summary(const Stats& s, std::optional<double> throughput = {});

@@ -1,5 +1,6 @@
 #include "probe/udp.hh"
 
+#include <netinet/in.h>
 #include <poll.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -64,6 +65,12 @@ bool receive(int fd, std::vector<uint8_t>& buf, Datagram& d) {
   return true;
 }
 
+// IPv6, and not IPv4 mapped into it (a dual-stack socket's IPv4 peers).
+bool is_v6(const sockaddr_storage& a) {
+  if (a.ss_family != AF_INET6) return false;
+  return !IN6_IS_ADDR_V4MAPPED(&reinterpret_cast<const sockaddr_in6*>(&a)->sin6_addr);
+}
+
 void wait_readable(int fd, Duration timeout) {
   if (timeout < Duration{0}) timeout = Duration{0};
   timespec ts{static_cast<time_t>(timeout.count() / 1'000'000'000),
@@ -115,7 +122,8 @@ Status run_reflector(int fd, Reflector& reflector, const std::atomic<bool>& stop
   while (!stop) {
     wait_readable(fd, std::chrono::milliseconds(50));
     while (receive(fd, in, d)) {
-      if (!reflector.on_datagram({in.data(), d.size}, d.at)) continue;
+      if (!reflector.on_datagram({in.data(), d.size}, d.at, frame_bytes(0, is_v6(d.from))))
+        continue;
       ::sendto(fd, in.data(), d.size, MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&d.from),
                d.from_len);
     }

@@ -229,13 +229,15 @@ TEST(ProbeStats, ThroughputCountsFramesAfterTheFirstArrival) {
 }
 
 TEST(ProbeReflector, EchoesProbesOnlyAndCountsEachRunApart) {
-  Reflector r(frame_bytes(0, false));
-  EXPECT_TRUE(r.on_datagram(datagram(1, 0, kT0), kT0 + milliseconds(1)));
-  EXPECT_TRUE(r.on_datagram(datagram(1, 1, kT0), kT0 + milliseconds(2)));
-  EXPECT_TRUE(r.on_datagram(datagram(2, 0, kT0), kT0 + milliseconds(2)));
-  EXPECT_TRUE(r.on_datagram(datagram(1, 1, kT0), kT0 + milliseconds(3)));  // duplicates go back too
+  Reflector r;
+  const size_t v4 = frame_bytes(0, false);
+  EXPECT_TRUE(r.on_datagram(datagram(1, 0, kT0), kT0 + milliseconds(1), v4));
+  EXPECT_TRUE(r.on_datagram(datagram(1, 1, kT0), kT0 + milliseconds(2), v4));
+  EXPECT_TRUE(r.on_datagram(datagram(2, 0, kT0), kT0 + milliseconds(2), v4));
+  EXPECT_TRUE(
+      r.on_datagram(datagram(1, 1, kT0), kT0 + milliseconds(3), v4));  // duplicates go back too
   std::vector<uint8_t> junk = {1, 2, 3};
-  EXPECT_FALSE(r.on_datagram(junk, kT0));
+  EXPECT_FALSE(r.on_datagram(junk, kT0, v4));
   EXPECT_EQ(r.ignored(), 1u);
   ASSERT_TRUE(r.run(1));
   EXPECT_EQ(r.run(1)->received(), 2u);
@@ -248,7 +250,7 @@ TEST(ProbeReflector, EchoesProbesOnlyAndCountsEachRunApart) {
   EXPECT_EQ(idle[0].first, 2u);
   // Memory stays bounded however many runs arrive.
   for (uint32_t id = 100; id < 200; ++id)
-    r.on_datagram(datagram(id, 0, kT0), kT0 + milliseconds(id));
+    r.on_datagram(datagram(id, 0, kT0), kT0 + milliseconds(id), v4);
   EXPECT_TRUE(r.run(199));
   EXPECT_FALSE(r.run(100));
 }
