@@ -12,7 +12,8 @@
 // The detail gives every figure and each expectation's verdict; the figures also go to the
 // report and to JUnit as properties (probe.loss_pct, probe.rtt_p50_ms, probe.throughput_bps, …).
 // In a lab both ends read the same clock, so the probes' one-way delay FROM → TO is measured too
-// (probe.oneway_mean_ms, probe.oneway_p50_ms, probe.oneway_p99_ms).
+// (probe.oneway_mean_ms, probe.oneway_p50_ms, probe.oneway_p99_ms), and the reflector's
+// turnaround, arrival to echo (probe.turnaround_mean_ms, probe.turnaround_p99_ms).
 // Both sockets are created inside their nodes' namespaces and driven from this process: the
 // reflector on a thread of its own, the sender on the runner's thread. TO's address is its
 // first IPv4 address (its first IPv6 address when it has none); the reflector's port is one the
@@ -58,6 +59,7 @@ Result<UniqueFd> udp_socket_in(const std::string& netns, int family) {
 struct Run {
   probe::Stats stats;
   std::optional<probe::Stats> one_way;
+  std::optional<probe::DelayStats> turnaround;
 };
 
 Result<Run> run_stream(const std::string& from_ns, const std::string& to_ns,
@@ -106,7 +108,10 @@ Result<Run> run_stream(const std::string& from_ns, const std::string& to_ns,
   if (!reflected) return reflected.error();
   Run r;
   r.stats = replies.stats(sender.sent());
-  if (const probe::Collector* c = reflector.run(run)) r.one_way = c->stats(sender.sent());
+  if (const probe::Collector* c = reflector.run(run)) {
+    r.one_way = c->stats(sender.sent());
+    r.turnaround = c->turnaround();
+  }
   return r;
 }
 
@@ -272,6 +277,12 @@ class ProbeStep final : public StepKind {
       o.measurements.push_back({"probe.oneway_mean_ms", ms(d.mean), "ms"});
       o.measurements.push_back({"probe.oneway_p50_ms", ms(d.p50), "ms"});
       o.measurements.push_back({"probe.oneway_p99_ms", ms(d.p99), "ms"});
+    }
+    // The reflector's share of each round trip: from the probe's arrival to its echo's send.
+    if (r->turnaround) {
+      auto ms = [](Duration d) { return std::chrono::duration<double, std::milli>(d).count(); };
+      o.measurements.push_back({"probe.turnaround_mean_ms", ms(r->turnaround->mean), "ms"});
+      o.measurements.push_back({"probe.turnaround_p99_ms", ms(r->turnaround->p99), "ms"});
     }
     return o;
   }

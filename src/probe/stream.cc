@@ -158,6 +158,25 @@ Duration percentile(std::span<const Duration> sorted, double p) {
   return sorted[rank - 1];
 }
 
+namespace {
+
+// min, mean, nearest-rank percentiles and max of non-empty samples (sorted in place).
+DelayStats summarize(std::vector<Duration>& d) {
+  std::sort(d.begin(), d.end());
+  Duration sum{0};
+  for (Duration x : d) sum += x;
+  DelayStats ds;
+  ds.min = d.front();
+  ds.max = d.back();
+  ds.mean = sum / static_cast<int64_t>(d.size());
+  ds.p50 = percentile(d, 50);
+  ds.p90 = percentile(d, 90);
+  ds.p99 = percentile(d, 99);
+  return ds;
+}
+
+}  // namespace
+
 Collector::Collector(uint32_t run, uint64_t limit, size_t overhead)
     : run_(run), limit_(std::min(limit, kMaxCount)), overhead_(overhead) {}
 
@@ -202,14 +221,12 @@ Stats Collector::stats(uint64_t sent) const {
   s.reordered = reordered_;
   s.ignored = ignored_;
   std::vector<Duration> d;
-  int64_t sum = 0;
   double ipdv = 0;
   std::optional<int64_t> previous;
   size_t end = std::min<size_t>(delay_ns_.size(), sent);
   for (size_t i = 0; i < end; ++i) {
     if (delay_ns_[i] == kMissing) continue;
     d.emplace_back(delay_ns_[i]);
-    sum += delay_ns_[i];
     if (previous) ipdv += std::abs(static_cast<double>(delay_ns_[i] - *previous));
     previous = delay_ns_[i];
   }
@@ -218,15 +235,7 @@ Stats Collector::stats(uint64_t sent) const {
   s.loss_pct = sent == 0 ? 0 : 100.0 * static_cast<double>(s.lost) / static_cast<double>(sent);
   if (!d.empty()) {
     if (d.size() > 1) s.jitter = Duration(std::llround(ipdv / static_cast<double>(d.size() - 1)));
-    std::sort(d.begin(), d.end());
-    DelayStats ds;
-    ds.min = d.front();
-    ds.max = d.back();
-    ds.mean = Duration(sum / static_cast<int64_t>(d.size()));
-    ds.p50 = percentile(d, 50);
-    ds.p90 = percentile(d, 90);
-    ds.p99 = percentile(d, 99);
-    s.delay = ds;
+    s.delay = summarize(d);
   }
   if (first_ && last_ && *last_ > *first_) {
     s.throughput_bps = static_cast<double>(bytes_after_first_) * 8 /
@@ -235,11 +244,22 @@ Stats Collector::stats(uint64_t sent) const {
   return s;
 }
 
-bool Reflector::on_datagram(std::span<const uint8_t> payload, TimePoint at, size_t overhead) {
+void Collector::add_turnaround(Duration d) {
+  if (turnaround_.size() < limit_) turnaround_.push_back(d);
+}
+
+std::optional<DelayStats> Collector::turnaround() const {
+  if (turnaround_.empty()) return std::nullopt;
+  std::vector<Duration> d = turnaround_;
+  return summarize(d);
+}
+
+std::optional<uint32_t> Reflector::on_datagram(std::span<const uint8_t> payload, TimePoint at,
+                                               size_t overhead) {
   auto h = decode_probe(payload);
   if (!h) {
     ++ignored_;
-    return false;
+    return std::nullopt;
   }
   auto it = runs_.find(h->run);
   if (it == runs_.end()) {
@@ -252,7 +272,13 @@ bool Reflector::on_datagram(std::span<const uint8_t> payload, TimePoint at, size
     }
     it = runs_.emplace(h->run, Collector(h->run, kMaxCount, overhead)).first;
   }
-  return it->second.on_datagram(payload, at) != Collector::Verdict::kOutOfRange;
+  if (it->second.on_datagram(payload, at) == Collector::Verdict::kOutOfRange) return std::nullopt;
+  return h->run;
+}
+
+void Reflector::echoed(uint32_t run, Duration turnaround) {
+  auto it = runs_.find(run);
+  if (it != runs_.end()) it->second.add_turnaround(turnaround);
 }
 
 const Collector* Reflector::run(uint32_t id) const {

@@ -155,6 +155,9 @@ class Collector {
   uint64_t arrivals() const { return arrivals_; }
   std::optional<uint64_t> highest() const { return highest_; }
   std::optional<TimePoint> last_arrival() const { return last_; }
+  // A reflector's turnaround per echoed probe (at most `limit` kept); none before the first.
+  void add_turnaround(Duration d);
+  std::optional<DelayStats> turnaround() const;
 
  private:
   static constexpr int64_t kMissing = INT64_MIN;
@@ -166,16 +169,21 @@ class Collector {
   std::optional<uint64_t> highest_;
   std::optional<TimePoint> first_, last_;
   uint64_t bytes_after_first_ = 0;
+  std::vector<Duration> turnaround_;
 };
 
 // The reflecting side: echoes every probe (any run) and counts what arrived, per run.
 class Reflector {
  public:
   static constexpr size_t kMaxRuns = 8;
-  // Whether to send `payload` back to where it came from unchanged: a probe is, anything else
-  // is counted in ignored() and dropped. `overhead` as for Collector (frame_bytes(0, v6) of the
-  // datagram's family; a run keeps its first datagram's).
-  bool on_datagram(std::span<const uint8_t> payload, TimePoint at, size_t overhead);
+  // Whether to send `payload` back to where it came from unchanged: a probe is (its run id is
+  // returned), anything else is counted in ignored() and dropped. `overhead` as for Collector
+  // (frame_bytes(0, v6) of the datagram's family; a run keeps its first datagram's).
+  std::optional<uint32_t> on_datagram(std::span<const uint8_t> payload, TimePoint at,
+                                      size_t overhead);
+  // How long a probe of `run` took from its arrival to its echo's send (the reflector's share of
+  // the round trip).
+  void echoed(uint32_t run, Duration turnaround);
   const Collector* run(uint32_t id) const;
   uint64_t ignored() const { return ignored_; }
   // Runs with no arrival for `idle`, removed (a reflector reports each run once it has ended).

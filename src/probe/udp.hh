@@ -26,7 +26,8 @@ Status run_sender(int fd, Sender& sender, Collector& replies, Duration wait,
                   const std::atomic<bool>& stop);
 
 // Echoes each probe arriving on `fd` (a bound UDP socket) to its source until `stop`, checked
-// at least every 50 ms; `tick` (when set) runs as often with the current time.
+// at least every 50 ms; `tick` (when set) runs as often with the current time. Each echo's
+// turnaround (kernel arrival to just before sendto) goes to Reflector::echoed.
 Status run_reflector(int fd, Reflector& reflector, const std::atomic<bool>& stop,
                      const std::function<void(TimePoint)>& tick = {});
 

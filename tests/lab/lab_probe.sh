@@ -106,6 +106,7 @@ read -r mean_err p99_err added_p50 < <(awk -v bm="$(fig 1 probe.rtt_mean_ms)" \
 echo "# baseline RTT mean $(fig 1 probe.rtt_mean_ms) ms p50 $(fig 1 probe.rtt_p50_ms) ms p99 $(fig 1 probe.rtt_p99_ms) ms"
 echo "# delayed  RTT mean $(fig 3 probe.rtt_mean_ms) ms p50 $(fig 3 probe.rtt_p50_ms) ms p99 $(fig 3 probe.rtt_p99_ms) ms"
 echo "# one way h1 -> h2: baseline mean $(fig 1 probe.oneway_mean_ms) p50 $(fig 1 probe.oneway_p50_ms) p99 $(fig 1 probe.oneway_p99_ms) ms; delayed mean $(fig 3 probe.oneway_mean_ms) p50 $(fig 3 probe.oneway_p50_ms) p99 $(fig 3 probe.oneway_p99_ms) ms"
+echo "# reflector turnaround: baseline mean $(fig 1 probe.turnaround_mean_ms) p99 $(fig 1 probe.turnaround_p99_ms) ms; delayed mean $(fig 3 probe.turnaround_mean_ms) p99 $(fig 3 probe.turnaround_p99_ms) ms"
 echo "# delay 10ms each way: mean error ${mean_err} µs (target ±50), p99 error ${p99_err} µs (target ±200)"
 awk -v a="$added_p50" 'BEGIN { exit !(a >= 19 && a <= 21) }' ||
   fail "delay 10ms each way added $added_p50 ms to the RTT's p50, expected 20 ± 1"

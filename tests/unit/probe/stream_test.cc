@@ -231,7 +231,7 @@ TEST(ProbeStats, ThroughputCountsFramesAfterTheFirstArrival) {
 TEST(ProbeReflector, EchoesProbesOnlyAndCountsEachRunApart) {
   Reflector r;
   const size_t v4 = frame_bytes(0, false);
-  EXPECT_TRUE(r.on_datagram(datagram(1, 0, kT0), kT0 + milliseconds(1), v4));
+  EXPECT_EQ(r.on_datagram(datagram(1, 0, kT0), kT0 + milliseconds(1), v4), 1u);
   EXPECT_TRUE(r.on_datagram(datagram(1, 1, kT0), kT0 + milliseconds(2), v4));
   EXPECT_TRUE(r.on_datagram(datagram(2, 0, kT0), kT0 + milliseconds(2), v4));
   EXPECT_TRUE(
@@ -248,6 +248,14 @@ TEST(ProbeReflector, EchoesProbesOnlyAndCountsEachRunApart) {
   auto idle = r.take_idle(kT0 + milliseconds(1002), std::chrono::seconds(1));
   ASSERT_EQ(idle.size(), 1u);
   EXPECT_EQ(idle[0].first, 2u);
+  // The reflector's turnaround per echo, per run.
+  EXPECT_FALSE(r.run(1)->turnaround());
+  r.echoed(1, microseconds(10));
+  r.echoed(1, microseconds(30));
+  r.echoed(7, microseconds(99));  // no such run: nothing
+  ASSERT_TRUE(r.run(1)->turnaround());
+  EXPECT_EQ(r.run(1)->turnaround()->mean, microseconds(20));
+  EXPECT_EQ(r.run(1)->turnaround()->p99, microseconds(30));
   // Memory stays bounded however many runs arrive.
   for (uint32_t id = 100; id < 200; ++id)
     r.on_datagram(datagram(id, 0, kT0), kT0 + milliseconds(id), v4);
