@@ -234,8 +234,8 @@ class ProbeStep final : public StepKind {
           ok = false;
           continue;
         }
+        text += (spec->expect.empty() ? " expect " : ", ") + *t;
         spec->expect.push_back(*x);
-        text += " expect " + *t;
       }
     }
     if (!ok) return nullptr;
