@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <sstream>
+
+#include "lab/scenario.hh"
 #include "lab/topology.hh"
 
 using namespace vnet::lab;
@@ -71,6 +74,38 @@ TEST(ProbeStep, RefusesMistakesAtTheirLine) {
     std::string e = errors_of(c.step);
     EXPECT_NE(e.find(c.error), std::string::npos) << c.step << " → " << e;
   }
+}
+
+}  // namespace
+
+namespace {
+
+TEST(ProbeStep, MeasurementsGoToJUnitPropertiesAndTheReport) {
+  Report r;
+  r.lab = "m";
+  r.steps.push_back({"s",
+                     "probe h1 h2 expect loss < 1%",
+                     false,
+                     "loss 2.00% … FAIL",
+                     std::chrono::milliseconds(1500),
+                     {{"probe.loss_pct", 2, "pct"}, {"probe.rtt_p50_ms", 0.125, "ms"}}});
+  r.steps.push_back({"s", "ping h1 h2 expect reach", true, "reply", {}, {}});
+  std::string x = r.junit_xml();
+  EXPECT_NE(x.find("<testcase classname=\"m.s\" name=\"probe h1 h2 expect loss &lt; 1%\" "
+                   "time=\"1.500\"><properties><property name=\"probe.loss_pct\" value=\"2\"/>"
+                   "<property name=\"probe.rtt_p50_ms\" value=\"0.125\"/></properties>"
+                   "<failure message=\"loss 2.00% … FAIL\"/></testcase>"),
+            std::string::npos)
+      << x;
+  // A step without figures has no properties element.
+  EXPECT_NE(x.find("name=\"ping h1 h2 expect reach\" time=\"0.000\"><system-out>reply"),
+            std::string::npos)
+      << x;
+  std::ostringstream text;
+  r.print(text);
+  EXPECT_NE(text.str().find("measured: probe.loss_pct 2 pct, probe.rtt_p50_ms 0.125 ms"),
+            std::string::npos)
+      << text.str();
 }
 
 }  // namespace
