@@ -13,7 +13,9 @@
 // report and to JUnit as properties (probe.loss_pct, probe.rtt_p50_ms, probe.throughput_bps, …).
 // In a lab both ends read the same clock, so the probes' one-way delay FROM → TO is measured too
 // (probe.oneway_mean_ms, probe.oneway_p50_ms, probe.oneway_p99_ms), and the reflector's
-// turnaround, arrival to echo (probe.turnaround_mean_ms, probe.turnaround_p99_ms).
+// turnaround, arrival to echo (probe.turnaround_mean_ms, probe.turnaround_p99_ms). Each probe's
+// RTT is its round trip less the reflector's turnaround for it (TWAMP's way, RFC 5357 §4.2):
+// the path's time, without how soon the reflecting thread got a CPU.
 // Both sockets are created inside their nodes' namespaces and driven from this process: the
 // reflector on a thread of its own, the sender on the runner's thread. TO's address is its
 // first IPv4 address (its first IPv6 address when it has none); the reflector's port is one the
@@ -107,10 +109,11 @@ Result<Run> run_stream(const std::string& from_ns, const std::string& to_ns,
   if (!sent) return sent.error();
   if (!reflected) return reflected.error();
   Run r;
-  r.stats = replies.stats(sender.sent());
-  if (const probe::Collector* c = reflector.run(run)) {
-    r.one_way = c->stats(sender.sent());
-    r.turnaround = c->turnaround();
+  const probe::Collector* at_to = reflector.run(run);
+  r.stats = replies.stats(sender.sent(), at_to);
+  if (at_to) {
+    r.one_way = at_to->stats(sender.sent());
+    r.turnaround = at_to->turnaround();
   }
   return r;
 }

@@ -214,7 +214,7 @@ Collector::Verdict Collector::on_datagram(std::span<const uint8_t> payload, Time
   return Verdict::kRecorded;
 }
 
-Stats Collector::stats(uint64_t sent) const {
+Stats Collector::stats(uint64_t sent, const Collector* reflector) const {
   Stats s;
   s.sent = sent;
   s.duplicates = duplicates_;
@@ -226,9 +226,14 @@ Stats Collector::stats(uint64_t sent) const {
   size_t end = std::min<size_t>(delay_ns_.size(), sent);
   for (size_t i = 0; i < end; ++i) {
     if (delay_ns_[i] == kMissing) continue;
-    d.emplace_back(delay_ns_[i]);
-    if (previous) ipdv += std::abs(static_cast<double>(delay_ns_[i] - *previous));
-    previous = delay_ns_[i];
+    int64_t v = delay_ns_[i];
+    if (reflector && i < reflector->turnaround_ns_.size() &&
+        reflector->turnaround_ns_[i] != kMissing) {
+      v -= reflector->turnaround_ns_[i];
+    }
+    d.emplace_back(v);
+    if (previous) ipdv += std::abs(static_cast<double>(v - *previous));
+    previous = v;
   }
   s.received = d.size();
   s.lost = sent - s.received;
@@ -244,18 +249,23 @@ Stats Collector::stats(uint64_t sent) const {
   return s;
 }
 
-void Collector::add_turnaround(Duration d) {
-  if (turnaround_.size() < limit_) turnaround_.push_back(d);
+void Collector::add_turnaround(uint64_t seq, Duration d) {
+  if (seq >= limit_) return;
+  if (seq >= turnaround_ns_.size()) turnaround_ns_.resize(seq + 1, kMissing);
+  if (turnaround_ns_[seq] == kMissing) turnaround_ns_[seq] = d.count();
 }
 
 std::optional<DelayStats> Collector::turnaround() const {
-  if (turnaround_.empty()) return std::nullopt;
-  std::vector<Duration> d = turnaround_;
+  std::vector<Duration> d;
+  for (int64_t t : turnaround_ns_) {
+    if (t != kMissing) d.emplace_back(t);
+  }
+  if (d.empty()) return std::nullopt;
   return summarize(d);
 }
 
-std::optional<uint32_t> Reflector::on_datagram(std::span<const uint8_t> payload, TimePoint at,
-                                               size_t overhead) {
+std::optional<ProbeHeader> Reflector::on_datagram(std::span<const uint8_t> payload, TimePoint at,
+                                                  size_t overhead) {
   auto h = decode_probe(payload);
   if (!h) {
     ++ignored_;
@@ -273,12 +283,12 @@ std::optional<uint32_t> Reflector::on_datagram(std::span<const uint8_t> payload,
     it = runs_.emplace(h->run, Collector(h->run, kMaxCount, overhead)).first;
   }
   if (it->second.on_datagram(payload, at) == Collector::Verdict::kOutOfRange) return std::nullopt;
-  return h->run;
+  return *h;
 }
 
-void Reflector::echoed(uint32_t run, Duration turnaround) {
-  auto it = runs_.find(run);
-  if (it != runs_.end()) it->second.add_turnaround(turnaround);
+void Reflector::echoed(const ProbeHeader& h, Duration turnaround) {
+  auto it = runs_.find(h.run);
+  if (it != runs_.end()) it->second.add_turnaround(h.seq, turnaround);
 }
 
 const Collector* Reflector::run(uint32_t id) const {

@@ -149,14 +149,18 @@ class Collector {
   Verdict on_datagram(std::span<const uint8_t> payload, TimePoint at);
   // Counts a datagram that was no probe at all (the reflector decodes before it knows the run).
   void ignore() { ++ignored_; }
-  // The figures over the first `sent` sequence numbers.
-  Stats stats(uint64_t sent) const;
+  // The figures over the first `sent` sequence numbers. With `reflector` (the reflector's
+  // collector of the same run, on the same clock), each probe's delay is less the reflector's
+  // turnaround for it, as TWAMP's sender subtracts the reflector's processing time (RFC 5357
+  // §4.2): what the path took, not how soon the reflecting thread ran.
+  Stats stats(uint64_t sent, const Collector* reflector = nullptr) const;
   uint64_t received() const { return received_; }
   uint64_t arrivals() const { return arrivals_; }
   std::optional<uint64_t> highest() const { return highest_; }
   std::optional<TimePoint> last_arrival() const { return last_; }
-  // A reflector's turnaround per echoed probe (at most `limit` kept); none before the first.
-  void add_turnaround(Duration d);
+  // A reflector's turnaround for probe `seq` (arrival to its echo's send; the first echo's);
+  // statistics over every echoed probe, none before the first.
+  void add_turnaround(uint64_t seq, Duration d);
   std::optional<DelayStats> turnaround() const;
 
  private:
@@ -169,21 +173,21 @@ class Collector {
   std::optional<uint64_t> highest_;
   std::optional<TimePoint> first_, last_;
   uint64_t bytes_after_first_ = 0;
-  std::vector<Duration> turnaround_;
+  std::vector<int64_t> turnaround_ns_;  // by sequence number; kMissing until echoed
 };
 
 // The reflecting side: echoes every probe (any run) and counts what arrived, per run.
 class Reflector {
  public:
   static constexpr size_t kMaxRuns = 8;
-  // Whether to send `payload` back to where it came from unchanged: a probe is (its run id is
+  // Whether to send `payload` back to where it came from unchanged: a probe is (its header is
   // returned), anything else is counted in ignored() and dropped. `overhead` as for Collector
   // (frame_bytes(0, v6) of the datagram's family; a run keeps its first datagram's).
-  std::optional<uint32_t> on_datagram(std::span<const uint8_t> payload, TimePoint at,
-                                      size_t overhead);
-  // How long a probe of `run` took from its arrival to its echo's send (the reflector's share of
-  // the round trip).
-  void echoed(uint32_t run, Duration turnaround);
+  std::optional<ProbeHeader> on_datagram(std::span<const uint8_t> payload, TimePoint at,
+                                         size_t overhead);
+  // How long probe `h` took from its arrival to its echo's send (the reflector's share of the
+  // round trip).
+  void echoed(const ProbeHeader& h, Duration turnaround);
   const Collector* run(uint32_t id) const;
   uint64_t ignored() const { return ignored_; }
   // Runs with no arrival for `idle`, removed (a reflector reports each run once it has ended).

@@ -122,12 +122,12 @@ Status run_reflector(int fd, Reflector& reflector, const std::atomic<bool>& stop
   while (!stop) {
     wait_readable(fd, std::chrono::milliseconds(50));
     while (receive(fd, in, d)) {
-      auto run = reflector.on_datagram({in.data(), d.size}, d.at, frame_bytes(0, is_v6(d.from)));
-      if (!run) continue;
+      auto h = reflector.on_datagram({in.data(), d.size}, d.at, frame_bytes(0, is_v6(d.from)));
+      if (!h) continue;
       TimePoint now = mono_now();
       ::sendto(fd, in.data(), d.size, MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&d.from),
                d.from_len);
-      reflector.echoed(*run, now - d.at);
+      reflector.echoed(*h, now - d.at);
     }
     if (tick) tick(mono_now());
   }

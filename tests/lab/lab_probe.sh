@@ -10,8 +10,10 @@
 #       200/s each, with the baseline measured first on the same path:
 #         mean error = mean(RTT delayed) − 20 ms − mean(RTT baseline)
 #         p99 error  = p99(RTT delayed) − 20 ms − p50(RTT baseline)
-#       The test prints both (the targets of issue #11 are |mean error| ≤ 50 µs and
-#       |p99 error| ≤ 200 µs) and asserts the added RTT's p50 lies within 20 ms ± 1 ms.
+#       (RTTs less the reflector's turnaround, docs/probe.md). The test prints both (the
+#       targets of issue #11 are |mean error| ≤ 50 µs and |p99 error| ≤ 200 µs; on a shared
+#       2-core VM the p99 error was 0.19–3.8 ms, so it is not asserted) and asserts the added
+#       RTT's p50 lies within 20 ms ± 1 ms.
 . "$(dirname "$0")/lib.sh"
 command -v python3 >/dev/null || { echo "SKIP: needs python3"; exit 77; }
 L=${T}p

@@ -217,6 +217,26 @@ TEST(ProbeStats, JitterIsTheMeanAbsoluteDifferenceOfConsecutiveDelays) {
   EXPECT_EQ(k.stats(50).jitter, Duration{0});
 }
 
+TEST(ProbeStats, TheReflectorsTurnaroundIsNotPartOfTheRtt) {
+  // Round trips of 1.2, 1.5 and 1.1 ms, of which the reflector held the probes 0.2, 0.5 and
+  // (unknown) ms: RTTs 1.0, 1.0 and 1.1 ms.
+  Collector replies(3, 3, 0), at_reflector(3, 3, 0);
+  const int rtt_us[] = {1200, 1500, 1100};
+  for (uint64_t q = 0; q < 3; ++q) {
+    TimePoint sent = kT0 + milliseconds(5 * q);
+    replies.on_datagram(datagram(3, q, sent), sent + microseconds(rtt_us[q]));
+  }
+  at_reflector.add_turnaround(0, microseconds(200));
+  at_reflector.add_turnaround(1, microseconds(500));
+  Stats s = replies.stats(3, &at_reflector);
+  EXPECT_EQ(s.delay->min, microseconds(1000));
+  EXPECT_EQ(s.delay->p50, microseconds(1000));
+  EXPECT_EQ(s.delay->max, microseconds(1100));
+  EXPECT_EQ(s.jitter, microseconds(50));                       // (0 + 100) / 2
+  EXPECT_EQ(replies.stats(3).delay->max, microseconds(1500));  // without: the raw round trips
+  EXPECT_EQ(at_reflector.turnaround()->mean, microseconds(350));
+}
+
 TEST(ProbeStats, ThroughputCountsFramesAfterTheFirstArrival) {
   // 101 probes of 200 bytes, one every 1 ms: the 100 frames of 242 bytes after the first arrive
   // in 100 ms, 1.936 Mbit/s, exactly the rate they were paced at (1000/s of 1936-bit frames).
@@ -231,7 +251,7 @@ TEST(ProbeStats, ThroughputCountsFramesAfterTheFirstArrival) {
 TEST(ProbeReflector, EchoesProbesOnlyAndCountsEachRunApart) {
   Reflector r;
   const size_t v4 = frame_bytes(0, false);
-  EXPECT_EQ(r.on_datagram(datagram(1, 0, kT0), kT0 + milliseconds(1), v4), 1u);
+  EXPECT_EQ(r.on_datagram(datagram(1, 0, kT0), kT0 + milliseconds(1), v4)->run, 1u);
   EXPECT_TRUE(r.on_datagram(datagram(1, 1, kT0), kT0 + milliseconds(2), v4));
   EXPECT_TRUE(r.on_datagram(datagram(2, 0, kT0), kT0 + milliseconds(2), v4));
   EXPECT_TRUE(
@@ -250,9 +270,10 @@ TEST(ProbeReflector, EchoesProbesOnlyAndCountsEachRunApart) {
   EXPECT_EQ(idle[0].first, 2u);
   // The reflector's turnaround per echo, per run.
   EXPECT_FALSE(r.run(1)->turnaround());
-  r.echoed(1, microseconds(10));
-  r.echoed(1, microseconds(30));
-  r.echoed(7, microseconds(99));  // no such run: nothing
+  r.echoed({1, 0, 0}, microseconds(10));
+  r.echoed({1, 1, 0}, microseconds(30));
+  r.echoed({1, 1, 0}, microseconds(50));  // a duplicate's echo: the first one counts
+  r.echoed({7, 0, 0}, microseconds(99));  // no such run: nothing
   ASSERT_TRUE(r.run(1)->turnaround());
   EXPECT_EQ(r.run(1)->turnaround()->mean, microseconds(20));
   EXPECT_EQ(r.run(1)->turnaround()->p99, microseconds(30));
