@@ -8,6 +8,7 @@
 
 #include <csignal>
 #include <iostream>
+#include <optional>
 #include <random>
 
 #include <nlohmann/json.hpp>
@@ -84,7 +85,7 @@ struct SendOptions {
   std::string address, rate, bitrate, duration, wait = "1s";
   uint16_t port = probe::kDefaultPort;
   size_t size = probe::kDefaultPayload;
-  uint64_t count = 0;
+  std::optional<uint64_t> count;
   bool json = false;
 };
 
@@ -102,7 +103,7 @@ int run_send(const SendOptions& so) {
     if (!b) die("--" + b.error().message);
     o.bitrate = *b;
   }
-  if (so.count > 0) o.count = so.count;
+  o.count = so.count;
   if (!so.duration.empty()) {
     auto d = parse_duration(so.duration, std::chrono::milliseconds(1), std::chrono::hours(1));
     if (!d) die("--duration " + d.error().message);
@@ -140,7 +141,12 @@ int run_send(const SendOptions& so) {
   return 0;
 }
 
-int run_reflect(uint16_t port, const std::string& bind, bool json) {
+int run_reflect(uint16_t port, std::string bind, bool json) {
+  if (bind == "::") {
+    // The default wildcard; a kernel without IPv6 (ipv6.disable=1) has only IPv4's.
+    UniqueFd probe6(::socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    if (!probe6.valid() && errno == EAFNOSUPPORT) bind = "0.0.0.0";
+  }
   Address a = address_of(bind, port);
   UniqueFd fd = udp_socket(a.v6);
   if (a.v6) {
@@ -190,7 +196,8 @@ void add_probe(CLI::App& app) {
   auto bind = std::make_shared<std::string>("::");
   auto rjson = std::make_shared<bool>(false);
   reflect->add_option("--port", *port, "UDP port (default 47000)");
-  reflect->add_option("--bind", *bind, "local address (default :: — IPv4 and IPv6)");
+  reflect->add_option("--bind", *bind,
+                      "local address (default :: — IPv4 and IPv6; 0.0.0.0 without IPv6)");
   reflect->add_flag("--json", *rjson, "one JSON object per finished run");
   reflect->final_callback([=] { std::exit(run_reflect(*port, *bind, *rjson)); });
 
