@@ -12,7 +12,7 @@
 #         p99 error  = p99(RTT delayed) − 20 ms − p50(RTT baseline)
 #       (RTTs less the reflector's turnaround, docs/probe.md). The test prints both (the
 #       targets of issue #11 are |mean error| ≤ 50 µs and |p99 error| ≤ 200 µs; on a shared
-#       2-core VM the p99 error was 0.19–3.8 ms, so it is not asserted) and asserts the added
+#       2-core VM the p99 error was 0.15–4.0 ms over six runs, so it is not asserted) and asserts the added
 #       RTT's p50 lies within 20 ms ± 1 ms;
 #   (e) `vnet probe send --bitrate 1mbit` to `vnet probe reflect` in another namespace: every
 #       probe back, the throughput of the replies 1 Mbit/s ± 2 %.
