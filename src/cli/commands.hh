@@ -12,6 +12,7 @@ void add_lab(CLI::App& app);
 void add_vrrp(CLI::App& app);
 void add_wirefilter(CLI::App& app);
 void add_capture(CLI::App& app);
+void add_probe(CLI::App& app);
 // The words after `--` on the command line.
 std::vector<std::string>& passthrough();
 

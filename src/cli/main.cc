@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
   vnet::cli::add_vrrp(app);
   vnet::cli::add_wirefilter(app);
   vnet::cli::add_capture(app);
+  vnet::cli::add_probe(app);
 #ifdef VNET_HAVE_LAB
   vnet::cli::add_lab(app);
 #endif

@@ -44,6 +44,7 @@ const Registry& registry() {
     r.add(make_root_bridge_step());
     r.add(make_stream_step());
     r.add(make_converge_step());
+    r.add(make_probe_step());
     return r;
   }();
   return r;

@@ -49,5 +49,6 @@ std::unique_ptr<StepKind> make_stp_port_step();
 std::unique_ptr<StepKind> make_root_bridge_step();
 std::unique_ptr<StepKind> make_stream_step();
 std::unique_ptr<StepKind> make_converge_step();
+std::unique_ptr<StepKind> make_probe_step();
 
 }  // namespace vnet::lab

@@ -101,6 +101,13 @@ void Report::print(std::ostream& out) const {
     }
     out << fmt::format("  [{}] {:<52} {:>6} ms  {}\n", s.passed ? "PASS" : "FAIL", s.step,
                        s.duration.count(), s.detail);
+    if (!s.measurements.empty()) {
+      std::string line;
+      for (auto& m : s.measurements) {
+        line += fmt::format("{}{} {:.6g} {}", line.empty() ? "" : ", ", m.name, m.value, m.unit);
+      }
+      out << "         measured: " << line << "\n";
+    }
   }
   out << fmt::format("{} steps: {} passed, {} failed ({:.1f} s)\n", steps.size(),
                      steps.size() - failed(), failed(), duration.count() / 1000.0);
@@ -131,10 +138,18 @@ std::string Report::junit_xml() const {
       x += fmt::format("    <testcase classname=\"{}.{}\" name=\"{}\" time=\"{:.3f}\"",
                        xml_escape(lab), xml_escape(sc), xml_escape(s->step),
                        s->duration.count() / 1000.0);
+      x += ">";
+      if (!s->measurements.empty()) {
+        x += "<properties>";
+        for (auto& m : s->measurements) {
+          x += fmt::format("<property name=\"{}\" value=\"{}\"/>", xml_escape(m.name), m.value);
+        }
+        x += "</properties>";
+      }
       if (s->passed) {
-        x += fmt::format("><system-out>{}</system-out></testcase>\n", xml_escape(s->detail));
+        x += fmt::format("<system-out>{}</system-out></testcase>\n", xml_escape(s->detail));
       } else {
-        x += fmt::format("><failure message=\"{}\"/></testcase>\n", xml_escape(s->detail));
+        x += fmt::format("<failure message=\"{}\"/></testcase>\n", xml_escape(s->detail));
       }
     }
     x += "  </testsuite>\n";
@@ -164,8 +179,12 @@ Report run_scenarios(const Topology& topo, LabRuntime& lab, const std::string& o
       auto s0 = Clock::now();
       Outcome o = st.kind->run(st, ctx, false);
       ctx.fault_applied();
-      StepResult r{sc.name, st.text, o.passed, o.detail,
-                   std::chrono::duration_cast<milliseconds>(Clock::now() - s0)};
+      StepResult r{sc.name,
+                   st.text,
+                   o.passed,
+                   o.detail,
+                   std::chrono::duration_cast<milliseconds>(Clock::now() - s0),
+                   std::move(o.measurements)};
       live << fmt::format("  [{}] {} — {}\n", r.passed ? "PASS" : "FAIL", r.step, r.detail)
            << std::flush;
       report.steps.push_back(std::move(r));

@@ -15,6 +15,7 @@
 
 #include "lab/probe.hh"
 #include "lab/runtime.hh"
+#include "lab/step.hh"
 #include "lab/topology.hh"
 
 namespace vnet::lab {
@@ -25,6 +26,7 @@ struct StepResult {
   bool passed = false;
   std::string detail;
   std::chrono::milliseconds duration{0};
+  std::vector<Measurement> measurements;  // Outcome::measurements
 };
 
 struct Report {

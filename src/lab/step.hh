@@ -23,9 +23,18 @@ namespace vnet::lab {
 class Reader;
 class ScenarioContext;
 
+// A figure a step measured, for the report and JUnit (<property name="probe.loss_pct" …>):
+// `name` is "probe.loss_pct", `unit` "pct", "ms", "bps" or "count".
+struct Measurement {
+  std::string name;
+  double value = 0;
+  std::string unit;
+};
+
 struct Outcome {
   bool passed = false;
   std::string detail;
+  std::vector<Measurement> measurements;  // steps that measure (probe); empty for the others
 };
 
 class StepKind {
