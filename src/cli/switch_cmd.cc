@@ -81,7 +81,10 @@ Result<Parsed> parse_flags(const SwitchOpts& o) {
                       "--mgmtmode {}: expected an octal file mode from 0 to 0777, like 0600", m);
   }
   p.mgmt_mode = mode;
-  auto lead = parse_duration(o.wake_lead, Duration{0}, std::chrono::milliseconds(1));
+  // A bare 0 (as the docs write "--wake-lead 0") needs no unit.
+  auto lead = o.wake_lead == "0"
+                  ? Result<Duration>(Duration{0})
+                  : parse_duration(o.wake_lead, Duration{0}, std::chrono::milliseconds(1));
   if (!lead) return make_error(EINVAL, "--wake-lead: {}", lead.error().message);
   p.wake_lead = *lead;
   for (auto& list : o.taps) {
