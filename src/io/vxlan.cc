@@ -139,8 +139,6 @@ Result<std::unique_ptr<Backend>> open_vxlan(const std::string& arg) {
   UniqueFd udp(socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   UniqueFd raw(socket(family, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP));
   if (udp.get() < 0 || raw.get() < 0) return system_error("vxlan:" + arg + ": socket");
-  int one = 1;
-  setsockopt(udp.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   int buf = 4 << 20;
   setsockopt(udp.get(), SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf);
   setsockopt(raw.get(), SOL_SOCKET, SO_SNDBUF, &buf, sizeof buf);
@@ -168,7 +166,15 @@ Result<std::unique_ptr<Backend>> open_vxlan(const std::string& arg) {
       reinterpret_cast<sockaddr_in*>(&udp_addr)->sin_addr.s_addr = htonl(INADDR_ANY);
     }
   }
+  // One socket per address and port: datagrams are told apart by VNI inside one port, so two
+  // vxlan ports on the same address and port would take each other's traffic. Refused instead.
   if (bind(udp.get(), reinterpret_cast<sockaddr*>(&udp_addr), len) < 0) {
+    if (errno == EADDRINUSE) {
+      return make_error(EADDRINUSE,
+                        "vxlan:{}: UDP {} is taken (by another vxlan port?): map every VNI of "
+                        "one address and port in one vxlan port (map=…,map=…)",
+                        arg, local.to_string());
+    }
     return system_error(fmt::format("vxlan:{}: bind UDP {}", arg, local.to_string()));
   }
   socklen_t rlen = 0;

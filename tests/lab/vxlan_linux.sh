@@ -6,7 +6,11 @@
 #     `remote`, vnet's flood=VNI@REMOTE);
 #   - h1 (access VLAN 10) and h2 (access VLAN 20) on the vnet switch ping the kernel's vx10/vx20
 #     addresses both ways; nothing crosses between the VLANs/VNIs;
-#   - the kernel learns h1's MAC at vnet's underlay address (bridge fdb);
+#   - the kernel learns h1's MAC at vnet's underlay address (bridge fdb); VNI 5020's side of vnet
+#     does not learn (nolearning) and reaches vx20 through a static entry instead;
+#   - VNI 5040 floods through multicast group 239.1.1.40 on both sides (Linux `group`);
+#   - VNI 5010 is sent with UDP checksums (vnet's `csum`), checked good by tshark; iperf3 TCP
+#     both ways over it (hosts at MTU 1450, as the docs say);
 #   - on the wire (tshark on the underlay): the I flag set, reserved bits zero, and vnet's UDP
 #     source ports in 49152-65535, varying with the flow.
 . "$(dirname "$0")/lib.sh"
@@ -15,6 +19,10 @@ ns_add $T-k    # the kernel's side: u2 and the vxlan devices
 ip -n $T-u link add u1 type veth peer name u2 netns $T-k
 ip -n $T-u addr add 192.168.77.1/24 dev u1; ip -n $T-u link set u1 up
 ip -n $T-k addr add 192.168.77.2/24 dev u2; ip -n $T-k link set u2 up
+# A veth carries the kernel's partial checksums across: the inner TCP checksum of what vx10 sends
+# would reach vnet's UDP socket unfinished. With tx checksumming off the kernel completes it, as
+# a NIC would (containerlab does the same on its veths).
+ip netns exec $T-k ethtool -K u2 tx off >/dev/null
 for h in 1 2; do
   ns_add $T-h$h
   ip -n $T-u link add p$h type veth peer name eth0 netns $T-h$h
@@ -23,28 +31,40 @@ for h in 1 2; do
 done
 host_cfg $T-h1 eth0 02:00:00:00:0d:01 10.10.0.1/24
 host_cfg $T-h2 eth0 02:00:00:00:0d:02 10.20.0.1/24
+ns_add $T-h4
+ip -n $T-u link add p4 type veth peer name eth0 netns $T-h4
+ip -n $T-u link set p4 up
+ip netns exec $T-h4 sysctl -qw net.ipv6.conf.all.disable_ipv6=1
+host_cfg $T-h4 eth0 02:00:00:00:0d:04 10.40.0.1/24
+ip -n $T-h1 link set eth0 mtu 1450
 # The kernel's VTEPs: VNI 5010 on 4789, VNI 5020 on 8472, each with vnet as its only remote.
 ip -n $T-k link add vx10 address 02:00:00:00:0e:10 type vxlan id 5010 dstport 4789 local 192.168.77.2 remote 192.168.77.1
 ip -n $T-k link add vx20 address 02:00:00:00:0e:20 type vxlan id 5020 dstport 8472 local 192.168.77.2 remote 192.168.77.1
+# The kernel derives a vxlan MTU from its lower device only with `dev`: set the overlay MTU.
+for v in vx10 vx20 vx40; do ip -n $T-k link set $v mtu 1450 2>/dev/null || true; done
 ip -n $T-k addr add 10.10.0.2/24 dev vx10; ip -n $T-k link set vx10 up
 ip -n $T-k addr add 10.20.0.2/24 dev vx20; ip -n $T-k link set vx20 up
+ip -n $T-k link add vx40 address 02:00:00:00:0e:40 type vxlan id 5040 dstport 4789 local 192.168.77.2 group 239.1.1.40 dev u2
+ip -n $T-k addr add 10.40.0.2/24 dev vx40; ip -n $T-k link set vx40 up
+ip -n $T-u route add 224.0.0.0/4 dev u1
 ip netns exec $T-k sysctl -qw net.ipv6.conf.all.disable_ipv6=1
 
 M=$WORK/mgmt
 start_switch $T-u $M
 ctl() { "$VNET" ctl "$M" "$@"; }
 ctl vlan/create 10; ctl vlan/create 20
-for p in 1 2 3 4; do ctl port/create $p; done
+ctl vlan/create 40
+for p in 1 2 3 4 5 6; do ctl port/create $p; done
 ctl port/attach 1 afpacket:p1; ctl port/mode 1 access 10
 ctl port/attach 2 afpacket:p2; ctl port/mode 2 access 20
-ctl port/attach 3 "vxlan:192.168.77.1,map=10:5010,flood=5010@192.168.77.2"
-ctl port/mode 3 trunk 10
-ctl port/attach 4 "vxlan:192.168.77.1:8472,map=20:5020,flood=5020@192.168.77.2"
+# One vxlan port per local address and UDP port, carrying every VNI of that port.
+ctl port/attach 3 "vxlan:192.168.77.1,map=10:5010,map=40:5040,flood=5010@192.168.77.2,flood=5040@239.1.1.40,csum"
+ctl port/mode 3 trunk 10,40
+ctl port/attach 4 "vxlan:192.168.77.1:8472,map=20:5020,flood=5020@192.168.77.2,static=5020@02:00:00:00:0e:20@192.168.77.2,nolearning"
 ctl port/mode 4 trunk 20
+ctl port/attach 5 afpacket:p4; ctl port/mode 5 access 40
+contains "is taken" ctl port/attach 6 "vxlan:192.168.77.1,map=50:5050" && fail "a second vxlan port on 192.168.77.1:4789 was accepted" || true
 
-ip netns exec $T-k tshark -i u2 -f "udp" -w $WORK/underlay.pcapng -q 2>$WORK/tshark.log &
-TS=$!; PIDS+=($TS)
-wait_for 10 grep -q "Capturing on" $WORK/tshark.log || fail "tshark did not start"
 
 wait_for 10 ip netns exec $T-h1 ping -c 1 -W 1 10.10.0.2 || fail "h1 -> kernel vx10 (VNI 5010, port 4789)"
 pass "VNI 5010 on port 4789: h1 reaches the kernel's vx10"
@@ -54,29 +74,65 @@ wait_for 10 ip netns exec $T-h2 ping -c 1 -W 1 10.20.0.2 || fail "h2 -> kernel v
 reach $T-k 10.20.0.1 || fail "kernel vx20 -> h2"
 pass "VNI 5020 on port 8472: h2 and the kernel's vx20 reach each other"
 
-# Isolation: a VLAN 10 host asking for VNI 5020's address reaches nothing of VNI 5020 (vx20
-# receives none of its frames). arp_ignore=1: the kernel's namespace owns both addresses and would
-# otherwise answer for 10.20.0.2 on vx10 (its weak host model, not a leak).
+wait_for 10 ip netns exec $T-h4 ping -c 1 -W 1 10.40.0.2 || fail "h4 -> kernel vx40 (VNI 5040, group 239.1.1.40)"
+reach $T-k 10.40.0.1 || fail "kernel vx40 -> h4"
+pass "VNI 5040 flooded through group 239.1.1.40: h4 and the kernel's vx40 reach each other"
+
+# A daemon inherits the caller's descriptors (a flock on the lab lock too): stopped on exit.
+ip netns exec $T-k iperf3 -s -D -p 5201 --logfile $WORK/iperf3.log --pidfile $WORK/iperf3.pid
+wait_for 5 test -s $WORK/iperf3.pid && PIDS+=("$(cat $WORK/iperf3.pid)")
+wait_for 5 ip netns exec $T-k sh -c 'ss -ltn | grep -q ":5201 "' || fail "iperf3 server did not listen"
+ip netns exec $T-h1 iperf3 -c 10.10.0.2 -p 5201 -t 2 --connect-timeout 3000 -J </dev/null > $WORK/up.json || true
+ip netns exec $T-h1 iperf3 -c 10.10.0.2 -p 5201 -t 2 -R --connect-timeout 3000 -J </dev/null > $WORK/down.json || true
+up=$(jq '.end.sum_received.bits_per_second // 0' $WORK/up.json)
+down=$(jq '.end.sum_received.bits_per_second // 0' $WORK/down.json)
+awk -v u="$up" -v d="$down" 'BEGIN { exit !(u + 0 > 1e6 && d + 0 > 1e6) }' ||
+  fail "iperf3 over VNI 5010: $up / $down bit/s ($(jq -r '.error // empty' $WORK/up.json $WORK/down.json))"
+pass "iperf3 TCP over VNI 5010: $(awk -v u="$up" 'BEGIN { printf "%.0f", u / 1e6 }') Mbit/s to the kernel, $(awk -v d="$down" 'BEGIN { printf "%.0f", d / 1e6 }') Mbit/s back"
+
+# Isolation: a VLAN 10 host asking for VNI 5020's address reaches nothing of VNI 5020: vx20
+# receives none of its frames, while vx10 sees its ARP requests (the positive control).
+# arp_ignore=1: the kernel's namespace owns both addresses and would otherwise answer for
+# 10.20.0.2 on vx10 (its weak host model, not a leak).
 ip netns exec $T-k sysctl -qw net.ipv4.conf.all.arp_ignore=1
 ip -n $T-h1 route add 10.20.0.0/24 dev eth0
-rx_before=$(ip netns exec $T-k cat /sys/class/net/vx20/statistics/rx_packets)
+for v in vx10 vx20; do
+  ip netns exec $T-k tshark -i $v -w $WORK/$v.pcapng -q 2>$WORK/tshark-$v.log & PIDS+=($!)
+done
+wait_for 10 grep -q "Capturing on" $WORK/tshark-vx10.log || fail "tshark on vx10 did not start"
+wait_for 10 grep -q "Capturing on" $WORK/tshark-vx20.log || fail "tshark on vx20 did not start"
 unreach $T-h1 10.20.0.2 || fail "h1 reached VNI 5020 from VLAN 10"
-rx_after=$(ip netns exec $T-k cat /sys/class/net/vx20/statistics/rx_packets)
-[ "$rx_before" = "$rx_after" ] || fail "vx20 (VNI 5020) received $((rx_after - rx_before)) frames sent in VLAN 10"
-pass "VLAN 10 does not reach VNI 5020 (vx20 received nothing of it)"
+sleep 0.3
+kill -INT "${PIDS[-1]}" "${PIDS[-2]}"; wait "${PIDS[-1]}" "${PIDS[-2]}" 2>/dev/null || true
+h1_on_10=$(tshark -r $WORK/vx10.pcapng -Y "eth.src == 02:00:00:00:0d:01 && arp.dst.proto_ipv4 == 10.20.0.2" 2>/dev/null | wc -l)
+h1_on_20=$(tshark -r $WORK/vx20.pcapng -Y "eth.src == 02:00:00:00:0d:01 || ip.src == 10.10.0.1" 2>/dev/null | wc -l)
+[ "$h1_on_10" -ge 1 ] || fail "positive control: h1's ARP requests for 10.20.0.2 did not reach vx10"
+[ "$h1_on_20" = 0 ] || fail "vx20 (VNI 5020) received $h1_on_20 frames of h1 (VLAN 10)"
+pass "VLAN 10 does not reach VNI 5020: h1's $h1_on_10 ARP requests on VNI 5010, none on VNI 5020"
 
 # Learning both ways.
 fdb=$(bridge -n $T-k fdb show dev vx10)
 [[ $fdb == *"02:00:00:00:0d:01 dst 192.168.77.1"* ]] || fail "the kernel did not learn h1 at 192.168.77.1: $fdb"
 pass "the kernel learned h1's MAC at vnet's VTEP 192.168.77.1"
 
-# What vnet put on the wire: flows from h1 to several UDP ports, then read the capture.
+# What vnet put on the wire (captured only now: iperf3's gigabytes would make it slow to read):
+# flows from h1 to several UDP ports, pings over VNI 5020, then read the capture.
+ip netns exec $T-k tshark -i u2 -f "udp" -w $WORK/underlay.pcapng -q 2>$WORK/tshark.log &
+TS=$!; PIDS+=($TS)
+wait_for 10 grep -q "Capturing on" $WORK/tshark.log || fail "tshark did not start"
+reach $T-h2 10.20.0.2 || fail "h2 -> vx20 again"
 for p in $(seq 7000 7015); do ip netns exec $T-h1 bash -c "echo x > /dev/udp/10.10.0.2/$p" 2>/dev/null || true; done
 sleep 0.5
 kill -INT $TS; wait $TS 2>/dev/null || true
 fields=$(tshark -r $WORK/underlay.pcapng -Y "ip.src == 192.168.77.1 && vxlan" -T fields \
   -e udp.srcport -e vxlan.flags -e vxlan.vni -e udp.dstport -e vxlan.gbp -e vxlan.reserved8 \
   -d udp.port==8472,vxlan 2>/dev/null)
+csum_bad=$(tshark -r $WORK/underlay.pcapng -o udp.check_checksum:TRUE -Y "ip.src == 192.168.77.1 && vxlan.vni == 5010 && (udp.checksum == 0 || udp.checksum.status != 1)" 2>/dev/null | wc -l)
+csum_good=$(tshark -r $WORK/underlay.pcapng -o udp.check_checksum:TRUE -Y "ip.src == 192.168.77.1 && vxlan.vni == 5010 && udp.checksum.status == 1" 2>/dev/null | wc -l)
+[ "$csum_bad" = 0 ] && [ "$csum_good" -gt 0 ] || fail "VNI 5010's UDP checksums: $csum_good good, $csum_bad zero or bad"
+csum_zero=$(tshark -r $WORK/underlay.pcapng -Y "ip.src == 192.168.77.1 && vxlan.vni == 5020 && udp.checksum == 0" -d udp.port==8472,vxlan 2>/dev/null | wc -l)
+[ "$csum_zero" -gt 0 ] || fail "VNI 5020 (no csum option) sent no zero checksum"
+pass "UDP checksums: $csum_good good on VNI 5010 (csum), zero on VNI 5020 (the default)"
 [ -n "$fields" ] || fail "no VXLAN packet from vnet in the capture"
 # flags: 16 bits (I = 0x0800), then 16 reserved bits (Wireshark's gbp field), VNI, 8 reserved.
 bad_flags=$(awk '$2 != "0x0800" || $5 != 0 || $6 != 0' <<<"$fields" | wc -l)
@@ -86,4 +142,4 @@ out_of_range=$(awk '$1 < 49152 || $1 > 65535' <<<"$fields" | wc -l)
 ports=$(awk '$3 == 5010 {print $1}' <<<"$fields" | sort -u | wc -l)
 [ "$ports" -ge 4 ] || fail "only $ports source ports over 16+ flows of VNI 5010"
 pass "on the wire: I flag set, reserved bits zero, $ports source ports in 49152-65535 for VNI 5010"
-echo "6 passed, 0 failed"
+echo "9 passed, 0 failed"
