@@ -19,6 +19,7 @@
 #include "lab/link_impair.hh"
 #include "lab/netns.hh"
 #include "lab/node_kind.hh"
+#include "lab/node_view.hh"
 #include "lab/state.hh"
 
 namespace vnet::lab {
@@ -63,6 +64,21 @@ bool node_powered(const json& state, const std::string& node) {
 bool recorded_netns(const json& state, const std::string& ns) {
   auto list = state.find("netns");
   return list != state.end() && std::find(list->begin(), list->end(), ns) != list->end();
+}
+
+// The holder of node's view (lab/node_view.hh) if one still runs: the latest recorded one that
+// is still the process recorded.
+pid_t recorded_view(const json& state, const std::string& node) {
+  auto pids = state.find("pids");
+  if (pids == state.end()) return 0;
+  for (auto it = pids->rbegin(); it != pids->rend(); ++it) {
+    if (it->value("node", "") != node || it->value("what", "") != node + " view") continue;
+    pid_t pid = (*it)["pid"].get<pid_t>();
+    if (process_start_time(pid) == (*it)["start"].get<long long>() && process_running(pid))
+      return pid;
+    return 0;
+  }
+  return 0;
 }
 
 Status check_interrupt() {
@@ -117,11 +133,33 @@ class LabImpl final : public LabRuntime {
     return delete_netns(ns);
   }
 
-  // Forks the process in ns and records it.
+  Status create_view(const Node& n, const std::string& ns,
+                     const std::vector<std::string>& dns) override {
+    std::string etc = state_.dir() + "/" + n.name + ".etc";
+    if (::mkdir(etc.c_str(), 0755) != 0 && errno != EEXIST)
+      return make_error(errno, "{}: cannot create {}: {}", n.name, etc, std::strerror(errno));
+    for (auto& [file, text] : {std::pair<std::string, std::string>{"hosts", hosts_text(t_, n.name)},
+                               {"resolv.conf", resolv_text(t_.name, n.name, dns)},
+                               {"hostname", n.name + "\n"}}) {
+      std::ofstream out(etc + "/" + file, std::ios::trunc);
+      out << text;
+      if (!out.flush()) return make_error(EIO, "{}: cannot write {}/{}", n.name, etc, file);
+    }
+    std::error_code ec;
+    std::vector<std::string> keep = {state_.dir(), fs::absolute(t_.file, ec).parent_path().string(),
+                                     fs::absolute(vnet_, ec).parent_path().string()};
+    auto pid = start_view({ns, n.name, etc, keep});
+    if (!pid) return pid.error();
+    return state_.record_pid(*pid, process_start_time(*pid), n.name + " view", n.name);
+  }
+
+  pid_t view_of(const std::string& node) const override { return recorded_view(state_.j(), node); }
+
+  // Forks the process in ns (in its node's view, if it has one) and records it.
   Result<pid_t> spawn_recorded(const std::string& ns, const std::vector<std::string>& argv,
                                const std::string& log, const std::string& what,
                                const std::string& node) {
-    auto pid = spawn({ns, argv, log, true});
+    auto pid = spawn({ns, argv, log, true, node.empty() ? 0 : view_of(node)});
     if (!pid) return pid.error();
     if (auto s = state_.record_pid(*pid, process_start_time(*pid), what, node); !s)
       return s.error();
@@ -480,7 +518,7 @@ Result<int> lab_exec(const std::string& name, const std::string& node,
   std::string ns = name + "-" + node;
   if (!recorded_netns(state->j(), ns) || !netns_exists(ns))
     return make_error(ENOENT, "lab {} has no node {} (namespace {} missing)", name, node, ns);
-  return run_in_netns(ns, argv, false);
+  return run_in_netns(ns, argv, false, recorded_view(state->j(), node));
 }
 
 Result<std::vector<std::string>> command_env(const LabRuntime& rt, const std::string& node) {
