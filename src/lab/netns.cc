@@ -242,6 +242,11 @@ Result<pid_t> spawn(const SpawnOptions& o) {
   int tfd = target->get();
   ViewFds view;
   char cwd[4096] = "";
+  if (o.view < 0)
+    return make_error(ESRCH,
+                      "the view of {} (hostname, /etc files, /run, /tmp) is gone: its "
+                      "holder process ended",
+                      o.netns);
   if (o.view > 0) {
     auto v = open_view(o.view);
     if (!v)

@@ -56,7 +56,8 @@ struct SpawnOptions {
   std::vector<std::string> argv;
   std::string log_file;  // stdout+stderr appended here ("" = inherit)
   bool new_session = true;
-  pid_t view = 0;  // a node view's holder (lab/node_view.hh) to enter as well; 0 = none
+  pid_t view = 0;  // a node view's holder (lab/node_view.hh) to enter as well; 0 = none,
+                   // -1 = a view whose holder is gone (refused)
 };
 // fork + setns + exec; returns the child's pid (it is not waited for).
 Result<pid_t> spawn(const SpawnOptions& options);

@@ -66,8 +66,8 @@ bool recorded_netns(const json& state, const std::string& ns) {
   return list != state.end() && std::find(list->begin(), list->end(), ns) != list->end();
 }
 
-// The holder of node's view (lab/node_view.hh) if one still runs: the latest recorded one that
-// is still the process recorded.
+// The holder of node's view (lab/node_view.hh): the latest one recorded, if it is still the
+// process recorded; -1 if it is gone; 0 if the node never had one (isolate: false).
 pid_t recorded_view(const json& state, const std::string& node) {
   auto pids = state.find("pids");
   if (pids == state.end()) return 0;
@@ -76,7 +76,7 @@ pid_t recorded_view(const json& state, const std::string& node) {
     pid_t pid = (*it)["pid"].get<pid_t>();
     if (process_start_time(pid) == (*it)["start"].get<long long>() && process_running(pid))
       return pid;
-    return 0;
+    return -1;
   }
   return 0;
 }

@@ -54,7 +54,8 @@ class LabRuntime {
   // (services, `exec` steps, `vnet lab exec`) enters it. `dns` fills the node's resolv.conf.
   virtual Status create_view(const Node& n, const std::string& ns,
                              const std::vector<std::string>& dns) = 0;
-  // The holder of node's view while it runs, else 0 (a node with `isolate: false`, or off).
+  // The holder of node's view while it runs; 0 for a node without one (`isolate: false`), -1
+  // when its holder is gone (spawning into it then fails rather than run on the host's files).
   virtual pid_t view_of(const std::string& node) const = 0;
 
   // Starts a service of node n inside namespace ns and records its pid before it can run.
