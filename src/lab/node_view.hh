@@ -8,9 +8,9 @@
 //   /etc/hosts        every node of the lab with its addresses, plus localhost (hosts_text)
 //   /etc/resolv.conf  the node's `dns` servers, else none (resolv_text)
 //   /etc/hostname     the node's name
-//                     (the three files live in the lab's state directory, NODE.etc/, and are
-//                     bind-mounted over the host's; a DHCP client that rewrites resolv.conf in
-//                     place writes the node's copy)
+//                     (the three files live in the node's /run/.vnet/ and are bind-mounted
+//                     over the host's; a DHCP client that rewrites resolv.conf in place writes
+//                     the node's copy)
 //   /run, /tmp        empty tmpfs (/var/run and /var/lock are symlinks into /run on Debian)
 //   /var/lib          an overlay: the host's /var/lib below, the node's writes on a tmpfs above
 //                     (a tmpfs with misc/ and dhcp/ where overlayfs is missing)
@@ -47,16 +47,26 @@ std::string resolv_text(const std::string& lab, const std::string& node,
 struct ViewSpec {
   std::string netns;     // the node's network namespace (/run/netns/NAME)
   std::string hostname;  // the node's name
-  std::string etc_dir;   // holds hosts, resolv.conf and hostname to bind over /etc's
+  std::string hosts;     // /etc/hosts (hosts_text)
+  std::string resolv;    // /etc/resolv.conf (resolv_text)
   // Host directories that must stay visible at the same path inside the view (state dir, the
   // topology file's directory).
   std::vector<std::string> keep;
 };
 
-// Writes nothing: forks the holder, which sets the view up and reports back before the call
-// returns; then the holder sleeps until killed. Returns its pid (a child of the caller; the
-// caller records it). Errors name the step that failed ("mount tmpfs on /tmp: …").
-Result<pid_t> start_view(const ViewSpec& spec);
+// A holder forked and setting its view up; `ready_fd` reaches end of file when it is done.
+struct PendingView {
+  pid_t pid = 0;  // a child of the caller, which records it at once
+  int ready_fd = -1;
+  std::string node;
+};
+// Forks the holder and returns at once: the holder sets the view up (in parallel with the
+// caller's next node) and then sleeps until killed. The caller awaits it before the first
+// process enters the view.
+Result<PendingView> start_view(const ViewSpec& spec);
+// Waits until the holder has reported; an error names the step that failed ("mount tmpfs on
+// /tmp: …") and the holder is then reaped. Closes ready_fd; a second call returns at once.
+Status await_view(PendingView& view);
 
 // Descriptors of a holder's UTS and mount namespaces, opened before a fork so the child only
 // calls setns (enter_view).

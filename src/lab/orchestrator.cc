@@ -135,30 +135,42 @@ class LabImpl final : public LabRuntime {
 
   Status create_view(const Node& n, const std::string& ns,
                      const std::vector<std::string>& dns) override {
-    std::string etc = state_.dir() + "/" + n.name + ".etc";
-    if (::mkdir(etc.c_str(), 0755) != 0 && errno != EEXIST)
-      return make_error(errno, "{}: cannot create {}: {}", n.name, etc, std::strerror(errno));
-    for (auto& [file, text] : {std::pair<std::string, std::string>{"hosts", hosts_text(t_, n.name)},
-                               {"resolv.conf", resolv_text(t_.name, n.name, dns)},
-                               {"hostname", n.name + "\n"}}) {
-      std::ofstream out(etc + "/" + file, std::ios::trunc);
-      out << text;
-      if (!out.flush()) return make_error(EIO, "{}: cannot write {}/{}", n.name, etc, file);
-    }
     std::error_code ec;
     std::vector<std::string> keep = {state_.dir(), fs::absolute(t_.file, ec).parent_path().string(),
                                      fs::absolute(vnet_, ec).parent_path().string()};
-    auto pid = start_view({ns, n.name, etc, keep});
-    if (!pid) return pid.error();
-    return state_.record_pid(*pid, process_start_time(*pid), n.name + " view", n.name);
+    auto view =
+        start_view({ns, n.name, hosts_text(t_, n.name), resolv_text(t_.name, n.name, dns), keep});
+    if (!view) return view.error();
+    pending_views_[n.name] = *view;
+    return state_.record_pid(view->pid, process_start_time(view->pid), n.name + " view", n.name);
   }
 
-  pid_t view_of(const std::string& node) const override { return recorded_view(state_.j(), node); }
+  // Waits for the holders still setting views up (all of them when node is empty).
+  Status views_ready(const std::string& node) const {
+    Status result;
+    for (auto it = pending_views_.begin(); it != pending_views_.end();) {
+      if (!node.empty() && it->first != node) {
+        ++it;
+        continue;
+      }
+      if (auto s = await_view(it->second); !s && result) result = s;
+      it = pending_views_.erase(it);
+    }
+    return result;
+  }
+
+  pid_t view_of(const std::string& node) const override {
+    if (!views_ready(node)) return -1;
+    return recorded_view(state_.j(), node);
+  }
 
   // Forks the process in ns (in its node's view, if it has one) and records it.
   Result<pid_t> spawn_recorded(const std::string& ns, const std::vector<std::string>& argv,
                                const std::string& log, const std::string& what,
                                const std::string& node) {
+    if (!node.empty()) {
+      if (auto s = views_ready(node); !s) return s.error();
+    }
     auto pid = spawn({ns, argv, log, true, node.empty() ? 0 : view_of(node)});
     if (!pid) return pid.error();
     if (auto s = state_.record_pid(*pid, process_start_time(*pid), what, node); !s)
@@ -176,7 +188,7 @@ class LabImpl final : public LabRuntime {
   Status await_services() override {
     auto pending = std::move(pending_);
     pending_.clear();
-    Status result;
+    Status result = views_ready("");
     std::vector<bool> done(pending.size(), false);
     while (true) {
       bool all = true;
@@ -242,6 +254,7 @@ class LabImpl final : public LabRuntime {
   std::optional<SwitchClient> dp_;
   std::map<std::string, io::Netlink> nl_;
   std::vector<Pending> pending_;
+  mutable std::map<std::string, PendingView> pending_views_;
 };
 
 // Boots one node that is off. A switch's bridge stays in the dataplane while it is off, so its
