@@ -17,13 +17,15 @@
 //   /sys              a sysfs of the node's network namespace, as `ip netns exec` mounts one
 // The host's paths the lab itself needs inside a node — the lab's state directory and the
 // topology file's directory — are bound back at the same paths when a new mount hides them.
-// Mount propagation from the host into the node is one-way (MS_SLAVE): nothing a node mounts
-// reaches the host, and nothing of a node is mounted on the host, so there is nothing to unmount:
+// The view's mounts are private (no propagation either way; the holder also drops its copy of
+// /run/netns, which would pin other nodes' network namespaces): nothing a node mounts reaches
+// the host, and nothing of a node is mounted on the host, so there is nothing to unmount:
 // the namespaces live exactly as long as a process is in them. Every process of the node — its
 // `commands`, listener and VRRP daemon, `exec` steps and `vnet lab exec` — enters the holder's
 // namespaces with setns(2); sockets of ping/tcp probes only need the network namespace.
-// The holder is a process of the node like any other: `kill`/`stop` end it with the rest (the
-// view starts afresh at the next boot, like a diskless machine), `down` ends it with the lab.
+// The holder ("vnet-view: NODE" in ps; a `sleep infinity` once set up) is a process of the node
+// like any other: `kill`/`stop` end it with the rest (the view starts afresh at the next boot,
+// like a diskless machine), `down` ends it with the lab.
 
 #include <sys/types.h>
 
