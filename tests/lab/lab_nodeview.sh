@@ -65,8 +65,14 @@ x c1 -- sh -c 'test -d "$0"' "$VNET_STATE_DIR/nodeview" || fail "the state direc
 "$VNET" lab test "$LAB" --junit "$WORK/j.xml" > "$WORK/test.log" || fail "scenario: $(cat "$WORK/test.log")"
 pass "private /tmp and /run, shared between the commands of one node; exec steps in the view"
 
+# isolate: false — the host's hostname and files, as a bare network namespace.
+[ "$(x plain -- hostname)" = "$hostname_before" ] || fail "plain (isolate: false) has its own hostname"
+x plain -- test -d "$WORK" || fail "plain (isolate: false) does not see the host's /tmp"
+x plain -- ip -6 -o addr show eth0 | grep -q fd77::99 || fail "plain has no address"
+pass "isolate: false leaves a node on the host's hostname and files"
+
 holders=$(views)
-[ "$(wc -w <<<"$holders")" = 3 ] || fail "want 3 view holders, have: $holders"
+[ "$(wc -w <<<"$holders")" = 3 ] || fail "want 3 view holders (plain has none), have: $holders"
 # A node whose view is gone refuses commands rather than run them on the host's files.
 c2_view=$("$VNET" lab status --json nodeview | jq -r '.pids[] | select(.what == "c2 view") | .pid')
 kill -KILL "$c2_view"; wait_for 5 gone "$c2_view" || fail "c2's holder survived SIGKILL"
