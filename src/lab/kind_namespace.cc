@@ -52,6 +52,8 @@ struct NamespaceSpec final : NodeSpec {
   std::vector<std::string> commands;
   std::vector<uint16_t> listen;
   std::optional<VrrpSpec> vrrp;
+  bool isolate = true;           // a view of its own (lab/node_view.hh)
+  std::vector<std::string> dns;  // nameservers of its /etc/resolv.conf
   // Next hops to check against the node's subnets (gateway, gateway6, routes).
   struct Hop {
     std::string address;
@@ -99,7 +101,7 @@ class NamespaceKind final : public NodeKind {
   Status kill(const Node& n, LabRuntime& rt) const override { return power_off(n, rt, false); }
   Status stop(const Node& n, LabRuntime& rt) const override { return power_off(n, rt, true); }
   nlohmann::json status(const Node& n, const Topology& t) const override {
-    nlohmann::json j = {{"netns", t.netns(n.name)}};
+    nlohmann::json j = {{"netns", t.netns(n.name)}, {"isolate", n.as<NamespaceSpec>().isolate}};
     if (const auto& v = n.as<NamespaceSpec>().vrrp) j["vrrp"] = v->daemon;
     return j;
   }
@@ -121,6 +123,14 @@ class NamespaceKind final : public NodeKind {
          "runs in `/bin/sh -c` with $VNET_LAB_DIR (the topology file's directory, for scripts "
          "next to it) and $VNET_RUN_DIR (a directory of its own for pid, lease and log files, "
          "kept across kill/start, removed by `down`)"},
+        {"isolate", schema::boolean(),
+         "the node is a machine of its own (default true): its own hostname, /etc/hosts listing "
+         "the lab's nodes, /etc/resolv.conf, and private /run, /tmp and /var/lib (the host's "
+         "below, the node's writes on top) for its commands, `exec` steps and `vnet lab exec`; "
+         "false = only a network namespace, the host's files and hostname"},
+        {"dns", schema::list(schema::ref("ipAddress")),
+         "nameservers written to the node's /etc/resolv.conf (default none: the resolver tries "
+         "127.0.0.1); needs isolate"},
     };
   }
   static const KeyTable& host_keys() {
@@ -227,6 +237,23 @@ void NamespaceKind::parse(const YAML::Node& y, Node& n, Reader& r) const {
       spec->listen.push_back(static_cast<uint16_t>(*v));
   }
   if (auto v = y["vrrp"]) parse_vrrp(v, n, *spec, r);
+  if (auto v = y["isolate"]) {
+    auto s = r.str(v, "isolate");
+    if (s && *s != "true" && *s != "false")
+      r.error(v, fmt::format("isolate '{}': expected true or false", *s));
+    spec->isolate = s != "false";
+  }
+  for (auto d : r.list(y["dns"], "dns")) {
+    auto s = r.str(d, "dns server");
+    if (!s) continue;
+    if (!packet::Ipv4Address::parse(*s).ok() && !packet::Ipv6Address::parse(*s).ok()) {
+      r.error(d, fmt::format("dns server '{}': expected an IPv4 or IPv6 address", *s));
+      continue;
+    }
+    spec->dns.push_back(*s);
+  }
+  if (!spec->isolate && !spec->dns.empty())
+    r.error(y["dns"], "dns needs the node's own /etc/resolv.conf: drop isolate: false or dns");
   n.spec = spec;
 }
 
@@ -335,7 +362,10 @@ Status NamespaceKind::create(const Node& n, LabRuntime& rt) const {
   }
   auto nl = rt.netlink(ns);
   if (!nl) return nl.error();
-  return (*nl)->set_up("lo", true);
+  if (auto s = (*nl)->set_up("lo", true); !s) return s;
+  const auto& spec = n.as<NamespaceSpec>();
+  if (!spec.isolate) return {};
+  return rt.create_view(n, ns, spec.dns);
 }
 
 Result<std::string> NamespaceKind::attach(const Node& n, const Link& l, LabRuntime& rt) const {

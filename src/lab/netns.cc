@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "base/parse.hh"
+#include "lab/node_view.hh"
 
 namespace vnet::lab {
 
@@ -239,8 +240,25 @@ Result<pid_t> spawn(const SpawnOptions& o) {
   auto target = open_netns(o.netns);
   if (!target) return target.error();
   int tfd = target->get();
+  ViewFds view;
+  char cwd[4096] = "";
+  if (o.view < 0)
+    return make_error(ESRCH,
+                      "the view of {} (hostname, /etc files, /run, /tmp) is gone: its "
+                      "holder process ended",
+                      o.netns);
+  if (o.view > 0) {
+    auto v = open_view(o.view);
+    if (!v)
+      return make_error(v.error().code, "the view of {} is gone: {}", o.netns, v.error().message);
+    view = *v;
+    if (::getcwd(cwd, sizeof cwd) == nullptr) cwd[0] = '\0';
+  }
   pid_t pid = ::fork();
-  if (pid < 0) return system_error("fork");
+  if (pid < 0) {
+    close_view(view);
+    return system_error("fork");
+  }
   if (pid == 0) {
     if (o.new_session) ::setsid();
     if (::setns(tfd, CLONE_NEWNET) < 0) _exit(126);
@@ -253,6 +271,7 @@ Result<pid_t> spawn(const SpawnOptions& o) {
         ::dup2(fd, 2);
       }
     }
+    if (!enter_view(view, cwd)) _exit(126);
     // Only stdin, stdout and stderr go to the service: a descriptor the caller of `vnet lab`
     // left open (a lock held by flock(1), a pipe of a CI runner) must not live as long as the
     // lab's daemons, or the lock stays held and the pipe never reaches end of file.
@@ -263,12 +282,13 @@ Result<pid_t> spawn(const SpawnOptions& o) {
     ::execvp(args[0], args.data());
     _exit(127);
   }
+  close_view(view);
   return pid;
 }
 
-Result<int> run_in_netns(const std::string& netns, const std::vector<std::string>& argv,
-                         bool quiet) {
-  SpawnOptions o{netns, argv, quiet ? "/dev/null" : "", false};
+Result<int> run_in_netns(const std::string& netns, const std::vector<std::string>& argv, bool quiet,
+                         pid_t view) {
+  SpawnOptions o{netns, argv, quiet ? "/dev/null" : "", false, view};
   auto pid = spawn(o);
   if (!pid) return pid.error();
   int status = 0;

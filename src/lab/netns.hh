@@ -56,12 +56,14 @@ struct SpawnOptions {
   std::vector<std::string> argv;
   std::string log_file;  // stdout+stderr appended here ("" = inherit)
   bool new_session = true;
+  pid_t view = 0;  // a node view's holder (lab/node_view.hh) to enter as well; 0 = none,
+                   // -1 = a view whose holder is gone (refused)
 };
 // fork + setns + exec; returns the child's pid (it is not waited for).
 Result<pid_t> spawn(const SpawnOptions& options);
 // Runs a command in a namespace and waits: returns its exit status (128+signal when killed).
-Result<int> run_in_netns(const std::string& netns, const std::vector<std::string>& argv,
-                         bool quiet);
+Result<int> run_in_netns(const std::string& netns, const std::vector<std::string>& argv, bool quiet,
+                         pid_t view = 0);
 
 // A netlink route socket bound to the namespace.
 Result<io::Netlink> open_netlink(const std::string& netns);

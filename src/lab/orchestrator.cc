@@ -20,6 +20,7 @@
 #include "lab/link_impair.hh"
 #include "lab/netns.hh"
 #include "lab/node_kind.hh"
+#include "lab/node_view.hh"
 #include "lab/state.hh"
 
 namespace vnet::lab {
@@ -66,6 +67,21 @@ bool node_powered(const json& state, const std::string& node) {
 bool recorded_netns(const json& state, const std::string& ns) {
   auto list = state.find("netns");
   return list != state.end() && std::find(list->begin(), list->end(), ns) != list->end();
+}
+
+// The holder of node's view (lab/node_view.hh): the latest one recorded, if it is still the
+// process recorded; -1 if it is gone; 0 if the node never had one (isolate: false).
+pid_t recorded_view(const json& state, const std::string& node) {
+  auto pids = state.find("pids");
+  if (pids == state.end()) return 0;
+  for (auto it = pids->rbegin(); it != pids->rend(); ++it) {
+    if (it->value("node", "") != node || it->value("what", "") != node + " view") continue;
+    pid_t pid = (*it)["pid"].get<pid_t>();
+    if (process_start_time(pid) == (*it)["start"].get<long long>() && process_running(pid))
+      return pid;
+    return -1;
+  }
+  return 0;
 }
 
 Status check_interrupt() {
@@ -120,11 +136,45 @@ class LabImpl final : public LabRuntime {
     return delete_netns(ns);
   }
 
-  // Forks the process in ns and records it.
+  Status create_view(const Node& n, const std::string& ns,
+                     const std::vector<std::string>& dns) override {
+    std::error_code ec;
+    std::vector<std::string> keep = {state_.dir(), fs::absolute(t_.file, ec).parent_path().string(),
+                                     fs::absolute(vnet_, ec).parent_path().string()};
+    auto view =
+        start_view({ns, n.name, hosts_text(t_, n.name), resolv_text(t_.name, n.name, dns), keep});
+    if (!view) return view.error();
+    pending_views_[n.name] = *view;
+    return state_.record_pid(view->pid, process_start_time(view->pid), n.name + " view", n.name);
+  }
+
+  // Waits for the holders still setting views up (all of them when node is empty).
+  Status views_ready(const std::string& node) const {
+    Status result;
+    for (auto it = pending_views_.begin(); it != pending_views_.end();) {
+      if (!node.empty() && it->first != node) {
+        ++it;
+        continue;
+      }
+      if (auto s = await_view(it->second); !s && result) result = s;
+      it = pending_views_.erase(it);
+    }
+    return result;
+  }
+
+  pid_t view_of(const std::string& node) const override {
+    if (!views_ready(node)) return -1;
+    return recorded_view(state_.j(), node);
+  }
+
+  // Forks the process in ns (in its node's view, if it has one) and records it.
   Result<pid_t> spawn_recorded(const std::string& ns, const std::vector<std::string>& argv,
                                const std::string& log, const std::string& what,
                                const std::string& node) {
-    auto pid = spawn({ns, argv, log, true});
+    if (!node.empty()) {
+      if (auto s = views_ready(node); !s) return s.error();
+    }
+    auto pid = spawn({ns, argv, log, true, node.empty() ? 0 : view_of(node)});
     if (!pid) return pid.error();
     if (auto s = state_.record_pid(*pid, process_start_time(*pid), what, node); !s)
       return s.error();
@@ -141,7 +191,7 @@ class LabImpl final : public LabRuntime {
   Status await_services() override {
     auto pending = std::move(pending_);
     pending_.clear();
-    Status result;
+    Status result = views_ready("");
     std::vector<bool> done(pending.size(), false);
     while (true) {
       bool all = true;
@@ -207,6 +257,7 @@ class LabImpl final : public LabRuntime {
   std::optional<SwitchClient> dp_;
   std::map<std::string, io::Netlink> nl_;
   std::vector<Pending> pending_;
+  mutable std::map<std::string, PendingView> pending_views_;
 };
 
 // Boots one node that is off. A switch's bridge stays in the dataplane while it is off, so its
@@ -497,7 +548,7 @@ Result<int> lab_exec(const std::string& name, const std::string& node,
   std::string ns = name + "-" + node;
   if (!recorded_netns(state->j(), ns) || !netns_exists(ns))
     return make_error(ENOENT, "lab {} has no node {} (namespace {} missing)", name, node, ns);
-  return run_in_netns(ns, argv, false);
+  return run_in_netns(ns, argv, false, recorded_view(state->j(), node));
 }
 
 Result<std::vector<std::string>> command_env(const LabRuntime& rt, const std::string& node) {

@@ -49,6 +49,15 @@ class LabRuntime {
   // Removes a namespace this lab recorded (its interfaces go with it). Others are refused.
   virtual Status destroy_netns(const std::string& ns) = 0;
 
+  // Gives node n a view of its own (lab/node_view.hh: hostname, /etc files, private /run, /tmp,
+  // /var/lib) inside namespace ns and records its holder process; every later process of n
+  // (services, `exec` steps, `vnet lab exec`) enters it. `dns` fills the node's resolv.conf.
+  virtual Status create_view(const Node& n, const std::string& ns,
+                             const std::vector<std::string>& dns) = 0;
+  // The holder of node's view while it runs; 0 for a node without one (`isolate: false`), -1
+  // when its holder is gone (spawning into it then fails rather than run on the host's files).
+  virtual pid_t view_of(const std::string& node) const = 0;
+
   // Starts a service of node n inside namespace ns and records its pid before it can run.
   virtual Status start_service(const Node& n, const std::string& ns, ServiceSpec s) = 0;
   // Waits until every service started since the last call has lived through its first second

@@ -51,7 +51,7 @@ class ExecStep final : public StepKind {
     auto argv = command_env(ctx.lab(), s.node);
     if (!argv) return {false, argv.error().message};
     argv->insert(argv->end(), {"/bin/sh", "-c", s.command});
-    auto r = run_in_netns(ctx.topo().netns(s.node), *argv, true);
+    auto r = run_in_netns(ctx.topo().netns(s.node), *argv, true, ctx.lab().view_of(s.node));
     if (!r) return {false, r.error().message};
     return {*r == s.status, fmt::format("exit status {}", *r)};
   }
