@@ -1,5 +1,6 @@
 #include "base/parse.hh"
 
+#include <cctype>
 #include <cmath>
 #include <string>
 
@@ -110,6 +111,35 @@ std::string format_duration(Duration d) {
   }
   if (ns % 1000 == 0) return fmt::format("{}us", ns / 1000);
   return fmt::format("{}ns", ns);
+}
+
+Result<uint64_t> parse_bitrate(std::string_view text, uint64_t max_bps) {
+  auto bad = [&] {
+    return make_error(EINVAL, "'{}': expected a rate like 10mbit from 1bit to {}bit/s with a unit",
+                      text, max_bps);
+  };
+  size_t i = 0;
+  while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.')) {
+    ++i;
+  }
+  const std::string_view num = text.substr(0, i), unit = text.substr(i);
+  struct Unit {
+    std::string_view name;
+    double bits;
+  };
+  static constexpr Unit kUnits[] = {{"bit", 1},    {"kbit", 1e3},  {"mbit", 1e6},
+                                    {"gbit", 1e9}, {"tbit", 1e12}, {"bps", 8},
+                                    {"kbps", 8e3}, {"mbps", 8e6},  {"gbps", 8e9}};
+  const Unit* u = nullptr;
+  for (const auto& k : kUnits) {
+    if (k.name == unit) u = &k;
+  }
+  if (u == nullptr || num.empty()) return bad();
+  auto v = parse_real(num, 0, static_cast<double>(max_bps));
+  if (!v) return bad();
+  const double bps = std::round(*v * u->bits);
+  if (bps < 1 || bps > static_cast<double>(max_bps)) return bad();
+  return static_cast<uint64_t>(bps);
 }
 
 }  // namespace vnet

@@ -35,6 +35,12 @@ Result<T> parse_int_as(std::string_view text, int64_t lo, int64_t hi) {
 // Error: "'x': expected a number from 0 to 10".
 Result<double> parse_real(std::string_view text, double lo, double hi);
 
+// A bit rate with tc(8)'s units: "bit", "kbit", "mbit", "gbit", "tbit" (powers of 1000 bits per
+// second) or "bps", "kbps", "mbps", "gbps" (bytes per second), e.g. "10mbit", "1.5kbps"; a unit is
+// required. Rounded to whole bits per second, in [1, max_bps]. Error: "'10': expected a rate
+// like 10mbit …"; callers usually replace it with their own (the key and its range).
+Result<uint64_t> parse_bitrate(std::string_view text, uint64_t max_bps);
+
 enum class DurationUnit { kNone, kMicroseconds, kMilliseconds, kSeconds };
 
 // A duration in [lo, hi]. `bare` is the unit of a number written without one (kNone: a unit is

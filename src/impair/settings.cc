@@ -100,7 +100,7 @@ Result<int64_t> whole(std::string_view key, std::string_view text, int64_t lo, i
   return *v;
 }
 
-// Splits "10mbit" into "10" and "mbit".
+// Splits "64kb" into "64" and "kb".
 std::pair<std::string_view, std::string_view> number_and_unit(std::string_view text) {
   size_t i = 0;
   while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.')) {
@@ -116,24 +116,9 @@ Result<uint64_t> rate(std::string_view text) {
                       "gbit, tbit, bps, kbps, mbps, gbps), or off",
                       text);
   };
-  auto [num, unit] = number_and_unit(text);
-  struct Unit {
-    std::string_view name;
-    double bits;
-  };
-  static constexpr Unit kUnits[] = {{"bit", 1},    {"kbit", 1e3},  {"mbit", 1e6},
-                                    {"gbit", 1e9}, {"tbit", 1e12}, {"bps", 8},
-                                    {"kbps", 8e3}, {"mbps", 8e6},  {"gbps", 8e9}};
-  const Unit* u = nullptr;
-  for (const auto& k : kUnits) {
-    if (k.name == unit) u = &k;
-  }
-  if (u == nullptr || num.empty()) return bad();
-  auto v = parse_real(num, 0, 1e13);
+  auto v = parse_bitrate(text, kMaxRateBps);
   if (!v) return bad();
-  const double bps = std::round(*v * u->bits);
-  if (bps < 1 || bps > static_cast<double>(kMaxRateBps)) return bad();
-  return static_cast<uint64_t>(bps);
+  return *v;
 }
 
 struct Limit {

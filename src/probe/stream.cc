@@ -63,26 +63,9 @@ Result<uint64_t> parse_bitrate(std::string_view text) {
                       "bps, kbps, mbps, gbps), from 1bit to 100gbit",
                       text);
   };
-  size_t i = 0;
-  while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.'))
-    ++i;
-  std::string_view num = text.substr(0, i), unit = text.substr(i);
-  struct Unit {
-    std::string_view name;
-    double bits;
-  };
-  static constexpr Unit kUnits[] = {{"bit", 1}, {"kbit", 1e3}, {"mbit", 1e6}, {"gbit", 1e9},
-                                    {"bps", 8}, {"kbps", 8e3}, {"mbps", 8e6}, {"gbps", 8e9}};
-  const Unit* u = nullptr;
-  for (const auto& k : kUnits) {
-    if (k.name == unit) u = &k;
-  }
-  if (u == nullptr || num.empty()) return bad();
-  auto v = parse_real(num, 0, 1e12);
+  auto v = vnet::parse_bitrate(text, 100'000'000'000);
   if (!v) return bad();
-  double bps = std::round(*v * u->bits);
-  if (bps < 1 || bps > 1e11) return bad();
-  return static_cast<uint64_t>(bps);
+  return *v;
 }
 
 std::string format_bitrate(double bps) {

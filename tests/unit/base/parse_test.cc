@@ -52,6 +52,19 @@ TEST(ParseReal, DecimalsOnly) {
   EXPECT_EQ(parse_real("2", 0, 1.5).error().message, "'2': expected a number from 0 to 1.5");
 }
 
+// One bit-rate parser for impairment rates and probe bit rates: tc(8)'s units, a unit required,
+// the caller's ceiling.
+TEST(ParseBitrate, TcUnitsAndTheCallersCeiling) {
+  EXPECT_EQ(parse_bitrate("10mbit", 1000000000).value(), 10000000u);
+  EXPECT_EQ(parse_bitrate("1.5kbps", 1000000000).value(), 12000u);
+  EXPECT_EQ(parse_bitrate("1tbit", 1000000000000).value(), 1000000000000u);
+  EXPECT_FALSE(parse_bitrate("10", 1000000000).ok());
+  EXPECT_FALSE(parse_bitrate("10mb", 1000000000).ok());
+  EXPECT_FALSE(parse_bitrate("0bit", 1000000000).ok());
+  EXPECT_FALSE(parse_bitrate("2gbit", 1000000000).ok());
+  EXPECT_NE(parse_bitrate("x", 1000).error().message.find("'x'"), std::string::npos);
+}
+
 TEST(ParseDuration, UnitsAndBareNumbers) {
   EXPECT_EQ(*parse_duration("500ms", 0s, 600s), 500ms);
   EXPECT_EQ(*parse_duration("1.5s", 0s, 600s), 1500ms);
