@@ -150,6 +150,7 @@ Status Vtep::add_flood(uint32_t vni, const Endpoint& e) {
   if (!vid_of(vni)) return make_error(EINVAL, "VNI {}: no VLAN is mapped to it", vni);
   auto& list = flood_[vni];
   if (std::find(list.begin(), list.end(), e) == list.end()) list.push_back(e);
+  if (!e.is_multicast()) peers_.insert(peer_key(e));
   return {};
 }
 
@@ -161,6 +162,7 @@ Status Vtep::add_static(uint32_t vni, const MacAddress& mac, const Endpoint& e) 
   auto [it, inserted] = fdb_.try_emplace(key(vni, mac));
   if (!inserted && !it->second.is_static) --learned_count_;
   it->second = Entry{e, {}, true};
+  peers_.insert(peer_key(e));
   return {};
 }
 
@@ -226,22 +228,14 @@ std::vector<LearnedEntry> Vtep::entries(TimePoint now) const {
   return out;
 }
 
-bool Vtep::known_peer(const Endpoint& from) const {
-  for (const auto& [vni, list] : flood_) {
-    for (const Endpoint& e : list) {
-      if (!e.is_multicast() && e.v6 == from.v6 && e.v4 == from.v4 && e.v6addr == from.v6addr) {
-        return true;
-      }
-    }
-  }
-  for (const auto& [k, e] : fdb_) {
-    if (e.is_static && e.remote.v6 == from.v6 && e.remote.v4 == from.v4 &&
-        e.remote.v6addr == from.v6addr) {
-      return true;
-    }
-  }
-  return false;
+// A configured peer's address, port cleared: datagrams come from any source port.
+Endpoint Vtep::peer_key(const Endpoint& e) {
+  Endpoint k = e;
+  k.port = 0;
+  return k;
 }
+
+bool Vtep::known_peer(const Endpoint& from) const { return peers_.count(peer_key(from)) != 0; }
 
 // Writes the UDP and VXLAN headers in front of the inner frame `f` (headroom).
 bool Vtep::seal(Frame& f, const Endpoint& to, uint32_t vni, uint16_t src_port) {

@@ -38,6 +38,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -160,6 +161,7 @@ class Vtep {
   }
   const Entry* lookup(uint32_t vni, const packet::MacAddress& mac, TimePoint now) const;
   void learn(uint32_t vni, const packet::MacAddress& mac, const Endpoint& from, TimePoint now);
+  static Endpoint peer_key(const Endpoint& e);
   bool known_peer(const Endpoint& from) const;
   bool seal(packet::Frame& f, const Endpoint& to, uint32_t vni, uint16_t src_port);
   void drop(Drop d) { ++counters_.drops[static_cast<size_t>(d)]; }
@@ -169,6 +171,7 @@ class Vtep {
   std::unordered_map<uint32_t, uint16_t> vid_of_vni_;
   std::map<uint32_t, std::vector<Endpoint>> flood_;
   std::unordered_map<uint64_t, Entry> fdb_;
+  std::set<Endpoint> peers_;  // unicast VTEPs of flood lists and static entries (port 0)
   size_t learned_count_ = 0;
   Counters counters_;
 };
