@@ -168,6 +168,7 @@ void EventLoop::run_once(Duration max_wait) {
   if (!deferred_.empty()) wait = Duration{0};
   // Skip over cancelled entries to find the next live timer.
   TimePoint next{};
+  bool spinning = false;  // inside the wake-up lead of the next timer
   while (!timer_order_.empty()) {
     auto [when, id] = *timer_order_.begin();
     auto it = timers_.find(id);
@@ -179,12 +180,16 @@ void EventLoop::run_once(Duration max_wait) {
     Duration until = when - clock_.now();
     if (until <= lead_) {
       wait = Duration{0};
+      spinning = lead_ > Duration{0};
     } else if (timerfd_ < 0 && until - lead_ < wait) {
       wait = until - lead_;
     }
     break;
   }
-  arm_timerfd(next == TimePoint{} ? next : next - lead_);
+  // Through the lead the loop polls without blocking, so the timerfd is left alone: re-arming it
+  // for a time already passed on every turn reprograms the CPU's timer each time (a VM exit on a
+  // guest), which made each turn, and so the timer, 15–20 µs coarse on a 2-vCPU VM.
+  if (!spinning) arm_timerfd(next == TimePoint{} ? next : next - lead_);
   // epoll_pwait2 takes a timespec: timers fire to the microsecond, not rounded up to the next
   // millisecond as epoll_wait's timeout would (VRRPv3 intervals are centiseconds).
   auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(wait).count();

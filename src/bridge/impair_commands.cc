@@ -21,6 +21,9 @@
 namespace vnet::bridge {
 namespace {
 
+static_assert(Lateness::kBoundsUs[3] == 200,
+              "show_one counts the buckets from index 4 as over 200 µs");
+
 using console::Reply;
 using console::Session;
 using Args = std::vector<std::string>;
@@ -148,6 +151,19 @@ class Impair {
       dropped[std::string(impair::cause_name(cause))] = c.dropped[i];
       if (c.dropped[i]) drops += fmt::format(" {} {}", impair::cause_name(cause), c.dropped[i]);
     }
+    const Lateness& l = s.lateness();
+    json buckets = json::object();
+    for (size_t i = 0; i < l.buckets.size(); ++i) {
+      std::string key = i < Lateness::kBoundsUs.size()
+                            ? fmt::format("under_{}us", Lateness::kBoundsUs[i])
+                            : fmt::format("over_{}us", Lateness::kBoundsUs.back());
+      buckets[key] = l.buckets[i];
+    }
+    const double mean_us = l.count ? static_cast<double>(l.sum_ns) / l.count / 1000 : 0;
+    uint64_t over_200us = 0;
+    for (size_t i = 0; i < l.buckets.size(); ++i) {
+      if (i >= 4) over_200us += l.buckets[i];  // kBoundsUs[3] == 200
+    }
     r.json.push_back({{"port", p},
                       {"direction", dir_name(d)},
                       {"via", t.via.empty() ? json(nullptr) : json(t.via)},
@@ -165,7 +181,12 @@ class Impair {
                        {{"packets", c.held_packets},
                         {"bytes", c.held_bytes},
                         {"peak_packets", c.peak_packets},
-                        {"peak_bytes", c.peak_bytes}}}});
+                        {"peak_bytes", c.peak_bytes}}},
+                      {"late",
+                       {{"released", l.count},
+                        {"mean_us", mean_us},
+                        {"max_us", static_cast<double>(l.max_ns) / 1000},
+                        {"buckets", buckets}}}});
     r.text +=
         fmt::format("port {} {}{}: {}\n", p, dir_name(d), t.via.empty() ? "" : " (= " + t.via + ")",
                     settings.empty() ? "(defaults: nothing impaired)" : settings);
@@ -175,6 +196,12 @@ class Impair {
     r.text += fmt::format("  dropped{}\n", drops.empty() ? " none" : drops);
     r.text += fmt::format("  queue {} frames {} bytes (peak {} frames {} bytes)\n", c.held_packets,
                           c.held_bytes, c.peak_packets, c.peak_bytes);
+    if (l.count) {
+      r.text += fmt::format(
+          "  late: {} held copies left mean {:.1f} µs, max {:.1f} µs after their time, {} over "
+          "200 µs\n",
+          l.count, mean_us, static_cast<double>(l.max_ns) / 1000, over_200us);
+    }
   }
 
   Dataplane& dp_;

@@ -1,5 +1,7 @@
 #include "bridge/impair_stage.hh"
 
+#include <algorithm>
+
 #include "base/hash.hh"
 #include "packet/offload.hh"
 
@@ -107,7 +109,7 @@ void ImpairStage::process(std::span<Frame> in, std::vector<Frame>& pass, TimePoi
     }
     offer(f, now);
   }
-  release(now, pass);
+  release_due(now, pass, false);
 }
 
 void ImpairStage::offer(Frame& f, TimePoint now) {
@@ -147,10 +149,25 @@ void ImpairStage::hand_over(const impair::Release& r, std::vector<Frame>& out) {
   if (--s.pending == 0) free_.push_back(static_cast<uint32_t>(r.handle));
 }
 
-void ImpairStage::release(TimePoint now, std::vector<Frame>& pass) {
+void Lateness::add(Duration late) {
+  const int64_t ns = std::max<int64_t>(late.count(), 0);
+  ++count;
+  sum_ns += ns;
+  max_ns = std::max(max_ns, ns);
+  size_t b = 0;
+  while (b < kBoundsUs.size() && ns >= kBoundsUs[b] * 1000) ++b;
+  ++buckets[b];
+}
+
+void ImpairStage::release(TimePoint now, std::vector<Frame>& pass) { release_due(now, pass, true); }
+
+void ImpairStage::release_due(TimePoint now, std::vector<Frame>& pass, bool timed) {
   releases_.clear();
   engine_.poll(now, releases_);
-  for (const auto& r : releases_) hand_over(r, pass);
+  for (const auto& r : releases_) {
+    if (timed) lateness_.add(now - r.due);
+    hand_over(r, pass);
+  }
 }
 
 void ImpairStage::take_held(std::vector<Frame>& out) {

@@ -28,6 +28,10 @@
 // Seeds: impair_link_seed(dataplane seed, bridge, port) names the link; the direction ("out":
 // frames leaving the switch on the port, "in": frames it receives there) names the engine's
 // streams (impair/stream.hh), so the same seed, settings and arrivals give the same decisions.
+// Lateness: a copy released by a timer (release(), not within process()) left `now − due` after
+// its due time; the stage keeps the count, sum, maximum and a histogram of these, so a user sees
+// whether the host kept the delays it was asked for (impair/show). Nothing else depends on it.
+//
 // Single-threaded, like the chain it sits on.
 
 #include <array>
@@ -54,6 +58,17 @@ uint32_t wire_size(const packet::Frame& f);
 // The link seed of `port` of the bridge named `bridge` under a dataplane's impairment seed.
 uint64_t impair_link_seed(uint64_t dataplane_seed, std::string_view bridge, PortNo port);
 
+// How late copies left after their due time (see above), in microseconds.
+struct Lateness {
+  // Bucket upper bounds (µs, exclusive); the last bucket holds the rest.
+  static constexpr std::array<int64_t, 7> kBoundsUs = {10, 50, 100, 200, 500, 1000, 10000};
+  uint64_t count = 0;
+  int64_t sum_ns = 0;
+  int64_t max_ns = 0;
+  std::array<uint64_t, kBoundsUs.size() + 1> buckets{};
+  void add(Duration late);
+};
+
 class ImpairStage final : public EgressStage {
  public:
   static constexpr std::string_view kName = "impair";
@@ -74,6 +89,7 @@ class ImpairStage final : public EgressStage {
   void apply(const impair::Settings& settings, TimePoint now);
   const impair::Settings& settings() const { return engine_.settings(); }
   const impair::Counters& counters() const { return engine_.counters(); }
+  const Lateness& lateness() const { return lateness_; }
   std::string_view direction() const { return direction_; }
 
  private:
@@ -86,6 +102,7 @@ class ImpairStage final : public EgressStage {
   void offer(packet::Frame& f, TimePoint now);
   uint32_t take_slot();
   void hand_over(const impair::Release& r, std::vector<packet::Frame>& out);
+  void release_due(TimePoint now, std::vector<packet::Frame>& pass, bool timed);
   void drop(impair::Cause cause, const packet::Frame& frame);
 
   Bridge& bridge_;
@@ -97,6 +114,7 @@ class ImpairStage final : public EgressStage {
   std::vector<impair::Release> releases_;
   bool per_segment_ = false;
   std::vector<packet::Frame> segments_;
+  Lateness lateness_;
 };
 
 }  // namespace vnet::bridge

@@ -374,3 +374,23 @@ TEST(ImpairWireSize, AGsoFrameCountsEverySegmentWithItsHeaders) {
 }
 
 }  // namespace
+
+// impair/show tells how late held frames left: a timer that fires 30 µs after a frame's due
+// time is counted in the 10–50 µs bucket; frames that pass undelayed are not counted.
+TEST_F(ImpairStageTest, ShowsHowLateHeldFramesLeft) {
+  ok("impair/set 2 out delay 1ms");
+  send({1});
+  EXPECT_TRUE(frames(*b).empty());
+  advance(1030us);  // the loop runs the timer only now: 30 µs late
+  ASSERT_EQ(take(*b), (Seqs{1}));
+  auto late = show(2)[0]["late"];
+  EXPECT_EQ(late["released"], 1) << late.dump();
+  EXPECT_DOUBLE_EQ(late["mean_us"].get<double>(), 30.0) << late.dump();
+  EXPECT_EQ(late["buckets"]["under_50us"], 1) << late.dump();
+  EXPECT_EQ(late["buckets"]["under_10us"], 0) << late.dump();
+
+  ok("impair/set 2 out delay 0ms");  // frames leave within process(): not counted
+  send({2});
+  ASSERT_EQ(take(*b), (Seqs{2}));
+  EXPECT_EQ(show(2)[0]["late"]["released"], 1);
+}
