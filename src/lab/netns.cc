@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <sched.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -16,6 +17,7 @@
 #include <sstream>
 #include <thread>
 
+#include "base/fd.hh"
 #include "base/parse.hh"
 #include "lab/node_view.hh"
 
@@ -262,7 +264,12 @@ Result<pid_t> spawn(const SpawnOptions& o) {
   if (pid == 0) {
     if (o.new_session) ::setsid();
     if (::setns(tfd, CLONE_NEWNET) < 0) _exit(126);
-    if (!o.log_file.empty()) {
+    if (o.out_fd >= 0) {
+      int null = ::open("/dev/null", O_RDONLY);
+      if (null >= 0) ::dup2(null, 0);
+      ::dup2(o.out_fd, 1);
+      ::dup2(o.err_fd, 2);
+    } else if (!o.log_file.empty()) {
       int fd = ::open(o.log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
       int null = ::open("/dev/null", O_RDONLY);
       if (null >= 0) ::dup2(null, 0);
@@ -297,6 +304,74 @@ Result<int> run_in_netns(const std::string& netns, const std::vector<std::string
   }
   if (WIFEXITED(status)) return WEXITSTATUS(status);
   return 128 + WTERMSIG(status);
+}
+
+namespace {
+
+// Appends what `fd` has now (non-blocking) to `into`, at most up to `limit` bytes, counting the
+// rest in `dropped`; false at end of file or on an error.
+bool read_some(int fd, std::string& into, size_t& dropped, size_t limit) {
+  char buf[4096];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n > 0) {
+      size_t keep = into.size() < limit ? std::min(limit - into.size(), size_t(n)) : 0;
+      into.append(buf, keep);
+      dropped += size_t(n) - keep;
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+  }
+}
+
+}  // namespace
+
+Result<CapturedRun> run_captured(const std::string& netns, const std::vector<std::string>& argv,
+                                 pid_t view, Duration timeout, size_t limit) {
+  int out[2], err[2];
+  if (::pipe2(out, O_CLOEXEC | O_NONBLOCK) < 0) return system_error("pipe");
+  if (::pipe2(err, O_CLOEXEC | O_NONBLOCK) < 0) {
+    ::close(out[0]);
+    ::close(out[1]);
+    return system_error("pipe");
+  }
+  UniqueFd out_r(out[0]), out_w(out[1]), err_r(err[0]), err_w(err[1]);
+  // The child's ends block: a command writing more than a pipe holds waits for this reader.
+  ::fcntl(out[1], F_SETFL, 0);
+  ::fcntl(err[1], F_SETFL, 0);
+  SpawnOptions o{netns, argv, "", true, view, out[1], err[1]};
+  auto pid = spawn(o);
+  if (!pid) return pid.error();
+  out_w.reset();
+  err_w.reset();
+  CapturedRun run;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  bool out_open = true, err_open = true;
+  int status = 0;
+  for (;;) {
+    pid_t w = ::waitpid(*pid, &status, WNOHANG);
+    if (w < 0 && errno != EINTR) return system_error("waitpid");
+    if (w == *pid) break;
+    if (std::chrono::steady_clock::now() >= deadline) {
+      ::kill(-*pid, SIGKILL);
+      while (::waitpid(*pid, &status, 0) < 0 && errno == EINTR) {
+      }
+      run.timed_out = true;
+      break;
+    }
+    pollfd p[2];
+    nfds_t n = 0;
+    if (out_open) p[n++] = {out_r.get(), POLLIN, 0};
+    if (err_open) p[n++] = {err_r.get(), POLLIN, 0};
+    ::poll(p, n, 20);  // also the pace of checking for the exit once both pipes are closed
+    if (out_open) out_open = read_some(out_r.get(), run.out, run.out_dropped, limit);
+    if (err_open) err_open = read_some(err_r.get(), run.err, run.err_dropped, limit);
+  }
+  if (out_open) read_some(out_r.get(), run.out, run.out_dropped, limit);
+  if (err_open) read_some(err_r.get(), run.err, run.err_dropped, limit);
+  run.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return run;
 }
 
 Status set_sysctl(const std::string& netns, const std::string& key, const std::string& value) {

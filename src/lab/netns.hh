@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "base/clock.hh"
 #include "base/fd.hh"
 #include "base/result.hh"
 #include "io/netlink.hh"
@@ -56,14 +57,31 @@ struct SpawnOptions {
   std::vector<std::string> argv;
   std::string log_file;  // stdout+stderr appended here ("" = inherit)
   bool new_session = true;
-  pid_t view = 0;  // a node view's holder (lab/node_view.hh) to enter as well; 0 = none,
-                   // -1 = a view whose holder is gone (refused)
+  pid_t view = 0;   // a node view's holder (lab/node_view.hh) to enter as well; 0 = none,
+                    // -1 = a view whose holder is gone (refused)
+  int out_fd = -1;  // when set (with err_fd): stdout and stderr go here, stdin is /dev/null
+  int err_fd = -1;
 };
 // fork + setns + exec; returns the child's pid (it is not waited for).
 Result<pid_t> spawn(const SpawnOptions& options);
 // Runs a command in a namespace and waits: returns its exit status (128+signal when killed).
 Result<int> run_in_netns(const std::string& netns, const std::vector<std::string>& argv, bool quiet,
                          pid_t view = 0);
+
+// What a command printed, bounded: the first `limit` bytes of each stream are kept, the rest
+// only counted.
+struct CapturedRun {
+  int status = 0;          // exit status; 128+signal when killed
+  bool timed_out = false;  // killed (its whole process group, SIGKILL) at the deadline
+  std::string out, err;
+  size_t out_dropped = 0, err_dropped = 0;  // bytes past `limit`
+};
+// Runs a command in a namespace (and a node's view) in a session of its own, stdin /dev/null,
+// stdout and stderr read through pipes until it exits; `timeout` after the start its process
+// group is killed. What processes it left running in the background write after it exited is
+// not waited for (a daemon keeping the pipe open does not hold the caller).
+Result<CapturedRun> run_captured(const std::string& netns, const std::vector<std::string>& argv,
+                                 pid_t view, Duration timeout, size_t limit);
 
 // A netlink route socket bound to the namespace.
 Result<io::Netlink> open_netlink(const std::string& netns);

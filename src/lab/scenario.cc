@@ -3,6 +3,7 @@
 #include <signal.h>
 
 #include <ostream>
+#include <sstream>
 
 #include "lab/interrupt.hh"
 #include "lab/netns.hh"
@@ -77,7 +78,8 @@ std::string xml_escape(const std::string& s) {
         o += "&quot;";
         break;
       default:
-        o += c;
+        // XML 1.0 has no other control characters (a command's output may hold them).
+        o += static_cast<unsigned char>(c) < 0x20 && c != '\n' && c != '\t' && c != '\r' ? '?' : c;
     }
   }
   return o;
@@ -107,6 +109,12 @@ void Report::print(std::ostream& out) const {
         line += fmt::format("{}{} {:.6g} {}", line.empty() ? "" : ", ", m.name, m.value, m.unit);
       }
       out << "         measured: " << line << "\n";
+    }
+    for (auto [name, text] : {std::pair{"stdout", &s.out}, std::pair{"stderr", &s.err}}) {
+      if (text->empty()) continue;
+      out << "         " << name << ":\n";
+      std::istringstream lines(*text);
+      for (std::string l; std::getline(lines, l);) out << "           | " << l << "\n";
     }
   }
   out << fmt::format("{} steps: {} passed, {} failed ({:.1f} s)\n", steps.size(),
@@ -146,11 +154,12 @@ std::string Report::junit_xml() const {
         }
         x += "</properties>";
       }
-      if (s->passed) {
-        x += fmt::format("<system-out>{}</system-out></testcase>\n", xml_escape(s->detail));
-      } else {
-        x += fmt::format("<failure message=\"{}\"/></testcase>\n", xml_escape(s->detail));
-      }
+      if (!s->passed) x += fmt::format("<failure message=\"{}\"/>", xml_escape(s->detail));
+      std::string out = s->passed ? s->detail : "";
+      if (!s->out.empty()) out += (out.empty() ? "" : "\n") + s->out;
+      if (!out.empty()) x += fmt::format("<system-out>{}</system-out>", xml_escape(out));
+      if (!s->err.empty()) x += fmt::format("<system-err>{}</system-err>", xml_escape(s->err));
+      x += "</testcase>\n";
     }
     x += "  </testsuite>\n";
   }
@@ -184,7 +193,9 @@ Report run_scenarios(const Topology& topo, LabRuntime& lab, const std::string& o
                    o.passed,
                    o.detail,
                    std::chrono::duration_cast<milliseconds>(Clock::now() - s0),
-                   std::move(o.measurements)};
+                   std::move(o.measurements),
+                   std::move(o.out),
+                   std::move(o.err)};
       live << fmt::format("  [{}] {} — {}\n", r.passed ? "PASS" : "FAIL", r.step, r.detail)
            << std::flush;
       report.steps.push_back(std::move(r));

@@ -27,6 +27,7 @@ struct StepResult {
   std::string detail;
   std::chrono::milliseconds duration{0};
   std::vector<Measurement> measurements;  // Outcome::measurements
+  std::string out, err;                   // Outcome::out, Outcome::err
 };
 
 struct Report {

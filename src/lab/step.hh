@@ -35,6 +35,9 @@ struct Outcome {
   bool passed = false;
   std::string detail;
   std::vector<Measurement> measurements;  // steps that measure (probe); empty for the others
+  // What the step's command printed (exec), trimmed to its last lines: in the report under the
+  // step and in JUnit's <system-out>/<system-err>.
+  std::string out, err;
 };
 
 class StepKind {

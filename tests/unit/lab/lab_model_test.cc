@@ -32,10 +32,36 @@ std::string errors_of(const std::string& text) {
 
 TEST(LabModel, TheBaseLabIsValid) { EXPECT_EQ(errors_of(lab("")), ""); }
 
+// exec's expect: an exit status, or a list of exit and output expectations, each checked when
+// the file is read (a regular expression that does not compile names its line).
+TEST(LabModel, ExecExpectationsAreCheckedWhenRead) {
+  EXPECT_EQ(errors_of(lab("",
+                          "      - exec: pc1 echo hi\n        expect: [exit 0, output contains hi, "
+                          "output matches \"^h.$\", stderr contains x]\n        within: 5s\n")),
+            "");
+  auto e = errors_of(
+      lab("", "      - exec: pc1 true\n        expect: [exit 300, output matches \"(\"]\n"));
+  EXPECT_NE(e.find("m.yaml:12:18: exec expect 'exit 300': exit status 0–255"), std::string::npos)
+      << e;
+  EXPECT_NE(e.find("m.yaml:12:28: exec expect 'output matches \"(\"': not a regular expression"),
+            std::string::npos)
+      << e;
+  e = errors_of(lab("", "      - exec: pc1 true\n        expect: output has x\n"));
+  EXPECT_NE(e.find("exec expect 'output has x': expected 'contains TEXT' or 'matches REGEX'"),
+            std::string::npos)
+      << e;
+  e = errors_of(lab("", "      - exec: pc1 true\n        within: 2h\n"));
+  EXPECT_NE(e.find("m.yaml:12:17: within"), std::string::npos) << e;
+}
+
 TEST(LabModel, NumbersAndDurationsAreStrict) {
   // exec's expected exit status: a word is an error, not "exit status 0".
   auto e = errors_of(lab("", "      - exec: pc1 true\n        expect: reach\n"));
-  EXPECT_NE(e.find("m.yaml:12:17: exec expect: exit status 'reach': expected a whole number from 0 "
+  EXPECT_NE(e.find("m.yaml:12:17: exec expect 'reach': expected 'exit N', 'output contains TEXT'"),
+            std::string::npos)
+      << e;
+  e = errors_of(lab("", "      - exec: pc1 true\n        expect: 256\n"));
+  EXPECT_NE(e.find("m.yaml:12:17: exec expect: exit status '256': expected a whole number from 0 "
                    "to 255"),
             std::string::npos)
       << e;
