@@ -4,6 +4,7 @@
 
 #include "base/parse.hh"
 #include "lab/reader.hh"
+#include "lab/tenants.hh"
 
 namespace vnet::lab {
 
@@ -21,6 +22,8 @@ const KeyTable& interface_keys() {
           {"ipv4", schema::ref("prefixes"), "IPv4 address(es) with prefix length"},
           {"ipv6", schema::ref("prefixes"), "IPv6 address(es) with prefix length"},
           {"addresses", schema::list(schema::ref("prefix")), "addresses of either family"},
+          tenant_ref_key("the interface (a router's interfaces in several tenants each name "
+                         "theirs)"),
       }};
   return t;
 }
@@ -86,6 +89,7 @@ Interface parse_one(const YAML::Node& n, const std::string& node, Reader& r) {
     }
   }
   for (auto a : r.list(n["addresses"], "addresses")) add(a, std::nullopt);
+  parse_tenant_ref(n["tenant"], i.tenant, r);
   (void)node;
   return i;
 }

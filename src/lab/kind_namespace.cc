@@ -24,6 +24,7 @@
 #include "lab/reader.hh"
 #include "lab/registry.hh"
 #include "lab/runtime.hh"
+#include "lab/tenants.hh"
 #include "vrrp/keepalived_conf.hh"
 
 namespace vnet::lab {
@@ -81,6 +82,7 @@ class NamespaceKind final : public NodeKind {
   bool runs_probes() const override { return true; }
   bool has_power() const override { return true; }
   bool needs_netns() const override { return true; }
+  bool joins_tenants() const override { return router_; }
   std::pair<std::string_view, std::string_view> graph_style() const override {
     if (router_) return {"hexagon", "#fdf1d8"};
     return {"ellipse", "#ffffff"};
@@ -131,6 +133,7 @@ class NamespaceKind final : public NodeKind {
         {"dns", schema::list(schema::ref("ipAddress")),
          "nameservers written to the node's /etc/resolv.conf (default none: the resolver tries "
          "127.0.0.1); needs isolate"},
+        tenant_ref_key("every interface of the node"),
     };
   }
   static const KeyTable& host_keys() {
@@ -182,6 +185,7 @@ class NamespaceKind final : public NodeKind {
 void NamespaceKind::parse(const YAML::Node& y, Node& n, Reader& r) const {
   auto spec = std::make_shared<NamespaceSpec>();
   n.interfaces = parse_interfaces(y["interfaces"], n.name, r);
+  parse_tenant_ref(y["tenant"], n.tenant, r);
   if (auto g = y["gateway"]) {
     if (auto s = r.str(g, "gateway")) {
       auto a = packet::Ipv4Address::parse(*s);

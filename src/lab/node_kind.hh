@@ -46,6 +46,9 @@ class NodeKind {
   virtual bool runs_probes() const { return false; }  // ping/tcp/exec run inside it
   virtual bool has_power() const { return false; }    // kill/stop/start apply
   virtual bool needs_netns() const { return false; }  // "<lab>-<node>" exists while it runs
+  // Forwards between its interfaces: the only kind whose interfaces may be in two tenants
+  // (lab/tenants.hh).
+  virtual bool joins_tenants() const { return false; }
 
   // Fills n.spec and n.interfaces from the node's YAML map (keys already checked).
   virtual void parse(const YAML::Node& yaml, Node& n, Reader& r) const = 0;

@@ -2,6 +2,7 @@
 
 #include "lab/captures.hh"
 #include "lab/registry.hh"
+#include "lab/tenants.hh"
 
 namespace vnet::lab {
 
@@ -18,6 +19,7 @@ json topology_schema() {
   defs["scenario"] = scenario_keys().schema();
   defs["captures"] = captures_keys().schema();
   defs["capture"] = capture_keys().schema();
+  defs["tenant"] = tenant_keys().schema();
   json steps = json::array();
   for (auto& s : registry().steps()) steps.push_back(step_keys(*s).schema());
   defs["step"] = {{"oneOf", steps}};
@@ -50,6 +52,7 @@ std::string topology_reference_markdown() {
   section("scenario", "", scenario_keys());
   section("captures", "", captures_keys());
   section("capture", "A `captures` entry as a map.", capture_keys());
+  section("tenant", "A `tenants` entry (docs/tenants.md).", tenant_keys());
   out += "\n### steps\nA step is a map with exactly one of these keys, plus its options.\n\n";
   out += "| step | value | meaning | options |\n|---|---|---|---|\n";
   for (auto& s : registry().steps()) {

@@ -13,6 +13,7 @@
 #include "lab/reader.hh"
 #include "lab/registry.hh"
 #include "lab/step.hh"
+#include "lab/tenants.hh"
 #include "vrrp/keepalived_conf.hh"
 
 namespace vnet::lab {
@@ -254,6 +255,7 @@ KeyTable root_keys() {
   t.keys.push_back({"links", schema::list(schema::ref("link")), "cables"});
   t.keys.push_back({"scenarios", schema::list(schema::ref("scenario")), "what `test` runs"});
   t.keys.push_back(captures_key());
+  t.keys.push_back(tenants_key());
   return t;
 }
 
@@ -308,6 +310,7 @@ class Parser {
         parse_node(n, *k);
     }
     if (topo_.switches().empty()) r_.error(Where{file_, 1}, "a lab needs at least one switch");
+    parse_tenants(root["tenants"], topo_, r_);
     for (auto n : r_.list(root["links"], "links")) parse_link(n);
     expand_vlan_subinterfaces();
     parse_captures(root["captures"], topo_, r_);
@@ -583,21 +586,28 @@ class Parser {
         }
       }
     }
-    // Addresses and MACs are unique across the lab.
-    std::map<std::string, std::string> addrs, macs;
+    // Tenants: VLAN and interface membership, where they meet (lab/tenants.hh).
+    validate_tenants(topo_, r_);
+    // Addresses and MACs are unique within a tenant (RFC 7364 §3.2: tenants may reuse each
+    // other's); interfaces of no tenant share one space.
+    std::map<std::pair<std::string, std::string>, std::string> addrs, macs;
     for (auto& n : topo_.nodes) {
       for (auto& i : n.interfaces) {
+        std::string tenant = interface_tenant(topo_, n, i);
+        std::string in = tenant.empty() ? "" : " in tenant " + tenant;
         for (auto& a : i.addresses) {
           std::string key = a.address_string();
-          auto [it, fresh] = addrs.emplace(key, n.name + ":" + i.name);
-          if (!fresh)
-            r_.error(i.where, fmt::format("duplicate address {} (also on {})", key, it->second));
-        }
-        if (i.mac) {
-          auto [it, fresh] = macs.emplace(i.mac->to_string(), n.name + ":" + i.name);
+          auto [it, fresh] = addrs.emplace(std::pair{tenant, key}, n.name + ":" + i.name);
           if (!fresh)
             r_.error(i.where,
-                     fmt::format("duplicate MAC {} (also on {})", i.mac->to_string(), it->second));
+                     fmt::format("duplicate address {}{} (also on {})", key, in, it->second));
+        }
+        if (i.mac) {
+          auto [it, fresh] =
+              macs.emplace(std::pair{tenant, i.mac->to_string()}, n.name + ":" + i.name);
+          if (!fresh)
+            r_.error(i.where, fmt::format("duplicate MAC {}{} (also on {})", i.mac->to_string(), in,
+                                          it->second));
         }
       }
     }

@@ -50,6 +50,7 @@ struct Interface {
   std::string name;
   std::optional<packet::MacAddress> mac;  // as declared; the planner fills one in otherwise
   std::vector<packet::IpPrefix> addresses;
+  std::string tenant;  // as declared ("" = the node's, or implied by its link: lab/tenants.hh)
   Where where;
 };
 
@@ -63,6 +64,7 @@ struct Node {
   const NodeKind* kind = nullptr;
   std::vector<Interface> interfaces;
   std::shared_ptr<NodeSpec> spec;  // set by the kind's parse; never null after parsing
+  std::string tenant;              // as declared ("" = none; lab/tenants.hh)
   Where where;
   // Filled by the planner: the MAC of each interface (declared or derived from the lab, node and
   // interface names, stable across runs and reboots), by interface name.
@@ -140,6 +142,22 @@ struct LabCapture {
   Where where;
 };
 
+// A tenant (RFC 7364 §2): its VLANs, the VNI each is carried as when stretched over an overlay,
+// and its address space (lab/tenants.hh).
+struct TenantVlan {
+  bridge::VlanId vid = 0;
+  uint32_t vni = 0;  // given in the file, or allocated by the parser
+  bool vni_given = false;
+  Where where;
+};
+
+struct Tenant {
+  std::string name;
+  std::vector<TenantVlan> vlans;
+  std::vector<packet::IpPrefix> prefixes;  // its address space; empty = any
+  Where where;
+};
+
 struct Topology {
   std::string name;
   std::string file;
@@ -148,6 +166,7 @@ struct Topology {
   std::vector<Scenario> scenarios;
   std::vector<LabCapture> captures;
   std::string capture_dir;  // the files' directory, relative paths anchored at the lab file's
+  std::vector<Tenant> tenants;
 
   const Node* node(const std::string& n) const;
   Node* node(const std::string& n);
