@@ -77,6 +77,11 @@ class Commands {
               {"control", c.control},
               {"drops", drops}};
     if (auto pvid = cfg.pvid()) j["pvid"] = *pvid;
+    if (!info.counters.empty()) {
+      json backend = json::object();
+      for (auto& [name, value] : info.counters) backend[name] = value;
+      j["backend_counters"] = backend;
+    }
     return j;
   }
 
@@ -102,6 +107,9 @@ class Commands {
     if (!info.backend.empty())
       s += fmt::format("  -- endpoint module {:<12}: {}\n", "", info.backend);
     if (!info.cable.empty()) s += fmt::format("  -- cable to {}\n", info.cable);
+    for (auto& [name, value] : info.counters) {
+      if (value) s += fmt::format("  -- {}: {}\n", name, value);
+    }
     return s;
   }
 

@@ -404,7 +404,10 @@ PortInfo Dataplane::port_info(const Bridge& br, PortNo port) const {
   auto it = attachments_.find({&br, port});
   if (it == attachments_.end()) return info;
   const Attachment& a = it->second;
-  if (a.backend) info.backend = a.backend->describe();
+  if (a.backend) {
+    info.backend = a.backend->describe();
+    info.counters = a.backend->counters();
+  }
   if (a.cable) info.cable = a.cable->first->name() + ":" + std::to_string(a.cable->second);
   if (!a.backend && a.listener) info.backend = "qemu-stream listener (waiting)";
   info.dynamic = a.dynamic;

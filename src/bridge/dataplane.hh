@@ -71,7 +71,8 @@ struct PortInfo {
   std::string cable;    // "BRIDGE:PORT" of the peer, empty if none
   bool dynamic = false;
   bool admin_up = true;
-  bool silent = false;  // set_silent()
+  bool silent = false;                                     // set_silent()
+  std::vector<std::pair<std::string, uint64_t>> counters;  // the backend's own (io::Backend)
 };
 
 class Dataplane {

@@ -56,6 +56,9 @@ class Backend {
   virtual int link_ifindex() const { return 0; }
   virtual bool vnet_hdr() const { return false; }
   virtual bool closed() const { return false; }
+  // The backend's own counters, by name, for port/print and port/stats: a VXLAN port's
+  // encapsulations, decapsulations, learning and drops by reason ("drop_unknown_vni").
+  virtual std::vector<std::pair<std::string, uint64_t>> counters() const { return {}; }
   virtual std::string kind() const = 0;      // "afpacket", "vde", ...
   virtual std::string describe() const = 0;  // "afpacket:veth0", "vde:/tmp/sw/ctl fd 7 (pid 42)"
 };

@@ -70,6 +70,19 @@ class VxlanBackend final : public Backend {
   std::vector<int> fds() const override { return {udp_.get()}; }
   std::string kind() const override { return "vxlan"; }
   std::string describe() const override { return "vxlan:" + spec_; }
+  std::vector<std::pair<std::string, uint64_t>> counters() const override {
+    const overlay::Counters& c = vtep_.counters();
+    std::vector<std::pair<std::string, uint64_t>> out = {{"encapsulated", c.encapsulated},
+                                                         {"copies", c.copies},
+                                                         {"decapsulated", c.decapsulated},
+                                                         {"learned", c.learned},
+                                                         {"moved", c.moved}};
+    for (size_t i = 0; i < c.drops.size(); ++i) {
+      auto d = static_cast<overlay::Drop>(i);
+      out.emplace_back(fmt::format("drop_{}", overlay::drop_name(d)), c.dropped(d));
+    }
+    return out;
+  }
 
   size_t receive(std::vector<packet::Frame>& out, size_t max) override {
     size_t n = 0;
