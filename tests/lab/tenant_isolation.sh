@@ -4,7 +4,7 @@
 # 192.168.91.0/24) by one VXLAN port each that carries red's VLAN 10 as VNI 5010 and blue's VLAN
 # 20 as VNI 5020. Red and blue use the SAME prefix (10.1.0.0/24) and the SAME host MACs.
 #   - `vnet lab validate` accepts host a's share as a lab with two tenants on one address plan,
-#     and refuses the same file without tenants;
+#     and refuses the same file without tenants; examples/tenants.yaml passes its scenario;
 #   - 10^5 frames of each tenant, sent at once from both tenants' hosts on a, reach their own
 #     tenant's host on b, all of them, and none reaches the other tenant's hosts;
 #   - malformed datagrams injected from the underlay (I flag clear, an unknown VNI, a payload
@@ -45,6 +45,10 @@ out=$("$VNET" lab validate "$WORK/shared.yaml" 2>&1) && fail "without tenants th
 [[ $out == *"shared.yaml:7:"*"duplicate address 10.1.0.1 (also on red1:eth0)"* ]] \
   || fail "without tenants: expected a duplicate address on line 7, got: $out"
 pass "two tenants may reuse one prefix and one set of MACs; one space may not"
+
+# The example: red and blue on one switch with one address plan; red reaches a shared VLAN
+# through its router, blue does not.
+example_passes tenants
 
 # ---- underlay: a bridge in $T-u; a at .1, b at .2, the injector at .9 ----
 ns_add $T-u
@@ -220,4 +224,4 @@ echo "moved: $moved0 -> $moved1 -> $(counter b 3 moved); injector got: $(cat "$W
 [ "$(frames "$WORK/blueb.json" frames MOVE)" = 0 ] || fail "red's broadcast reached blue b"
 [ "$(frames "$WORK/reda.json" frames PRB2)" = 1 ] || fail "after moving back, red b's first frame did not reach red a"
 pass "a MAC moving to another VTEP is relearned with its first frame, in its tenant's VNI only, and back"
-echo "6 passed, 0 failed"
+echo "7 passed, 0 failed"

@@ -111,6 +111,19 @@ TEST(Tenants, MembershipIsDeclaredOrImpliedByTheLinksVlan) {
   EXPECT_EQ(of("gw", "eth1"), "blue");
 }
 
+TEST(Tenants, TheExampleIsValid) {
+  auto t = load_topology(VNET_EXAMPLES_DIR "/tenants.yaml");
+  ASSERT_TRUE(t.ok()) << t.error().message;
+  ASSERT_EQ(t->tenants.size(), 2u);
+  EXPECT_EQ(vlan_vni(*t, 10), 5010u);
+  EXPECT_EQ(vlan_vni(*t, 20), kTenantVniBase + 20);
+  const Node* gw = t->node("gw");
+  EXPECT_EQ(interface_tenant(*t, *gw, *gw->interface("eth0")), "red");
+  EXPECT_EQ(interface_tenant(*t, *gw, *gw->interface("eth1")), "");
+  // The same MACs in both tenants, as declared.
+  EXPECT_EQ(t->node("red1")->macs.at("eth0"), t->node("blue1")->macs.at("eth0"));
+}
+
 // Every refusal, with the line it must name.
 TEST(Tenants, EachBrokenRuleIsRefusedOnItsLine) {
   const std::string two_tenants =
