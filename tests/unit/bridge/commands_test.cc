@@ -113,4 +113,36 @@ TEST_F(BridgeCommandsTest, ControlCounterInStats) {
   EXPECT_NE(run("port/print 1")->text.find(" CONTROL: 1\n"), std::string::npos);
 }
 
+// A backend's own counters (a VXLAN port's drops by reason) are shown with its port: in JSON all
+// of them, in the text those that are not zero.
+class CountingBackend final : public io::Backend {
+ public:
+  std::vector<int> fds() const override { return {}; }
+  size_t receive(std::vector<packet::Frame>&, size_t) override { return 0; }
+  size_t send(std::span<packet::Frame> frames) override { return frames.size(); }
+  std::vector<std::pair<std::string, uint64_t>> counters() const override {
+    return {{"decapsulated", 7}, {"drop_unknown_vni", 3}, {"drop_no_i_flag", 0}};
+  }
+  std::string kind() const override { return "counting"; }
+  std::string describe() const override { return "counting"; }
+};
+
+TEST_F(BridgeCommandsTest, PortPrintShowsTheBackendsCounters) {
+  ASSERT_TRUE(run("port/create 1").ok());
+  ASSERT_TRUE(dp.attach(*br, 1, std::make_unique<CountingBackend>(), false).ok());
+  auto j = run("port/print 1 --json");
+  ASSERT_TRUE(j.ok());
+  EXPECT_EQ(j->json[0]["backend_counters"],
+            nlohmann::json({{"decapsulated", 7}, {"drop_unknown_vni", 3}, {"drop_no_i_flag", 0}}));
+  EXPECT_EQ(run("port/stats 1 --json")->json[0]["backend_counters"]["drop_unknown_vni"], 3);
+  session.json = false;
+  std::string text = run("port/print 1")->text;
+  EXPECT_NE(text.find("  -- drop_unknown_vni: 3\n"), std::string::npos) << text;
+  EXPECT_EQ(text.find("drop_no_i_flag"), std::string::npos) << text;
+  // A port whose backend has none shows none.
+  ASSERT_TRUE(run("port/create 2").ok());
+  session.json = true;
+  EXPECT_FALSE(run("port/print 2 --json")->json[0].contains("backend_counters"));
+}
+
 }  // namespace
