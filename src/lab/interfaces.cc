@@ -22,8 +22,9 @@ const KeyTable& interface_keys() {
           {"ipv4", schema::ref("prefixes"), "IPv4 address(es) with prefix length"},
           {"ipv6", schema::ref("prefixes"), "IPv6 address(es) with prefix length"},
           {"addresses", schema::list(schema::ref("prefix")), "addresses of either family"},
-          tenant_ref_key("the interface (a router's interfaces in several tenants each name "
-                         "theirs)"),
+          tenant_ref_key("the interface's tenant (docs/tenants.md): a router's interfaces in "
+                         "several tenants each name theirs; without it, the node's, else the "
+                         "tenant of the VLAN its link carries"),
       }};
   return t;
 }

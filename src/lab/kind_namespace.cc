@@ -133,7 +133,8 @@ class NamespaceKind final : public NodeKind {
         {"dns", schema::list(schema::ref("ipAddress")),
          "nameservers written to the node's /etc/resolv.conf (default none: the resolver tries "
          "127.0.0.1); needs isolate"},
-        tenant_ref_key("every interface of the node"),
+        tenant_ref_key("the tenant of the node's interfaces (docs/tenants.md); without it, each "
+                       "interface's own, else the tenant of the VLAN its link carries"),
     };
   }
   static const KeyTable& host_keys() {

@@ -270,11 +270,8 @@ const KeyTable& tenant_keys() {
   return t;
 }
 
-KeySpec tenant_ref_key(std::string_view of) {
-  return {"tenant", schema::pattern(kTenantName),
-          fmt::format("the tenant {} belongs to (docs/tenants.md); without it, the tenant of the "
-                      "VLAN its link carries",
-                      of)};
+KeySpec tenant_ref_key(std::string doc) {
+  return {"tenant", schema::pattern(kTenantName), std::move(doc)};
 }
 
 void parse_tenants(const YAML::Node& value, Topology& t, Reader& r) {

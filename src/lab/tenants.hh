@@ -42,8 +42,8 @@ constexpr uint32_t kTenantVniBase = 10000;  // an allocated VNI is 10000 + VID u
 // The root table's `tenants` key; the table of one tenant (`$defs` "tenant").
 KeySpec tenants_key();
 const KeyTable& tenant_keys();
-// The `tenant` key of hosts, routers and interfaces.
-KeySpec tenant_ref_key(std::string_view of);
+// The `tenant` key of hosts, routers and interfaces, with its line of docs.
+KeySpec tenant_ref_key(std::string doc);
 
 // Parses the root's `tenants` value (if any) into topo.tenants: names, VLANs owned once, VNIs
 // in range and without collision (allocating those not given), prefixes.
