@@ -77,6 +77,11 @@ class Commands {
               {"control", c.control},
               {"drops", drops}};
     if (auto pvid = cfg.pvid()) j["pvid"] = *pvid;
+    if (!info.backend_drops.empty()) {
+      json bd = json::object();
+      for (const auto& [name, n] : info.backend_drops) bd[name] = n;
+      j["backend_drops"] = bd;
+    }
     return j;
   }
 
@@ -102,6 +107,9 @@ class Commands {
     if (!info.backend.empty())
       s += fmt::format("  -- endpoint module {:<12}: {}\n", "", info.backend);
     if (!info.cable.empty()) s += fmt::format("  -- cable to {}\n", info.cable);
+    for (const auto& [name, n] : info.backend_drops) {
+      if (n) s += fmt::format(" BACKEND DROP {}: {}\n", name, n);
+    }
     return s;
   }
 
@@ -426,7 +434,8 @@ void register_commands(console::Registry& reg, Dataplane& dp, const Clock& clock
           }));
   reg.add(
       "port/attach", "N SPEC",
-      "attach a backend (afpacket:IF, tap:IF, qemu-stream:PATH, qemu-dgram:PATH, pcap:IN[,OUT])",
+      "attach a backend (afpacket:IF, tap:IF, qemu-stream:PATH, qemu-dgram:PATH, pcap:IN[,OUT], "
+      "vxlan:LOCAL,…, udp:LOCAL:PORT,remote=ADDR:PORT, udp://…, vxlan://…)",
       with_bridge([cmds, need](Bridge& b, const Args& a) -> Result<Reply> {
         if (auto st = need(a, 2, "port/attach N SPEC"); !st) return st.error();
         auto p = cmds->port_arg(b, a[0], false);
@@ -676,6 +685,7 @@ void register_commands(console::Registry& reg, Dataplane& dp, const Clock& clock
   register_impair_commands(reg, dp, clock);
   register_capture_commands(reg, dp, clock);
   register_mirror_commands(reg, dp);
+  register_vtep_commands(reg, dp, clock);
 }
 
 }  // namespace vnet::bridge

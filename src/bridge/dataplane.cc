@@ -399,12 +399,20 @@ std::optional<std::pair<Bridge*, PortNo>> Dataplane::cable_peer(const Bridge& br
   return it->second.cable;
 }
 
+io::Backend* Dataplane::backend(const Bridge& br, PortNo port) {
+  auto it = attachments_.find({&br, port});
+  return it == attachments_.end() ? nullptr : it->second.backend.get();
+}
+
 PortInfo Dataplane::port_info(const Bridge& br, PortNo port) const {
   PortInfo info;
   auto it = attachments_.find({&br, port});
   if (it == attachments_.end()) return info;
   const Attachment& a = it->second;
-  if (a.backend) info.backend = a.backend->describe();
+  if (a.backend) {
+    info.backend = a.backend->describe();
+    info.backend_drops = a.backend->drops();
+  }
   if (a.cable) info.cable = a.cable->first->name() + ":" + std::to_string(a.cable->second);
   if (!a.backend && a.listener) info.backend = "qemu-stream listener (waiting)";
   info.dynamic = a.dynamic;

@@ -32,6 +32,7 @@
 namespace vnet::io {
 
 constexpr size_t kBatch = 64;
+class VtepPort;
 
 class Backend {
  public:
@@ -56,6 +57,11 @@ class Backend {
   virtual int link_ifindex() const { return 0; }
   virtual bool vnet_hdr() const { return false; }
   virtual bool closed() const { return false; }
+  // A vxlan: port's VTEP (io/vtep_port.hh), for the console; nullptr for other backends.
+  virtual VtepPort* vtep_port() { return nullptr; }
+  // Datagrams the backend itself dropped, by reason ("short", "foreign", ...), for port/print:
+  // what a remote sent that never became a frame.
+  virtual std::vector<std::pair<std::string, uint64_t>> drops() const { return {}; }
   virtual std::string kind() const = 0;      // "afpacket", "vde", ...
   virtual std::string describe() const = 0;  // "afpacket:veth0", "vde:/tmp/sw/ctl fd 7 (pid 42)"
 };
@@ -68,6 +74,10 @@ class Backend {
 //   qemu-dgram:PATH      a unix datagram socket at PATH for QEMU -netdev dgram (remote.path=PATH)
 //   vxlan:LOCAL,map=VID:VNI,…  a VXLAN tunnel end point (RFC 7348) on a trunk port; the options
 //                        are in overlay/spec.hh
+//   udp:LOCAL:PORT,remote=ADDR:PORT  a point-to-point UDP cable: whole frames with their tags,
+//                        one per datagram (overlay/spec.hh, udp_cable.cc)
+//   udp://…, vxlan://…   VDE locators as vdeplug4 writes them, turned into the two above
+//                        (overlay::from_vde_locator)
 // Listening specs (qemu-stream:PATH, VDE's ctl directory) are listeners (see listener.hh).
 // Errors name the spec and what went wrong.
 Result<std::unique_ptr<Backend>> make_backend(const std::string& spec);
@@ -77,5 +87,6 @@ Result<std::unique_ptr<Backend>> open_tap(const std::string& ifname);
 Result<std::unique_ptr<Backend>> open_pcap(const std::string& in, const std::string& out);
 Result<std::unique_ptr<Backend>> open_qemu_dgram(const std::string& path);
 Result<std::unique_ptr<Backend>> open_vxlan(const std::string& arg);
+Result<std::unique_ptr<Backend>> open_udp_cable(const std::string& arg);
 
 }  // namespace vnet::io
