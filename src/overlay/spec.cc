@@ -291,4 +291,26 @@ std::optional<Result<std::string>> from_vde_locator(std::string_view spec) {
   return std::nullopt;
 }
 
+Result<std::vector<uint16_t>> check_tunnel_spec(std::string_view spec) {
+  std::string text(spec);
+  if (auto locator = from_vde_locator(spec)) {
+    if (!*locator) return locator->error();
+    text = **locator;
+  }
+  std::string_view t = text;
+  if (t.substr(0, 4) == "udp:") {
+    if (auto c = parse_udp_cable_spec(t.substr(4)); !c) return c.error();
+    return std::vector<uint16_t>{};
+  }
+  if (t.substr(0, 6) == "vxlan:") {
+    auto v = parse_vtep_spec(t.substr(6));
+    if (!v) return v.error();
+    if (auto vtep = make_vtep(*v); !vtep) return vtep.error();
+    std::vector<uint16_t> vids;
+    for (const auto& m : v->maps) vids.push_back(m.vid);
+    return vids;
+  }
+  return make_error(EINVAL, "'{}': expected vxlan:…, udp:…, udp://… or vxlan://…", spec);
+}
+
 }  // namespace vnet::overlay

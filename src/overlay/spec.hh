@@ -79,4 +79,9 @@ Result<UdpCableSpec> parse_udp_cable_spec(std::string_view text);
 // (if, rcvbuf, hashsize) are refused by name. Returns nullopt for a spec that is no locator.
 std::optional<Result<std::string>> from_vde_locator(std::string_view spec);
 
+// A tunnel port spec (vxlan:…, udp:…, udp://…, vxlan://…) checked by the parsers the backends
+// use, without opening anything (the lab validates its files with it). Returns the VLANs a
+// vxlan: map carries (the port must be their trunk); empty for udp: and single-VNI ports.
+Result<std::vector<uint16_t>> check_tunnel_spec(std::string_view spec);
+
 }  // namespace vnet::overlay
