@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# Debian's vde_plug (vdeplug 4, libvdeplug_udp) plugged into a vnet switch through a UDP cable:
+# Debian's vde_plug (vdeplug 4, libvdeplug_udp and _vxlan) plugged into a vnet switch through VDE locators:
 # vde_plug joins `udp://5001->192.168.80.1:5000` to a TAP device in its namespace; the switch's
 # port 2 is the same cable from the other end, written as VDE writes it
 # (`udp://192.168.80.1:5000->192.168.80.2:5001`), an access port of VLAN 30 with host h1.
 # Ping both ways between h1 and the TAP; one datagram per frame on the wire, untouched.
+# Then VDE's vxlan:// locator on port 3 (same VLAN): `vxlan://239.0.0.1/vni=5031` on vnet's side
+# and on vde_plug's; ARP requests flooded each way reach the other side (vdeplug 4.0.1's vxlan
+# plug cannot send unicast, tests/lab/vxlan_vdeplug.sh, so no ping).
 . "$(dirname "$0")/lib.sh"
 command -v vde_plug >/dev/null && [ -e /usr/lib/x86_64-linux-gnu/vdeplug/libvdeplug_udp.so ] ||
   { echo "SKIP: vdeplug (vde_plug with libvdeplug_udp) not installed"; exit 77; }
@@ -50,4 +53,23 @@ lengths=$(tshark -r $WORK/underlay.pcapng -Y "ip.src == 192.168.80.1 && udp.srcp
 [[ " $lengths" == *" 106 "* ]] || fail "no 98-byte ICMP frame in one datagram from vnet: UDP lengths $lengths"
 [ -z "$(echo $lengths | tr ' ' '\n' | grep -vx -e 50 -e 106)" ] || fail "unexpected UDP lengths from vnet: $lengths"
 pass "on the wire: one frame per datagram, no header of vnet's own (UDP lengths $lengths)"
-echo "3 passed, 0 failed"
+
+ip -n $T-u route add 224.0.0.0/4 dev u1
+ip -n $T-v route add 224.0.0.0/4 dev u2
+ctl port/create 3; ctl port/attach 3 "vxlan://239.0.0.1/vni=5031"; ctl port/mode 3 access 30
+contains "vxlan:0.0.0.0:4789,vni=5031,flood=5031@239.0.0.1:4789" ctl port/print 3 ||
+  fail "port 3 does not show the translated vxlan: spec: $(ctl port/print 3)"
+ip netns exec $T-v vde_plug "vxlan://239.0.0.1/vni=5031" "tap://tapx" >$WORK/vde_plug_vx.log 2>&1 &
+PIDS+=($!)
+wait_for 10 ip -n $T-v link show tapx || fail "vde_plug did not create tapx: $(cat $WORK/vde_plug_vx.log)"
+host_cfg $T-v tapx 02:00:00:00:80:03 10.80.0.3/24
+ip netns exec $T-h1 ip neigh flush dev eth0
+ip netns exec $T-h1 ping -c 3 -i 0.3 -W 1 10.80.0.3 >/dev/null 2>&1 || true
+wait_for 5 contains "02:00:00:00:80:01" ip -n $T-v neigh show 10.80.0.1 dev tapx ||
+  fail "the TAP behind vde_plug vxlan:// never saw h1's ARP request"
+ip -n $T-v neigh flush dev tapx
+ip netns exec $T-v ping -I tapx -c 3 -i 0.3 -W 1 10.80.0.1 >/dev/null 2>&1 || true
+wait_for 5 contains "02:00:00:00:80:03" ip -n $T-h1 neigh show 10.80.0.3 dev eth0 ||
+  fail "h1 never saw the ARP request of the TAP behind vde_plug vxlan://"
+pass "vxlan:// locator: ARP requests flooded by vnet and by vde_plug on 239.0.0.1 VNI 5031 reach the other side"
+echo "4 passed, 0 failed"
