@@ -266,6 +266,20 @@ Result<std::string> vxlan_locator(std::string_view spec, std::string_view rest) 
                         key);
     }
   }
+  // Numbers only: a value never adds options to the spec it becomes ("/ttl=1,nolearning").
+  struct Number {
+    const char* key;
+    const std::string& value;
+    int64_t lo, hi;
+  };
+  for (const Number& n : {Number{"port", port, 1, 65535}, Number{"vni", vni, 0, packet::kMaxVni},
+                          Number{"ttl", ttl, 1, 255}, Number{"expiretime", ageing, 1, 1000000}}) {
+    if (&n.value == &ageing && ageing.empty()) continue;
+    if (!parse_int(n.value, n.lo, n.hi)) {
+      return make_error(EINVAL, "{}: /{}={}: expected a number from {} to {}", spec, n.key, n.value,
+                        n.lo, n.hi);
+    }
+  }
   if (group.empty()) group = v6 && !v4 ? "ff05:56de::1" : "239.0.0.1";
   auto g = Endpoint::parse(join_host_port(group, port), 0);
   if (!g) return make_error(EINVAL, "{}: group: {}", spec, g.error().message);

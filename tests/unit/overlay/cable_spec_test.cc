@@ -43,6 +43,10 @@ TEST(VdeLocator, VxlanFollowsLibvdeplugVxlanDefaults) {
   EXPECT_NE(locator("vxlan://239.0.0.1/colour=red").find("unknown key 'colour'"),
             std::string::npos);
   EXPECT_NE(locator("vxlan://239.0.0.1/vni=16777216").find("0 to 16777215"), std::string::npos);
+  // A value cannot smuggle options into the spec it becomes.
+  EXPECT_EQ(locator("vxlan://239.0.0.1/ttl=1,nolearning"),
+            "error: vxlan://239.0.0.1/ttl=1,nolearning: /ttl=1,nolearning: expected a number from "
+            "1 to 255");
 }
 
 TEST(UdpCableSpec, NeedsPortsAndOneFamily) {
