@@ -4,8 +4,10 @@
 // LOCAL, so the UDP header — and its per-flow source port (RFC 7348 §5) — is ours and the kernel
 // adds only the IP header (DF clear: the VTEP itself never fragments, §4, it drops what does not
 // fit the underlay MTU). The raw socket is given a filter that accepts nothing, so it never
-// queues the host's incoming UDP. A multicast flood group is joined on the UDP socket and sent to
-// with TTL 1 and no loopback.
+// queues the host's incoming UDP. A multicast flood group is joined on the UDP socket (bound to
+// the wildcard address then) and sent to with the spec's TTL (1 by default) and no loopback; the
+// console joins and leaves groups at run time through VtepPort::set_group. LOCAL 0.0.0.0 / ::
+// leaves the source address to the kernel (and, over IPv6, the checksum: IPV6_CHECKSUM).
 
 #include <arpa/inet.h>
 #include <linux/filter.h>
