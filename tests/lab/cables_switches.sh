@@ -6,7 +6,8 @@
 #   1. a UDP cable over IPv6 (udp:[fd79::1]:6001,remote=[fd79::2]:6002): whole frames, tags and
 #      all, one per datagram;
 #   2. a VXLAN cable over IPv4 (vxlan:192.168.79.1,map=10:5010,…), VLAN 20's VNI mapped and
-#      flooded at run time through the console (vtep/map/add, vtep/flood/add) on both sides.
+#      flooded at run time through the console (vtep/map/add, vtep/flood/add) on both sides;
+#   3. a VXLAN cable over IPv6 bound to the wildcard address (vxlan:[::],…).
 # Each time: a10 pings b10 and a20 pings b20 across, a10 does not reach b20 nor a20 b10 (tags
 # carried, VLANs apart). Also: a datagram to the UDP cable from another source port is dropped
 # and counted (foreign), and vtep/show lists what the VTEP learned at the right remote.
@@ -69,4 +70,12 @@ across "VXLAN cable"
 learned=$(ctl a vtep/show 9 --json | jq -r '.learned[] | select(.mac == "02:00:00:00:79:03") | "\(.vni) \(.remote)"')
 [ "$learned" = "5010 192.168.79.2:4789" ] || fail "vtep/show: b10's MAC learned as '$learned'"
 pass "vtep/show: b10's MAC learned in VNI 5010 at 192.168.79.2:4789"
-echo "5 passed, 0 failed"
+
+# 3. VXLAN cable over IPv6 from the wildcard address: the kernel picks the source and computes
+# the UDP checksum IPv6 requires (a wrong one and the receiving kernel drops every datagram).
+for sw in a b; do ctl $sw port/detach 9; ctl $sw fdb/flush >/dev/null; done
+ip netns exec $T-a10 ip neigh flush dev eth0; ip netns exec $T-a20 ip neigh flush dev eth0
+ctl a port/attach 9 "vxlan:[::],map=10:5010,map=20:5020,flood=5010@fd79::2,flood=5020@fd79::2"
+ctl b port/attach 9 "vxlan:[::],map=10:5010,map=20:5020,flood=5010@fd79::1,flood=5020@fd79::1"
+across "VXLAN cable over IPv6 from [::]"
+echo "7 passed, 0 failed"
