@@ -9,8 +9,9 @@
 #      flooded at run time through the console (vtep/map/add, vtep/flood/add) on both sides;
 #   3. a VXLAN cable over IPv6 bound to the wildcard address (vxlan:[::],…).
 # Each time: a10 pings b10 and a20 pings b20 across, a10 does not reach b20 nor a20 b10 (tags
-# carried, VLANs apart). Also: a datagram to the UDP cable from another source port is dropped
-# and counted (foreign), and vtep/show lists what the VTEP learned at the right remote.
+# carried, VLANs apart). Also: a datagram to the UDP cable from another source port, and one too
+# short for a frame, are dropped and counted (foreign, short), and vtep/show lists what the VTEP
+# learned at the right remote.
 . "$(dirname "$0")/lib.sh"
 ns_add $T-a; ns_add $T-b
 ip -n $T-a link add u1 type veth peer name u2 netns $T-b
@@ -58,9 +59,19 @@ ip netns exec $T-b bash -c 'echo stranger > /dev/udp/fd79::1/6001'
 foreign() { [ "$(ctl a port/print 9 --json | jq '.[0].backend_drops.foreign')" -ge 1 ]; }
 wait_for 5 foreign || fail "a datagram from another source port was not counted as foreign"
 pass "UDP cable: a datagram from an unknown source is dropped and counted (foreign)"
+# A datagram from the right remote too short for an Ethernet header: switch B lets go of the port
+# and a 5-byte datagram leaves from its address and port.
+ctl b port/detach 9
+ip netns exec $T-b python3 -c '
+import socket; s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+s.bind(("fd79::2", 6002)); s.sendto(b"short", ("fd79::1", 6001))'
+short() { [ "$(ctl a port/print 9 --json | jq '.[0].backend_drops.short')" -ge 1 ]; }
+wait_for 5 short || fail "a 5-byte datagram from the remote was not counted as short"
+pass "UDP cable: a datagram shorter than an Ethernet header is dropped and counted (short)"
 
 # 2. VXLAN cable over IPv4; VLAN 20's VNI added through the console.
-for sw in a b; do ctl $sw port/detach 9; ctl $sw fdb/flush >/dev/null; done
+ctl a port/detach 9
+for sw in a b; do ctl $sw fdb/flush >/dev/null; done
 ip netns exec $T-a10 ip neigh flush dev eth0; ip netns exec $T-a20 ip neigh flush dev eth0
 ctl a port/attach 9 "vxlan:192.168.79.1,map=10:5010,flood=5010@192.168.79.2"
 ctl b port/attach 9 "vxlan:192.168.79.2,map=10:5010,flood=5010@192.168.79.1"
@@ -78,4 +89,4 @@ ip netns exec $T-a10 ip neigh flush dev eth0; ip netns exec $T-a20 ip neigh flus
 ctl a port/attach 9 "vxlan:[::],map=10:5010,map=20:5020,flood=5010@fd79::2,flood=5020@fd79::2"
 ctl b port/attach 9 "vxlan:[::],map=10:5010,map=20:5020,flood=5010@fd79::1,flood=5020@fd79::1"
 across "VXLAN cable over IPv6 from [::]"
-echo "7 passed, 0 failed"
+echo "8 passed, 0 failed"
