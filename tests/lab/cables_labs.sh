@@ -43,7 +43,7 @@ downs() {
   VNET_STATE_DIR=$WORK/state-a "$VNET" lab down $A >/dev/null 2>&1 || true
   VNET_STATE_DIR=$WORK/state-b "$VNET" lab down $B >/dev/null 2>&1 || true
 }
-trap 'downs; cleanup' EXIT INT TERM
+trap 'rc=$?; downs; (exit $rc); cleanup' EXIT INT TERM
 ip -n $A-vnet link add u1 type veth peer name u2 netns $B-vnet
 ip -n $A-vnet addr add 192.168.82.1/24 dev u1; ip -n $A-vnet link set u1 up
 ip -n $B-vnet addr add 192.168.82.2/24 dev u2; ip -n $B-vnet link set u2 up
