@@ -59,7 +59,10 @@ learned=$(VNET_STATE_DIR=$WORK/state-a "$VNET" ctl $WORK/state-a/$A/console.sock
 [ "$learned" = "192.168.82.2:4789" ] || fail "the VXLAN tunnel learned '$learned'"
 VNET_STATE_DIR=$WORK/state-a "$VNET" lab graph $WORK/a.yaml -o - >$WORK/a.dot
 grep -q 'port 9: udp:0.0.0.0:6200' $WORK/a.dot || fail "the graph does not show the tunnel: $(cat $WORK/a.dot)"
-pass "vtep/show on the lab's console shows the peer's VTEP; the graph shows the tunnels"
+st=$(VNET_STATE_DIR=$WORK/state-a "$VNET" lab status --json $A)
+echo "$st" | jq -e '.switches[0].ports | index(9) != null and index(10) != null' >/dev/null ||
+  fail "lab status does not list the tunnel ports: $st"
+pass "vtep/show on the lab's console shows the peer's VTEP; the graph shows the tunnels, status their ports"
 downs
 ! ip netns list | grep -q "^$A-" || fail "$A's namespaces (the dataplane's too) left after down"
 ! ip netns list | grep -q "^$B-" || fail "$B's namespaces left after down"
