@@ -4,7 +4,8 @@
 # port 10 (access VLAN 30, VNI 82, head-end replication to the other side). The tunnels bind to
 # the wildcard address, so each lab comes up before the underlay exists; then a veth between the
 # two dataplane namespaces (<lab>-vnet) is the underlay. Hosts ping across in VLANs 10 and 30,
-# VLAN 10 does not reach VLAN 20 or 30, the graph shows the tunnels, and `down` ends the ports.
+# VLAN 10 does not reach VLAN 20 or 30, the graph shows the tunnels, killing the switch takes them
+# dark and starting it brings them back, and `down` ends the ports.
 . "$(dirname "$0")/lib.sh"
 A=${T}a; B=${T}b
 lab() { # NAME ME PEER: a lab file
@@ -27,6 +28,15 @@ links:
   - {endpoints: [h10, sw], vlan: 10}
   - {endpoints: [h20, sw], vlan: 20}
   - {endpoints: [h30, sw], vlan: 30}
+scenarios:
+  - name: power
+    steps:
+      - ping: h10 10.82.0.$3
+      - kill: sw
+      - exec: h10 sleep 3
+      - start: sw
+      - wait_until: {ping: h10 10.82.0.$3}
+        within: 10s
 YAML
 }
 lab $A 1 2 >$WORK/a.yaml
@@ -63,9 +73,18 @@ st=$(VNET_STATE_DIR=$WORK/state-a "$VNET" lab status --json $A)
 echo "$st" | jq -e '.switches[0].ports | index(9) != null and index(10) != null' >/dev/null ||
   fail "lab status does not list the tunnel ports: $st"
 pass "vtep/show on the lab's console shows the peer's VTEP; the graph shows the tunnels, status their ports"
+# Power: a switch that is killed takes its tunnels dark, and brings them back when it starts.
+# While the scenario holds the switch off for 3 s, the console shows both tunnel ports down.
+VNET_STATE_DIR=$WORK/state-a "$VNET" lab test $WORK/a.yaml >$WORK/test-a.log 2>&1 &
+TEST=$!
+dark() { [ "$("$VNET" ctl $WORK/state-a/$A/console.sock port/allprint --json | jq '[.[] | select(.port == 9 or .port == 10) | .admin_up] == [false, false]')" = true ]; }
+wait_for 10 dark || fail "the killed switch's tunnel ports did not go down"
+wait $TEST || fail "the power scenario over the tunnel failed: $(cat $WORK/test-a.log)"
+grep -q " 0 failed" $WORK/test-a.log || fail "the power scenario has failures: $(cat $WORK/test-a.log)"
+pass "kill takes the tunnel ports down, start brings them back (ping across after start)"
 downs
 ! ip netns list | grep -q "^$A-" || fail "$A's namespaces (the dataplane's too) left after down"
 ! ip netns list | grep -q "^$B-" || fail "$B's namespaces left after down"
 [ -z "$(ls $WORK/state-a 2>/dev/null)" ] || fail "$A's state left after down"
 pass "down removes both labs with their tunnel ports"
-echo "6 passed, 0 failed"
+echo "7 passed, 0 failed"
