@@ -434,7 +434,8 @@ void register_commands(console::Registry& reg, Dataplane& dp, const Clock& clock
           }));
   reg.add(
       "port/attach", "N SPEC",
-      "attach a backend (afpacket:IF, tap:IF, qemu-stream:PATH, qemu-dgram:PATH, pcap:IN[,OUT])",
+      "attach a backend (afpacket:IF, tap:IF, qemu-stream:PATH, qemu-dgram:PATH, pcap:IN[,OUT], "
+      "vxlan:LOCAL,…, udp:LOCAL:PORT,remote=ADDR:PORT, udp://…, vxlan://…)",
       with_bridge([cmds, need](Bridge& b, const Args& a) -> Result<Reply> {
         if (auto st = need(a, 2, "port/attach N SPEC"); !st) return st.error();
         auto p = cmds->port_arg(b, a[0], false);
@@ -684,6 +685,7 @@ void register_commands(console::Registry& reg, Dataplane& dp, const Clock& clock
   register_impair_commands(reg, dp, clock);
   register_capture_commands(reg, dp, clock);
   register_mirror_commands(reg, dp);
+  register_vtep_commands(reg, dp, clock);
 }
 
 }  // namespace vnet::bridge

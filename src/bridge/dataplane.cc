@@ -399,6 +399,11 @@ std::optional<std::pair<Bridge*, PortNo>> Dataplane::cable_peer(const Bridge& br
   return it->second.cable;
 }
 
+io::Backend* Dataplane::backend(const Bridge& br, PortNo port) {
+  auto it = attachments_.find({&br, port});
+  return it == attachments_.end() ? nullptr : it->second.backend.get();
+}
+
 PortInfo Dataplane::port_info(const Bridge& br, PortNo port) const {
   PortInfo info;
   auto it = attachments_.find({&br, port});

@@ -168,6 +168,8 @@ class Dataplane {
   std::vector<MirrorInfo> mirrors() const;
 
   PortInfo port_info(const Bridge& br, PortNo port) const;
+  // The backend attached to port, or nullptr (none, a cable, a listener still waiting).
+  io::Backend* backend(const Bridge& br, PortNo port);
   // The bridge and port at the other end of port's in-process cable, if it has one.
   std::optional<std::pair<Bridge*, PortNo>> cable_peer(const Bridge& br, PortNo port) const;
   uint32_t numports() const { return numports_; }

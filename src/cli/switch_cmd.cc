@@ -195,7 +195,8 @@ void add_switch(CLI::App& app) {
   cmd->add_option("-t,--tap", o->taps, "attach TAP device(s) (comma list), created if missing");
   cmd->add_option("--port", o->ports,
                   "attach a backend: [N=]afpacket:IF | tap:IF | qemu-stream:PATH | qemu-dgram:PATH "
-                  "| pcap:IN[,OUT]");
+                  "| pcap:IN[,OUT] | vxlan:LOCAL,map=VID:VNI,… | udp:LOCAL:PORT,remote=ADDR:PORT "
+                  "| udp://… | vxlan://… (docs/cables.md)");
   cmd->add_option("--bridge", o->bridge, "name of the first bridge");
   cmd->add_option("--log", o->logfile, "log file (default stderr)");
   cmd->add_option("--wake-lead", o->wake_lead,

@@ -32,6 +32,7 @@
 namespace vnet::io {
 
 constexpr size_t kBatch = 64;
+class VtepPort;
 
 class Backend {
  public:
@@ -59,6 +60,8 @@ class Backend {
   // The backend's own counters, by name, for port/print and port/stats: a VXLAN port's
   // encapsulations, decapsulations, learning and drops by reason ("drop_unknown_vni").
   virtual std::vector<std::pair<std::string, uint64_t>> counters() const { return {}; }
+  // A vxlan: port's VTEP (io/vtep_port.hh), for the console; nullptr for other backends.
+  virtual VtepPort* vtep_port() { return nullptr; }
   virtual std::string kind() const = 0;      // "afpacket", "vde", ...
   virtual std::string describe() const = 0;  // "afpacket:veth0", "vde:/tmp/sw/ctl fd 7 (pid 42)"
 };
@@ -71,6 +74,10 @@ class Backend {
 //   qemu-dgram:PATH      a unix datagram socket at PATH for QEMU -netdev dgram (remote.path=PATH)
 //   vxlan:LOCAL,map=VID:VNI,…  a VXLAN tunnel end point (RFC 7348) on a trunk port; the options
 //                        are in overlay/spec.hh
+//   udp:LOCAL:PORT,remote=ADDR:PORT  a point-to-point UDP cable: whole frames with their tags,
+//                        one per datagram (overlay/spec.hh, udp_cable.cc)
+//   udp://…, vxlan://…   VDE locators as vdeplug4 writes them, turned into the two above
+//                        (overlay::from_vde_locator)
 // Listening specs (qemu-stream:PATH, VDE's ctl directory) are listeners (see listener.hh).
 // Errors name the spec and what went wrong.
 Result<std::unique_ptr<Backend>> make_backend(const std::string& spec);
@@ -80,5 +87,6 @@ Result<std::unique_ptr<Backend>> open_tap(const std::string& ifname);
 Result<std::unique_ptr<Backend>> open_pcap(const std::string& in, const std::string& out);
 Result<std::unique_ptr<Backend>> open_qemu_dgram(const std::string& path);
 Result<std::unique_ptr<Backend>> open_vxlan(const std::string& arg);
+Result<std::unique_ptr<Backend>> open_udp_cable(const std::string& arg);
 
 }  // namespace vnet::io

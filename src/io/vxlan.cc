@@ -4,8 +4,10 @@
 // LOCAL, so the UDP header — and its per-flow source port (RFC 7348 §5) — is ours and the kernel
 // adds only the IP header (DF clear: the VTEP itself never fragments, §4, it drops what does not
 // fit the underlay MTU). The raw socket is given a filter that accepts nothing, so it never
-// queues the host's incoming UDP. A multicast flood group is joined on the UDP socket and sent to
-// with TTL 1 and no loopback.
+// queues the host's incoming UDP. A multicast flood group is joined on the UDP socket (bound to
+// the wildcard address then) and sent to with the spec's TTL (1 by default) and no loopback; the
+// console joins and leaves groups at run time through VtepPort::set_group. LOCAL 0.0.0.0 / ::
+// leaves the source address to the kernel (and, over IPv6, the checksum: IPV6_CHECKSUM).
 
 #include <arpa/inet.h>
 #include <linux/filter.h>
@@ -21,6 +23,8 @@
 #include "base/fd.hh"
 #include "io/backend.hh"
 #include "io/send_batch.hh"
+#include "io/udp_socket.hh"
+#include "io/vtep_port.hh"
 #include "overlay/spec.hh"
 
 namespace vnet::io {
@@ -28,43 +32,37 @@ namespace {
 
 using overlay::Endpoint;
 
-sockaddr_storage to_sockaddr(const Endpoint& e, socklen_t& len) {
-  sockaddr_storage ss{};
-  if (e.v6) {
-    auto* s6 = reinterpret_cast<sockaddr_in6*>(&ss);
-    s6->sin6_family = AF_INET6;
-    std::memcpy(&s6->sin6_addr, e.v6addr.bytes.data(), 16);
-    // Raw IPPROTO_UDP sockets take the port field as 0 (the protocol); ours is in the payload.
-    len = sizeof(sockaddr_in6);
-  } else {
-    auto* s4 = reinterpret_cast<sockaddr_in*>(&ss);
-    s4->sin_family = AF_INET;
-    s4->sin_addr.s_addr = htonl(e.v4.value);
-    len = sizeof(sockaddr_in);
+// Joins or leaves `group` on `udp` (bound to the wildcard address), on the interface of `local`.
+Status membership(int udp, const Endpoint& local, const Endpoint& group, bool member) {
+  if (group.v6 != local.v6) {
+    return make_error(EINVAL, "group {} is not of the local address's family", group.to_string());
   }
-  return ss;
+  int r = 0;
+  if (local.v6) {
+    ipv6_mreq m{};
+    std::memcpy(&m.ipv6mr_multiaddr, group.v6addr.bytes.data(), 16);
+    r = setsockopt(udp, IPPROTO_IPV6, member ? IPV6_ADD_MEMBERSHIP : IPV6_DROP_MEMBERSHIP, &m,
+                   sizeof m);
+  } else {
+    ip_mreqn m{};
+    m.imr_multiaddr.s_addr = htonl(group.v4.value);
+    m.imr_address.s_addr = htonl(local.v4.value);
+    r = setsockopt(udp, IPPROTO_IP, member ? IP_ADD_MEMBERSHIP : IP_DROP_MEMBERSHIP, &m, sizeof m);
+  }
+  if (r < 0 && !(member && errno == EADDRINUSE)) {
+    return system_error(fmt::format("{} {}", member ? "join" : "leave", group.to_string()));
+  }
+  return {};
 }
 
-Endpoint from_sockaddr(const sockaddr_storage& ss) {
-  Endpoint e;
-  if (ss.ss_family == AF_INET6) {
-    const auto* s6 = reinterpret_cast<const sockaddr_in6*>(&ss);
-    e.v6 = true;
-    std::memcpy(e.v6addr.bytes.data(), &s6->sin6_addr, 16);
-    e.port = ntohs(s6->sin6_port);
-  } else {
-    const auto* s4 = reinterpret_cast<const sockaddr_in*>(&ss);
-    e.v4.value = ntohl(s4->sin_addr.s_addr);
-    e.port = ntohs(s4->sin_port);
-  }
-  return e;
-}
-
-class VxlanBackend final : public Backend {
+class VxlanBackend final : public Backend, public VtepPort {
  public:
-  VxlanBackend(std::string spec, overlay::Vtep vtep, UniqueFd udp, UniqueFd raw)
+  VxlanBackend(std::string spec, overlay::Vtep vtep, Endpoint local, bool wildcard, UniqueFd udp,
+               UniqueFd raw)
       : spec_(std::move(spec)),
         vtep_(std::move(vtep)),
+        local_(local),
+        wildcard_(wildcard),
         udp_(std::move(udp)),
         raw_(std::move(raw)) {}
   std::vector<int> fds() const override { return {udp_.get()}; }
@@ -82,6 +80,18 @@ class VxlanBackend final : public Backend {
       out.emplace_back(fmt::format("drop_{}", overlay::drop_name(d)), c.dropped(d));
     }
     return out;
+  }
+  VtepPort* vtep_port() override { return this; }
+  overlay::Vtep& vtep() override { return vtep_; }
+  const Endpoint& local() const override { return local_; }
+  Status set_group(const Endpoint& group, bool member) override {
+    if (!wildcard_) {
+      return make_error(EINVAL,
+                        "the port's socket is bound to {}, where group traffic does not arrive: "
+                        "re-attach the port with a group in its spec (flood=VNI@GROUP)",
+                        local_.to_string());
+    }
+    return membership(udp_.get(), local_, group, member);
   }
 
   size_t receive(std::vector<packet::Frame>& out, size_t max) override {
@@ -117,7 +127,7 @@ class VxlanBackend final : public Backend {
       batch_.clear();
       for (size_t k = i; k < j; ++k) batch_.push_back(std::move(out_[k].payload));
       socklen_t len = 0;
-      sockaddr_storage to = to_sockaddr(out_[i].to, len);
+      sockaddr_storage to = to_sockaddr(out_[i].to, len, false);
       send_batched(
           raw_.get(), batch_, false,
           [](int err) { return err == EAGAIN ? OnSendError::kStop : OnSendError::kSkipFrame; },
@@ -134,6 +144,8 @@ class VxlanBackend final : public Backend {
   }
   std::string spec_;
   overlay::Vtep vtep_;
+  Endpoint local_;
+  bool wildcard_;  // the UDP socket is bound to the wildcard address (groups can be joined)
   UniqueFd udp_, raw_;
   size_t last_ = 0;
   std::vector<overlay::Datagram> out_;
@@ -148,85 +160,74 @@ Result<std::unique_ptr<Backend>> open_vxlan(const std::string& arg) {
   auto vtep = overlay::make_vtep(*spec);
   if (!vtep) return make_error(vtep.error().code, "vxlan:{}: {}", arg, vtep.error().message);
   const Endpoint& local = spec->local;
-  const int family = local.v6 ? AF_INET6 : AF_INET;
-  UniqueFd udp(socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-  UniqueFd raw(socket(family, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP));
-  if (udp.get() < 0 || raw.get() < 0) return system_error("vxlan:" + arg + ": socket");
+  const std::string what = "vxlan:" + arg;
+  UniqueFd raw(
+      socket(local.v6 ? AF_INET6 : AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP));
+  if (raw.get() < 0) return system_error(what + ": socket");
   int buf = 4 << 20;
-  setsockopt(udp.get(), SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf);
   setsockopt(raw.get(), SOL_SOCKET, SO_SNDBUF, &buf, sizeof buf);
   // The raw socket only sends: a filter that accepts nothing keeps the host's UDP out of it.
   sock_filter none[] = {{BPF_RET | BPF_K, 0, 0, 0}};
   sock_fprog prog{1, none};
   if (setsockopt(raw.get(), SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog) < 0) {
-    return system_error("vxlan:" + arg + ": SO_ATTACH_FILTER");
-  }
-  socklen_t len = 0;
-  sockaddr_storage bind_to = to_sockaddr(local, len);
-  if (local.v6) {
-    reinterpret_cast<sockaddr_in6*>(&bind_to)->sin6_port = htons(local.port);
-  } else {
-    reinterpret_cast<sockaddr_in*>(&bind_to)->sin_port = htons(local.port);
+    return system_error(what + ": SO_ATTACH_FILTER");
   }
   // Multicast groups are received on a socket bound to the wildcard address.
   bool any_group = false;
   for (const auto& [vni, e] : spec->floods) any_group |= e.is_multicast();
-  sockaddr_storage udp_addr = bind_to;
+  Endpoint udp_local = local;
   if (any_group) {
-    if (local.v6) {
-      reinterpret_cast<sockaddr_in6*>(&udp_addr)->sin6_addr = in6addr_any;
-    } else {
-      reinterpret_cast<sockaddr_in*>(&udp_addr)->sin_addr.s_addr = htonl(INADDR_ANY);
-    }
+    udp_local.v4 = {};
+    udp_local.v6addr = {};
   }
+  const bool wildcard =
+      udp_local.v6 ? udp_local.v6addr == packet::Ipv6Address{} : udp_local.v4.value == 0;
   // One socket per address and port: datagrams are told apart by VNI inside one port, so two
   // vxlan ports on the same address and port would take each other's traffic. Refused instead.
-  if (bind(udp.get(), reinterpret_cast<sockaddr*>(&udp_addr), len) < 0) {
-    if (errno == EADDRINUSE) {
+  auto udp = bound_udp_socket(udp_local, what);
+  if (!udp) {
+    if (udp.error().code == EADDRINUSE) {
       return make_error(EADDRINUSE,
                         "vxlan:{}: UDP {} is taken (by another vxlan port?): map every VNI of "
                         "one address and port in one vxlan port (map=…,map=…)",
                         arg, local.to_string());
     }
-    return system_error(fmt::format("vxlan:{}: bind UDP {}", arg, local.to_string()));
+    return udp.error();
   }
   socklen_t rlen = 0;
-  sockaddr_storage raw_addr = to_sockaddr(local, rlen);
+  sockaddr_storage raw_addr = to_sockaddr(local, rlen, false);
   if (bind(raw.get(), reinterpret_cast<sockaddr*>(&raw_addr), rlen) < 0) {
-    return system_error(fmt::format("vxlan:{}: bind raw {}", arg, local.to_string()));
+    return system_error(fmt::format("{}: bind raw {}", what, local.to_string()));
+  }
+  // Over IPv6 the UDP checksum is mandatory; without a local address to compute it over, the
+  // kernel fills it in (offset 6 of the UDP header).
+  if (local.v6 && !spec->config.local) {
+    int offset = 6;
+    if (setsockopt(raw.get(), IPPROTO_IPV6, IPV6_CHECKSUM, &offset, sizeof offset) < 0) {
+      return system_error(what + ": IPV6_CHECKSUM");
+    }
+  }
+  // Multicast floods: TTL from the spec (1 by default), no loopback, out of local's interface.
+  int ttl = spec->ttl, loop = 0;
+  if (local.v6) {
+    setsockopt(raw.get(), IPPROTO_IPV6, IPV6_MULTICAST_HOPS, &ttl, sizeof ttl);
+    setsockopt(raw.get(), IPPROTO_IPV6, IPV6_MULTICAST_LOOP, &loop, sizeof loop);
+  } else {
+    in_addr ifaddr{htonl(local.v4.value)};
+    if (local.v4.value != 0) {
+      setsockopt(raw.get(), IPPROTO_IP, IP_MULTICAST_IF, &ifaddr, sizeof ifaddr);
+    }
+    setsockopt(raw.get(), IPPROTO_IP, IP_MULTICAST_TTL, &ttl, sizeof ttl);
+    setsockopt(raw.get(), IPPROTO_IP, IP_MULTICAST_LOOP, &loop, sizeof loop);
   }
   for (const auto& [vni, e] : spec->floods) {
     if (!e.is_multicast()) continue;
-    if (e.v6 != local.v6) {
-      return make_error(EINVAL, "vxlan:{}: group {} is not of the local address's family", arg,
-                        e.to_string());
-    }
-    int ttl = 1, loop = 0;
-    if (local.v6) {
-      ipv6_mreq m{};
-      std::memcpy(&m.ipv6mr_multiaddr, e.v6addr.bytes.data(), 16);
-      if (setsockopt(udp.get(), IPPROTO_IPV6, IPV6_ADD_MEMBERSHIP, &m, sizeof m) < 0 &&
-          errno != EADDRINUSE) {
-        return system_error("vxlan:" + arg + ": join " + e.to_string());
-      }
-      setsockopt(raw.get(), IPPROTO_IPV6, IPV6_MULTICAST_HOPS, &ttl, sizeof ttl);
-      setsockopt(raw.get(), IPPROTO_IPV6, IPV6_MULTICAST_LOOP, &loop, sizeof loop);
-    } else {
-      ip_mreqn m{};
-      m.imr_multiaddr.s_addr = htonl(e.v4.value);
-      m.imr_address.s_addr = htonl(local.v4.value);
-      if (setsockopt(udp.get(), IPPROTO_IP, IP_ADD_MEMBERSHIP, &m, sizeof m) < 0 &&
-          errno != EADDRINUSE) {
-        return system_error("vxlan:" + arg + ": join " + e.to_string());
-      }
-      in_addr ifaddr{htonl(local.v4.value)};
-      setsockopt(raw.get(), IPPROTO_IP, IP_MULTICAST_IF, &ifaddr, sizeof ifaddr);
-      setsockopt(raw.get(), IPPROTO_IP, IP_MULTICAST_TTL, &ttl, sizeof ttl);
-      setsockopt(raw.get(), IPPROTO_IP, IP_MULTICAST_LOOP, &loop, sizeof loop);
+    if (auto st = membership(udp->get(), local, e, true); !st) {
+      return make_error(st.error().code, "{}: {}", what, st.error().message);
     }
   }
-  return std::unique_ptr<Backend>(
-      std::make_unique<VxlanBackend>(arg, std::move(*vtep), std::move(udp), std::move(raw)));
+  return std::unique_ptr<Backend>(std::make_unique<VxlanBackend>(
+      arg, std::move(*vtep), local, wildcard, std::move(*udp), std::move(raw)));
 }
 
 }  // namespace vnet::io

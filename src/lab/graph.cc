@@ -354,6 +354,7 @@ std::string to_dot(const Topology& t, const LiveState* live) {
     auto [shape, fill] = n.kind->graph_style();
     bool sw = t.is_switch(n.name);
     std::string label = sw ? n.name : node_label(t, n, cables);
+    for (const auto& note : n.kind->graph_notes(n)) label += "\n" + note;
     std::string extra, style = "filled";
     // A hexagon around several lines of text grows wide: a rounded box holds them better.
     if (shape == "hexagon" && label.find('\n') != std::string::npos) {

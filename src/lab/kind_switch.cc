@@ -11,21 +11,55 @@
 // spanning tree applied fresh (a new engine, §17.19 BEGIN), then every cable whose other end is
 // powered plugged back, one a `link … down` step pulled before the kill included; a cable to a
 // node or switch that is off stays dark until that one boots.
+//
+// Tunnels (`tunnels: [{port, spec, trunk | vlan [, native]}]`): ports of the switch that are
+// cables to the outside — a VXLAN or UDP cable to a switch in another process or on another host,
+// or a VDE locator (udp://, vxlan://). Each spec is checked at parse time by the parsers the
+// switch's backends use (overlay/spec.hh), with file:line:col; `up` creates the port with its
+// mode and attaches the spec; `down` ends the dataplane and with it the port. The sockets live in
+// the dataplane's namespace `<lab>-vnet`: the underlay must reach it (docs/cables.md), so a spec
+// whose local address is 0.0.0.0 / :: (or a udp:// locator without one) comes up before it does.
+// Power: a tunnel port goes dark and comes back with the switch, like its other cables.
 
 #include <algorithm>
+#include <set>
 
 #include "lab/node_kind.hh"
 #include "lab/reader.hh"
 #include "lab/registry.hh"
 #include "lab/runtime.hh"
+#include "overlay/spec.hh"
 
 namespace vnet::lab {
 namespace {
 
+struct Tunnel {
+  uint32_t port = 0;
+  std::string spec;
+  bridge::PortConfig mode = bridge::PortConfig::access(1);
+  std::vector<uint16_t> mapped;  // VLANs a vxlan: map carries (must be trunk members)
+  Where where;
+};
+
 struct SwitchSpec final : NodeSpec {
   std::vector<bridge::VlanId> vlans;  // besides VLAN 1, which always exists
   StpBridge stp;
+  std::vector<Tunnel> tunnels;
 };
+
+const KeyTable& tunnel_keys() {
+  static const KeyTable t{
+      "tunnel",
+      {{"port", schema::integer(1, 65535), "the switch's port number", true},
+       {"spec", schema::string("vxlan:…, udp:…, udp://… or vxlan://…"),
+        "the cable: `vxlan:LOCAL,map=VID:VNI,…`, `udp:LOCAL:PORT,remote=ADDR:PORT`, or a VDE "
+        "locator `udp://…` / `vxlan://…` (docs/cables.md)",
+        true},
+       {"vlan", schema::ref("vid"), "access port of this VLAN (untagged)"},
+       {"trunk", schema::ref("vids"), "trunk port carrying these VLANs tagged"},
+       {"native", schema::ref("vid"), "with trunk: the VLAN that travels untagged"}}};
+  return t;
+}
 
 class SwitchKind final : public NodeKind {
  public:
@@ -45,9 +79,26 @@ class SwitchKind final : public NodeKind {
                       "VIDs (1–4094) that exist on this switch; VLAN 1 always exists"},
                  }};
       for (auto& k : stp_switch_keys()) t.keys.push_back(k);
+      t.keys.push_back({"tunnels", schema::list(schema::ref("tunnel")),
+                        "ports that are cables to the outside: a VXLAN or UDP cable, or a VDE "
+                        "locator (`{port, spec, trunk | vlan}`)"});
       return t;
     }();
     return t;
+  }
+  std::vector<const KeyTable*> sub_tables() const override { return {&tunnel_keys()}; }
+  std::vector<uint32_t> reserved_ports(const Node& n) const override {
+    std::vector<uint32_t> out;
+    for (const auto& t : n.as<SwitchSpec>().tunnels) out.push_back(t.port);
+    return out;
+  }
+  std::vector<std::string> graph_notes(const Node& n) const override {
+    std::vector<std::string> out;
+    for (const auto& t : n.as<SwitchSpec>().tunnels) {
+      std::string spec = t.spec.size() > 40 ? t.spec.substr(0, 39) + "…" : t.spec;
+      out.push_back(fmt::format("port {}: {} ({})", t.port, spec, t.mode.to_string()));
+    }
+    return out;
   }
   bool is_switch() const override { return true; }
   bool has_power() const override { return true; }
@@ -59,6 +110,47 @@ class SwitchKind final : public NodeKind {
     auto spec = std::make_shared<SwitchSpec>();
     if (yaml["vlans"]) spec->vlans = r.vid_list(yaml["vlans"], "switch " + n.name + " vlans");
     spec->stp = parse_stp_bridge(yaml, n.name, r);
+    std::set<uint32_t> ports;
+    for (const auto& y : r.list(yaml["tunnels"], "tunnels")) {
+      if (!r.check_keys(y, tunnel_keys()) || !y["port"] || !y["spec"]) continue;
+      Tunnel t;
+      t.where = r.at(y);
+      auto port = r.integer(y["port"], "tunnel port", 1, 65535);
+      auto text = r.str(y["spec"], "tunnel spec");
+      if (!port || !text) continue;
+      t.port = static_cast<uint32_t>(*port);
+      t.spec = *text;
+      if (!ports.insert(t.port).second) {
+        r.error(y["port"], fmt::format("switch {}: port {} has two tunnels", n.name, t.port));
+      }
+      if (auto mapped = overlay::check_tunnel_spec(t.spec); !mapped) {
+        r.error(y["spec"], fmt::format("switch {} tunnel on port {}: {}", n.name, t.port,
+                                       mapped.error().message));
+      } else {
+        t.mapped = *mapped;
+      }
+      if (y["vlan"] && y["trunk"]) {
+        r.error(y, "a tunnel is either 'vlan: N' (access) or 'trunk: [..]', not both");
+      }
+      std::optional<bridge::VlanId> native;
+      if (y["native"]) {
+        if (!y["trunk"]) r.error(y["native"], "'native' goes with 'trunk'");
+        native = r.vid(y["native"], "native VLAN");
+      }
+      if (y["trunk"]) {
+        t.mode = bridge::PortConfig::trunk(r.vid_list(y["trunk"], "trunk"), native);
+      } else if (y["vlan"]) {
+        t.mode = bridge::PortConfig::access(r.vid(y["vlan"], "vlan").value_or(1));
+      }
+      for (uint16_t v : t.mapped) {
+        if (t.mode.mode != bridge::PortConfig::Mode::kTrunk || !t.mode.trunk_vlans.test(v)) {
+          r.error(y["spec"], fmt::format("switch {} tunnel on port {}: the spec maps VLAN {}, "
+                                         "which the port does not carry tagged (trunk: [...])",
+                                         n.name, t.port, v));
+        }
+      }
+      spec->tunnels.push_back(std::move(t));
+    }
     n.spec = spec;
   }
 
@@ -67,9 +159,24 @@ class SwitchKind final : public NodeKind {
     return stp.runs() ? &stp : nullptr;
   }
 
-  // Every VLAN a link carries on this switch is declared on it.
+  // Every VLAN a link or tunnel carries on this switch is declared on it; a tunnel's port is no
+  // link's.
   void validate(const Node& n, Reader& r) const override {
     const auto& vlans = n.as<SwitchSpec>().vlans;
+    for (const auto& t : n.as<SwitchSpec>().tunnels) {
+      for (bridge::VlanId v : t.mode.members()) {
+        if (v != 1 && std::find(vlans.begin(), vlans.end(), v) == vlans.end())
+          r.error(t.where, fmt::format("VLAN {} is not declared on switch {} (its vlans: [{}])", v,
+                                       n.name, fmt::join(vlans, ", ")));
+      }
+      for (auto& l : r.topo().links) {
+        if ((l.b.node == n.name && l.b.port == t.port) ||
+            (l.switch_to_switch && l.a.node == n.name && l.a.port == t.port)) {
+          r.error(t.where,
+                  fmt::format("switch {}: port {} is a tunnel and a link's port", n.name, t.port));
+        }
+      }
+    }
     for (auto& l : r.topo().links) {
       if (l.b.node != n.name && !(l.switch_to_switch && l.a.node == n.name)) continue;
       for (bridge::VlanId v : l.mode.members()) {
@@ -97,6 +204,13 @@ class SwitchKind final : public NodeKind {
     if (spec.stp.runs()) {
       if (auto s = (*dp)->set_spanning_tree(n.name, spec.stp); !s) return s;
     }
+    for (const auto& t : spec.tunnels) {
+      if (auto s = (*dp)->create_port(n.name, t.port, t.mode); !s) return s;
+      if (auto s = (*dp)->attach(n.name, t.port, t.spec); !s) {
+        return make_error(s.error().code, "switch {} tunnel on port {}: {}", n.name, t.port,
+                          s.error().message);
+      }
+    }
     return {};
   }
 
@@ -115,7 +229,12 @@ class SwitchKind final : public NodeKind {
 
   nlohmann::json status(const Node& n, const Topology&) const override {
     const auto& spec = n.as<SwitchSpec>();
-    return {{"vlans", spec.vlans}, {"stp", bridge::stp_mode_name(spec.stp.mode)}};
+    nlohmann::json tunnels = nlohmann::json::array();
+    for (const auto& t : spec.tunnels) {
+      tunnels.push_back({{"port", t.port}, {"spec", t.spec}, {"mode", t.mode.to_string()}});
+    }
+    return {
+        {"vlans", spec.vlans}, {"stp", bridge::stp_mode_name(spec.stp.mode)}, {"tunnels", tunnels}};
   }
 
  private:
@@ -143,6 +262,7 @@ class SwitchKind final : public NodeKind {
       // sends a BPDU about it, as when a real switch loses power. One command per cable would
       // let spanning tree react to each cable in turn, a failure no real network has.
       std::vector<bridge::PortNo> ports;
+      for (const auto& tn : n.as<SwitchSpec>().tunnels) ports.push_back(tn.port);
       for (const Link& l : t.links) {
         if (l.switch_to_switch && l.a.node == n.name)
           ports.push_back(l.port_a);
@@ -150,6 +270,11 @@ class SwitchKind final : public NodeKind {
           ports.push_back(l.port_b);
       }
       if (auto s = (*dp)->set_links(n.name, ports, false); !s) return s;
+    }
+    if (up) {
+      for (const auto& tn : n.as<SwitchSpec>().tunnels) {
+        if (auto s = (*dp)->set_link(n.name, tn.port, true); !s) return s;
+      }
     }
     for (const Link& l : t.links) {
       if (l.b.node != n.name && !(l.switch_to_switch && l.a.node == n.name)) continue;

@@ -60,6 +60,10 @@ class NodeKind {
   // of switch links are allowed through such switches only; stp steps assert on them.
   virtual const StpBridge* spanning_tree(const Node&) const { return nullptr; }
   // Graphviz node attributes: shape and fill colour.
+  // Switch ports the node's own keys take (a switch's tunnels): links get other numbers.
+  virtual std::vector<uint32_t> reserved_ports(const Node&) const { return {}; }
+  // Extra lines under the node's name in the graph (a switch's tunnels).
+  virtual std::vector<std::string> graph_notes(const Node&) const { return {}; }
   virtual std::pair<std::string_view, std::string_view> graph_style() const {
     return {"ellipse", "#ffffff"};
   }

@@ -127,6 +127,9 @@ void plan(Topology& t) {
     if (l.switch_to_switch && l.a.port) used[l.a.node].insert(*l.a.port);
     if (l.b.port) used[l.b.node].insert(*l.b.port);
   }
+  for (auto& n : t.nodes) {
+    for (uint32_t p : n.kind->reserved_ports(n)) used[n.name].insert(p);
+  }
   auto next = [&](const std::string& sw) {
     uint32_t p = 1;
     while (used[sw].count(p)) ++p;

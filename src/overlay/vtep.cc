@@ -120,6 +120,10 @@ bool Endpoint::is_multicast() const {
 Vtep::Vtep(Config config) : config_(std::move(config)) {}
 
 Status Vtep::map(uint16_t vid, uint32_t vni) {
+  if (config_.untagged_vni) {
+    return make_error(EINVAL, "a single-VNI port (VNI {}, untagged) has no VLAN map",
+                      *config_.untagged_vni);
+  }
   if (vid < 1 || vid > 4094) return make_error(EINVAL, "VLAN {}: expected 1 to 4094", vid);
   if (vni > packet::kMaxVni) {
     return make_error(EINVAL, "VNI {}: expected 0 to {}", vni, packet::kMaxVni);
@@ -146,8 +150,94 @@ std::optional<uint16_t> Vtep::vid_of(uint32_t vni) const {
   return it->second;
 }
 
+bool Vtep::carries(uint32_t vni) const {
+  return config_.untagged_vni ? *config_.untagged_vni == vni : vid_of(vni).has_value();
+}
+
+std::map<uint32_t, uint16_t> Vtep::maps() const {
+  std::map<uint32_t, uint16_t> out(vid_of_vni_.begin(), vid_of_vni_.end());
+  if (config_.untagged_vni) out[*config_.untagged_vni] = 0;
+  return out;
+}
+
+Result<Vtep::Removed> Vtep::unmap(uint16_t vid) {
+  auto vni = vni_of(vid);
+  if (!vni) return make_error(ENOENT, "VLAN {} is not carried by any VNI", vid);
+  Removed r;
+  if (auto it = flood_.find(*vni); it != flood_.end()) {
+    r.floods = it->second.size();
+    flood_.erase(it);
+  }
+  for (auto it = fdb_.begin(); it != fdb_.end();) {
+    if (static_cast<uint32_t>(it->first >> 48) != *vni) {
+      ++it;
+      continue;
+    }
+    if (it->second.is_static) {
+      ++r.statics;
+    } else {
+      ++r.learned;
+      --learned_count_;
+    }
+    it = fdb_.erase(it);
+  }
+  vni_of_vid_[vid] = 0;
+  vid_of_vni_.erase(*vni);
+  rebuild_peers();
+  return r;
+}
+
+Status Vtep::remove_flood(uint32_t vni, const Endpoint& e) {
+  auto it = flood_.find(vni);
+  auto at = it == flood_.end() ? std::vector<Endpoint>::iterator{}
+                               : std::find(it->second.begin(), it->second.end(), e);
+  if (it == flood_.end() || at == it->second.end()) {
+    return make_error(ENOENT, "VNI {} does not flood to {}", vni, e.to_string());
+  }
+  it->second.erase(at);
+  if (it->second.empty()) flood_.erase(it);
+  rebuild_peers();
+  return {};
+}
+
+Status Vtep::remove_static(uint32_t vni, const MacAddress& mac) {
+  auto it = fdb_.find(key(vni, mac));
+  if (it == fdb_.end() || !it->second.is_static) {
+    return make_error(ENOENT, "VNI {} has no static entry for {}", vni, mac.to_string());
+  }
+  fdb_.erase(it);
+  rebuild_peers();
+  return {};
+}
+
+size_t Vtep::flush(std::optional<uint32_t> vni) {
+  size_t n = 0;
+  for (auto it = fdb_.begin(); it != fdb_.end();) {
+    if (!it->second.is_static && (!vni || static_cast<uint32_t>(it->first >> 48) == *vni)) {
+      it = fdb_.erase(it);
+      --learned_count_;
+      ++n;
+    } else {
+      ++it;
+    }
+  }
+  return n;
+}
+
+void Vtep::rebuild_peers() {
+  peers_.clear();
+  for (const auto& [vni, list] : flood_) {
+    for (const auto& e : list) {
+      if (!e.is_multicast()) peers_.insert(peer_key(e));
+    }
+  }
+  for (const auto& [k, e] : fdb_) {
+    if (e.is_static) peers_.insert(peer_key(e.remote));
+  }
+}
+
 Status Vtep::add_flood(uint32_t vni, const Endpoint& e) {
-  if (!vid_of(vni)) return make_error(EINVAL, "VNI {}: no VLAN is mapped to it", vni);
+  if (!carries(vni)) return make_error(EINVAL, "VNI {}: no VLAN is mapped to it", vni);
   auto& list = flood_[vni];
   if (std::find(list.begin(), list.end(), e) == list.end()) list.push_back(e);
   if (!e.is_multicast()) peers_.insert(peer_key(e));
@@ -155,7 +245,7 @@ Status Vtep::add_flood(uint32_t vni, const Endpoint& e) {
 }
 
 Status Vtep::add_static(uint32_t vni, const MacAddress& mac, const Endpoint& e) {
-  if (!vid_of(vni)) return make_error(EINVAL, "VNI {}: no VLAN is mapped to it", vni);
+  if (!carries(vni)) return make_error(EINVAL, "VNI {}: no VLAN is mapped to it", vni);
   if (mac.is_multicast()) {
     return make_error(EINVAL, "MAC {}: a static entry needs a unicast address", mac.to_string());
   }
@@ -258,19 +348,31 @@ bool Vtep::seal(Frame& f, const Endpoint& to, uint32_t vni, uint16_t src_port) {
 }
 
 void Vtep::encapsulate(Frame frame, TimePoint now, std::vector<Datagram>& out) {
-  if (!tagged(frame) || load16(frame.data() + 12) != kTpid) {
-    drop(Drop::kUntagged);
-    return;
+  std::optional<uint32_t> vni = config_.untagged_vni;
+  if (vni) {
+    if (frame.size() < 14) {
+      drop(Drop::kInnerTruncated);
+      return;
+    }
+    if (tagged(frame) && !config_.inner_tags) {
+      drop(Drop::kInnerTagged);
+      return;
+    }
+  } else {
+    if (!tagged(frame) || load16(frame.data() + 12) != kTpid) {
+      drop(Drop::kUntagged);
+      return;
+    }
+    const uint16_t vid = load16(frame.data() + 14) & 0x0fff;
+    vni = vni_of(vid);
+    if (!vni) {
+      drop(Drop::kNoVni);
+      return;
+    }
+    // §6.1: strip the tag (move the addresses over it).
+    std::memmove(frame.data() + 4, frame.data(), 12);
+    frame.pull_front(4);
   }
-  const uint16_t vid = load16(frame.data() + 14) & 0x0fff;
-  auto vni = vni_of(vid);
-  if (!vni) {
-    drop(Drop::kNoVni);
-    return;
-  }
-  // §6.1: strip the tag (move the addresses over it).
-  std::memmove(frame.data() + 4, frame.data(), 12);
-  frame.pull_front(4);
   MacAddress dst;
   std::memcpy(dst.bytes.data(), frame.data(), 6);
   const Entry* known = dst.is_multicast() ? nullptr : lookup(*vni, dst, now);
@@ -320,8 +422,8 @@ bool Vtep::decapsulate(const Endpoint& from, Frame& payload, TimePoint now) {
     drop(h.error().code == EPROTO ? Drop::kNoIFlag : Drop::kTruncated);
     return false;
   }
-  auto vid = vid_of(h->vni);
-  if (!vid) {
+  auto vid = config_.untagged_vni ? std::optional<uint16_t>(0) : vid_of(h->vni);
+  if (!vid || (config_.untagged_vni && h->vni != *config_.untagged_vni)) {
     drop(Drop::kUnknownVni);
     return false;
   }
@@ -340,6 +442,10 @@ bool Vtep::decapsulate(const Endpoint& from, Frame& payload, TimePoint now) {
     Endpoint remote = from;
     remote.port = config_.port;  // replies go to the VXLAN port, not the flow's source port
     learn(h->vni, src, remote, now);
+  }
+  if (config_.untagged_vni) {
+    ++counters_.decapsulated;
+    return true;
   }
   uint8_t* p = payload.push_front(4);
   if (p == nullptr) {

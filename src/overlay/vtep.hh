@@ -33,6 +33,13 @@
 // kLearnLimit; forwarding to it floods). With `known_peers_only`, payloads from a source that
 // is neither in a flood list nor a static entry are dropped (kUnknownPeer) before anything is
 // learned. Nothing a remote sends grows memory beyond these bounds. Single-threaded.
+//
+// Single-VNI mode (`untagged_vni`, VDE's vxlan:// plug): the port carries one VNI and no VLAN map;
+// frames leave and enter the bridge untagged (the port's own mode decides their VLAN). A tagged
+// frame is carried with its tag only with `inner_tags` (else dropped, kInnerTagged, both ways).
+//
+// Run-time changes (the console's vtep/ commands): map/unmap, flood and static entries added and
+// removed, learned entries flushed; each either applies whole or changes nothing.
 
 #include <array>
 #include <cstdint>
@@ -92,8 +99,9 @@ struct Config {
   bool known_peers_only = false;
   Duration ageing = std::chrono::seconds(300);  // Linux vxlan's default
   size_t max_learned = 16384;
-  size_t underlay_mtu = 1500;  // bytes of outer IP packet
-  uint64_t salt = 0;           // source port hash salt
+  size_t underlay_mtu = 1500;            // bytes of outer IP packet
+  uint64_t salt = 0;                     // source port hash salt
+  std::optional<uint32_t> untagged_vni;  // single-VNI mode: no map, frames untagged
 };
 
 // One payload for the underlay: UDP header (8 bytes) + VXLAN header (8) + inner frame.
@@ -145,6 +153,23 @@ class Vtep {
   // expired entries anyway).
   void age(TimePoint now);
   std::vector<LearnedEntry> entries(TimePoint now) const;
+
+  // Removes VLAN `vid`'s VNI with its flood list, static and learned entries. ENOENT if unmapped.
+  struct Removed {
+    size_t floods = 0, statics = 0, learned = 0;
+  };
+  Result<Removed> unmap(uint16_t vid);
+  // ENOENT when the VNI's list does not hold `e`.
+  Status remove_flood(uint32_t vni, const Endpoint& e);
+  // ENOENT when there is no static entry for (vni, mac).
+  Status remove_static(uint32_t vni, const packet::MacAddress& mac);
+  // Forgets the learned entries (of one VNI); static ones stay. Returns how many went.
+  size_t flush(std::optional<uint32_t> vni = std::nullopt);
+  // Whether VNI is carried (mapped, or the single VNI).
+  bool carries(uint32_t vni) const;
+  // VNI → VLAN (the single VNI maps to VLAN 0: untagged), VNI → flood list.
+  std::map<uint32_t, uint16_t> maps() const;
+  const std::map<uint32_t, std::vector<Endpoint>>& flood_lists() const { return flood_; }
   const Counters& counters() const { return counters_; }
   const Config& config() const { return config_; }
   std::optional<uint32_t> vni_of(uint16_t vid) const;
@@ -163,6 +188,7 @@ class Vtep {
   void learn(uint32_t vni, const packet::MacAddress& mac, const Endpoint& from, TimePoint now);
   static Endpoint peer_key(const Endpoint& e);
   bool known_peer(const Endpoint& from) const;
+  void rebuild_peers();
   bool seal(packet::Frame& f, const Endpoint& to, uint32_t vni, uint16_t src_port);
   void drop(Drop d) { ++counters_.drops[static_cast<size_t>(d)]; }
 
