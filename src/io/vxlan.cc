@@ -8,12 +8,16 @@
 // with TTL 1 and no loopback.
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <linux/filter.h>
 #include <netinet/in.h>
+#include <sched.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 #include <fmt/format.h>
@@ -136,8 +140,24 @@ Result<std::unique_ptr<Backend>> open_vxlan(const std::string& arg) {
   if (!vtep) return make_error(vtep.error().code, "vxlan:{}: {}", arg, vtep.error().message);
   const Endpoint& local = spec->local;
   const int family = local.v6 ? AF_INET6 : AF_INET;
+  // netns=PATH: a socket belongs to the namespace its creating thread is in; this thread enters
+  // PATH for the two socket() calls and comes back.
+  UniqueFd home, there;
+  if (!spec->netns.empty()) {
+    home = UniqueFd(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
+    there = UniqueFd(::open(spec->netns.c_str(), O_RDONLY | O_CLOEXEC));
+    if (home.get() < 0 || there.get() < 0)
+      return system_error(fmt::format("vxlan:{}: open netns {}", arg, spec->netns));
+    if (::setns(there.get(), CLONE_NEWNET) < 0)
+      return system_error(fmt::format("vxlan:{}: enter netns {}", arg, spec->netns));
+  }
   UniqueFd udp(socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   UniqueFd raw(socket(family, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP));
+  if (home.get() >= 0 && ::setns(home.get(), CLONE_NEWNET) < 0) {
+    // Left in the underlay's namespace, this thread would open every later port there.
+    std::perror("vxlan: cannot return to the dataplane's network namespace");
+    std::abort();
+  }
   if (udp.get() < 0 || raw.get() < 0) return system_error("vxlan:" + arg + ": socket");
   int buf = 4 << 20;
   setsockopt(udp.get(), SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf);

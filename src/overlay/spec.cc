@@ -88,6 +88,15 @@ Result<VtepSpec> parse_vtep_spec(std::string_view text) {
       auto v = parse_int(val, 1280, 65535);
       if (!v) return make_error(EINVAL, "vxlan mtu={}: expected 1280 to 65535 bytes", val);
       spec.config.underlay_mtu = static_cast<size_t>(*v);
+    } else if (key == "netns") {
+      if (auto st = need_value(); !st) return st.error();
+      if (val.empty() || val.front() != '/') {
+        return make_error(EINVAL,
+                          "vxlan netns={}: expected an absolute path to a network "
+                          "namespace (/run/netns/NAME, /proc/PID/ns/net)",
+                          val);
+      }
+      spec.netns = std::string(val);
     } else if (key == "ageing") {
       if (auto st = need_value(); !st) return st.error();
       auto v = parse_int(val, 1, 1000000);
@@ -96,7 +105,7 @@ Result<VtepSpec> parse_vtep_spec(std::string_view text) {
     } else {
       return make_error(EINVAL,
                         "vxlan: unknown option '{}' (map, flood, static, csum, nolearning, "
-                        "known-peers, inner-tags, mtu, ageing)",
+                        "known-peers, inner-tags, mtu, ageing, netns)",
                         opt);
     }
   }
