@@ -199,6 +199,8 @@ if ctl lab up "$WORK/lab.yaml" --inventory "$WORK/inventory" >"$WORK/up4.log" 2>
   fail "up with an unreachable machine succeeded: $(cat "$WORK/up4.log")"
 fi
 grep -q "host m4 unreachable" "$WORK/up4.log" || fail "the failure does not name m4: $(cat "$WORK/up4.log")"
+for m in 1 2 3; do grep -q "lab $LAB on host m$m: " "$WORK/up4.log" || fail "m$m was not brought up: $(cat "$WORK/up4.log")"; done
+grep -q "bringing the other hosts down: m1, m2, m3" "$WORK/up4.log" || fail "the others were not taken down: $(cat "$WORK/up4.log")"
 [ -z "$(lab_ns)" ] || fail "namespaces left after the failed up: $(lab_ns)"
 for m in 1 2 3; do [ -z "$(ls "$WORK/m$m/state" 2>/dev/null)" ] || fail "state left on m$m after the failed up"; done
 pass "an unreachable machine fails up with its name; the others are cleaned"
