@@ -320,14 +320,15 @@ nlohmann::json plan_json(const Topology& t) {
 }
 
 std::string plan_text(const Topology& t) {
-  if (t.hosts.empty()) return fmt::format("lab {}: one machine (no hosts)\n", t.name);
-  std::string out = fmt::format("lab {} over {} hosts\n", t.name, t.hosts.size());
+  if (t.hosts.empty())
+    return fmt::format("lab {}: on one machine (the file lists no machines)\n", t.name);
+  std::string out = fmt::format("lab {} over {} machines\n", t.name, t.hosts.size());
   for (auto& h : t.hosts) {
     std::vector<std::string> nodes;
     for (auto& n : t.nodes) {
       if (n.host == h.name) nodes.push_back(n.name);
     }
-    out += fmt::format("  host {:<10} {:<16} {}\n", h.name, h.address,
+    out += fmt::format("  machine {:<10} {:<16} {}\n", h.name, h.address,
                        nodes.empty() ? "(nothing)" : fmt::format("{}", fmt::join(nodes, " ")));
   }
   for (auto& c : cross_cables(t)) {

@@ -206,7 +206,7 @@ TEST(LabHosts, TheVxlanNetnsOptionTakesAnAbsolutePath) {
 TEST(LabHosts, PlanAndInventory) {
   Topology t = load(kLab);
   std::string plan = plan_text(t);
-  EXPECT_NE(plan.find("host m1"), std::string::npos);
+  EXPECT_NE(plan.find("machine m1 "), std::string::npos);
   EXPECT_NE(plan.find("core r1"), std::string::npos);
   EXPECT_NE(plan.find("cable core@m1 – acc1@m2 udp 4789 vlan:vni 10:4106 20:4116"),
             std::string::npos)
