@@ -25,6 +25,9 @@ pkgs=(
   dnsmasq-base busybox
   # spanning tree interop (stp_ovs: the test runs its own daemons on a private database)
   openvswitch-switch
+  # labs across machines: the fan-out (Ansible) and, in tests/lab/multihost.sh, one sshd per
+  # namespace standing in for a machine
+  ansible openssh-server
 )
 missing=()
 for p in "${pkgs[@]}"; do

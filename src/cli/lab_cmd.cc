@@ -12,7 +12,9 @@
 
 #include "base/parse.hh"
 #include "cli/commands.hh"
+#include "cli/lab_hosts_cmd.hh"
 #include "lab/graph.hh"
+#include "lab/hosts.hh"
 #include "lab/interrupt.hh"
 #include "lab/netns.hh"
 #include "lab/orchestrator.hh"
@@ -114,15 +116,30 @@ void add_lab(CLI::App& app) {
     std::exit(0);
   });
 
+  // Labs across hosts (docs/multihost.md): a host's share, or the fan-out from a controller.
+  struct HostOpts {
+    std::string host, inventory, steps;
+  };
+  auto ho = std::make_shared<HostOpts>();
+  auto host_options = [ho](CLI::App* c) {
+    c->add_option("--host", ho->host, "labs across hosts: only this host's share");
+    c->add_option(
+        "--inventory", ho->inventory,
+        "labs across hosts: this Ansible inventory instead of one generated from the file");
+  };
+
   auto* up = lab->add_subcommand("up", "create the lab's namespaces, links and switches");
   up->add_option("file", *file, "topology file")->required();
+  host_options(up);
   auto vrrp_daemon = std::make_shared<std::string>();
   up->add_option("--vrrp-daemon", *vrrp_daemon,
                  "run every router's VRRP with this daemon instead (vnet or keepalived)")
       ->check(CLI::IsMember({"vnet", "keepalived"}));
-  up->final_callback([file, vrrp_daemon] {
+  up->final_callback([file, vrrp_daemon, ho] {
     auto t = load_or_die(*file, *vrrp_daemon);
     lab::install_interrupt_handlers();
+    if (!ho->host.empty()) std::exit(host_share_up(t, ho->host, self_exe()));
+    if (!t.hosts.empty()) std::exit(fan_out_up(t, *file, FanOut{self_exe(), ho->inventory}));
     if (auto s = lab::lab_up(t, self_exe(), std::cout); !s)
       fail("vnet lab up: " + s.error().message);
     std::exit(0);
@@ -131,9 +148,15 @@ void add_lab(CLI::App& app) {
   auto target = std::make_shared<std::string>();
   auto* down = lab->add_subcommand("down", "remove everything a lab created (also after a crash)");
   down->add_option("lab", *target, "topology file or lab name")->required();
-  down->final_callback([target] {
+  host_options(down);
+  down->final_callback([target, ho] {
     std::string name = *target;
-    if (looks_like_file(*target)) name = load_or_die(*target).name;
+    if (looks_like_file(*target)) {
+      auto t = load_or_die(*target);
+      if (!ho->host.empty()) std::exit(host_share_down(t, ho->host));
+      if (!t.hosts.empty()) std::exit(fan_out_down(t, *target, FanOut{self_exe(), ho->inventory}));
+      name = t.name;
+    }
     if (auto s = lab::lab_down(name, std::cout); !s) fail("vnet lab down: " + s.error().message);
     std::exit(0);
   });
@@ -143,9 +166,25 @@ void add_lab(CLI::App& app) {
       lab->add_subcommand("status", "labs that are up; with a name, its nodes, links and switches");
   status->add_option("lab", *target, "topology file or lab name");
   status->add_flag("--json", *json_out, "JSON output");
-  status->final_callback([target, json_out] {
+  host_options(status);
+  status->final_callback([target, json_out, ho] {
     std::string name = *target;
-    if (looks_like_file(name)) name = load_or_die(name).name;
+    if (looks_like_file(name)) {
+      auto t = load_or_die(name);
+      if (!ho->host.empty()) {
+        auto j = host_share_status(t, ho->host);
+        if (*json_out) {
+          std::cout << j.dump(2) << "\n";
+        } else {
+          std::cout << fmt::format("lab {} on host {}: {}\n", t.name, ho->host,
+                                   j["up"].get<bool>() ? "up" : "not up");
+        }
+        std::exit(0);
+      }
+      if (!t.hosts.empty())
+        std::exit(fan_out_status(t, *target, FanOut{self_exe(), ho->inventory}));
+      name = t.name;
+    }
     if (name.empty()) {
       auto labs = lab::list_labs();
       if (*json_out) {
@@ -214,8 +253,22 @@ void add_lab(CLI::App& app) {
   test->add_option("--vrrp-daemon", to->vrrp_daemon,
                    "run every router's VRRP with this daemon instead (vnet or keepalived)")
       ->check(CLI::IsMember({"vnet", "keepalived"}));
-  test->final_callback([to] {
+  host_options(test);
+  test->add_option("--steps", ho->steps,
+                   "with --host and --scenario: only steps FROM-TO (1-based) of a lab that is up");
+  test->final_callback([to, ho] {
     auto t = load_or_die(to->file, to->vrrp_daemon);
+    if (!ho->host.empty()) {
+      if (ho->steps.empty() || to->scenario.empty())
+        fail(
+            "vnet lab test --host: give --scenario and --steps (the controller's `vnet lab test "
+            "FILE` runs them where their nodes live)");
+      std::exit(host_run_steps(t, ho->host, to->scenario, ho->steps, self_exe()));
+    }
+    if (!t.hosts.empty()) {
+      std::exit(
+          fan_out_test(t, to->file, FanOut{self_exe(), ho->inventory}, to->scenario, to->keep));
+    }
     // SIGINT/SIGTERM are recorded; the run stops between steps and tears down below.
     lab::install_interrupt_handlers();
     bool brought_up = false;
@@ -317,6 +370,53 @@ void add_lab(CLI::App& app) {
           "vnet lab graph: Graphviz `dot` failed or is missing (apt-get install graphviz); the "
           ".dot file is there");
     }
+    std::exit(0);
+  });
+
+  auto plan_json = std::make_shared<bool>(false);
+  auto* plan = lab->add_subcommand(
+      "plan",
+      "labs across hosts: which node runs on which host, and the VXLAN cables between them");
+  plan->add_option("file", *file, "topology file")->required();
+  plan->add_flag("--json", *plan_json, "JSON output");
+  plan->add_option("--host", ho->host, "also print this host's share as it would be brought up");
+  plan->final_callback([file, plan_json, ho] {
+    auto t = load_or_die(*file);
+    auto j = lab::plan_json(t);
+    if (!ho->host.empty()) {
+      auto s = lab::share_of(t, ho->host);
+      if (!s) fail(s.error().message, 2);
+      nlohmann::json links = nlohmann::json::array();
+      for (auto& l : s->links) {
+        links.push_back(
+            {{"switch", l.b.node}, {"port", l.port_b}, {"to", l.a.node}, {"backend", l.backend}});
+      }
+      j["share"] = {{"host", ho->host}, {"dataplane_netns", s->switch_netns()}, {"links", links}};
+    }
+    if (*plan_json) {
+      std::cout << j.dump(2) << "\n";
+      std::exit(0);
+    }
+    std::cout << lab::plan_text(t);
+    if (j.contains("share")) {
+      std::cout << fmt::format("host {}: dataplane in {}\n", ho->host,
+                               j["share"]["dataplane_netns"].get<std::string>());
+      for (auto& l : j["share"]["links"]) {
+        std::cout << fmt::format("  {}:{} – {} {}\n", l["switch"].get<std::string>(),
+                                 l["port"].get<uint32_t>(), l["to"].get<std::string>(),
+                                 l["backend"].get<std::string>());
+      }
+    }
+    std::exit(0);
+  });
+
+  auto* inventory = lab->add_subcommand(
+      "inventory", "labs across hosts: the Ansible inventory `up` would generate from the file");
+  inventory->add_option("file", *file, "topology file")->required();
+  inventory->final_callback([file] {
+    auto t = load_or_die(*file);
+    if (t.hosts.empty()) fail(*file + ": the lab has no hosts", 2);
+    std::cout << lab::ansible_inventory(t, self_exe());
     std::exit(0);
   });
 

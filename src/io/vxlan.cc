@@ -10,12 +10,16 @@
 // leaves the source address to the kernel (and, over IPv6, the checksum: IPV6_CHECKSUM).
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <linux/filter.h>
 #include <netinet/in.h>
+#include <sched.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 #include <fmt/format.h>
@@ -161,6 +165,27 @@ Result<std::unique_ptr<Backend>> open_vxlan(const std::string& arg) {
   if (!vtep) return make_error(vtep.error().code, "vxlan:{}: {}", arg, vtep.error().message);
   const Endpoint& local = spec->local;
   const std::string what = "vxlan:" + arg;
+  // netns=PATH: a socket belongs to the namespace its creating thread is in; this thread enters
+  // PATH while the sockets are made and set up, and comes back on every way out.
+  struct NetnsReturn {
+    UniqueFd home;
+    ~NetnsReturn() {
+      if (home.get() >= 0 && ::setns(home.get(), CLONE_NEWNET) < 0) {
+        // Left in the underlay's namespace, this thread would open every later port there.
+        std::perror("vxlan: cannot return to the dataplane's network namespace");
+        std::abort();
+      }
+    }
+  } back;
+  if (!spec->netns.empty()) {
+    UniqueFd home(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
+    UniqueFd there(::open(spec->netns.c_str(), O_RDONLY | O_CLOEXEC));
+    if (home.get() < 0 || there.get() < 0)
+      return system_error(fmt::format("{}: open netns {}", what, spec->netns));
+    if (::setns(there.get(), CLONE_NEWNET) < 0)
+      return system_error(fmt::format("{}: enter netns {}", what, spec->netns));
+    back.home = std::move(home);
+  }
   UniqueFd raw(
       socket(local.v6 ? AF_INET6 : AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP));
   if (raw.get() < 0) return system_error(what + ": socket");

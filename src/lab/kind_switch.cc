@@ -278,6 +278,12 @@ class SwitchKind final : public NodeKind {
     }
     for (const Link& l : t.links) {
       if (l.b.node != n.name && !(l.switch_to_switch && l.a.node == n.name)) continue;
+      if (!l.backend.empty()) {  // a cable to another host: its far end is not ours to power
+        if (up) {
+          if (auto s = (*dp)->set_link(l.b.node, l.port_b, true); !s) return s;
+        }
+        continue;
+      }
       const std::string& peer = l.b.node == n.name ? l.a.node : l.b.node;
       bool peer_on = rt.powered(peer);
       if (l.switch_to_switch) {

@@ -327,6 +327,11 @@ class Upper {
         if (auto s = (*dp)->connect_cable(l.a.node, l.port_a, l.b.node, l.port_b); !s) return s;
         continue;
       }
+      if (!l.backend.empty()) {  // a cable to another host (lab/hosts.hh)
+        if (auto s = port(l.b.node, l.port_b, l, l.stp_b); !s) return s;
+        if (auto s = (*dp)->attach(l.b.node, l.port_b, l.backend); !s) return s;
+        continue;
+      }
       // 4. node links: the node's kind makes the carrier, the switch port takes it.
       const Node& n = *t_.node(l.a.node);
       if (auto s = port(l.b.node, l.port_b, l, l.stp_b); !s) return s;

@@ -1,6 +1,7 @@
 #include "lab/schema.hh"
 
 #include "lab/captures.hh"
+#include "lab/hosts.hh"
 #include "lab/registry.hh"
 #include "lab/tenants.hh"
 
@@ -11,7 +12,7 @@ using nlohmann::json;
 json topology_schema() {
   json defs = schema::common_defs();
   for (auto& k : registry().kinds()) {
-    defs[std::string(k->name())] = k->keys().schema();
+    defs[std::string(k->name())] = node_keys(*k).schema();
     for (const KeyTable* t : k->sub_tables()) defs[t->what] = t->schema();
   }
   defs["link"] = link_keys().schema();
@@ -20,6 +21,7 @@ json topology_schema() {
   defs["captures"] = captures_keys().schema();
   defs["capture"] = capture_keys().schema();
   defs["tenant"] = tenant_keys().schema();
+  defs["machine"] = host_keys().schema();
   json steps = json::array();
   for (auto& s : registry().steps()) steps.push_back(step_keys(*s).schema());
   defs["step"] = {{"oneOf", steps}};
@@ -42,7 +44,7 @@ std::string topology_reference_markdown() {
   };
   section("the lab", "", root_keys());
   for (auto& k : registry().kinds()) {
-    section(fmt::format("{} (`{}:`)", k->name(), k->section()), k->doc(), k->keys());
+    section(fmt::format("{} (`{}:`)", k->name(), k->section()), k->doc(), node_keys(*k));
     for (const KeyTable* t : k->sub_tables()) {
       if (out.find("\n### " + t->what + "\n") != std::string::npos) continue;  // shared tables
       section(t->what, "", *t);
@@ -53,6 +55,8 @@ std::string topology_reference_markdown() {
   section("captures", "", captures_keys());
   section("capture", "A `captures` entry as a map.", capture_keys());
   section("tenant", "A `tenants` entry (docs/tenants.md).", tenant_keys());
+  section("machine", "A `machines` entry: a machine of a lab across hosts (docs/multihost.md).",
+          host_keys());
   out += "\n### steps\nA step is a map with exactly one of these keys, plus its options.\n\n";
   out += "| step | value | meaning | options |\n|---|---|---|---|\n";
   for (auto& s : registry().steps()) {

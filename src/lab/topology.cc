@@ -9,6 +9,7 @@
 #include "base/file.hh"
 #include "base/hash.hh"
 #include "lab/captures.hh"
+#include "lab/hosts.hh"
 #include "lab/link_impair.hh"
 #include "lab/reader.hh"
 #include "lab/registry.hh"
@@ -259,6 +260,7 @@ KeyTable root_keys() {
   t.keys.push_back({"scenarios", schema::list(schema::ref("scenario")), "what `test` runs"});
   t.keys.push_back(captures_key());
   t.keys.push_back(tenants_key());
+  t.keys.push_back(hosts_key());
   return t;
 }
 
@@ -308,6 +310,7 @@ class Parser {
     } else {
       r_.error(Where{file_, 1}, "the lab needs a name (name: campus)");
     }
+    parse_hosts(root["machines"], topo_, r_);
     for (auto& k : registry().kinds()) {
       for (auto n : r_.list(root[std::string(k->section())], std::string(k->section())))
         parse_node(n, *k);
@@ -365,9 +368,10 @@ class Parser {
     Node node;
     node.kind = &kind;
     node.where = r_.at(n);
-    if (!r_.check_keys(n, kind.keys())) return;
+    if (!r_.check_keys(n, node_keys(kind))) return;
     if (!n["name"]) return;  // check_keys reported it
     node.name = r_.name(n["name"], "node name", 24).value_or("");
+    parse_node_host(n, node, r_);
     if (node.name == "vnet")
       r_.error(n["name"], "node name 'vnet' is reserved for the lab's dataplane namespace");
     kind.parse(n, node, r_);
@@ -617,6 +621,7 @@ class Parser {
     // Loops of switch links storm unless every switch on them runs spanning tree.
     check_switch_loops(topo_, r_);
     for (auto& n : topo_.nodes) n.kind->validate(n, r_);
+    place_nodes(topo_, r_);
   }
 
   std::string file_;

@@ -62,6 +62,7 @@ struct NodeSpec {
 struct Node {
   std::string name;
   const NodeKind* kind = nullptr;
+  std::string host;  // labs across hosts (lab/hosts.hh): as written, or placed by the loader
   std::vector<Interface> interfaces;
   std::shared_ptr<NodeSpec> spec;  // set by the kind's parse; never null after parsing
   std::string tenant;              // as declared ("" = none; lab/tenants.hh)
@@ -107,6 +108,9 @@ struct Link {
   // device in the dataplane's namespace (unique, at most 15 characters).
   uint32_t port_a = 0, port_b = 0;
   std::string device;
+  // In a host's share (lab/hosts.hh): a cross-host cable, realised as switch b's port port_b
+  // with this backend (a `vxlan:` spec); a is the far switch. Empty otherwise.
+  std::string backend;
 };
 
 // A step's typed arguments, owned by its kind.
@@ -158,8 +162,20 @@ struct Tenant {
   Where where;
 };
 
+// A machine of a lab across hosts (lab/hosts.hh).
+struct LabHost {
+  std::string name;
+  std::string address;  // underlay (IPv4 or IPv6, canonical): where its VXLAN cables end
+  bool v6 = false;
+  std::string user;  // ssh (Ansible); empty: Ansible's default
+  int port = 0;      // ssh; 0: Ansible's default
+  Where where;
+};
+
 struct Topology {
   std::string name;
+  std::vector<LabHost> hosts;  // empty: a lab on one machine
+  std::string share;           // the host whose share this is (lab/hosts.hh), else empty
   std::string file;
   std::vector<Node> nodes;  // in file order, kind by kind
   std::vector<Link> links;
@@ -175,7 +191,8 @@ struct Topology {
   std::vector<const Node*> of_kind(std::string_view kind) const;
   // Namespace of a node: "<lab>-<node>"; the dataplane's: "<lab>-vnet".
   std::string netns(const std::string& node) const { return name + "-" + node; }
-  std::string switch_netns() const { return name + "-vnet"; }
+  // In a host's share: "<lab>-vnet-<host>" (shares of several hosts may run on one machine).
+  std::string switch_netns() const { return name + "-vnet" + (share.empty() ? "" : "-" + share); }
   // An address of a node for probes: first IPv4 (or IPv6) address of any interface.
   std::optional<std::string> address_of(const std::string& node, bool v6) const;
   // VRRP: the keepalived configuration a node runs, if its kind has one.

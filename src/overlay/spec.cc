@@ -104,6 +104,15 @@ Result<VtepSpec> parse_vtep_spec(std::string_view text) {
       auto v = parse_int(val, 1, 255);
       if (!v) return make_error(EINVAL, "vxlan ttl={}: expected 1 to 255", val);
       spec.ttl = static_cast<int>(*v);
+    } else if (key == "netns") {
+      if (auto st = need_value(); !st) return st.error();
+      if (val.empty() || val.front() != '/') {
+        return make_error(EINVAL,
+                          "vxlan netns={}: expected an absolute path to a network "
+                          "namespace (/run/netns/NAME, /proc/PID/ns/net)",
+                          val);
+      }
+      spec.netns = std::string(val);
     } else if (key == "ageing") {
       if (auto st = need_value(); !st) return st.error();
       auto v = parse_int(val, 1, 1000000);
@@ -112,7 +121,7 @@ Result<VtepSpec> parse_vtep_spec(std::string_view text) {
     } else {
       return make_error(EINVAL,
                         "vxlan: unknown option '{}' (map, vni, flood, static, csum, nolearning, "
-                        "known-peers, inner-tags, mtu, ageing, ttl)",
+                        "known-peers, inner-tags, mtu, ageing, ttl, netns)",
                         opt);
     }
   }

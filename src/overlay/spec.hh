@@ -4,6 +4,7 @@
 //
 //   vxlan:LOCAL[:PORT],map=VID:VNI[,map=…][,flood=VNI@REMOTE[,flood=…]][,static=VNI@MAC@REMOTE]
 //        [,csum][,nolearning][,known-peers][,inner-tags][,mtu=BYTES][,ageing=SECONDS][,ttl=N]
+//        [,netns=PATH]
 //   vxlan:LOCAL[:PORT],vni=VNI[,flood=…][,static=…][,…]     (single VNI, frames untagged)
 //
 //   LOCAL    IPv4 or IPv6 address the VTEP binds to (sends from, receives on); PORT the UDP
@@ -21,6 +22,8 @@
 //   ttl      hop limit of multicast floods (default 1)
 //   csum     compute UDP checksums over IPv4 (always over IPv6)
 //   nolearning, known-peers, inner-tags, mtu, ageing: overlay::Config
+//   netns    open the sockets in the network namespace at PATH (an absolute path such as
+//            /run/netns/NAME or /proc/PID/ns/net) instead of the dataplane's
 //
 // Errors name the option and the expected form; nothing is half-applied.
 
@@ -49,6 +52,9 @@ struct VtepSpec {
   std::vector<std::pair<uint32_t, Endpoint>> floods;
   std::vector<Static> statics;
   int ttl = 1;  // multicast hop limit
+  // netns=PATH: the sockets are opened in this network namespace (where the underlay address
+  // is), not the dataplane's own; labs across hosts use it (lab/hosts.hh).
+  std::string netns;
 };
 
 // Parses the part after "vxlan:".
