@@ -25,6 +25,10 @@ pkgs=(
   dnsmasq-base busybox
   # spanning tree interop (stp_ovs: the test runs its own daemons on a private database)
   openvswitch-switch
+  # routing daemons of examples/bgp.yaml: FRRouting (zebra, bgpd, vtysh) and BIRD 2. Each lab
+  # router runs its own in its own /run; the host's frr and bird services are not started by
+  # this install (see below) and would not clash with the lab's if the host started them later
+  frr bird2
 )
 missing=()
 for p in "${pkgs[@]}"; do
