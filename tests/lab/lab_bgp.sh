@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # examples/bgp.yaml passes every step and leaves nothing behind: FRR (zebra, bgpd) on four routers
 # and BIRD on a fifth peer over eBGP and iBGP, every prefix is learned, a failed link is routed
-# around and the original path comes back. Prints the convergence time the report measured.
+# around and the original path comes back, the BIRD router crashes and boots and re-peers.
+# Prints the convergence time the report measured after the link failure.
 . "$(dirname "$0")/lib.sh"
 for tool in /usr/lib/frr/zebra /usr/lib/frr/bgpd vtysh bird birdc; do
   command -v $tool >/dev/null || fail "$tool is not installed: scripts/deps.sh (frr, bird2)"
