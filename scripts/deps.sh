@@ -28,6 +28,10 @@ pkgs=(
   # labs across machines: the fan-out (Ansible) and, in tests/lab/multihost.sh, one sshd per
   # namespace standing in for a machine
   ansible openssh-server
+  # routing daemons of examples/bgp.yaml: FRRouting (zebra, bgpd, vtysh) and BIRD 2. Each lab
+  # router runs its own in its own /run; the host's frr and bird services are not started by
+  # this install (see below) and would not clash with the lab's if the host started them later
+  frr bird2
 )
 missing=()
 for p in "${pkgs[@]}"; do
