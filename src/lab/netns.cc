@@ -6,10 +6,12 @@
 #include <sched.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <signal.h>
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <optional>
@@ -347,24 +349,36 @@ Result<CapturedRun> run_captured(const std::string& netns, const std::vector<std
   err_w.reset();
   CapturedRun run;
   const auto deadline = std::chrono::steady_clock::now() + timeout;
+  // A pidfd turns readable when the command exits, so the wait wakes on output, on the exit or
+  // at the deadline, never on a timer of its own.
+  UniqueFd exited(static_cast<int>(::syscall(SYS_pidfd_open, *pid, 0)));
+  if (exited.get() < 0) {
+    ::kill(-*pid, SIGKILL);
+    while (::waitpid(*pid, nullptr, 0) < 0 && errno == EINTR) {
+    }
+    return system_error("pidfd_open");
+  }
   bool out_open = true, err_open = true;
   int status = 0;
   for (;;) {
     pid_t w = ::waitpid(*pid, &status, WNOHANG);
     if (w < 0 && errno != EINTR) return system_error("waitpid");
     if (w == *pid) break;
-    if (std::chrono::steady_clock::now() >= deadline) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) {
       ::kill(-*pid, SIGKILL);
       while (::waitpid(*pid, &status, 0) < 0 && errno == EINTR) {
       }
       run.timed_out = true;
       break;
     }
-    pollfd p[2];
+    pollfd p[3];
     nfds_t n = 0;
+    p[n++] = {exited.get(), POLLIN, 0};
     if (out_open) p[n++] = {out_r.get(), POLLIN, 0};
     if (err_open) p[n++] = {err_r.get(), POLLIN, 0};
-    ::poll(p, n, 20);  // also the pace of checking for the exit once both pipes are closed
+    ::poll(p, n, static_cast<int>(std::min<int64_t>(left.count() + 1, 60'000)));
     if (out_open) out_open = read_some(out_r.get(), run.out, run.out_dropped, limit);
     if (err_open) err_open = read_some(err_r.get(), run.err, run.err_dropped, limit);
   }
