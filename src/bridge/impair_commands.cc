@@ -21,9 +21,6 @@
 namespace vnet::bridge {
 namespace {
 
-static_assert(Lateness::kBoundsUs[3] == 200,
-              "show_one counts the buckets from index 4 as over 200 µs");
-
 using console::Reply;
 using console::Session;
 using Args = std::vector<std::string>;
@@ -160,10 +157,7 @@ class Impair {
       buckets[key] = l.buckets[i];
     }
     const double mean_us = l.count ? static_cast<double>(l.sum_ns) / l.count / 1000 : 0;
-    uint64_t over_200us = 0;
-    for (size_t i = 0; i < l.buckets.size(); ++i) {
-      if (i >= 4) over_200us += l.buckets[i];  // kBoundsUs[3] == 200
-    }
+    const uint64_t over_200us = l.at_least(200);
     r.json.push_back({{"port", p},
                       {"direction", dir_name(d)},
                       {"via", t.via.empty() ? json(nullptr) : json(t.via)},

@@ -159,6 +159,14 @@ void Lateness::add(Duration late) {
   ++buckets[b];
 }
 
+uint64_t Lateness::at_least(int64_t us) const {
+  uint64_t n = 0;  // bucket i ≥ 1 starts at kBoundsUs[i - 1]
+  for (size_t i = 1; i < buckets.size(); ++i) {
+    if (kBoundsUs[i - 1] >= us) n += buckets[i];
+  }
+  return n;
+}
+
 void ImpairStage::release(TimePoint now, std::vector<Frame>& pass) { release_due(now, pass, true); }
 
 void ImpairStage::release_due(TimePoint now, std::vector<Frame>& pass, bool timed) {

@@ -67,6 +67,9 @@ struct Lateness {
   int64_t max_ns = 0;
   std::array<uint64_t, kBoundsUs.size() + 1> buckets{};
   void add(Duration late);
+  // Copies in the buckets that start at `us` or later: those at least `us` late when `us` is one
+  // of kBoundsUs.
+  uint64_t at_least(int64_t us) const;
 };
 
 class ImpairStage final : public EgressStage {

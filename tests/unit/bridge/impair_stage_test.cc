@@ -388,9 +388,19 @@ TEST_F(ImpairStageTest, ShowsHowLateHeldFramesLeft) {
   EXPECT_DOUBLE_EQ(late["mean_us"].get<double>(), 30.0) << late.dump();
   EXPECT_EQ(late["buckets"]["under_50us"], 1) << late.dump();
   EXPECT_EQ(late["buckets"]["under_10us"], 0) << late.dump();
+  advance(1ms);
+  send({3});
+  advance(1250us);  // 250 µs late: counted over 200 µs in the text
+  ASSERT_EQ(take(*b), (Seqs{3}));
+  EXPECT_NE(cmd("impair/show 2")
+                ->text.find("2 held copies left mean 140.0 µs, max 250.0 µs after "
+                            "their time, 1 over 200 µs"),
+            std::string::npos)
+      << cmd("impair/show 2")->text;
+  late = show(2)[0]["late"];
 
   ok("impair/set 2 out delay 0ms");  // frames leave within process(): not counted
   send({2});
   ASSERT_EQ(take(*b), (Seqs{2}));
-  EXPECT_EQ(show(2)[0]["late"]["released"], 1);
+  EXPECT_EQ(show(2)[0]["late"]["released"], 2);
 }
