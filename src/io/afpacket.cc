@@ -74,6 +74,18 @@ class AfPacketBackend final : public Backend {
   bool closed() const override { return dead_; }
   std::string kind() const override { return "afpacket"; }
   std::string describe() const override { return "afpacket:" + ifname_ + (ring_ ? ",ring" : ""); }
+  // drop_queue_full: frames the kernel dropped because this socket's receive queue (its buffer,
+  // or the ring) was full while the switch was busy (PACKET_STATISTICS tp_drops, which the
+  // kernel resets on each read, so they are added up here); drop_truncated: frames longer than
+  // the largest pooled buffer.
+  std::vector<std::pair<std::string, uint64_t>> counters() const override {
+    tpacket_stats_v3 st{};
+    socklen_t len = ring_ ? sizeof st : sizeof(tpacket_stats);
+    if (getsockopt(fd_.get(), SOL_PACKET, PACKET_STATISTICS, &st, &len) == 0) {
+      queue_full_ += st.tp_drops;
+    }
+    return {{"drop_queue_full", queue_full_}, {"drop_truncated", truncated_}};
+  }
 
   size_t receive(std::vector<packet::Frame>& out, size_t max) override {
     return ring_ ? receive_ring(out, max) : receive_socket(out, max);
@@ -104,7 +116,10 @@ class AfPacketBackend final : public Backend {
           h.msg_controllen = sizeof ctl[i].buf;
         },
         [&](size_t, packet::Frame&& f, const msghdr& h) {
-          if ((h.msg_flags & MSG_TRUNC) || f.size() < sizeof(virtio_net_hdr)) return;
+          if ((h.msg_flags & MSG_TRUNC) || f.size() < sizeof(virtio_net_hdr)) {
+            ++truncated_;
+            return;
+          }
           virtio_net_hdr vh;
           std::memcpy(&vh, f.data(), sizeof vh);
           f.pull_front(sizeof vh);
@@ -183,6 +198,8 @@ class AfPacketBackend final : public Backend {
   unsigned block_ = 0;
   size_t last_ = 0;  // datagrams the last recvmmsg found
   bool dead_ = false;
+  mutable uint64_t queue_full_ = 0;  // see counters()
+  uint64_t truncated_ = 0;
 };
 
 // Sets up the TPACKET_V3 receive ring and maps it.
