@@ -9,7 +9,7 @@ pkgs=(
   build-essential cmake ninja-build ccache pkg-config clang
   libyaml-cpp-dev libcli11-dev nlohmann-json3-dev libfmt-dev libspdlog-dev
   libnl-3-dev libnl-route-3-dev libnftables-dev libmnl-dev libpcap-dev liburing-dev
-  libgtest-dev libgmock-dev libbenchmark-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libssl-dev
   # labs and lab tests
   iproute2 nftables iputils-ping jq graphviz procps python3
   # VM tests: QEMU (TCG) and the tools that build the guest image
