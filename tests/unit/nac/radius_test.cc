@@ -8,9 +8,11 @@
 #include <openssl/hmac.h>
 
 #include "nac/eapol.hh"
+#include "unit/nac/radius_server.hh"
 
 using namespace vnet;
 using namespace vnet::nac;
+using vnet::nac::testing::server_answer;
 
 namespace {
 
@@ -41,28 +43,6 @@ Authenticator auth_of(const std::vector<uint8_t>& wire) {
   Authenticator a;
   std::copy_n(wire.begin() + 4, 16, a.begin());
   return a;
-}
-
-// A server's answer, built here the way RFC 2865 §3 and RFC 3579 §3.2 say (independently of
-// seal_request): Message-Authenticator over the packet with the request's authenticator, then
-// the Response Authenticator over the whole.
-std::vector<uint8_t> server_answer(RadiusPacket p, const Authenticator& ra, std::string_view secret,
-                                   bool with_ma) {
-  p.authenticator = ra;
-  if (with_ma) p.add(attr::kMessageAuthenticator, std::vector<uint8_t>(16, 0));
-  auto wire = *encode_radius(p);
-  if (with_ma) {
-    unsigned len = 0;
-    uint8_t mac[16];
-    HMAC(EVP_md5(), secret.data(), static_cast<int>(secret.size()), wire.data(), wire.size(), mac,
-         &len);
-    std::copy_n(mac, 16, wire.end() - 16);
-  }
-  std::vector<uint8_t> in = wire;
-  in.insert(in.end(), secret.begin(), secret.end());
-  unsigned len = 0;
-  EVP_Digest(in.data(), in.size(), wire.data() + 4, &len, EVP_md5(), nullptr);
-  return wire;
 }
 
 }  // namespace
