@@ -345,8 +345,10 @@ Step Balancer::reload(LbConfig config, TimePoint now) {
   std::map<ServiceKey, size_t> old_index;
   for (size_t s = 0; s < config_.services.size(); ++s) old_index[config_.services[s].key] = s;
   std::vector<std::vector<std::vector<bool>>> kept(services_.size());
+  std::vector<std::vector<bool>> stays(services_.size());  // old real servers still configured
   for (size_t s = 0; s < services_.size(); ++s) {
     for (auto& r : services_[s].reals) kept[s].emplace_back(r.checkers.size(), false);
+    stays[s].assign(services_[s].reals.size(), false);
   }
   for (size_t s = 0; s < config.services.size(); ++s) {
     const VirtualServerConfig& vs = config.services[s];
@@ -370,6 +372,7 @@ Step Balancer::reload(LbConfig config, TimePoint now) {
       }
       if (orr) {
         real.alive = services_[os->second].reals[*orr].alive;
+        stays[os->second][*orr] = true;
       } else {
         fresh.push_back({s, r});
       }
@@ -394,6 +397,16 @@ Step Balancer::reload(LbConfig config, TimePoint now) {
     }
     next.push_back(std::move(st));
   }
+  // A live real server that leaves the configuration is removed with its notify_down
+  // (keepalived clear_service_rs() on reload, omega or not).
+  std::vector<Change> notes;
+  for (size_t s = 0; s < services_.size(); ++s) {
+    for (size_t r = 0; r < services_[s].reals.size(); ++r) {
+      if (stays[s][r] || !services_[s].reals[r].alive) continue;
+      const VirtualServerConfig& vs = config_.services[s];
+      notes.push_back({Change::kNotifyDown, vs.key, vs.reals[r].addr, 0, vs.reals[r].notify_down});
+    }
+  }
   for (size_t s = 0; s < services_.size(); ++s) {
     for (size_t r = 0; r < services_[s].reals.size(); ++r) {
       for (size_t k = 0; k < services_[s].reals[r].checkers.size(); ++k) {
@@ -415,7 +428,7 @@ Step Balancer::reload(LbConfig config, TimePoint now) {
     const VirtualServerConfig& vs = config_.services[s];
     services_[s].quorum_up = live_weight(s) >= long(vs.quorum) + long(vs.hysteresis);
   }
-  Step step = settle(std::move(probes), {});
+  Step step = settle(std::move(probes), std::move(notes));
   step.moved = std::move(moved);
   return step;
 }

@@ -23,12 +23,18 @@
 //
 // Reload: services, real servers and checkers are matched by key; an unchanged checker keeps its
 // state and schedule, a real server keeps its alive state, a service its quorum state; what is
-// new starts as at boot; what is gone is removed from the table.
+// new starts as at boot; what is gone is removed from the table (a live real server with its
+// notify_down). A real server down at the reload stays out until its checkers pass.
+//
+// Quorum is re-evaluated once per event (one probe outcome, one tick), after all the real-server
+// changes the event caused; keepalived evaluates it after each real server's change, which can
+// differ only when one tick changes several servers across a hysteresis band.
 //
 // Not thread-safe. Time only from arguments; warmup draws from the Random given at construction.
 
 #include <optional>
 #include <string>
+#include <utility>
 #include <variant>
 #include <vector>
 

@@ -248,6 +248,41 @@ TEST(Balancer, MiscDynamicWeightEditsTheDestination) {
   EXPECT_EQ(dp, b.table());
 }
 
+// keepalived #1720: a real server that is down at a reload stays down (no instant re-add) and
+// comes back when its checker passes; a live one that leaves the file is removed with its
+// notify_down; an unchanged live one is not touched.
+TEST(Balancer, ReloadKeepsDownServersDownUntilTheyRecover) {
+  LbConfig c;
+  c.services.push_back(service("10.0.0.100", 3, 2));
+  Director d(c);
+  d.healthy[{0, 0}] = false;
+  d.run_for(10s);
+  ASSERT_EQ(d.dest(0, ip("10.0.1.1")), nullptr);
+  LbConfig n = c;
+  n.services[0].reals.pop_back();     // 10.0.1.3 leaves
+  n.services[0].reals[1].weight = 4;  // 10.0.1.2 changes weight
+  Step s = d.balancer.reload(n, d.now);
+  size_t mark = d.log.size();
+  d.take(s);
+  auto ch = d.since(mark);
+  ASSERT_EQ(ch.size(), 3u);
+  EXPECT_EQ(ch[0].kind, Change::kDelDest);
+  EXPECT_EQ(ch[0].dest, ip("10.0.1.3"));
+  EXPECT_EQ(ch[1].kind, Change::kEditDest);
+  EXPECT_EQ(ch[1].weight, 4);
+  EXPECT_EQ(ch[2].kind, Change::kNotifyDown);
+  EXPECT_EQ(ch[2].script, "down 10.0.1.3:80");
+  EXPECT_EQ(s.moved.size(), 2u);
+  EXPECT_FALSE(d.balancer.real_alive(0, 0));
+  EXPECT_EQ(d.dest(0, ip("10.0.1.1")), nullptr);
+  d.run_for(10s);
+  EXPECT_EQ(d.dest(0, ip("10.0.1.1")), nullptr);  // still failing: still out
+  d.healthy[{0, 0}] = true;
+  d.run_for(10s);
+  ASSERT_NE(d.dest(0, ip("10.0.1.1")), nullptr);  // recovered after the reload: back
+  EXPECT_EQ(d.dest(0, ip("10.0.1.1"))->weight, 2);
+}
+
 TEST(Balancer, ApplyRefusesOutOfOrderChanges) {
   Table t;
   ServiceKey k;
