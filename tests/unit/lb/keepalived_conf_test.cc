@@ -1,5 +1,7 @@
 #include "lb/keepalived_conf.hh"
 
+#include "lb/balancer.hh"
+
 #include <gtest/gtest.h>
 
 #include <string>
@@ -210,6 +212,32 @@ TEST(LbKeepalivedConf, ReadsBothHalves) {
   EXPECT_TRUE(g.omega);
   EXPECT_TRUE(g.reals[0].checkers[0].timing.alpha);
   EXPECT_EQ(g.reals[0].checkers[0].type, CheckerType::kFile);
+}
+
+// The file read above, booted: the table a datapath would be given.
+TEST(LbKeepalivedConf, BootTableOfTheDirector) {
+  auto c = parse(kDirector);
+  Random random(1);
+  Balancer b(c.lb, TimePoint{std::chrono::seconds(1000)}, random);
+  Step s = b.start();
+  Table t;
+  auto r = apply_changes(t, s.changes);
+  ASSERT_TRUE(r) << r.error().message;
+  ASSERT_EQ(t.size(), 3u);
+  // VS 1: 192.168.201.1 (3) and .2 (2) in; .3 held out by alpha; the sorry server inhibited.
+  std::vector<TableDest> want = {
+      {*Endpoint::parse("192.168.200.200", 80), 0, true},
+      {*Endpoint::parse("192.168.201.1", 80), 3, false},
+      {*Endpoint::parse("192.168.201.2", 80), 2, false},
+  };
+  EXPECT_EQ(t[0].dests, want);
+  EXPECT_EQ(t[0].scheduler, "wrr");
+  EXPECT_EQ(t[0].forwarding, Forwarding::kDr);
+  EXPECT_TRUE(b.quorum_up(0));  // 5 >= quorum 2 + hysteresis 1
+  EXPECT_EQ(t[1].dests.size(), 1u);
+  EXPECT_TRUE(t[2].dests.empty());  // alpha: the group's only server waits for its check
+  EXPECT_FALSE(b.quorum_up(2));
+  EXPECT_EQ(s.changes.back().kind, Change::kQuorumDown);
 }
 
 TEST(LbKeepalivedConf, VrrpReaderAloneStillIgnoresVirtualServers) {
