@@ -4,6 +4,7 @@
 #include <glob.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <map>
@@ -339,9 +340,31 @@ std::string expected(const Error& e) {
   return p == std::string::npos ? e.message : e.message.substr(p + 2);
 }
 
+// A block reader's view of the context's messages.
+class ContextReport final : public ConfReport {
+ public:
+  explicit ContextReport(Context& cx) : cx_(cx) {}
+  void error(const ConfWhere& w, const std::string& m) override {
+    cx_.errors.add(w.str() + ": " + m);
+  }
+  void warn(const ConfWhere& w, const std::string& m) override {
+    cx_.warnings.add(w.str() + ": " + m);
+  }
+
+ private:
+  Context& cx_;
+};
+
+// The statement as a block reader sees it. Depth is bounded by kMaxNesting.
+ConfStmt to_conf(const Context& cx, const Stmt& s) {
+  ConfStmt c{s.keyword, s.args, {}, s.has_block, cx.where(s.pos)};
+  for (auto& x : s.block) c.block.push_back(to_conf(cx, x));
+  return c;
+}
+
 class Builder {
  public:
-  explicit Builder(Context& cx) : cx_(cx) {}
+  Builder(Context& cx, const BlockReader* extra) : cx_(cx), extra_(extra) {}
 
   void warn_unknown(const Stmt& s, const std::string& where) {
     cx_.warn(s.pos, fmt::format("unknown keyword '{}' in {} (ignored)", s.keyword, where));
@@ -777,9 +800,14 @@ class Builder {
           warn_unknown(x, "global_defs");
       }
     }
+    ContextReport report(cx_);
     for (auto& s : top) {
       if (s.keyword == "global_defs") continue;
-      if (s.keyword == "vrrp_instance")
+      if (extra_ && extra_->read &&
+          std::find(extra_->keywords.begin(), extra_->keywords.end(), s.keyword) !=
+              extra_->keywords.end()) {
+        extra_->read(to_conf(cx_, s), report);
+      } else if (s.keyword == "vrrp_instance")
         c.instances.push_back(instance(s, c.global));
       else if (s.keyword == "vrrp_script" || s.keyword == "vrrp_track_process") {
         if (s.keyword == "vrrp_script")
@@ -812,6 +840,7 @@ class Builder {
         warn_unknown(s, "the configuration");
       }
     }
+    if (extra_ && extra_->finish) extra_->finish(report);
     // Cross references.
     std::map<std::string, const InstanceConfig*> names;
     std::map<std::tuple<std::string, int, bool>, std::string> vrids;
@@ -867,11 +896,13 @@ class Builder {
 
  private:
   Context& cx_;
+  const BlockReader* extra_;
 };
 
 }  // namespace
 
-Result<KeepalivedConfig> parse_keepalived_conf(const std::string& text, const std::string& file) {
+Result<KeepalivedConfig> parse_keepalived_conf(const std::string& text, const std::string& file,
+                                               const BlockReader* extra) {
   Context cx;
   cx.files.push_back(file);
   TreeBuilder tree(cx);
@@ -880,7 +911,7 @@ Result<KeepalivedConfig> parse_keepalived_conf(const std::string& text, const st
   lex.lex(text, 0, 0);
   std::vector<Stmt> top = tree.finish(!lex.stopped());
   KeepalivedConfig c;
-  Builder(cx).build(top, c);
+  Builder(cx, extra).build(top, c);
   if (!cx.errors.empty()) {
     std::string msg;
     for (auto& e : cx.errors.take("errors")) msg += e + "\n";
@@ -892,10 +923,10 @@ Result<KeepalivedConfig> parse_keepalived_conf(const std::string& text, const st
   return c;
 }
 
-Result<KeepalivedConfig> load_keepalived_conf(const std::string& path) {
+Result<KeepalivedConfig> load_keepalived_conf(const std::string& path, const BlockReader* extra) {
   auto text = read_regular_file(path);
   if (!text) return text.error();
-  return parse_keepalived_conf(*text, path);
+  return parse_keepalived_conf(*text, path, extra);
 }
 
 }  // namespace vnet::vrrp

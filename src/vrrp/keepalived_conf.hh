@@ -22,6 +22,7 @@
 // it). Seconds are written as keepalived writes them ("1", "0.25"), without units.
 
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -123,10 +124,41 @@ struct KeepalivedConfig {
   std::vector<std::string> files;     // every file read, includes too
 };
 
+// A statement as read (KEYWORD ARGS… [{ BLOCK }]), handed to readers of the blocks the VRRP half
+// does not own (virtual_server, virtual_server_group: src/lb/keepalived_conf.hh).
+struct ConfStmt {
+  std::string keyword;
+  std::vector<std::string> args;
+  std::vector<ConfStmt> block;
+  bool has_block = false;
+  ConfWhere where;
+};
+
+// Where a block reader reports: its messages join the parse's errors (which refuse the
+// configuration) and warnings, as "file:line: message".
+class ConfReport {
+ public:
+  virtual ~ConfReport() = default;
+  virtual void error(const ConfWhere& where, const std::string& message) = 0;
+  virtual void warn(const ConfWhere& where, const std::string& message) = 0;
+};
+
+// Reads the top-level blocks named in `keywords` in place of the VRRP reader's "is for the load
+// balancer: ignored" warning: read() once per block in file order, then finish() once (for
+// checks across blocks).
+struct BlockReader {
+  std::vector<std::string> keywords;
+  std::function<void(const ConfStmt&, ConfReport&)> read;
+  std::function<void(ConfReport&)> finish;
+};
+
 // Reads `path` and what it includes. Error (EINVAL, or the file's errno when `path` itself cannot
 // be read): every problem found, one per line, each "file:line: what was found: what was expected".
-Result<KeepalivedConfig> load_keepalived_conf(const std::string& path);
+// `extra`, if given, reads the blocks it names.
+Result<KeepalivedConfig> load_keepalived_conf(const std::string& path,
+                                              const BlockReader* extra = nullptr);
 // The same for text in memory; `file` names it in messages and anchors relative includes.
-Result<KeepalivedConfig> parse_keepalived_conf(const std::string& text, const std::string& file);
+Result<KeepalivedConfig> parse_keepalived_conf(const std::string& text, const std::string& file,
+                                               const BlockReader* extra = nullptr);
 
 }  // namespace vnet::vrrp

@@ -1,0 +1,327 @@
+#include "lb/scheduler.hh"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <string>
+
+#include "base/random.hh"
+
+using namespace vnet;
+using namespace vnet::lb;
+
+namespace {
+
+Endpoint ip(const std::string& a, uint16_t port = 80) { return *Endpoint::parse(a, port); }
+
+std::vector<Dest> dests(std::initializer_list<int> weights) {
+  std::vector<Dest> out;
+  int i = 1;
+  for (int w : weights) out.push_back({ip("10.0.0." + std::to_string(i++)), w});
+  return out;
+}
+
+std::unique_ptr<Scheduler> make(const std::string& name, const SchedulerOptions& o = {}) {
+  auto s = make_scheduler(name, o);
+  EXPECT_TRUE(s) << (s ? "" : s.error().message);
+  return std::move(*s);
+}
+
+// Letters for destination indices: 0 -> 'A'.
+std::string picks(Scheduler& s, std::span<const Dest> d, int n, const Flow& f = {}) {
+  std::string out;
+  for (int i = 0; i < n; ++i) {
+    auto k = s.schedule(d, f);
+    out += k ? char('A' + *k) : '-';
+  }
+  return out;
+}
+
+// IPVS services are created empty and destinations added one by one (ipvsadm -a, keepalived's
+// ADD_DEST); each addition calls the scheduler's add_dest hook.
+void add_one_by_one(Scheduler& s, const std::vector<Dest>& all) {
+  s.update({});
+  for (size_t n = 1; n <= all.size(); ++n) s.update(std::span(all.data(), n));
+}
+
+TEST(RoundRobin, CyclesSkippingQuiescentAndOverloaded) {
+  auto s = make("rr");
+  auto d = dests({1, 0, 5, 1});
+  d[3].overloaded = true;
+  s->update(d);
+  EXPECT_EQ(picks(*s, d, 6), "ACACAC");
+  auto none = dests({0, 0});
+  s->update(none);
+  EXPECT_EQ(picks(*s, none, 1), "-");
+}
+
+TEST(RoundRobin, KeepsItsPlaceWhenTheListChanges) {
+  auto s = make("rr");
+  auto d = dests({1, 1, 1, 1});
+  s->update(d);
+  EXPECT_EQ(picks(*s, d, 2), "AB");  // cursor on B
+  std::vector<Dest> without_b = {d[0], d[2], d[3]};
+  s->update(without_b);  // B removed: continue after its predecessor A, i.e. with C
+  EXPECT_EQ(picks(*s, without_b, 4), "BCAB");
+}
+
+// ip_vs_wrr.c for weights 4, 3, 2 (gcd 1, max 4). Added one by one as IPVS does, the current
+// weight is 1 after the additions (dest_changed keeps cw when it is in range), so the first pass
+// takes everyone, then the passes cw = 4, 3, 2, 1 repeat.
+TEST(WeightedRoundRobin, SequenceOfIpvsForWeights432) {
+  auto s = make("wrr");
+  auto d = dests({4, 3, 2});
+  add_one_by_one(*s, d);
+  EXPECT_EQ(picks(*s, d, 3 + 9 * 3),
+            "ABC"
+            "AABABCABC"
+            "AABABCABC"
+            "AABABCABC");
+}
+
+TEST(WeightedRoundRobin, SequenceFromAFreshMark) {
+  // One update from the empty state: cw starts at mw (as ip_vs_wrr_init_svc with the list).
+  auto s = make("wrr");
+  auto d = dests({4, 3, 2});
+  s->update(d);
+  EXPECT_EQ(picks(*s, d, 18),
+            "AABABCABC"
+            "AABABCABC");
+}
+
+TEST(WeightedRoundRobin, GcdStepping) {
+  auto s = make("wrr");
+  auto d = dests({4, 2});  // di = 2, mw = 4 - (2 - 1) = 3: passes cw = 3, 1
+  s->update(d);
+  EXPECT_EQ(picks(*s, d, 9), "AABAABAAB");
+  auto fresh = make("wrr");
+  auto e = dests({6, 4, 2});  // di = 2, mw = 5: passes 5, 3, 1
+  fresh->update(e);
+  EXPECT_EQ(picks(*fresh, e, 12), "AABABCAABABC");
+  // On a scheduler with history, dest_changed keeps the current weight (rounded to the new gcd
+  // grid): after "AABAABAAB" on 4, 2 the current weight is 1, so the next pass takes everyone.
+  s->update(e);
+  EXPECT_EQ(picks(*s, e, 12), "ABCAABABCAAB");
+}
+
+TEST(WeightedRoundRobin, ProportionalOverAPeriodAndNoneWhenAllZero) {
+  auto s = make("wrr");
+  auto d = dests({5, 0, 3, 7});
+  add_one_by_one(*s, d);
+  std::map<char, int> count;
+  std::string seq = picks(*s, d, 15 * 20);
+  for (char c : seq) ++count[c];
+  // The first period may be shifted by the additions' cw; over 20 periods the shares are exact
+  // to within one period.
+  EXPECT_NEAR(count['A'], 100, 5);
+  EXPECT_EQ(count['B'], 0);
+  EXPECT_NEAR(count['C'], 60, 3);
+  EXPECT_NEAR(count['D'], 140, 7);
+  auto z = dests({0, 0});
+  s->update(z);
+  EXPECT_EQ(picks(*s, z, 2), "--");
+  auto o = dests({2, 1});
+  o[0].overloaded = o[1].overloaded = true;
+  s->update(o);
+  EXPECT_EQ(picks(*s, o, 2), "--");
+}
+
+TEST(LeastConnection, OverheadIsActiveTimes256PlusInactive) {
+  EXPECT_EQ(conn_overhead({ip("10.0.0.1"), 1, 1, 0}), 256);
+  EXPECT_EQ(conn_overhead({ip("10.0.0.1"), 1, 2, 7}), 519);
+  auto s = make("lc");
+  auto d = dests({1, 1, 1});
+  d[0].active = 1;      // 256
+  d[1].inactive = 255;  // 255
+  d[2].inactive = 300;  // 300
+  EXPECT_EQ(s->schedule(d, {}), 1u);
+  d[1].inactive = 256;  // tie with A: the first wins
+  EXPECT_EQ(s->schedule(d, {}), 0u);
+  d[0].weight = 0;  // quiescent: skipped
+  EXPECT_EQ(s->schedule(d, {}), 1u);
+}
+
+TEST(WeightedLeastConnection, OverheadPerWeight) {
+  auto s = make("wlc");
+  auto d = dests({2, 1});
+  d[0].active = 2;      // 512 / 2 = 256
+  d[1].inactive = 255;  // 255 / 1
+  EXPECT_EQ(s->schedule(d, {}), 1u);
+  d[1].inactive = 256;  // 256 / 1: tie, the first available wins
+  EXPECT_EQ(s->schedule(d, {}), 0u);
+  d[0].overloaded = true;
+  EXPECT_EQ(s->schedule(d, {}), 1u);
+  // Empty servers: the first; then the heavier weight absorbs more before the other is chosen.
+  auto e = dests({3, 1});
+  EXPECT_EQ(s->schedule(e, {}), 0u);
+  e[0].active = 3;  // 768 / 3 = 256 > 0 / 1
+  EXPECT_EQ(s->schedule(e, {}), 1u);
+}
+
+TEST(SourceHash, BucketsAndHashAsIpvs) {
+  // hash_32(0x0a000001, 8) = 39, hash_32(0x0a000002, 8) = 137, hash_32(0xc0a80001, 8) = 192
+  // (computed by hand from GOLDEN_RATIO_32 = 0x61C88647).
+  EXPECT_EQ(source_hash_bucket({ip("10.0.0.1", 0)}, false), 39u);
+  EXPECT_EQ(source_hash_bucket({ip("10.0.0.2", 0)}, false), 137u);
+  EXPECT_EQ(source_hash_bucket({ip("192.168.0.1", 0)}, false), 192u);
+  auto s = make("sh");
+  auto d = dests({1, 1, 1});  // buckets 0,1,2,0,1,2,...: bucket b -> b % 3
+  s->update(d);
+  EXPECT_EQ(s->schedule(d, {ip("10.0.0.1", 1234)}), 39u % 3);
+  EXPECT_EQ(s->schedule(d, {ip("10.0.0.2", 1)}), 137u % 3);
+  EXPECT_EQ(s->schedule(d, {ip("192.168.0.1", 9)}), 192u % 3);
+  auto w = dests({2, 1});  // buckets A,A,B,A,A,B,...: bucket b -> A unless b % 3 == 2
+  s->update(w);
+  EXPECT_EQ(s->schedule(w, {ip("10.0.0.1")}), 39u % 3 == 2 ? 1u : 0u);
+  EXPECT_EQ(s->schedule(w, {ip("10.0.0.2")}), 137u % 3 == 2 ? 1u : 0u);
+}
+
+TEST(SourceHash, QuiescentServerDropsWithoutFallbackAndReselectsWithIt) {
+  auto d = dests({1, 1, 1});
+  Flow f{ip("10.0.0.1")};  // bucket 39 -> index 0
+  d[0].weight = 0;
+  auto plain = make("sh");
+  plain->update(d);
+  EXPECT_EQ(plain->schedule(d, f), std::nullopt);
+  SchedulerOptions o;
+  o.sh_fallback = true;
+  auto fb = make("sh", o);
+  fb->update(d);
+  auto k = fb->schedule(d, f);
+  ASSERT_TRUE(k);
+  EXPECT_NE(*k, 0u);
+}
+
+// The fraction of `flows` whose destination differs between two schedulers (compared by address).
+double moved(Scheduler& a, std::span<const Dest> da, Scheduler& b, std::span<const Dest> db,
+             const std::vector<Flow>& flows) {
+  int n = 0;
+  for (auto& f : flows) {
+    auto x = a.schedule(da, f), y = b.schedule(db, f);
+    if (!x || !y || da[*x].addr != db[*y].addr) ++n;
+  }
+  return double(n) / double(flows.size());
+}
+
+std::vector<Flow> random_flows(uint64_t seed, int n) {
+  Random r(seed);
+  std::vector<Flow> out;
+  for (int i = 0; i < n; ++i) {
+    Endpoint e;
+    e.v4.value = uint32_t(r.between(0, 0xffffffff));
+    out.push_back({e});
+  }
+  return out;
+}
+
+TEST(Maglev, TableSizeIsIpvsDefaultAndValidated) {
+  EXPECT_EQ(SchedulerOptions{}.mh_table_size, 4093u);  // primes[CONFIG_IP_VS_MH_TAB_INDEX(12) - 8]
+  SchedulerOptions bad;
+  bad.mh_table_size = 1000;
+  auto s = make_scheduler("mh", bad);
+  ASSERT_FALSE(s);
+  EXPECT_NE(s.error().message.find("mh table size 1000: expected one of 251,"), std::string::npos);
+}
+
+TEST(Maglev, EqualServersShareTheFlows) {
+  for (uint32_t size : {251u, 4093u}) {
+    SchedulerOptions o;
+    o.mh_table_size = size;
+    auto s = make("mh", o);
+    auto d = dests({1, 1, 1, 1, 1});
+    s->update(d);
+    std::map<size_t, int> count;
+    auto flows = random_flows(7, 50'000);
+    for (auto& f : flows) ++count[*s->schedule(d, f)];
+    for (auto& [k, c] : count) EXPECT_NEAR(c, 10'000, 10'000 * 0.08) << "size " << size;
+  }
+}
+
+TEST(Maglev, WeightsGiveProportionalShares) {
+  auto s = make("mh");
+  auto d = dests({3, 1});
+  s->update(d);
+  int a = 0;
+  auto flows = random_flows(11, 40'000);
+  for (auto& f : flows) a += *s->schedule(d, f) == 0;
+  EXPECT_NEAR(double(a) / 40'000, 0.75, 0.02);
+}
+
+// The worst share of flows that move when one of n equal servers is removed, or added back.
+double worst_disruption(uint32_t size, int n, const std::vector<Flow>& flows) {
+  double worst = 0;
+  for (int gone = 0; gone < n; ++gone) {
+    SchedulerOptions o;
+    o.mh_table_size = size;
+    std::vector<Dest> all;
+    for (int i = 0; i < n; ++i) all.push_back({ip("10.1.0." + std::to_string(i + 1)), 1});
+    std::vector<Dest> fewer = all;
+    fewer.erase(fewer.begin() + gone);
+    auto before = make("mh", o), after = make("mh", o);
+    before->update(all);
+    after->update(fewer);
+    worst = std::max(worst, moved(*before, all, *after, fewer, flows));
+    worst = std::max(worst, moved(*after, fewer, *before, all, flows));
+  }
+  return worst;
+}
+
+// The Maglev property (anchors §4(d)): removing one of N equal real servers moves at most
+// 1/N + 1 % of flows, and adding one back at most as many. Maglev meets it with a table large
+// against N (Eisenbud et al. §3.4 use M = 65537): here the largest IPVS table below 2^16.
+TEST(Maglev, RemovingOneOfNMovesAtMostOneNthPlusOnePercent) {
+  auto flows = random_flows(42, 100'000);
+  for (int n : {2, 3, 5, 8, 10}) {
+    EXPECT_LE(worst_disruption(65521, n, flows), 1.0 / n + 0.01) << n << " servers";
+  }
+}
+
+// At IPVS's default table (4093) the same property does not hold for every N: permutation
+// collisions move up to about 1/N + 2 % in the worst case (measured here: N = 5, 22.0 %;
+// N = 10, 11.4 %; random permutations in place of our hash give 20.6 % and 11.5 %, so it is
+// Maglev's, not the hash's). At 251 entries (the smallest IPVS table) it is farther off (N = 10:
+// 18.6 %). This guards the measured figures.
+TEST(Maglev, DisruptionAtTheDefaultTable) {
+  auto flows = random_flows(42, 100'000);
+  for (int n : {2, 3, 5, 8, 10}) {
+    EXPECT_LE(worst_disruption(4093, n, flows), 1.0 / n + 0.025) << n << " servers";
+  }
+  EXPECT_GT(worst_disruption(251, 10, flows), 1.0 / 10 + 0.05);
+}
+
+TEST(Maglev, QuiescentServerKeepsItsSlotsFallbackReselects) {
+  auto d = dests({1, 1, 1});
+  auto s = make("mh");
+  s->update(d);
+  auto flows = random_flows(3, 2000);
+  std::vector<std::optional<size_t>> first;
+  for (auto& f : flows) first.push_back(s->schedule(d, f));
+  d[1].overloaded = true;  // no update: IPVS overload does not rebuild the table
+  SchedulerOptions o;
+  o.mh_fallback = true;
+  auto fb = make("mh", o);
+  fb->update(dests({1, 1, 1}));
+  for (size_t i = 0; i < flows.size(); ++i) {
+    auto now = s->schedule(d, flows[i]);
+    if (first[i] == 1u) {
+      EXPECT_EQ(now, std::nullopt);
+      auto re = fb->schedule(d, flows[i]);
+      ASSERT_TRUE(re);
+      EXPECT_NE(*re, 1u);
+    } else {
+      EXPECT_EQ(now, first[i]);  // the others are not disturbed
+    }
+  }
+}
+
+TEST(Schedulers, NamesAndErrors) {
+  for (auto n : {"rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "sh", "sed", "nq", "fo", "ovf",
+                 "mh", "twos"})
+    EXPECT_TRUE(is_ipvs_scheduler(n)) << n;
+  EXPECT_FALSE(is_ipvs_scheduler("random"));
+  auto s = make_scheduler("sed");
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().message, "unknown scheduler 'sed': expected one of rr, wrr, lc, wlc, sh, mh");
+}
+
+}  // namespace
