@@ -47,6 +47,8 @@ std::string_view drop_reason_name(DropReason r) {
       return "offload";
     case DropReason::kLinkSilent:
       return "link_silent";
+    case DropReason::kUnauthorized:
+      return "unauthorized";
     case DropReason::kImpairCarrierDown:
       return "impair_carrier_down";
     case DropReason::kImpairMtu:
@@ -138,6 +140,16 @@ Status Bridge::set_port_state(PortNo port, PortState state) {
   return {};
 }
 
+Status Bridge::set_authorized(PortNo port, bool authorized) {
+  if (!has_port(port)) return make_error(ENXIO, "no port {}", port);
+  Port& p = *ports_[port];
+  if (p.authorized == authorized) return {};
+  p.authorized = authorized;
+  if (!authorized) fdb_.flush(port);  // nothing is sent to it on what it said while open
+  rebuild_flood_lists();
+  return {};
+}
+
 Status Bridge::send_control(PortNo port, Frame frame) {
   if (!has_port(port)) return make_error(ENXIO, "port {} does not exist", port);
   if (!ports_[port]->active)
@@ -206,7 +218,10 @@ std::vector<PortNo> Bridge::vlan_ports(VlanId vlan) const {
 void Bridge::rebuild_flood_lists() {
   for (auto& l : flood_) l.clear();
   for (PortNo p = 0; p < ports_.size(); ++p) {
-    if (!ports_[p] || !ports_[p]->active || ports_[p]->state != PortState::kForwarding) continue;
+    if (!ports_[p] || !ports_[p]->active || ports_[p]->state != PortState::kForwarding ||
+        !ports_[p]->authorized) {
+      continue;
+    }
     const auto& c = ports_[p]->config;
     if (c.mode == PortConfig::Mode::kAccess) {
       flood_[c.access_vlan].push_back(p);
@@ -251,7 +266,8 @@ static void strip_tag(Frame& f) {
   if (out && *out == in) return drop(in, port, DropReason::kSamePort, f);
   if (pop_outer) strip_tag(f);
   if (out && has_port(*out) && ports_[*out]->active &&
-      ports_[*out]->state == PortState::kForwarding && ports_[*out]->config.is_member(vid)) {
+      ports_[*out]->state == PortState::kForwarding && ports_[*out]->authorized &&
+      ports_[*out]->config.is_member(vid)) {
     Port& to = *ports_[*out];
     EgressDecision e = classify_egress(vid, to.config, leading_type);
     if (e.action == EgressAction::kDrop) return drop(*out, to, e.reason, f, false);
@@ -285,6 +301,15 @@ void Bridge::process(PortNo in, Port& port, Frame& f, TimePoint now) {
     return;
   }
   if (d[6] & 1) return drop(in, port, DropReason::kSourceMulticast, f);
+  if (!port.authorized) [[unlikely]] {
+    if (unauthorized_hook_) {
+      packet::MacAddress from;
+      std::memcpy(from.bytes.data(), d + 6, 6);
+      unauthorized_hook_(in, from, now);
+      if (!has_port(in)) return;  // the hook may not remove the port, but never trust it
+    }
+    return drop(in, port, DropReason::kUnauthorized, f);
+  }
   packet::TagStack tags;
   if (packet::parse_tag_stack(f.bytes(), tags) != packet::TagStackError::kNone) {
     return drop(in, port, DropReason::kMalformed, f);

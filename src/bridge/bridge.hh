@@ -118,6 +118,16 @@ class Bridge {
   Status set_port_state(PortNo port, PortState state);
   PortState port_state(PortNo port) const { return ports_.at(port)->state; }
 
+  // Port access control (IEEE 802.1X-2010 §6.4, the controlled port; AdminControlledDirections
+  // both): an unauthorised port takes part in nothing but control frames — what it receives
+  // is dropped as `unauthorized` (after the unauthorised-frame hook has seen its source, which
+  // starts MAC authentication), nothing is forwarded or flooded to it, and its learned FDB
+  // entries are flushed when it closes. A new port is authorised. ENXIO: no such port.
+  Status set_authorized(PortNo port, bool authorized);
+  bool authorized(PortNo port) const { return ports_.at(port)->authorized; }
+  using UnauthorizedHook = std::function<void(PortNo, const packet::MacAddress& source, TimePoint)>;
+  void set_unauthorized_hook(UnauthorizedHook hook) { unauthorized_hook_ = std::move(hook); }
+
   // Control plane. With no hook, reserved-address frames are consumed (and still counted).
   void set_control_hook(ControlHook hook) { control_hook_ = std::move(hook); }
   // Queues `frame` (a complete Ethernet frame, sent as is) on an active port whatever its state
@@ -157,6 +167,7 @@ class Bridge {
     PortCounters counters;
     PortState state = PortState::kForwarding;
     bool active = false;
+    bool authorized = true;  // 802.1X controlled port status (set_authorized)
     bool queued = false;
     std::vector<packet::Frame> out;
     BridgeDropObserver* observer = nullptr;
@@ -188,6 +199,7 @@ class Bridge {
   std::vector<PortNo> dirty_;
   Fdb fdb_;
   ControlHook control_hook_;
+  UnauthorizedHook unauthorized_hook_;
 };
 
 }  // namespace vnet::bridge

@@ -26,6 +26,8 @@ enum class DropReason : uint8_t {
   kTxQueueFull,           // backend could not take the frame (non-blocking send, queue full)
   kOffload,               // offload metadata the egress backend cannot honour
   kLinkSilent,            // sent or received on a silent link (a fault: carrier up, no frames)
+  kUnauthorized,          // received on a port 802.1X/MAC authentication has not authorised
+                          // (IEEE 802.1X-2010 §6.4: only EAPOL crosses an unauthorised port)
   // Link impairment (bridge/impair_stage.hh), one reason per cause of impair::Engine:
   kImpairCarrierDown,  // impaired carrier down (carrier down, or the down part of a flap)
   kImpairMtu,          // longer than the impaired link's MTU

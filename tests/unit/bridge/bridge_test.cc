@@ -479,3 +479,46 @@ TEST(PortConfig, ParseAndPrint) {
 }
 
 }  // namespace
+
+// IEEE 802.1X-2010 §6.4: an unauthorised port passes EAPOL to the control plane and nothing
+// else, either way; its source is reported (MAC authentication starts from it).
+TEST_F(BridgeTest, UnauthorizedPortPassesOnlyControlFramesEitherWay) {
+  port(1, PortConfig::access(10));
+  port(2, PortConfig::access(10));
+  port(3, PortConfig::access(10));
+  send(1, frame(mac(2), mac(1)));  // learned while open
+  ASSERT_TRUE(br.set_authorized(1, false).ok());
+  EXPECT_FALSE(br.authorized(1));
+  std::vector<std::pair<PortNo, packet::MacAddress>> seen;
+  br.set_unauthorized_hook(
+      [&](PortNo p, const packet::MacAddress& m, TimePoint) { seen.emplace_back(p, m); });
+  int control = 0;
+  br.set_control_hook([&](PortNo, packet::Frame&&, TimePoint) { ++control; });
+
+  EXPECT_TRUE(send(1, frame(packet::MacAddress::broadcast(), mac(1))).empty());
+  EXPECT_TRUE(send(1, frame(mac(2), mac(1))).empty());
+  EXPECT_EQ(drops(1, DropReason::kUnauthorized), 2u);
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[0].first, 1u);
+  EXPECT_EQ(seen[0].second, mac(1));
+  EXPECT_TRUE(send(1, frame_of_type(group(0x03), mac(1), 0x888e)).empty());
+  EXPECT_EQ(control, 1);  // EAPOL still reaches the authenticator
+  // Nothing reaches it: not a flood, not the unicast it had learned (flushed), not a static
+  // entry's.
+  auto out = send(2, frame(packet::MacAddress::broadcast(), mac(2)));
+  EXPECT_EQ(out.count(1), 0u);
+  EXPECT_EQ(out.count(3), 1u);
+  out = send(2, frame(mac(1), mac(2)));
+  EXPECT_EQ(out.count(1), 0u);
+  br.fdb().add_static(10, mac(7), 1);
+  out = send(3, frame(mac(7), mac(3)));
+  EXPECT_EQ(out.count(1), 0u);
+  EXPECT_EQ(br.counters(1).tx_frames, 0u);
+  // Authorised again: both ways.
+  ASSERT_TRUE(br.set_authorized(1, true).ok());
+  out = send(1, frame(mac(2), mac(1)));
+  EXPECT_EQ(out.count(2), 1u);
+  out = send(2, frame(mac(1), mac(2)));
+  EXPECT_EQ(out.count(1), 1u);
+  EXPECT_EQ(br.set_authorized(9, false).error().code, ENXIO);
+}
