@@ -4,7 +4,7 @@
 # and 20 on the lab's switch. Tagged frames of VLANs 10 and 20 cross both ways (raw sockets on
 # both sides, tests/lab/vlan_frames.py: this kernel has no 8021q), VLAN 30 and untagged frames
 # do not; the interface stays in the host's namespace; after `down` it is back as it was (state,
-# addresses, namespace, promiscuity). `validate` warns, at the link's line, when a router routes
+# addresses, namespace, promiscuity), also after SIGKILL of the dataplane. `validate` warns, at the link's line, when a router routes
 # between VLANs the trunk carries; a missing interface fails `up` naming node, interface and line.
 . "$(dirname "$0")/lib.sh"
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -63,6 +63,9 @@ pass "validate warns at the trunk's line when r1 routes between its VLANs (and n
 "$VNET" lab up "$WORK/lab.yaml" >"$WORK/up.log" 2>&1 || fail "up: $(cat "$WORK/up.log")"
 ip link show dev $X | grep -q "state UP" || fail "$X is not up while the lab runs: $(ip link show dev $X)"
 ip -n $L-vnet link show dev $X >/dev/null 2>&1 && fail "$X moved into the switch's namespace"
+# While the lab runs the snapshot differs (up, promiscuous): what `down` must undo.
+[ "$(snapshot)" != "$BEFORE" ] || fail "the snapshot cannot tell a running lab's $X from the one found"
+ip -d -j link show dev $X | jq -e '.[0].promiscuity >= 1' >/dev/null || fail "$X is not promiscuous for the switch"
 "$VNET" lab status $L | grep -q "uplink *$X (found down" || fail "status: $("$VNET" lab status $L)"
 "$VNET" lab status --json $L | jq -e --arg x $X '.facts.externals.uplink.interface == $x' >/dev/null ||
   fail "status --json has no external interface"
@@ -113,6 +116,21 @@ $BEFORE
 after
 $AFTER"
 pass "an interface found up stays up, as it was"
+
+# The dataplane killed (SIGKILL) under a running lab: `down` still puts the interface back.
+ip link set $X down
+BEFORE=$(snapshot)
+"$VNET" lab up "$WORK/lab.yaml" >"$WORK/up3.log" 2>&1 || fail "up: $(cat "$WORK/up3.log")"
+dp=$("$VNET" lab status --json $L | jq -r '.pids[] | select(.what == "dataplane") | .pid')
+kill -9 "$dp"
+wait_for 5 gone "$dp" || fail "the dataplane survived SIGKILL"
+"$VNET" lab down $L >/dev/null 2>&1 || fail "down after the dataplane's SIGKILL"
+AFTER=$(snapshot)
+[ "$BEFORE" = "$AFTER" ] || fail "$X after the dataplane's SIGKILL and down: before
+$BEFORE
+after
+$AFTER"
+pass "after SIGKILL of the dataplane, down puts $X back as it was"
 
 # Bad input: the interface does not exist.
 sed "s/interface: $X/interface: nosuch$$/" "$WORK/lab.yaml" > "$WORK/missing.yaml"
