@@ -18,6 +18,9 @@ pkgs=(
   keepalived
   # real clients of the switch and the benchmark anchors
   vde2 iperf3 netsniff-ng ethtool bc
+  # vdeplug 4 (vde_plug with its tap, udp and vxlan modules): tests/lab/lab_open_switch.sh,
+  # cables_vdeplug.sh, vxlan_vdeplug.sh (they skip without it)
+  vdeplug
   # frames captured in lab tests (VLAN hopping, reserved addresses, storm guard) and decoded
   # (BPDUs, stp_tshark)
   tcpdump tshark

@@ -337,6 +337,14 @@ void register_commands(console::Registry& reg, Dataplane& dp, const Clock& clock
             s.vars["bridge"] = a[0];
             return Reply{};
           });
+  reg.add("bridge/vde", "DIR",
+          "serve a VDE switch directory (DIR/ctl) for the selected bridge: vde_plug and QEMU "
+          "-netdev vde join it",
+          with_bridge([cmds, need](Bridge& b, const Args& a) -> Result<Reply> {
+            if (auto st = need(a, 1, "bridge/vde DIR"); !st) return st.error();
+            if (auto st = cmds->dp_.start_vde(b, a[0]); !st) return st.error();
+            return Reply{};
+          }));
   reg.add("bridge/list", "", "list bridges", [cmds](Session& s, const Args&) -> Result<Reply> {
     Reply r;
     r.json = json::array();
@@ -350,7 +358,8 @@ void register_commands(console::Registry& reg, Dataplane& dp, const Clock& clock
                         {"selected", sel},
                         {"ports", b->port_numbers()},
                         {"vlans", b->vlan_ids()},
-                        {"fdb_entries", b->fdb().size()}});
+                        {"fdb_entries", b->fdb().size()},
+                        {"vde", cmds->dp_.vde_dir(*b)}});
     }
     return r;
   });

@@ -392,6 +392,11 @@ std::vector<std::string> Dataplane::vde_dirs() const {
   return out;
 }
 
+std::string Dataplane::vde_dir(const Bridge& br) const {
+  auto it = vde_.find(&br);
+  return it == vde_.end() ? std::string() : it->second->dir();
+}
+
 std::optional<std::pair<Bridge*, PortNo>> Dataplane::cable_peer(const Bridge& br,
                                                                 PortNo port) const {
   auto it = attachments_.find({&br, port});

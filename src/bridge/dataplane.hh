@@ -175,6 +175,8 @@ class Dataplane {
   uint32_t numports() const { return numports_; }
   void set_numports(uint32_t n) { numports_ = n; }
   std::vector<std::string> vde_dirs() const;
+  // The VDE directory bridge br serves (start_vde), or "" if none.
+  std::string vde_dir(const Bridge& br) const;
 
   // Datapath entry points (public for tests and the micro benchmark).
   void poll_port(Bridge& br, PortNo port);

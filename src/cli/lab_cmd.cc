@@ -41,6 +41,7 @@ std::string self_exe() {
 lab::Topology load_or_die(const std::string& file, const std::string& vrrp_daemon = "") {
   auto t = lab::load_topology(file, lab::LoadOptions{vrrp_daemon});
   if (!t) fail(t.error().message, 2);
+  for (auto& w : t->warnings) std::cerr << w.where.str() << ": warning: " << w.message << "\n";
   return std::move(*t);
 }
 
@@ -218,6 +219,25 @@ void add_lab(CLI::App& app) {
     for (auto& p : j["pids"]) {
       std::cout << fmt::format("  {:>7} {:<8} {}\n", p["pid"].get<int>(),
                                p["state"].get<std::string>(), p["what"].get<std::string>());
+    }
+    // Where clients started by hand join (docs/topology.md "Joining a running lab").
+    if (j.contains("facts") && j["facts"].contains("clients")) {
+      std::cout << "clients join at:\n";
+      for (auto& [sw, c] : j["facts"]["clients"].items()) {
+        std::cout << fmt::format("  {:<12} vde {}\n", sw, c["vde"].get<std::string>());
+        for (auto& p : c["ports"])
+          std::cout << fmt::format("  {:<12} port {} ({}): vde {}[{}], stream {}\n", sw,
+                                   p["port"].get<int>(), p["mode"].get<std::string>(),
+                                   c["vde"].get<std::string>(), p["port"].get<int>(),
+                                   p["stream"].get<std::string>());
+      }
+    }
+    if (j.contains("facts") && j["facts"].contains("externals")) {
+      std::cout << "external interfaces:\n";
+      for (auto& [node, e] : j["facts"]["externals"].items())
+        std::cout << fmt::format("  {:<12} {} (found {}, ifindex {})\n", node,
+                                 e["interface"].get<std::string>(),
+                                 e["was_up"].get<bool>() ? "up" : "down", e["ifindex"].get<int>());
     }
     if (j.contains("switches")) {
       for (auto& b : j["switches"]) {

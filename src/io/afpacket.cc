@@ -18,19 +18,28 @@
 // closes (the port goes inactive); when it is only down, it waits for it to come back.
 // PACKET_IGNORE_OUTGOING keeps our own transmissions out of the receive path, PACKET_QDISC_BYPASS
 // skips the qdisc.
+// `afpacket:IF,netns=PATH`: the interface of another network namespace (a file such as
+// /proc/PID/ns/net or /run/netns/NAME). The socket is made there (setns(2) for the time of the
+// open, then back), so the switch reaches a host's NIC without moving it out of its namespace;
+// such a port does not follow the interface's carrier (the link monitor watches the switch's own
+// namespace).
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <linux/if_packet.h>
 #include <net/ethernet.h>
 #include <net/if.h>
+#include <sched.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <array>
 #include <cstring>
 
 #include "base/byte_io.hh"
 #include "base/fd.hh"
+#include "base/log.hh"
 #include "io/backend.hh"
 #include "io/send_batch.hh"
 #include "io/vnet_hdr.hh"
@@ -63,17 +72,25 @@ void insert_tag(packet::Frame& f, uint16_t tpid, uint16_t tci) {
 
 class AfPacketBackend final : public Backend {
  public:
-  AfPacketBackend(std::string ifname, unsigned ifindex, UniqueFd fd, uint8_t* ring)
-      : ifname_(std::move(ifname)), ifindex_(ifindex), fd_(std::move(fd)), ring_(ring) {}
+  AfPacketBackend(std::string ifname, unsigned ifindex, UniqueFd fd, uint8_t* ring,
+                  std::string netns)
+      : ifname_(std::move(ifname)),
+        ifindex_(ifindex),
+        fd_(std::move(fd)),
+        ring_(ring),
+        netns_(std::move(netns)) {}
   ~AfPacketBackend() override {
     if (ring_) munmap(ring_, size_t{kBlockSize} * kRingBlocks);
   }
   std::vector<int> fds() const override { return {fd_.get()}; }
   bool vnet_hdr() const override { return true; }
-  int link_ifindex() const override { return static_cast<int>(ifindex_); }
+  int link_ifindex() const override { return netns_.empty() ? static_cast<int>(ifindex_) : 0; }
   bool closed() const override { return dead_; }
   std::string kind() const override { return "afpacket"; }
-  std::string describe() const override { return "afpacket:" + ifname_ + (ring_ ? ",ring" : ""); }
+  std::string describe() const override {
+    return "afpacket:" + ifname_ + (ring_ ? ",ring" : "") +
+           (netns_.empty() ? "" : ",netns=" + netns_);
+  }
   // drop_queue_full: frames the kernel dropped because this socket's receive queue (its buffer,
   // or the ring) was full while the switch was busy (PACKET_STATISTICS tp_drops, which the
   // kernel resets on each read, so they are added up here); drop_truncated: frames longer than
@@ -194,7 +211,8 @@ class AfPacketBackend final : public Backend {
   std::string ifname_;
   unsigned ifindex_;
   UniqueFd fd_;
-  uint8_t* ring_;  // nullptr: socket mode
+  uint8_t* ring_;      // nullptr: socket mode
+  std::string netns_;  // a namespace other than the switch's (netns=PATH), or empty
   unsigned block_ = 0;
   size_t last_ = 0;  // datagrams the last recvmmsg found
   bool dead_ = false;
@@ -220,22 +238,15 @@ Result<uint8_t*> map_ring(int fd, const std::string& ifname) {
   return static_cast<uint8_t*>(ring);
 }
 
-}  // namespace
-
-Result<std::unique_ptr<Backend>> open_afpacket(const std::string& arg) {
-  std::string ifname = arg;
-  bool with_ring = false;
-  if (auto comma = arg.find(','); comma != std::string::npos) {
-    ifname = arg.substr(0, comma);
-    std::string opt = arg.substr(comma + 1);
-    if (opt != "ring") {
-      return make_error(EINVAL, "afpacket:{}: unknown option '{}' (expected 'ring')", arg, opt);
-    }
-    with_ring = true;
-  }
+// The socket on ifname, in the calling thread's network namespace. `foreign`: that is not the
+// switch's own namespace, so the port does not follow the interface's carrier (the link monitor
+// watches the switch's namespace, where the index names another interface or none).
+Result<std::unique_ptr<Backend>> open_socket(const std::string& ifname, bool with_ring,
+                                             const std::string& foreign) {
   unsigned ifindex = if_nametoindex(ifname.c_str());
   if (ifindex == 0)
-    return make_error(ENODEV, "afpacket:{}: no such interface in this namespace", ifname);
+    return make_error(ENODEV, "afpacket:{}: no such interface in {}", ifname,
+                      foreign.empty() ? "this namespace" : "network namespace " + foreign);
   UniqueFd fd(socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   if (!fd.valid()) return system_error("afpacket:" + ifname + ": socket(AF_PACKET)");
   int one = 1, v3 = TPACKET_V3;
@@ -263,7 +274,7 @@ Result<std::unique_ptr<Backend>> open_afpacket(const std::string& arg) {
       setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
     }
   }
-  auto backend = std::make_unique<AfPacketBackend>(ifname, ifindex, std::move(fd), ring);
+  auto backend = std::make_unique<AfPacketBackend>(ifname, ifindex, std::move(fd), ring, foreign);
   sockaddr_ll sll{};
   sll.sll_family = AF_PACKET;
   sll.sll_protocol = htons(ETH_P_ALL);
@@ -277,6 +288,52 @@ Result<std::unique_ptr<Backend>> open_afpacket(const std::string& arg) {
   mr.mr_type = PACKET_MR_PROMISC;
   setsockopt(sfd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &mr, sizeof mr);
   return std::unique_ptr<Backend>(std::move(backend));
+}
+
+// Runs fn in the network namespace at path (setns(2) on this thread), then returns to the
+// thread's own. The socket fn opens stays in the namespace it was made in.
+template <typename Fn>
+auto in_netns(const std::string& path, const std::string& what, Fn fn) -> decltype(fn()) {
+  UniqueFd target(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!target.valid()) return system_error(what + ": open network namespace " + path);
+  UniqueFd home(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
+  if (!home.valid()) return system_error(what + ": open /proc/thread-self/ns/net");
+  if (::setns(target.get(), CLONE_NEWNET) < 0)
+    return system_error(what + ": enter network namespace " + path);
+  auto r = fn();
+  if (::setns(home.get(), CLONE_NEWNET) < 0) {
+    // Staying in the other namespace would move every later socket of this process there.
+    log::error("{}: cannot return to the switch's network namespace: {}", what,
+               std::strerror(errno));
+    std::abort();
+  }
+  return r;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Backend>> open_afpacket(const std::string& arg) {
+  std::string ifname = arg.substr(0, arg.find(','));
+  bool with_ring = false;
+  std::string netns;
+  for (size_t at = arg.find(','); at != std::string::npos;) {
+    size_t next = arg.find(',', at + 1);
+    std::string opt = arg.substr(at + 1, next == std::string::npos ? next : next - at - 1);
+    at = next;
+    if (opt == "ring") {
+      with_ring = true;
+    } else if (opt.rfind("netns=", 0) == 0 && opt.size() > 6 && opt[6] == '/') {
+      netns = opt.substr(6);
+    } else {
+      return make_error(
+          EINVAL, "afpacket:{}: unknown option '{}' (expected 'ring' or 'netns=/PATH')", arg, opt);
+    }
+  }
+  if (!netns.empty()) {
+    return in_netns(netns, "afpacket:" + arg,
+                    [&] { return open_socket(ifname, with_ring, netns); });
+  }
+  return open_socket(ifname, with_ring, "");
 }
 
 }  // namespace vnet::io

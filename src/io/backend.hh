@@ -67,8 +67,9 @@ class Backend {
 };
 
 // Opens a backend from a spec (the part after `--port N=`):
-//   afpacket:IFNAME[,ring]  raw frames on an interface (PACKET_VNET_HDR, sendmmsg); receive with
-//                        recvmmsg into pooled buffers, or with ",ring" through a TPACKET_V3 ring
+//   afpacket:IFNAME[,ring][,netns=PATH]  raw frames on an interface (PACKET_VNET_HDR, sendmmsg);
+//                        receive with recvmmsg into pooled buffers, or with ",ring" through a
+//                        TPACKET_V3 ring; ",netns=PATH": the interface of that network namespace
 //   tap:IFNAME           a TAP device (created if missing), IFF_VNET_HDR
 //   pcap:IN[,OUT]        replay IN (may be "-" for none), record what is sent to OUT
 //   qemu-dgram:PATH      a unix datagram socket at PATH for QEMU -netdev dgram (remote.path=PATH)

@@ -20,6 +20,16 @@
 // the dataplane's namespace `<lab>-vnet`: the underlay must reach it (docs/cables.md), so a spec
 // whose local address is 0.0.0.0 / :: (or a udp:// locator without one) comes up before it does.
 // Power: a tunnel port goes dark and comes back with the switch, like its other cables.
+//
+// Outside clients (docs/topology.md "Joining a running lab"): every switch serves a VDE switch
+// directory `<state>/<switch>.vde` (vde_plug, QEMU `-netdev vde,sock=…`). A client asking for a
+// port declared under `clients: [{port, vlan | trunk [, native]}]` gets that port's VLAN mode;
+// each declared port also listens on a QEMU stream socket `<state>/<switch>.port<N>.stream`
+// (QEMU `-netdev stream,addr.type=unix,addr.path=…`). A port holds one client at a time,
+// whichever socket it came by; when the client goes the port stays, inactive, for the next. A
+// client asking for no port (or an undeclared one) gets a port of its own in VLAN 1, untagged,
+// as on vde_switch; `vnet ctl` changes it. The paths are in the state (facts.clients) and in
+// `vnet lab status`. Power: the client ports go dark with the switch.
 
 #include <algorithm>
 #include <set>
@@ -41,23 +51,78 @@ struct Tunnel {
   Where where;
 };
 
+// A port for a client that joins the running lab by hand (VDE or QEMU stream).
+struct ClientPort {
+  uint32_t port = 0;
+  bridge::PortConfig mode = bridge::PortConfig::access(1);
+  Where where;
+};
+
 struct SwitchSpec final : NodeSpec {
   std::vector<bridge::VlanId> vlans;  // besides VLAN 1, which always exists
   StpBridge stp;
   std::vector<Tunnel> tunnels;
+  std::vector<ClientPort> clients;
 };
 
+std::string vde_dir(const std::string& state_dir, const std::string& sw) {
+  return state_dir + "/" + sw + ".vde";
+}
+std::string stream_path(const std::string& state_dir, const std::string& sw, uint32_t port) {
+  return fmt::format("{}/{}.port{}.stream", state_dir, sw, port);
+}
+
+// `vlan: N` | `trunk: [..] [native: N]` of a map (access VLAN 1 when neither is given).
+bridge::PortConfig parse_mode(const YAML::Node& y, Reader& r, const char* what) {
+  if (y["vlan"] && y["trunk"]) {
+    r.error(y, fmt::format("a {} is either 'vlan: N' (access) or 'trunk: [..]', not both", what));
+  }
+  std::optional<bridge::VlanId> native;
+  if (y["native"]) {
+    if (!y["trunk"]) r.error(y["native"], "'native' goes with 'trunk'");
+    native = r.vid(y["native"], "native VLAN");
+  }
+  if (y["trunk"]) return bridge::PortConfig::trunk(r.vid_list(y["trunk"], "trunk"), native);
+  if (y["vlan"]) return bridge::PortConfig::access(r.vid(y["vlan"], "vlan").value_or(1));
+  return bridge::PortConfig::access(1);
+}
+
+// The keys of parse_mode().
+std::vector<KeySpec> port_mode_keys() {
+  return {{"vlan", schema::ref("vid"), "access port of this VLAN (untagged)"},
+          {"trunk", schema::ref("vids"), "trunk port carrying these VLANs tagged"},
+          {"native", schema::ref("vid"), "with trunk: the VLAN that travels untagged"}};
+}
+
+const KeyTable& client_keys() {
+  static const KeyTable t = [] {
+    KeyTable t{"client",
+               {
+                   {"port", schema::integer(1, 65535),
+                    "the switch's port number: the port a VDE client asks for (`vde_plug "
+                    "vde://DIR[N]`), and `<switch>.portN.stream` for QEMU stream clients",
+                    true},
+               }};
+    for (auto& k : port_mode_keys()) t.keys.push_back(k);
+    return t;
+  }();
+  return t;
+}
+
 const KeyTable& tunnel_keys() {
-  static const KeyTable t{
-      "tunnel",
-      {{"port", schema::integer(1, 65535), "the switch's port number", true},
-       {"spec", schema::string("vxlan:…, udp:…, udp://… or vxlan://…"),
-        "the cable: `vxlan:LOCAL,map=VID:VNI,…`, `udp:LOCAL:PORT,remote=ADDR:PORT`, or a VDE "
-        "locator `udp://…` / `vxlan://…` (docs/cables.md)",
-        true},
-       {"vlan", schema::ref("vid"), "access port of this VLAN (untagged)"},
-       {"trunk", schema::ref("vids"), "trunk port carrying these VLANs tagged"},
-       {"native", schema::ref("vid"), "with trunk: the VLAN that travels untagged"}}};
+  static const KeyTable t = [] {
+    KeyTable t{
+        "tunnel",
+        {
+            {"port", schema::integer(1, 65535), "the switch's port number", true},
+            {"spec", schema::string("vxlan:…, udp:…, udp://… or vxlan://…"),
+             "the cable: `vxlan:LOCAL,map=VID:VNI,…`, `udp:LOCAL:PORT,remote=ADDR:PORT`, or a VDE "
+             "locator `udp://…` / `vxlan://…` (docs/cables.md)",
+             true},
+        }};
+    for (auto& k : port_mode_keys()) t.keys.push_back(k);
+    return t;
+  }();
   return t;
 }
 
@@ -82,14 +147,21 @@ class SwitchKind final : public NodeKind {
       t.keys.push_back({"tunnels", schema::list(schema::ref("tunnel")),
                         "ports that are cables to the outside: a VXLAN or UDP cable, or a VDE "
                         "locator (`{port, spec, trunk | vlan}`)"});
+      t.keys.push_back({"clients", schema::list(schema::ref("client")),
+                        "ports for VMs or plugs started by hand to join the running lab through "
+                        "the switch's VDE directory or the port's QEMU stream socket "
+                        "(`{port, vlan | trunk}`)"});
       return t;
     }();
     return t;
   }
-  std::vector<const KeyTable*> sub_tables() const override { return {&tunnel_keys()}; }
+  std::vector<const KeyTable*> sub_tables() const override {
+    return {&tunnel_keys(), &client_keys()};
+  }
   std::vector<uint32_t> reserved_ports(const Node& n) const override {
     std::vector<uint32_t> out;
     for (const auto& t : n.as<SwitchSpec>().tunnels) out.push_back(t.port);
+    for (const auto& c : n.as<SwitchSpec>().clients) out.push_back(c.port);
     return out;
   }
   std::vector<std::string> graph_notes(const Node& n) const override {
@@ -98,6 +170,8 @@ class SwitchKind final : public NodeKind {
       std::string spec = t.spec.size() > 40 ? t.spec.substr(0, 39) + "…" : t.spec;
       out.push_back(fmt::format("port {}: {} ({})", t.port, spec, t.mode.to_string()));
     }
+    for (const auto& c : n.as<SwitchSpec>().clients)
+      out.push_back(fmt::format("port {}: clients ({})", c.port, c.mode.to_string()));
     return out;
   }
   bool is_switch() const override { return true; }
@@ -129,19 +203,7 @@ class SwitchKind final : public NodeKind {
       } else {
         t.mapped = *mapped;
       }
-      if (y["vlan"] && y["trunk"]) {
-        r.error(y, "a tunnel is either 'vlan: N' (access) or 'trunk: [..]', not both");
-      }
-      std::optional<bridge::VlanId> native;
-      if (y["native"]) {
-        if (!y["trunk"]) r.error(y["native"], "'native' goes with 'trunk'");
-        native = r.vid(y["native"], "native VLAN");
-      }
-      if (y["trunk"]) {
-        t.mode = bridge::PortConfig::trunk(r.vid_list(y["trunk"], "trunk"), native);
-      } else if (y["vlan"]) {
-        t.mode = bridge::PortConfig::access(r.vid(y["vlan"], "vlan").value_or(1));
-      }
+      t.mode = parse_mode(y, r, "tunnel");
       for (uint16_t v : t.mapped) {
         if (t.mode.mode != bridge::PortConfig::Mode::kTrunk || !t.mode.trunk_vlans.test(v)) {
           r.error(y["spec"], fmt::format("switch {} tunnel on port {}: the spec maps VLAN {}, "
@@ -151,6 +213,20 @@ class SwitchKind final : public NodeKind {
       }
       spec->tunnels.push_back(std::move(t));
     }
+    for (const auto& y : r.list(yaml["clients"], "clients")) {
+      if (!r.check_keys(y, client_keys()) || !y["port"]) continue;
+      ClientPort c;
+      c.where = r.at(y);
+      auto port = r.integer(y["port"], "client port", 1, 65535);
+      if (!port) continue;
+      c.port = static_cast<uint32_t>(*port);
+      if (!ports.insert(c.port).second) {
+        r.error(y["port"], fmt::format("switch {}: port {} is declared twice (tunnels, clients)",
+                                       n.name, c.port));
+      }
+      c.mode = parse_mode(y, r, "client port");
+      spec->clients.push_back(std::move(c));
+    }
     n.spec = spec;
   }
 
@@ -159,24 +235,14 @@ class SwitchKind final : public NodeKind {
     return stp.runs() ? &stp : nullptr;
   }
 
-  // Every VLAN a link or tunnel carries on this switch is declared on it; a tunnel's port is no
-  // link's.
+  // Every VLAN a link, tunnel or client port carries on this switch is declared on it; a
+  // tunnel's or client port's port is no link's.
   void validate(const Node& n, Reader& r) const override {
     const auto& vlans = n.as<SwitchSpec>().vlans;
-    for (const auto& t : n.as<SwitchSpec>().tunnels) {
-      for (bridge::VlanId v : t.mode.members()) {
-        if (v != 1 && std::find(vlans.begin(), vlans.end(), v) == vlans.end())
-          r.error(t.where, fmt::format("VLAN {} is not declared on switch {} (its vlans: [{}])", v,
-                                       n.name, fmt::join(vlans, ", ")));
-      }
-      for (auto& l : r.topo().links) {
-        if ((l.b.node == n.name && l.b.port == t.port) ||
-            (l.switch_to_switch && l.a.node == n.name && l.a.port == t.port)) {
-          r.error(t.where,
-                  fmt::format("switch {}: port {} is a tunnel and a link's port", n.name, t.port));
-        }
-      }
-    }
+    for (const auto& t : n.as<SwitchSpec>().tunnels)
+      check_own_port(n, t.port, t.mode, t.where, "a tunnel", r);
+    for (const auto& c : n.as<SwitchSpec>().clients)
+      check_own_port(n, c.port, c.mode, c.where, "a client port", r);
     for (auto& l : r.topo().links) {
       if (l.b.node != n.name && !(l.switch_to_switch && l.a.node == n.name)) continue;
       for (bridge::VlanId v : l.mode.members()) {
@@ -211,7 +277,7 @@ class SwitchKind final : public NodeKind {
                           s.error().message);
       }
     }
-    return {};
+    return open_to_clients(n, rt, **dp);
   }
 
   Status kill(const Node& n, LabRuntime& rt) const override { return power_off(n, rt); }
@@ -229,15 +295,63 @@ class SwitchKind final : public NodeKind {
 
   nlohmann::json status(const Node& n, const Topology&) const override {
     const auto& spec = n.as<SwitchSpec>();
+    nlohmann::json clients = nlohmann::json::array();
+    for (const auto& c : spec.clients)
+      clients.push_back({{"port", c.port}, {"mode", c.mode.to_string()}});
     nlohmann::json tunnels = nlohmann::json::array();
     for (const auto& t : spec.tunnels) {
       tunnels.push_back({{"port", t.port}, {"spec", t.spec}, {"mode", t.mode.to_string()}});
     }
-    return {
-        {"vlans", spec.vlans}, {"stp", bridge::stp_mode_name(spec.stp.mode)}, {"tunnels", tunnels}};
+    return {{"vlans", spec.vlans},
+            {"stp", bridge::stp_mode_name(spec.stp.mode)},
+            {"tunnels", tunnels},
+            {"clients", clients}};
   }
 
  private:
+  // A port the switch's own keys take (`what`: "a tunnel", "a client port"): its VLANs are
+  // declared, and no link uses its number.
+  static void check_own_port(const Node& n, uint32_t port, const bridge::PortConfig& mode,
+                             const Where& where, const char* what, Reader& r) {
+    const auto& vlans = n.as<SwitchSpec>().vlans;
+    for (bridge::VlanId v : mode.members()) {
+      if (v != 1 && std::find(vlans.begin(), vlans.end(), v) == vlans.end())
+        r.error(where, fmt::format("VLAN {} is not declared on switch {} (its vlans: [{}])", v,
+                                   n.name, fmt::join(vlans, ", ")));
+    }
+    for (auto& l : r.topo().links) {
+      if ((l.b.node == n.name && l.b.port == port) ||
+          (l.switch_to_switch && l.a.node == n.name && l.a.port == port)) {
+        r.error(where,
+                fmt::format("switch {}: port {} is {} and a link's port", n.name, port, what));
+      }
+    }
+  }
+
+  // The switch's VDE directory, and a port with its stream socket per declared client port;
+  // recorded (facts.clients) before they exist so status shows where to plug in.
+  static Status open_to_clients(const Node& n, LabRuntime& rt, SwitchClient& dp) {
+    const auto& spec = n.as<SwitchSpec>();
+    std::string dir = vde_dir(rt.state_dir(), n.name);
+    nlohmann::json ports = nlohmann::json::array();
+    for (const auto& c : spec.clients) {
+      ports.push_back({{"port", c.port},
+                       {"mode", c.mode.to_string()},
+                       {"stream", stream_path(rt.state_dir(), n.name, c.port)}});
+    }
+    if (auto s = rt.record_fact("clients", n.name, {{"vde", dir}, {"ports", ports}}); !s) return s;
+    if (auto s = dp.serve_vde(n.name, dir); !s) return s;
+    for (const auto& c : spec.clients) {
+      if (auto s = dp.create_port(n.name, c.port, c.mode); !s) return s;
+      std::string path = stream_path(rt.state_dir(), n.name, c.port);
+      if (auto s = dp.attach(n.name, c.port, "qemu-stream:" + path); !s) {
+        return make_error(s.error().code, "switch {} client port {}: {}", n.name, c.port,
+                          s.error().message);
+      }
+    }
+    return {};
+  }
+
   Status power_off(const Node& n, LabRuntime& rt) const {
     if (!rt.powered(n.name)) return make_error(EALREADY, "{} is already off", n.name);
     if (auto s = set_cables(n, rt, false); !s) return s;
@@ -263,6 +377,7 @@ class SwitchKind final : public NodeKind {
       // let spanning tree react to each cable in turn, a failure no real network has.
       std::vector<bridge::PortNo> ports;
       for (const auto& tn : n.as<SwitchSpec>().tunnels) ports.push_back(tn.port);
+      for (const auto& c : n.as<SwitchSpec>().clients) ports.push_back(c.port);
       for (const Link& l : t.links) {
         if (l.switch_to_switch && l.a.node == n.name)
           ports.push_back(l.port_a);
@@ -274,6 +389,9 @@ class SwitchKind final : public NodeKind {
     if (up) {
       for (const auto& tn : n.as<SwitchSpec>().tunnels) {
         if (auto s = (*dp)->set_link(n.name, tn.port, true); !s) return s;
+      }
+      for (const auto& c : n.as<SwitchSpec>().clients) {
+        if (auto s = (*dp)->set_link(n.name, c.port, true); !s) return s;
       }
     }
     for (const Link& l : t.links) {

@@ -16,6 +16,7 @@
 
 #include "base/file.hh"
 #include "lab/captures.hh"
+#include "lab/external.hh"
 #include "lab/interrupt.hh"
 #include "lab/link_impair.hh"
 #include "lab/netns.hh"
@@ -244,6 +245,9 @@ class LabImpl final : public LabRuntime {
 
   Status set_power(const Node& n, bool on) override { return state_.record_power(n.name, on); }
   bool powered(const std::string& node) const override { return node_powered(state_.j(), node); }
+  Status record_fact(const std::string& key, const std::string& node, json value) override {
+    return state_.record_fact(key, node, std::move(value));
+  }
 
  private:
   struct Pending {
@@ -495,6 +499,8 @@ Status lab_down(const std::string& name, std::ostream& progress) {
   size_t removed = 0;
   Status result;
   if (!killed) result = killed.error();
+  // Host interfaces the lab used, as it found them (the dataplane is gone).
+  if (auto s = restore_externals(state->j(), progress); !s && result) result = s;
   for (auto& ns : namespaces) {
     if (!netns_exists(ns)) continue;
     if (auto s = delete_netns(ns); !s)

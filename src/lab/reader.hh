@@ -34,6 +34,9 @@ class Reader {
   void error(const YAML::Node& n, std::string message);
   void error(const Where& w, std::string message);
   const std::vector<Diagnostic>& diagnostics() const { return diags_; }
+  // Something valid that is likely not what the author wants (Topology::warnings).
+  void warn(const Where& w, std::string message) { warnings_.push_back({w, std::move(message)}); }
+  const std::vector<Diagnostic>& warnings() const { return warnings_; }
 
   // Unknown keys of a map are errors listing the table's keys; missing required keys too.
   // Returns false when `map` is not a map (after reporting it).
@@ -63,6 +66,7 @@ class Reader {
   Topology& topo_;
   LoadOptions options_;
   std::vector<Diagnostic> diags_;
+  std::vector<Diagnostic> warnings_;
 };
 
 }  // namespace vnet::lab

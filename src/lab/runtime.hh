@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "base/result.hh"
 #include "io/netlink.hh"
 #include "lab/switch_client.hh"
@@ -68,6 +70,11 @@ class LabRuntime {
   // Records the node's power state (status shows it; probes skip nodes that are off).
   virtual Status set_power(const Node& n, bool on) = 0;
   virtual bool powered(const std::string& node) const = 0;
+
+  // Records what `status` shows and `down` needs about node: the state's `facts[key][node]`
+  // becomes `value` (lab/state.hh), before the change it describes is made.
+  virtual Status record_fact(const std::string& key, const std::string& node,
+                             nlohmann::json value) = 0;
 };
 
 // The environment a node's shell commands (`commands`, `exec` steps) run in, as an argv prefix

@@ -79,6 +79,8 @@ void State::apply(const json& r) {
     }
   } else if (r.contains("power")) {
     j_["power"][r["power"].get<std::string>()] = r["on"];
+  } else if (r.contains("fact")) {
+    j_["facts"][r["fact"].get<std::string>()][r["node"].get<std::string>()] = r["value"];
   }
 }
 
@@ -108,6 +110,10 @@ Status State::record_exit(pid_t pid, int status) {
 
 Status State::record_power(const std::string& node, bool on) {
   return append({{"power", node}, {"on", on}});
+}
+
+Status State::record_fact(const std::string& key, const std::string& node, nlohmann::json value) {
+  return append({{"fact", key}, {"node", node}, {"value", std::move(value)}});
 }
 
 Status State::save() {

@@ -9,7 +9,10 @@
 //                  so a namespace that existed before is never recorded);
 //                  {"pid": P, "start": T, "what": W, "node": N} a process, before it runs;
 //                  {"exit": P, "status": S} how a process ended, when the lab saw it end;
-//                  {"power": NODE, "on": BOOL} a node powered off (kill/stop) or booted.
+//                  {"power": NODE, "on": BOOL} a node powered off (kill/stop) or booted;
+//                  {"fact": KEY, "node": N, "value": V} what a kind records for status and
+//                  `down` (a switch's client sockets, an external interface as it was found),
+//                  kept as facts[KEY][N] = V.
 // Appends are single write(2) calls (O_APPEND); load() replays the journal over state.json and
 // ignores a torn last line. Compaction (set_phase) rewrites state.json atomically.
 
@@ -42,6 +45,7 @@ class State {
   Status record_pid(pid_t pid, long long start, const std::string& what, const std::string& node);
   Status record_exit(pid_t pid, int status);
   Status record_power(const std::string& node, bool on);
+  Status record_fact(const std::string& key, const std::string& node, nlohmann::json value);
   Status set_phase(const std::string& phase);  // and compact
   // Removes the state directory (after `down`).
   Status remove();

@@ -55,6 +55,12 @@ Status SwitchClient::attach(const std::string& bridge, bridge::PortNo port,
              fmt::format("port/attach {} {}", port, spec));
 }
 
+Status SwitchClient::serve_vde(const std::string& bridge, const std::string& dir) {
+  if (auto s = select(bridge); !s) return s;
+  return run(fmt::format("bridge {} VDE directory {}", bridge, dir),
+             fmt::format("bridge/vde {}", dir));
+}
+
 Status SwitchClient::detach(const std::string& bridge, bridge::PortNo port) {
   if (auto s = select(bridge); !s) return s;
   return run(fmt::format("bridge {} port {}", bridge, port), fmt::format("port/detach {}", port));

@@ -32,6 +32,8 @@ class SwitchClient {
   // Attaches a backend (io::make_backend spec, e.g. "afpacket:DEV") to an existing port.
   Status attach(const std::string& bridge, bridge::PortNo port, const std::string& spec);
   Status detach(const std::string& bridge, bridge::PortNo port);
+  // Serves a VDE switch directory for the bridge (`bridge/vde`): libvdeplug clients join it.
+  Status serve_vde(const std::string& bridge, const std::string& dir);
   Status connect_cable(const std::string& a, bridge::PortNo pa, const std::string& b,
                        bridge::PortNo pb);
   // Administrative link state: down = the cable is pulled (its peer goes down with it).

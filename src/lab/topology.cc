@@ -336,6 +336,10 @@ class Parser {
       msg.pop_back();
       return Error{EINVAL, msg};
     }
+    topo_.warnings = r_.warnings();
+    std::stable_sort(topo_.warnings.begin(), topo_.warnings.end(), [](auto& a, auto& b) {
+      return std::tie(a.where.line, a.where.col) < std::tie(b.where.line, b.where.col);
+    });
     return std::move(topo_);
   }
 
@@ -485,7 +489,8 @@ class Parser {
   void expand_vlan_subinterfaces() {
     std::vector<Link> added;
     for (auto& n : topo_.nodes) {
-      if (n.kind->is_switch()) continue;
+      // Only namespace nodes: an external node's interface may be a host's VLAN device.
+      if (n.kind->is_switch() || !n.kind->needs_netns()) continue;
       for (auto& i : n.interfaces) {
         auto dot = i.name.find('.');
         if (dot == std::string::npos) continue;

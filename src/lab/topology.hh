@@ -183,6 +183,9 @@ struct Topology {
   std::vector<LabCapture> captures;
   std::string capture_dir;  // the files' directory, relative paths anchored at the lab file's
   std::vector<Tenant> tenants;
+  // What `validate` (and `up`) warn about, by position: valid, but likely not what the author
+  // wants (an external trunk that lets a host bypass a router, lab/kind_external.cc).
+  std::vector<Diagnostic> warnings;
 
   const Node* node(const std::string& n) const;
   Node* node(const std::string& n);
