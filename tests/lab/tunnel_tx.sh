@@ -6,9 +6,11 @@
 #      (10.99.0.1) has no route (ENETUNREACH) count drop_tx_error; a vxlan port whose underlay
 #      queue is full (a 16 kbit/s tbf qdisc holding the socket's whole send buffer, 8 MiB: EAGAIN)
 #      counts drop_tx_busy, over the raw socket (no csum) and over UDP GSO (csum);
-#   2. with csum on both sides, iperf3 TCP from h1 to h2 through the tunnel: A sends with UDP
-#      GSO (tx_gso_sends), B splits what arrives coalesced (rx_gro_datagrams), TCP's own
-#      checksums pass, and neither side counts a loss.
+#   2. over IPv4 with csum on both sides, then over IPv6 (fd81::/64, checksums always), iperf3
+#      TCP from h1 to h2 through the tunnel: A sends with UDP GSO (tx_gso_datagrams), B splits
+#      what arrives coalesced (rx_gro_datagrams) and merges the inner TCP segments back into GSO
+#      frames (rx_tcp_coalesced), TCP's own checksums pass (the data arrives), and neither side
+#      counts a loss.
 . "$(dirname "$0")/lib.sh"
 ns_add $T-a; ns_add $T-b
 ip -n $T-a link add u1 type veth peer name u2 netns $T-b
@@ -79,23 +81,34 @@ for opt in "" ",csum"; do
 done
 tc -n $T-a qdisc del dev u1 root
 
-# 2. TCP through the tunnel, batched by the kernel both ways.
-ctl a port/attach 2 "vxlan:192.168.81.1,map=10:5010,flood=5010@192.168.81.2,csum"
-ctl b port/attach 2 "vxlan:192.168.81.2,map=10:5010,flood=5010@192.168.81.1,csum"
-for sw in a b; do ctl $sw port/mode 2 trunk 10; done
-wait_for 10 reach $T-h1 10.81.0.2 || fail "h1 cannot reach h2 through the tunnel"
+# 2. TCP through the tunnel, batched by the kernel both ways: over IPv4 with csum, then over
+# IPv6 (checksums always; the underlay MTU raised for the 40-byte IPv6 header).
 ip netns exec $T-h2 iperf3 -s -D -p 5201 --logfile $WORK/iperf3.log --pidfile $WORK/iperf3.pid
 wait_for 5 test -s $WORK/iperf3.pid && PIDS+=("$(cat $WORK/iperf3.pid)")
 wait_for 5 ip netns exec $T-h2 sh -c 'ss -ltn | grep -q ":5201 "' || fail "iperf3 server did not listen"
-ip netns exec $T-h1 iperf3 -c 10.81.0.2 -p 5201 -t 2 --connect-timeout 3000 -J </dev/null >$WORK/up.json || true
-bps=$(jq '.end.sum_received.bits_per_second // 0' $WORK/up.json)
-awk -v b="$bps" 'BEGIN { exit !(b + 0 > 1e7) }' || fail "iperf3 through the tunnel: $bps bit/s"
-gso=$(counter a 2 tx_gso_datagrams) gro=$(counter b 2 rx_gro_datagrams)
-[ "$gso" -gt 0 ] || fail "A sent no datagram with UDP GSO"
-[ "$gro" -gt 0 ] || fail "B received no coalesced datagram (UDP GRO)"
-for sw in a b; do
-  for c in drop_tx_busy drop_tx_error drop_rx_truncated drop_truncated drop_too_big; do
-    [ "$(counter $sw 2 $c)" = 0 ] || fail "switch $sw counted $c $(counter $sw 2 $c) during iperf3"
+ip -n $T-a link set u1 mtu 1550; ip -n $T-b link set u2 mtu 1550
+ip -n $T-a addr add fd81::1/64 dev u1 nodad; ip -n $T-b addr add fd81::2/64 dev u2 nodad
+tcp_through() { # NAME SPEC_A SPEC_B
+  ctl a port/attach 2 "$2"; ctl b port/attach 2 "$3"
+  for sw in a b; do ctl $sw port/mode 2 trunk 10; done
+  wait_for 10 reach $T-h1 10.81.0.2 || fail "$1: h1 cannot reach h2 through the tunnel"
+  ip netns exec $T-h1 iperf3 -c 10.81.0.2 -p 5201 -t 2 --connect-timeout 3000 -J </dev/null >$WORK/up.json || true
+  bps=$(jq '.end.sum_received.bits_per_second // 0' $WORK/up.json)
+  awk -v b="$bps" 'BEGIN { exit !(b + 0 > 1e7) }' || fail "$1: iperf3 through the tunnel: $bps bit/s"
+  gso=$(counter a 2 tx_gso_datagrams) gro=$(counter b 2 rx_gro_datagrams)
+  merged=$(counter b 2 rx_tcp_coalesced)
+  [ "$gso" -gt 0 ] || fail "$1: A sent no datagram with UDP GSO"
+  [ "$gro" -gt 0 ] || fail "$1: B received no coalesced datagram (UDP GRO)"
+  [ "$merged" -gt 0 ] || fail "$1: B merged no inner TCP segment into a GSO frame"
+  for sw in a b; do
+    for c in drop_tx_busy drop_tx_error drop_rx_truncated drop_truncated drop_too_big; do
+      [ "$(counter $sw 2 $c)" = 0 ] || fail "$1: switch $sw counted $c $(counter $sw 2 $c) during iperf3"
+    done
   done
-done
-pass "iperf3 TCP through the tunnel: $(awk -v b="$bps" 'BEGIN { printf "%.0f", b / 1e6 }') Mbit/s, $gso datagrams sent with UDP GSO, $gro received coalesced, no loss counted"
+  pass "$1: iperf3 TCP through the tunnel: $(awk -v b="$bps" 'BEGIN { printf "%.0f", b / 1e6 }') Mbit/s, $gso datagrams sent with UDP GSO, $gro received coalesced, $merged inner TCP segments merged, no loss counted"
+  ctl a port/detach 2; ctl b port/detach 2
+}
+tcp_through "IPv4, csum" "vxlan:192.168.81.1,map=10:5010,flood=5010@192.168.81.2,csum" \
+  "vxlan:192.168.81.2,map=10:5010,flood=5010@192.168.81.1,csum"
+tcp_through "IPv6" "vxlan:[fd81::1],map=10:5010,flood=5010@[fd81::2],mtu=1550" \
+  "vxlan:[fd81::2],map=10:5010,flood=5010@[fd81::1],mtu=1550"
