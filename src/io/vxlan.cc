@@ -165,9 +165,9 @@ class VxlanBackend final : public Backend, public VtepPort {
             return;
           }
           // UDP_GRO: datagrams of `seg` bytes (the last may be shorter) coalesced by the kernel,
-          // each a VXLAN payload of its own. Their UDP checksum was checked as a whole (GRO and
-          // GSO need one), so consecutive inner TCP segments of one flow are coalesced back
-          // into one GSO frame for the bridge, as the kernel's GRO would.
+          // each a VXLAN payload of its own. Consecutive inner TCP segments of one flow are
+          // coalesced back into one GSO frame for the bridge, as the kernel's GRO would (each
+          // segment's TCP checksum checked first).
           ++gro_batches_;
           size_t train = SIZE_MAX;
           for (size_t off = 0; off < f.size(); off += seg) {

@@ -14,19 +14,27 @@ uint32_t load_be32(const uint8_t* p) { return uint32_t{load_be16(p)} << 16 | loa
 // Writes the length fields of the IP header at `ip` (`ihl` bytes) for a TCP segment of `tcp_len`
 // bytes — IPv4: total length and header checksum; IPv6: payload length — and returns the TCP
 // pseudo-header sum.
-uint32_t finish_ip_header(uint8_t* ip, bool v6, size_t ihl, uint32_t tcp_len) {
+// The TCP pseudo-header sum of the IP header at `ip` for a segment of `tcp_len` bytes.
+uint32_t tcp_pseudo(const uint8_t* ip, bool v6, uint32_t tcp_len) {
   if (v6) {
-    store_be16(ip + 4, static_cast<uint16_t>(tcp_len));
     Ipv6Address src, dst;
     std::memcpy(src.bytes.data(), ip + 8, 16);
     std::memcpy(dst.bytes.data(), ip + 24, 16);
     return pseudo_header_v6(src, dst, 6, tcp_len);
   }
-  store_be16(ip + 2, static_cast<uint16_t>(ihl + tcp_len));
-  store_be16(ip + 10, 0);
-  store_be16(ip + 10, internet_checksum({ip, ihl}));
   return pseudo_header_v4(Ipv4Address{load_be32(ip + 12)}, Ipv4Address{load_be32(ip + 16)}, 6,
                           tcp_len);
+}
+
+uint32_t finish_ip_header(uint8_t* ip, bool v6, size_t ihl, uint32_t tcp_len) {
+  if (v6) {
+    store_be16(ip + 4, static_cast<uint16_t>(tcp_len));
+  } else {
+    store_be16(ip + 2, static_cast<uint16_t>(ihl + tcp_len));
+    store_be16(ip + 10, 0);
+    store_be16(ip + 10, internet_checksum({ip, ihl}));
+  }
+  return tcp_pseudo(ip, v6, tcp_len);
 }
 
 }  // namespace
@@ -159,6 +167,13 @@ bool coalesce_tcp(Frame& train, const Frame& seg) {
   if (load_be32(q + l4 + 4) != load_be32(p + l4 + 4) + static_cast<uint32_t>(have)) return false;
   if (train.size() - l3 + more > 65535 || train.size() + more > Frame::kMaxFrame) return false;
   if (gso ? train.offload.hdr_len != hdrs : train.offload.any()) return false;
+  // Merged, a segment's own checksum is gone: check it (and the train's first) now.
+  auto sum_ok = [](const Frame& f, const TcpLayout& t) {
+    const uint32_t pseudo =
+        tcp_pseudo(f.data() + t.l3, t.v6, static_cast<uint32_t>(f.size() - t.l4));
+    return checksum_finish(checksum_add(pseudo, f.bytes().subspan(t.l4))) == 0;
+  };
+  if (!sum_ok(seg, *b) || (!gso && !sum_ok(train, *a))) return false;
   if (train.tailroom() < more) {
     Frame big = Frame::make(Frame::kMaxFrame);
     std::memcpy(big.data(), train.data(), train.size());

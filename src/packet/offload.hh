@@ -28,8 +28,9 @@ bool segment_gso(const Frame& frame, std::vector<Frame>& out);
 // flags and checksum; its sequence number follows the train's last byte; the train's flags are
 // ACK alone and every segment so far had gso_size bytes of payload; its own flags are ACK or
 // ACK|PSH (PSH ends the train); it has 1 to gso_size bytes of payload; and the train stays within
-// 65,535 bytes of IP packet. The TCP checksums of the segments are not checked: the caller
-// coalesces only what an outer checksum already vouched for. Returns false (nothing changed)
+// 65,535 bytes of IP packet; and its TCP checksum is right (so is the train's first segment's,
+// checked before the first merge): merged, a segment's own checksum is gone, and a tunnel with a
+// zero outer checksum would not have caught a corruption. Returns false (nothing changed)
 // otherwise. The train is moved to a buffer of Frame::kMaxFrame on its first append.
 bool coalesce_tcp(Frame& train, const Frame& seg);
 

@@ -103,6 +103,12 @@ TEST(CoalesceTcp, RefusesWhatDoesNotContinueTheTrain) {
   packet::Frame fragment = segs[1].clone();
   store_be16(fragment.data() + 14 + 6, 0x2000);  // MF
   EXPECT_TRUE(refused(train, fragment)) << "an IP fragment";
+  packet::Frame corrupt = segs[1].clone();
+  corrupt.data()[corrupt.size() - 1] ^= 0x40;  // a payload bit flipped on the way
+  EXPECT_TRUE(refused(train, corrupt)) << "a wrong TCP checksum";
+  packet::Frame bad_first = segs[0].clone();
+  bad_first.data()[bad_first.size() - 1] ^= 0x40;
+  EXPECT_TRUE(refused(bad_first, segs[1])) << "a train whose first segment's checksum is wrong";
   packet::Frame udp = segs[1].clone();
   udp.data()[14 + 9] = 17;
   EXPECT_TRUE(refused(train, udp)) << "not TCP";
