@@ -18,9 +18,10 @@
 //    back to the raw socket). The kernel, or the NIC, cuts it into ordinary datagrams — or hands
 //    it whole to a receiver that asked for GRO (over a veth).
 //  - receive: UDP_GRO on the socket; a coalesced buffer is split at its segment size and every
-//    piece decapsulated as a datagram of its own; consecutive inner TCP segments of one flow in
-//    it become one GSO frame again (packet::coalesce_tcp), which a vnet-header port (afpacket,
-//    tap) passes on whole and the dataplane segments for any other.
+//    piece decapsulated as a datagram of its own. Consecutive inner TCP segments of one flow in
+//    what one call receives (coalesced or not) become one GSO frame again
+//    (packet::coalesce_tcp), which a vnet-header port (afpacket, tap) passes on whole and the
+//    dataplane segments for any other.
 // Loss is counted (counters()): payloads the sockets refuse (drop_tx_busy: EAGAIN or ENOBUFS;
 // drop_tx_error: any other errno), datagrams larger than the receive buffer (drop_rx_truncated).
 
@@ -137,11 +138,24 @@ class VxlanBackend final : public Backend, public VtepPort {
     return membership(udp_.get(), local_, group, member);
   }
 
+  // Consecutive inner TCP segments of one flow among what one call receives (in a coalesced
+  // buffer or not) are merged back into one GSO frame for the bridge, as the kernel's GRO would
+  // (packet::coalesce_tcp, each segment's TCP checksum checked first).
   size_t receive(std::vector<packet::Frame>& out, size_t max) override {
     size_t n = 0;
     std::array<sockaddr_storage, kBatch> from;
     std::array<Control, kBatch> control;
     const TimePoint now = now_();
+    size_t train = SIZE_MAX;  // index in `out` of the frame the next segment may join
+    auto deliver = [&](packet::Frame&& d) {
+      if (train != SIZE_MAX && packet::coalesce_tcp(out[train], d)) {
+        ++tcp_coalesced_;
+        return;
+      }
+      train = out.size();
+      out.push_back(std::move(d));
+      ++n;
+    };
     int r = recv_batched(
         udp_.get(), std::min(max, next_batch(last_)), packet::Frame::kMaxFrame,
         [&](size_t i, msghdr& h) {
@@ -158,30 +172,17 @@ class VxlanBackend final : public Backend, public VtepPort {
           const Endpoint src = from_sockaddr(from[i]);
           const size_t seg = gro_size(h);
           if (seg == 0 || seg >= f.size()) {
-            if (vtep_.decapsulate(src, f, now)) {
-              out.push_back(std::move(f));
-              ++n;
-            }
+            if (vtep_.decapsulate(src, f, now)) deliver(std::move(f));
             return;
           }
           // UDP_GRO: datagrams of `seg` bytes (the last may be shorter) coalesced by the kernel,
-          // each a VXLAN payload of its own. Consecutive inner TCP segments of one flow are
-          // coalesced back into one GSO frame for the bridge, as the kernel's GRO would (each
-          // segment's TCP checksum checked first).
+          // each a VXLAN payload of its own.
           ++gro_batches_;
-          size_t train = SIZE_MAX;
           for (size_t off = 0; off < f.size(); off += seg) {
             const size_t len = std::min(seg, f.size() - off);
             packet::Frame d = packet::Frame::copy_of(f.bytes().subspan(off, len));
             ++gro_datagrams_;
-            if (!vtep_.decapsulate(src, d, now)) continue;
-            if (train != SIZE_MAX && packet::coalesce_tcp(out[train], d)) {
-              ++tcp_coalesced_;
-              continue;
-            }
-            train = out.size();
-            out.push_back(std::move(d));
-            ++n;
+            if (vtep_.decapsulate(src, d, now)) deliver(std::move(d));
           }
         });
     last_ = r > 0 ? static_cast<size_t>(r) : 0;
