@@ -12,12 +12,15 @@ vxlan_underlay() {
     ip -n "$BENCH_SW" addr add 10.255.0.1/30 dev c1 && ip -n "$sw2" addr add 10.255.0.2/30 dev c2
 }
 
-switch_up() {
+# vxlan_switches [OPTIONS]: the two switches, OPTIONS (",csum") added to both vxlan: ports.
+vxlan_switches() {
   local rc=$BENCH_RUN/vxlan.rc
   two_switch_topology && vxlan_underlay || return 1
   printf 'vlan/create 10\nport/create 1\nport/mode 1 access 10\nport/create 2\n' >"$rc"
   printf 'port/mode 2 trunk 10\n' >>"$rc"
   two_switch_start "$rc" "$rc" \
-    "--port 1=afpacket:s1 --port 2=vxlan:10.255.0.1,map=10:5010,flood=5010@10.255.0.2,mtu=1550" \
-    "--port 1=afpacket:s2 --port 2=vxlan:10.255.0.2,map=10:5010,flood=5010@10.255.0.1,mtu=1550"
+    "--port 1=afpacket:s1 --port 2=vxlan:10.255.0.1,map=10:5010,flood=5010@10.255.0.2,mtu=1550${1:-}" \
+    "--port 1=afpacket:s2 --port 2=vxlan:10.255.0.2,map=10:5010,flood=5010@10.255.0.1,mtu=1550${1:-}"
 }
+
+switch_up() { vxlan_switches; }

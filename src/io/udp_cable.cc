@@ -7,7 +7,10 @@
 // counted ("foreign"), as are datagrams shorter than an Ethernet header ("short") and those
 // larger than a frame buffer ("oversized"). Send: a frame the socket refuses as too large
 // (EMSGSIZE: past the UDP limit, 65507 bytes over IPv4) is dropped and counted ("too_big"); the
-// kernel fragments what exceeds the path MTU, as VDE does. Nothing a remote sends is queued:
+// kernel fragments what exceeds the path MTU, as VDE does. A frame refused for another reason
+// (an unreachable remote: ENETUNREACH, EHOSTUNREACH; a firewall: EPERM) is dropped and counted
+// ("tx_error"); EAGAIN and ENOBUFS (buffer or device queue full) leave the rest of the batch
+// unaccepted, which the dataplane counts as tx_queue_full. Nothing a remote sends is queued:
 // what arrives is either a frame handed to the bridge now or a counter.
 
 #include <chrono>
@@ -35,7 +38,8 @@ class UdpCableBackend final : public Backend {
     return {{"drop_short", short_},
             {"drop_foreign", foreign_},
             {"drop_oversized", oversized_},
-            {"drop_too_big", too_big_}};
+            {"drop_too_big", too_big_},
+            {"drop_tx_error", tx_error_}};
   }
 
   size_t receive(std::vector<packet::Frame>& out, size_t max) override {
@@ -63,20 +67,21 @@ class UdpCableBackend final : public Backend {
     return n;
   }
 
-  // Frames the socket would not take now (EAGAIN) are not accepted (the dataplane counts them);
-  // those it refuses as too large are counted here.
+  // Frames the socket would not take now (EAGAIN, ENOBUFS) are not accepted (the dataplane
+  // counts them); those it refuses for good (too large, unreachable) are counted here.
   size_t send(std::span<packet::Frame> frames) override {
-    size_t too_big = 0;
+    size_t too_big = 0, errors = 0;
     size_t sent = send_batched(
         fd_.get(), frames, false,
-        [&too_big](int err) {
-          if (err == EAGAIN) return OnSendError::kStop;
-          if (err == EMSGSIZE) ++too_big;
+        [&too_big, &errors](int err) {
+          if (err == EAGAIN || err == ENOBUFS) return OnSendError::kStop;
+          ++(err == EMSGSIZE ? too_big : errors);
           return OnSendError::kSkipFrame;
         },
         reinterpret_cast<const sockaddr*>(&to_), to_len_);
     too_big_ += too_big;
-    return sent + too_big;
+    tx_error_ += errors;
+    return sent + too_big + errors;
   }
 
  private:
@@ -86,7 +91,7 @@ class UdpCableBackend final : public Backend {
   sockaddr_storage to_{};
   socklen_t to_len_ = 0;
   size_t last_ = 0;
-  uint64_t short_ = 0, foreign_ = 0, oversized_ = 0, too_big_ = 0;
+  uint64_t short_ = 0, foreign_ = 0, oversized_ = 0, too_big_ = 0, tx_error_ = 0;
 };
 
 }  // namespace

@@ -8,11 +8,28 @@
 // the wildcard address then) and sent to with the spec's TTL (1 by default) and no loopback; the
 // console joins and leaves groups at run time through VtepPort::set_group. LOCAL 0.0.0.0 / ::
 // leaves the source address to the kernel (and, over IPv6, the checksum: IPV6_CHECKSUM).
+//
+// Batching in the kernel (UDP GSO and GRO, Linux ≥ 5.0):
+//  - send: when the port's datagrams carry UDP checksums (`csum`, or an IPv6 underlay: the kernel
+//    refuses UDP GSO with zero checksums), a run of equal-size payloads of one flow to one
+//    unicast VTEP (the segments of a TCP train, a stream of small frames; the last may be
+//    shorter) goes out in one sendmsg with UDP_SEGMENT, from a UDP socket bound to LOCAL and the
+//    flow's source port (opened on first use, never receiving; a port taken on the host falls
+//    back to the raw socket). The kernel, or the NIC, cuts it into ordinary datagrams — or hands
+//    it whole to a receiver that asked for GRO (over a veth).
+//  - receive: UDP_GRO on the socket; a coalesced buffer is split at its segment size and every
+//    piece decapsulated as a datagram of its own. Consecutive inner TCP segments of one flow in
+//    what one call receives (coalesced or not) become one GSO frame again
+//    (packet::coalesce_tcp), which a vnet-header port (afpacket, tap) passes on whole and the
+//    dataplane segments for any other.
+// Loss is counted (counters()): payloads the sockets refuse (drop_tx_busy: EAGAIN or ENOBUFS;
+// drop_tx_error: any other errno), datagrams larger than the receive buffer (drop_rx_truncated).
 
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <linux/filter.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <sched.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -21,6 +38,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <unordered_map>
 
 #include <fmt/format.h>
 
@@ -30,6 +48,7 @@
 #include "io/udp_socket.hh"
 #include "io/vtep_port.hh"
 #include "overlay/spec.hh"
+#include "packet/offload.hh"
 
 namespace vnet::io {
 namespace {
@@ -59,16 +78,29 @@ Status membership(int udp, const Endpoint& local, const Endpoint& group, bool me
   return {};
 }
 
+// Returns the calling thread to the namespace `home` (if set) when it goes out of scope.
+struct NetnsReturn {
+  UniqueFd home;
+  ~NetnsReturn() {
+    if (home.get() >= 0 && ::setns(home.get(), CLONE_NEWNET) < 0) {
+      // Left in the underlay's namespace, this thread would open every later port there.
+      std::perror("vxlan: cannot return to the dataplane's network namespace");
+      std::abort();
+    }
+  }
+};
+
 class VxlanBackend final : public Backend, public VtepPort {
  public:
   VxlanBackend(std::string spec, overlay::Vtep vtep, Endpoint local, bool wildcard, UniqueFd udp,
-               UniqueFd raw)
+               UniqueFd raw, UniqueFd netns)
       : spec_(std::move(spec)),
         vtep_(std::move(vtep)),
         local_(local),
         wildcard_(wildcard),
         udp_(std::move(udp)),
-        raw_(std::move(raw)) {}
+        raw_(std::move(raw)),
+        netns_(std::move(netns)) {}
   std::vector<int> fds() const override { return {udp_.get()}; }
   std::string kind() const override { return "vxlan"; }
   std::string describe() const override { return "vxlan:" + spec_; }
@@ -83,6 +115,14 @@ class VxlanBackend final : public Backend, public VtepPort {
       auto d = static_cast<overlay::Drop>(i);
       out.emplace_back(fmt::format("drop_{}", overlay::drop_name(d)), c.dropped(d));
     }
+    out.insert(out.end(), {{"drop_tx_busy", tx_busy_},
+                           {"drop_tx_error", tx_error_},
+                           {"drop_rx_truncated", rx_truncated_},
+                           {"tx_gso_sends", gso_sends_},
+                           {"tx_gso_datagrams", gso_datagrams_},
+                           {"rx_gro_batches", gro_batches_},
+                           {"rx_gro_datagrams", gro_datagrams_},
+                           {"rx_tcp_coalesced", tcp_coalesced_}});
     return out;
   }
   VtepPort* vtep_port() override { return this; }
@@ -98,47 +138,74 @@ class VxlanBackend final : public Backend, public VtepPort {
     return membership(udp_.get(), local_, group, member);
   }
 
+  // Consecutive inner TCP segments of one flow among what one call receives (in a coalesced
+  // buffer or not) are merged back into one GSO frame for the bridge, as the kernel's GRO would
+  // (packet::coalesce_tcp, each segment's TCP checksum checked first).
   size_t receive(std::vector<packet::Frame>& out, size_t max) override {
     size_t n = 0;
     std::array<sockaddr_storage, kBatch> from;
+    std::array<Control, kBatch> control;
     const TimePoint now = now_();
+    size_t train = SIZE_MAX;  // index in `out` of the frame the next segment may join
+    auto deliver = [&](packet::Frame&& d) {
+      if (train != SIZE_MAX && packet::coalesce_tcp(out[train], d)) {
+        ++tcp_coalesced_;
+        return;
+      }
+      train = out.size();
+      out.push_back(std::move(d));
+      ++n;
+    };
     int r = recv_batched(
         udp_.get(), std::min(max, next_batch(last_)), packet::Frame::kMaxFrame,
         [&](size_t i, msghdr& h) {
           h.msg_name = &from[i];
           h.msg_namelen = sizeof from[i];
+          h.msg_control = control[i].buf;
+          h.msg_controllen = sizeof control[i].buf;
         },
         [&](size_t i, packet::Frame&& f, const msghdr& h) {
-          if (h.msg_flags & MSG_TRUNC) return;
-          if (!vtep_.decapsulate(from_sockaddr(from[i]), f, now)) return;
-          out.push_back(std::move(f));
-          ++n;
+          if (h.msg_flags & MSG_TRUNC) {
+            ++rx_truncated_;
+            return;
+          }
+          const Endpoint src = from_sockaddr(from[i]);
+          const size_t seg = gro_size(h);
+          if (seg == 0 || seg >= f.size()) {
+            if (vtep_.decapsulate(src, f, now)) deliver(std::move(f));
+            return;
+          }
+          // UDP_GRO: datagrams of `seg` bytes (the last may be shorter) coalesced by the kernel,
+          // each a VXLAN payload of its own.
+          ++gro_batches_;
+          for (size_t off = 0; off < f.size(); off += seg) {
+            const size_t len = std::min(seg, f.size() - off);
+            packet::Frame d = packet::Frame::copy_of(f.bytes().subspan(off, len));
+            ++gro_datagrams_;
+            if (vtep_.decapsulate(src, d, now)) deliver(std::move(d));
+          }
         });
     last_ = r > 0 ? static_cast<size_t>(r) : 0;
     return n;
   }
 
+  // Every frame is taken (the return value); payloads the sockets refuse are counted here, per
+  // datagram (a flooded frame is several): tx_busy (EAGAIN, ENOBUFS: the socket's buffer or the
+  // device's queue is full) and tx_error (any other errno, such as an unreachable VTEP).
   size_t send(std::span<packet::Frame> frames) override {
     const TimePoint now = now_();
     out_.clear();
     for (auto& f : frames) vtep_.encapsulate(std::move(f), now, out_);
-    size_t accepted = frames.size();
-    // One sendmmsg per run of payloads to the same remote (flooding produces one per VTEP).
+    // One sendmmsg per run of payloads to the same remote (flooding produces one per VTEP),
+    // except where UDP GSO sends a run of one flow's equal-size payloads in one call.
     size_t i = 0;
     while (i < out_.size()) {
       size_t j = i + 1;
       while (j < out_.size() && out_[j].to == out_[i].to) ++j;
-      batch_.clear();
-      for (size_t k = i; k < j; ++k) batch_.push_back(std::move(out_[k].payload));
-      socklen_t len = 0;
-      sockaddr_storage to = to_sockaddr(out_[i].to, len, false);
-      send_batched(
-          raw_.get(), batch_, false,
-          [](int err) { return err == EAGAIN ? OnSendError::kStop : OnSendError::kSkipFrame; },
-          reinterpret_cast<const sockaddr*>(&to), len);
+      send_run(i, j);
       i = j;
     }
-    return accepted;
+    return frames.size();
   }
 
  private:
@@ -146,14 +213,193 @@ class VxlanBackend final : public Backend, public VtepPort {
     return TimePoint(
         std::chrono::duration_cast<Duration>(std::chrono::steady_clock::now().time_since_epoch()));
   }
+  // Room for one UDP_GRO control message per received datagram.
+  struct Control {
+    alignas(cmsghdr) char buf[CMSG_SPACE(sizeof(int))];
+  };
+  // The segment size of a UDP_GRO-coalesced datagram, 0 for a datagram of its own.
+  static size_t gro_size(const msghdr& h) {
+    for (const cmsghdr* c = CMSG_FIRSTHDR(&h); c != nullptr;
+         c = CMSG_NXTHDR(const_cast<msghdr*>(&h), const_cast<cmsghdr*>(c))) {
+      if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO) {
+        int size = 0;
+        std::memcpy(&size, CMSG_DATA(c), sizeof size);
+        return size > 0 ? static_cast<size_t>(size) : 0;
+      }
+    }
+    return 0;
+  }
+  static uint16_t src_port(const packet::Frame& payload) {
+    return static_cast<uint16_t>(payload.data()[0] << 8 | payload.data()[1]);
+  }
+
+  // out_[i, j): payloads to one remote. Runs of one flow's equal-size payloads (a segmented TCP
+  // train, a stream of small frames; the last may be shorter) go out with one UDP_SEGMENT
+  // sendmsg when the datagrams carry checksums (the kernel refuses UDP GSO without them) and the
+  // remote is unicast; everything else, in order, with sendmmsg on the raw socket.
+  void send_run(size_t i, size_t j) {
+    const Endpoint& to = out_[i].to;
+    const bool gso = gso_ok_ && !to.is_multicast() && (to.v6 || vtep_.config().udp_checksum);
+    batch_.clear();
+    size_t k = i;
+    while (k < j) {
+      const size_t g = gso ? gso_run(k, j) : 1;
+      if (g >= 2) {
+        int fd = gso_socket(src_port(out_[k].payload));
+        if (fd >= 0) {
+          flush_raw(to);
+          if (send_gso(fd, to, k, k + g)) {
+            k += g;
+            continue;
+          }
+        }
+      }
+      for (const size_t end = k + g; k < end; ++k) batch_.push_back(std::move(out_[k].payload));
+    }
+    flush_raw(to);
+  }
+
+  // How many payloads from out_[k] (before `j`) one UDP GSO send can carry: the same source
+  // port (flow) and size, the last one possibly shorter, within the kernel's limits.
+  size_t gso_run(size_t k, size_t j) const {
+    const size_t seg = out_[k].payload.size();
+    const uint16_t port = src_port(out_[k].payload);
+    size_t total = seg - kUdpHeader, e = k + 1;
+    while (e < j && e - k < kGsoMaxSegments) {
+      const packet::Frame& p = out_[e].payload;
+      if (src_port(p) != port || p.size() > seg || total + p.size() - kUdpHeader > kGsoMaxBytes)
+        break;
+      total += p.size() - kUdpHeader;
+      ++e;
+      if (p.size() < seg) break;
+    }
+    return e - k;
+  }
+
+  // Sends out_[k, e) with one sendmsg and UDP_SEGMENT (the kernel writes the UDP headers, ours
+  // are left out). False when the kernel cannot (no UDP GSO, or a path MTU below the segments):
+  // the caller sends them through the raw socket.
+  bool send_gso(int fd, const Endpoint& to, size_t k, size_t e) {
+    std::array<iovec, kGsoMaxSegments> iov;
+    for (size_t x = k; x < e; ++x) {
+      packet::Frame& p = out_[x].payload;
+      iov[x - k] = {p.data() + kUdpHeader, p.size() - kUdpHeader};
+    }
+    socklen_t len = 0;
+    sockaddr_storage addr = to_sockaddr(to, len, true);
+    struct {
+      alignas(cmsghdr) char buf[CMSG_SPACE(sizeof(uint16_t))];
+    } control{};
+    msghdr h{};
+    h.msg_name = &addr;
+    h.msg_namelen = len;
+    h.msg_iov = iov.data();
+    h.msg_iovlen = e - k;
+    h.msg_control = control.buf;
+    h.msg_controllen = sizeof control.buf;
+    cmsghdr* c = CMSG_FIRSTHDR(&h);
+    c->cmsg_level = SOL_UDP;
+    c->cmsg_type = UDP_SEGMENT;
+    c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+    const auto seg = static_cast<uint16_t>(out_[k].payload.size() - kUdpHeader);
+    std::memcpy(CMSG_DATA(c), &seg, sizeof seg);
+    if (::sendmsg(fd, &h, MSG_DONTWAIT) >= 0) {
+      ++gso_sends_;
+      gso_datagrams_ += e - k;
+      return true;
+    }
+    switch (errno) {
+      case EAGAIN:
+      case ENOBUFS:
+        tx_busy_ += e - k;
+        return true;
+      case EMSGSIZE:
+        return false;
+      case EINVAL:
+      case EIO:
+      case ENOPROTOOPT:
+      case EOPNOTSUPP:
+        gso_ok_ = false;  // this kernel or route does not do UDP GSO
+        return false;
+      default:
+        tx_error_ += e - k;
+        return true;
+    }
+  }
+
+  // Sends batch_ (payloads with our UDP headers) to `to` through the raw socket, counting what
+  // it refuses.
+  void flush_raw(const Endpoint& to) {
+    if (batch_.empty()) return;
+    for (auto& p : batch_) vtep_.finish_checksum(p, to);
+    socklen_t len = 0;
+    sockaddr_storage addr = to_sockaddr(to, len, false);
+    size_t errors = 0;
+    const size_t sent = send_batched(
+        raw_.get(), batch_, false,
+        [&errors](int err) {
+          if (err == EAGAIN || err == ENOBUFS) return OnSendError::kStop;
+          ++errors;
+          return OnSendError::kSkipFrame;
+        },
+        reinterpret_cast<const sockaddr*>(&addr), len);
+    tx_error_ += errors;
+    tx_busy_ += batch_.size() - sent - errors;
+    batch_.clear();
+  }
+
+  // The UDP socket that sends flow source port `port` with GSO (the kernel's UDP layer takes
+  // the source port from the socket): bound to LOCAL:port on first use, in the underlay's
+  // namespace; -1 when the port is taken on this host or kGsoMaxSockets are open (the raw
+  // socket sends those flows). It never receives: its filter accepts nothing.
+  int gso_socket(uint16_t port) {
+    if (auto it = gso_fds_.find(port); it != gso_fds_.end()) return it->second.get();
+    if (gso_fds_.size() >= kGsoMaxSockets) return -1;
+    UniqueFd fd;
+    {
+      NetnsReturn back;
+      if (netns_.get() >= 0) {
+        back.home = UniqueFd(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
+        if (back.home.get() < 0 || ::setns(netns_.get(), CLONE_NEWNET) < 0) {
+          back.home = UniqueFd();
+          gso_fds_.emplace(port, UniqueFd());
+          return -1;
+        }
+      }
+      Endpoint from = local_;
+      from.port = port;
+      auto s = bound_udp_socket(from, describe());
+      if (s) fd = std::move(*s);
+    }
+    if (fd.get() >= 0) {
+      sock_filter none[] = {{BPF_RET | BPF_K, 0, 0, 0}};
+      sock_fprog prog{1, none};
+      if (setsockopt(fd.get(), SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog) < 0) fd = {};
+    }
+    const int r = fd.get();
+    gso_fds_.emplace(port, std::move(fd));
+    return r;
+  }
+
+  static constexpr size_t kUdpHeader = 8;
+  static constexpr size_t kGsoMaxSegments = kBatch;  // UDP_MAX_SEGMENTS is 64 on older kernels
+  static constexpr size_t kGsoMaxBytes = 63 * 1024;  // one IP packet before segmentation
+  static constexpr size_t kGsoMaxSockets = 256;
+
   std::string spec_;
   overlay::Vtep vtep_;
   Endpoint local_;
   bool wildcard_;  // the UDP socket is bound to the wildcard address (groups can be joined)
   UniqueFd udp_, raw_;
+  UniqueFd netns_;      // the underlay's namespace (netns=PATH), for sockets opened later
+  bool gso_ok_ = true;  // false once the kernel refused UDP GSO
+  std::unordered_map<uint16_t, UniqueFd> gso_fds_;
   size_t last_ = 0;
   std::vector<overlay::Datagram> out_;
   std::vector<packet::Frame> batch_;
+  uint64_t tx_busy_ = 0, tx_error_ = 0, rx_truncated_ = 0;
+  uint64_t gso_sends_ = 0, gso_datagrams_ = 0, gro_batches_ = 0, gro_datagrams_ = 0;
+  uint64_t tcp_coalesced_ = 0;
 };
 
 }  // namespace
@@ -161,25 +407,21 @@ class VxlanBackend final : public Backend, public VtepPort {
 Result<std::unique_ptr<Backend>> open_vxlan(const std::string& arg) {
   auto spec = overlay::parse_vtep_spec(arg);
   if (!spec) return spec.error();
+  // Payloads sent with UDP GSO get their checksums from the kernel; the raw socket's are
+  // computed just before they are sent (flush_raw).
+  spec->config.checksum_later = true;
   auto vtep = overlay::make_vtep(*spec);
   if (!vtep) return make_error(vtep.error().code, "vxlan:{}: {}", arg, vtep.error().message);
   const Endpoint& local = spec->local;
   const std::string what = "vxlan:" + arg;
   // netns=PATH: a socket belongs to the namespace its creating thread is in; this thread enters
-  // PATH while the sockets are made and set up, and comes back on every way out.
-  struct NetnsReturn {
-    UniqueFd home;
-    ~NetnsReturn() {
-      if (home.get() >= 0 && ::setns(home.get(), CLONE_NEWNET) < 0) {
-        // Left in the underlay's namespace, this thread would open every later port there.
-        std::perror("vxlan: cannot return to the dataplane's network namespace");
-        std::abort();
-      }
-    }
-  } back;
+  // PATH while the sockets are made and set up, and comes back on every way out. The backend
+  // keeps PATH open for the GSO sockets it opens later.
+  NetnsReturn back;
+  UniqueFd there;
   if (!spec->netns.empty()) {
     UniqueFd home(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
-    UniqueFd there(::open(spec->netns.c_str(), O_RDONLY | O_CLOEXEC));
+    there = UniqueFd(::open(spec->netns.c_str(), O_RDONLY | O_CLOEXEC));
     if (home.get() < 0 || there.get() < 0)
       return system_error(fmt::format("{}: open netns {}", what, spec->netns));
     if (::setns(there.get(), CLONE_NEWNET) < 0)
@@ -245,6 +487,10 @@ Result<std::unique_ptr<Backend>> open_vxlan(const std::string& arg) {
     setsockopt(raw.get(), IPPROTO_IP, IP_MULTICAST_TTL, &ttl, sizeof ttl);
     setsockopt(raw.get(), IPPROTO_IP, IP_MULTICAST_LOOP, &loop, sizeof loop);
   }
+  // UDP GRO: a train of datagrams sent with UDP GSO (over a veth) or coalesced by the NIC's
+  // GRO arrives as one buffer with its segment size; without it the kernel segments it first.
+  int on = 1;
+  setsockopt(udp->get(), SOL_UDP, UDP_GRO, &on, sizeof on);
   for (const auto& [vni, e] : spec->floods) {
     if (!e.is_multicast()) continue;
     if (auto st = membership(udp->get(), local, e, true); !st) {
@@ -252,7 +498,7 @@ Result<std::unique_ptr<Backend>> open_vxlan(const std::string& arg) {
     }
   }
   return std::unique_ptr<Backend>(std::make_unique<VxlanBackend>(
-      arg, std::move(*vtep), local, wildcard, std::move(*udp), std::move(raw)));
+      arg, std::move(*vtep), local, wildcard, std::move(*udp), std::move(raw), std::move(there)));
 }
 
 }  // namespace vnet::io

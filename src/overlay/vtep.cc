@@ -336,15 +336,23 @@ bool Vtep::seal(Frame& f, const Endpoint& to, uint32_t vni, uint16_t src_port) {
   store16(p + 4, static_cast<uint16_t>(f.size()));
   store16(p + 6, 0);
   packet::store_vxlan(vni, p + kUdpHeader);
-  const bool sum = to.v6 || config_.udp_checksum;
-  if (sum && config_.local && config_.local->v6 == to.v6) {
-    const uint32_t len = static_cast<uint32_t>(f.size());
-    uint32_t pseudo = to.v6 ? packet::pseudo_header_v6(config_.local->v6addr, to.v6addr, 17, len)
-                            : packet::pseudo_header_v4(config_.local->v4, to.v4, 17, len);
-    uint16_t c = packet::checksum_finish(packet::checksum_add(pseudo, f.bytes()));
-    store16(p + 6, c == 0 ? 0xffff : c);
-  }
+  if (!config_.checksum_later) write_checksum(f, to);
   return true;
+}
+
+void Vtep::write_checksum(Frame& f, const Endpoint& to) const {
+  const bool sum = to.v6 || config_.udp_checksum;
+  if (!sum || !config_.local || config_.local->v6 != to.v6 || f.size() < kUdpHeader) return;
+  const uint32_t len = static_cast<uint32_t>(f.size());
+  uint32_t pseudo = to.v6 ? packet::pseudo_header_v6(config_.local->v6addr, to.v6addr, 17, len)
+                          : packet::pseudo_header_v4(config_.local->v4, to.v4, 17, len);
+  store16(f.data() + 6, 0);
+  uint16_t c = packet::checksum_finish(packet::checksum_add(pseudo, f.bytes()));
+  store16(f.data() + 6, c == 0 ? 0xffff : c);
+}
+
+void Vtep::finish_checksum(Frame& payload, const Endpoint& to) const {
+  if (config_.checksum_later) write_checksum(payload, to);
 }
 
 void Vtep::encapsulate(Frame frame, TimePoint now, std::vector<Datagram>& out) {

@@ -102,6 +102,10 @@ struct Config {
   size_t underlay_mtu = 1500;            // bytes of outer IP packet
   uint64_t salt = 0;                     // source port hash salt
   std::optional<uint32_t> untagged_vni;  // single-VNI mode: no map, frames untagged
+  // encapsulate() leaves the UDP checksum zero; the caller fills it with finish_checksum() for
+  // the payloads it sends whole (a UDP socket's kernel computes it for the others, often in
+  // the NIC).
+  bool checksum_later = false;
 };
 
 // One payload for the underlay: UDP header (8 bytes) + VXLAN header (8) + inner frame.
@@ -149,6 +153,10 @@ class Vtep {
   // counted and false returned.
   bool decapsulate(const Endpoint& from, packet::Frame& payload, TimePoint now);
 
+  // With checksum_later: writes the UDP checksum of `payload` (one of encapsulate()'s, to `to`)
+  // where the rules above want one and `local` allows it; otherwise does nothing.
+  void finish_checksum(packet::Frame& payload, const Endpoint& to) const;
+
   // Forgets learned entries not refreshed for `ageing` (call it now and then; lookups ignore
   // expired entries anyway).
   void age(TimePoint now);
@@ -190,6 +198,7 @@ class Vtep {
   bool known_peer(const Endpoint& from) const;
   void rebuild_peers();
   bool seal(packet::Frame& f, const Endpoint& to, uint32_t vni, uint16_t src_port);
+  void write_checksum(packet::Frame& f, const Endpoint& to) const;
   void drop(Drop d) { ++counters_.drops[static_cast<size_t>(d)]; }
 
   Config config_;

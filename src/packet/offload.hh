@@ -18,4 +18,20 @@ bool complete_checksum(Frame& frame);
 // this function understands (then nothing is appended).
 bool segment_gso(const Frame& frame, std::vector<Frame>& out);
 
+// Receive coalescing, the inverse of segment_gso (what the kernel's GRO does for TCP): appends
+// segment `seg` to `train` when it continues it, so that `train` becomes one GSO super-frame
+// (gso_type TCPv4/TCPv6, gso_size = the first segment's payload, NEEDS_CSUM with the
+// pseudo-header sum in the TCP checksum field) that segment_gso, or the kernel, cuts back into
+// the same segments. Both are Ethernet frames (one optional 802.1Q tag) of TCP over IPv4 without
+// options or fragments, or over IPv6 without extension headers. `seg` continues `train` when:
+// every header byte is equal except the IP length, ID and checksum and the TCP sequence number,
+// flags and checksum; its sequence number follows the train's last byte; the train's flags are
+// ACK alone and every segment so far had gso_size bytes of payload; its own flags are ACK or
+// ACK|PSH (PSH ends the train); it has 1 to gso_size bytes of payload; and the train stays within
+// 65,535 bytes of IP packet; and its TCP checksum is right (so is the train's first segment's,
+// checked before the first merge): merged, a segment's own checksum is gone, and a tunnel with a
+// zero outer checksum would not have caught a corruption. Returns false (nothing changed)
+// otherwise. The train is moved to a buffer of Frame::kMaxFrame on its first append.
+bool coalesce_tcp(Frame& train, const Frame& seg);
+
 }  // namespace vnet::packet
