@@ -90,15 +90,47 @@ run reach "exec: vm1 ping -c 2 -W 1 10.78.0.2
         expect: exit 1" \
   "ping: h10 vm1" "ping: h20 vm1
         expect: unreachable" \
+  "ping: vm1 h10" "ping: vm1 h20
+        expect: unreachable" \
   "exec: vm1 echo out-\$(hostname); cat /sys/class/net/eth0/address; exit 7
         expect: [exit 7, output contains out-, output matches \"^52:54:00:78:00:05\$\"]" \
   || fail "reachability/exec: $(grep -E 'PASS|FAIL' "$WORK/reach.log")"
-pass "the VM pings its VLAN-10 host and not the VLAN-20 host; h10 reaches it, h20 does not"
+pass "the VM pings its VLAN-10 host and not the VLAN-20 host (exec and ping steps); h10 reaches it, h20 does not"
 pass "exec in the VM returns its output and exit status (7)"
 if run wrong "exec: vm1 echo abc
         expect: output contains xyz"; then fail "a wrong output expectation passed"; fi
 grep -q "NO" "$WORK/wrong.log" || fail "the failing exec step does not say which check failed: $(cat "$WORK/wrong.log")"
 pass "a wrong expectation on the VM's output fails the step"
+
+# `vnet lab console`: a terminal on the serial console, Ctrl-] detaches.
+python3 - "$VNET" "$L" <<'PY' >"$WORK/console.log" 2>&1 || fail "lab console: $(cat "$WORK/console.log")"
+import os, pty, select, sys, time
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(sys.argv[1], [sys.argv[1], "lab", "console", sys.argv[2], "vm1"])
+def until(text, secs=20):
+    buf, end = b"", time.time() + secs
+    while time.time() < end:
+        r, _, _ = select.select([fd], [], [], 0.2)
+        if r:
+            try:
+                buf += os.read(fd, 4096)
+            except OSError:
+                break
+            if text in buf:
+                return buf
+    sys.exit("no %r in %r" % (text, buf[-300:]))
+until(b"Ctrl-] detaches")
+os.write(fd, b"echo con$((6*7))sole\r")
+until(b"con42sole")
+os.write(fd, b"\x1d")
+until(b"[detached]")
+_, st = os.waitpid(pid, 0)
+sys.exit(0 if os.WIFEXITED(st) and os.WEXITSTATUS(st) == 0 else "exit status %d" % st)
+PY
+run after_console "exec: vm1 echo still-there
+        expect: output contains still-there" || fail "exec after console detach: $(cat "$WORK/after_console.log")"
+pass "vnet lab console runs a command on the VM's console; Ctrl-] detaches and exec works after"
 
 # (c) writes go to the overlay.
 run write "exec: vm1 echo vnet-was-here-$$ | dd of=/dev/vda conv=fsync 2>/dev/null; sync" \
