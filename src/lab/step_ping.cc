@@ -2,7 +2,7 @@
 //   reach       a reply within 3 s (500 ms when polled by wait_until)
 //   unreachable no reply to 3 requests over 1 s
 // From a node that runs commands but no probes (a VM): the guest's own ping through exec
-// (NodeKind::exec), `ping -c 3 -w 3` for reach (a reply within 3 s) and `ping -c 3 -w 1` for
+// (NodeKind::exec), `ping -c 1 -W 3` for reach (a reply within 3 s) and `ping -c 3 -w 1` for
 // unreachable (none within 1 s); its exit status decides.
 
 #include "lab/netns.hh"
@@ -77,7 +77,8 @@ class PingStep final : public StepKind {
  private:
   Outcome guest_ping(const Node& n, const std::string& addr, bool reach,
                      ScenarioContext& ctx) const {
-    std::string cmd = fmt::format("{} -c 3 -w {} {}", v6_ ? "ping6" : "ping", reach ? 3 : 1, addr);
+    std::string cmd = reach ? fmt::format("{} -c 1 -W 3 {}", v6_ ? "ping6" : "ping", addr)
+                            : fmt::format("{} -c 3 -w 1 {}", v6_ ? "ping6" : "ping", addr);
     auto r = n.kind->exec(n, ctx.lab(), cmd, std::chrono::seconds(10), 4096);
     if (!r) return {false, r.error().message};
     if (r->timed_out) return {false, fmt::format("'{}' in {} did not finish in 10 s", cmd, n.name)};
