@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Builds the small guest used by VM tests from Debian packages, without installing them:
 #   OUT/vmlinuz    the Debian 12 kernel (linux-image-amd64)
-#   OUT/initrd.gz  busybox-static + the kernel modules for virtio-net, virtio-blk, 802.1Q and the
-#                  ACPI power button + tests/vm/init
+#   OUT/initrd.gz  busybox-static + the kernel modules for virtio-net, e1000, virtio-blk, 802.1Q
+#                  and the ACPI power button + tests/vm/init
 # The guest configures itself from the kernel command line (see tests/vm/init) and prints
 # VNET-RESULT lines on its serial console. Needs root only for apt-get download.
 set -euo pipefail
@@ -42,7 +42,7 @@ add() {
   cp "$file" "$root/lib/modules/"
   order+=("$(basename "$file")")
 }
-for m in virtio_pci virtio_net virtio_blk 8021q button evdev; do add "$m"; done
+for m in virtio_pci virtio_net virtio_blk e1000 8021q button evdev; do add "$m"; done
 printf '%s\n' "${order[@]}" > "$root/lib/modules/order"
 install -m 0755 "$SRC/tests/vm/init" "$root/init"
 # busybox acpid runs /etc/acpi/PWRF/00000080 on the power button (QMP system_powerdown).

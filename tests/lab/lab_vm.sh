@@ -184,6 +184,45 @@ gone "$pid4" || fail "QEMU $pid4 survived down after SIGKILL of up"
 [ ! -e "$S" ] || fail "down after SIGKILL left $S: $(ls "$S")"
 pass "down after SIGKILL of lab up: no QEMU process, socket or overlay left"
 
+# A VM on a trunk (10, 20) with 802.1Q subinterfaces for VLANs 10, 20 and 30 reaches the hosts of
+# VLANs 10 and 20, nothing of VLAN 30; its NIC is the model the file names (e1000: PCI 8086:100e).
+TR=$WORK/trunk.yaml
+cat >"$TR" <<EOF
+name: ${T}t
+switches: [{name: sw, vlans: [10, 20, 30]}]
+hosts:
+EOF
+for v in 10 20 30; do echo "  - {name: h$v, interfaces: [{name: eth0, ipv4: 10.78.$v.1/24}]}" >>"$TR"; done
+cat >>"$TR" <<EOF
+vms:
+  - name: vm2
+    kernel: $IMG/vmlinuz
+    initrd: $IMG/initrd.gz
+    cmdline: console=ttyS0 quiet panic=-1 vnet.vlan=10:10.78.10.5/24 vnet.vlan=20:10.78.20.5/24 vnet.vlan=30:10.78.30.5/24 vnet.shell
+    memory: 192
+    accel: tcg
+    ready: VNET-SHELL
+    interfaces: [{name: eth0, model: e1000}]
+links:
+  - {endpoints: [h10, sw], vlan: 10}
+  - {endpoints: [h20, sw], vlan: 20}
+  - {endpoints: [h30, sw], vlan: 30}
+  - {endpoints: [vm2, sw], trunk: [10, 20]}
+scenarios:
+  - name: trunk
+    steps:
+      - ping: vm2 h10
+      - ping: vm2 h20
+      - ping: vm2 h30
+        expect: unreachable
+      - exec: vm2 cat /sys/class/net/eth0/device/vendor /sys/class/net/eth0/device/device
+        expect: [output contains 0x8086, output contains 0x100e]
+EOF
+"$VNET" lab test "$TR" --junit "$WORK/trunk.xml" >"$WORK/trunk.log" 2>&1 \
+  || fail "trunk VM: $(grep -E 'PASS|FAIL|failed' "$WORK/trunk.log"; tail -5 "$VNET_STATE_DIR/${T}t/vm2.console.log" 2>/dev/null)"
+[ ! -e "$VNET_STATE_DIR/${T}t" ] || fail "lab test left the trunk lab's state"
+pass "a trunk VM (NIC model e1000) reaches VLANs 10 and 20 through 802.1Q subinterfaces, nothing of VLAN 30"
+
 # (f) bad input.
 BAD=$WORK/bad.yaml
 lab_file "$BAD" "${T}b" "kernel: $WORK/missing-vmlinuz" "ready: VNET-SHELL"
