@@ -10,13 +10,15 @@
 #   (d) kill: QEMU gone, the switch port has no client; start: the port has its client again and
 #       the VM answers; stop: the guest powers off through the ACPI button (not the power cut);
 #   (e) down leaves no QEMU process, socket or overlay; so does down after SIGKILL of `lab up`;
-#   (f) bad input: a missing kernel names node, file and file:line; a VM that never shows its
+#   (f) a trunk VM reaches two VLANs through subinterfaces; a VM boots an ISO;
+#   (g) bad input: a missing kernel names node, file and file:line; a VM that never shows its
 #       `ready` text fails `up` within boot_timeout, and `up` cleans up.
 . "$(dirname "$0")/lib.sh"
 command -v qemu-system-x86_64 >/dev/null || fail "qemu-system-x86_64 missing (scripts/deps.sh)"
 command -v qemu-img >/dev/null || fail "qemu-img missing (qemu-utils, scripts/deps.sh)"
 IMG=${VNET_VM_DIR:-${VNET_SRC:?}/build/vm}
 "$VNET_SRC/scripts/vm-image.sh" "$IMG" >/dev/null || fail "could not build the guest image"
+[ -s "$IMG/vnet.iso" ] || fail "no $IMG/vnet.iso: xorriso or isolinux missing (scripts/deps.sh)"
 L=${T}v
 S=$VNET_STATE_DIR/$L
 dd if=/dev/zero of="$WORK/disk.raw" bs=1M count=4 status=none
@@ -186,6 +188,7 @@ pass "down after SIGKILL of lab up: no QEMU process, socket or overlay left"
 
 # A VM on a trunk (10, 20) with 802.1Q subinterfaces for VLANs 10, 20 and 30 reaches the hosts of
 # VLANs 10 and 20, nothing of VLAN 30; its NIC is the model the file names (e1000: PCI 8086:100e).
+# Beside it, a VM booting the ISO image on VLAN 10 (both boot in parallel).
 TR=$WORK/trunk.yaml
 cat >"$TR" <<EOF
 name: ${T}t
@@ -203,11 +206,18 @@ vms:
     accel: tcg
     ready: VNET-SHELL
     interfaces: [{name: eth0, model: e1000}]
+  - name: vm3
+    cdrom: $IMG/vnet.iso
+    memory: 192
+    accel: tcg
+    ready: VNET-SHELL
+    interfaces: [{name: eth0, ipv4: 10.78.10.6/24}]
 links:
   - {endpoints: [h10, sw], vlan: 10}
   - {endpoints: [h20, sw], vlan: 20}
   - {endpoints: [h30, sw], vlan: 30}
   - {endpoints: [vm2, sw], trunk: [10, 20]}
+  - {endpoints: [vm3, sw], vlan: 10}
 scenarios:
   - name: trunk
     steps:
@@ -217,13 +227,20 @@ scenarios:
         expect: unreachable
       - exec: vm2 cat /sys/class/net/eth0/device/vendor /sys/class/net/eth0/device/device
         expect: [output contains 0x8086, output contains 0x100e]
+      - exec: vm3 ip addr add 10.78.10.6/24 dev eth0
+      - ping: vm3 h10
+      - ping: h10 vm3
+      - ping: vm3 10.78.20.1
+        expect: unreachable
 EOF
 "$VNET" lab test "$TR" --junit "$WORK/trunk.xml" >"$WORK/trunk.log" 2>&1 \
   || fail "trunk VM: $(grep -E 'PASS|FAIL|failed' "$WORK/trunk.log"; tail -5 "$VNET_STATE_DIR/${T}t/vm2.console.log" 2>/dev/null)"
 [ ! -e "$VNET_STATE_DIR/${T}t" ] || fail "lab test left the trunk lab's state"
+echo "timing: lab up with the trunk VM (kernel+initrd) and the ISO VM booting in parallel: $(grep -o 'is up in [0-9]* ms' "$WORK/trunk.log")"
 pass "a trunk VM (NIC model e1000) reaches VLANs 10 and 20 through 802.1Q subinterfaces, nothing of VLAN 30"
+pass "a VM booting an ISO (isolinux) on VLAN 10 reaches its VLAN's host, and is reached"
 
-# (f) bad input.
+# (g) bad input.
 BAD=$WORK/bad.yaml
 lab_file "$BAD" "${T}b" "kernel: $WORK/missing-vmlinuz" "ready: VNET-SHELL"
 out=$("$VNET" lab validate "$BAD" 2>&1) && fail "a missing kernel validated"
