@@ -326,6 +326,16 @@ void add_lab(CLI::App& app) {
       cmd_at = 1;
     }
     if (cmd_at >= a.size()) fail("vnet lab exec: no command given");
+    // A VM: through its serial console (docs/vm.md), the words joined into one shell line.
+    std::string console = lab::state_dir(labname) + "/" + node + ".console";
+    if (::access(console.c_str(), F_OK) == 0) {
+      std::string line;
+      for (size_t i = cmd_at; i < a.size(); ++i) line += (line.empty() ? "" : " ") + a[i];
+      auto r = lab::console_exec(console, line, std::chrono::seconds(600), 64u << 20);
+      if (!r) fail("vnet lab exec: " + r.error().message);
+      std::cout << r->out << std::flush;
+      std::exit(r->timed_out ? 124 : r->status);
+    }
     auto r = lab::lab_exec(
         labname, node, std::vector<std::string>(a.begin() + static_cast<long>(cmd_at), a.end()));
     if (!r) fail("vnet lab exec: " + r.error().message);

@@ -134,6 +134,10 @@ run after_console "exec: vm1 echo still-there
         expect: output contains still-there" || fail "exec after console detach: $(cat "$WORK/after_console.log")"
 pass "vnet lab console runs a command on the VM's console; Ctrl-] detaches and exec works after"
 
+out=$("$VNET" lab exec "$L" vm1 -- cat /proc/cmdline\; exit 3) && fail "vnet lab exec in the VM: exit status 0, want 3"
+[[ $out == *vnet.shell* ]] || fail "vnet lab exec in the VM printed '$out'"
+pass "vnet lab exec runs in the VM (its /proc/cmdline, exit status 3)"
+
 # (c) writes go to the overlay.
 run write "exec: vm1 echo vnet-was-here-$$ | dd of=/dev/vda conv=fsync 2>/dev/null; sync" \
   || fail "write to the disk: $(cat "$WORK/write.log")"
