@@ -13,7 +13,7 @@ pkgs=(
   # labs and lab tests
   iproute2 nftables iputils-ping jq graphviz procps python3
   # VM tests: QEMU (TCG) and the tools that build the guest image
-  qemu-system-x86 cpio
+  qemu-system-x86 qemu-utils cpio xorriso isolinux syslinux-common
   # VRRP interop tests and failover comparison
   keepalived
   # real clients of the switch and the benchmark anchors

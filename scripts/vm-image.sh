@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Builds the small guest used by VM tests from Debian packages, without installing them:
 #   OUT/vmlinuz    the Debian 12 kernel (linux-image-amd64)
-#   OUT/initrd.gz  busybox-static + the kernel modules for virtio-net and 802.1Q + tests/vm/init
+#   OUT/initrd.gz  busybox-static + the kernel modules for virtio-net, e1000, virtio-blk, 802.1Q
+#                  and the ACPI power button + tests/vm/init
+#   OUT/vnet.iso   both on a bootable ISO 9660 image (isolinux; command line
+#                  "console=ttyS0 quiet panic=-1 vnet.shell"), when xorriso and isolinux exist
 # The guest configures itself from the kernel command line (see tests/vm/init) and prints
 # VNET-RESULT lines on its serial console. Needs root only for apt-get download.
 set -euo pipefail
@@ -9,7 +12,8 @@ OUT=${1:-build/vm}
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
-if [ -s "$OUT/vmlinuz" ] && [ -s "$OUT/initrd.gz" ] && [ "$OUT/initrd.gz" -nt "$SRC/tests/vm/init" ]; then
+iso_tools() { command -v xorriso >/dev/null && [ -e /usr/lib/ISOLINUX/isolinux.bin ] && [ -e /usr/lib/syslinux/modules/bios/ldlinux.c32 ]; }
+if [ -s "$OUT/vmlinuz" ] && [ -s "$OUT/initrd.gz" ] && { [ -s "$OUT/vnet.iso" ] || ! iso_tools; } && [ "$OUT/initrd.gz" -nt "$SRC/tests/vm/init" ] && [ "$OUT/initrd.gz" -nt "$0" ]; then
   echo "vm image: up to date in $OUT"
   exit 0
 fi
@@ -41,9 +45,22 @@ add() {
   cp "$file" "$root/lib/modules/"
   order+=("$(basename "$file")")
 }
-for m in virtio_pci virtio_net 8021q; do add "$m"; done
+for m in virtio_pci virtio_net virtio_blk e1000 8021q button evdev; do add "$m"; done
 printf '%s\n' "${order[@]}" > "$root/lib/modules/order"
 install -m 0755 "$SRC/tests/vm/init" "$root/init"
+# busybox acpid runs /etc/acpi/PWRF/00000080 on the power button (QMP system_powerdown).
+mkdir -p "$root/etc/acpi/PWRF"
+printf '#!/bin/sh\necho VNET-POWERDOWN >/dev/console\npoweroff -f\n' > "$root/etc/acpi/PWRF/00000080"
+chmod 0755 "$root/etc/acpi/PWRF/00000080"
 (cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) > "$OUT/initrd.gz"
 cp "k/boot/vmlinuz-$kver" "$OUT/vmlinuz"
+if iso_tools; then
+  mkdir -p iso/isolinux
+  cp /usr/lib/ISOLINUX/isolinux.bin /usr/lib/syslinux/modules/bios/ldlinux.c32 iso/isolinux/
+  cp "$OUT/vmlinuz" "$OUT/initrd.gz" iso/
+  printf '%s\n' "DEFAULT vnet" "PROMPT 0" "TIMEOUT 0" "LABEL vnet" "  KERNEL /vmlinuz" \
+    "  INITRD /initrd.gz" "  APPEND console=ttyS0 quiet panic=-1 vnet.shell" >iso/isolinux/isolinux.cfg
+  xorriso -as mkisofs -quiet -o "$OUT/vnet.iso" -b isolinux/isolinux.bin -c isolinux/boot.cat \
+    -no-emul-boot -boot-load-size 4 -boot-info-table iso 2>/dev/null
+fi
 echo "vm image: $OUT (kernel $kver, modules: ${order[*]})"

@@ -21,6 +21,7 @@
 #include "lab/scenario.hh"
 #include "lab/schema.hh"
 #include "lab/state.hh"
+#include "lab/vm_console.hh"
 
 namespace vnet::cli {
 namespace {
@@ -345,10 +346,47 @@ void add_lab(CLI::App& app) {
       cmd_at = 1;
     }
     if (cmd_at >= a.size()) fail("vnet lab exec: no command given");
+    // A VM: through its serial console (docs/vm.md), the words joined into one shell line.
+    std::string console = lab::state_dir(labname) + "/" + node + ".console";
+    if (::access(console.c_str(), F_OK) == 0) {
+      std::string line;
+      for (size_t i = cmd_at; i < a.size(); ++i) line += (line.empty() ? "" : " ") + a[i];
+      auto r = lab::console_exec(console, line, std::chrono::seconds(600), 64u << 20);
+      if (!r) fail("vnet lab exec: " + r.error().message);
+      std::cout << r->out << std::flush;
+      std::exit(r->timed_out ? 124 : r->status);
+    }
     auto r = lab::lab_exec(
         labname, node, std::vector<std::string>(a.begin() + static_cast<long>(cmd_at), a.end()));
     if (!r) fail("vnet lab exec: " + r.error().message);
     std::exit(*r);
+  });
+
+  auto con = std::make_shared<std::vector<std::string>>();
+  auto* console = lab->add_subcommand(
+      "console", "attach to a VM's serial console: vnet lab console [LAB] NODE (Ctrl-] detaches)");
+  console->add_option("names", *con, "[LAB] NODE")->required();
+  console->final_callback([con] {
+    std::vector<std::string> labs = lab::list_labs();
+    std::string labname, node;
+    if (con->size() == 2) {
+      labname = looks_like_file((*con)[0]) ? load_or_die((*con)[0]).name : (*con)[0];
+      node = (*con)[1];
+    } else if (con->size() == 1 && labs.size() == 1) {
+      labname = labs[0];
+      node = (*con)[0];
+    } else {
+      fail("vnet lab console: expected [LAB] NODE (labs up: " +
+           fmt::format("{}", fmt::join(labs, ", ")) + ")");
+    }
+    std::string sock = lab::state_dir(labname) + "/" + node + ".console";
+    if (::access(sock.c_str(), F_OK) != 0)
+      fail(
+          fmt::format("vnet lab console: lab {} has no serial console for {} ({} missing: not "
+                      "a VM, powered off, or the lab is down)",
+                      labname, node, sock));
+    if (auto s = lab::console_attach(sock); !s) fail("vnet lab console: " + s.error().message);
+    std::exit(0);
   });
 
   auto out = std::make_shared<std::string>();

@@ -33,10 +33,11 @@ namespace {
 
 const std::set<std::string> kReserved = {"lo", "all", "default"};
 
-Interface parse_one(const YAML::Node& n, const std::string& node, Reader& r) {
+Interface parse_one(const YAML::Node& n, const std::string& node, Reader& r,
+                    const KeyTable& table) {
   Interface i;
   i.where = r.at(n);
-  if (!r.check_keys(n, interface_keys())) return i;
+  if (!r.check_keys(n, table)) return i;
   if (n["name"]) {
     // PARENT.VID: a VLAN subinterface riding PARENT's trunk (the topology expands it).
     auto full = r.str(n["name"], "interface name");
@@ -97,10 +98,10 @@ Interface parse_one(const YAML::Node& n, const std::string& node, Reader& r) {
 
 }  // namespace
 
-std::vector<Interface> parse_interfaces(const YAML::Node& list, const std::string& node,
-                                        Reader& r) {
+std::vector<Interface> parse_interfaces(const YAML::Node& list, const std::string& node, Reader& r,
+                                        const KeyTable& table) {
   std::vector<Interface> out;
-  for (auto i : r.list(list, "interfaces")) out.push_back(parse_one(i, node, r));
+  for (auto i : r.list(list, "interfaces")) out.push_back(parse_one(i, node, r, table));
   std::set<std::string> seen;
   for (auto& i : out) {
     if (!i.name.empty() && !seen.insert(i.name).second)

@@ -16,7 +16,9 @@ namespace vnet::lab {
 class Reader;
 
 const KeyTable& interface_keys();
-// The `interfaces` list of node `node`; an absent key gives none.
-std::vector<Interface> parse_interfaces(const YAML::Node& list, const std::string& node, Reader& r);
+// The `interfaces` list of node `node`; an absent key gives none. `table` is interface_keys() or
+// a kind's extension of it (its own keys are the kind's to read).
+std::vector<Interface> parse_interfaces(const YAML::Node& list, const std::string& node, Reader& r,
+                                        const KeyTable& table = interface_keys());
 
 }  // namespace vnet::lab

@@ -20,6 +20,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/clock.hh"
 #include "base/result.hh"
 #include "lab/keys.hh"
 #include "lab/topology.hh"
@@ -28,6 +29,7 @@ namespace vnet::lab {
 
 class Reader;
 class LabRuntime;
+struct CapturedRun;
 
 class NodeKind {
  public:
@@ -44,6 +46,8 @@ class NodeKind {
   // What the core may do with nodes of this kind.
   virtual bool is_switch() const { return false; }    // link endpoint "SW[:PORT]"; bridges
   virtual bool runs_probes() const { return false; }  // ping/tcp/exec run inside it
+  // exec steps run inside it (through exec() below): every kind that runs probes, and VMs.
+  virtual bool runs_commands() const { return runs_probes(); }
   virtual bool has_power() const { return false; }    // kill/stop/start apply
   virtual bool needs_netns() const { return false; }  // "<lab>-<node>" exists while it runs
   // Forwards between its interfaces: the only kind whose interfaces may be in two tenants
@@ -80,6 +84,12 @@ class NodeKind {
     return make_error(ENOTSUP, "{} nodes ({}) have no cables to pull", name(), n.name);
   }
   virtual Status configure(const Node&, LabRuntime&) const { return {}; }
+  // Runs `command` in a shell inside the node, killed after `within`, keeping `limit` bytes of
+  // each stream (exec steps). The default (lab/step_exec.cc) runs /bin/sh -c in the node's
+  // namespace and view with the environment of command_env(); a VM runs it through its serial
+  // console (lab/vm_console.hh).
+  virtual Result<CapturedRun> exec(const Node& n, LabRuntime& rt, const std::string& command,
+                                   Duration within, size_t limit) const;
   virtual Status start(const Node&, LabRuntime&) const { return {}; }
   virtual Status kill(const Node& n, LabRuntime&) const {
     return make_error(ENOTSUP, "{} nodes ({}) cannot be killed", name(), n.name);

@@ -35,7 +35,6 @@ std::string lab_console(const std::string& name) { return state_dir(name) + "/co
 namespace {
 
 constexpr auto kServiceFirstSecond = std::chrono::seconds(1);
-constexpr auto kReadinessDeadline = std::chrono::seconds(5);
 // How long `down` gives the captures to finish their files before the rest goes.
 constexpr auto kCaptureStop = std::chrono::milliseconds(5000);
 
@@ -223,10 +222,11 @@ class LabImpl final : public LabRuntime {
         if (p.spec.ready) {
           Status ready = p.spec.ready();
           if (!ready) {
-            if (Clock::now() - p.started > kReadinessDeadline) {
+            if (Clock::now() - p.started > p.spec.ready_within) {
               if (result)
-                result = make_error(ETIMEDOUT, "{} did not become ready within {} s: {}",
-                                    p.spec.what, kReadinessDeadline.count(), ready.error().message);
+                result =
+                    make_error(ETIMEDOUT, "{} did not become ready within {} ms: {}", p.spec.what,
+                               p.spec.ready_within.count(), ready.error().message);
               done[i] = true;
             } else {
               all = false;

@@ -7,6 +7,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <functional>
 #include <iosfwd>
 #include <memory>
@@ -30,8 +31,9 @@ struct ServiceSpec {
   // A daemon must keep running: any exit in its first second fails the boot. A one-shot command
   // may finish; only a failing exit (non-zero status or a signal) in its first second fails.
   bool daemon = true;
-  // Readiness, polled (every few ms, up to a deadline) once the process is up; empty = none.
+  // Readiness, polled (every few ms, up to ready_within) once the process is up; empty = none.
   std::function<Status()> ready;
+  std::chrono::milliseconds ready_within{5000};  // a VM's boot takes longer (lab/kind_vm.cc)
 };
 
 class LabRuntime {

@@ -5,18 +5,32 @@
 
 namespace vnet::lab {
 
-bool check_prober(const std::string& name, const YAML::Node& where, Reader& r) {
+namespace {
+
+// The node exists and `can` holds for its kind; else a diagnostic "'N' is a KIND: WHAT".
+bool check_node(const std::string& name, bool (NodeKind::*can)() const, std::string_view what,
+                const YAML::Node& where, Reader& r) {
   const Node* n = r.topo().node(name);
   if (!n) {
     r.error(where, fmt::format("unknown node '{}'", name));
     return false;
   }
-  if (!n->kind->runs_probes()) {
-    r.error(where,
-            fmt::format("'{}' is a {}: probes run on hosts and routers", name, n->kind->name()));
+  if (!(n->kind->*can)()) {
+    r.error(where, fmt::format("'{}' is a {}: {}", name, n->kind->name(), what));
     return false;
   }
   return true;
+}
+
+}  // namespace
+
+bool check_prober(const std::string& name, const YAML::Node& where, Reader& r) {
+  return check_node(name, &NodeKind::runs_probes, "probes run on hosts and routers", where, r);
+}
+
+bool check_commands(const std::string& name, const YAML::Node& where, Reader& r) {
+  return check_node(name, &NodeKind::runs_commands, "commands run on hosts, routers and VMs", where,
+                    r);
 }
 
 bool check_target(const std::string& target, bool v6, const YAML::Node& where, Reader& r) {

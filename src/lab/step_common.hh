@@ -16,6 +16,8 @@ namespace vnet::lab {
 
 // The node exists and probes run inside it (hosts, routers). Records a diagnostic otherwise.
 bool check_prober(const std::string& node, const YAML::Node& where, Reader& r);
+// The same for exec steps: a node that runs commands (NodeKind::runs_commands).
+bool check_commands(const std::string& node, const YAML::Node& where, Reader& r);
 // A node with an address of that family, or an IP address of that family.
 bool check_target(const std::string& target, bool v6, const YAML::Node& where, Reader& r);
 // step["expect"] among `allowed` (default `dflt`); "ping expects reach or unreachable, got 'x'".

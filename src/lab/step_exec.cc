@@ -14,8 +14,10 @@
 
 #include "base/parse.hh"
 #include "lab/netns.hh"
+#include "lab/node_kind.hh"
 #include "lab/reader.hh"
 #include "lab/registry.hh"
+#include "lab/runtime.hh"
 #include "lab/scenario.hh"
 #include "lab/step_common.hh"
 
@@ -101,6 +103,18 @@ std::string last_lines(const std::string& text, size_t dropped_bytes) {
   return head + tail;
 }
 
+}  // namespace
+
+Result<CapturedRun> NodeKind::exec(const Node& n, LabRuntime& rt, const std::string& command,
+                                   Duration within, size_t limit) const {
+  auto argv = command_env(rt, n.name);
+  if (!argv) return argv.error();
+  argv->insert(argv->end(), {"/bin/sh", "-c", command});
+  return run_captured(rt.topo().netns(n.name), *argv, rt.view_of(n.name), within, limit);
+}
+
+namespace {
+
 class ExecStep final : public StepKind {
  public:
   std::string_view name() const override { return "exec"; }
@@ -127,7 +141,7 @@ class ExecStep final : public StepKind {
     auto sp = s->find(' ');
     spec->node = s->substr(0, sp);
     spec->command = sp == std::string::npos ? "" : s->substr(sp + 1);
-    bool ok = check_prober(spec->node, v, r);
+    bool ok = check_commands(spec->node, v, r);
     if (spec->command.find_first_not_of(' ') == std::string::npos) {
       r.error(v, "exec: expected 'NODE COMMAND…'");
       ok = false;
@@ -180,11 +194,8 @@ class ExecStep final : public StepKind {
   Outcome run(const Step& st, ScenarioContext& ctx, bool) const override {
     const auto& s = st.as<ExecSpec>();
     if (auto off = refuse_if_off(s.node, ctx)) return *off;
-    auto argv = command_env(ctx.lab(), s.node);
-    if (!argv) return {false, argv.error().message};
-    argv->insert(argv->end(), {"/bin/sh", "-c", s.command});
-    auto r = run_captured(ctx.topo().netns(s.node), *argv, ctx.lab().view_of(s.node), s.within,
-                          kKeepBytes);
+    const Node& n = *ctx.topo().node(s.node);
+    auto r = n.kind->exec(n, ctx.lab(), s.command, s.within, kKeepBytes);
     if (!r) return {false, r.error().message};
     Outcome o;
     o.out = r->out.empty() && !r->out_dropped ? "" : last_lines(r->out, r->out_dropped);

@@ -1,0 +1,172 @@
+#include "lab/vm_console.hh"
+
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstring>
+#include <fstream>
+#include <regex>
+
+#include "base/fd.hh"
+#include "lab/qmp.hh"
+
+namespace vnet::lab {
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+
+Result<UniqueFd> connect_console(const std::string& path) {
+  auto fd = connect_unix(path);
+  if (!fd) return make_error(fd.error().code, "serial console: {}", fd.error().message);
+  return fd;
+}
+
+bool send_all(int fd, std::string_view s) {
+  while (!s.empty()) {
+    ssize_t n = ::send(fd, s.data(), s.size(), MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    s.remove_prefix(static_cast<size_t>(n));
+  }
+  return true;
+}
+
+std::string crlf_to_lf(std::string s) {
+  std::string out;
+  out.reserve(s.size());
+  for (char c : s) {
+    if (c != '\r') out += c;
+  }
+  return out;
+}
+
+}  // namespace
+
+Status console_shows(const std::string& path, size_t from, const std::string& text) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return make_error(EAGAIN, "the serial console has printed nothing yet ({})", path);
+  in.seekg(static_cast<std::streamoff>(from));
+  std::string s((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (s.find(text) != std::string::npos) return {};
+  s = crlf_to_lf(std::move(s));
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  auto nl = s.rfind('\n');
+  std::string last = nl == std::string::npos ? s : s.substr(nl + 1);
+  if (last.size() > 120) last = last.substr(last.size() - 120);
+  return make_error(EAGAIN, "the serial console ({}) has not shown '{}'; its last line: '{}'", path,
+                    text, last);
+}
+
+Result<CapturedRun> console_exec(const std::string& socket, const std::string& command,
+                                 Duration timeout, size_t limit) {
+  static std::atomic<unsigned> counter{0};
+  auto fd = connect_console(socket);
+  if (!fd) return fd.error();
+  std::string id = fmt::format("__VNET_{}_{}", ::getpid(), counter++);
+  std::string begin = id + "_B", end = id + "_E ";
+  if (!send_all(fd->get(),
+                fmt::format("echo {}_\"\"B; ( {}\n); echo {}_\"\"E $?\n", id, command, id)))
+    return system_error("serial console send");
+  auto deadline = SteadyClock::now() + timeout;
+  std::string buf;
+  CapturedRun run;
+  static const std::regex status_re("^([0-9]+)\r?\n");
+  while (true) {
+    // The output lies between the line that is just the B marker and the E marker.
+    auto b = buf.find(begin + "\r\n");
+    if (b == std::string::npos) b = buf.find(begin + "\n");
+    if (b != std::string::npos) {
+      size_t body = buf.find('\n', b) + 1;
+      auto e = buf.find(end, body);
+      std::smatch m;
+      std::string tail = e == std::string::npos ? "" : buf.substr(e + end.size());
+      if (e != std::string::npos && std::regex_search(tail, m, status_re)) {
+        std::string out = crlf_to_lf(buf.substr(body, e - body));
+        if (out.size() > limit) {
+          run.out_dropped = out.size() - limit;
+          out.resize(limit);
+        }
+        run.out = std::move(out);
+        run.status = std::stoi(m[1].str());
+        return run;
+      }
+    }
+    auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - SteadyClock::now());
+    if (left.count() <= 0) {
+      (void)send_all(fd->get(), "\x03");
+      run.timed_out = true;
+      run.status = 128 + SIGKILL;
+      run.out = crlf_to_lf(buf);
+      return run;
+    }
+    pollfd p{fd->get(), POLLIN, 0};
+    int r = ::poll(&p, 1, static_cast<int>(left.count()));
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) return system_error("serial console poll");
+    if (r == 0) continue;
+    char chunk[4096];
+    ssize_t n = ::recv(fd->get(), chunk, sizeof chunk, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0)
+      return make_error(EPIPE, "serial console {} closed while running '{}'", socket, command);
+    buf.append(chunk, static_cast<size_t>(n));
+    if (buf.size() > limit + 65536) {
+      // Keep the start (the B marker and the output's head) and the end (the E marker).
+      run.out_dropped += buf.size() - (limit + 65536);
+      buf.erase(limit + 32768, buf.size() - (limit + 65536));
+    }
+  }
+}
+
+Status console_attach(const std::string& socket) {
+  auto fd = connect_console(socket);
+  if (!fd) return fd.error();
+  termios saved{};
+  bool tty = ::tcgetattr(STDIN_FILENO, &saved) == 0;
+  if (tty) {
+    termios raw = saved;
+    ::cfmakeraw(&raw);
+    ::tcsetattr(STDIN_FILENO, TCSANOW, &raw);
+  }
+  std::string hello = "[connected to " + socket + "; Ctrl-] detaches]\r\n";
+  (void)!::write(STDOUT_FILENO, hello.data(), hello.size());
+  Status result;
+  while (true) {
+    pollfd p[2] = {{STDIN_FILENO, POLLIN, 0}, {fd->get(), POLLIN, 0}};
+    if (::poll(p, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      result = system_error("poll");
+      break;
+    }
+    char buf[4096];
+    if (p[1].revents) {
+      ssize_t n = ::recv(fd->get(), buf, sizeof buf, 0);
+      if (n <= 0) {
+        result = make_error(EPIPE, "the console closed (the VM powered off?)");
+        break;
+      }
+      (void)!::write(STDOUT_FILENO, buf, static_cast<size_t>(n));
+    }
+    if (p[0].revents) {
+      ssize_t n = ::read(STDIN_FILENO, buf, sizeof buf);
+      if (n <= 0) break;
+      auto* esc = static_cast<char*>(std::memchr(buf, 0x1d, static_cast<size_t>(n)));
+      size_t len = esc ? static_cast<size_t>(esc - buf) : static_cast<size_t>(n);
+      if (len > 0 && !send_all(fd->get(), std::string_view(buf, len))) {
+        result = make_error(EPIPE, "the console closed");
+        break;
+      }
+      if (esc) break;
+    }
+  }
+  if (tty) ::tcsetattr(STDIN_FILENO, TCSANOW, &saved);
+  (void)!::write(STDOUT_FILENO, "\r\n[detached]\r\n", 14);
+  return result;
+}
+
+}  // namespace vnet::lab
