@@ -4,7 +4,8 @@
 # wrr) over three `python3 -m http.server` real servers checked by HTTP_GET; the datapath is
 # `table ip vnet_lb` (nftables DNAT). Asserts: rr spreads 30 requests 10 ± 1 each; a killed real
 # server leaves the table within delay_loop + connect_timeout × (retry + 1) + delay_before_retry
-# × retry (+ 1 s) and no request fails afterwards; restarted, it is re-added and serves; wrr
+# × retry (+ 1 s) and no request fails afterwards (refused, and silent: only connect_timeout
+# notices); the VRRP half stays MASTER meanwhile; restarted, it is re-added and serves; wrr
 # 3:2:1 spreads 30 requests 15/10/5 ± 1; stopping the daemon removes the table.
 . "$(dirname "$0")/lib.sh"
 command -v python3 >/dev/null && command -v curl >/dev/null || { echo "SKIP: needs python3, curl"; exit 77; }
@@ -133,6 +134,27 @@ read -r a b c f <<<"$(spread 30)"
 echo "re-added in ${back} ms; spread r1=$a r2=$b r3=$c failed=$f"
 [ "$f" = 0 ] && near "$a" 10 && near "$b" 10 && near "$c" 10 || fail "after re-add $a/$b/$c failed $f"
 pass "r2 restarted: re-added in ${back} ms and serving ($a/$b/$c)"
+
+# r3 hangs (its packets silently dropped): removed by connect_timeout within the bound, while the
+# VRRP half stays MASTER and the other checkers keep passing.
+ip netns exec $T-r3 nft add table ip hang
+ip netns exec $T-r3 nft add chain ip hang in '{ type filter hook input priority 0; }'
+ip netns exec $T-r3 nft add rule ip hang in tcp dport 8000 drop
+t0=$(date +%s%N)
+until ! in_table 3; do
+  [ $(( ($(date +%s%N) - t0) / 1000000 )) -lt $((BOUND * 1000 + 2000)) ] || fail "hung r3 not removed: $(show)"
+  sleep 0.05
+done
+hang=$(( ($(date +%s%N) - t0) / 1000000 ))
+echo "detection time (r3 silent -> removed): ${hang} ms (bound ${BOUND}000 ms)"
+[ "$hang" -le $((BOUND * 1000)) ] || fail "hung r3 removal took ${hang} ms, bound ${BOUND} s"
+master || fail "VRRP half left MASTER while a checker hung"
+in_table 1 && in_table 2 || fail "a hung checker took other real servers out: $(show)"
+read -r a b c f <<<"$(spread 30)"
+[ "$f" = 0 ] && [ "$c" = 0 ] || fail "after the hang $a/$b/$c failed $f"
+ip netns exec $T-r3 nft delete table ip hang
+wait_for 6 in_table 3 || fail "r3 not re-added after the hang: $(show)"
+pass "r3 hung: removed in ${hang} ms by connect_timeout; VRRP MASTER and r1/r2 unaffected ($a/$b); re-added"
 
 kill "$DPID"
 wait_for 5 gone "$DPID" || fail "daemon did not stop"
