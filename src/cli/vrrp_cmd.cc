@@ -12,6 +12,10 @@
 #include "cli/commands.hh"
 #include "cli/process.hh"
 #include "console/console.hh"
+#include "lb/commands.hh"
+#include "lb/director.hh"
+#include "lb/keepalived_conf.hh"
+#include "lb/nft_ruleset.hh"
 #include "vrrp/commands.hh"
 #include "vrrp/daemon.hh"
 #include "vrrp/system_host.hh"
@@ -23,6 +27,7 @@ struct VrrpOpts {
   std::string file = "/etc/keepalived/keepalived.conf";
   std::string mgmt, pidfile, logfile, checksum = "with-pseudo-header";
   bool daemon = false, test = false;
+  bool vrrp_only = false, check_only = false;  // keepalived -P / -C
 };
 
 volatile std::sig_atomic_t g_term = 0, g_hup = 0;
@@ -35,16 +40,30 @@ int run_vrrp(const VrrpOpts& o) {
     std::cerr << "--v3-checksum " << o.checksum << ": expected with-pseudo-header or vrrp-only\n";
     return 2;
   }
-  auto conf = vrrp::load_keepalived_conf(o.file);
-  if (!conf) {
-    std::cerr << conf.error().message << "\n";
+  auto full = lb::load_keepalived_conf_full(o.file);
+  if (!full) {
+    std::cerr << full.error().message << "\n";
     return 1;
   }
+  vrrp::KeepalivedConfig* conf = &full->vrrp;
+  const lb::LbConfig& lbconf = full->lb;
   for (auto& w : conf->warnings) std::cerr << w << "\n";
+  bool run_vrrp = !o.check_only, run_lb = !o.vrrp_only && !lbconf.services.empty();
+  if (run_lb) {
+    // What the nftables datapath cannot serve is refused here, with the reason.
+    auto refused = lb::nft_refusals(lbconf);
+    for (auto& r : refused) std::cerr << r << "\n";
+    if (!refused.empty()) {
+      std::cerr << o.file << ": " << refused.size()
+                << " virtual_server item(s) the nftables datapath cannot serve (no ip_vs)\n";
+      return 1;
+    }
+  }
   if (o.test) {
-    std::cout << fmt::format("{}: {} instances, {} sync groups, {} scripts ({} warnings)\n", o.file,
-                             conf->instances.size(), conf->sync_groups.size(), conf->scripts.size(),
-                             conf->warnings.size());
+    std::cout << fmt::format(
+        "{}: {} instances, {} sync groups, {} scripts, {} virtual servers ({} warnings)\n", o.file,
+        conf->instances.size(), conf->sync_groups.size(), conf->scripts.size(),
+        lbconf.services.size(), conf->warnings.size());
     return conf->warnings.empty()
                ? 0
                : 5;  // like keepalived -t: non-zero when it had to skip something
@@ -60,8 +79,12 @@ int run_vrrp(const VrrpOpts& o) {
   }
   ChildSupervisor children(loop);
   vrrp::Daemon daemon(loop, **host, children, dopt);
+  lb::NftDatapath datapath;
+  lb::Director director(loop, children, datapath,
+                        uint64_t(clock.now().time_since_epoch().count()) ^ uint64_t(getpid()));
   console::Registry registry;
   vrrp::register_commands(registry, daemon);
+  lb::register_commands(registry, director, clock);
   registry.on_shutdown([] { g_term = 1; });
   std::unique_ptr<console::Server> server;
   if (!o.mgmt.empty()) {
@@ -83,21 +106,33 @@ int run_vrrp(const VrrpOpts& o) {
   sigaction(SIGTERM, &sa, nullptr);
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGHUP, &sa, nullptr);
-  if (auto s = daemon.start(*conf); !s) {
-    log::error("{}", s.error().message);
-    daemon.shutdown();
-    return 1;
+  if (run_vrrp) {
+    if (auto s = daemon.start(*conf); !s) {
+      log::error("{}", s.error().message);
+      daemon.shutdown();
+      return 1;
+    }
+  }
+  if (run_lb) {
+    if (auto s = director.start(lbconf, conf->global); !s) {
+      log::error("lb: {}", s.error().message);
+      director.shutdown();
+      if (run_vrrp) daemon.shutdown();
+      return 1;
+    }
   }
   write_pidfile(o.pidfile);
   while (!g_term) {
     loop.run_once(std::chrono::milliseconds(200));
     if (g_hup) {
       g_hup = 0;
-      (void)daemon.reload_file(o.file);  // logs why when it refuses
+      if (run_vrrp) (void)daemon.reload_file(o.file);  // logs why when it refuses
+      if (run_lb) log::warn("lb: virtual_server changes are not reloaded yet; restart to apply");
     }
   }
   log::info("stopping: priority 0 where master, virtual addresses removed");
-  daemon.shutdown();
+  if (run_lb) director.shutdown();  // table ip vnet_lb removed
+  if (run_vrrp) daemon.shutdown();
   if (!o.pidfile.empty()) unlink(o.pidfile.c_str());
   return 0;
 }
@@ -117,6 +152,10 @@ void add_vrrp(CLI::App& app) {
                   "(Cisco, RFC 9568 reading); "
                   "both are accepted on receive");
   cmd->add_flag("-d,--daemon", o->daemon, "run in the background");
+  cmd->add_flag("-P,--vrrp", o->vrrp_only, "run only the VRRP half (keepalived --vrrp)");
+  cmd->add_flag("-C,--check", o->check_only,
+                "run only the load-balancing half: virtual servers and checkers (keepalived "
+                "--check)");
   cmd->add_flag("-t,--config-test", o->test,
                 "check the configuration and exit (5 if anything was skipped)");
   cmd->final_callback([o] { std::exit(run_vrrp(*o)); });

@@ -1,0 +1,131 @@
+#include "lb/director.hh"
+
+#include "base/log.hh"
+#include "io/netlink.hh"
+#include "lb/keepalived_conf.hh"
+#include "lb/nft_ruleset.hh"
+
+namespace vnet::lb {
+
+Status NftDatapath::program(const Table& table) {
+  auto rules = nft_ruleset(table);
+  if (!rules) return rules.error();
+  return io::load_nftables(*rules);
+}
+
+Status NftDatapath::clear() { return io::load_nftables(nft_delete_ruleset()); }
+
+Director::~Director() { loop_.cancel_timer(timer_); }
+
+Status Director::start(const LbConfig& config, const vrrp::GlobalDefs& global) {
+  auto r = vrrp::ScriptRunner::make(global);
+  if (!r) return r.error();
+  runner_ = *r;
+  prober_.set_runner(*r);
+  balancer_ = std::make_unique<Balancer>(config, loop_.clock().now(), random_);
+  Step s = balancer_->start();
+  if (auto st = datapath_.program(balancer_->table()); !st) return st;
+  for (auto& c : s.changes) log::info("lb: {}", to_string(c));
+  s.changes.clear();
+  apply(std::move(s));
+  return {};
+}
+
+void Director::shutdown() {
+  loop_.cancel_timer(timer_);
+  timer_ = 0;
+  if (!balancer_) return;
+  for (auto& [key, r] : running_) prober_.abort(key);
+  running_.clear();
+  Step s = balancer_->shutdown();
+  s.probes.clear();
+  for (auto& c : s.changes) {
+    if ((c.kind == Change::kNotifyDown || c.kind == Change::kQuorumDown) && !c.script.empty()) {
+      (void)children_.start(runner_.spec(c.script), {});
+    }
+  }
+  if (auto st = datapath_.clear(); !st) log::warn("lb: {}", st.error().message);
+  balancer_.reset();
+}
+
+const LastResult* Director::last(const CheckerRef& ref) const {
+  for (auto& [r, l] : last_) {
+    if (r == ref) return &l;
+  }
+  return nullptr;
+}
+
+void Director::apply(Step step) {
+  TimePoint now = loop_.clock().now();
+  auto record = [this, now](const CheckerRef& ref, bool ok, const std::string& detail) {
+    for (auto& [r, l] : last_) {
+      if (r == ref) {
+        l = {now, ok, detail};
+        return;
+      }
+    }
+    last_.push_back({ref, {now, ok, detail}});
+  };
+  for (auto& pa : step.probes) {
+    if (auto* a = std::get_if<AbortProbe>(&pa.action)) {
+      for (auto it = running_.begin(); it != running_.end(); ++it) {
+        if (it->second.ref == pa.ref && it->second.id == a->id) {
+          prober_.abort(it->first);
+          running_.erase(it);
+          break;
+        }
+      }
+      record(pa.ref, false, "timed out");
+      continue;
+    }
+    auto& sp = std::get<StartProbe>(pa.action);
+    uint64_t key = next_key_++;
+    running_[key] = {pa.ref, sp.id};
+    const auto& vs = balancer_->config().services[pa.ref.service];
+    const auto& real = vs.reals[pa.ref.real];
+    const auto& check = real.checkers[pa.ref.checker];
+    CheckerRef ref = pa.ref;
+    uint64_t id = sp.id;
+    prober_.start(key, check, real.addr, sp.timeout,
+                  [this, key, ref, id, record](const ProbeOutcome& o, const std::string& d) {
+                    running_.erase(key);
+                    record(ref, o.success, d);
+                    apply(balancer_->on_outcome(ref, id, loop_.clock().now(), o));
+                  });
+  }
+  bool table_changed = false;
+  for (auto& c : step.changes) {
+    log::info("lb: {}", to_string(c));
+    switch (c.kind) {
+      case Change::kNotifyUp:
+      case Change::kNotifyDown:
+      case Change::kQuorumUp:
+      case Change::kQuorumDown:
+        if (c.script.empty()) break;
+        if (auto why = runner_.insecure(c.script)) {
+          log::error("SECURITY VIOLATION - script '{}' not run: {}", c.script, *why);
+          break;
+        }
+        if (auto pid = children_.start(runner_.spec(c.script), {}); !pid)
+          log::warn("cannot start '{}': {}", c.script, pid.error().message);
+        break;
+      default:
+        table_changed = true;
+    }
+  }
+  if (table_changed) {
+    if (auto st = datapath_.program(balancer_->table()); !st)
+      log::error("lb: datapath refused the table: {}", st.error().message);
+  }
+  arm();
+}
+
+void Director::arm() {
+  loop_.cancel_timer(timer_);
+  timer_ = loop_.add_timer_at(balancer_->next_deadline(), [this] {
+    timer_ = 0;
+    apply(balancer_->tick(loop_.clock().now()));
+  });
+}
+
+}  // namespace vnet::lb

@@ -1,0 +1,83 @@
+#pragma once
+// The load-balancing half of the keepalived daemon: the Balancer (lb/balancer.hh) on the event
+// loop, its probes run by the Prober (lb/probe.hh), its table given to a Datapath after every
+// change, notify scripts run through the child supervisor. One timer at the Balancer's next
+// deadline; a probe's outcome is fed back as it arrives. Single-threaded, on the loop's thread.
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "base/child_supervisor.hh"
+#include "base/event_loop.hh"
+#include "base/random.hh"
+#include "lb/balancer.hh"
+#include "lb/probe.hh"
+#include "vrrp/keepalived_conf.hh"
+
+namespace vnet::lb {
+
+// Where the table goes: nftables (NftDatapath) or a fake in tests.
+class Datapath {
+ public:
+  virtual ~Datapath() = default;
+  virtual Status program(const Table& table) = 0;  // the whole table, atomically
+  virtual Status clear() = 0;
+};
+
+// `table ip vnet_lb`, rewritten in one libnftables transaction (lb/nft_ruleset.hh).
+class NftDatapath final : public Datapath {
+ public:
+  Status program(const Table& table) override;
+  Status clear() override;
+};
+
+// What lb/show prints about a checker's last probe.
+struct LastResult {
+  TimePoint at{};
+  bool success = false;
+  std::string detail;  // "connected", "status 500", "timed out"
+};
+
+class Director {
+ public:
+  Director(EventLoop& loop, Children& children, Datapath& datapath, uint64_t seed)
+      : loop_(loop),
+        children_(children),
+        datapath_(datapath),
+        random_(seed),
+        prober_(loop, children) {}
+  ~Director();
+  Director(const Director&) = delete;
+  Director& operator=(const Director&) = delete;
+
+  // Errors: an unknown script_user; the first table refused by the datapath.
+  Status start(const LbConfig& config, const vrrp::GlobalDefs& global);
+  void shutdown();  // everything removed, the datapath cleared
+
+  const Balancer* balancer() const { return balancer_.get(); }
+  const LastResult* last(const CheckerRef& ref) const;
+
+ private:
+  void apply(Step step);
+  void arm();
+
+  EventLoop& loop_;
+  Children& children_;
+  Datapath& datapath_;
+  Random random_;
+  Prober prober_;
+  vrrp::ScriptRunner runner_;
+  std::unique_ptr<Balancer> balancer_;
+  // Running probes: (checker, engine probe id) → the prober's key.
+  struct Running {
+    CheckerRef ref;
+    uint64_t id;
+  };
+  std::map<uint64_t, Running> running_;
+  uint64_t next_key_ = 1;
+  std::vector<std::pair<CheckerRef, LastResult>> last_;
+  EventLoop::TimerId timer_ = 0;
+};
+
+}  // namespace vnet::lb

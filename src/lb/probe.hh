@@ -1,0 +1,73 @@
+#pragma once
+// The checkers' probes on the event loop: what a StartProbe (lb/checker.hh) does for TCP_CHECK,
+// HTTP_GET and MISC_CHECK (keepalived 2.2.7 check_tcp.c, check_http.c, check_misc.c).
+//
+//  - TCP_CHECK: a non-blocking connect (from bindto when given) to connect_ip:connect_port, else
+//    the real server; success when it completes.
+//  - HTTP_GET: for each url in turn, a connection, `GET path HTTP/1.0` with Host (the url's
+//    virtualhost, else the checker's, else the address) and the response read to the end; it
+//    passes when the status is one of status_code (default 200-299) and, with `digest`, the MD5
+//    of the body equals it. Garbage (no `HTTP/x.y NNN` status line), a body shorter than its
+//    Content-Length (closed early), a reset, or more than kMaxResponse bytes fail.
+//  - MISC_CHECK: misc_path through `/bin/sh -c` (as script_user, via the child supervisor), its
+//    exit code read as ProbeOutcome::from_exit_status (misc_dynamic weights).
+// Nothing here blocks: every socket is non-blocking and watched by the loop; a target that never
+// answers is cut off by the engine's AbortProbe (abort()), at the probe's timeout. The outcome
+// callback runs on the loop thread, once, after the probe's resources are released, and may
+// start or abort probes.
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "base/child_supervisor.hh"
+#include "base/event_loop.hh"
+#include "lb/checker.hh"
+#include "lb/config.hh"
+#include "vrrp/scripts.hh"
+
+namespace vnet::lb {
+
+inline constexpr size_t kMaxResponse = 4 << 20;
+
+// The verdict on one HTTP response (the whole byte stream as read until the peer closed):
+// nullopt when the url passes, else why not ("status 500", "digest 0123… differs",
+// "no HTTP status line", "closed early: 10 of 20 body bytes").
+std::optional<std::string> http_verdict(const std::string& response, const UrlCheck& url);
+// Lower-case hex MD5 (genhash's form).
+std::string md5_hex(const std::string& data);
+
+class Prober {
+ public:
+  // `detail`: "connected", "status 200", "exit status 1", "connect: Connection refused".
+  using Done = std::function<void(const ProbeOutcome&, const std::string& detail)>;
+  Prober(EventLoop& loop, Children& children);
+  ~Prober();
+  Prober(const Prober&) = delete;
+  Prober& operator=(const Prober&) = delete;
+
+  void set_runner(vrrp::ScriptRunner runner) { runner_ = std::move(runner); }
+  // Starts the probe `key` (unique among running probes) of `check` against `real`; `timeout`
+  // bounds MISC_CHECK's child (the supervisor kills it). `done` runs once unless aborted.
+  void start(uint64_t key, const CheckerConfig& check, const Endpoint& real, Duration timeout,
+             Done done);
+  void abort(uint64_t key);  // no callback; unknown keys are ignored
+  size_t running() const { return probes_.size(); }
+
+ private:
+  struct Probe;
+  void connect(uint64_t key);
+  void on_writable(uint64_t key);
+  void on_readable(uint64_t key);
+  void finish(uint64_t key, bool success, const std::string& detail,
+              std::optional<int> weight = std::nullopt);
+  void release(Probe& p);
+
+  EventLoop& loop_;
+  Children& children_;
+  vrrp::ScriptRunner runner_;
+  std::map<uint64_t, std::unique_ptr<Probe>> probes_;
+};
+
+}  // namespace vnet::lb

@@ -1,0 +1,159 @@
+#include "lb/nft_ruleset.hh"
+
+#include <gtest/gtest.h>
+
+#include <map>
+
+#include "lb/keepalived_conf.hh"
+#include "lb/probe.hh"
+
+using namespace vnet;
+using namespace vnet::lb;
+
+namespace {
+
+Endpoint ep(const char* a, uint16_t port) { return *Endpoint::parse(a, port); }
+
+TableService service(std::string sched, std::vector<int> weights) {
+  TableService s;
+  s.key.addr = ep("10.0.0.100", 80);
+  s.scheduler = std::move(sched);
+  for (size_t i = 0; i < weights.size(); ++i) {
+    std::string a = "10.1.0." + std::to_string(i + 1);
+    s.dests.push_back({ep(a.c_str(), 8000), weights[i]});
+  }
+  return s;
+}
+
+std::map<std::string, int> count(const std::vector<Endpoint>& slots) {
+  std::map<std::string, int> n;
+  for (auto& e : slots) ++n[e.address_string()];
+  return n;
+}
+
+TEST(NftRuleset, RrSkipsWeightZero) {
+  auto slots = nft_slots(service("rr", {1, 0, 5}));
+  ASSERT_TRUE(slots);
+  ASSERT_EQ(slots->size(), 2u);  // rr ignores weights but never schedules a quiescent one
+  EXPECT_EQ((*slots)[0], ep("10.1.0.1", 8000));
+  EXPECT_EQ((*slots)[1], ep("10.1.0.3", 8000));
+}
+
+TEST(NftRuleset, WrrIsOnePeriodOfIpvsSequence) {
+  auto slots = nft_slots(service("wrr", {4, 2, 2}));  // gcd 2: period 4
+  ASSERT_TRUE(slots);
+  ASSERT_EQ(slots->size(), 4u);
+  auto n = count(*slots);
+  EXPECT_EQ(n["10.1.0.1"], 2);
+  EXPECT_EQ(n["10.1.0.2"], 1);
+  EXPECT_EQ(n["10.1.0.3"], 1);
+  // ip_vs_wrr.c with weights 2:1:1 (after gcd): cw 2 → a; cw 1 → a, b, c.
+  EXPECT_EQ((*slots)[0], ep("10.1.0.1", 8000));
+  EXPECT_EQ((*slots)[1], ep("10.1.0.1", 8000));
+}
+
+TEST(NftRuleset, WrrPeriodTooLongIsAnError) {
+  auto slots = nft_slots(service("wrr", {65535, 1}));
+  ASSERT_FALSE(slots);
+  EXPECT_NE(slots.error().message.find("more than 4096"), std::string::npos);
+}
+
+TEST(NftRuleset, ShBucketsFollowWeights) {
+  auto slots = nft_slots(service("sh", {3, 1}));
+  ASSERT_TRUE(slots);
+  ASSERT_EQ(slots->size(), kShBuckets);
+  auto n = count(*slots);
+  EXPECT_EQ(n["10.1.0.1"], 192);
+  EXPECT_EQ(n["10.1.0.2"], 64);
+}
+
+TEST(NftRuleset, RulesetOneTransactionWithMaps) {
+  Table t{service("rr", {1, 1, 1}), service("sh", {1, 1})};
+  t[1].key.addr = ep("10.0.0.100", 443);
+  TableService empty = service("rr", {0});
+  empty.key.addr = ep("10.0.0.101", 80);
+  t.push_back(empty);
+  auto r = nft_ruleset(t);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->rfind("table ip vnet_lb {}\ndelete table ip vnet_lb\n", 0), 0u);
+  EXPECT_NE(r->find("ip daddr 10.0.0.100 tcp dport 80 dnat ip to numgen inc mod 3 map { 0 : "
+                    "10.1.0.1 . 8000, 1 : 10.1.0.2 . 8000, 2 : 10.1.0.3 . 8000 }"),
+            std::string::npos)
+      << *r;
+  EXPECT_NE(r->find("tcp dport 443 dnat ip to jhash ip saddr mod 256 seed 0x0 map"),
+            std::string::npos);
+  EXPECT_EQ(r->find("10.0.0.101"), std::string::npos);  // no destination: not rewritten
+}
+
+TEST(NftRuleset, RefusesWhatItCannotServeWithTheReason) {
+  auto conf = parse_keepalived_conf_full(R"(
+virtual_server 10.0.0.1 80 {
+  lb_kind DR
+  persistence_timeout 60
+  real_server 10.1.0.1 80 {
+    SSL_GET {
+      url {
+        path /
+      }
+    }
+  }
+}
+virtual_server fwmark 7 {
+  lvs_sched rr
+  real_server 10.1.0.1 80 {
+  }
+}
+virtual_server 10.0.0.2 80 {
+  lvs_sched rr
+  lb_kind NAT
+  real_server 10.1.0.1 80 {
+    TCP_CHECK {
+    }
+  }
+}
+)",
+                                         "k.conf");
+  ASSERT_TRUE(conf) << conf.error().message;
+  auto why = nft_refusals(conf->lb);
+  std::string all;
+  for (auto& w : why) all += w + "\n";
+  // No `protocol`: keepalived defaults to UDP (with its warning).
+  EXPECT_NE(all.find("k.conf:2: virtual_server [10.0.0.1]:udp:80: lb_kind DR: the nftables "
+                     "datapath does NAT only"),
+            std::string::npos)
+      << all;
+  EXPECT_NE(all.find("lvs_sched wlc"), std::string::npos) << all;  // keepalived's default
+  EXPECT_NE(all.find("persistence_timeout"), std::string::npos) << all;
+  EXPECT_NE(all.find("k.conf:6: SSL_GET: no prober"), std::string::npos) << all;
+  EXPECT_NE(all.find("FWM 7: fwmark and group services need IPVS"), std::string::npos) << all;
+  EXPECT_EQ(all.find("10.0.0.2"), std::string::npos) << all;  // NAT, rr, TCP_CHECK: served
+}
+
+UrlCheck url(std::string digest = "", std::vector<int> codes = {}) {
+  UrlCheck u;
+  u.path = "/";
+  u.digest = std::move(digest);
+  u.status_codes = std::move(codes);
+  return u;
+}
+
+TEST(HttpVerdict, StatusDigestGarbageAndEarlyClose) {
+  std::string ok = "HTTP/1.0 200 OK\r\nContent-Length: 3\r\n\r\nr1\n";
+  EXPECT_EQ(http_verdict(ok, url()), std::nullopt);
+  EXPECT_EQ(http_verdict(ok, url(md5_hex("r1\n"))), std::nullopt);
+  EXPECT_EQ(md5_hex(""), "d41d8cd98f00b204e9800998ecf8427e");  // RFC 1321 A.5
+  auto bad_digest = http_verdict(ok, url(md5_hex("r2\n")));
+  ASSERT_TRUE(bad_digest);
+  EXPECT_NE(bad_digest->find("differs"), std::string::npos);
+  EXPECT_EQ(http_verdict("HTTP/1.1 500 Oops\r\n\r\n", url()), "status 500");
+  EXPECT_EQ(http_verdict("HTTP/1.1 302 Found\r\n\r\n", url("", {302})), std::nullopt);
+  EXPECT_EQ(http_verdict("HTTP/1.1 200 OK\r\n\r\n", url("", {302})), "status 200");
+  EXPECT_EQ(http_verdict("SSH-2.0-OpenSSH_9.2\r\n", url()), "no HTTP status line");
+  EXPECT_EQ(http_verdict("", url()), "empty response");
+  EXPECT_EQ(http_verdict("HTTP/1.0 200 OK\r\nContent-Length: 10\r\n\r\nr1\n", url()),
+            "closed early: 3 of 10 body bytes");
+  EXPECT_EQ(http_verdict("HTTP/1.0 200 OK\r\nServer: x\r\n", url()),
+            "closed early: headers incomplete");
+}
+
+}  // namespace
