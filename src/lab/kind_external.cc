@@ -199,7 +199,9 @@ Status restore_externals(const nlohmann::json& state, std::ostream& progress) {
   Status result;
   auto ns = own_netns();
   std::optional<io::Netlink> nl;
-  for (auto& [node, f] : (*facts)[kFacts].items()) {
+  for (auto& item : (*facts)[kFacts].items()) {
+    const std::string& node = item.key();  // not a structured binding: lambdas capture it
+    const auto& f = item.value();
     std::string dev = f.value("interface", "");
     auto fail = [&](std::string why) {
       progress << fmt::format("  external {}: interface {} left as it is: {}\n", node, dev, why);
