@@ -29,9 +29,7 @@ for h in a10 a20 b10 b20; do
   host_cfg $T-$h eth0 02:00:00:00:79:0$n ${IP[$h]}/24
 done
 for sw in a b; do
-  ip netns exec $T-$sw "$VNET" switch -M $WORK/$sw.mgmt -p $WORK/$sw.pid --log $WORK/$sw.log -d
-  wait_for 5 test -S $WORK/$sw.mgmt -a -s $WORK/$sw.pid || fail "switch $sw did not start"
-  PIDS+=("$(cat $WORK/$sw.pid)")
+  start_switch_as $sw $T-$sw $WORK/$sw.mgmt
 done
 ctl() { local sw=$1; shift; "$VNET" ctl $WORK/$sw.mgmt "$@"; }
 for sw in a b; do

@@ -88,10 +88,16 @@ reach() { ip netns exec "$1" ping -c 1 -W 1 "$2" >/dev/null 2>&1 || ip netns exe
 unreach() { ! ip netns exec "$1" ping -c 3 -i 0.2 -W 1 "$2" >/dev/null 2>&1; }
 
 start_switch() { # NS MGMT [args...]
-  local ns=$1 mgmt=$2; shift 2
-  ip netns exec "$ns" "$VNET" switch -M "$mgmt" -p "$WORK/sw.pid" --log "$WORK/sw.log" -d "$@"
-  wait_for 5 test -S "$mgmt" -a -s "$WORK/sw.pid" || fail "switch did not start: $(cat "$WORK/sw.log")"
-  PIDS+=("$(cat "$WORK/sw.pid")")
+  start_switch_as sw "$@"
+}
+# start_switch_as NAME NS MGMT [args...]: the same for one of several switches; its pid and log
+# are $WORK/NAME.pid and $WORK/NAME.log.
+start_switch_as() {
+  local name=$1 ns=$2 mgmt=$3; shift 3
+  ip netns exec "$ns" "$VNET" switch -M "$mgmt" -p "$WORK/$name.pid" --log "$WORK/$name.log" -d "$@"
+  wait_for 5 test -S "$mgmt" -a -s "$WORK/$name.pid" \
+    || fail "switch $name did not start: $(cat "$WORK/$name.log")"
+  PIDS+=("$(cat "$WORK/$name.pid")")
 }
 
 # example_passes NAME: `vnet lab test examples/NAME.yaml` passes every step, writes its JUnit

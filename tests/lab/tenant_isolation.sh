@@ -78,9 +78,7 @@ host_cfg $T-blueb eth0 $BLUE_MAC_B 10.1.0.2/24
 # ---- one vnet switch per host; port 1 red (VLAN 10), 2 blue (VLAN 20), 3 VXLAN ----
 for s in a b; do
   peer=$([ $s = a ] && echo ${UL[b]} || echo ${UL[a]})
-  ip netns exec $T-$s "$VNET" switch -M "$WORK/$s.ctl" -p "$WORK/$s.pid" --log "$WORK/$s.log" -d
-  wait_for 5 test -S "$WORK/$s.ctl" -a -s "$WORK/$s.pid" || fail "switch $s did not start"
-  PIDS+=("$(cat "$WORK/$s.pid")")
+  start_switch_as $s $T-$s "$WORK/$s.ctl"
   c() { "$VNET" ctl "$WORK/$s.ctl" "$@" >/dev/null; }
   c vlan/create 10; c vlan/create 20
   for p in 1 2 3; do c port/create $p; done

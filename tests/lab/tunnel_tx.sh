@@ -27,9 +27,7 @@ for h in 1 2; do
   ip -n $T-h$h link set eth0 mtu 1450
 done
 for sw in a b; do
-  ip netns exec $T-$sw "$VNET" switch -M $WORK/$sw.mgmt -p $WORK/$sw.pid --log $WORK/$sw.log -d
-  wait_for 5 test -S $WORK/$sw.mgmt -a -s $WORK/$sw.pid || fail "switch $sw did not start"
-  PIDS+=("$(cat $WORK/$sw.pid)")
+  start_switch_as $sw $T-$sw $WORK/$sw.mgmt
 done
 ctl() { local sw=$1; shift; "$VNET" ctl $WORK/$sw.mgmt "$@"; }
 # counter SW PORT NAME: a backend counter of a port.
