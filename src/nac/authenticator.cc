@@ -66,8 +66,7 @@ bool PortAuthenticator::allows(Method m) const {
   return std::find(config_.methods.begin(), config_.methods.end(), m) != config_.methods.end();
 }
 
-void PortAuthenticator::enter(PortState s, TimePoint now, std::string why) {
-  (void)now;
+void PortAuthenticator::enter(PortState s, std::string why) {
   bool was = authorized();
   state_ = s;
   if (was && !authorized()) {
@@ -78,16 +77,16 @@ void PortAuthenticator::enter(PortState s, TimePoint now, std::string why) {
 void PortAuthenticator::link(bool up, TimePoint now) {
   if (config_.control != PortControl::kAuto || up == link_up_) return;
   link_up_ = up;
-  fail_reset_session();
+  reset_session();
   if (!up) {
-    enter(PortState::kDisconnected, now, "link down");
+    enter(PortState::kDisconnected, "link down");
     deadline_.reset();
     return;
   }
   connect(now);
 }
 
-void PortAuthenticator::fail_reset_session() {
+void PortAuthenticator::reset_session() {
   method_.reset();
   supplicant_.reset();
   identity_.clear();
@@ -102,7 +101,7 @@ void PortAuthenticator::fail_reset_session() {
 }
 
 void PortAuthenticator::connect(TimePoint now) {
-  enter(PortState::kConnecting, now, "connecting");
+  enter(PortState::kConnecting, "connecting");
   deadline_.reset();
   if (config_.methods.empty() || config_.methods.front() == Method::kDot1x) {
     request_identity(now);
@@ -162,7 +161,7 @@ void PortAuthenticator::start_mac_auth(const Mac& src, TimePoint now) {
   method_ = Method::kMac;
   supplicant_ = src;
   identity_ = mac_user(src);
-  if (!authorized()) enter(PortState::kAuthenticating, now);
+  if (!authorized()) enter(PortState::kAuthenticating);
   RadiusPacket p = next_request();
   p.add(attr::kUserName, identity_);
   auto hidden = hide_password(identity_, config_.secret, p.authenticator);
@@ -187,16 +186,16 @@ void PortAuthenticator::on_eapol(const Mac& src, std::span<const uint8_t> pdu, T
       if (authorized()) {
         method_.reset();  // re-authentication asked by the supplicant; the port stays open
       } else {
-        fail_reset_session();
-        enter(PortState::kConnecting, now);
+        reset_session();
+        enter(PortState::kConnecting);
       }
       identity_requests_ = 0;
       request_identity(now);
       return;
     case EapolType::kLogoff:
       ++counters_.logoffs;
-      fail_reset_session();
-      enter(PortState::kConnecting, now, "EAPOL-Logoff");
+      reset_session();
+      enter(PortState::kConnecting, "EAPOL-Logoff");
       connect(now);
       return;
     case EapolType::kEapPacket:
@@ -216,7 +215,7 @@ void PortAuthenticator::on_eapol(const Mac& src, std::span<const uint8_t> pdu, T
     supplicant_ = src;
     identity_.assign(eap->data.begin(), eap->data.end());
     state_attr_.clear();
-    if (!authorized()) enter(PortState::kAuthenticating, now);
+    if (!authorized()) enter(PortState::kAuthenticating);
   } else if (!method_ || *method_ != Method::kDot1x || *supplicant_ != src) {
     return;
   }
@@ -305,8 +304,8 @@ void PortAuthenticator::on_answer(const RadiusPacket& p, TimePoint now) {
 }
 
 void PortAuthenticator::fail(TimePoint now, std::string why) {
-  fail_reset_session();
-  enter(PortState::kHeld, now, std::move(why));
+  reset_session();
+  enter(PortState::kHeld, std::move(why));
   deadline_ = now + config_.quiet_period;
 }
 

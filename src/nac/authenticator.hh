@@ -115,9 +115,9 @@ class PortAuthenticator {
   const AuthCounters& counters() const { return counters_; }
 
  private:
-  void enter(PortState s, TimePoint now, std::string why = {});
+  void enter(PortState s, std::string why = {});  // emits kUnauthorize when the port closes
   void connect(TimePoint now);
-  void fail_reset_session();
+  void reset_session();
   RadiusPacket next_request();  // an Access-Request with a fresh identifier and authenticator
   void request_identity(TimePoint now);
   void send_eap_to_supplicant(std::span<const uint8_t> eap);
