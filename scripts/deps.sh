@@ -8,7 +8,7 @@ pkgs=(
   # build
   build-essential cmake ninja-build ccache pkg-config clang
   libyaml-cpp-dev libcli11-dev nlohmann-json3-dev libfmt-dev libspdlog-dev
-  libnl-3-dev libnl-route-3-dev libnftables-dev libmnl-dev libpcap-dev liburing-dev
+  libnl-3-dev libnl-route-3-dev libnftables-dev libmnl-dev libnetfilter-conntrack-dev libpcap-dev liburing-dev
   libgtest-dev libgmock-dev libbenchmark-dev libssl-dev
   # labs and lab tests
   iproute2 nftables iputils-ping jq graphviz procps python3

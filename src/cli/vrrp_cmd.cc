@@ -13,6 +13,7 @@
 #include "cli/process.hh"
 #include "console/console.hh"
 #include "lb/commands.hh"
+#include "lb/conntrack.hh"
 #include "lb/director.hh"
 #include "lb/keepalived_conf.hh"
 #include "lb/nft_ruleset.hh"
@@ -120,6 +121,20 @@ int run_vrrp(const VrrpOpts& o) {
       if (run_vrrp) daemon.shutdown();
       return 1;
     }
+  }
+  // lc and wlc count connections from connection tracking (lb/conntrack.hh).
+  std::unique_ptr<lb::ConntrackFollower> conntrack;
+  if (run_lb && director.follows_connections()) {
+    auto f = lb::ConntrackFollower::open(
+        loop, [&director](const lb::ConnEvent& e) { director.on_conn_event(e); },
+        [&director](const std::vector<lb::ConnEvent>& all) { director.on_conn_resync(all); });
+    if (!f) {
+      log::error("lb: lc/wlc need connection-tracking events: {}", f.error().message);
+      director.shutdown();
+      if (run_vrrp) daemon.shutdown();
+      return 1;
+    }
+    conntrack = std::move(*f);
   }
   write_pidfile(o.pidfile);
   while (!g_term) {

@@ -55,7 +55,16 @@ nlohmann::json show_json(const Director& d, TimePoint now) {
                             {"last", last}});
       }
       auto w = in_table(rs.addr);
+      // Connection counts are followed for lc and wlc only (lb/conn_counts.hh).
+      nlohmann::json active = nullptr, inactive = nullptr;
+      if (follows_connections(vs.scheduler)) {
+        DestCounts n = d.conn_counts().counts(vs.key, rs.addr);
+        active = n.active;
+        inactive = n.inactive;
+      }
       reals.push_back({{"address", rs.addr.to_string()},
+                       {"active_conns", active},
+                       {"inactive_conns", inactive},
                        {"weight", b->real_weight(s, r)},
                        {"configured_weight", rs.weight},
                        {"alive", b->real_alive(s, r)},
@@ -68,8 +77,11 @@ nlohmann::json show_json(const Director& d, TimePoint now) {
       auto w = in_table(*vs.sorry_server);
       sorry = {{"address", vs.sorry_server->to_string()}, {"in_table", w.has_value()}};
     }
+    nlohmann::json next = nullptr;
+    if (auto it = d.picks().find(vs.key); it != d.picks().end()) next = it->second.to_string();
     out.push_back({{"service", vs.key.str()},
                    {"scheduler", vs.scheduler},
+                   {"next", next},
                    {"forwarding", forwarding_name(vs.forwarding)},
                    {"quorum_up", b->quorum_up(s)},
                    {"reals", reals},
@@ -86,7 +98,8 @@ void register_commands(console::Registry& reg, const Director& director, const C
             r.json = show_json(director, clock.now());
             r.text =
                 "Prot LocalAddress:Port Scheduler\n"
-                "  -> RemoteAddress:Port           Forward Weight State Checker\n";
+                "  -> RemoteAddress:Port           Forward Weight State [conns active/inactive] "
+                "Checker\n";
             for (auto& s : r.json) {
               r.text += fmt::format("{} {}{}\n", s["service"].get<std::string>(),
                                     s["scheduler"].get<std::string>(),
@@ -101,11 +114,15 @@ void register_commands(console::Registry& reg, const Director& director, const C
                         fmt::format(" ({}, {} ms ago)", c["last"]["detail"].get<std::string>(),
                                     c["last"]["age_ms"].get<long>());
                 }
-                r.text += fmt::format("  -> {:<28} {:<7} {:<6} {:<5}{}\n",
+                std::string conns;
+                if (!rs["active_conns"].is_null())
+                  conns = fmt::format(" conns {}/{}", rs["active_conns"].get<int>(),
+                                      rs["inactive_conns"].get<int>());
+                r.text += fmt::format("  -> {:<28} {:<7} {:<6} {:<5}{}{}\n",
                                       rs["address"].get<std::string>(),
                                       s["forwarding"].get<std::string>(),
                                       rs["in_table"].get<bool>() ? rs["table_weight"].dump() : "-",
-                                      rs["alive"].get<bool>() ? "up" : "down", checks);
+                                      rs["alive"].get<bool>() ? "up" : "down", conns, checks);
               }
             }
             return r;

@@ -7,10 +7,14 @@
 
 namespace vnet::lb {
 
-Status NftDatapath::program(const Table& table) {
-  auto rules = nft_ruleset(table);
+Status NftDatapath::program(const Table& table, const Picks& picks) {
+  auto rules = nft_ruleset(table, picks);
   if (!rules) return rules.error();
   return io::load_nftables(*rules);
+}
+
+Status NftDatapath::set_pick(const ServiceKey& service, const std::optional<Endpoint>& dest) {
+  return io::load_nftables(nft_set_pick(service, dest));
 }
 
 Status NftDatapath::clear() { return io::load_nftables(nft_delete_ruleset()); }
@@ -24,7 +28,12 @@ Status Director::start(const LbConfig& config, const vrrp::GlobalDefs& global) {
   prober_.set_runner(*r);
   balancer_ = std::make_unique<Balancer>(config, loop_.clock().now(), random_);
   Step s = balancer_->start();
-  if (auto st = datapath_.program(balancer_->table()); !st) return st;
+  std::vector<ServiceKey> watched;
+  for (auto& vs : config.services) {
+    if (lb::follows_connections(vs.scheduler)) watched.push_back(vs.key);
+  }
+  counts_.watch(watched);
+  if (auto st = program(); !st) return st;
   for (auto& c : s.changes) log::info("lb: {}", to_string(c));
   s.changes.clear();
   apply(std::move(s));
@@ -114,10 +123,78 @@ void Director::apply(Step step) {
     }
   }
   if (table_changed) {
-    if (auto st = datapath_.program(balancer_->table()); !st)
+    if (auto st = program(); !st)
       log::error("lb: datapath refused the table: {}", st.error().message);
   }
   arm();
+}
+
+Status Director::program() {
+  picks_.clear();
+  for (auto& s : balancer_->table()) {
+    if (!lb::follows_connections(s.scheduler)) continue;
+    if (auto p = pick(s)) picks_[s.key] = *p;
+  }
+  return datapath_.program(balancer_->table(), picks_);
+}
+
+std::optional<Endpoint> Director::pick(const TableService& s) {
+  auto& sched = conn_schedulers_[s.key];
+  if (!sched || sched->name() != s.scheduler) {
+    auto made = make_scheduler(s.scheduler);
+    if (!made) return std::nullopt;
+    sched = std::move(*made);
+  }
+  std::vector<Dest> dests;
+  for (auto& d : s.dests) {
+    if (d.weight <= 0) continue;
+    DestCounts c = counts_.counts(s.key, d.addr);
+    dests.push_back(Dest{d.addr, d.weight, c.active, c.inactive});
+  }
+  sched->update(dests);
+  auto i = sched->schedule(dests, Flow{});
+  if (!i) return std::nullopt;
+  return dests[*i].addr;
+}
+
+bool Director::follows_connections() const {
+  if (!balancer_) return false;
+  for (auto& vs : balancer_->config().services) {
+    if (lb::follows_connections(vs.scheduler)) return true;
+  }
+  return false;
+}
+
+void Director::repick(const ServiceKey& key) {
+  if (!balancer_) return;
+  for (auto& s : balancer_->table()) {
+    if (!(s.key == key) || !lb::follows_connections(s.scheduler)) continue;
+    auto p = pick(s);
+    auto it = picks_.find(key);
+    std::optional<Endpoint> old;
+    if (it != picks_.end()) old = it->second;
+    if (p == old) return;
+    if (p)
+      picks_[key] = *p;
+    else
+      picks_.erase(key);
+    if (auto st = datapath_.set_pick(key, p); !st)
+      log::error("lb: {}: cannot set the next real server: {}", key.str(), st.error().message);
+    return;
+  }
+}
+
+void Director::on_conn_event(const ConnEvent& e) {
+  if (auto changed = counts_.on_event(e)) repick(*changed);
+}
+
+void Director::on_conn_resync(const std::vector<ConnEvent>& all) {
+  counts_.clear();
+  for (auto& e : all) (void)counts_.on_event(e);
+  if (!balancer_) return;
+  for (auto& s : balancer_->table()) {
+    if (lb::follows_connections(s.scheduler)) repick(s.key);
+  }
 }
 
 void Director::arm() {

@@ -12,7 +12,10 @@
 #include "base/event_loop.hh"
 #include "base/random.hh"
 #include "lb/balancer.hh"
+#include "lb/conn_counts.hh"
+#include "lb/nft_ruleset.hh"
 #include "lb/probe.hh"
+#include "lb/scheduler.hh"
 #include "vrrp/keepalived_conf.hh"
 
 namespace vnet::lb {
@@ -21,14 +24,18 @@ namespace vnet::lb {
 class Datapath {
  public:
   virtual ~Datapath() = default;
-  virtual Status program(const Table& table) = 0;  // the whole table, atomically
+  // The whole table, atomically, with the connection-count services' choices.
+  virtual Status program(const Table& table, const Picks& picks) = 0;
+  // A connection-count service's choice for new connections (nullopt: none available).
+  virtual Status set_pick(const ServiceKey& service, const std::optional<Endpoint>& dest) = 0;
   virtual Status clear() = 0;
 };
 
 // `table ip vnet_lb`, rewritten in one libnftables transaction (lb/nft_ruleset.hh).
 class NftDatapath final : public Datapath {
  public:
-  Status program(const Table& table) override;
+  Status program(const Table& table, const Picks& picks) override;
+  Status set_pick(const ServiceKey& service, const std::optional<Endpoint>& dest) override;
   Status clear() override;
 };
 
@@ -58,9 +65,20 @@ class Director {
   const Balancer* balancer() const { return balancer_.get(); }
   const LastResult* last(const CheckerRef& ref) const;
 
+  // Connection-count schedulers (lc, wlc; lb/conn_counts.hh): whether the configuration has
+  // one, so connection-tracking events must be fed in (lb/conntrack.hh), and the feed.
+  bool follows_connections() const;
+  void on_conn_event(const ConnEvent& e);
+  void on_conn_resync(const std::vector<ConnEvent>& all);  // the whole table, after a loss
+  const ConnCounts& conn_counts() const { return counts_; }
+  const Picks& picks() const { return picks_; }
+
  private:
   void apply(Step step);
   void arm();
+  Status program();  // the balancer's table and fresh picks to the datapath
+  std::optional<Endpoint> pick(const TableService& s);
+  void repick(const ServiceKey& key);
 
   EventLoop& loop_;
   Children& children_;
@@ -78,6 +96,9 @@ class Director {
   uint64_t next_key_ = 1;
   std::vector<std::pair<CheckerRef, LastResult>> last_;
   EventLoop::TimerId timer_ = 0;
+  ConnCounts counts_;
+  std::map<ServiceKey, std::unique_ptr<Scheduler>> conn_schedulers_;
+  Picks picks_;
 };
 
 }  // namespace vnet::lb

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <numeric>
 
 #include "lb/keepalived_conf.hh"
@@ -54,11 +55,10 @@ std::vector<std::string> nft_refusals(const LbConfig& config) {
       refuse(fmt::format(
           "lb_kind {}: the nftables datapath does NAT only (no DR or TUN forwarding yet)",
           forwarding_word(vs.forwarding)));
-    if (vs.scheduler != "rr" && vs.scheduler != "wrr" && vs.scheduler != "sh")
-      refuse(fmt::format(
-          "lvs_sched {}: the nftables datapath has rr, wrr and sh; {} needs connection counts "
-          "it does not follow (keepalived's default is wlc: set lvs_sched)",
-          vs.scheduler, vs.scheduler));
+    if (vs.scheduler != "rr" && vs.scheduler != "wrr" && vs.scheduler != "sh" &&
+        !follows_connections(vs.scheduler))
+      refuse(fmt::format("lvs_sched {}: the nftables datapath has rr, wrr, sh, lc and wlc",
+                         vs.scheduler));
     if (!vs.sched_flags.empty())
       refuse("scheduler flags (" + vs.sched_flags.front() + "): not in the nftables datapath");
     if (vs.persistence_timeout)
@@ -138,11 +138,48 @@ Result<std::vector<Endpoint>> nft_slots(const TableService& s) {
   return slots;
 }
 
-Result<std::string> nft_ruleset(const Table& table) {
-  std::string rules;
+bool follows_connections(std::string_view scheduler) {
+  return scheduler == "lc" || scheduler == "wlc";
+}
+
+std::string nft_pick_map(const ServiceKey& key) {
+  std::string a = key.addr.address_string();
+  std::replace(a.begin(), a.end(), '.', '_');
+  return fmt::format("pick_{}_{}_{}", proto_word(key.protocol), a, key.addr.port);
+}
+
+namespace {
+std::string pick_element(const ServiceKey& key, const Endpoint& dest) {
+  return fmt::format("{} : {} . {}", key.addr.address_string(), dest.address_string(), dest.port);
+}
+}  // namespace
+
+std::string nft_set_pick(const ServiceKey& key, const std::optional<Endpoint>& dest) {
+  std::string map = nft_pick_map(key);
+  std::string out = fmt::format("flush map ip {} {}\n", kNftTable, map);
+  if (dest)
+    out += fmt::format("add element ip {} {} {{ {} }}\n", kNftTable, map, pick_element(key, *dest));
+  return out;
+}
+
+Result<std::string> nft_ruleset(const Table& table, const Picks& picks) {
+  std::string rules, maps;
   for (auto& s : table) {
     if (s.key.kind != ServiceKey::kAddress || s.key.addr.v6)
       return make_error(EINVAL, "{}: not in the nftables datapath", s.key.str());
+    if (follows_connections(s.scheduler)) {
+      // One element, rewritten by the daemon as connection counts change (lb/conn_counts.hh).
+      std::string name = nft_pick_map(s.key);
+      auto p = picks.find(s.key);
+      maps += fmt::format("  map {} {{\n    type ipv4_addr : ipv4_addr . inet_service;\n", name);
+      if (p != picks.end())
+        maps += fmt::format("    elements = {{ {} }}\n", pick_element(s.key, p->second));
+      maps += "  }\n";
+      rules += fmt::format("    ip daddr {} {} dport {} dnat ip to ip daddr map @{}\n",
+                           s.key.addr.address_string(), proto_word(s.key.protocol), s.key.addr.port,
+                           name);
+      continue;
+    }
     auto slots = nft_slots(s);
     if (!slots) return slots.error();
     if (slots->empty()) continue;  // no destination: nothing rewritten
@@ -166,6 +203,7 @@ Result<std::string> nft_ruleset(const Table& table) {
       "table ip {0} {{}}\n"
       "delete table ip {0}\n"
       "table ip {0} {{\n"
+      "{2}"
       "  chain services {{\n"
       "{1}"
       "  }}\n"
@@ -178,7 +216,7 @@ Result<std::string> nft_ruleset(const Table& table) {
       "    jump services\n"
       "  }}\n"
       "}}\n",
-      kNftTable, rules);
+      kNftTable, rules, maps);
 }
 
 std::string nft_delete_ruleset() {

@@ -13,6 +13,9 @@
 //         (each destination takes `weight` consecutive buckets in turn). The bucket a client
 //         lands in differs from IPVS's (jhash, not hash_32); the spread and stickiness are the
 //         same. Destinations with weight 0 are left out of the buckets.
+//  - lc, wlc: a map with one element, the real server the scheduler (lb/scheduler.hh) picks with
+//         the connection counts followed from connection tracking (lb/conn_counts.hh, which
+//         states the approximation); the daemon rewrites it as the counts change.
 // DNAT rewrites the destination to the real server's address and port (a chain hooked at
 // prerouting for forwarded traffic and at output for the director's own); conntrack reverses it
 // on replies. Like IPVS NAT there is no source NAT: the real servers must route their replies
@@ -21,12 +24,14 @@
 // destination.
 //
 // Refused (with the reason, at load — never approximated): lb_kind DR and TUN, fwmark and group
-// services, IPv6, port 0, persistence_timeout, lvs_sched other than rr/wrr/sh (the connection-count
-// schedulers need the connection tracking follower this datapath does not have yet), sched flags,
+// services, IPv6, port 0, persistence_timeout, lvs_sched other than rr/wrr/sh/lc/wlc, sched flags,
 // and checkers that have no prober yet (anything but TCP_CHECK, HTTP_GET and MISC_CHECK); also a
 // wrr period longer than kMaxMapEntries.
 
+#include <map>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/result.hh"
@@ -46,8 +51,18 @@ std::vector<std::string> nft_refusals(const LbConfig& config);
 // scheduled. Error (E2BIG) for a wrr period longer than kMaxMapEntries.
 Result<std::vector<Endpoint>> nft_slots(const TableService& service);
 
-// The whole transaction: create-or-keep, delete, recreate `table ip vnet_lb` with every service.
-Result<std::string> nft_ruleset(const Table& table);
+// lc and wlc: the datapath's choice for a new connection is kept by the daemon (a Picks entry
+// per service with a destination).
+bool follows_connections(std::string_view scheduler);
+using Picks = std::map<ServiceKey, Endpoint>;
+// The name of a connection-count service's map: "pick_tcp_10_0_0_1_80".
+std::string nft_pick_map(const ServiceKey& key);
+// The transaction that sets (or, with nullopt, empties) a connection-count service's choice.
+std::string nft_set_pick(const ServiceKey& key, const std::optional<Endpoint>& dest);
+
+// The whole transaction: create-or-keep, delete, recreate `table ip vnet_lb` with every service
+// (the connection-count services' maps holding `picks`).
+Result<std::string> nft_ruleset(const Table& table, const Picks& picks = {});
 // The transaction that removes the table (also when it is absent).
 std::string nft_delete_ruleset();
 

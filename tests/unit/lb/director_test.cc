@@ -15,9 +15,16 @@ namespace {
 
 struct FakeDatapath final : Datapath {
   std::vector<Table> programmed;
+  std::vector<Picks> programmed_picks;
+  std::vector<std::pair<ServiceKey, std::optional<Endpoint>>> set_picks;
   int cleared = 0;
-  Status program(const Table& t) override {
+  Status program(const Table& t, const Picks& picks) override {
     programmed.push_back(t);
+    programmed_picks.push_back(picks);
+    return {};
+  }
+  Status set_pick(const ServiceKey& k, const std::optional<Endpoint>& e) override {
+    set_picks.emplace_back(k, e);
     return {};
   }
   Status clear() override {
@@ -94,6 +101,91 @@ virtual_server 10.0.0.100 80 {
 
   d.shutdown();
   EXPECT_EQ(dp.cleared, 1);
+}
+
+// wlc on the nftables datapath: the choice for the next connection follows the connection counts
+// fed from connection tracking, as IPVS's wlc would choose with the same counts (weights 2:1:1;
+// overhead = 256 × active + inactive, compared against weight).
+TEST(Director, WlcFollowsConnectionCounts) {
+  auto conf = parse_keepalived_conf_full(R"(
+virtual_server 10.0.0.100 80 {
+  protocol TCP
+  lb_kind NAT
+  real_server 10.1.0.1 8000 {
+    weight 2
+  }
+  real_server 10.1.0.2 8000 {
+    weight 1
+  }
+  real_server 10.1.0.3 8000 {
+    weight 1
+  }
+}
+)",
+                                         "k.conf");  // no lvs_sched: keepalived's default, wlc
+  ASSERT_TRUE(conf) << conf.error().message;
+  EXPECT_TRUE(nft_refusals(conf->lb).empty());
+  ManualClock clock;
+  EventLoop loop(clock);
+  FakeChildren children;
+  FakeDatapath dp;
+  Director d(loop, children, dp, 1);
+  ASSERT_TRUE(d.start(conf->lb, conf->vrrp.global));
+  EXPECT_TRUE(d.follows_connections());
+  auto vip = *Endpoint::parse("10.0.0.100", 80);
+  auto rs = [](int i) { return *Endpoint::parse(("10.1.0." + std::to_string(i)).c_str(), 8000); };
+  ServiceKey key;
+  key.addr = vip;
+  ASSERT_EQ(dp.programmed_picks.size(), 1u);
+  EXPECT_EQ(dp.programmed_picks[0].at(key), rs(1));  // all idle: the first
+
+  uint32_t next_id = 1;
+  auto conn = [&](int real, bool established, ConnEvent::Kind kind, uint32_t id) {
+    ConnEvent e;
+    e.kind = kind;
+    e.id = id;
+    e.client = *Endpoint::parse("10.9.0.1", uint16_t(40000 + id));
+    e.orig_dst = vip;
+    e.reply_src = rs(real);
+    e.established = established;
+    d.on_conn_event(e);
+  };
+  // Two established connections on rs1 (overhead 512 / weight 2 = 256 per weight): rs2 is next.
+  conn(1, true, ConnEvent::kNew, next_id++);
+  conn(1, true, ConnEvent::kNew, next_id++);
+  ASSERT_FALSE(dp.set_picks.empty());
+  EXPECT_EQ(dp.set_picks.back().second, rs(2));
+  // One in SYN_SENT on rs2 (inactive: overhead 1): rs3 is next.
+  uint32_t syn = next_id++;
+  conn(2, false, ConnEvent::kNew, syn);
+  EXPECT_EQ(dp.set_picks.back().second, rs(3));
+  EXPECT_EQ(d.conn_counts().counts(key, rs(2)), (DestCounts{0, 1}));
+  // It becomes established (256), rs3 gets one too: rs1 512/2 = rs2 256/1 = rs3 256/1 → rs1.
+  conn(2, true, ConnEvent::kUpdate, syn);
+  conn(3, true, ConnEvent::kNew, next_id++);
+  EXPECT_EQ(dp.set_picks.back().second, rs(1));
+  EXPECT_EQ(d.picks().at(key), rs(1));
+  // An event for another service changes nothing.
+  size_t before = dp.set_picks.size();
+  ConnEvent other;
+  other.id = 999;
+  other.orig_dst = *Endpoint::parse("10.0.0.200", 80);
+  other.reply_src = rs(1);
+  d.on_conn_event(other);
+  EXPECT_EQ(dp.set_picks.size(), before);
+  // rs2's connection ends: rs2 is next again.
+  conn(2, true, ConnEvent::kDestroy, syn);
+  EXPECT_EQ(dp.set_picks.back().second, rs(2));
+  // After lost events, a dump replaces the counts: only rs1 busy → rs2.
+  ConnEvent a;
+  a.id = 50;
+  a.orig_dst = vip;
+  a.reply_src = rs(1);
+  a.established = true;
+  d.on_conn_resync({a});
+  EXPECT_EQ(d.conn_counts().size(), 1u);
+  EXPECT_EQ(d.picks().at(key), rs(2));
+  d.shutdown();
 }
 
 }  // namespace

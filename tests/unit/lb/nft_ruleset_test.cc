@@ -85,6 +85,31 @@ TEST(NftRuleset, RulesetOneTransactionWithMaps) {
   EXPECT_EQ(r->find("10.0.0.101"), std::string::npos);  // no destination: not rewritten
 }
 
+TEST(NftRuleset, ConnectionCountServicesHaveAPickMap) {
+  Table t{service("wlc", {1, 1}), service("lc", {1})};
+  t[1].key.addr = ep("10.0.0.100", 443);
+  t[1].key.protocol = Protocol::kUdp;
+  ServiceKey wlc = t[0].key;
+  auto r = nft_ruleset(t, Picks{{wlc, ep("10.1.0.2", 8000)}});
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_NE(r->find("map pick_tcp_10_0_0_100_80 {\n    type ipv4_addr : ipv4_addr . inet_service;\n"
+                    "    elements = { 10.0.0.100 : 10.1.0.2 . 8000 }\n  }"),
+            std::string::npos)
+      << *r;
+  EXPECT_NE(r->find("map pick_udp_10_0_0_100_443 {\n    type ipv4_addr : ipv4_addr . "
+                    "inet_service;\n  }"),
+            std::string::npos)
+      << *r;  // no pick yet: empty, so nothing is rewritten
+  EXPECT_NE(r->find("ip daddr 10.0.0.100 tcp dport 80 dnat ip to ip daddr map "
+                    "@pick_tcp_10_0_0_100_80"),
+            std::string::npos)
+      << *r;
+  EXPECT_EQ(nft_set_pick(wlc, ep("10.1.0.1", 8000)),
+            "flush map ip vnet_lb pick_tcp_10_0_0_100_80\n"
+            "add element ip vnet_lb pick_tcp_10_0_0_100_80 { 10.0.0.100 : 10.1.0.1 . 8000 }\n");
+  EXPECT_EQ(nft_set_pick(wlc, std::nullopt), "flush map ip vnet_lb pick_tcp_10_0_0_100_80\n");
+}
+
 TEST(NftRuleset, RefusesWhatItCannotServeWithTheReason) {
   auto conf = parse_keepalived_conf_full(R"(
 virtual_server 10.0.0.1 80 {
@@ -96,6 +121,12 @@ virtual_server 10.0.0.1 80 {
         path /
       }
     }
+  }
+}
+virtual_server 10.0.0.3 80 {
+  lvs_sched sed
+  lb_kind NAT
+  real_server 10.1.0.1 80 {
   }
 }
 virtual_server fwmark 7 {
@@ -122,7 +153,10 @@ virtual_server 10.0.0.2 80 {
                      "datapath does NAT only"),
             std::string::npos)
       << all;
-  EXPECT_NE(all.find("lvs_sched wlc"), std::string::npos) << all;  // keepalived's default
+  EXPECT_EQ(all.find("lvs_sched wlc"), std::string::npos) << all;  // keepalived's default: served
+  EXPECT_NE(all.find("lvs_sched sed: the nftables datapath has rr, wrr, sh, lc and wlc"),
+            std::string::npos)
+      << all;
   EXPECT_NE(all.find("persistence_timeout"), std::string::npos) << all;
   EXPECT_NE(all.find("k.conf:6: SSL_GET: no prober"), std::string::npos) << all;
   EXPECT_NE(all.find("FWM 7: fwmark and group services need IPVS"), std::string::npos) << all;
