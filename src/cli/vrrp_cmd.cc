@@ -33,6 +33,26 @@ struct VrrpOpts {
 
 volatile std::sig_atomic_t g_term = 0, g_hup = 0;
 
+// SIGHUP, the load-balancing half of the file read again: what the datapath cannot serve is
+// refused with the reason and the virtual servers keep running as loaded.
+template <typename Follow>
+void reload_lb(const lb::KeepalivedFullConfig& next, const std::string& file,
+               lb::Director& director, Follow& follow_connections) {
+  auto refused = lb::nft_refusals(next.lb);
+  if (!refused.empty()) {
+    for (auto& r : refused) log::error("lb: reload: {}", r);
+    log::error("lb: reload refused; the virtual servers keep running as loaded");
+    return;
+  }
+  if (next.lb.services.empty() && !director.balancer()) return;
+  if (auto s = director.reload(next.lb, next.vrrp.global); !s) {
+    log::error("lb: reload: {}", s.error().message);
+    return;
+  }
+  log::info("lb: reloaded {} virtual servers from {}", next.lb.services.size(), file);
+  if (auto s = follow_connections(); !s) log::error("lb: {}", s.error().message);
+}
+
 int run_vrrp(const VrrpOpts& o) {
   vrrp::DaemonOptions dopt;
   if (o.checksum == "vrrp-only") {
@@ -124,29 +144,43 @@ int run_vrrp(const VrrpOpts& o) {
   }
   // lc and wlc count connections from connection tracking (lb/conntrack.hh).
   std::unique_ptr<lb::ConntrackFollower> conntrack;
-  if (run_lb && director.follows_connections()) {
+  auto follow_connections = [&]() -> Status {
+    if (conntrack || !director.follows_connections()) return {};
     auto f = lb::ConntrackFollower::open(
         loop, [&director](const lb::ConnEvent& e) { director.on_conn_event(e); },
         [&director](const std::vector<lb::ConnEvent>& all) { director.on_conn_resync(all); });
-    if (!f) {
-      log::error("lb: lc/wlc need connection-tracking events: {}", f.error().message);
-      director.shutdown();
-      if (run_vrrp) daemon.shutdown();
-      return 1;
-    }
+    if (!f)
+      return make_error(f.error().code, "lc/wlc need connection-tracking events: {}",
+                        f.error().message);
     conntrack = std::move(*f);
+    return {};
+  };
+  if (auto s = follow_connections(); !s) {
+    log::error("lb: {}", s.error().message);
+    director.shutdown();
+    if (run_vrrp) daemon.shutdown();
+    return 1;
   }
   write_pidfile(o.pidfile);
   while (!g_term) {
     loop.run_once(std::chrono::milliseconds(200));
     if (g_hup) {
       g_hup = 0;
-      if (run_vrrp) (void)daemon.reload_file(o.file);  // logs why when it refuses
-      if (run_lb) log::warn("lb: virtual_server changes are not reloaded yet; restart to apply");
+      // Both halves from one reading of the file.
+      auto next = lb::load_keepalived_conf_full(o.file);
+      if (!next) {
+        log::error("reload refused, keeping the running configuration:\n{}", next.error().message);
+        continue;
+      }
+      for (auto& w : next->vrrp.warnings) log::warn("{}", w);
+      if (run_vrrp) {
+        if (auto s = daemon.reload(next->vrrp); !s) log::error("reload: {}", s.error().message);
+      }
+      if (!o.vrrp_only) reload_lb(*next, o.file, director, follow_connections);
     }
   }
   log::info("stopping: priority 0 where master, virtual addresses removed");
-  if (run_lb) director.shutdown();  // table ip vnet_lb removed
+  if (director.balancer()) director.shutdown();  // table ip vnet_lb removed
   if (run_vrrp) daemon.shutdown();
   if (!o.pidfile.empty()) unlink(o.pidfile.c_str());
   return 0;

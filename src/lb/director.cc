@@ -28,15 +28,70 @@ Status Director::start(const LbConfig& config, const vrrp::GlobalDefs& global) {
   prober_.set_runner(*r);
   balancer_ = std::make_unique<Balancer>(config, loop_.clock().now(), random_);
   Step s = balancer_->start();
-  std::vector<ServiceKey> watched;
-  for (auto& vs : config.services) {
-    if (lb::follows_connections(vs.scheduler)) watched.push_back(vs.key);
-  }
-  counts_.watch(watched);
+  watch_connections();
   if (auto st = program(); !st) return st;
   for (auto& c : s.changes) log::info("lb: {}", to_string(c));
   s.changes.clear();
   apply(std::move(s));
+  return {};
+}
+
+void Director::watch_connections() {
+  std::vector<ServiceKey> watched;
+  for (auto& vs : balancer_->config().services) {
+    if (lb::follows_connections(vs.scheduler)) watched.push_back(vs.key);
+  }
+  counts_.watch(watched);
+}
+
+Status Director::reload(const LbConfig& config, const vrrp::GlobalDefs& global) {
+  if (!balancer_) return start(config, global);
+  auto r = vrrp::ScriptRunner::make(global);
+  if (!r) return r.error();
+  runner_ = *r;
+  prober_.set_runner(*r);
+  Step s = balancer_->reload(config, loop_.clock().now());
+  // Aborts name the old references: applied before the running probes are renamed.
+  std::vector<ProbeAction> starts;
+  for (auto& pa : s.probes) {
+    auto* a = std::get_if<AbortProbe>(&pa.action);
+    if (!a) {
+      starts.push_back(std::move(pa));
+      continue;
+    }
+    for (auto it = running_.begin(); it != running_.end(); ++it) {
+      if (it->second.ref == pa.ref && it->second.id == a->id) {
+        prober_.abort(it->first);
+        running_.erase(it);
+        break;
+      }
+    }
+  }
+  s.probes = std::move(starts);
+  // Running probes of kept checkers, and their last results, follow them to their new place.
+  std::map<uint64_t, Running> renamed;
+  std::vector<std::pair<CheckerRef, LastResult>> last;
+  for (auto& [from, to] : s.moved) {
+    for (auto& [key, run] : running_) {
+      if (run.ref == from) renamed[key] = {to, run.id};
+    }
+    for (auto& [ref, l] : last_) {
+      if (ref == from) last.push_back({to, l});
+    }
+  }
+  for (auto& [key, run] : running_) {
+    if (!renamed.count(key)) prober_.abort(key);  // not listed: its checker is gone
+  }
+  running_ = std::move(renamed);
+  last_ = std::move(last);
+  watch_connections();
+  bool changed = !s.changes.empty();
+  apply(std::move(s));
+  // apply() reprograms only on table changes; a scheduler change alone is one too.
+  if (!changed) {
+    if (auto st = program(); !st)
+      log::error("lb: datapath refused the table: {}", st.error().message);
+  }
   return {};
 }
 
@@ -64,17 +119,18 @@ const LastResult* Director::last(const CheckerRef& ref) const {
   return nullptr;
 }
 
+void Director::record_result(const CheckerRef& ref, const LastResult& result) {
+  for (auto& [r, l] : last_) {
+    if (r == ref) {
+      l = result;
+      return;
+    }
+  }
+  last_.push_back({ref, result});
+}
+
 void Director::apply(Step step) {
   TimePoint now = loop_.clock().now();
-  auto record = [this, now](const CheckerRef& ref, bool ok, const std::string& detail) {
-    for (auto& [r, l] : last_) {
-      if (r == ref) {
-        l = {now, ok, detail};
-        return;
-      }
-    }
-    last_.push_back({ref, {now, ok, detail}});
-  };
   for (auto& pa : step.probes) {
     if (auto* a = std::get_if<AbortProbe>(&pa.action)) {
       for (auto it = running_.begin(); it != running_.end(); ++it) {
@@ -84,7 +140,7 @@ void Director::apply(Step step) {
           break;
         }
       }
-      record(pa.ref, false, "timed out");
+      record_result(pa.ref, LastResult{now, false, "timed out"});
       continue;
     }
     auto& sp = std::get<StartProbe>(pa.action);
@@ -93,13 +149,16 @@ void Director::apply(Step step) {
     const auto& vs = balancer_->config().services[pa.ref.service];
     const auto& real = vs.reals[pa.ref.real];
     const auto& check = real.checkers[pa.ref.checker];
-    CheckerRef ref = pa.ref;
-    uint64_t id = sp.id;
+    // The reference is looked up when the outcome arrives: a reload may have moved the checker.
     prober_.start(key, check, real.addr, sp.timeout,
-                  [this, key, ref, id, record](const ProbeOutcome& o, const std::string& d) {
-                    running_.erase(key);
-                    record(ref, o.success, d);
-                    apply(balancer_->on_outcome(ref, id, loop_.clock().now(), o));
+                  [this, key](const ProbeOutcome& o, const std::string& d) {
+                    auto it = running_.find(key);
+                    if (it == running_.end()) return;
+                    Running run = it->second;
+                    running_.erase(it);
+                    TimePoint at = loop_.clock().now();
+                    record_result(run.ref, LastResult{at, o.success, d});
+                    apply(balancer_->on_outcome(run.ref, run.id, at, o));
                   });
   }
   bool table_changed = false;

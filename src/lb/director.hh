@@ -60,6 +60,10 @@ class Director {
 
   // Errors: an unknown script_user; the first table refused by the datapath.
   Status start(const LbConfig& config, const vrrp::GlobalDefs& global);
+  // SIGHUP: the new configuration applied to the running state (Balancer::reload: unchanged
+  // checkers keep their state and running probes; a real server down at the reload comes back
+  // when its checkers pass). Errors: an unknown script_user (nothing changed then).
+  Status reload(const LbConfig& config, const vrrp::GlobalDefs& global);
   void shutdown();  // everything removed, the datapath cleared
 
   const Balancer* balancer() const { return balancer_.get(); }
@@ -75,6 +79,8 @@ class Director {
 
  private:
   void apply(Step step);
+  void watch_connections();
+  void record_result(const CheckerRef& ref, const LastResult& result);
   void arm();
   Status program();  // the balancer's table and fresh picks to the datapath
   std::optional<Endpoint> pick(const TableService& s);

@@ -6,7 +6,8 @@
 # server leaves the table within delay_loop + connect_timeout × (retry + 1) + delay_before_retry
 # × retry (+ 1 s) and no request fails afterwards (refused, and silent: only connect_timeout
 # notices); the VRRP half stays MASTER meanwhile; restarted, it is re-added and serves; wrr
-# 3:2:1 spreads 30 requests 15/10/5 ± 1; stopping the daemon removes the table.
+# 3:2:1 spreads 30 requests 15/10/5 ± 1; a SIGHUP to rr while r2 is down applies at once and r2
+# is re-added when it recovers; stopping the daemon removes the table.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lb_common.bash"
 for i in 1 2 3; do start_real $i; done
@@ -124,8 +125,26 @@ echo "wrr 3:2:1 spread: r1=$a r2=$b r3=$c failed=$f"
 [ "$f" = 0 ] && near "$a" 15 && near "$b" 10 && near "$c" 5 || fail "wrr spread $a/$b/$c failed $f"
 pass "wrr 3:2:1: 30 requests spread $a/$b/$c"
 
+# SIGHUP: r2 is down when the file changes to rr 1:1:1; the reload applies the scheduler at once
+# and r2, restarted after it, is re-added (keepalived #1720's case).
+wait_for 8 master || fail "VRRP half not MASTER after the restart"
+kill "${RPID[2]}"
+wait_for 6 eval '! in_table 2' || fail "r2 not removed before the reload: $(show)"
+write_conf rr 1 1 1
+kill -HUP "$DPID"
+wait_for 5 eval '[ "$(show | jq -r ".[0].scheduler")" = rr ]' || fail "reload not applied: $(show)"
+! grep -q "not vnet vrrp" "$WORK/d.log" || fail "reload warned about the load-balancing half: $(cat "$WORK/d.log")"
+in_table 2 && fail "r2 in the table right after the reload while down: $(show)"
+master || fail "VRRP half left MASTER on reload"
+start_real 2
+wait_for 6 in_table 2 || fail "r2 not re-added after the reload: $(show)"
+read -r a b c f <<<"$(spread 30)"
+echo "after SIGHUP (rr) and r2's recovery: r1=$a r2=$b r3=$c failed=$f"
+[ "$f" = 0 ] && near "$a" 10 && near "$b" 10 && near "$c" 10 || fail "after reload $a/$b/$c failed $f"
+pass "SIGHUP to rr with r2 down: applied, r2 re-added on recovery, spread $a/$b/$c"
+
 # Refused at load, with the reason: lb_kind DR and a scheduler the datapath does not have.
-sed -i 's/lvs_method NAT/lvs_method DR/; s/lvs_sched wrr/lvs_sched sed/' "$WORK/k.conf"
+sed -i 's/lvs_method NAT/lvs_method DR/; s/lvs_sched [a-z]*/lvs_sched sed/' "$WORK/k.conf"
 out=$(ip netns exec $D "$VNET" vrrp -f "$WORK/k.conf" -t 2>&1) && fail "DR/sed config accepted"
 [[ $out == *"lb_kind DR: the nftables datapath does NAT only"* && $out == *"lvs_sched sed"* ]] ||
   fail "refusal not explained: $out"

@@ -1,5 +1,6 @@
 #include "lb/director.hh"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "lb/commands.hh"
@@ -185,6 +186,76 @@ virtual_server 10.0.0.100 80 {
   d.on_conn_resync({a});
   EXPECT_EQ(d.conn_counts().size(), 1u);
   EXPECT_EQ(d.picks().at(key), rs(2));
+  d.shutdown();
+}
+
+// SIGHUP with a probe running: a real server inserted before the probed one moves its checker
+// (real 0 → real 1); the probe's outcome, arriving after the reload, must reach the moved
+// checker (a failure takes 10.1.0.1 out), and a real server down at the reload is re-added when
+// its check passes again.
+TEST(Director, ReloadMovesRunningProbesAndReAdds) {
+  auto text = [](bool extra) {
+    std::string t =
+        "virtual_server 10.0.0.100 80 {\n  protocol TCP\n  lvs_sched rr\n"
+        "  lb_kind NAT\n  delay_loop 2\n";
+    auto real = [](const char* a, const char* chk) {
+      return fmt::format(
+          "  real_server {} 8000 {{\n    MISC_CHECK {{\n      misc_path {}\n"
+          "      misc_timeout 5\n      warmup 0\n    }}\n  }}\n",
+          a, chk);
+    };
+    if (extra) t += real("10.1.0.9", "/bin/new");
+    t += real("10.1.0.1", "/bin/one");
+    t += real("10.1.0.2", "/bin/two");
+    return t + "}\n";
+  };
+  auto conf = parse_keepalived_conf_full(text(false), "k.conf");
+  ASSERT_TRUE(conf) << conf.error().message;
+  ManualClock clock;
+  EventLoop loop(clock);
+  FakeChildren children;
+  FakeDatapath dp;
+  Director d(loop, children, dp, 1);
+  ASSERT_TRUE(d.start(conf->lb, conf->vrrp.global));
+  auto in_table = [&](const char* a) {
+    for (auto& dst : dp.programmed.back()[0].dests) {
+      if (dst.addr.address_string() == a) return true;
+    }
+    return false;
+  };
+  clock.advance(1s);
+  loop.run_timers();
+  ASSERT_EQ(children.running(), 2u);
+  auto pid_of = [&](const std::string& cmd) {
+    for (auto& c : children.children) {
+      if (c.command() == cmd && !c.done && !c.cancelled) return int(c.pid);
+    }
+    return -1;
+  };
+  children.finish(pid_of("/bin/two"), 1);  // 10.1.0.2 fails: out
+  EXPECT_FALSE(in_table("10.1.0.2"));
+  clock.advance(2s);
+  loop.run_timers();
+  int one = pid_of("/bin/one");
+  ASSERT_GT(one, 0);
+
+  auto next = parse_keepalived_conf_full(text(true), "k.conf");
+  ASSERT_TRUE(next) << next.error().message;
+  ASSERT_TRUE(d.reload(next->lb, next->vrrp.global));
+  EXPECT_FALSE(in_table("10.1.0.2"));  // down at the reload: stays out
+  children.finish(one, 1);             // the probe started before the reload fails
+  EXPECT_FALSE(in_table("10.1.0.1")) << "the outcome did not reach the moved checker";
+  auto shown = show_json(d, clock.now());
+  EXPECT_EQ(shown[0]["reals"][1]["address"], "10.1.0.1:8000");
+  EXPECT_EQ(shown[0]["reals"][1]["checkers"][0]["last"]["detail"], "exit status 1");
+
+  for (int round = 0; round < 3 && !in_table("10.1.0.2"); ++round) {
+    clock.advance(2s);
+    loop.run_timers();
+    int two = pid_of("/bin/two");
+    if (two > 0) children.finish(two, 0);
+  }
+  EXPECT_TRUE(in_table("10.1.0.2")) << "recovered after the reload, not re-added";
   d.shutdown();
 }
 
