@@ -79,10 +79,11 @@ std::vector<std::string> nft_refusals(const LbConfig& config) {
       g = std::gcd(g, long(r.weight));
       for (auto& c : r.checkers) {
         if (c.type == CheckerType::kTcp || c.type == CheckerType::kHttp ||
-            c.type == CheckerType::kMisc)
+            c.type == CheckerType::kSsl || c.type == CheckerType::kMisc)
           continue;
         out.push_back(fmt::format(
-            "{}: {}: no prober for this checker yet (TCP_CHECK, HTTP_GET and MISC_CHECK run)",
+            "{}: {}: no prober for this checker yet (TCP_CHECK, HTTP_GET, SSL_GET and MISC_CHECK "
+            "run)",
             c.where.str(), checker_keyword(c.type)));
       }
     }

@@ -3,7 +3,9 @@
 #include <arpa/inet.h>
 #include <fmt/format.h>
 #include <netinet/in.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/ssl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -70,11 +72,27 @@ std::optional<std::string> http_verdict(const std::string& response, const UrlCh
   return std::nullopt;
 }
 
+namespace {
+struct SslFree {
+  void operator()(SSL* s) const { SSL_free(s); }
+};
+std::string ssl_error_text() {
+  unsigned long e = ERR_get_error();
+  if (!e) return std::strerror(errno ? errno : EPROTO);
+  char buf[256];
+  ERR_error_string_n(e, buf, sizeof buf);
+  ERR_clear_error();
+  return buf;
+}
+}  // namespace
+
 struct Prober::Probe {
   CheckerConfig check;
   Endpoint target;
   Done done;
   UniqueFd fd;
+  std::unique_ptr<SSL, SslFree> ssl;  // SSL_GET: the TLS session over fd
+  bool handshaken = false;
   size_t url = 0;  // HTTP_GET: the url being fetched
   std::string out;
   size_t sent = 0;
@@ -86,9 +104,11 @@ Prober::Prober(EventLoop& loop, Children& children) : loop_(loop), children_(chi
 
 Prober::~Prober() {
   for (auto& [k, p] : probes_) release(*p);
+  if (ssl_ctx_) SSL_CTX_free(ssl_ctx_);
 }
 
 void Prober::release(Probe& p) {
+  p.ssl.reset();
   if (p.fd.get() >= 0) {
     loop_.unwatch(p.fd.get());
     p.fd.reset();
@@ -184,13 +204,8 @@ void Prober::on_writable(uint64_t key) {
     getsockopt(p.fd.get(), SOL_SOCKET, SO_ERROR, &err, &len);
     if (err) return finish(key, false, fmt::format("connect: {}", std::strerror(err)));
     if (p.check.type == CheckerType::kTcp) return finish(key, true, "connected");
-    const UrlCheck& u = p.check.urls[p.url];
-    std::string host = !u.virtualhost.empty()         ? u.virtualhost
-                       : !p.check.virtualhost.empty() ? p.check.virtualhost
-                                                      : p.target.address_string();
-    p.out = fmt::format(
-        "GET {} HTTP/1.0\r\nUser-Agent: KeepAliveClient\r\nHost: {}\r\nConnection: close\r\n\r\n",
-        u.path.empty() ? "/" : u.path, host);
+    if (p.check.type == CheckerType::kSsl) return start_tls(key);
+    p.out = request(p);
   }
   ssize_t n = send(p.fd.get(), p.out.data() + p.sent, p.out.size() - p.sent, MSG_NOSIGNAL);
   if (n < 0) {
@@ -202,6 +217,103 @@ void Prober::on_writable(uint64_t key) {
   loop_.drop_writable(p.fd.get());
   if (auto s = loop_.watch(p.fd.get(), [this, key] { on_readable(key); }); !s)
     return finish(key, false, s.error().message);
+}
+
+std::string Prober::host(const Probe& p) {
+  const UrlCheck& u = p.check.urls[p.url];
+  return !u.virtualhost.empty()         ? u.virtualhost
+         : !p.check.virtualhost.empty() ? p.check.virtualhost
+                                        : p.target.address_string();
+}
+
+std::string Prober::request(const Probe& p) {
+  const UrlCheck& u = p.check.urls[p.url];
+  return fmt::format(
+      "GET {} HTTP/1.0\r\nUser-Agent: KeepAliveClient\r\nHost: {}\r\nConnection: close\r\n\r\n",
+      u.path.empty() ? "/" : u.path, host(p));
+}
+
+void Prober::start_tls(uint64_t key) {
+  Probe& p = *probes_.at(key);
+  if (!ssl_ctx_) {
+    // As keepalived's SSL_GET: no certificate verification (the check is the page, not the
+    // certificate), TLS 1.2 or later offered.
+    ssl_ctx_ = SSL_CTX_new(TLS_client_method());
+    if (!ssl_ctx_) return finish(key, false, "TLS: " + ssl_error_text());
+    SSL_CTX_set_verify(ssl_ctx_, SSL_VERIFY_NONE, nullptr);
+  }
+  p.ssl.reset(SSL_new(ssl_ctx_));
+  if (!p.ssl || SSL_set_fd(p.ssl.get(), p.fd.get()) != 1)
+    return finish(key, false, "TLS: " + ssl_error_text());
+  // SNI: the virtualhost when there is one (keepalived enable_sni), never an address.
+  std::string name = host(p);
+  if (name != p.target.address_string()) SSL_set_tlsext_host_name(p.ssl.get(), name.c_str());
+  p.handshaken = false;
+  p.out = request(p);
+  p.sent = 0;
+  if (auto s = loop_.watch(p.fd.get(), [this, key] { tls_step(key); }); !s)
+    return finish(key, false, s.error().message);
+  tls_step(key);
+}
+
+// Handshake, request, response to the end: each step retried as the socket allows (WANT_READ:
+// the readable watch calls again; WANT_WRITE: a writable interest is added until it passes).
+void Prober::tls_step(uint64_t key) {
+  auto it = probes_.find(key);
+  if (it == probes_.end()) return;
+  Probe& p = *it->second;
+  SSL* ssl = p.ssl.get();
+  auto wait_for = [&](int r) -> bool {  // true: wait for the socket; false: failed
+    int e = SSL_get_error(ssl, r);
+    if (e == SSL_ERROR_WANT_READ) {
+      loop_.drop_writable(p.fd.get());
+      return true;
+    }
+    if (e == SSL_ERROR_WANT_WRITE) {
+      (void)loop_.want_writable(p.fd.get(), [this, key] { tls_step(key); });
+      return true;
+    }
+    return false;
+  };
+  if (!p.handshaken) {
+    ERR_clear_error();
+    int r = SSL_connect(ssl);
+    if (r != 1) {
+      if (wait_for(r)) return;
+      return finish(key, false, "TLS handshake: " + ssl_error_text());
+    }
+    p.handshaken = true;
+  }
+  while (p.sent < p.out.size()) {
+    ERR_clear_error();
+    int r = SSL_write(ssl, p.out.data() + p.sent, int(p.out.size() - p.sent));
+    if (r <= 0) {
+      if (wait_for(r)) return;
+      return finish(key, false, "TLS send: " + ssl_error_text());
+    }
+    p.sent += size_t(r);
+  }
+  loop_.drop_writable(p.fd.get());
+  char buf[16384];
+  for (;;) {
+    ERR_clear_error();
+    int r = SSL_read(ssl, buf, sizeof buf);
+    if (r > 0) {
+      p.in.append(buf, size_t(r));
+      if (p.in.size() > kMaxResponse)
+        return finish(key, false, fmt::format("response longer than {} bytes", kMaxResponse));
+      continue;
+    }
+    int e = SSL_get_error(ssl, r);
+    // The end: close_notify, or (as many servers do) the TCP close without it.
+    if (e == SSL_ERROR_ZERO_RETURN || (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0)) break;
+    if (e == SSL_ERROR_SSL &&
+        ERR_GET_REASON(ERR_peek_error()) == SSL_R_UNEXPECTED_EOF_WHILE_READING)
+      break;
+    if (wait_for(r)) return;
+    return finish(key, false, "TLS recv: " + ssl_error_text());
+  }
+  end_of_response(key);
 }
 
 void Prober::on_readable(uint64_t key) {
@@ -220,9 +332,15 @@ void Prober::on_readable(uint64_t key) {
       return finish(key, false, fmt::format("response longer than {} bytes", kMaxResponse));
     return;
   }
-  // The peer closed: judge the response.
+  end_of_response(key);
+}
+
+// The peer closed: the response is judged; the next url, or the verdict.
+void Prober::end_of_response(uint64_t key) {
+  Probe& p = *probes_.at(key);
   const UrlCheck& u = p.check.urls[p.url];
   if (auto why = http_verdict(p.in, u)) return finish(key, false, u.path + ": " + *why);
+  p.ssl.reset();
   loop_.unwatch(p.fd.get());
   p.fd.reset();
   if (++p.url < p.check.urls.size()) return connect(key);

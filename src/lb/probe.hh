@@ -1,6 +1,6 @@
 #pragma once
 // The checkers' probes on the event loop: what a StartProbe (lb/checker.hh) does for TCP_CHECK,
-// HTTP_GET and MISC_CHECK (keepalived 2.2.7 check_tcp.c, check_http.c, check_misc.c).
+// HTTP_GET, SSL_GET and MISC_CHECK (keepalived 2.2.7 check_tcp.c, check_http.c, check_misc.c).
 //
 //  - TCP_CHECK: a non-blocking connect (from bindto when given) to connect_ip:connect_port, else
 //    the real server; success when it completes.
@@ -9,6 +9,9 @@
 //    passes when the status is one of status_code (default 200-299) and, with `digest`, the MD5
 //    of the body equals it. Garbage (no `HTTP/x.y NNN` status line), a body shorter than its
 //    Content-Length (closed early), a reset, or more than kMaxResponse bytes fail.
+//  - SSL_GET: HTTP_GET over TLS (OpenSSL), with SNI set to the virtualhost when there is one; the
+//    certificate is not verified (keepalived's SSL_GET checks the page, not the certificate).
+//    A response ended by a TCP close without close_notify is accepted, as keepalived does.
 //  - MISC_CHECK: misc_path through `/bin/sh -c` (as script_user, via the child supervisor), its
 //    exit code read as ProbeOutcome::from_exit_status (misc_dynamic weights).
 // Nothing here blocks: every socket is non-blocking and watched by the loop; a target that never
@@ -26,6 +29,8 @@
 #include "lb/checker.hh"
 #include "lb/config.hh"
 #include "vrrp/scripts.hh"
+
+struct ssl_ctx_st;  // OpenSSL's SSL_CTX
 
 namespace vnet::lb {
 
@@ -63,11 +68,17 @@ class Prober {
   void finish(uint64_t key, bool success, const std::string& detail,
               std::optional<int> weight = std::nullopt);
   void release(Probe& p);
+  void start_tls(uint64_t key);
+  void tls_step(uint64_t key);
+  void end_of_response(uint64_t key);
+  static std::string host(const Probe& p);
+  static std::string request(const Probe& p);
 
   EventLoop& loop_;
   Children& children_;
   vrrp::ScriptRunner runner_;
   std::map<uint64_t, std::unique_ptr<Probe>> probes_;
+  ::ssl_ctx_st* ssl_ctx_ = nullptr;  // SSL_GET's client context, made on first use
 };
 
 }  // namespace vnet::lb

@@ -116,10 +116,7 @@ virtual_server 10.0.0.1 80 {
   lb_kind DR
   persistence_timeout 60
   real_server 10.1.0.1 80 {
-    SSL_GET {
-      url {
-        path /
-      }
+    SMTP_CHECK {
     }
   }
 }
@@ -158,7 +155,7 @@ virtual_server 10.0.0.2 80 {
             std::string::npos)
       << all;
   EXPECT_NE(all.find("persistence_timeout"), std::string::npos) << all;
-  EXPECT_NE(all.find("k.conf:6: SSL_GET: no prober"), std::string::npos) << all;
+  EXPECT_NE(all.find("k.conf:6: SMTP_CHECK: no prober"), std::string::npos) << all;
   EXPECT_NE(all.find("FWM 7: fwmark and group services need IPVS"), std::string::npos) << all;
   EXPECT_EQ(all.find("10.0.0.2"), std::string::npos) << all;  // NAT, rr, TCP_CHECK: served
 }
