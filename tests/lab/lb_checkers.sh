@@ -5,7 +5,8 @@
 # digest, r2 with a virtualhost sent as SNI; r3 by a MISC_CHECK whose exit code sets its weight.
 # Asserts: all in the table, r3 at weight exit-2 and wrr spreading by it; r1's page changing
 # (digest differs) and r2's TLS server dying each take only that server out, within the bound, and
-# their return brings them back; MISC_CHECK exit 1 takes r3 out, exit 0 restores its weight.
+# their return brings them back; MISC_CHECK exit 1 takes r3 out, exit 0 restores its weight; a
+# service whose live weight falls below its quorum is answered by its sorry server alone.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lb_common.bash"
 command -v openssl >/dev/null || { echo "SKIP: needs openssl"; exit 77; }
@@ -78,6 +79,28 @@ virtual_server 10.80.0.100 80 {
   }
 }
 CONF
+# Quorum: a second service (:81) over r1 and r2 (weight 1 each, TCP_CHECK) needs a live weight
+# of 2; below it, the sorry server (r3) answers alone.
+cat >> "$WORK/k.conf" <<CONF
+virtual_server 10.80.0.100 81 {
+  delay_loop 1
+  lvs_sched rr
+  lb_kind NAT
+  protocol TCP
+  quorum 2
+  sorry_server 10.81.3.2 8000
+  real_server 10.81.1.2 8000 {
+    TCP_CHECK {
+      connect_timeout 1
+    }
+  }
+  real_server 10.81.2.2 8000 {
+    TCP_CHECK {
+      connect_timeout 1
+    }
+  }
+}
+CONF
 ip -n $D addr add 10.80.0.100/32 dev lo
 start_daemon
 wait_for 8 all_in || fail "real servers not in the table: $(show)"
@@ -116,6 +139,23 @@ wait_for 5 eval '! in_table 3' || fail "MISC_CHECK exit 1 did not take r3 out: $
 echo 0 > "$WORK/w3"
 wait_for 5 eval '[ "$(tw3)" = 1 ]' || fail "MISC_CHECK exit 0 did not restore weight 1: $(show)"
 pass "MISC_CHECK: exit 1 took r3 out, exit 0 brought it back at its configured weight"
+
+quorum81() { show | jq -r '.[1].quorum_up'; }
+answers81() {  # answers81 N: who answered N requests to :81, sorted and counted
+  for _ in $(seq "$1"); do ip netns exec $C curl -s --max-time 2 http://10.80.0.100:81/who || echo failed; done | sort | uniq -c | awk '{printf "%s=%s ", $2, $1}'
+}
+[ "$(quorum81)" = true ] || fail ":81 quorum not up: $(show)"
+got=$(answers81 6)
+[[ $got != *r3* && $got != *failed* ]] || fail ":81 with quorum up answered $got"
+kill "${RPID[1]}"
+wait_for 6 eval '[ "$(quorum81)" = false ]' || fail ":81 quorum not lost with r1 dead: $(show)"
+got=$(answers81 6)
+[ "$got" = "r3=6 " ] || fail ":81 below quorum answered $got, the sorry server alone should"
+start_real 1
+wait_for 6 eval '[ "$(quorum81)" = true ]' || fail ":81 quorum not back: $(show)"
+got2=$(answers81 6)
+[[ $got2 != *r3* && $got2 != *failed* ]] || fail ":81 after quorum came back answered $got2"
+pass "quorum 2 lost with r1 dead: the sorry server answered ($got); back: $got2"
 
 kill "$DPID"
 wait_for 5 gone "$DPID" || fail "daemon did not stop"
