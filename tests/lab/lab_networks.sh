@@ -41,6 +41,11 @@ t=$(ip netns exec nets-guest nft list tables)
 [[ $t == *"inet vnet_network"* && $t != *nat* ]] || fail "guest tables: $t"
 pass "up: 3 networks, each with its dnsmasq and its mode's nftables tables"
 
+# The outside routes every lab subnet back to its gateway, as a real upstream would: only the
+# gateways' rules (NAT, isolation) decide what the server sees and who reaches it.
+ip -n $OUT route add 10.0.10.0/24 via 198.51.100.2
+ip -n $OUT route add 10.0.20.0/24 via 100.64.1.2
+ip -n $OUT route add 10.0.30.0/24 via 100.64.2.2
 "$VNET" lab test "$LAB" --junit "$WORK/j.xml" > "$WORK/test.log" 2>&1 ||
   fail "scenarios: $(cat "$WORK/test.log")"
 pass "scenarios: leases from the pools and the static ones, names across networks, NAT out, isolated stays in"
@@ -74,6 +79,17 @@ grep -qx 100.64.1.2 "$WORK/server.log" || fail "no connection from staff's uplin
 grep -q '^10\.' "$WORK/server.log" && fail "a client's own address reached the outside: $peers"
 grep -q '^10\.0\.30\.\|^100\.64\.2\.' "$WORK/server.log" && fail "guest (isolated) reached the server: $peers"
 pass "the outside server saw only the gateways' uplink addresses: $peers"
+
+# Control: without guest's rules and with forwarding on, pc5 does reach the server — the
+# isolation above was the gateway's doing, not a missing route.
+ip netns exec nets-guest nft delete table inet vnet_network
+ip netns exec nets-guest sysctl -qw net.ipv4.ip_forward=1
+x pc5 -- ip route replace default via 10.0.30.1
+"$VNET" lab exec nets pc5 -- busybox nc -w 2 203.0.113.10 8080 < /dev/null ||
+  fail "control: pc5 cannot reach the server even without guest's rules"
+wait_for 5 grep -q '^10\.0\.30\.' "$WORK/server.log" ||
+  fail "control: the server never saw pc5 without guest's rules: $(sort -u "$WORK/server.log")"
+pass "control: with guest's rules removed pc5 reaches the server (so they are what stopped it)"
 
 devices_out() { ip -n $OUT -o link show | awk -F': ' '{print $2}' | cut -d@ -f1 | grep -v '^lo$' || true; }
 [ "$(devices_out | wc -l)" = 3 ] || fail "want 3 uplink veths in $OUT, have: $(devices_out)"
