@@ -37,6 +37,7 @@ std::string dnsmasq_config(const NetworkSpec& net, const std::vector<ResolvedLea
   line("dhcp-leasefile=" + files.leases);
   line("dhcp-authoritative");
   line("log-dhcp");
+  if (!net.ping_check) line("no-ping");
   std::string mask = netmask(net.subnet.length);
   long long secs = net.lease_time.count();
   for (auto& r : net.ranges)

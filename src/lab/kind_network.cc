@@ -116,6 +116,9 @@ class NetworkKind final : public NodeKind {
              "address pools FROM-TO (both included), inside the subnet, not overlapping"},
             {"hosts", schema::list(schema::ref("dhcpHost")), "static leases"},
             {"lease", schema::ref("duration"), "lease time (default 1 h, at least 2 m)"},
+            {"ping", schema::boolean(),
+             "dnsmasq pings an address before offering it, as libvirt leaves it (default true; "
+             "each new address then takes about 3 s); false offers at once"},
         }};
     return t;
   }
@@ -366,6 +369,12 @@ void NetworkKind::parse_dhcp(const YAML::Node& d, NetworkSpec& s, Reader& r) {
       r.error(h["interface"], "dhcp host interface goes with node");
     l.name = h["name"] ? r.str(h["name"], "dhcp host name").value_or("") : l.node;
     s.leases.push_back(std::move(l));
+  }
+  if (auto p = d["ping"]) {
+    auto w = r.str(p, "dhcp ping").value_or("");
+    if (w != "true" && w != "false")
+      r.error(p, fmt::format("dhcp ping '{}': expected true or false", w));
+    s.ping_check = w != "false";
   }
   if (d["lease"]) {
     auto t =

@@ -69,6 +69,8 @@ struct NetworkSpec final : NodeSpec {
   std::vector<DhcpRange> ranges;
   std::vector<StaticLease> leases;
   std::chrono::seconds lease_time{3600};
+  // dnsmasq pings an address before offering it (3 s without an answer); false = `no-ping`.
+  bool ping_check = true;
   std::string domain = "lab";
   std::vector<std::string> forwarders;
   NetworkUplink uplink;

@@ -157,6 +157,9 @@ TEST(Networks, DnsmasqServesThePoolsTheStaticLeasesAndTheLabsNames) {
         "dhcp-option=option:dns-server,10.0.10.1"})
     EXPECT_TRUE(has_line(c, l)) << l << " missing in\n" << c;
   EXPECT_EQ(c.find("enable-ra"), std::string::npos);
+  EXPECT_EQ(c.find("no-ping"), std::string::npos);  // dnsmasq's and libvirt's default
+  s.ping_check = false;
+  EXPECT_TRUE(has_line(dnsmasq_config(s, {}, {"h", "l", "p"}, "x"), "no-ping"));
   // Isolated: no router offered; IPv6 advertised with router lifetime 0.
   s.mode = NetworkMode::kIsolated;
   s.subnet6 = *packet::IpPrefix::parse("fd00:10::/64");
