@@ -240,6 +240,19 @@ void add_lab(CLI::App& app) {
                                  e["interface"].get<std::string>(),
                                  e["was_up"].get<bool>() ? "up" : "down", e["ifindex"].get<int>());
     }
+    if (j.contains("networks")) {  // lab/networks.hh
+      std::cout << "networks:\n";
+      for (auto& [net, nw] : j["networks"].items()) {
+        std::string up = nw.contains("uplink") ? ", uplink " + nw["uplink"].value("device", "") +
+                                                     " in " + nw["uplink"].value("netns", "")
+                                               : "";
+        std::cout << fmt::format("  {:<12} {} in {}{}, {} leases\n", net, nw.value("mode", "?"),
+                                 nw.value("netns", "?"), up, nw["lease_list"].size());
+        for (auto& l : nw["lease_list"])
+          std::cout << fmt::format("    {:<15} {} {}\n", l["address"].get<std::string>(),
+                                   l["mac"].get<std::string>(), l["hostname"].get<std::string>());
+      }
+    }
     if (j.contains("switches")) {
       for (auto& b : j["switches"]) {
         std::cout << fmt::format("switch {}: vlans {}, {} MACs learned\n",

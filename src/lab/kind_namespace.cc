@@ -28,6 +28,25 @@
 #include "vrrp/keepalived_conf.hh"
 
 namespace vnet::lab {
+
+Result<std::string> attach_namespace_link(const Node& n, const Link& l, LabRuntime& rt) {
+  const Topology& t = rt.topo();
+  auto sw = rt.netlink(t.switch_netns());
+  if (!sw) return sw.error();
+  auto peer = open_netns(t.netns(n.name));
+  if (!peer) return peer.error();
+  auto mac = n.macs.find(l.a.interface);
+  std::optional<packet::MacAddress> m;
+  if (mac != n.macs.end()) m = mac->second;
+  // The dataplane's namespace is the lab's own: a device of this name there is a leftover of
+  // this node's previous life (the kernel deletes namespaces asynchronously).
+  if (auto s = (*sw)->del_link(l.device); !s) return s.error();
+  if (auto s = (*sw)->add_veth(l.device, peer->get(), t.netns(n.name), l.a.interface, m); !s)
+    return s.error();
+  if (auto s = (*sw)->set_up(l.device, true); !s) return s.error();
+  return "afpacket:" + l.device;
+}
+
 namespace {
 
 struct RouteSpec {
@@ -374,21 +393,7 @@ Status NamespaceKind::create(const Node& n, LabRuntime& rt) const {
 }
 
 Result<std::string> NamespaceKind::attach(const Node& n, const Link& l, LabRuntime& rt) const {
-  const Topology& t = rt.topo();
-  auto sw = rt.netlink(t.switch_netns());
-  if (!sw) return sw.error();
-  auto peer = open_netns(t.netns(n.name));
-  if (!peer) return peer.error();
-  auto mac = n.macs.find(l.a.interface);
-  std::optional<packet::MacAddress> m;
-  if (mac != n.macs.end()) m = mac->second;
-  // The dataplane's namespace is the lab's own: a device of this name there is a leftover of
-  // this node's previous life (the kernel deletes namespaces asynchronously).
-  if (auto s = (*sw)->del_link(l.device); !s) return s.error();
-  if (auto s = (*sw)->add_veth(l.device, peer->get(), t.netns(n.name), l.a.interface, m); !s)
-    return s.error();
-  if (auto s = (*sw)->set_up(l.device, true); !s) return s.error();
-  return "afpacket:" + l.device;
+  return attach_namespace_link(n, l, rt);
 }
 
 Status NamespaceKind::set_link(const Node&, const Link& l, bool up, LabRuntime& rt) const {

@@ -56,6 +56,9 @@ class NodeKind {
 
   // Fills n.spec and n.interfaces from the node's YAML map (keys already checked).
   virtual void parse(const YAML::Node& yaml, Node& n, Reader& r) const = 0;
+  // Links the node's own keys declare (a network's `switch` and `vlan`), added after the file's
+  // links and validated with them; their `where` is the node's key.
+  virtual std::vector<Link> own_links(const Node&, Reader&) const { return {}; }
   // After every node and link is known: cross-node rules (gateways on-link, VRRP interfaces).
   virtual void validate(const Node&, Reader&) const {}
   // The VRRP configuration the node runs, if any (vrrp_master/failover steps, status).

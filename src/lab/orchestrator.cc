@@ -20,6 +20,7 @@
 #include "lab/interrupt.hh"
 #include "lab/link_impair.hh"
 #include "lab/netns.hh"
+#include "lab/networks.hh"
 #include "lab/node_kind.hh"
 #include "lab/node_view.hh"
 #include "lab/state.hh"
@@ -533,6 +534,7 @@ Result<json> lab_status(const std::string& name) {
     else
       p["state"] = "gone";
   }
+  add_network_status(j);  // leases of the lab's networks (lab/networks.hh)
   auto c = SwitchClient::connect(lab_console(name));
   if (c) {
     if (auto bridges = c->bridges(); bridges) {

@@ -28,6 +28,7 @@ const Registry& registry() {
     r.add(make_router_kind());
     r.add(make_external_kind());
     r.add(make_vm_kind());
+    r.add(make_network_kind());  // after the switches: a network names its switch
     // Scenario steps.
     r.add(make_ping_step());
     r.add(make_ping6_step());
@@ -47,6 +48,8 @@ const Registry& registry() {
     r.add(make_stream_step());
     r.add(make_converge_step());
     r.add(make_probe_step());
+    r.add(make_dhcp_step());
+    r.add(make_dns_step());
     return r;
   }();
   return r;

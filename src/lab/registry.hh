@@ -34,6 +34,7 @@ std::unique_ptr<NodeKind> make_host_kind();
 std::unique_ptr<NodeKind> make_router_kind();
 std::unique_ptr<NodeKind> make_external_kind();
 std::unique_ptr<NodeKind> make_vm_kind();
+std::unique_ptr<NodeKind> make_network_kind();
 std::unique_ptr<StepKind> make_ping_step();
 std::unique_ptr<StepKind> make_ping6_step();
 std::unique_ptr<StepKind> make_tcp_step();
@@ -52,5 +53,7 @@ std::unique_ptr<StepKind> make_root_bridge_step();
 std::unique_ptr<StepKind> make_stream_step();
 std::unique_ptr<StepKind> make_converge_step();
 std::unique_ptr<StepKind> make_probe_step();
+std::unique_ptr<StepKind> make_dhcp_step();
+std::unique_ptr<StepKind> make_dns_step();
 
 }  // namespace vnet::lab

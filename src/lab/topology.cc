@@ -318,6 +318,9 @@ class Parser {
     if (topo_.switches().empty()) r_.error(Where{file_, 1}, "a lab needs at least one switch");
     parse_tenants(root["tenants"], topo_, r_);
     for (auto n : r_.list(root["links"], "links")) parse_link(n);
+    for (const Node& n : topo_.nodes) {
+      for (auto& l : n.kind->own_links(n, r_)) topo_.links.push_back(std::move(l));
+    }
     expand_vlan_subinterfaces();
     parse_captures(root["captures"], topo_, r_);
     for (auto s : r_.list(root["scenarios"], "scenarios")) parse_scenario(s);
