@@ -170,11 +170,13 @@ class LabImpl final : public LabRuntime {
   // Forks the process in ns (in its node's view, if it has one) and records it.
   Result<pid_t> spawn_recorded(const std::string& ns, const std::vector<std::string>& argv,
                                const std::string& log, const std::string& what,
-                               const std::string& node) {
+                               const std::string& node, int fd3 = -1) {
     if (!node.empty()) {
       if (auto s = views_ready(node); !s) return s.error();
     }
-    auto pid = spawn({ns, argv, log, true, node.empty() ? 0 : view_of(node)});
+    SpawnOptions o{ns, argv, log, true, node.empty() ? 0 : view_of(node)};
+    o.fd3 = fd3;
+    auto pid = spawn(o);
     if (!pid) return pid.error();
     if (auto s = state_.record_pid(*pid, process_start_time(*pid), what, node); !s)
       return s.error();
@@ -182,7 +184,7 @@ class LabImpl final : public LabRuntime {
   }
 
   Status start_service(const Node& n, const std::string& ns, ServiceSpec s) override {
-    auto pid = spawn_recorded(ns, s.argv, s.log_file, s.what, n.name);
+    auto pid = spawn_recorded(ns, s.argv, s.log_file, s.what, n.name, s.fd3);
     if (!pid) return pid.error();
     pending_.push_back({*pid, Clock::now(), std::move(s)});
     return {};
