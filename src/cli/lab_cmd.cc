@@ -71,6 +71,12 @@ void join_or_die(const std::string& lab, const std::string& cmd) {
 // Rootless `up`: a new holder, joined.
 void create_holder_or_die(const std::string& lab, const std::string& cmd) {
   if (!lab::rootless::unprivileged()) return;
+  // Before a holder exists: `up` would refuse the lab anyway, and the new holder be left over.
+  if (lab::State::exists(lab))
+    fail(
+        fmt::format("vnet lab {}: lab {} is already up or was not taken down (state in {}); run "
+                    "vnet lab down {} first",
+                    cmd, lab, lab::state_dir(lab), lab));
   if (auto s = lab::rootless::create_and_join(lab); !s)
     fail("vnet lab " + cmd + ": " + s.error().message);
 }

@@ -415,8 +415,9 @@ std::vector<Diagnostic> refusals(const Topology& t) {
   std::vector<Diagnostic> out;
   if (!t.hosts.empty()) {
     out.push_back({t.hosts.front().where,
-                   "a lab across hosts cannot run rootless: its VXLAN cables leave this machine "
-                   "from the host's network namespace, which needs root (run it as root)"});
+                   "a lab across machines (machines:) cannot run rootless: its VXLAN cables leave "
+                   "this machine from the host's network namespace, which needs root (run it as "
+                   "root)"});
   }
   for (const Node& n : t.nodes) {
     std::string why = n.kind->rootless_refusal(n);
