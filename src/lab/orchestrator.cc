@@ -214,7 +214,12 @@ class LabImpl final : public LabRuntime {
           continue;
         }
         if (r < 0 && errno == ECHILD && !process_running(p.pid)) {
-          done[i] = true;  // not our child (cannot happen) and gone
+          // Not our child (spawned outside a rootless lab, lab/rootless.hh) and gone: its
+          // status is unknown, but a daemon must not end.
+          done[i] = true;
+          if (p.spec.daemon && result)
+            result = make_error(ECHILD, "{} ended at once (log {}){}", p.spec.what, p.spec.log_file,
+                                log_tail(p.spec.log_file));
           continue;
         }
         if (Clock::now() - p.started < kServiceFirstSecond) {

@@ -468,6 +468,9 @@ Status join(const std::string& lab) {
   // (so `down` can still find and remove everything).
   if (auto state = State::load(lab)) {
     for (auto& p : state->j().value("pids", json::array())) {
+      // A node's processes live in its view's mount namespace: only the lab's own (the
+      // dataplane, a capture) see the lab's /run/netns.
+      if (!p.value("node", std::string()).empty()) continue;
       pid_t other = p["pid"].get<pid_t>();
       if (process_start_time(other) == p["start"].get<long long>() && process_running(other) &&
           join_pid(other))

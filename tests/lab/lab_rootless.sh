@@ -62,7 +62,7 @@ run_as() {
   local u=$1; shift
   local g
   g=$(getent passwd "$u" | cut -d: -f4)
-  ip netns exec $T-out setpriv --reuid="$u" --regid="${g:-$u}" --clear-groups \
+  ip netns exec "${OUT:-$T-out}" setpriv --reuid="$u" --regid="${g:-$u}" --clear-groups \
     env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME="$RL" XDG_RUNTIME_DIR="$RL/xdg-$u" \
     "$RL/vnet" "$@"
 }
@@ -129,6 +129,7 @@ one_map() {
     wait_for 5 gone "$holder" || fail "uid $u: holder $holder survived SIGKILL"
   fi
   run_as "$u" lab down rootless > "$WORK/down-$u.log" 2>&1 || fail "uid $u: down: $(cat "$WORK/down-$u.log")"
+  grep -q "3 namespaces removed" "$WORK/down-$u.log" || fail "uid $u: down: $(cat "$WORK/down-$u.log")"
   wait_for 5 test -z "$(leftovers "$u")" ||
     fail "uid $u: processes left after down: $(ps -o pid,cmd -u "$u")"
   [ -z "$(ls -A "$state")" ] || fail "uid $u: files left in $state: $(ls -A "$state")"
@@ -154,6 +155,18 @@ single=$((40000 + $$ % 20000))
 ! grep -q "^$single:" /etc/subuid || fail "uid $single has subordinate ids"
 UIDS+=("$single")
 one_map "$single" single
+
+# An uplink whose outside has no usable interface: passt ends at once, `up` fails saying so and
+# removes what it made.
+ns_add $T-bare
+if OUT=$T-bare run_as "$single" lab up "$LAB" > "$WORK/bare.log" 2>&1; then
+  fail "up succeeded with passt unable to start"
+fi
+grep -q "up1 passt ended at once" "$WORK/bare.log" ||
+  fail "up does not say passt failed: $(cat "$WORK/bare.log")"
+[ -z "$(ls -A "$RL/xdg-$single/vnet/labs")" ] && [ -z "$(leftovers "$single")" ] ||
+  fail "the failed up left state or processes: $(ls -A "$RL/xdg-$single/vnet/labs")"
+pass "passt without a usable outside: up fails and says so ($(grep -o 'up1 passt ended[^(]*' "$WORK/bare.log" | head -1))"
 
 # What needs root is refused before anything is created, with file:line and the reason.
 cat > "$RL/needs-root.yaml" <<'EOF'
