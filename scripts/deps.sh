@@ -26,6 +26,9 @@ pkgs=(
   tcpdump tshark
   # the seminar lab's servers and clients: dnsmasq (DNS, DHCP) and busybox (udhcpc, nslookup)
   dnsmasq-base busybox
+  # rootless labs (docs/rootless.md): passt as the uplink, newuidmap/newgidmap for subordinate
+  # ids; util-linux's setpriv runs tests/lab/lab_rootless.sh as an ordinary user
+  passt uidmap
   # spanning tree interop (stp_ovs: the test runs its own daemons on a private database)
   openvswitch-switch
   # labs across machines: the fan-out (Ansible) and, in tests/lab/multihost.sh, one sshd per

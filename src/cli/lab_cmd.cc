@@ -18,6 +18,7 @@
 #include "lab/interrupt.hh"
 #include "lab/netns.hh"
 #include "lab/orchestrator.hh"
+#include "lab/rootless.hh"
 #include "lab/scenario.hh"
 #include "lab/schema.hh"
 #include "lab/state.hh"
@@ -44,6 +45,47 @@ lab::Topology load_or_die(const std::string& file, const std::string& vrrp_daemo
   if (!t) fail(t.error().message, 2);
   for (auto& w : t->warnings) std::cerr << w.where.str() << ": warning: " << w.message << "\n";
   return std::move(*t);
+}
+
+// Run by an ordinary user (docs/rootless.md): what the lab needs root for is refused here, each
+// at its file:line.
+void refuse_rootless_or_die(const lab::Topology& t) {
+  if (!lab::rootless::unprivileged()) return;
+  auto refused = lab::rootless::refusals(t);
+  for (auto& d : refused) std::cerr << d.str() << "\n";
+  if (!refused.empty())
+    fail(fmt::format("{}: lab {} needs root for what is listed above (this runs as uid {}, "
+                     "without root: a rootless lab, docs/rootless.md)",
+                     t.file, t.name, ::getuid()),
+         2);
+}
+
+// Rootless: joins the lab's holder (its user, mount and network namespaces). A lab without one
+// (not up) is left to the command to report.
+void join_or_die(const std::string& lab, const std::string& cmd) {
+  if (!lab::rootless::unprivileged()) return;
+  if (auto s = lab::rootless::join(lab); !s && s.error().code != ENOENT)
+    fail("vnet lab " + cmd + ": " + s.error().message);
+}
+
+// Rootless `up`: a new holder, joined.
+void create_holder_or_die(const std::string& lab, const std::string& cmd) {
+  if (!lab::rootless::unprivileged()) return;
+  // Before a holder exists: `up` would refuse the lab anyway, and the new holder be left over.
+  if (lab::State::exists(lab))
+    fail(
+        fmt::format("vnet lab {}: lab {} is already up or was not taken down (state in {}); run "
+                    "vnet lab down {} first",
+                    cmd, lab, lab::state_dir(lab), lab));
+  if (auto s = lab::rootless::create_and_join(lab); !s)
+    fail("vnet lab " + cmd + ": " + s.error().message);
+}
+
+// Rootless: after the lab is down (or never came up), its holder goes too.
+void release_holder(const std::string& lab) {
+  if (!lab::rootless::unprivileged() || lab::State::exists(lab)) return;
+  if (auto s = lab::rootless::release(lab); !s)
+    std::cerr << "vnet lab: " << s.error().message << "\n";
 }
 
 bool looks_like_file(const std::string& s) {
@@ -106,6 +148,9 @@ void add_lab(CLI::App& app) {
   auto* lab = app.add_subcommand(
       "lab", "a network from one file: validate, up, test, status, exec, graph, down");
   lab->require_subcommand(1);
+  lab->preparse_callback([](size_t) {
+    if (auto s = lab::rootless::prepare_state_root(); !s) fail("vnet lab: " + s.error().message);
+  });
 
   auto file = std::make_shared<std::string>();
   auto* validate =
@@ -113,6 +158,7 @@ void add_lab(CLI::App& app) {
   validate->add_option("file", *file, "topology file")->required();
   validate->final_callback([file] {
     auto t = load_or_die(*file);
+    refuse_rootless_or_die(t);
     std::cout << fmt::format("{}: lab {} is valid: {} nodes, {} links, {} scenarios\n", *file,
                              t.name, t.nodes.size(), t.links.size(), t.scenarios.size());
     std::exit(0);
@@ -139,11 +185,15 @@ void add_lab(CLI::App& app) {
       ->check(CLI::IsMember({"vnet", "keepalived"}));
   up->final_callback([file, vrrp_daemon, ho] {
     auto t = load_or_die(*file, *vrrp_daemon);
+    refuse_rootless_or_die(t);
     lab::install_interrupt_handlers();
     if (!ho->host.empty()) std::exit(host_share_up(t, ho->host, self_exe()));
     if (!t.hosts.empty()) std::exit(fan_out_up(t, *file, FanOut{self_exe(), ho->inventory}));
-    if (auto s = lab::lab_up(t, self_exe(), std::cout); !s)
+    create_holder_or_die(t.name, "up");
+    if (auto s = lab::lab_up(t, self_exe(), std::cout); !s) {
+      release_holder(t.name);
       fail("vnet lab up: " + s.error().message);
+    }
     std::exit(0);
   });
 
@@ -159,7 +209,10 @@ void add_lab(CLI::App& app) {
       if (!t.hosts.empty()) std::exit(fan_out_down(t, *target, FanOut{self_exe(), ho->inventory}));
       name = t.name;
     }
-    if (auto s = lab::lab_down(name, std::cout); !s) fail("vnet lab down: " + s.error().message);
+    join_or_die(name, "down");
+    auto s = lab::lab_down(name, std::cout);
+    release_holder(name);
+    if (!s) fail("vnet lab down: " + s.error().message);
     std::exit(0);
   });
 
@@ -198,6 +251,7 @@ void add_lab(CLI::App& app) {
       }
       std::exit(0);
     }
+    join_or_die(name, "status");
     auto s = lab::lab_status(name);
     if (!s) fail(s.error().message);
     if (*json_out) {
@@ -308,11 +362,17 @@ void add_lab(CLI::App& app) {
     bool brought_up = false;
     std::unique_ptr<lab::LabRuntime> lab;
     if (!lab::lab_is_up(t.name)) {
+      refuse_rootless_or_die(t);
+      create_holder_or_die(t.name, "test");
       auto r = lab::lab_up(t, self_exe(), std::cout);
-      if (!r) fail("vnet lab test: " + r.error().message);
+      if (!r) {
+        release_holder(t.name);
+        fail("vnet lab test: " + r.error().message);
+      }
       lab = std::move(*r);
       brought_up = true;
     } else {
+      join_or_die(t.name, "test");
       auto r = lab::lab_open(t, self_exe());
       if (!r) fail("vnet lab test: " + r.error().message);
       lab = std::move(*r);
@@ -324,7 +384,10 @@ void add_lab(CLI::App& app) {
     std::ofstream(junit) << report.junit_xml();
     std::cout << "JUnit report: " << junit << "\n";
     lab.reset();
-    if (brought_up && !to->keep) (void)lab::lab_down(t.name, std::cout);
+    if (brought_up && !to->keep) {
+      (void)lab::lab_down(t.name, std::cout);
+      release_holder(t.name);
+    }
     if (!report.interrupted.empty()) std::exit(report.interrupted == "SIGINT" ? 130 : 143);
     if (report.steps.empty()) fail("vnet lab test: no scenario step ran");
     std::exit(report.failed() ? 1 : 0);
@@ -359,6 +422,7 @@ void add_lab(CLI::App& app) {
       cmd_at = 1;
     }
     if (cmd_at >= a.size()) fail("vnet lab exec: no command given");
+    join_or_die(labname, "exec");
     // A VM: through its serial console (docs/vm.md), the words joined into one shell line.
     std::string console = lab::state_dir(labname) + "/" + node + ".console";
     if (::access(console.c_str(), F_OK) == 0) {
@@ -392,6 +456,7 @@ void add_lab(CLI::App& app) {
       fail("vnet lab console: expected [LAB] NODE (labs up: " +
            fmt::format("{}", fmt::join(labs, ", ")) + ")");
     }
+    join_or_die(labname, "console");
     std::string sock = lab::state_dir(labname) + "/" + node + ".console";
     if (::access(sock.c_str(), F_OK) != 0)
       fail(
@@ -422,6 +487,7 @@ void add_lab(CLI::App& app) {
         fail("vnet lab graph: '" + *file + "' is neither a topology file nor a running lab (" +
              state.error().message + ")");
       auto t = load_or_die(state->j().value("file", std::string()));
+      join_or_die(t.name, "graph");
       auto live = lab::query_live_state(t);
       dot = lab::to_dot(t, &live);
       name = t.name;

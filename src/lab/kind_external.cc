@@ -91,6 +91,11 @@ class ExternalKind final : public NodeKind {
   std::pair<std::string_view, std::string_view> graph_style() const override {
     return {"hexagon", "#f3e6cf"};
   }
+  std::string rootless_refusal(const Node&) const override {
+    return "a host interface is opened with AF_PACKET in the host's network namespace, which "
+           "needs root (CAP_NET_RAW there); run the lab as root, or reach the outside through "
+           "an uplink (uplinks:, docs/rootless.md)";
+  }
 
   void parse(const YAML::Node& yaml, Node& n, Reader& r) const override {
     auto spec = std::make_shared<ExternalSpec>();

@@ -239,11 +239,27 @@ Status in_netns(const std::string& name, const std::function<Status()>& fn) {
   return s;
 }
 
+namespace {
+std::function<Result<pid_t>(const SpawnOptions&)>& home_spawner() {
+  static std::function<Result<pid_t>(const SpawnOptions&)> fn;
+  return fn;
+}
+}  // namespace
+
+void set_home_spawner(std::function<Result<pid_t>(const SpawnOptions&)> fn) {
+  home_spawner() = std::move(fn);
+}
+
 Result<pid_t> spawn(const SpawnOptions& o) {
   if (o.argv.empty()) return make_error(EINVAL, "spawn: empty command");
-  auto target = open_netns(o.netns);
-  if (!target) return target.error();
-  int tfd = target->get();
+  if (o.netns.empty() && home_spawner()) return home_spawner()(o);
+  UniqueFd target;
+  if (!o.netns.empty()) {
+    auto t = open_netns(o.netns);
+    if (!t) return t.error();
+    target = std::move(*t);
+  }
+  int tfd = target.get();
   ViewFds view;
   char cwd[4096] = "";
   if (o.view < 0)
@@ -265,7 +281,7 @@ Result<pid_t> spawn(const SpawnOptions& o) {
   }
   if (pid == 0) {
     if (o.new_session) ::setsid();
-    if (::setns(tfd, CLONE_NEWNET) < 0) _exit(126);
+    if (tfd >= 0 && ::setns(tfd, CLONE_NEWNET) < 0) _exit(126);
     if (o.out_fd >= 0) {
       int null = ::open("/dev/null", O_RDONLY);
       if (null >= 0) ::dup2(null, 0);
@@ -284,7 +300,13 @@ Result<pid_t> spawn(const SpawnOptions& o) {
     // Only stdin, stdout and stderr go to the service: a descriptor the caller of `vnet lab`
     // left open (a lock held by flock(1), a pipe of a CI runner) must not live as long as the
     // lab's daemons, or the lock stays held and the pipe never reaches end of file.
-    ::close_range(3, ~0U, 0);
+    unsigned first_closed = 3;
+    if (o.fd3 >= 0) {
+      if (o.fd3 != 3 && ::dup2(o.fd3, 3) < 0) _exit(126);
+      if (o.fd3 == 3) ::fcntl(3, F_SETFD, 0);
+      first_closed = 4;
+    }
+    ::close_range(first_closed, ~0U, 0);
     std::vector<char*> args;
     for (auto& a : o.argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);

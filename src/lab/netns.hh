@@ -61,9 +61,15 @@ struct SpawnOptions {
                     // -1 = a view whose holder is gone (refused)
   int out_fd = -1;  // when set (with err_fd): stdout and stderr go here, stdin is /dev/null
   int err_fd = -1;
+  int fd3 = -1;  // when set: the process gets this descriptor as its fd 3 (passt --fd 3)
 };
-// fork + setns + exec; returns the child's pid (it is not waited for).
+// fork + setns + exec; returns the child's pid (it is not waited for). An empty netns is the
+// namespace this process runs in (the host's), or, when a home spawner is set, the one it
+// stands for.
 Result<pid_t> spawn(const SpawnOptions& options);
+// Spawns for an empty netns go through `fn` from now on (a rootless lab: the namespace `vnet lab
+// up` was started from, left by this process; lab/rootless.hh). An empty function resets.
+void set_home_spawner(std::function<Result<pid_t>(const SpawnOptions&)> fn);
 // Runs a command in a namespace and waits: returns its exit status (128+signal when killed).
 Result<int> run_in_netns(const std::string& netns, const std::vector<std::string>& argv, bool quiet,
                          pid_t view = 0);

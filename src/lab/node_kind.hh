@@ -54,6 +54,9 @@ class NodeKind {
   // (lab/tenants.hh).
   virtual bool joins_tenants() const { return false; }
 
+  // Why a node of this kind cannot run in a rootless lab (lab/rootless.hh), or "" when it can.
+  virtual std::string rootless_refusal(const Node&) const { return {}; }
+
   // Fills n.spec and n.interfaces from the node's YAML map (keys already checked).
   virtual void parse(const YAML::Node& yaml, Node& n, Reader& r) const = 0;
   // Links the node's own keys declare (a network's `switch` and `vlan`), added after the file's

@@ -171,11 +171,13 @@ class LabImpl final : public LabRuntime {
   // Forks the process in ns (in its node's view, if it has one) and records it.
   Result<pid_t> spawn_recorded(const std::string& ns, const std::vector<std::string>& argv,
                                const std::string& log, const std::string& what,
-                               const std::string& node) {
+                               const std::string& node, int fd3 = -1) {
     if (!node.empty()) {
       if (auto s = views_ready(node); !s) return s.error();
     }
-    auto pid = spawn({ns, argv, log, true, node.empty() ? 0 : view_of(node)});
+    SpawnOptions o{ns, argv, log, true, node.empty() ? 0 : view_of(node)};
+    o.fd3 = fd3;
+    auto pid = spawn(o);
     if (!pid) return pid.error();
     if (auto s = state_.record_pid(*pid, process_start_time(*pid), what, node); !s)
       return s.error();
@@ -183,7 +185,7 @@ class LabImpl final : public LabRuntime {
   }
 
   Status start_service(const Node& n, const std::string& ns, ServiceSpec s) override {
-    auto pid = spawn_recorded(ns, s.argv, s.log_file, s.what, n.name);
+    auto pid = spawn_recorded(ns, s.argv, s.log_file, s.what, n.name, s.fd3);
     if (!pid) return pid.error();
     pending_.push_back({*pid, Clock::now(), std::move(s)});
     return {};
@@ -213,7 +215,12 @@ class LabImpl final : public LabRuntime {
           continue;
         }
         if (r < 0 && errno == ECHILD && !process_running(p.pid)) {
-          done[i] = true;  // not our child (cannot happen) and gone
+          // Not our child (spawned outside a rootless lab, lab/rootless.hh) and gone: its
+          // status is unknown, but a daemon must not end.
+          done[i] = true;
+          if (p.spec.daemon && result)
+            result = make_error(ECHILD, "{} ended at once (log {}){}", p.spec.what, p.spec.log_file,
+                                log_tail(p.spec.log_file));
           continue;
         }
         if (Clock::now() - p.started < kServiceFirstSecond) {

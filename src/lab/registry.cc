@@ -29,6 +29,7 @@ const Registry& registry() {
     r.add(make_external_kind());
     r.add(make_vm_kind());
     r.add(make_network_kind());  // after the switches: a network names its switch
+    r.add(make_uplink_kind());
     // Scenario steps.
     r.add(make_ping_step());
     r.add(make_ping6_step());

@@ -35,6 +35,7 @@ std::unique_ptr<NodeKind> make_router_kind();
 std::unique_ptr<NodeKind> make_external_kind();
 std::unique_ptr<NodeKind> make_vm_kind();
 std::unique_ptr<NodeKind> make_network_kind();
+std::unique_ptr<NodeKind> make_uplink_kind();
 std::unique_ptr<StepKind> make_ping_step();
 std::unique_ptr<StepKind> make_ping6_step();
 std::unique_ptr<StepKind> make_tcp_step();

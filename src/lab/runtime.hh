@@ -34,6 +34,7 @@ struct ServiceSpec {
   // Readiness, polled (every few ms, up to ready_within) once the process is up; empty = none.
   std::function<Status()> ready;
   std::chrono::milliseconds ready_within{5000};  // a VM's boot takes longer (lab/kind_vm.cc)
+  int fd3 = -1;  // a descriptor the process gets as its fd 3 (an uplink's connected socket)
 };
 
 class LabRuntime {
@@ -62,7 +63,9 @@ class LabRuntime {
   // when its holder is gone (spawning into it then fails rather than run on the host's files).
   virtual pid_t view_of(const std::string& node) const = 0;
 
-  // Starts a service of node n inside namespace ns and records its pid before it can run.
+  // Starts a service of node n inside namespace ns and records its pid before it can run. An
+  // empty ns is the namespace `vnet lab up` was started from (the host's, or for a rootless lab
+  // the user's own: lab/rootless.hh).
   virtual Status start_service(const Node& n, const std::string& ns, ServiceSpec s) = 0;
   // Waits until every service started since the last call has lived through its first second
   // (a one-shot may have finished cleanly) and passed its readiness check. The error names the
