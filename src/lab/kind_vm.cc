@@ -29,10 +29,12 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <thread>
 
+#include "base/fd.hh"
 #include "base/log.hh"
 #include "lab/interfaces.hh"
 #include "lab/netns.hh"
@@ -64,6 +66,7 @@ struct VmSpec final : NodeSpec {
   std::string firmware = "bios";  // bios | uefi
   std::string ovmf;               // the UEFI firmware file, found when the lab was loaded
   std::string ready;              // console text that means the guest is up; "" = QEMU running
+  std::string login, password;    // for a console that asks for a login (exec through it)
   Duration boot_timeout = std::chrono::seconds(120);
   Duration stop_timeout = std::chrono::seconds(30);
   std::map<std::string, std::string> models;  // NIC model by interface name
@@ -156,6 +159,9 @@ class VmKind final : public NodeKind {
             {"ready", schema::string(),
              "text the serial console prints once the guest is up (`login:`); `up` and `start` "
              "wait for it up to boot_timeout. Default: up as soon as QEMU runs"},
+            {"login", schema::string("USER"),
+             "the user `exec` logs in as when the serial console asks for a login (`login:`)"},
+            {"password", schema::string(), "that user's password (needs login)"},
             {"boot_timeout", schema::ref("duration"),
              "how long `up`/`start` wait for `ready` (default 120s)"},
             {"stop_timeout", schema::ref("duration"),
@@ -324,6 +330,14 @@ void VmKind::parse(const YAML::Node& y, Node& n, Reader& r) const {
                                          n.name, kOvmfFiles[0]));
   }
   if (auto v = y["ready"]) spec->ready = r.str(v, "ready").value_or("");
+  if (auto v = y["login"]) spec->login = r.str(v, "login").value_or("");
+  if (auto v = y["password"]) {
+    spec->password = r.str(v, "password").value_or("");
+    if (!y["login"]) r.error(v, fmt::format("vm {}: password needs login", n.name));
+  }
+  if (spec->login.find_first_of("\n\r") != std::string::npos ||
+      spec->password.find_first_of("\n\r") != std::string::npos)
+    r.error(y["login"], fmt::format("vm {}: login and password are one line each", n.name));
   using std::chrono::seconds;
   if (auto v = y["boot_timeout"]) {
     spec->boot_timeout =
@@ -461,6 +475,15 @@ Status VmKind::start(const Node& n, LabRuntime& rt) const {
   auto from = fs::exists(log, ec) ? fs::file_size(log, ec) : 0;
   // For `console` steps run later, also by another `vnet lab test` on the running lab.
   std::ofstream(file_of(rt, n, ".console.boot"), std::ios::trunc) << from << "\n";
+  // The console's credentials, for exec through it (lab/vm_console.hh), readable by root only.
+  if (!s.login.empty()) {
+    std::string f = file_of(rt, n, ".console.login");
+    ::unlink(f.c_str());
+    UniqueFd fd(::open(f.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+    std::string text = s.login + "\n" + s.password + "\n";
+    if (!fd.valid() || ::write(fd.get(), text.data(), text.size()) != ssize_t(text.size()))
+      return make_error(errno, "vm {}: cannot write {}: {}", n.name, f, std::strerror(errno));
+  }
   ServiceSpec svc{std::move(argv), n.name + " qemu", file_of(rt, n, ".qemu.log")};
   svc.ready_within = std::chrono::duration_cast<milliseconds>(s.boot_timeout);
   std::string ready = s.ready;

@@ -12,7 +12,8 @@
 #   (d) kill: QEMU gone, the switch port has no client; start: the port has its client again and
 #       the VM answers; stop: the guest powers off through the ACPI button (not the power cut);
 #   (e) down leaves no QEMU process, socket or overlay; so does down after SIGKILL of `lab up`;
-#   (f) a trunk VM reaches two VLANs through subinterfaces; a VM boots an ISO;
+#   (f) a trunk VM reaches two VLANs through subinterfaces; a VM boots an ISO; exec logs in on
+#       a console that asks for a login;
 #   (g) bad input: a missing kernel names node, file and file:line; a VM that never shows its
 #       `ready` text fails `up` within boot_timeout, and `up` cleans up.
 . "$(dirname "$0")/lib.sh"
@@ -291,6 +292,58 @@ EOF
 echo "timing: lab up with the trunk VM (kernel+initrd) and the ISO VM booting in parallel: $(grep -o 'is up in [0-9]* ms' "$WORK/trunk.log")"
 pass "a trunk VM (NIC model e1000) reaches VLANs 10 and 20 through 802.1Q subinterfaces, nothing of VLAN 30"
 pass "a VM booting an ISO (isolinux) on VLAN 10 reaches its VLAN's host, and is reached"
+
+# A console that asks for a login (the test guest with vnet.login=USER:PASS runs busybox login on
+# ttyS0): exec logs in with the vm's login/password keys; a wrong password and missing keys fail
+# the step with what went wrong. Three VMs boot in parallel.
+LG=$WORK/login.yaml
+{
+  echo "name: ${T}l"
+  echo "switches: [{name: sw, vlans: [10]}]"
+  echo "vms:"
+  for v in "vmok:password: s3cret" "vmbad:password: wrong" "vmnone:"; do
+    name=${v%%:*} keys=${v#*:}
+    cat <<EOF2
+  - name: $name
+    kernel: $IMG/vmlinuz
+    initrd: $IMG/initrd.gz
+    cmdline: console=ttyS0 quiet panic=-1 vnet.login=vnet:s3cret vnet.shell
+    memory: 128
+    accel: tcg
+    ready: VNET-SHELL
+    interfaces: [{name: eth0}]
+EOF2
+    [ -n "$keys" ] && printf '    login: vnet\n    %s\n' "$keys"
+  done
+  cat <<EOF2
+links:
+  - {endpoints: [vmok, sw], vlan: 10}
+  - {endpoints: [vmbad, sw], vlan: 10}
+  - {endpoints: [vmnone, sw], vlan: 10}
+scenarios:
+  - name: login
+    steps:
+      - console: vmok expect "login:" within 30s
+      - exec: vmok id -u; cat /proc/self/loginuid 2>/dev/null; grep -c vnet /etc/passwd
+        expect: [exit 0, output matches "^0\$"]
+      - console: vmok expect "Password:"
+      - exec: vmok echo second-\$((1+1))
+        expect: [exit 0, output contains second-2]
+      - exec: vmbad true
+        expect: 0
+      - exec: vmnone true
+        expect: 0
+EOF2
+} >"$LG"
+"$VNET" lab test "$LG" >"$WORK/login.log" 2>&1 && fail "the login lab passed with a wrong password and without keys"
+grep -q "PASS\] exec vmok id -u" "$WORK/login.log" && grep -q "PASS\] exec vmok echo second" "$WORK/login.log" \
+  || fail "exec through a login console: $(grep -E 'PASS|FAIL|up in' "$WORK/login.log" | head -20)"
+grep -q "FAIL\] exec vmbad true.*login as vnet failed" "$WORK/login.log" \
+  || fail "a wrong password: $(grep 'exec vmbad' "$WORK/login.log")"
+grep -q "FAIL\] exec vmnone true.*asks for a login: give the vm .login. and .password." "$WORK/login.log" \
+  || fail "no credentials: $(grep 'exec vmnone' "$WORK/login.log")"
+[ ! -e "$VNET_STATE_DIR/${T}l" ] || fail "lab test left the login lab's state"
+pass "exec logs in on a console that asks for a login (keys login/password), stays logged in; a wrong password and missing keys fail the step naming why"
 
 # (g) bad input.
 BAD=$WORK/bad.yaml
