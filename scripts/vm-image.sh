@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Builds the small guest used by VM tests from Debian packages, without installing them:
 #   OUT/vmlinuz    the Debian 12 kernel (linux-image-amd64)
-#   OUT/initrd.gz  busybox-static + the kernel modules for virtio-net, e1000, virtio-blk, 802.1Q
-#                  and the ACPI power button + tests/vm/init
+#   OUT/initrd.gz  busybox-static + the kernel modules for virtio-net, e1000, virtio-blk, 802.1Q,
+#                  IPIP and the ACPI power button + tests/vm/init
 #   OUT/vnet.iso   both on a bootable ISO 9660 image (isolinux; command line
 #                  "console=ttyS0 quiet panic=-1 vnet.shell"), when xorriso and isolinux exist
+#   OUT/keepalived.gz   a second initrd layer: Debian's keepalived (the installed one, package
+#                  keepalived) and the shared libraries it links (ldd), when keepalived is installed
+#   OUT/router.iso the ISO with both layers: a router with a VRRP speaker (examples/vm-router.yaml)
 # The guest configures itself from the kernel command line (see tests/vm/init) and prints
 # VNET-RESULT lines on its serial console. Needs root only for apt-get download.
 set -euo pipefail
@@ -13,7 +16,9 @@ SRC=$(cd "$(dirname "$0")/.." && pwd)
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
 iso_tools() { command -v xorriso >/dev/null && [ -e /usr/lib/ISOLINUX/isolinux.bin ] && [ -e /usr/lib/syslinux/modules/bios/ldlinux.c32 ]; }
-if [ -s "$OUT/vmlinuz" ] && [ -s "$OUT/initrd.gz" ] && { [ -s "$OUT/vnet.iso" ] || ! iso_tools; } && [ "$OUT/initrd.gz" -nt "$SRC/tests/vm/init" ] && [ "$OUT/initrd.gz" -nt "$0" ]; then
+ka=$(command -v keepalived || true)
+if [ -s "$OUT/vmlinuz" ] && [ -s "$OUT/initrd.gz" ] && { [ -s "$OUT/vnet.iso" ] || ! iso_tools; } &&
+  { [ -z "$ka" ] || ! iso_tools || [ -s "$OUT/router.iso" ]; } && [ "$OUT/initrd.gz" -nt "$SRC/tests/vm/init" ] && [ "$OUT/initrd.gz" -nt "$0" ]; then
   echo "vm image: up to date in $OUT"
   exit 0
 fi
@@ -45,7 +50,7 @@ add() {
   cp "$file" "$root/lib/modules/"
   order+=("$(basename "$file")")
 }
-for m in virtio_pci virtio_net virtio_blk e1000 8021q button evdev; do add "$m"; done
+for m in virtio_pci virtio_net virtio_blk e1000 8021q ipip button evdev; do add "$m"; done
 printf '%s\n' "${order[@]}" > "$root/lib/modules/order"
 install -m 0755 "$SRC/tests/vm/init" "$root/init"
 # busybox acpid runs /etc/acpi/PWRF/00000080 on the power button (QMP system_powerdown).
@@ -54,13 +59,34 @@ printf '#!/bin/sh\necho VNET-POWERDOWN >/dev/console\npoweroff -f\n' > "$root/et
 chmod 0755 "$root/etc/acpi/PWRF/00000080"
 (cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) > "$OUT/initrd.gz"
 cp "k/boot/vmlinuz-$kver" "$OUT/vmlinuz"
-if iso_tools; then
+if [ -n "$ka" ]; then
+  # keepalived is dynamically linked: the binary, every library ldd names and the loader, at
+  # the paths the binary looks for them. The kernel unpacks this layer over the first one.
+  ka_root=$work/ka
+  mkdir -p "$ka_root/usr/sbin" "$ka_root/etc/keepalived" "$ka_root/run" "$ka_root/var"
+  ln -s ../run "$ka_root/var/run"
+  cp "$ka" "$ka_root/usr/sbin/keepalived"
+  for lib in $(ldd "$ka" | awk '/=> \//{print $3} /^\t\/lib/{print $1}'); do
+    mkdir -p "$ka_root$(dirname "$lib")"
+    cp -L "$lib" "$ka_root$lib"
+  done
+  (cd "$ka_root" && find . | cpio -o -H newc --quiet | gzip -1) > "$OUT/keepalived.gz"
+fi
+iso() { # NAME INITRDS...: a bootable ISO of the kernel and these initrd layers
+  local name=$1 list="" f
+  shift
+  rm -rf iso
   mkdir -p iso/isolinux
   cp /usr/lib/ISOLINUX/isolinux.bin /usr/lib/syslinux/modules/bios/ldlinux.c32 iso/isolinux/
-  cp "$OUT/vmlinuz" "$OUT/initrd.gz" iso/
+  cp "$OUT/vmlinuz" iso/
+  for f in "$@"; do cp "$OUT/$f" iso/; list="$list${list:+,}/$f"; done
   printf '%s\n' "DEFAULT vnet" "PROMPT 0" "TIMEOUT 0" "LABEL vnet" "  KERNEL /vmlinuz" \
-    "  INITRD /initrd.gz" "  APPEND console=ttyS0 quiet panic=-1 vnet.shell" >iso/isolinux/isolinux.cfg
-  xorriso -as mkisofs -quiet -o "$OUT/vnet.iso" -b isolinux/isolinux.bin -c isolinux/boot.cat \
+    "  INITRD $list" "  APPEND console=ttyS0 quiet panic=-1 vnet.shell" >iso/isolinux/isolinux.cfg
+  xorriso -as mkisofs -quiet -o "$OUT/$name" -b isolinux/isolinux.bin -c isolinux/boot.cat \
     -no-emul-boot -boot-load-size 4 -boot-info-table iso 2>/dev/null
+}
+if iso_tools; then
+  iso vnet.iso initrd.gz
+  [ -z "$ka" ] || iso router.iso initrd.gz keepalived.gz
 fi
 echo "vm image: $OUT (kernel $kver, modules: ${order[*]})"

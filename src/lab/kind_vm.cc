@@ -28,10 +28,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <thread>
 
+#include "base/fd.hh"
 #include "base/log.hh"
 #include "lab/interfaces.hh"
 #include "lab/netns.hh"
@@ -63,6 +66,7 @@ struct VmSpec final : NodeSpec {
   std::string firmware = "bios";  // bios | uefi
   std::string ovmf;               // the UEFI firmware file, found when the lab was loaded
   std::string ready;              // console text that means the guest is up; "" = QEMU running
+  std::string login, password;    // for a console that asks for a login (exec through it)
   Duration boot_timeout = std::chrono::seconds(120);
   Duration stop_timeout = std::chrono::seconds(30);
   std::map<std::string, std::string> models;  // NIC model by interface name
@@ -155,6 +159,9 @@ class VmKind final : public NodeKind {
             {"ready", schema::string(),
              "text the serial console prints once the guest is up (`login:`); `up` and `start` "
              "wait for it up to boot_timeout. Default: up as soon as QEMU runs"},
+            {"login", schema::string("USER"),
+             "the user `exec` logs in as when the serial console asks for a login (`login:`)"},
+            {"password", schema::string(), "that user's password (needs login)"},
             {"boot_timeout", schema::ref("duration"),
              "how long `up`/`start` wait for `ready` (default 120s)"},
             {"stop_timeout", schema::ref("duration"),
@@ -182,6 +189,13 @@ class VmKind final : public NodeKind {
   Result<CapturedRun> exec(const Node& n, LabRuntime& rt, const std::string& command,
                            Duration within, size_t limit) const override {
     return console_exec(file_of(rt, n, ".console"), command, within, limit);
+  }
+  bool has_console() const override { return true; }
+  Status console_shows(const Node& n, LabRuntime& rt, const std::string& text) const override {
+    size_t from = 0;
+    std::ifstream boot(file_of(rt, n, ".console.boot"));
+    boot >> from;
+    return vnet::lab::console_shows(file_of(rt, n, ".console.log"), from, text);
   }
   nlohmann::json status(const Node& n, const Topology&) const override {
     const auto& s = n.as<VmSpec>();
@@ -316,6 +330,14 @@ void VmKind::parse(const YAML::Node& y, Node& n, Reader& r) const {
                                          n.name, kOvmfFiles[0]));
   }
   if (auto v = y["ready"]) spec->ready = r.str(v, "ready").value_or("");
+  if (auto v = y["login"]) spec->login = r.str(v, "login").value_or("");
+  if (auto v = y["password"]) {
+    spec->password = r.str(v, "password").value_or("");
+    if (!y["login"]) r.error(v, fmt::format("vm {}: password needs login", n.name));
+  }
+  if (spec->login.find_first_of("\n\r") != std::string::npos ||
+      spec->password.find_first_of("\n\r") != std::string::npos)
+    r.error(y["login"], fmt::format("vm {}: login and password are one line each", n.name));
   using std::chrono::seconds;
   if (auto v = y["boot_timeout"]) {
     spec->boot_timeout =
@@ -370,12 +392,24 @@ Result<std::string> VmKind::attach(const Node& n, const Link& l, LabRuntime& rt)
   return "qemu-stream:" + sock;
 }
 
-// A VM's cable: the switch side's admin state (the guest's NIC keeps its client connection).
-Status VmKind::set_link(const Node& n, const Link&, bool, LabRuntime&) const {
-  return make_error(ENOTSUP,
-                    "vm {}: pulling a VM's cable is not supported yet: use `link` on the switch "
-                    "port, or kill the VM",
-                    n.name);
+// A VM's cable: both ends lose their carrier, as when it is pulled. The switch's port goes down
+// (its admin state: no frames either way) and the guest's NIC loses its link (QMP set_link on the
+// NIC's netdev, which QEMU passes on to the NIC: the guest sees carrier go). Before QEMU runs
+// (a VM booting while its switch is off) only the switch's port changes.
+Status VmKind::set_link(const Node& n, const Link& l, bool up, LabRuntime& rt) const {
+  auto dp = rt.dataplane();
+  if (!dp) return dp.error();
+  if (auto s = (*dp)->set_link(l.b.node, l.port_b, up); !s) return s;
+  std::string qmp = file_of(rt, n, ".qmp");
+  if (::access(qmp.c_str(), F_OK) != 0) return {};
+  auto links = rt.topo().links_of(n.name);
+  auto it = std::find(links.begin(), links.end(), &l);
+  if (it == links.end()) return make_error(ENOENT, "vm {}: no such link", n.name);
+  std::string netdev = "n" + std::to_string(it - links.begin());  // as start() names them
+  if (auto r = qmp_command(qmp, "set_link", kQmpDeadline, {{"name", netdev}, {"up", up}}); !r)
+    return make_error(r.error().code, "vm {}: QMP set_link {} {}: {}", n.name, l.a.interface,
+                      up ? "up" : "down", r.error().message);
+  return {};
 }
 
 Status VmKind::start(const Node& n, LabRuntime& rt) const {
@@ -439,6 +473,17 @@ Status VmKind::start(const Node& n, LabRuntime& rt) const {
   // Where the console log stands now: readiness looks at what this boot prints.
   std::error_code ec;
   auto from = fs::exists(log, ec) ? fs::file_size(log, ec) : 0;
+  // For `console` steps run later, also by another `vnet lab test` on the running lab.
+  std::ofstream(file_of(rt, n, ".console.boot"), std::ios::trunc) << from << "\n";
+  // The console's credentials, for exec through it (lab/vm_console.hh), readable by root only.
+  if (!s.login.empty()) {
+    std::string f = file_of(rt, n, ".console.login");
+    ::unlink(f.c_str());
+    UniqueFd fd(::open(f.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+    std::string text = s.login + "\n" + s.password + "\n";
+    if (!fd.valid() || ::write(fd.get(), text.data(), text.size()) != ssize_t(text.size()))
+      return make_error(errno, "vm {}: cannot write {}: {}", n.name, f, std::strerror(errno));
+  }
   ServiceSpec svc{std::move(argv), n.name + " qemu", file_of(rt, n, ".qemu.log")};
   svc.ready_within = std::chrono::duration_cast<milliseconds>(s.boot_timeout);
   std::string ready = s.ready;
@@ -447,7 +492,7 @@ Status VmKind::start(const Node& n, LabRuntime& rt) const {
       if (auto r = qmp_command(qmp, "query-status", kQmpDeadline); !r) return r.error();
       return {};
     }
-    return console_shows(log, from, ready);
+    return vnet::lab::console_shows(log, from, ready);
   };
   return rt.start_service(n, rt.topo().netns(n.name), std::move(svc));
 }
@@ -478,6 +523,11 @@ Status VmKind::power_off(const Node& n, LabRuntime& rt) const {
   if (!dp) return dp.error();
   for (const Link* l : rt.topo().links_of(n.name)) {
     if (auto s = (*dp)->detach(l->b.node, l->port_b); !s && s.error().code != ENXIO) return s;
+    // `start` plugs every cable back, one a `link … down` step pulled included (as for a
+    // namespace node, whose veth is made afresh); a switch that is off keeps its ports down.
+    if (rt.powered(l->b.node)) {
+      if (auto s = (*dp)->set_link(l->b.node, l->port_b, true); !s) return s;
+    }
   }
   for (const char* f : {".console", ".qmp"}) ::unlink(file_of(rt, n, f).c_str());
   if (auto s = rt.destroy_netns(ns); !s) return s;

@@ -96,6 +96,13 @@ class NodeKind {
   // console (lab/vm_console.hh).
   virtual Result<CapturedRun> exec(const Node& n, LabRuntime& rt, const std::string& command,
                                    Duration within, size_t limit) const;
+  // A serial console whose output is logged (VMs): `console` steps wait for a line on it.
+  virtual bool has_console() const { return false; }
+  // OK when the console printed `text` in the node's current boot (since its last `up` or
+  // `start`); EAGAIN naming the log and its last line while it has not.
+  virtual Status console_shows(const Node& n, LabRuntime&, const std::string&) const {
+    return make_error(ENOTSUP, "{} nodes ({}) have no serial console", name(), n.name);
+  }
   virtual Status start(const Node&, LabRuntime&) const { return {}; }
   virtual Status kill(const Node& n, LabRuntime&) const {
     return make_error(ENOTSUP, "{} nodes ({}) cannot be killed", name(), n.name);

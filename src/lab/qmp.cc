@@ -46,8 +46,11 @@ class QmpLine {
   }
 
   // Sends a command and returns its "return" value, skipping events.
-  Result<nlohmann::json> run(const std::string& command) {
-    std::string line = nlohmann::json{{"execute", command}}.dump() + "\n";
+  Result<nlohmann::json> run(const std::string& command,
+                             const nlohmann::json& arguments = nullptr) {
+    nlohmann::json request = {{"execute", command}};
+    if (!arguments.is_null()) request["arguments"] = arguments;
+    std::string line = request.dump() + "\n";
     if (::send(fd_, line.data(), line.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(line.size()))
       return system_error("QMP send");
     while (true) {
@@ -83,7 +86,8 @@ Result<UniqueFd> connect_unix(const std::string& path) {
 }
 
 Result<nlohmann::json> qmp_command(const std::string& path, const std::string& command,
-                                   std::chrono::milliseconds deadline) {
+                                   std::chrono::milliseconds deadline,
+                                   const nlohmann::json& arguments) {
   auto fd = connect_unix(path);
   if (!fd) return fd.error();
   QmpLine q(fd->get(), Clock::now() + deadline);
@@ -91,7 +95,7 @@ Result<nlohmann::json> qmp_command(const std::string& path, const std::string& c
   if (!greeting) return greeting.error();
   if (!greeting->contains("QMP")) return make_error(EPROTO, "{}: no QMP greeting", path);
   if (auto r = q.run("qmp_capabilities"); !r) return r.error();
-  auto r = q.run(command);
+  auto r = q.run(command, arguments);
   if (!r && command == "quit" && r.error().code == EPIPE) return nlohmann::json::object();
   return r;
 }

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <regex>
 
 #include "base/fd.hh"
@@ -61,11 +62,85 @@ Status console_shows(const std::string& path, size_t from, const std::string& te
                     text, last);
 }
 
+namespace {
+
+// Reads from the console until `done(text so far)` or `quiet` passes without a byte, at most
+// until `deadline`. Returns what it read (CR removed).
+std::string read_until(int fd, const std::function<bool(const std::string&)>& done,
+                       std::chrono::milliseconds quiet, SteadyClock::time_point deadline) {
+  std::string buf;
+  while (!done(buf)) {
+    auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - SteadyClock::now());
+    if (left.count() <= 0) break;
+    pollfd p{fd, POLLIN, 0};
+    int r = ::poll(&p, 1, static_cast<int>(std::min(left, quiet).count()));
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) break;
+    char chunk[4096];
+    ssize_t n = ::recv(fd, chunk, sizeof chunk, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    buf += crlf_to_lf(std::string(chunk, static_cast<size_t>(n)));
+  }
+  return buf;
+}
+
+// Whether the console's text ends with `word`, after blanks and terminal control sequences (a
+// shell's line editor asks for the cursor position, ESC [ 6 n, right after its prompt).
+bool ends_with_word(std::string s, std::string_view word) {
+  static const std::regex csi("\x1b\\[[0-9;?]*[@-~]");
+  s = std::regex_replace(s, csi, "");
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\n')) s.pop_back();
+  return s.size() >= word.size() && s.compare(s.size() - word.size(), word.size(), word) == 0;
+}
+
+// A console that shows a login prompt gets the credentials from SOCKET.login ("USER\nPASS\n",
+// written at boot from the VM's login/password keys); a shell prompt is left as it is.
+Status console_login(int fd, const std::string& socket, SteadyClock::time_point deadline) {
+  using std::chrono::milliseconds;
+  auto prompt = [](const std::string& b) {
+    return ends_with_word(b, "login:") || ends_with_word(b, "#") || ends_with_word(b, "$");
+  };
+  if (!send_all(fd, "\n")) return system_error("serial console send");
+  std::string seen = read_until(fd, prompt, milliseconds(300), deadline);
+  if (!ends_with_word(seen, "login:")) return {};
+  std::ifstream in(socket + ".login");
+  std::string user, password;
+  if (!std::getline(in, user) || user.empty())
+    return make_error(EACCES,
+                      "the serial console {} asks for a login: give the vm `login` and `password`",
+                      socket);
+  std::getline(in, password);
+  if (!send_all(fd, user + "\n")) return system_error("serial console send");
+  seen = read_until(
+      fd, [](const std::string& b) { return ends_with_word(b, "assword:"); }, milliseconds(2000),
+      deadline);
+  if (ends_with_word(seen, "assword:") && !send_all(fd, password + "\n"))
+    return system_error("serial console send");
+  seen = read_until(
+      fd,
+      [&](const std::string& b) { return prompt(b) || b.find("incorrect") != std::string::npos; },
+      milliseconds(5000), deadline);
+  if (seen.find("incorrect") != std::string::npos || ends_with_word(seen, "login:"))
+    return make_error(EACCES, "serial console {}: login as {} failed: '{}'", socket, user,
+                      seen.substr(seen.find_first_not_of('\n') == std::string::npos
+                                      ? 0
+                                      : seen.find_first_not_of('\n')));
+  if (!prompt(seen))
+    return make_error(ETIMEDOUT, "serial console {}: no shell prompt after logging in as {}",
+                      socket, user);
+  return {};
+}
+
+}  // namespace
+
 Result<CapturedRun> console_exec(const std::string& socket, const std::string& command,
                                  Duration timeout, size_t limit) {
   static std::atomic<unsigned> counter{0};
   auto fd = connect_console(socket);
   if (!fd) return fd.error();
+  if (auto s = console_login(fd->get(), socket, SteadyClock::now() + timeout); !s) return s.error();
   std::string id = fmt::format("__VNET_{}_{}", ::getpid(), counter++);
   std::string begin = id + "_B", end = id + "_E ";
   if (!send_all(fd->get(),

@@ -7,7 +7,10 @@
 //     echo __VNET_<id>_""B; ( COMMAND ); echo __VNET_<id>_""E $?
 // and reads until "__VNET_<id>_E <status>". The quotes keep the terminal's echo of the line from
 // matching the markers; what the command printed (stdout and stderr, merged by the terminal, with
-// CR LF turned into LF) lies between the B line and the E marker.
+// CR LF turned into LF) lies between the B line and the E marker. Before that it sends a newline:
+// a console that answers with a login prompt ("… login:") is logged in with the credentials in
+// SOCKET.login ("USER\nPASSWORD\n", written at boot from the vm's `login` and `password` keys);
+// the session then stays logged in for the next commands.
 
 #include <string>
 

@@ -7,10 +7,13 @@
 #   (b) the VM pings h10 and not h20; h10 pings the VM, h20 does not (exec through the serial
 #       console: output and exit status; a wrong expectation fails the step);
 #   (c) the VM's writes go to the overlay, not to the disk image;
+#   (b2) tcp from and to the VM; console steps; link VM SW down/up (the guest's carrier and the
+#       switch port);
 #   (d) kill: QEMU gone, the switch port has no client; start: the port has its client again and
 #       the VM answers; stop: the guest powers off through the ACPI button (not the power cut);
 #   (e) down leaves no QEMU process, socket or overlay; so does down after SIGKILL of `lab up`;
-#   (f) a trunk VM reaches two VLANs through subinterfaces; a VM boots an ISO;
+#   (f) a trunk VM reaches two VLANs through subinterfaces; a VM boots an ISO; exec logs in on
+#       a console that asks for a login;
 #   (g) bad input: a missing kernel names node, file and file:line; a VM that never shows its
 #       `ready` text fails `up` within boot_timeout, and `up` cleans up.
 . "$(dirname "$0")/lib.sh"
@@ -36,8 +39,10 @@ switches:
 hosts:
   - name: h10
     interfaces: [{name: eth0, ipv4: 10.78.0.1/24}]
+    listen: [80]
   - name: h20
     interfaces: [{name: eth0, ipv4: 10.78.0.2/24}]
+    listen: [80]
 vms:
   - name: vm1
     interfaces: [{name: eth0, mac: "52:54:00:78:00:05", ipv4: 10.78.0.5/24}]
@@ -138,6 +143,48 @@ out=$("$VNET" lab exec "$L" vm1 -- cat /proc/cmdline\; exit 3) && fail "vnet lab
 [[ $out == *vnet.shell* ]] || fail "vnet lab exec in the VM printed '$out'"
 pass "vnet lab exec runs in the VM (its /proc/cmdline, exit status 3)"
 
+# tcp steps from the VM (the guest's nc) and to it (a listener started in the guest).
+run tcp "tcp: vm1 h10:80" "tcp: vm1 h10:81
+        expect: closed" "tcp: vm1 h20:80
+        expect: closed" \
+  "exec: vm1 nc -ll -p 8080 -e true >/dev/null 2>&1 &" \
+  "tcp: h10 vm1:8080" "tcp: h10 vm1:8081
+        expect: closed" "tcp: h20 vm1:8080
+        expect: closed" || fail "tcp: $(grep -E 'PASS|FAIL' "$WORK/tcp.log")"
+if run tcp_wrong "tcp: vm1 h20:80"; then fail "a tcp step from the VM into another VLAN passed"; fi
+pass "tcp from the VM reaches h10:80 (refused on 81), not h20:80; h10 connects to the VM's listener, h20 does not"
+
+# console steps: a line of this boot; one that never comes fails at its deadline.
+run console_step "console: vm1 expect VNET-SHELL within 5s" \
+  "wait_until: {console: vm1 expect \"con42sole\"}
+        within: 5s" || fail "console step: $(cat "$WORK/console_step.log")"
+t=$(now)
+if run console_never "console: vm1 expect NEVER-PRINTED within 2s"; then fail "console: a line never printed passed"; fi
+took=$(ms "$t" "$(now)")
+grep -q "not within 2s: the serial console .* has not shown 'NEVER-PRINTED'" "$WORK/console_never.log" \
+  || fail "console step failure: $(cat "$WORK/console_never.log")"
+[ "$took" -lt 8000 ] || fail "a 2 s console step took $took ms"
+out=$("$VNET" lab validate "$(scenario console_host "console: h10 expect prompt")" 2>&1) && fail "a console step on a host validated"
+[[ $out == *"h10' is a host, which has no serial console"* ]] || fail "console on a host: $out"
+pass "console steps wait for a line of the VM's console (also in wait_until); a missing line fails within 2 s ($took ms); a host has no console"
+
+# The cable: `link vm1 sw down` takes the carrier from the guest's NIC (QMP set_link) and takes
+# the switch's port down; `up` brings both back.
+vm_port_up() { # admin_up of vm1's port (port/allprint: a port that is down is not active)
+  "$VNET" ctl "$S/console.sock" port/allprint --json | jq -c '[.[] | select(.backend | tostring | startswith("qemu-stream:")) | .admin_up]'
+}
+run cable_down "link: vm1 sw down" "exec: vm1 cat /sys/class/net/eth0/carrier
+        expect: [exit 0, output matches \"^0\$\"]" "ping: h10 vm1
+        expect: unreachable" || fail "link down: $(grep -E 'PASS|FAIL' "$WORK/cable_down.log")"
+[ "$(vm_port_up)" = "[false]" ] || fail "the VM's switch port is not down after link down: $(vm_port_up)"
+run cable_up "link: vm1 sw up" "wait_until:
+          exec: vm1 cat /sys/class/net/eth0/carrier
+          expect: [exit 0, output matches \"^1\$\"]
+        within: 10s" "wait_until: {ping: h10 vm1}
+        within: 10s" || fail "link up: $(grep -E 'PASS|FAIL' "$WORK/cable_up.log")"
+[ "$(vm_port_up)" = "[true]" ] || fail "the VM's switch port is not up after link up: $(vm_port_up)"
+pass "link vm1 sw down: the guest's NIC loses its carrier and the switch port goes down (h10 cannot reach it); up: both come back"
+
 # (c) writes go to the overlay.
 run write "exec: vm1 echo vnet-was-here-$$ | dd of=/dev/vda conv=fsync 2>/dev/null; sync" \
   || fail "write to the disk: $(cat "$WORK/write.log")"
@@ -150,7 +197,7 @@ pid=$(qemu_pid)
 [ -n "$pid" ] || fail "no running vm1 qemu in the lab's status"
 port_of_vm | jq -e '[.[] | select(.backend | tostring | startswith("qemu-stream:"))] | length == 1' >/dev/null \
   || fail "the VM's port has no connected qemu-stream client: $(port_of_vm)"
-run kill "kill: vm1" || fail "kill: $(cat "$WORK/kill.log")"
+run kill "link: vm1 sw down" "kill: vm1" || fail "kill: $(cat "$WORK/kill.log")"
 gone "$pid" || fail "QEMU $pid still runs after kill"
 port_of_vm | jq -e '[.[] | select(.backend | tostring | startswith("qemu-stream"))] | length == 0' >/dev/null \
   || fail "the VM's port still has a client after kill: $(port_of_vm)"
@@ -160,7 +207,9 @@ port_of_vm | jq -e '[.[] | select(.backend | tostring | startswith("qemu-stream:
   || fail "the VM's port has no client after start: $(port_of_vm)"
 pid2=$(qemu_pid)
 [ -n "$pid2" ] && [ "$pid2" != "$pid" ] || fail "no new QEMU after start ($pid → $pid2)"
-pass "kill: QEMU gone and the port loses its client; start: the port has it back, the VM answers"
+run console_boot "console: vm1 expect VNET-SHELL within 5s" || fail "console after start: $(cat "$WORK/console_boot.log")"
+if run console_old "console: vm1 expect con42sole within 1s"; then fail "console: a line of the previous boot passed"; fi
+pass "kill (its cable pulled before): QEMU gone and the port loses its client; start: the port has it back, plugged, the VM answers; console steps see this boot only"
 t=$(now)
 run stop "stop: vm1" || fail "stop: $(cat "$WORK/stop.log")"
 echo "timing: stop (ACPI power button to power-off) $(ms "$t" "$(now)") ms"
@@ -243,6 +292,58 @@ EOF
 echo "timing: lab up with the trunk VM (kernel+initrd) and the ISO VM booting in parallel: $(grep -o 'is up in [0-9]* ms' "$WORK/trunk.log")"
 pass "a trunk VM (NIC model e1000) reaches VLANs 10 and 20 through 802.1Q subinterfaces, nothing of VLAN 30"
 pass "a VM booting an ISO (isolinux) on VLAN 10 reaches its VLAN's host, and is reached"
+
+# A console that asks for a login (the test guest with vnet.login=USER:PASS runs busybox login on
+# ttyS0): exec logs in with the vm's login/password keys; a wrong password and missing keys fail
+# the step with what went wrong. Three VMs boot in parallel.
+LG=$WORK/login.yaml
+{
+  echo "name: ${T}l"
+  echo "switches: [{name: sw, vlans: [10]}]"
+  echo "vms:"
+  for v in "vmok:password: s3cret" "vmbad:password: wrong" "vmnone:"; do
+    name=${v%%:*} keys=${v#*:}
+    cat <<EOF2
+  - name: $name
+    kernel: $IMG/vmlinuz
+    initrd: $IMG/initrd.gz
+    cmdline: console=ttyS0 quiet panic=-1 vnet.login=vnet:s3cret vnet.shell
+    memory: 128
+    accel: tcg
+    ready: VNET-SHELL
+    interfaces: [{name: eth0}]
+EOF2
+    [ -n "$keys" ] && printf '    login: vnet\n    %s\n' "$keys"
+  done
+  cat <<EOF2
+links:
+  - {endpoints: [vmok, sw], vlan: 10}
+  - {endpoints: [vmbad, sw], vlan: 10}
+  - {endpoints: [vmnone, sw], vlan: 10}
+scenarios:
+  - name: login
+    steps:
+      - console: vmok expect "login:" within 30s
+      - exec: vmok id -u; cat /proc/self/loginuid 2>/dev/null; grep -c vnet /etc/passwd
+        expect: [exit 0, output matches "^0\$"]
+      - console: vmok expect "Password:"
+      - exec: vmok echo second-\$((1+1))
+        expect: [exit 0, output contains second-2]
+      - exec: vmbad true
+        expect: 0
+      - exec: vmnone true
+        expect: 0
+EOF2
+} >"$LG"
+"$VNET" lab test "$LG" >"$WORK/login.log" 2>&1 && fail "the login lab passed with a wrong password and without keys"
+grep -q "PASS\] exec vmok id -u" "$WORK/login.log" && grep -q "PASS\] exec vmok echo second" "$WORK/login.log" \
+  || fail "exec through a login console: $(grep -E 'PASS|FAIL|up in' "$WORK/login.log" | head -20)"
+grep -q "FAIL\] exec vmbad true.*login as vnet failed" "$WORK/login.log" \
+  || fail "a wrong password: $(grep 'exec vmbad' "$WORK/login.log")"
+grep -q "FAIL\] exec vmnone true.*asks for a login: give the vm .login. and .password." "$WORK/login.log" \
+  || fail "no credentials: $(grep 'exec vmnone' "$WORK/login.log")"
+[ ! -e "$VNET_STATE_DIR/${T}l" ] || fail "lab test left the login lab's state"
+pass "exec logs in on a console that asks for a login (keys login/password), stays logged in; a wrong password and missing keys fail the step naming why"
 
 # (g) bad input.
 BAD=$WORK/bad.yaml
