@@ -26,6 +26,8 @@ pkgs=(
   tcpdump tshark
   # the seminar lab's servers and clients: dnsmasq (DNS, DHCP) and busybox (udhcpc, nslookup)
   dnsmasq-base busybox
+  # 802.1X ports (tests/lab/nac_radius.sh): FreeRADIUS, its client tools, wired supplicants
+  freeradius freeradius-utils eapoltest wpasupplicant
   # spanning tree interop (stp_ovs: the test runs its own daemons on a private database)
   openvswitch-switch
   # labs across machines: the fan-out (Ansible) and, in tests/lab/multihost.sh, one sshd per
