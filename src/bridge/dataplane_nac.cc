@@ -140,13 +140,27 @@ void Dataplane::nac_changed() {
 void Dataplane::nac_run() {
   TimePoint now = loop_.clock().now();
   std::optional<TimePoint> next;
+  // Sockets of ports that stopped asking RADIUS (off, forced) go.
+  for (auto it = radius_fds_.begin(); it != radius_fds_.end();) {
+    auto a = access_.find(const_cast<Bridge*>(it->first.first));
+    bool asks = false;
+    if (a != access_.end()) {
+      for (auto& v : a->second->ports()) {
+        asks =
+            asks || (v.port == it->first.second && v.settings.control == nac::PortControl::kAuto);
+      }
+    }
+    if (asks) {
+      ++it;
+      continue;
+    }
+    loop_.unwatch(it->second.get());
+    it = radius_fds_.erase(it);
+  }
   for (auto& entry : access_) {
     Bridge* br = entry.first;  // not a structured binding: clang 14 cannot capture one
     PortAccess* access = entry.second.get();
-    for (auto& v : access->ports()) {
-      access->on_link(v.port, br->active(v.port), now);
-      if (v.settings.control != nac::PortControl::kAuto) radius_close(*br, v.port);
-    }
+    for (auto& v : access->ports()) access->on_link(v.port, br->active(v.port), now);
     access->tick(now);
     cables_crossed_ = 0;
     br->drain([&](PortNo p, std::vector<packet::Frame>& out) { deliver(*br, p, out, now); });

@@ -167,6 +167,7 @@ exchange=$(awk -F': ' '/Control interface command .LOGON/ {armed = 1; start = 0}
 [ "$(wc -l <<< "$exchange")" -ge 10 ] || fail "wpa_supplicant's log has $(wc -l <<< "$exchange") of 10 exchanges"
 echo "802.1X authentication, EAPOL-Start to EAP-Success (EAP-MD5, FreeRADIUS -xx): $(stats <<< "$exchange")"
 echo "802.1X authentication, wpa_cli logon to port open (console polled): $(printf '%s\n' "${times[@]}" | stats)"
+# NAC_KEEP=DIR keeps the logs of the runs (wpa_supplicant -t -d, FreeRADIUS -xx) for a look.
 [ -n "${NAC_KEEP:-}" ] && cp "$WORK"/*.log "$NAC_KEEP/"
 
 ip -n $T-good link set eth0 down
