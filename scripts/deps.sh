@@ -29,6 +29,8 @@ pkgs=(
   # rootless labs (docs/rootless.md): passt as the uplink, newuidmap/newgidmap for subordinate
   # ids; util-linux's setpriv runs tests/lab/lab_rootless.sh as an ordinary user
   passt uidmap
+  # 802.1X ports (tests/lab/nac_radius.sh): FreeRADIUS, its client tools, wired supplicants
+  freeradius freeradius-utils eapoltest wpasupplicant
   # spanning tree interop (stp_ovs: the test runs its own daemons on a private database)
   openvswitch-switch
   # labs across machines: the fan-out (Ansible) and, in tests/lab/multihost.sh, one sshd per

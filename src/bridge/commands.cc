@@ -695,6 +695,7 @@ void register_commands(console::Registry& reg, Dataplane& dp, const Clock& clock
   register_capture_commands(reg, dp, clock);
   register_mirror_commands(reg, dp);
   register_vtep_commands(reg, dp, clock);
+  register_nac_commands(reg, dp, clock);
 }
 
 }  // namespace vnet::bridge

@@ -39,6 +39,9 @@ void register_mirror_commands(console::Registry& registry, Dataplane& dataplane)
 // The vtep/ commands of vxlan: ports (vtep_commands.cc); register_commands adds them.
 void register_vtep_commands(console::Registry& registry, Dataplane& dataplane, const Clock& clock);
 
+// The port/auth and nac/ commands (nac_commands.cc); register_commands adds them.
+void register_nac_commands(console::Registry& registry, Dataplane& dataplane, const Clock& clock);
+
 // A port number argument of a console command (1–65535) naming an existing port of b: EINVAL
 // for a malformed number, ENXIO ("bridge B has no port N") for a port b does not have.
 Result<PortNo> existing_port(Bridge& b, const std::string& text);

@@ -21,7 +21,11 @@ Dataplane::~Dataplane() {
   loop_.cancel_timer(trim_timer_);
   loop_.cancel_timer(storm_log_timer_);
   loop_.cancel_timer(stp_timer_);
+  loop_.cancel_timer(nac_timer_);
   trees_.clear();
+  for (auto& [k, fd] : radius_fds_) loop_.unwatch(fd.get());
+  radius_fds_.clear();
+  access_.clear();
   if (links_) loop_.unwatch(links_->fd());
   vde_.clear();
   for (auto& [k, a] : attachments_) {
@@ -39,6 +43,13 @@ Result<Bridge*> Dataplane::create_bridge(const std::string& name) {
   auto b = std::make_unique<Bridge>(name);
   Bridge* raw = b.get();
   bridges_[name] = std::move(b);
+  // Reserved addresses: EAPOL to port access control, the rest to spanning tree.
+  raw->set_control_hook([this, raw](PortNo p, packet::Frame&& f, TimePoint now) {
+    on_control(*raw, p, std::move(f), now);
+  });
+  raw->set_unauthorized_hook([this, raw](PortNo p, const packet::MacAddress& src, TimePoint now) {
+    on_unauthorized(*raw, p, src, now);
+  });
   return raw;
 }
 
@@ -47,6 +58,7 @@ Status Dataplane::remove_bridge(const std::string& name) {
   if (it == bridges_.end()) return make_error(ENXIO, "no bridge named {}", name);
   for (PortNo p : it->second->port_numbers()) forget_port(*it->second, p);
   trees_.erase(it->second.get());
+  access_.erase(it->second.get());
   vde_.erase(it->second.get());
   static_only_.erase(it->second.get());
   bridges_.erase(it);
@@ -78,7 +90,10 @@ void Dataplane::update_active(Bridge& br, PortNo port) {
   }
   bool was = br.active(port);
   (void)br.set_active(port, active);
-  if (was != br.active(port)) stp_port_changed(br, port);
+  if (was != br.active(port)) {
+    stp_port_changed(br, port);
+    if (access_.count(&br)) nac_changed();  // nac_run() tells the port's authenticator
+  }
 }
 
 Result<PortNo> Dataplane::attach(Bridge& br, PortNo port, std::unique_ptr<io::Backend> backend,
@@ -178,6 +193,8 @@ void Dataplane::forget_port(Bridge& br, PortNo port) {
     it->second->port_removed(port, loop_.clock().now());
     stp_changed();
   }
+  if (auto it = access_.find(&br); it != access_.end()) it->second->port_removed(port);
+  radius_close(br, port);
 }
 
 // A backend on a kernel interface: its carrier now, and from now on through the link monitor.

@@ -56,8 +56,10 @@
 #include <vector>
 
 #include "base/event_loop.hh"
+#include "base/fd.hh"
 #include "bridge/bridge.hh"
 #include "bridge/egress.hh"
+#include "bridge/port_access.hh"
 #include "bridge/spanning_tree.hh"
 #include "capture/capture.hh"
 #include "io/backend.hh"
@@ -140,6 +142,24 @@ class Dataplane {
   const SpanningTree* find_spanning_tree(const Bridge& br) const;
   void stp_changed();
   bool stp_timer_armed() const { return stp_timer_ != 0; }
+
+  // A bridge's port access control (bridge/port_access.hh), created on first use; the
+  // dataplane routes the bridge's EAPOL frames (01-80-C2-00-00-03; other reserved addresses go
+  // to spanning tree) and unauthorised ports' frames to it, keeps it told of link changes, and
+  // gives each authenticating port its own non-blocking UDP socket connected to the RADIUS
+  // server (opened at the port's first request, read on the loop, at most kRadiusBurst
+  // datagrams per wake-up). After changing it through its methods call nac_changed(): its EAPOL
+  // goes out and its timer is re-armed from the event loop.
+  PortAccess& port_access(Bridge& br);
+  const PortAccess* find_port_access(const Bridge& br) const;
+  void nac_changed();
+  // Sets the bridge's RADIUS server (restarting its ports' sessions) and closes its ports'
+  // sockets, so the next request goes to the new server.
+  void set_radius_server(Bridge& br, RadiusServer server, TimePoint now);
+  bool nac_timer_armed() const { return nac_timer_ != 0; }
+  // RADIUS datagrams that could not be sent (no route, buffer full) or read (ICMP errors).
+  uint64_t radius_io_errors() const { return radius_io_errors_; }
+  static constexpr size_t kRadiusBurst = 16;
 
   // Starts a capture with one interface per (bridge, port) of `ports` (each must exist; a port
   // at most once), in that order. Its interfaces are named "BRIDGE:PORT", described by the
@@ -270,6 +290,13 @@ class Dataplane {
   void on_carrier(int ifindex, bool running);
   void stp_run();
   void stp_port_changed(Bridge& br, PortNo port);
+  // dataplane_nac.cc
+  void on_control(Bridge& br, PortNo port, packet::Frame&& frame, TimePoint now);
+  void on_unauthorized(Bridge& br, PortNo port, const packet::MacAddress& src, TimePoint now);
+  void radius_send(Bridge& br, PortNo port, std::span<const uint8_t> datagram);
+  void radius_readable(Bridge& br, PortNo port);
+  void radius_close(Bridge& br, PortNo port);
+  void nac_run();
 
   EventLoop& loop_;
   uint32_t numports_;
@@ -291,6 +318,12 @@ class Dataplane {
   // After bridges_: destroyed first (a tree unhooks itself from its bridge).
   std::map<Bridge*, std::unique_ptr<SpanningTree>> trees_;
   EventLoop::TimerId stp_timer_ = 0;
+  // Port access control per bridge, and the RADIUS sockets of its ports; after bridges_.
+  std::map<Bridge*, std::unique_ptr<PortAccess>> access_;
+  std::map<Key, UniqueFd> radius_fds_;
+  EventLoop::TimerId nac_timer_ = 0;
+  bool nac_kicked_ = false;  // a zero-delay nac_run() is queued
+  uint64_t radius_io_errors_ = 0;
   // Carrier of ports on kernel interfaces; opened with the first such port.
   std::optional<io::LinkMonitor> links_;
   bool links_failed_ = false;

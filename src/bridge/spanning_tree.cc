@@ -47,16 +47,13 @@ Result<StpMode> parse_stp_mode(const std::string& text) {
 
 SpanningTree::SpanningTree(Bridge& bridge) : br_(bridge), address_(address_for(bridge.name())) {}
 
-SpanningTree::~SpanningTree() {
-  if (engine_) br_.set_control_hook(nullptr);
-}
+SpanningTree::~SpanningTree() = default;
 
 Status SpanningTree::set_mode(StpMode mode, TimePoint now) {
   if (mode == mode_) return {};
   if (mode == StpMode::kOff) {
     engine_.reset();
     mode_ = mode;
-    br_.set_control_hook(nullptr);
     for (PortNo p : br_.port_numbers()) (void)br_.set_port_state(p, PortState::kForwarding);
     log::info("{} stp: off, every port forwarding", br_.name());
     return {};
@@ -75,8 +72,6 @@ Status SpanningTree::set_mode(StpMode mode, TimePoint now) {
   engine_.emplace(std::move(*e));
   config_ = c;
   mode_ = mode;
-  br_.set_control_hook(
-      [this](PortNo p, packet::Frame&& f, TimePoint t) { on_control(p, std::move(f), t); });
   log::info("{} stp: {} on, bridge id {}", br_.name(), stp_mode_name(mode),
             stp::to_string(engine_->status().bridge_id));
   for (PortNo p : br_.port_numbers()) sync_port(p, now);

@@ -1,8 +1,9 @@
 #pragma once
 // SpanningTree: one bridge's spanning tree — the RSTP engine (stp/rstp.hh, IEEE 802.1D-2004
 // clause 17) bound to a Bridge. The dataplane owns one per bridge once spanning tree is
-// configured, and calls it on the bridge's control hook, on port link changes and on a timer at
-// the engine's next tick; everything it does to the bridge is the engine's actions applied:
+// configured, and calls it from the bridge's control hook (which the dataplane owns: EAPOL goes
+// to port access control, the other reserved addresses here), on port link changes and on a timer
+// at the engine's next tick; everything it does to the bridge is the engine's actions applied:
 //   SendBpdu     → the BPDU framed (stp/bpdu.hh: 01-80-C2-00-00-00, LLC 42 42 03, the bridge
 //                  address as source) and queued with Bridge::send_control (also on a discarding
 //                  port); the caller drains the bridge's output afterwards;
@@ -57,7 +58,7 @@ class SpanningTree {
   Status set_port_config(PortNo port, const stp::PortConfig& config, TimePoint now);
   stp::PortConfig port_config(PortNo port) const;
 
-  // The bridge's control hook calls this for every reserved-address frame.
+  // The bridge's control hook calls this for every reserved-address frame but EAPOL.
   void on_control(PortNo port, packet::Frame&& frame, TimePoint now);
   // The port's link (Bridge::active) changed, or the port appeared.
   void sync_port(PortNo port, TimePoint now);
