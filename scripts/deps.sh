@@ -11,7 +11,7 @@ pkgs=(
   libnl-3-dev libnl-route-3-dev libnftables-dev libmnl-dev libnetfilter-conntrack-dev libpcap-dev liburing-dev
   libgtest-dev libgmock-dev libbenchmark-dev libssl-dev
   # labs and lab tests
-  iproute2 nftables iputils-ping jq graphviz procps python3
+  iproute2 nftables iputils-ping jq graphviz procps python3 openssl curl
   # VM tests: QEMU (TCG) and the tools that build the guest image
   qemu-system-x86 qemu-utils cpio xorriso isolinux syslinux-common
   # VRRP interop tests and failover comparison

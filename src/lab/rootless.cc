@@ -271,8 +271,10 @@ Status join_pid(pid_t pid) {
   if (::setns(user.get(), CLONE_NEWUSER) < 0) return system_error("setns " + proc + "user");
   if (::setns(mnt.get(), CLONE_NEWNS) < 0) return system_error("setns " + proc + "mnt");
   if (::setns(net.get(), CLONE_NEWNET) < 0) return system_error("setns " + proc + "net");
-  // Entering a mount namespace moves to its root; the same directory exists in it.
-  if (have_cwd && ::chdir(cwd) < 0) return system_error(std::string("chdir back to ") + cwd);
+  // Entering a mount namespace moves to its root; the same directory exists in it, but the user
+  // may not be able to reach it by its path (a directory inherited from a parent that could):
+  // then "/", as `ip netns exec` does. Paths the lab needs are absolute by then.
+  if (have_cwd && ::chdir(cwd) < 0) (void)!::chdir("/");
   return {};
 }
 

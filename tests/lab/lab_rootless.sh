@@ -62,9 +62,10 @@ run_as() {
   local u=$1; shift
   local g
   g=$(getent passwd "$u" | cut -d: -f4)
-  ip netns exec "${OUT:-$T-out}" setpriv --reuid="$u" --regid="${g:-$u}" --clear-groups \
-    env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME="$RL" XDG_RUNTIME_DIR="$RL/xdg-$u" \
-    "$RL/vnet" "$@"
+  # From $RL: the caller's directory may be one the user cannot enter (CI's is root's, 0700).
+  (cd "$RL" && ip netns exec "${OUT:-$T-out}" setpriv --reuid="$u" --regid="${g:-$u}" \
+    --clear-groups env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME="$RL" \
+    XDG_RUNTIME_DIR="$RL/xdg-$u" "$RL/vnet" "$@")
 }
 
 one_map() {

@@ -12,7 +12,7 @@
 command -v openssl >/dev/null || { echo "SKIP: needs openssl"; exit 77; }
 for i in 1 2 3; do start_real $i; done
 openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=lab -days 1 -keyout "$WORK/key.pem" \
-  -out "$WORK/cert.pem" 2>/dev/null
+  -out "$WORK/cert.pem" > "$WORK/openssl.log" 2>&1 || fail "no certificate: $(cat "$WORK/openssl.log")"
 TPID=()
 start_tls() {  # start_tls I: r$I's TLS server on 8443 serving $WORK/tls$I, SNI names logged
   mkdir -p "$WORK/tls$1"
@@ -30,7 +30,8 @@ srv.serve_forever()
 PY
   TPID[$1]=$!
   PIDS+=("$!")
-  wait_for 5 ip netns exec $T-r$1 bash -c "exec 3<>/dev/tcp/10.81.$1.2/8443" || fail "r$1 TLS did not start"
+  wait_for 10 ip netns exec $T-r$1 bash -c "exec 3<>/dev/tcp/10.81.$1.2/8443" ||
+    fail "r$1 TLS did not start: $(cat "$WORK/tls$1.log"; ls -l "$WORK"/*.pem 2>&1)"
 }
 for i in 1 2; do mkdir -p "$WORK/tls$i" && echo r$i > "$WORK/tls$i/who"; done
 start_tls 1
@@ -106,7 +107,8 @@ start_daemon
 wait_for 8 all_in || fail "real servers not in the table: $(show)"
 tw3() { show | jq -r '.[0].reals[2].table_weight'; }
 wait_for 5 eval '[ "$(tw3)" = 3 ]' || fail "MISC_CHECK exit 5 did not set weight 3: $(show)"
-grep -qx r2.example "$WORK/sni2.log" || fail "SSL_GET did not send the virtualhost as SNI"
+# r2 is up from the start (no alpha): its first SSL_GET may still be on its way.
+wait_for 5 grep -qx r2.example "$WORK/sni2.log" || fail "SSL_GET did not send the virtualhost as SNI"
 read -r a b c f <<<"$(spread 25)"
 echo "wrr 1:1:3 (r3 weight from MISC_CHECK) spread: r1=$a r2=$b r3=$c failed=$f"
 [ "$f" = 0 ] && near "$a" 5 && near "$b" 5 && near "$c" 15 || fail "spread $a/$b/$c failed $f"
