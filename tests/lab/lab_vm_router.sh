@@ -14,8 +14,11 @@ done
 t0=$(date +%s%N)
 example_passes vm-router
 took=$((($(date +%s%N) - t0) / 1000000))
-up=$(grep -o 'is up in [0-9]* ms' "$WORK/vm-router.out" | head -1)
-fo=$(sed -n '/^==== lab vm-router report/,$p' "$WORK/vm-router.out" | grep -m1 'PASS\] failover SITE_A' |
-  grep -o 'first reply .* after the fault') || fail "no failover step in the report"
+up=$(awk 'match($0, /is up in [0-9]+ ms/) { print substr($0, RSTART, RLENGTH); exit }' "$WORK/vm-router.out")
+# awk reads the file itself: `sed | grep -m1` under pipefail fails when grep stops reading first.
+fo=$(awk '/^==== lab vm-router report/ { r = 1 }
+  r && /PASS\] failover SITE_A/ && match($0, /first reply .* after the fault/) {
+    print substr($0, RSTART, RLENGTH); exit }' "$WORK/vm-router.out")
+[ -n "$fo" ] || fail "no failover step in the report"
 echo "timing: vnet lab test examples/vm-router.yaml $took ms (lab $up; $fo)"
 echo "1 passed, 0 failed"
