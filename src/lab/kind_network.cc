@@ -5,7 +5,13 @@
 // uplink veth into the stand-in outside namespace. `down` stops dnsmasq (a recorded service) and
 // deletes the namespace: its tables and the uplink veth (both ends) go with it.
 
+#include <fcntl.h>
+#include <net/if.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <fstream>
+#include <ostream>
 #include <set>
 #include <sstream>
 
@@ -32,6 +38,25 @@ bool in_subnet(const IpPrefix& subnet, Ipv4Address a) {
   return (a.value & ~host_mask(subnet.length)) == (subnet.v4addr.value & ~host_mask(subnet.length));
 }
 // The network address or (below /31) the broadcast address: no host may have them.
+constexpr const char* kHostUplinks = "host_uplinks";  // facts: what a host uplink changed
+
+std::string forwarding_path(const std::string& ifname) {
+  return "/proc/sys/net/ipv4/conf/" + ifname + "/forwarding";
+}
+Status write_proc(const std::string& path, const std::string& value) {
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+  if (!fd.valid()) return system_error("open " + path);
+  if (::write(fd.get(), value.data(), value.size()) < 0) return system_error("write " + path);
+  return {};
+}
+
+// A name the kernel takes for an interface.
+bool valid_ifname(const std::string& s) {
+  if (s.empty() || s.size() > 15 || s == "." || s == "..") return false;
+  for (unsigned char c : s)
+    if (c <= ' ' || c >= 0x7f || c == '/' || c == ':') return false;
+  return true;
+}
 bool reserved_in(const IpPrefix& subnet, Ipv4Address a) {
   if (subnet.length >= 31) return false;
   uint32_t host = a.value & host_mask(subnet.length);
@@ -74,7 +99,14 @@ class NetworkKind final : public NodeKind {
                         {"subnet", s.subnet.to_string()},
                         {"gateway", s.gateway.to_string()}};
     if (!s.uplink.netns.empty()) j["uplink"] = s.uplink.netns;
+    if (s.uplink.host) j["uplink"] = s.uplink.interface.empty() ? "default" : s.uplink.interface;
     return j;
+  }
+  std::string rootless_refusal(const Node& n) const override {
+    if (!n.as<NetworkSpec>().uplink.host) return {};
+    return "a host uplink puts a veth, forwarding and nftables rules in the host's network "
+           "namespace, which needs root; run the lab as root, or reach the outside through an "
+           "uplink node (uplinks:, docs/rootless.md)";
   }
 
  private:
@@ -156,7 +188,9 @@ class NetworkKind final : public NodeKind {
             {"netns", schema::string("a network namespace"),
              "a namespace standing in for the outside (it must exist before `up`): the "
              "gateway gets a veth into it"},
-            {"interface", schema::string(), "a host interface (not supported yet)"},
+            {"interface", schema::string("an interface name"),
+             "a host interface, as root: the gateway's veth goes into the host's namespace and "
+             "the host forwards (nat: masquerades) between it and this interface only"},
             {"address", schema::ref("prefix"),
              "the gateway's uplink address (default 100.64.N.2/30, N the network's index)"},
             {"peer", schema::ref("ipAddress"),
@@ -170,6 +204,7 @@ class NetworkKind final : public NodeKind {
 
   static void parse_dhcp(const YAML::Node& d, NetworkSpec& s, Reader& r);
   static void parse_uplink(const YAML::Node& u, const Node& n, NetworkSpec& s, Reader& r);
+  static void parse_uplink_addresses(const YAML::Node& u, NetworkSpec& s, Reader& r);
 };
 
 std::optional<Ipv4Address> v4(const YAML::Node& y, const std::string& what, Reader& r) {
@@ -293,9 +328,10 @@ void NetworkKind::parse(const YAML::Node& y, Node& n, Reader& r) const {
     }
   }
   if (auto u = y["uplink"]) parse_uplink(u, n, s, r);
-  if ((s.mode == NetworkMode::kNat || s.mode == NetworkMode::kRoute) && s.uplink.netns.empty() &&
+  if ((s.mode == NetworkMode::kNat || s.mode == NetworkMode::kRoute) && !s.uplink.present() &&
       !y["uplink"])
-    r.error(n.where, fmt::format("network {}: mode {} needs an uplink (uplink: {{netns: NAME}})",
+    r.error(n.where, fmt::format("network {}: mode {} needs an uplink (uplink: default, "
+                                 "{{interface: IF}} or {{netns: NAME}})",
                                  n.name, to_string(s.mode)));
   // The switch: known by now (switches are parsed first). The gateway interface exists only on
   // a real switch, so that a wrong name is one error, not also "eth0 is not connected".
@@ -383,29 +419,7 @@ void NetworkKind::parse_dhcp(const YAML::Node& d, NetworkSpec& s, Reader& r) {
   }
 }
 
-void NetworkKind::parse_uplink(const YAML::Node& u, const Node& n, NetworkSpec& s, Reader& r) {
-  s.uplink.where = r.at(u);
-  if (u.IsScalar()) {
-    return r.error(u, fmt::format("network {}: uplink '{}' (the host's default route) is not "
-                                  "supported yet: use uplink: {{netns: NAME}}, a namespace "
-                                  "standing in for the outside",
-                                  n.name, u.Scalar()));
-  }
-  if (!r.check_keys(u, uplink_keys())) return;
-  if (u["interface"])
-    return r.error(u["interface"], fmt::format("network {}: uplink interface (a host interface) is "
-                                               "not supported yet: use uplink: {{netns: NAME}}",
-                                               n.name));
-  if (!u["netns"]) return r.error(u, fmt::format("network {}: uplink needs netns: NAME", n.name));
-  auto ns = r.str(u["netns"], "uplink netns").value_or("");
-  if (ns.empty() || ns.size() > 255 || ns.find('/') != std::string::npos || ns == "." || ns == "..")
-    return r.error(u["netns"], fmt::format("uplink netns '{}': expected a namespace name", ns));
-  s.uplink.netns = ns;
-  // The default transfer network: 100.64.N.0/30 (RFC 6598 shared space), N = the network's index
-  // among the lab's networks so far.
-  size_t index = r.topo().of_kind("network").size();
-  s.uplink.address = *IpPrefix::parse(fmt::format("100.64.{}.2/30", index % 256));
-  s.uplink.peer = *Ipv4Address::parse(fmt::format("100.64.{}.1", index % 256));
+void NetworkKind::parse_uplink_addresses(const YAML::Node& u, NetworkSpec& s, Reader& r) {
   if (auto a = u["address"]) {
     auto t = r.str(a, "uplink address").value_or("");
     auto p = IpPrefix::parse(t);
@@ -428,6 +442,66 @@ void NetworkKind::parse_uplink(const YAML::Node& u, const Node& n, NetworkSpec& 
                                s.uplink.address.to_string()));
     }
   }
+}
+
+void NetworkKind::parse_uplink(const YAML::Node& u, const Node& n, NetworkSpec& s, Reader& r) {
+  s.uplink.where = r.at(u);
+  if (u.IsScalar()) {
+    if (u.Scalar() != "default")
+      return r.error(u, fmt::format("network {}: uplink '{}': expected default (the host's default "
+                                    "route), {{interface: IF}} or {{netns: NAME}}",
+                                    n.name, u.Scalar()));
+    s.uplink.host = true;
+  } else {
+    if (!r.check_keys(u, uplink_keys())) return;
+    if (u["interface"] && u["netns"])
+      return r.error(u["interface"],
+                     fmt::format("network {}: uplink has both interface (a host interface) and "
+                                 "netns (a namespace standing in for the outside): name one",
+                                 n.name));
+    if (u["interface"]) {
+      auto i = r.str(u["interface"], "uplink interface").value_or("");
+      if (!valid_ifname(i))
+        return r.error(u["interface"],
+                       fmt::format("uplink interface '{}': expected an interface name (1-15 "
+                                   "characters, no '/', ':' or whitespace)",
+                                   i));
+      s.uplink.host = true;
+      s.uplink.interface = i;
+    }
+  }
+  if (s.uplink.host) {
+    if (s.mode == NetworkMode::kOpen)
+      return r.error(u, fmt::format("network {}: mode open adds no rules, so a host uplink would "
+                                    "make the host forward for the lab without any: use mode "
+                                    "route (or nat)",
+                                    n.name));
+    // In the host's namespace, shared by every lab: a transfer network and a veth name of its
+    // own per lab and network, from 100.64.0.0/10 (RFC 6598) by a hash.
+    uint32_t h = static_cast<uint32_t>(fnv1a(r.topo().name + "/" + n.name));
+    uint32_t base = (100u << 24) | (64u << 16) | ((h % (1u << 20)) << 2);
+    s.uplink.address = IpPrefix{false, Ipv4Address{base + 2}, {}, 30};
+    s.uplink.peer = Ipv4Address{base + 1};
+    s.uplink.device = fmt::format("vnu{:08x}", h);
+    if (u.IsScalar()) return;
+    if (u["device"])
+      r.error(u["device"], fmt::format("network {}: a host uplink's veth is named by vnet ({}: the "
+                                       "host's rules match vnu*); remove device",
+                                       n.name, s.uplink.device));
+    parse_uplink_addresses(u, s, r);
+    return;
+  }
+  if (!u["netns"]) return r.error(u, fmt::format("network {}: uplink needs netns: NAME", n.name));
+  auto ns = r.str(u["netns"], "uplink netns").value_or("");
+  if (ns.empty() || ns.size() > 255 || ns.find('/') != std::string::npos || ns == "." || ns == "..")
+    return r.error(u["netns"], fmt::format("uplink netns '{}': expected a namespace name", ns));
+  s.uplink.netns = ns;
+  // The default transfer network: 100.64.N.0/30 (RFC 6598 shared space), N = the network's index
+  // among the lab's networks so far.
+  size_t index = r.topo().of_kind("network").size();
+  s.uplink.address = *IpPrefix::parse(fmt::format("100.64.{}.2/30", index % 256));
+  s.uplink.peer = *Ipv4Address::parse(fmt::format("100.64.{}.1", index % 256));
+  parse_uplink_addresses(u, s, r);
   s.uplink.device =
       fmt::format("vnu{:08x}", static_cast<uint32_t>(fnv1a(r.topo().name + "/" + n.name)));
   if (u["device"]) s.uplink.device = r.str(u["device"], "uplink device").value_or("");
@@ -511,7 +585,7 @@ void NetworkKind::validate(const Node& n, Reader& r) const {
                                    l.node, s.vlan));
     }
   }
-  if (!s.uplink.netns.empty()) {
+  if (s.uplink.present()) {
     if (s.uplink.address.contains(IpPrefix{false, s.subnet.v4addr, {}, 32}) ||
         s.subnet.contains(IpPrefix{false, s.uplink.address.v4addr, {}, 32}))
       r.error(s.uplink.where,
@@ -554,6 +628,10 @@ Status NetworkKind::configure(const Node& n, LabRuntime& rt) const {
     fact["uplink"] = {{"netns", s.uplink.netns},
                       {"device", s.uplink.device},
                       {"address", s.uplink.address.to_string()}};
+  if (s.uplink.host)
+    fact["uplink"] = {{"interface", s.uplink.interface.empty() ? "default" : s.uplink.interface},
+                      {"device", s.uplink.device},
+                      {"address", s.uplink.address.to_string()}};
   if (auto st = rt.record_fact("networks", n.name, fact); !st) return st;
   bool forward = s.mode != NetworkMode::kIsolated;
   if (auto st = set_sysctl(ns, "net/ipv4/ip_forward", forward ? "1" : "0"); !st) return context(st);
@@ -569,19 +647,58 @@ Status NetworkKind::configure(const Node& n, LabRuntime& rt) const {
     }
     if (auto st = (*nl)->set_up(i.name, true); !st) return context(st);
   }
-  if (!s.uplink.netns.empty()) {
+  if (s.uplink.present()) {
     const auto& u = s.uplink;
-    if (!netns_exists(u.netns))
-      return make_error(ENOENT,
-                        "network {} ({}): uplink namespace '{}' does not exist: create the "
-                        "stand-in outside first (ip netns add {})",
-                        n.name, u.where.str(), u.netns, u.netns);
-    auto out = open_netns(u.netns);
-    if (!out) return context(out.error());
-    if (auto st = (*nl)->add_veth(kNetworkUplink, out->get(), u.netns, u.device, std::nullopt); !st)
-      return make_error(st.error().code, "network {}: uplink veth {} in namespace {}: {}", n.name,
-                        u.device, u.netns, st.error().message);
-    auto onl = open_netlink(u.netns);
+    std::string where = u.host ? "the host's namespace" : "namespace " + u.netns;
+    std::string iface = u.interface;
+    std::string forwarding_was;
+    UniqueFd out;
+    if (u.host) {
+      if (iface.empty()) {
+        iface = default_route_interface(read_regular_file("/proc/net/route").value_or(""));
+        if (iface.empty())
+          return make_error(ENETUNREACH,
+                            "network {} ({}): uplink default: the host has no IPv4 default route; "
+                            "name the interface (uplink: {{interface: IF}})",
+                            n.name, u.where.str());
+      }
+      auto hnl = io::Netlink::open(where);
+      if (!hnl) return context(hnl.error());
+      if (!hnl->link_info(iface))
+        return make_error(ENODEV,
+                          "network {} ({}): uplink interface {} does not exist in the namespace "
+                          "`vnet lab up` runs in (the host's)",
+                          n.name, u.where.str(), iface);
+      auto fw = read_regular_file(forwarding_path(iface));
+      if (!fw) return context(fw.error());
+      forwarding_was = fw->substr(0, fw->find('\n'));
+      struct stat st {};
+      if (::stat("/proc/self/ns/net", &st) != 0) return system_error("stat /proc/self/ns/net");
+      // Recorded before anything changes: `down` puts back what this says, also after a crash.
+      if (auto r = rt.record_fact(kHostUplinks, n.name,
+                                  {{"interface", iface},
+                                   {"device", u.device},
+                                   {"table", host_uplink_table(s)},
+                                   {"forwarding_was", forwarding_was},
+                                   {"netns_inode", static_cast<uint64_t>(st.st_ino)}});
+          !r)
+        return r;
+      out = UniqueFd(::open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC));
+      if (!out.valid()) return system_error("open /proc/self/ns/net");
+    } else {
+      if (!netns_exists(u.netns))
+        return make_error(ENOENT,
+                          "network {} ({}): uplink namespace '{}' does not exist: create the "
+                          "stand-in outside first (ip netns add {})",
+                          n.name, u.where.str(), u.netns, u.netns);
+      auto o = open_netns(u.netns);
+      if (!o) return context(o.error());
+      out = std::move(*o);
+    }
+    if (auto st = (*nl)->add_veth(kNetworkUplink, out.get(), where, u.device, std::nullopt); !st)
+      return make_error(st.error().code, "network {}: uplink veth {} in {}: {}", n.name, u.device,
+                        where, st.error().message);
+    auto onl = u.host ? io::Netlink::open(where) : open_netlink(u.netns);
     if (!onl) return context(onl.error());
     IpPrefix peer = u.address;
     peer.v4addr = u.peer;
@@ -594,6 +711,15 @@ Status NetworkKind::configure(const Node& n, LabRuntime& rt) const {
     // Routed networks need the way back; it rides the veth vnet made and goes with it.
     if (s.mode == NetworkMode::kRoute) {
       if (auto st = onl->add_route(s.subnet, u.address.address_string()); !st) return context(st);
+    }
+    if (u.host) {
+      // Forwarding per interface (each direction needs it on the interface it arrives on); the
+      // table keeps it to the veth and IF.
+      for (const std::string& i : {u.device, iface}) {
+        if (auto st = write_proc(forwarding_path(i), "1"); !st) return context(st);
+      }
+      if (auto st = io::load_nftables(host_uplink_ruleset(s, iface, forwarding_was == "0")); !st)
+        return context(st);
     }
   }
   if (auto rules = network_ruleset(s); !rules.empty()) {
@@ -643,6 +769,57 @@ Status NetworkKind::start(const Node& n, LabRuntime& rt) const {
 }  // namespace
 
 std::unique_ptr<NodeKind> make_network_kind() { return std::make_unique<NetworkKind>(); }
+
+Status restore_host_uplinks(const nlohmann::json& state, std::ostream& progress) {
+  auto facts = state.find("facts");
+  if (facts == state.end() || !facts->contains(kHostUplinks)) return {};
+  struct stat st {};
+  if (::stat("/proc/self/ns/net", &st) != 0) return system_error("stat /proc/self/ns/net");
+  Status result;
+  for (auto& item : (*facts)[kHostUplinks].items()) {
+    const std::string& node = item.key();
+    const auto& f = item.value();
+    std::string dev = f.value("device", ""), iface = f.value("interface", "");
+    auto fail = [&](const std::string& why) {
+      progress << fmt::format("  network {}: host uplink on {} left as it is: {}\n", node, iface,
+                              why);
+      if (result) result = make_error(EIO, "network {}: host uplink on {}: {}", node, iface, why);
+    };
+    if (f.value("netns_inode", uint64_t{0}) != static_cast<uint64_t>(st.st_ino)) {
+      fail("`down` runs in another network namespace than `up` did; run it from there");
+      continue;
+    }
+    // Adding the table first makes the delete succeed whether `up` got as far as loading it.
+    std::string table = f.value("table", "");
+    if (!table.empty()) {
+      if (auto s = io::load_nftables(fmt::format("add table {0}\ndelete table {0}\n", table)); !s)
+        fail(s.error().message);
+    }
+    auto nl = io::Netlink::open("the host's namespace");
+    if (!nl) return nl.error();
+    if (!dev.empty()) {
+      if (auto s = nl->del_link(dev); !s) fail(s.error().message);
+    }
+    std::string was = f.value("forwarding_was", "");
+    if (was.empty() || !nl->link_info(iface)) continue;
+    // Another lab's uplink veth still there may need IF forwarding: leave it on then.
+    bool others = false;
+    if (struct if_nameindex* all = ::if_nameindex()) {
+      for (auto* i = all; i->if_index != 0; ++i)
+        if (std::string_view(i->if_name).starts_with("vnu")) others = true;
+      ::if_freenameindex(all);
+    }
+    if (others) {
+      progress << fmt::format(
+          "  network {}: {} keeps forwarding on (another lab's host uplink "
+          "is up)\n",
+          node, iface);
+      continue;
+    }
+    if (auto s = write_proc(forwarding_path(iface), was); !s) fail(s.error().message);
+  }
+  return result;
+}
 
 void add_network_status(nlohmann::json& state) {
   auto facts = state.find("facts");

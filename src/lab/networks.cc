@@ -87,6 +87,72 @@ std::string network_ruleset(const NetworkSpec& net) {
   return out;
 }
 
+std::string host_uplink_table(const NetworkSpec& net) {
+  return "inet vnet_up_" + net.uplink.device;
+}
+
+std::string host_uplink_ruleset(const NetworkSpec& net, const std::string& interface, bool guard) {
+  const std::string& dev = net.uplink.device;
+  bool nat = net.mode == NetworkMode::kNat;
+  // What crosses: the transfer network's address (the gateway masquerades to it) in nat mode,
+  // the network's own subnet in route mode.
+  std::string lab = net.subnet.to_string();
+  if (nat) {
+    packet::IpPrefix p = net.uplink.address;
+    p.v4addr.value &= p.length == 0 ? 0u : ~((1u << (32 - p.length)) - 1);
+    lab = p.to_string();
+  }
+  std::string out = fmt::format("table {} {{\n", host_uplink_table(net));
+  out += "  chain forward {\n    type filter hook forward priority filter; policy accept;\n";
+  if (net.mode == NetworkMode::kNat || net.mode == NetworkMode::kRoute) {
+    out +=
+        fmt::format("    iifname \"{}\" oifname \"{}\" ip saddr {} accept\n", dev, interface, lab);
+    out += fmt::format("    iifname \"{}\" oifname \"{}\" ip daddr {}{} accept\n", interface, dev,
+                       lab, nat ? " ct state established,related" : "");
+  }
+  out += fmt::format("    iifname \"{}\" drop\n    oifname \"{}\" drop\n", dev, dev);
+  if (guard) out += fmt::format("    iifname \"{}\" oifname != \"vnu*\" drop\n", interface);
+  out += "  }\n";
+  if (nat) {
+    out += "  chain postrouting {\n    type nat hook postrouting priority srcnat; policy accept;\n";
+    out += fmt::format("    oifname \"{}\" ip saddr {} masquerade\n", interface, lab);
+    out += "  }\n";
+  }
+  out += "}\n";
+  return out;
+}
+
+std::string default_route_interface(std::string_view text) {
+  // Iface Destination Gateway Flags RefCnt Use Metric Mask ... (hex, host byte order)
+  std::string best;
+  long best_metric = -1;
+  size_t pos = text.find('\n');  // the header line
+  while (pos != std::string_view::npos && pos + 1 < text.size()) {
+    size_t end = text.find('\n', pos + 1);
+    std::string_view line = text.substr(
+        pos + 1, end == std::string_view::npos ? std::string_view::npos : end - pos - 1);
+    pos = end;
+    std::vector<std::string_view> f;
+    size_t i = 0;
+    while (i < line.size()) {
+      while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
+      size_t j = i;
+      while (j < line.size() && line[j] != ' ' && line[j] != '\t') ++j;
+      if (j > i) f.push_back(line.substr(i, j - i));
+      i = j;
+    }
+    if (f.size() < 8 || f[1] != "00000000" || f[7] != "00000000") continue;
+    unsigned flags = std::strtoul(std::string(f[3]).c_str(), nullptr, 16);
+    if (!(flags & 0x1)) continue;  // RTF_UP
+    long metric = std::strtol(std::string(f[6]).c_str(), nullptr, 10);
+    if (best_metric < 0 || metric < best_metric) {
+      best = std::string(f[0]);
+      best_metric = metric;
+    }
+  }
+  return best;
+}
+
 std::vector<std::string> network_tables(const NetworkSpec& net) {
   switch (net.mode) {
     case NetworkMode::kOpen:

@@ -11,13 +11,18 @@
 // Each network is a node of kind "network" (lab/kind_network.cc): its service namespace is
 // "<lab>-<name>", its interface eth0 (on an access port of the VLAN, a link the kind declares
 // itself) holds the gateway address, and its uplink is a veth "up0" into the namespace
-// `uplink.netns` names (the stand-in for the outside). Host uplinks (`interface`, `default`) are
-// refused at validation for now: vnet sends nothing outside namespaces it made.
+// `uplink.netns` names (a stand-in for the outside), or, as root, into the host's namespace
+// (`uplink: {interface: IF}` or `uplink: default`, the interface of the host's IPv4 default
+// route), where vnet adds what libvirt adds: a route back in route mode, forwarding on the veth
+// and on IF (per interface, net.ipv4.conf.IF.forwarding; the global switch is not touched), and
+// the table host_uplink_ruleset() returns. `down` deletes the table and the veth and puts IF's
+// forwarding back as it found it (restore_host_uplinks).
 //
 // This header holds the model and the pure parts (validation helpers, the nftables ruleset);
 // nothing here touches the system.
 
 #include <chrono>
+#include <iosfwd>
 #include <optional>
 #include <string>
 #include <vector>
@@ -50,11 +55,14 @@ struct StaticLease {
 };
 
 struct NetworkUplink {
-  std::string netns;         // the stand-in outside; empty = no uplink
+  std::string netns;         // the stand-in outside; empty = no uplink (or a host uplink)
+  bool host = false;         // the veth's far end is in the host's namespace
+  std::string interface;     // host uplink: the host interface; empty = the default route's
   packet::IpPrefix address;  // the gateway's end ("up0")
   packet::Ipv4Address peer;  // the outside end, the gateway's default route
   std::string device;        // the outside end's name
   Where where;
+  bool present() const { return host || !netns.empty(); }
 };
 
 struct NetworkSpec final : NodeSpec {
@@ -93,6 +101,26 @@ const Link* lease_link(const Topology& t, const NetworkSpec& net, const StaticLe
 std::string network_ruleset(const NetworkSpec& net);
 // The tables network_ruleset() adds, "family name" each (status, tests).
 std::vector<std::string> network_tables(const NetworkSpec& net);
+
+// A host uplink's table in the host's namespace (nft syntax), for network `net` leaving through
+// host interface `interface`: forwarding between the uplink veth (net.uplink.device) and
+// `interface` only (NAT mode: masquerade to the interface's address, and only connections from
+// the lab come back; route mode: both ways for the network's subnet), nothing else to or from the
+// veth. `guard` (IF's forwarding was off before vnet turned it on) adds a drop for whatever else
+// would now be forwarded from IF, so the host does not become a router for IF's network: frames
+// from IF may go to vnet's uplink veths ("vnu*") only.
+std::string host_uplink_ruleset(const NetworkSpec& net, const std::string& interface, bool guard);
+// Its table, "family name".
+std::string host_uplink_table(const NetworkSpec& net);
+
+// The interface of the IPv4 default route with the lowest metric in /proc/net/route's text, or ""
+// when there is none.
+std::string default_route_interface(std::string_view proc_net_route);
+
+// `down`: for every host uplink the lab recorded (facts.host_uplinks), deletes its table and veth
+// in the host's namespace and puts the interface's forwarding back as `up` found it, unless
+// another lab's uplink veth (vnu*) is still there (then it says so on `progress`).
+Status restore_host_uplinks(const nlohmann::json& state, std::ostream& progress);
 
 // The hosts file dnsmasq serves (one "ADDRESS NAME" per line, dnsmasq appends the domain): every
 // declared address of every node of the lab, every network's gateway (under the network's name)

@@ -509,6 +509,8 @@ Status lab_down(const std::string& name, std::ostream& progress) {
   if (!killed) result = killed.error();
   // Host interfaces the lab used, as it found them (the dataplane is gone).
   if (auto s = restore_externals(state->j(), progress); !s && result) result = s;
+  // What a network's host uplink changed in the host's namespace (lab/networks.hh).
+  if (auto s = restore_host_uplinks(state->j(), progress); !s && result) result = s;
   for (auto& ns : namespaces) {
     if (!netns_exists(ns)) continue;
     if (auto s = delete_netns(ns); !s)

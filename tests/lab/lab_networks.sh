@@ -23,16 +23,7 @@ done
 ns_add $OUT
 ip -n $OUT addr add 203.0.113.10/32 dev lo
 tables_before=$(ip netns exec $OUT nft list tables)
-ip netns exec $OUT python3 -u -c '
-import socket, sys
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("203.0.113.10", 8080)); s.listen(64)
-while True:
-    c, peer = s.accept(); print(peer[0], flush=True); c.close()
-' > "$WORK/server.log" 2> "$WORK/server.err" &
-PIDS+=($!)
-listening() { ip netns exec $OUT ss -ltn | grep -q 203.0.113.10:8080; }
-wait_for 10 listening || fail "the outside server did not start: $(cat "$WORK/server.err")"
+peer_logger $OUT 203.0.113.10 8080 "$WORK/server.log"
 
 "$VNET" lab up "$LAB" > "$WORK/up.log" 2>&1 || fail "up: $(cat "$WORK/up.log")"
 dnsmasqs=$("$VNET" lab status --json nets | jq -r '.pids[] | select(.what | endswith(" dnsmasq")) | .pid')

@@ -114,3 +114,19 @@ example_passes() {
   [ -z "$(ls "$VNET_STATE_DIR" 2>/dev/null)" ] || fail "$1: state left in $VNET_STATE_DIR"
   pass "$1 lab test passes and cleans up"
 }
+
+# peer_logger NS ADDR PORT LOG: a TCP server in NS on ADDR:PORT that writes each client's address
+# to LOG (one line per connection) and closes; its pid joins PIDS. Returns once it listens.
+peer_logger() {
+  local ns=$1 addr=$2 port=$3 log=$4
+  ip netns exec "$ns" python3 -u -c '
+import socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((sys.argv[1], int(sys.argv[2]))); s.listen(64)
+while True:
+    c, peer = s.accept(); print(peer[0], flush=True); c.close()
+' "$addr" "$port" > "$log" 2> "$log.err" &
+  PIDS+=($!)
+  wait_for 10 contains "$addr:$port " ip netns exec "$ns" ss -ltn ||
+    fail "the TCP server on $ns $addr:$port did not start: $(cat "$log.err")"
+}

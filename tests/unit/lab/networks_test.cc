@@ -120,7 +120,17 @@ TEST(Networks, BadInputIsRefusedOnItsLine) {
       {"subnet with host bits", "  - name: office\n    switch: sw\n    subnet: 10.0.10.1/24\n" + up,
        13, "has host bits set: expected the network address, 10.0.10.0/24"},
       {"nat without an uplink", head, 11, "mode nat needs an uplink"},
-      {"uplink: default", head + "    uplink: default\n", 15, "is not supported yet"},
+      {"uplink: something", head + "    uplink: outside\n", 15,
+       "uplink 'outside': expected default (the host's default route), {interface: IF} or "
+       "{netns: NAME}"},
+      {"uplink with interface and netns", head + "    uplink: {interface: eth1, netns: out}\n", 15,
+       "uplink has both interface (a host interface) and netns"},
+      {"uplink interface not a name", head + "    uplink: {interface: 'a/b'}\n", 15,
+       "uplink interface 'a/b': expected an interface name"},
+      {"host uplink naming its veth", head + "    uplink: {interface: eth1, device: up9}\n", 15,
+       "a host uplink's veth is named by vnet"},
+      {"host uplink, mode open", head + "    mode: open\n    uplink: default\n", 16,
+       "mode open adds no rules, so a host uplink would make the host forward"},
       {"uplink into the subnet", head + "    uplink: {netns: out, address: 10.0.10.200/24}\n", 15,
        "uplink address 10.0.10.200/24 overlaps the subnet 10.0.10.0/24"},
       {"two networks on one VLAN",
@@ -217,6 +227,74 @@ TEST(Networks, EachModeAddsItsRules) {
   s.mode = NetworkMode::kOpen;
   EXPECT_EQ(network_ruleset(s), "");
   EXPECT_TRUE(network_tables(s).empty());
+}
+
+TEST(Networks, AHostUplinkForwardsBetweenItsVethAndTheInterfaceOnly) {
+  auto t = parse_topology(kHead +
+                              "  - {name: office, switch: sw, vlan: 10, subnet: 10.0.10.0/24, "
+                              "uplink: {interface: eth1}}\n",
+                          "t.yaml");
+  ASSERT_TRUE(t.ok()) << t.error().message;
+  NetworkSpec s = t->node("office")->as<NetworkSpec>();
+  EXPECT_TRUE(s.uplink.host);
+  EXPECT_EQ(s.uplink.interface, "eth1");
+  // A transfer /30 of its own in 100.64.0.0/10, shared with no other lab or network by design.
+  EXPECT_EQ(s.uplink.address.length, 30);
+  EXPECT_EQ(s.uplink.address.v4addr.value >> 22, (100u << 2) | 1u) << s.uplink.address.to_string();
+  EXPECT_EQ(s.uplink.peer.value + 1, s.uplink.address.v4addr.value);
+  EXPECT_TRUE(s.uplink.device.starts_with("vnu")) << s.uplink.device;
+  auto u = parse_topology(kHead +
+                              "  - {name: staff, switch: sw, vlan: 10, subnet: 10.0.10.0/24, "
+                              "uplink: {interface: eth1}}\n",
+                          "t.yaml");
+  ASSERT_TRUE(u.ok());
+  EXPECT_NE(u->node("staff")->as<NetworkSpec>().uplink.address.to_string(),
+            s.uplink.address.to_string());
+
+  packet::IpPrefix transfer = s.uplink.address;
+  transfer.v4addr.value &= ~3u;
+  std::string dev = s.uplink.device, net = transfer.to_string();
+  std::string nat = host_uplink_ruleset(s, "eth1", true);
+  EXPECT_NE(nat.find("table inet vnet_up_" + dev + " {"), std::string::npos) << nat;
+  EXPECT_NE(nat.find(fmt::format("iifname \"{}\" oifname \"eth1\" ip saddr {} accept", dev, net)),
+            std::string::npos)
+      << nat;
+  EXPECT_NE(nat.find(fmt::format("iifname \"eth1\" oifname \"{}\" ip daddr {} ct state "
+                                 "established,related accept",
+                                 dev, net)),
+            std::string::npos)
+      << nat;
+  EXPECT_NE(nat.find(fmt::format("oifname \"eth1\" ip saddr {} masquerade", net)),
+            std::string::npos)
+      << nat;
+  EXPECT_NE(nat.find(fmt::format("iifname \"{}\" drop", dev)), std::string::npos) << nat;
+  EXPECT_NE(nat.find(fmt::format("oifname \"{}\" drop", dev)), std::string::npos) << nat;
+  EXPECT_NE(nat.find("iifname \"eth1\" oifname != \"vnu*\" drop"), std::string::npos) << nat;
+  EXPECT_EQ(host_uplink_ruleset(s, "eth1", false).find("vnu*"), std::string::npos);
+  s.mode = NetworkMode::kRoute;
+  std::string route = host_uplink_ruleset(s, "eth1", false);
+  EXPECT_EQ(route.find("masquerade"), std::string::npos) << route;
+  EXPECT_NE(
+      route.find(fmt::format("iifname \"eth1\" oifname \"{}\" ip daddr 10.0.10.0/24 accept", dev)),
+      std::string::npos)
+      << route;
+  s.mode = NetworkMode::kIsolated;
+  std::string iso = host_uplink_ruleset(s, "eth1", false);
+  EXPECT_EQ(iso.find("accept\n"), std::string::npos) << iso;  // nothing crosses
+}
+
+TEST(Networks, TheDefaultRouteIsTheLowestMetricOne) {
+  const std::string head =
+      "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n";
+  EXPECT_EQ(default_route_interface(head), "");
+  EXPECT_EQ(default_route_interface(head +
+                                    "eth0\t0002A8C0\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n"),
+            "");  // a subnet route only
+  EXPECT_EQ(default_route_interface(
+                head + "eth0\t00000000\t0102A8C0\t0003\t0\t0\t200\t00000000\t0\t0\t0\n" +
+                "wlan0\t00000000\t0101A8C0\t0003\t0\t0\t100\t00000000\t0\t0\t0\n" +
+                "eth9\t00000000\t0101A8C0\t0002\t0\t0\t10\t00000000\t0\t0\t0\n"),
+            "wlan0");  // eth9's route is not up (no RTF_UP)
 }
 
 }  // namespace
