@@ -83,13 +83,15 @@ Result<void> apply_changes(Table& table, const std::vector<Change>& changes) {
     switch (c.kind) {
       case Change::kAddService:
         if (s) return fail("the service exists");
-        table.push_back({c.service, c.scheduler, c.forwarding, c.persistence, {}});
+        table.push_back(
+            {c.service, c.scheduler, c.forwarding, c.persistence, {}, c.persistence_granularity});
         break;
       case Change::kEditService:
         if (!s) return fail("no such service");
         s->scheduler = c.scheduler;
         s->forwarding = c.forwarding;
         s->persistence = c.persistence;
+        s->persistence_granularity = c.persistence_granularity;
         break;
       case Change::kDelService:
         if (!s) return fail("no such service");
@@ -135,7 +137,12 @@ Table table_for(const LbConfig& config, const std::vector<std::vector<bool>>& al
   Table t;
   for (size_t s = 0; s < config.services.size(); ++s) {
     const VirtualServerConfig& vs = config.services[s];
-    TableService ts{vs.key, vs.scheduler, vs.forwarding, vs.persistence_timeout, {}};
+    TableService ts{vs.key,
+                    vs.scheduler,
+                    vs.forwarding,
+                    vs.persistence_timeout,
+                    {},
+                    vs.persistence_timeout ? vs.persistence_granularity : ""};
     bool sorry = !quorum_up[s] && vs.sorry_server;
     for (size_t r = 0; r < vs.reals.size(); ++r) {
       const RealServerConfig& rs = vs.reals[r];
@@ -162,6 +169,7 @@ std::vector<Change> diff(const Table& from, const Table& to) {
     c.scheduler = s.scheduler;
     c.forwarding = s.forwarding;
     c.persistence = s.persistence;
+    c.persistence_granularity = s.persistence_granularity;
     return c;
   };
   for (auto& t : to) {
@@ -184,7 +192,8 @@ std::vector<Change> diff(const Table& from, const Table& to) {
         out.push_back({Change::kAddDest, t.key, d.addr, d.weight, {}, d.sorry});
     }
     if (f && (f->scheduler != t.scheduler || f->forwarding != t.forwarding ||
-              f->persistence != t.persistence)) {
+              f->persistence != t.persistence ||
+              f->persistence_granularity != t.persistence_granularity)) {
       out.push_back(service_change(Change::kEditService, t));
     }
   }

@@ -57,7 +57,8 @@ struct TableService {
   std::string scheduler;
   Forwarding forwarding = Forwarding::kNat;
   std::optional<Duration> persistence;
-  std::vector<TableDest> dests;  // sorted by address (one canonical order for comparison)
+  std::vector<TableDest> dests;         // sorted by address (one canonical order for comparison)
+  std::string persistence_granularity;  // as configured ("" = one client address)
   friend bool operator==(const TableService&, const TableService&) = default;
 };
 
@@ -85,6 +86,7 @@ struct Change {
   std::string scheduler;
   Forwarding forwarding = Forwarding::kNat;
   std::optional<Duration> persistence;
+  std::string persistence_granularity;
   friend bool operator==(const Change&, const Change&) = default;
 };
 std::string to_string(const Change& c);  // "add dest 10.0.0.1:80 weight 1 to 10.0.0.100:80/TCP"

@@ -55,7 +55,8 @@ nlohmann::json show_json(const Director& d, TimePoint now) {
                             {"last", last}});
       }
       auto w = in_table(rs.addr);
-      // Connection counts are followed for lc and wlc only (lb/conn_counts.hh).
+      // Connection counts are followed for the connection-count schedulers only
+      // (lb/conn_counts.hh).
       nlohmann::json active = nullptr, inactive = nullptr;
       if (follows_connections(vs.scheduler)) {
         DestCounts n = d.conn_counts().counts(vs.key, rs.addr);

@@ -1,6 +1,6 @@
 #pragma once
 // Connection counts per real server, followed from connection-tracking events, for the
-// connection-count schedulers (lc, wlc) of the nftables datapath — without I/O.
+// connection-count schedulers (lc, wlc, sed, nq, fo, ovf) of the nftables datapath — without I/O.
 //
 // IPVS counts its own connections (struct ip_vs_conn); the nftables datapath has none, so the
 // counts come from the kernel's connection tracking (ctnetlink events, lb/conntrack.hh): a

@@ -2,24 +2,107 @@
 
 #include "base/log.hh"
 #include "io/netlink.hh"
+#include "io/next_hop.hh"
 #include "lb/keepalived_conf.hh"
 #include "lb/nft_ruleset.hh"
 
 namespace vnet::lb {
 
+Result<DrHops> NftDatapath::resolve(const Table& table) const {
+  DrHops hops;
+  for (auto& s : table) {
+    if (s.forwarding != Forwarding::kDr) continue;
+    for (auto& d : s.dests) {
+      if (d.addr.v6 || hops.count(d.addr)) continue;
+      auto hop = io::next_hop(d.addr.v4);
+      if (!hop)
+        return make_error(hop.error().code, "{}: DR real server {}: {}", s.key.str(),
+                          d.addr.to_string(), hop.error().message);
+      if (hop->local)
+        return make_error(EINVAL, "{}: DR real server {} is the director's own address",
+                          s.key.str(), d.addr.to_string());
+      if (hop->gateway)
+        return make_error(EHOSTUNREACH,
+                          "{}: DR real server {} is not on-link: the director reaches it through "
+                          "{} on {}; DR hands the frame to the real server's MAC, so the real "
+                          "server must share a segment with the director",
+                          s.key.str(), d.addr.to_string(), hop->gateway->to_string(), hop->ifname);
+      if (!hop->mac) {
+        io::solicit_neighbour(d.addr.v4);  // added by the refresh() that finds its MAC
+        continue;
+      }
+      hops[d.addr] = DrHop{*hop->mac, hop->ifname, hop->ifmac};
+    }
+  }
+  return hops;
+}
+
 Status NftDatapath::program(const Table& table, const Picks& picks) {
-  auto rules = nft_ruleset(table, picks);
+  auto hops = resolve(table);
+  if (!hops) return hops.error();
+  auto rules = nft_ruleset(table, picks, *hops);
   if (!rules) return rules.error();
-  return io::load_nftables(*rules);
+  if (auto st = io::load_nftables(*rules); !st) return st;
+  table_ = table;
+  picks_ = picks;
+  hops_ = std::move(*hops);
+  return {};
 }
 
 Status NftDatapath::set_pick(const ServiceKey& service, const std::optional<Endpoint>& dest) {
-  return io::load_nftables(nft_set_pick(service, dest));
+  if (auto st = io::load_nftables(nft_set_pick(service, dest)); !st) return st;
+  if (dest)
+    picks_[service] = *dest;
+  else
+    picks_.erase(service);
+  return {};
 }
 
-Status NftDatapath::clear() { return io::load_nftables(nft_delete_ruleset()); }
+Status NftDatapath::clear() {
+  table_.clear();
+  picks_.clear();
+  hops_.clear();
+  return io::load_nftables(nft_delete_ruleset());
+}
 
-Director::~Director() { loop_.cancel_timer(timer_); }
+Status NftDatapath::refresh() {
+  auto hops = resolve(table_);
+  if (!hops) return hops.error();
+  if (*hops == hops_) return {};
+  for (auto& [addr, hop] : *hops) {
+    auto old = hops_.find(addr);
+    if (old == hops_.end() || !(old->second == hop))
+      log::info("lb: DR real server {} at {} on {}", addr.to_string(), hop.mac.to_string(),
+                hop.ifname);
+  }
+  for (auto& [addr, hop] : hops_) {
+    if (!hops->count(addr))
+      log::info("lb: DR real server {}: MAC no longer known, out of the datapath",
+                addr.to_string());
+  }
+  Table table = table_;
+  Picks picks = picks_;
+  return program(table, picks);
+}
+
+Director::~Director() {
+  loop_.cancel_timer(timer_);
+  loop_.cancel_timer(refresh_timer_);
+}
+
+void Director::arm_refresh() {
+  loop_.cancel_timer(refresh_timer_);
+  refresh_timer_ = 0;
+  if (!balancer_) return;
+  bool dr = false;
+  for (auto& vs : balancer_->config().services) dr = dr || vs.forwarding == Forwarding::kDr;
+  if (!dr) return;
+  refresh_timer_ = loop_.add_timer(std::chrono::seconds(1), [this] {
+    refresh_timer_ = 0;
+    if (auto st = datapath_.refresh(); !st) log::error("lb: {}", st.error().message);
+    arm_refresh();
+  });
+}
 
 Status Director::start(const LbConfig& config, const vrrp::GlobalDefs& global) {
   auto r = vrrp::ScriptRunner::make(global);
@@ -30,6 +113,7 @@ Status Director::start(const LbConfig& config, const vrrp::GlobalDefs& global) {
   Step s = balancer_->start();
   watch_connections();
   if (auto st = program(); !st) return st;
+  arm_refresh();
   for (auto& c : s.changes) log::info("lb: {}", to_string(c));
   s.changes.clear();
   apply(std::move(s));
@@ -85,6 +169,7 @@ Status Director::reload(const LbConfig& config, const vrrp::GlobalDefs& global) 
   running_ = std::move(renamed);
   last_ = std::move(last);
   watch_connections();
+  arm_refresh();
   bool changed = !s.changes.empty();
   apply(std::move(s));
   // apply() reprograms only on table changes; a scheduler change alone is one too.
@@ -98,6 +183,8 @@ Status Director::reload(const LbConfig& config, const vrrp::GlobalDefs& global) 
 void Director::shutdown() {
   loop_.cancel_timer(timer_);
   timer_ = 0;
+  loop_.cancel_timer(refresh_timer_);
+  refresh_timer_ = 0;
   if (!balancer_) return;
   for (auto& [key, r] : running_) prober_.abort(key);
   running_.clear();

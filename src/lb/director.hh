@@ -29,14 +29,28 @@ class Datapath {
   // A connection-count service's choice for new connections (nullopt: none available).
   virtual Status set_pick(const ServiceKey& service, const std::optional<Endpoint>& dest) = 0;
   virtual Status clear() = 0;
+  // Re-reads what the programmed table depends on outside the configuration (DR real servers'
+  // MACs) and reprograms when it changed. Called once a second while a DR service exists.
+  virtual Status refresh() { return {}; }
 };
 
-// `table ip vnet_lb`, rewritten in one libnftables transaction (lb/nft_ruleset.hh).
+// `table ip vnet_lb` and `table netdev vnet_lb_dr`, rewritten in one libnftables transaction
+// (lb/nft_ruleset.hh). DR destinations are resolved from the route and neighbour tables at each
+// program() and refresh(): one reached through a gateway, or the director's own address, is an
+// error naming it (DR needs it on-link); one whose MAC is not known yet is left out, its address
+// solicited, and added by the refresh() that finds it.
 class NftDatapath final : public Datapath {
  public:
   Status program(const Table& table, const Picks& picks) override;
   Status set_pick(const ServiceKey& service, const std::optional<Endpoint>& dest) override;
   Status clear() override;
+  Status refresh() override;
+
+ private:
+  Result<DrHops> resolve(const Table& table) const;
+  Table table_;
+  Picks picks_;
+  DrHops hops_;
 };
 
 // What lb/show prints about a checker's last probe.
@@ -69,8 +83,9 @@ class Director {
   const Balancer* balancer() const { return balancer_.get(); }
   const LastResult* last(const CheckerRef& ref) const;
 
-  // Connection-count schedulers (lc, wlc; lb/conn_counts.hh): whether the configuration has
-  // one, so connection-tracking events must be fed in (lb/conntrack.hh), and the feed.
+  // Connection-count schedulers (lc, wlc, sed, nq, fo, ovf; lb/conn_counts.hh): whether the
+  // configuration has one, so connection-tracking events must be fed in (lb/conntrack.hh), and the
+  // feed.
   bool follows_connections() const;
   void on_conn_event(const ConnEvent& e);
   void on_conn_resync(const std::vector<ConnEvent>& all);  // the whole table, after a loss
@@ -102,6 +117,8 @@ class Director {
   uint64_t next_key_ = 1;
   std::vector<std::pair<CheckerRef, LastResult>> last_;
   EventLoop::TimerId timer_ = 0;
+  EventLoop::TimerId refresh_timer_ = 0;
+  void arm_refresh();
   ConnCounts counts_;
   std::map<ServiceKey, std::unique_ptr<Scheduler>> conn_schedulers_;
   Picks picks_;

@@ -35,6 +35,12 @@ std::string_view forwarding_word(Forwarding f) {
   return "?";
 }
 
+std::string name_of(std::string_view prefix, const ServiceKey& key) {
+  std::string a = key.addr.address_string();
+  std::replace(a.begin(), a.end(), '.', '_');
+  return fmt::format("{}_{}_{}_{}", prefix, proto_word(key.protocol), a, key.addr.port);
+}
+
 }  // namespace
 
 std::vector<std::string> nft_refusals(const LbConfig& config) {
@@ -51,18 +57,26 @@ std::vector<std::string> nft_refusals(const LbConfig& config) {
     }
     if (vs.key.addr.v6) refuse("IPv6: the nftables datapath serves IPv4 services only");
     if (vs.key.addr.port == 0) refuse("port 0: the nftables datapath needs the service's port");
-    if (vs.forwarding != Forwarding::kNat)
+    bool dr = vs.forwarding == Forwarding::kDr;
+    bool hashed = vs.scheduler == "rr" || vs.scheduler == "wrr" || vs.scheduler == "sh";
+    if (vs.forwarding == Forwarding::kTun)
+      refuse("lb_kind TUN: the nftables datapath does NAT and DR only (no ipip encapsulation)");
+    if (dr && !hashed)
       refuse(fmt::format(
-          "lb_kind {}: the nftables datapath does NAT only (no DR or TUN forwarding yet)",
-          forwarding_word(vs.forwarding)));
-    if (vs.scheduler != "rr" && vs.scheduler != "wrr" && vs.scheduler != "sh" &&
-        !follows_connections(vs.scheduler))
-      refuse(fmt::format("lvs_sched {}: the nftables datapath has rr, wrr, sh, lc and wlc",
-                         vs.scheduler));
+          "lvs_sched {}: DR forwards frames in the netdev family, outside connection tracking; "
+          "it has rr, wrr and sh (by a hash of the flow)",
+          vs.scheduler));
+    else if (!hashed && !follows_connections(vs.scheduler))
+      refuse(fmt::format(
+          "lvs_sched {}: the nftables datapath has rr, wrr, sh, lc, wlc, sed, nq, fo and ovf",
+          vs.scheduler));
     if (!vs.sched_flags.empty())
       refuse("scheduler flags (" + vs.sched_flags.front() + "): not in the nftables datapath");
-    if (vs.persistence_timeout)
-      refuse("persistence_timeout: the nftables datapath has no persistence (use lvs_sched sh)");
+    if (vs.persistence_timeout && !persistence_mask(vs.persistence_granularity))
+      refuse(fmt::format(
+          "persistence_granularity '{}': expected an IPv4 netmask (255.255.255.0) or a prefix "
+          "length (0-32)",
+          vs.persistence_granularity));
     auto check_real = [&](const Endpoint& e, const Where& w, std::string_view what) {
       if (e.v6)
         out.push_back(fmt::format("{}: {} {}: IPv6: the nftables datapath serves IPv4 only",
@@ -70,6 +84,11 @@ std::vector<std::string> nft_refusals(const LbConfig& config) {
       if (e.port == 0)
         out.push_back(fmt::format("{}: {} {}: port 0: the nftables datapath needs a port", w.str(),
                                   what, e.to_string()));
+      if (dr && e.port != 0 && e.port != vs.key.addr.port)
+        out.push_back(fmt::format(
+            "{}: {} {}: lb_kind DR forwards the frame unchanged, so the real server must listen "
+            "on the service's port {}",
+            w.str(), what, e.to_string(), vs.key.addr.port));
     };
     if (vs.sorry_server) check_real(*vs.sorry_server, vs.where, "sorry_server");
     long sum = 0, g = 0;
@@ -140,14 +159,30 @@ Result<std::vector<Endpoint>> nft_slots(const TableService& s) {
 }
 
 bool follows_connections(std::string_view scheduler) {
-  return scheduler == "lc" || scheduler == "wlc";
+  return scheduler == "lc" || scheduler == "wlc" || scheduler == "sed" || scheduler == "nq" ||
+         scheduler == "fo" || scheduler == "ovf";
 }
 
-std::string nft_pick_map(const ServiceKey& key) {
-  std::string a = key.addr.address_string();
-  std::replace(a.begin(), a.end(), '.', '_');
-  return fmt::format("pick_{}_{}_{}", proto_word(key.protocol), a, key.addr.port);
+std::optional<uint32_t> persistence_mask(std::string_view g) {
+  if (g.empty()) return 0xffffffffu;
+  uint32_t mask = 0;
+  if (g.find('.') == std::string_view::npos) {
+    int len = 0;
+    for (char c : g) {
+      if (c < '0' || c > '9' || len > 32) return std::nullopt;
+      len = len * 10 + (c - '0');
+    }
+    if (len > 32) return std::nullopt;
+    return len == 0 ? 0u : uint32_t(0xffffffffu << (32 - len));
+  }
+  auto a = packet::Ipv4Address::parse(g);
+  if (!a) return std::nullopt;
+  mask = a->value;
+  if (uint32_t(~mask + 1) & ~mask) return std::nullopt;  // not contiguous: ~mask+1 a power of 2
+  return mask;
 }
+
+std::string nft_pick_map(const ServiceKey& key) { return name_of("pick", key); }
 
 namespace {
 std::string pick_element(const ServiceKey& key, const Endpoint& dest) {
@@ -163,11 +198,118 @@ std::string nft_set_pick(const ServiceKey& key, const std::optional<Endpoint>& d
   return out;
 }
 
-Result<std::string> nft_ruleset(const Table& table, const Picks& picks) {
-  std::string rules, maps;
+namespace {
+
+std::string service_match(const ServiceKey& key) {
+  return fmt::format("ip daddr {} {} dport {}", key.addr.address_string(), proto_word(key.protocol),
+                     key.addr.port);
+}
+
+// "ip saddr" or "ip saddr & 255.255.255.0": the persistence key.
+std::string persistence_key(const TableService& s) {
+  uint32_t m = persistence_mask(s.persistence_granularity).value_or(0xffffffffu);
+  if (m == 0xffffffffu) return "ip saddr";
+  return fmt::format("ip saddr & {}", packet::Ipv4Address{m}.to_string());
+}
+
+long timeout_seconds(const TableService& s) {
+  return std::max<long>(1,
+                        std::chrono::duration_cast<std::chrono::seconds>(*s.persistence).count());
+}
+
+std::string persist_map(const TableService& s, std::string_view data) {
+  return fmt::format("  map {} {{\n    type ipv4_addr : {}; flags timeout; timeout {}s;\n  }}\n",
+                     name_of("persist", s.key), data, timeout_seconds(s));
+}
+
+// The hash a DR flow is keyed on: the client for sh, the client and its port otherwise.
+std::string dr_hash(const TableService& s, size_t slots) {
+  if (s.scheduler == "sh") return fmt::format("jhash ip saddr mod {} seed 0x0", slots);
+  return fmt::format("jhash ip saddr . {} sport mod {} seed 0x0", proto_word(s.key.protocol),
+                     slots);
+}
+
+struct DrParts {
+  std::string maps, chains, rules;
+  std::vector<std::string> devices;
+};
+
+// One DR service: its rules in the ingress chain (and a chain and map with persistence).
+Status dr_service(const TableService& s, const DrHops& hops, DrParts& out) {
+  TableService reached = s;
+  std::erase_if(reached.dests, [&](const TableDest& d) { return !hops.count(d.addr); });
+  auto slots = nft_slots(reached);
+  if (!slots) return slots.error();
+  if (slots->empty()) return {};  // no destination reached: the director's own stack answers
+  std::string dev = hops.at(slots->front()).ifname;
+  for (auto& e : *slots) {
+    if (hops.at(e).ifname != dev)
+      return make_error(EINVAL,
+                        "{}: DR real servers on two devices ({} on {}, {} on {}): one service "
+                        "forwards out of one device",
+                        s.key.str(), slots->front().address_string(), dev, e.address_string(),
+                        hops.at(e).ifname);
+  }
+  if (std::find(out.devices.begin(), out.devices.end(), dev) == out.devices.end())
+    out.devices.push_back(dev);
+  std::string choose;
+  if (slots->size() == 1) {
+    choose = hops.at(slots->front()).mac.to_string();
+  } else {
+    std::string map;
+    for (size_t i = 0; i < slots->size(); ++i)
+      map += fmt::format("{}{} : {}", i ? ", " : "", i, hops.at((*slots)[i]).mac.to_string());
+    choose = fmt::format("{} map {{ {} }}", dr_hash(s, slots->size()), map);
+  }
+  std::string fwd = fmt::format("fwd to \"{}\"", dev);
+  std::string src = fmt::format("ether saddr set {} ", hops.at(slots->front()).ifmac.to_string());
+  if (!s.persistence) {
+    out.rules +=
+        fmt::format("    {} {}ether daddr set {} {}\n", service_match(s.key), src, choose, fwd);
+    return {};
+  }
+  std::string map = name_of("persist", s.key), chain = name_of("svc", s.key);
+  std::string key = persistence_key(s);
+  std::string remember =
+      fmt::format("update @{} {{ {} timeout {}s : ether daddr }}", map, key, timeout_seconds(s));
+  out.maps += persist_map(s, "ether_addr");
+  out.chains += fmt::format(
+      "  chain {} {{\n"
+      "    {}ether daddr set {} map @{} {} {}\n"
+      "    {}ether daddr set {} {} {}\n"
+      "  }}\n",
+      chain, src, key, map, remember, fwd, src, choose, remember, fwd);
+  out.rules += fmt::format("    {} goto {}\n", service_match(s.key), chain);
+  return {};
+}
+
+}  // namespace
+
+Result<std::string> nft_ruleset(const Table& table, const Picks& picks, const DrHops& hops) {
+  std::string rules, maps, remember;
+  DrParts dr;
   for (auto& s : table) {
     if (s.key.kind != ServiceKey::kAddress || s.key.addr.v6)
       return make_error(EINVAL, "{}: not in the nftables datapath", s.key.str());
+    if (s.forwarding == Forwarding::kDr) {
+      if (auto st = dr_service(s, hops, dr); !st) return st.error();
+      continue;
+    }
+    if (s.forwarding != Forwarding::kNat)
+      return make_error(EINVAL, "{}: lb_kind {} is not in the nftables datapath", s.key.str(),
+                        forwarding_word(s.forwarding));
+    std::string match = service_match(s.key);
+    if (s.persistence) {
+      // A known client goes to its real server; the choice of a new one is recorded after DNAT.
+      std::string map = name_of("persist", s.key), key = persistence_key(s);
+      maps += persist_map(s, "ipv4_addr . inet_service");
+      rules += fmt::format("    {} dnat ip to {} map @{}\n", match, key, map);
+      remember += fmt::format(
+          "    ct direction original ct status dnat ct original ip daddr {} ct original protocol "
+          "{} ct original proto-dst {} update @{} {{ {} timeout {}s : ip daddr . th dport }}\n",
+          s.key.addr.address_string(), proto_word(s.key.protocol), s.key.addr.port, map, key,
+          timeout_seconds(s));
+    }
     if (follows_connections(s.scheduler)) {
       // One element, rewritten by the daemon as connection counts change (lb/conn_counts.hh).
       std::string name = nft_pick_map(s.key);
@@ -176,16 +318,12 @@ Result<std::string> nft_ruleset(const Table& table, const Picks& picks) {
       if (p != picks.end())
         maps += fmt::format("    elements = {{ {} }}\n", pick_element(s.key, p->second));
       maps += "  }\n";
-      rules += fmt::format("    ip daddr {} {} dport {} dnat ip to ip daddr map @{}\n",
-                           s.key.addr.address_string(), proto_word(s.key.protocol), s.key.addr.port,
-                           name);
+      rules += fmt::format("    {} dnat ip to ip daddr map @{}\n", match, name);
       continue;
     }
     auto slots = nft_slots(s);
     if (!slots) return slots.error();
     if (slots->empty()) continue;  // no destination: nothing rewritten
-    std::string match = fmt::format("ip daddr {} {} dport {}", s.key.addr.address_string(),
-                                    proto_word(s.key.protocol), s.key.addr.port);
     if (slots->size() == 1) {
       rules += fmt::format("    {} dnat ip to {}\n", match, slots->front().to_string());
       continue;
@@ -200,9 +338,11 @@ Result<std::string> nft_ruleset(const Table& table, const Picks& picks) {
                           : fmt::format("numgen inc mod {}", slots->size());
     rules += fmt::format("    {} dnat ip to {} map {{ {} }}\n", match, key, map);
   }
-  return fmt::format(
+  std::string out = fmt::format(
       "table ip {0} {{}}\n"
       "delete table ip {0}\n"
+      "table netdev {3} {{}}\n"
+      "delete table netdev {3}\n"
       "table ip {0} {{\n"
       "{2}"
       "  chain services {{\n"
@@ -215,13 +355,45 @@ Result<std::string> nft_ruleset(const Table& table, const Picks& picks) {
       "  chain output {{\n"
       "    type nat hook output priority -100; policy accept;\n"
       "    jump services\n"
-      "  }}\n"
-      "}}\n",
-      kNftTable, rules, maps);
+      "  }}\n",
+      kNftTable, rules, maps, kNftDrTable);
+  if (!remember.empty()) {
+    out += fmt::format(
+        "  chain remember {{\n"
+        "{}"
+        "  }}\n"
+        "  chain forward {{\n"
+        "    type filter hook forward priority 0; policy accept;\n"
+        "    jump remember\n"
+        "  }}\n"
+        "  chain output_remember {{\n"
+        "    type filter hook output priority 0; policy accept;\n"
+        "    jump remember\n"
+        "  }}\n",
+        remember);
+  }
+  out += "}\n";
+  if (!dr.devices.empty()) {
+    std::string devices;
+    for (auto& d : dr.devices) devices += fmt::format("{}\"{}\"", devices.empty() ? "" : ", ", d);
+    out += fmt::format(
+        "table netdev {} {{\n"
+        "{}{}"
+        "  chain ingress {{\n"
+        "    type filter hook ingress devices = {{ {} }} priority 0; policy accept;\n"
+        "{}"
+        "  }}\n"
+        "}}\n",
+        kNftDrTable, dr.maps, dr.chains, devices, dr.rules);
+  }
+  return out;
 }
 
 std::string nft_delete_ruleset() {
-  return fmt::format("table ip {0} {{}}\ndelete table ip {0}\n", kNftTable);
+  return fmt::format(
+      "table ip {0} {{}}\ndelete table ip {0}\ntable netdev {1} {{}}\n"
+      "delete table netdev {1}\n",
+      kNftTable, kNftDrTable);
 }
 
 }  // namespace vnet::lb

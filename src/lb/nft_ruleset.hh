@@ -3,8 +3,12 @@
 // serve (nft_refusals()) and the ruleset that serves a Table (nft_ruleset()), for kernels without
 // the ip_vs module. The daemon loads the ruleset with libnftables in one transaction.
 //
-// What it serves: `virtual_server IP PORT` over IPv4 with lb_kind NAT, protocol TCP, UDP or SCTP,
-// and the schedulers that are a function of the packet alone:
+// What it serves: `virtual_server IP PORT` over IPv4, protocol TCP, UDP or SCTP.
+//
+// lb_kind NAT (`table ip vnet_lb`): DNAT rewrites the destination to the real server's address
+// and port (a chain hooked at prerouting for forwarded traffic and at output for the director's
+// own); conntrack reverses it on replies. Like IPVS NAT there is no source NAT: the real servers
+// must route their replies back through the director (their default gateway). Schedulers:
 //  - rr:  `numgen inc mod N` over the destinations with weight > 0 (IPVS rr skips weight 0);
 //  - wrr: `numgen inc mod P` over one period of IPVS wrr's selection sequence (ip_vs_wrr.c, from
 //         lb/scheduler.hh: each destination weight/gcd times in P = Σ weight/gcd entries, in the
@@ -13,20 +17,43 @@
 //         (each destination takes `weight` consecutive buckets in turn). The bucket a client
 //         lands in differs from IPVS's (jhash, not hash_32); the spread and stickiness are the
 //         same. Destinations with weight 0 are left out of the buckets.
-//  - lc, wlc: a map with one element, the real server the scheduler (lb/scheduler.hh) picks with
-//         the connection counts followed from connection tracking (lb/conn_counts.hh, which
-//         states the approximation); the daemon rewrites it as the counts change.
-// DNAT rewrites the destination to the real server's address and port (a chain hooked at
-// prerouting for forwarded traffic and at output for the director's own); conntrack reverses it
-// on replies. Like IPVS NAT there is no source NAT: the real servers must route their replies
-// back through the director (their default gateway). A service with no destination is not
-// rewritten (IPVS answers "no destination available"); a sorry server is an ordinary
-// destination.
+//  - lc, wlc, sed, nq, fo, ovf: a map with one element, the real server the scheduler
+//  (lb/scheduler.hh)
+//         picks with the connection counts followed from connection tracking
+//         (lb/conn_counts.hh, which states the approximation); the daemon rewrites it as the
+//         counts change.
+// A service with no destination is not rewritten (IPVS answers "no destination available"); a
+// sorry server is an ordinary destination.
 //
-// Refused (with the reason, at load — never approximated): lb_kind DR and TUN, fwmark and group
-// services, IPv6, port 0, persistence_timeout, lvs_sched other than rr/wrr/sh/lc/wlc, sched flags,
-// and checkers that have no prober yet (anything but TCP_CHECK, HTTP_GET and MISC_CHECK); also a
-// wrr period longer than kMaxMapEntries.
+// lb_kind DR (`table netdev vnet_lb_dr`): a chain hooked at ingress of the devices that reach the
+// real servers rewrites `ether daddr` of a frame to VIP:PORT to the chosen real server's MAC (and
+// `ether saddr` to the device's own, as IPVS does) and `fwd to` its device; the IP packet is
+// unchanged, the real server (holding the VIP on lo with arp_ignore=1, arp_announce=2) replies to
+// the client directly. There is no conntrack in the netdev family, so the choice is a function of
+// the packet, the same for every packet of a flow:
+//  - rr, wrr: `jhash ip saddr . th sport mod N` over the same slots as NAT (one per destination,
+//         or one wrr period): each flow lands on a fixed slot, so the spread follows the weights
+//         statistically but is not IPVS's exact rotation (an approximation, stated in the docs);
+//  - sh:  `jhash ip saddr mod 256` over the sh buckets: IPVS sh's semantics (one client, one
+//         real server, weight-proportional buckets).
+// The real server's MAC and device come from the caller (DrHops, resolved by the daemon from the
+// route and neighbour tables); a destination without a hop is left out of the slots. Any table
+// change re-hashes: unlike IPVS, flows in progress may move to another real server.
+//
+// persistence_timeout (NAT and DR): client affinity as IPVS's persistence templates. A map
+// `persist_PROTO_VIP_PORT` with timeout keyed on `ip saddr & granularity` holds the real server
+// a client was sent to; a new connection (NAT) or any packet (DR) of a known client goes there,
+// others are scheduled and recorded. NAT records the DNAT target from a filter chain (forward
+// and output hooks, original direction, `ct status dnat`); every packet refreshes the timeout,
+// so an entry expires `timeout` after the client's last packet (IPVS: after its last
+// connection). Reprogramming the table starts the maps empty (IPVS keeps templates of available
+// real servers).
+//
+// Refused (with the reason, at load — never approximated): lb_kind TUN, fwmark and group
+// services, IPv6, port 0, lvs_sched other than rr/wrr/sh/lc/wlc/sed/nq/fo/ovf (NAT) or rr/wrr/sh
+// (DR), DR real servers on another port than the service's, sched flags, an invalid
+// persistence_granularity, and checkers that have no prober yet (anything but TCP_CHECK,
+// HTTP_GET, SSL_GET and MISC_CHECK); also a wrr period longer than kMaxMapEntries.
 
 #include <map>
 #include <optional>
@@ -37,10 +64,12 @@
 #include "base/result.hh"
 #include "lb/balancer.hh"
 #include "lb/config.hh"
+#include "packet/address.hh"
 
 namespace vnet::lb {
 
-inline constexpr const char* kNftTable = "vnet_lb";  // table ip vnet_lb
+inline constexpr const char* kNftTable = "vnet_lb";       // table ip vnet_lb
+inline constexpr const char* kNftDrTable = "vnet_lb_dr";  // table netdev vnet_lb_dr
 inline constexpr size_t kMaxMapEntries = 4096;
 inline constexpr size_t kShBuckets = 256;  // ip_vs_sh.c IP_VS_SH_TAB_SIZE
 
@@ -51,8 +80,23 @@ std::vector<std::string> nft_refusals(const LbConfig& config);
 // scheduled. Error (E2BIG) for a wrr period longer than kMaxMapEntries.
 Result<std::vector<Endpoint>> nft_slots(const TableService& service);
 
-// lc and wlc: the datapath's choice for a new connection is kept by the daemon (a Picks entry
-// per service with a destination).
+// A DR real server's next hop: its MAC on the director's device `ifname` (on-link), and that
+// device's own MAC, the frame's new source (a switch must not learn the client's MAC on the
+// director's port, or the real server's replies would go to the director).
+struct DrHop {
+  packet::MacAddress mac;
+  std::string ifname;
+  packet::MacAddress ifmac;
+  friend bool operator==(const DrHop&, const DrHop&) = default;
+};
+using DrHops = std::map<Endpoint, DrHop>;  // keyed by the destination
+
+// persistence_granularity as an IPv4 netmask in host order: "" → 255.255.255.255; a contiguous
+// dotted mask ("255.255.255.0") or a prefix length ("24"). nullopt for anything else.
+std::optional<uint32_t> persistence_mask(std::string_view granularity);
+
+// lc, wlc, sed, nq, fo and ovf: the datapath's choice for a new connection is kept by the daemon (a
+// Picks entry per service with a destination).
 bool follows_connections(std::string_view scheduler);
 using Picks = std::map<ServiceKey, Endpoint>;
 // The name of a connection-count service's map: "pick_tcp_10_0_0_1_80".
@@ -60,10 +104,13 @@ std::string nft_pick_map(const ServiceKey& key);
 // The transaction that sets (or, with nullopt, empties) a connection-count service's choice.
 std::string nft_set_pick(const ServiceKey& key, const std::optional<Endpoint>& dest);
 
-// The whole transaction: create-or-keep, delete, recreate `table ip vnet_lb` with every service
-// (the connection-count services' maps holding `picks`).
-Result<std::string> nft_ruleset(const Table& table, const Picks& picks = {});
-// The transaction that removes the table (also when it is absent).
+// The whole transaction: create-or-keep, delete, recreate `table ip vnet_lb` with every NAT
+// service (the connection-count services' maps holding `picks`) and `table netdev vnet_lb_dr`
+// with every DR service (destinations reached through `hops`; the table is left out when no DR
+// destination has a hop).
+Result<std::string> nft_ruleset(const Table& table, const Picks& picks = {},
+                                const DrHops& hops = {});
+// The transaction that removes both tables (also when they are absent).
 std::string nft_delete_ruleset();
 
 }  // namespace vnet::lb

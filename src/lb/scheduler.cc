@@ -125,27 +125,94 @@ class LeastConnection final : public Scheduler {
   }
 };
 
-// ip_vs_wlc.c: the least overhead / weight, compared by cross multiplication; the first
-// available destination wins ties.
-class WeightedLeastConnection final : public Scheduler {
+// ip_vs_wlc.c and ip_vs_sed.c: the least overhead / weight, compared by cross multiplication;
+// the first available destination wins ties. wlc's overhead is conn_overhead(), sed's (shortest
+// expected delay) active + 1.
+class LeastWeighted final : public Scheduler {
  public:
-  std::string_view name() const override { return "wlc"; }
+  using Overhead = int64_t (*)(const Dest&);
+  LeastWeighted(std::string_view name, Overhead overhead) : name_(name), overhead_(overhead) {}
+  std::string_view name() const override { return name_; }
   void update(std::span<const Dest>) override {}
   std::optional<size_t> schedule(std::span<const Dest> dests, const Flow&) override {
     size_t i = 0;
     while (i < dests.size() && !available(dests[i])) ++i;
     if (i == dests.size()) return std::nullopt;
     size_t least = i;
-    int64_t loh = conn_overhead(dests[i]);
+    int64_t loh = overhead_(dests[i]);
     for (++i; i < dests.size(); ++i) {
       if (dests[i].overloaded) continue;
-      int64_t doh = conn_overhead(dests[i]);
+      int64_t doh = overhead_(dests[i]);
       if (loh * dests[i].weight > doh * dests[least].weight) {
         least = i;
         loh = doh;
       }
     }
     return least;
+  }
+
+ private:
+  std::string_view name_;
+  Overhead overhead_;
+};
+
+// ip_vs_sed.c / ip_vs_nq.c: the expected delay counts active connections only, plus the new one.
+int64_t expected_delay(const Dest& d) { return int64_t(d.active) + 1; }
+
+// ip_vs_nq.c (never queue): the first available destination without an active connection; when
+// every one is busy, sed's choice (the first of the least (active + 1) / weight).
+class NeverQueue final : public Scheduler {
+ public:
+  std::string_view name() const override { return "nq"; }
+  void update(std::span<const Dest>) override {}
+  std::optional<size_t> schedule(std::span<const Dest> dests, const Flow&) override {
+    std::optional<size_t> least;
+    int64_t loh = 0;
+    for (size_t i = 0; i < dests.size(); ++i) {
+      if (!available(dests[i])) continue;
+      int64_t doh = expected_delay(dests[i]);
+      if (dests[i].active == 0) return i;  // idle: at once
+      if (!least || loh * dests[i].weight > doh * dests[*least].weight) {
+        least = i;
+        loh = doh;
+      }
+    }
+    return least;
+  }
+};
+
+// ip_vs_fo.c (weighted failover): the first available destination with the highest weight.
+class WeightedFailover final : public Scheduler {
+ public:
+  std::string_view name() const override { return "fo"; }
+  void update(std::span<const Dest>) override {}
+  std::optional<size_t> schedule(std::span<const Dest> dests, const Flow&) override {
+    std::optional<size_t> high;
+    int hw = 0;
+    for (size_t i = 0; i < dests.size(); ++i) {
+      if (!dests[i].overloaded && dests[i].weight > hw) {
+        high = i;
+        hw = dests[i].weight;
+      }
+    }
+    return high;
+  }
+};
+
+// ip_vs_ovf.c (weighted overflow): the first destination with the highest weight among those
+// whose active connections do not exceed their weight.
+class WeightedOverflow final : public Scheduler {
+ public:
+  std::string_view name() const override { return "ovf"; }
+  void update(std::span<const Dest>) override {}
+  std::optional<size_t> schedule(std::span<const Dest> dests, const Flow&) override {
+    std::optional<size_t> high;
+    for (size_t i = 0; i < dests.size(); ++i) {
+      int w = dests[i].weight;
+      if (dests[i].overloaded || dests[i].active > w || w == 0) continue;
+      if (!high || w > dests[*high].weight) high = i;
+    }
+    return high;
   }
 };
 
@@ -317,7 +384,11 @@ Result<std::unique_ptr<Scheduler>> make_scheduler(std::string_view name,
   if (name == "rr") return std::unique_ptr<Scheduler>(new RoundRobin());
   if (name == "wrr") return std::unique_ptr<Scheduler>(new WeightedRoundRobin());
   if (name == "lc") return std::unique_ptr<Scheduler>(new LeastConnection());
-  if (name == "wlc") return std::unique_ptr<Scheduler>(new WeightedLeastConnection());
+  if (name == "wlc") return std::unique_ptr<Scheduler>(new LeastWeighted("wlc", conn_overhead));
+  if (name == "sed") return std::unique_ptr<Scheduler>(new LeastWeighted("sed", expected_delay));
+  if (name == "nq") return std::unique_ptr<Scheduler>(new NeverQueue());
+  if (name == "fo") return std::unique_ptr<Scheduler>(new WeightedFailover());
+  if (name == "ovf") return std::unique_ptr<Scheduler>(new WeightedOverflow());
   if (name == "sh") return std::unique_ptr<Scheduler>(new SourceHash(options));
   if (name == "mh") {
     const auto* p =
@@ -332,7 +403,9 @@ Result<std::unique_ptr<Scheduler>> make_scheduler(std::string_view name,
   }
   return Error{
       EINVAL,
-      fmt::format("unknown scheduler '{}': expected one of rr, wrr, lc, wlc, sh, mh", name)};
+      fmt::format(
+          "unknown scheduler '{}': expected one of rr, wrr, lc, wlc, sed, nq, fo, ovf, sh, mh",
+          name)};
 }
 
 }  // namespace vnet::lb

@@ -77,10 +77,10 @@ inline constexpr uint32_t kMaglevPrimes[] = {251,  509,   1021,  2039,  4093,
 // ip_vs_sh.c: 1 << CONFIG_IP_VS_SH_TAB_BITS (8).
 inline constexpr uint32_t kSourceHashBuckets = 256;
 
-// "rr", "wrr", "lc", "wlc", "sh", "mh". Error for another name: "unknown scheduler 'x': expected
-// one of rr, wrr, lc, wlc, sh, mh" (the other IPVS names are known to the configuration but
-// have no implementation here yet; see is_ipvs_scheduler). Also an error for an mh table size
-// that is not one of kMaglevPrimes.
+// "rr", "wrr", "lc", "wlc", "sed", "nq", "fo", "ovf", "sh", "mh". Error for another name:
+// "unknown scheduler 'x': expected one of rr, wrr, lc, wlc, sed, nq, fo, ovf, sh, mh" (the other
+// IPVS names are known to the configuration but have no implementation here yet; see
+// is_ipvs_scheduler). Also an error for an mh table size that is not one of kMaglevPrimes.
 Result<std::unique_ptr<Scheduler>> make_scheduler(std::string_view name,
                                                   const SchedulerOptions& options = {});
 // One of Linux IPVS's 14 scheduler names (rr wrr lc wlc lblc lblcr dh sh sed nq fo ovf mh twos).

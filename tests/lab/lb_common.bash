@@ -29,24 +29,4 @@ start_real() {  # start_real I: the real server's http.server, its pid in RPID[I
   wait_for 5 ip netns exec $T-r$1 bash -c "exec 3<>/dev/tcp/10.81.$1.2/8000" || fail "r$1 did not start"
 }
 
-M=$WORK/d.sock
-start_daemon() {
-  rm -f "$WORK/d.pid"
-  ip netns exec $D "$VNET" vrrp -f "$WORK/k.conf" -M "$M" -p "$WORK/d.pid" --log "$WORK/d.log" -d
-  wait_for 5 test -s "$WORK/d.pid" || fail "vnet vrrp did not start: $(cat "$WORK/d.log")"
-  DPID=$(cat "$WORK/d.pid")
-  PIDS+=("$DPID")
-}
-show() { "$VNET" ctl "$M" lb/show --json; }
-in_table() { [ "$(show | jq -r ".[0].reals[$(($1 - 1))].in_table")" = true ]; }
-all_in() { in_table 1 && in_table 2 && in_table 3; }
-# spread N: N requests from the client; prints "r1 r2 r3 failures" counts.
-spread() {
-  local n=$1 a=0 b=0 c=0 f=0 out
-  for _ in $(seq "$n"); do
-    out=$(ip netns exec $C curl -s --max-time 2 http://10.80.0.100/who) || { f=$((f + 1)); continue; }
-    case $out in r1) a=$((a + 1)) ;; r2) b=$((b + 1)) ;; r3) c=$((c + 1)) ;; *) f=$((f + 1)) ;; esac
-  done
-  echo "$a $b $c $f"
-}
-near() { [ "$1" -ge $(($2 - 1)) ] && [ "$1" -le $(($2 + 1)) ]; }
+. "$(dirname "${BASH_SOURCE[0]}")/lb_helpers.bash"

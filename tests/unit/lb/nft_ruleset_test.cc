@@ -113,15 +113,16 @@ TEST(NftRuleset, ConnectionCountServicesHaveAPickMap) {
 TEST(NftRuleset, RefusesWhatItCannotServeWithTheReason) {
   auto conf = parse_keepalived_conf_full(R"(
 virtual_server 10.0.0.1 80 {
-  lb_kind DR
+  lb_kind TUN
   persistence_timeout 60
+  persistence_granularity 255.0.255.0
   real_server 10.1.0.1 80 {
     SMTP_CHECK {
     }
   }
 }
 virtual_server 10.0.0.3 80 {
-  lvs_sched sed
+  lvs_sched lblc
   lb_kind NAT
   real_server 10.1.0.1 80 {
   }
@@ -134,9 +135,30 @@ virtual_server fwmark 7 {
 virtual_server 10.0.0.2 80 {
   lvs_sched rr
   lb_kind NAT
+  persistence_timeout 60
+  persistence_granularity 255.255.255.0
   real_server 10.1.0.1 80 {
     TCP_CHECK {
     }
+  }
+}
+virtual_server 10.0.0.4 80 {
+  lvs_sched wlc
+  lb_kind DR
+  real_server 10.1.0.1 8080 {
+  }
+}
+virtual_server 10.0.0.5 80 {
+  lvs_sched sed
+  lb_kind NAT
+  real_server 10.1.0.1 80 {
+  }
+}
+virtual_server 10.0.0.6 80 {
+  lvs_sched sh
+  lb_kind DR
+  persistence_timeout 30
+  real_server 10.1.0.1 80 {
   }
 }
 )",
@@ -146,18 +168,195 @@ virtual_server 10.0.0.2 80 {
   std::string all;
   for (auto& w : why) all += w + "\n";
   // No `protocol`: keepalived defaults to UDP (with its warning).
-  EXPECT_NE(all.find("k.conf:2: virtual_server [10.0.0.1]:udp:80: lb_kind DR: the nftables "
-                     "datapath does NAT only"),
+  EXPECT_NE(all.find("k.conf:2: virtual_server [10.0.0.1]:udp:80: lb_kind TUN: the nftables "
+                     "datapath does NAT and DR only"),
             std::string::npos)
       << all;
-  EXPECT_EQ(all.find("lvs_sched wlc"), std::string::npos) << all;  // keepalived's default: served
-  EXPECT_NE(all.find("lvs_sched sed: the nftables datapath has rr, wrr, sh, lc and wlc"),
+  EXPECT_NE(all.find("persistence_granularity '255.0.255.0': expected an IPv4 netmask"),
             std::string::npos)
       << all;
-  EXPECT_NE(all.find("persistence_timeout"), std::string::npos) << all;
-  EXPECT_NE(all.find("k.conf:6: SMTP_CHECK: no prober"), std::string::npos) << all;
+  EXPECT_NE(all.find("lvs_sched lblc: the nftables datapath has rr, wrr, sh, lc, wlc, sed, nq, "
+                     "fo and ovf"),
+            std::string::npos)
+      << all;
+  EXPECT_NE(all.find("k.conf:7: SMTP_CHECK: no prober"), std::string::npos) << all;
   EXPECT_NE(all.find("FWM 7: fwmark and group services need IPVS"), std::string::npos) << all;
-  EXPECT_EQ(all.find("10.0.0.2"), std::string::npos) << all;  // NAT, rr, TCP_CHECK: served
+  EXPECT_EQ(all.find("10.0.0.2"), std::string::npos) << all;  // NAT, rr, persistence: served
+  EXPECT_NE(all.find("[10.0.0.4]:udp:80: lvs_sched wlc: DR forwards frames in the netdev family"),
+            std::string::npos)
+      << all;
+  EXPECT_NE(
+      all.find("k.conf:35: real_server 10.1.0.1:8080: lb_kind DR forwards the frame unchanged, so "
+               "the real server must listen on the service's port 80"),
+      std::string::npos)
+      << all;
+  EXPECT_EQ(all.find("10.0.0.5"), std::string::npos) << all;  // sed on NAT: served
+  EXPECT_EQ(all.find("10.0.0.6"), std::string::npos) << all;  // DR, sh, persistence: served
+}
+
+TEST(NftRuleset, PersistenceMask) {
+  EXPECT_EQ(persistence_mask(""), 0xffffffffu);
+  EXPECT_EQ(persistence_mask("255.255.255.0"), 0xffffff00u);
+  EXPECT_EQ(persistence_mask("24"), 0xffffff00u);
+  EXPECT_EQ(persistence_mask("0"), 0u);
+  EXPECT_EQ(persistence_mask("32"), 0xffffffffu);
+  EXPECT_EQ(persistence_mask("255.255.0.255"), std::nullopt);
+  EXPECT_EQ(persistence_mask("33"), std::nullopt);
+  EXPECT_EQ(persistence_mask("x"), std::nullopt);
+}
+
+DrHops hops_for(const TableService& s, const char* dev = "eth0") {
+  DrHops h;
+  for (size_t i = 0; i < s.dests.size(); ++i) {
+    auto mac = packet::MacAddress::parse("02:00:00:00:83:0" + std::to_string(i + 1));
+    h[s.dests[i].addr] = DrHop{*mac, dev, *packet::MacAddress::parse("02:00:00:00:84:01")};
+  }
+  return h;
+}
+
+TableService dr_service(std::string sched, std::vector<int> weights) {
+  TableService s = service(std::move(sched), std::move(weights));
+  s.forwarding = Forwarding::kDr;
+  for (auto& d : s.dests) d.addr.port = 80;  // DR: the service's port
+  return s;
+}
+
+TEST(NftRuleset, DrRewritesTheMacInTheNetdevFamily) {
+  TableService s = dr_service("rr", {1, 1, 1});
+  auto r = nft_ruleset({s}, {}, hops_for(s));
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(
+      *r,
+      "table ip vnet_lb {}\n"
+      "delete table ip vnet_lb\n"
+      "table netdev vnet_lb_dr {}\n"
+      "delete table netdev vnet_lb_dr\n"
+      "table ip vnet_lb {\n"
+      "  chain services {\n"
+      "  }\n"
+      "  chain prerouting {\n"
+      "    type nat hook prerouting priority dstnat; policy accept;\n"
+      "    jump services\n"
+      "  }\n"
+      "  chain output {\n"
+      "    type nat hook output priority -100; policy accept;\n"
+      "    jump services\n"
+      "  }\n"
+      "}\n"
+      "table netdev vnet_lb_dr {\n"
+      "  chain ingress {\n"
+      "    type filter hook ingress devices = { \"eth0\" } priority 0; policy accept;\n"
+      "    ip daddr 10.0.0.100 tcp dport 80 ether saddr set 02:00:00:00:84:01 ether daddr set "
+      "jhash ip saddr . tcp sport mod 3 seed 0x0 map { 0 : 02:00:00:00:83:01, 1 : "
+      "02:00:00:00:83:02, 2 : 02:00:00:00:83:03 } "
+      "fwd to \"eth0\"\n"
+      "  }\n"
+      "}\n");
+}
+
+TEST(NftRuleset, DrSchedulersAndUnresolvedDestinations) {
+  TableService wrr = dr_service("wrr", {2, 1});
+  TableService sh = dr_service("sh", {1, 1});
+  sh.key.addr = ep("10.0.0.101", 80);
+  sh.key.protocol = Protocol::kUdp;
+  DrHops hops = hops_for(wrr);
+  auto r = nft_ruleset({wrr, sh}, {}, hops);
+  ASSERT_TRUE(r) << r.error().message;
+  // wrr 2:1: one period of IPVS's sequence (a, a, b), hashed per flow.
+  EXPECT_NE(r->find("ip daddr 10.0.0.100 tcp dport 80 ether saddr set 02:00:00:00:84:01 ether "
+                    "daddr set jhash ip saddr . tcp sport mod 3 seed 0x0 map { 0 : "
+                    "02:00:00:00:83:01, 1 : 02:00:00:00:83:01, 2 : "
+                    "02:00:00:00:83:02 } fwd to \"eth0\""),
+            std::string::npos)
+      << *r;
+  // sh: the client alone, 256 buckets.
+  EXPECT_NE(r->find("udp dport 80 ether saddr set 02:00:00:00:84:01 ether daddr set jhash ip saddr "
+                    "mod 256 seed "
+                    "0x0 map { 0 : 02:00:00:00:83:01, 1 : 02:00:00:00:83:02, "),
+            std::string::npos)
+      << *r;
+  // A destination without a resolved MAC is left out; one left: no hash.
+  hops.erase(wrr.dests[1].addr);
+  r = nft_ruleset({wrr}, {}, hops);
+  ASSERT_TRUE(r);
+  EXPECT_NE(r->find("tcp dport 80 ether saddr set 02:00:00:00:84:01 ether daddr set "
+                    "02:00:00:00:83:01 fwd to "
+                    "\"eth0\""),
+            std::string::npos)
+      << *r;
+  // None resolved: no netdev table at all (the director's own stack sees the VIP's traffic).
+  r = nft_ruleset({wrr}, {}, {});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->find("table netdev vnet_lb_dr {\n"), std::string::npos) << *r;
+  // Real servers behind two devices: refused with both named.
+  DrHops split = hops_for(wrr);
+  split[wrr.dests[1].addr].ifname = "eth1";
+  r = nft_ruleset({wrr}, {}, split);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("10.1.0.2 on eth1"), std::string::npos) << r.error().message;
+}
+
+TEST(NftRuleset, PersistenceNatRemembersTheClientsRealServer) {
+  TableService s = service("rr", {1, 1});
+  s.persistence = std::chrono::seconds(300);
+  s.persistence_granularity = "255.255.255.0";
+  auto r = nft_ruleset({s});
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_NE(r->find("  map persist_tcp_10_0_0_100_80 {\n    type ipv4_addr : ipv4_addr . "
+                    "inet_service; flags timeout; timeout 300s;\n  }\n"),
+            std::string::npos)
+      << *r;
+  // The lookup comes before the scheduler, so a known client is not rescheduled.
+  auto lookup = r->find(
+      "    ip daddr 10.0.0.100 tcp dport 80 dnat ip to ip saddr & 255.255.255.0 "
+      "map @persist_tcp_10_0_0_100_80\n");
+  auto sched = r->find("    ip daddr 10.0.0.100 tcp dport 80 dnat ip to numgen inc mod 2");
+  ASSERT_NE(lookup, std::string::npos) << *r;
+  ASSERT_NE(sched, std::string::npos) << *r;
+  EXPECT_LT(lookup, sched);
+  EXPECT_NE(r->find("    ct direction original ct status dnat ct original ip daddr 10.0.0.100 ct "
+                    "original protocol tcp ct original proto-dst 80 update "
+                    "@persist_tcp_10_0_0_100_80 { ip saddr & 255.255.255.0 timeout 300s : ip "
+                    "daddr . th dport }\n"),
+            std::string::npos)
+      << *r;
+  EXPECT_NE(r->find("type filter hook forward priority 0; policy accept;\n    jump remember\n"),
+            std::string::npos);
+  EXPECT_NE(r->find("type filter hook output priority 0; policy accept;\n    jump remember\n"),
+            std::string::npos);
+  // Without persistence: no map, no remembering chains.
+  r = nft_ruleset({service("rr", {1, 1})});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->find("persist"), std::string::npos);
+  EXPECT_EQ(r->find("remember"), std::string::npos);
+}
+
+TEST(NftRuleset, PersistenceDr) {
+  TableService s = dr_service("rr", {1, 1});
+  s.persistence = std::chrono::seconds(60);
+  auto r = nft_ruleset({s}, {}, hops_for(s));
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_NE(
+      r->find(
+          "table netdev vnet_lb_dr {\n"
+          "  map persist_tcp_10_0_0_100_80 {\n"
+          "    type ipv4_addr : ether_addr; flags timeout; timeout 60s;\n"
+          "  }\n"
+          "  chain svc_tcp_10_0_0_100_80 {\n"
+          "    ether saddr set 02:00:00:00:84:01 ether daddr set ip saddr map "
+          "@persist_tcp_10_0_0_100_80 update "
+          "@persist_tcp_10_0_0_100_80 { ip saddr timeout 60s : ether daddr } fwd to "
+          "\"eth0\"\n"
+          "    ether saddr set 02:00:00:00:84:01 ether daddr set jhash ip saddr . tcp sport mod 2 "
+          "seed 0x0 map { 0 : "
+          "02:00:00:00:83:01, 1 : 02:00:00:00:83:02 } update @persist_tcp_10_0_0_100_80 "
+          "{ ip saddr timeout 60s : ether daddr } fwd to \"eth0\"\n"
+          "  }\n"),
+      std::string::npos)
+      << *r;
+  EXPECT_NE(r->find("    ip daddr 10.0.0.100 tcp dport 80 goto svc_tcp_10_0_0_100_80\n"),
+            std::string::npos)
+      << *r;
 }
 
 UrlCheck url(std::string digest = "", std::vector<int> codes = {}) {

@@ -158,6 +158,70 @@ TEST(WeightedLeastConnection, OverheadPerWeight) {
   EXPECT_EQ(s->schedule(e, {}), 1u);
 }
 
+TEST(ShortestExpectedDelay, ActivePlusOnePerWeightFirstWinsTies) {
+  // ip_vs_sed.c: overhead = active + 1 (inactive connections do not count), least
+  // overhead / weight by cross multiplication, the first available destination on ties.
+  auto s = make("sed");
+  auto d = dests({3, 1});
+  EXPECT_EQ(s->schedule(d, {}), 0u);  // 1/3 < 1/1
+  d[0].active = 2;                    // 3/3 = 1/1: tie, the first wins
+  EXPECT_EQ(s->schedule(d, {}), 0u);
+  d[0].active = 3;  // 4/3 > 1/1
+  EXPECT_EQ(s->schedule(d, {}), 1u);
+  d[1].inactive = 1000;  // inactive does not count (wlc would now pick 0)
+  EXPECT_EQ(s->schedule(d, {}), 1u);
+  d[1].weight = 0;  // quiescent: never picked
+  EXPECT_EQ(s->schedule(d, {}), 0u);
+  d[0].overloaded = true;
+  EXPECT_EQ(s->schedule(d, {}), std::nullopt);
+  // Sed differs from wlc: with weights 1 and 2 and no connections wlc takes the first (0/1 =
+  // 0/2), sed the heavier one (1/2 < 1/1).
+  auto e = dests({1, 2});
+  EXPECT_EQ(make("wlc")->schedule(e, {}), 0u);
+  EXPECT_EQ(s->schedule(e, {}), 1u);
+}
+
+TEST(NeverQueue, FirstIdleServerElseSed) {
+  auto s = make("nq");
+  auto d = dests({1, 5, 1});
+  d[0].active = 1;
+  d[1].active = 2;
+  EXPECT_EQ(s->schedule(d, {}), 2u);  // the only idle one, whatever the weights
+  d[2].inactive = 50;                 // inactive connections do not make it busy
+  EXPECT_EQ(s->schedule(d, {}), 2u);
+  d[2].active = 1;  // all busy: sed, (2+1)/5 < (1+1)/1
+  EXPECT_EQ(s->schedule(d, {}), 1u);
+  d[1].active = 9;  // 10/5 = 2/1: tie, the first in list order
+  EXPECT_EQ(s->schedule(d, {}), 0u);
+  d[0].active = 0;
+  d[2].active = 0;  // two idle: the first one in list order
+  EXPECT_EQ(s->schedule(d, {}), 0u);
+  d[0].weight = 0;  // quiescent idle server is skipped
+  EXPECT_EQ(s->schedule(d, {}), 2u);
+}
+
+TEST(WeightedFailover, HighestWeightFirstOnTies) {
+  auto s = make("fo");
+  auto d = dests({2, 5, 5});
+  d[1].active = 1000;  // connections do not matter
+  EXPECT_EQ(s->schedule(d, {}), 1u);
+  d[1].overloaded = true;
+  EXPECT_EQ(s->schedule(d, {}), 2u);
+  d[2].weight = 0;
+  EXPECT_EQ(s->schedule(d, {}), 0u);
+}
+
+TEST(WeightedOverflow, HighestWeightUntilActiveExceedsIt) {
+  auto s = make("ovf");
+  auto d = dests({3, 1});
+  d[0].active = 3;  // active == weight: still eligible (ip_vs_ovf.c skips active > weight)
+  EXPECT_EQ(s->schedule(d, {}), 0u);
+  d[0].active = 4;
+  EXPECT_EQ(s->schedule(d, {}), 1u);
+  d[1].active = 2;
+  EXPECT_EQ(s->schedule(d, {}), std::nullopt);
+}
+
 TEST(SourceHash, BucketsAndHashAsIpvs) {
   // hash_32(0x0a000001, 8) = 39, hash_32(0x0a000002, 8) = 137, hash_32(0xc0a80001, 8) = 192
   // (computed by hand from GOLDEN_RATIO_32 = 0x61C88647).
@@ -319,9 +383,10 @@ TEST(Schedulers, NamesAndErrors) {
                  "mh", "twos"})
     EXPECT_TRUE(is_ipvs_scheduler(n)) << n;
   EXPECT_FALSE(is_ipvs_scheduler("random"));
-  auto s = make_scheduler("sed");
+  auto s = make_scheduler("lblc");
   ASSERT_FALSE(s);
-  EXPECT_EQ(s.error().message, "unknown scheduler 'sed': expected one of rr, wrr, lc, wlc, sh, mh");
+  EXPECT_EQ(s.error().message,
+            "unknown scheduler 'lblc': expected one of rr, wrr, lc, wlc, sed, nq, fo, ovf, sh, mh");
 }
 
 }  // namespace

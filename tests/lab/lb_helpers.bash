@@ -1,0 +1,25 @@
+# The `vnet vrrp` daemon of the load-balancer lab tests and the client's view of a service:
+# sourced after lib.sh by a test that defines D (the director's namespace), C (the client's) and
+# VIP (default 10.80.0.100); the daemon reads $WORK/k.conf, its console is $M.
+VIP=${VIP:-10.80.0.100}
+M=$WORK/d.sock
+start_daemon() {
+  rm -f "$WORK/d.pid"
+  ip netns exec $D "$VNET" vrrp -f "$WORK/k.conf" -M "$M" -p "$WORK/d.pid" --log "$WORK/d.log" -d
+  wait_for 5 test -s "$WORK/d.pid" || fail "vnet vrrp did not start: $(cat "$WORK/d.log")"
+  DPID=$(cat "$WORK/d.pid")
+  PIDS+=("$DPID")
+}
+show() { "$VNET" ctl "$M" lb/show --json; }
+in_table() { [ "$(show | jq -r ".[0].reals[$(($1 - 1))].in_table")" = true ]; }
+all_in() { in_table 1 && in_table 2 && in_table 3; }
+# spread N: N requests from the client; prints "r1 r2 r3 failures" counts.
+spread() {
+  local n=$1 a=0 b=0 c=0 f=0 out
+  for _ in $(seq "$n"); do
+    out=$(ip netns exec $C curl -s --max-time 2 http://$VIP/who) || { f=$((f + 1)); continue; }
+    case $out in r1) a=$((a + 1)) ;; r2) b=$((b + 1)) ;; r3) c=$((c + 1)) ;; *) f=$((f + 1)) ;; esac
+  done
+  echo "$a $b $c $f"
+}
+near() { [ "$1" -ge $(($2 - 1)) ] && [ "$1" -le $(($2 + 1)) ]; }
