@@ -307,6 +307,7 @@ grep -q "exec vm2 cat .*through the serial console" "$WORK/trunk.log" \
   || fail "vm2 (no guest agent) did not exec through its serial console: $(grep 'exec vm2' "$WORK/trunk.log")"
 pass "a trunk VM (NIC model e1000) reaches VLANs 10 and 20 through 802.1Q subinterfaces, nothing of VLAN 30"
 pass "a VM without a guest agent execs through its serial console (stderr merged into the output)"
+echo "timing: one exec step through the guest agent (vm1) / the serial console (vm2), from the reports: $(grep -o '\[PASS\] exec vm1 echo out.* [0-9][0-9]* ms' "$WORK/agent.log" | grep -o '[0-9][0-9]* ms$') / $(grep -o '\[PASS\] exec vm2 cat.* [0-9][0-9]* ms' "$WORK/trunk.log" | grep -o '[0-9][0-9]* ms$')"
 pass "a VM booting an ISO (isolinux) on VLAN 10 reaches its VLAN's host, and is reached"
 
 # A console that asks for a login (the test guest with vnet.login=USER:PASS runs busybox login on
