@@ -7,6 +7,11 @@
 #                  "console=ttyS0 quiet panic=-1 vnet.shell"), when xorriso and isolinux exist
 #   OUT/keepalived.gz   a second initrd layer: Debian's keepalived (the installed one, package
 #                  keepalived) and the shared libraries it links (ldd), when keepalived is installed
+#   OUT/qga.gz     a second initrd layer: the QEMU guest agent (qemu-ga from Debian's
+#                  qemu-guest-agent, downloaded, not installed) and its shared libraries (ldd);
+#                  tests/vm/init starts it on the virtio-serial port org.qemu.guest_agent.0
+#   OUT/initrd-qga.gz   initrd.gz followed by qga.gz (the kernel unpacks concatenated archives):
+#                  the test guest with an agent (exec through it, docs/vm.md)
 #   OUT/router.iso the ISO with both layers: a router with a VRRP speaker (examples/vm-router.yaml)
 # The guest configures itself from the kernel command line (see tests/vm/init) and prints
 # VNET-RESULT lines on its serial console. Needs root only for apt-get download.
@@ -17,7 +22,7 @@ mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
 iso_tools() { command -v xorriso >/dev/null && [ -e /usr/lib/ISOLINUX/isolinux.bin ] && [ -e /usr/lib/syslinux/modules/bios/ldlinux.c32 ]; }
 ka=$(command -v keepalived || true)
-if [ -s "$OUT/vmlinuz" ] && [ -s "$OUT/initrd.gz" ] && { [ -s "$OUT/vnet.iso" ] || ! iso_tools; } &&
+if [ -s "$OUT/vmlinuz" ] && [ -s "$OUT/initrd.gz" ] && [ -s "$OUT/initrd-qga.gz" ] && { [ -s "$OUT/vnet.iso" ] || ! iso_tools; } &&
   { [ -z "$ka" ] || ! iso_tools || [ -s "$OUT/router.iso" ]; } && [ "$OUT/initrd.gz" -nt "$SRC/tests/vm/init" ] && [ "$OUT/initrd.gz" -nt "$0" ]; then
   echo "vm image: up to date in $OUT"
   exit 0
@@ -27,7 +32,7 @@ trap 'rm -rf "$work"' EXIT
 cd "$work"
 kpkg=$(apt-cache depends linux-image-amd64 | awk '/Depends: linux-image-[0-9]/{print $2; exit}')
 [ -n "$kpkg" ] || { echo "vm-image: no linux-image package found (apt-get update?)" >&2; exit 1; }
-apt-get download -qq "$kpkg" busybox-static 2>/dev/null
+apt-get download -qq "$kpkg" busybox-static qemu-guest-agent 2>/dev/null
 dpkg-deb -x linux-image-*.deb k
 dpkg-deb -x busybox-static_*.deb bb
 kver=$(ls k/lib/modules)
@@ -50,7 +55,7 @@ add() {
   cp "$file" "$root/lib/modules/"
   order+=("$(basename "$file")")
 }
-for m in virtio_pci virtio_net virtio_blk e1000 8021q ipip button evdev; do add "$m"; done
+for m in virtio_pci virtio_net virtio_blk virtio_console e1000 8021q ipip button evdev; do add "$m"; done
 printf '%s\n' "${order[@]}" > "$root/lib/modules/order"
 install -m 0755 "$SRC/tests/vm/init" "$root/init"
 # busybox acpid runs /etc/acpi/PWRF/00000080 on the power button (QMP system_powerdown).
@@ -72,6 +77,22 @@ if [ -n "$ka" ]; then
   done
   (cd "$ka_root" && find . | cpio -o -H newc --quiet | gzip -1) > "$OUT/keepalived.gz"
 fi
+# qemu-ga links glib, libudev, libnuma and liburing: the binary, every library ldd names (the
+# host's, the same Debian release) and the loader, as for keepalived.
+dpkg-deb -x qemu-guest-agent_*.deb qga
+qga_root=$work/qga_root
+mkdir -p "$qga_root/usr/sbin" "$qga_root/run" "$qga_root/var/run" "$qga_root/dev/virtio-ports"
+cp qga/usr/sbin/qemu-ga "$qga_root/usr/sbin/qemu-ga"
+if ldd qga/usr/sbin/qemu-ga | grep -q "not found"; then
+  echo "vm-image: qemu-ga needs libraries this host lacks: $(ldd qga/usr/sbin/qemu-ga | grep 'not found' | tr '\n' ' ')" >&2
+  exit 1
+fi
+for lib in $(ldd qga/usr/sbin/qemu-ga | awk '/=> \//{print $3} /^\t\/lib/{print $1}'); do
+  mkdir -p "$qga_root$(dirname "$lib")"
+  cp -L "$lib" "$qga_root$lib"
+done
+(cd "$qga_root" && find . | cpio -o -H newc --quiet | gzip -1) > "$OUT/qga.gz"
+cat "$OUT/initrd.gz" "$OUT/qga.gz" > "$OUT/initrd-qga.gz"
 iso() { # NAME INITRDS...: a bootable ISO of the kernel and these initrd layers
   local name=$1 list="" f
   shift

@@ -423,14 +423,16 @@ void add_lab(CLI::App& app) {
     }
     if (cmd_at >= a.size()) fail("vnet lab exec: no command given");
     join_or_die(labname, "exec");
-    // A VM: through its serial console (docs/vm.md), the words joined into one shell line.
-    std::string console = lab::state_dir(labname) + "/" + node + ".console";
-    if (::access(console.c_str(), F_OK) == 0) {
+    // A VM: through its guest agent or serial console (docs/vm.md), the words joined into one
+    // shell line.
+    std::string files = lab::state_dir(labname) + "/" + node;
+    if (::access((files + ".console").c_str(), F_OK) == 0) {
       std::string line;
       for (size_t i = cmd_at; i < a.size(); ++i) line += (line.empty() ? "" : " ") + a[i];
-      auto r = lab::console_exec(console, line, std::chrono::seconds(600), 64u << 20);
+      auto r = lab::vm_exec(files, line, std::chrono::seconds(600), 64u << 20);
       if (!r) fail("vnet lab exec: " + r.error().message);
       std::cout << r->out << std::flush;
+      std::cerr << r->err << std::flush;
       std::exit(r->timed_out ? 124 : r->status);
     }
     auto r = lab::lab_exec(

@@ -2,9 +2,15 @@
 // port of a lab switch, access or trunk like any link, so the lab joins a real network with its
 // 802.1Q tags (docs/topology.md "External interfaces").
 //
-// The interface stays where it is, in the network namespace `vnet lab up` runs in (the host's):
-// the dataplane, in its own namespace `<lab>-vnet`, opens its AF_PACKET socket there
-// (`afpacket:IF,netns=/proc/PID/ns/net`, io/backend.hh), so nothing about the interface moves.
+// By default the interface stays where it is, in the network namespace `vnet lab up` runs in
+// (the host's): the dataplane, in its own namespace `<lab>-vnet`, opens its AF_PACKET socket
+// there (`afpacket:IF,netns=/proc/PID/ns/net`, io/backend.hh), so nothing about the interface
+// moves. With `move: true` the interface leaves the host for the switch's namespace (as an
+// administrator does by hand with `ip link set IF netns …`): the host's stack, its addresses and
+// its services no longer see it, the switch's socket opens it there. `down` moves it back
+// before the namespace goes (the kernel would delete a virtual interface, a veth, with the
+// namespace) and gives it back what the move took: addresses (the kernel drops them on a move),
+// MTU and admin state; its name and MAC travel with it.
 // The kernel hands the switch every frame the interface receives with its tag (PACKET_AUXDATA
 // puts back a tag the NIC took off), and the switch sends tagged frames as its port mode says.
 //
@@ -13,7 +19,7 @@
 //    again by `down`; one found up is left up;
 //  - promiscuous mode: the socket's PACKET_MR_PROMISC membership, which the kernel drops when the
 //    dataplane's socket closes (the interface's own promisc flag is never written);
-//  - nothing else: no address, route, MTU, master or namespace is touched.
+//  - nothing else: no address, route, MTU, master or namespace is touched (unless `move`).
 // What the interface was is recorded in the lab's state (facts.externals) before anything
 // changes, so `down` restores it also after a crash of `up`. `down` touches the interface only
 // while it is the one found (same namespace, same ifindex): a re-created interface of the same
@@ -32,9 +38,11 @@
 
 #include <ostream>
 #include <set>
+#include <thread>
 
 #include "io/netlink.hh"
 #include "lab/external.hh"
+#include "lab/netns.hh"
 #include "lab/node_kind.hh"
 #include "lab/reader.hh"
 #include "lab/registry.hh"
@@ -47,7 +55,48 @@ constexpr const char* kFacts = "externals";
 
 struct ExternalSpec final : NodeSpec {
   std::string device;  // the host interface
+  bool move = false;   // into the switch's namespace while the lab runs
 };
+
+constexpr auto kIpDeadline = std::chrono::seconds(10);
+constexpr auto kCarrierWait = std::chrono::seconds(3);
+
+// Runs iproute2's `ip` in the namespace `vnet lab up` runs in (ARGS after "ip"); its stdout.
+Result<std::string> ip(std::vector<std::string> args) {
+  args.insert(args.begin(), "ip");
+  auto r = run_captured("", args, 0, kIpDeadline, 1 << 20);
+  if (!r) return r.error();
+  if (r->status != 0 || r->timed_out) {
+    std::string cmd;
+    for (auto& a : args) cmd += (cmd.empty() ? "" : " ") + a;
+    std::string err = r->err;
+    while (!err.empty() && err.back() == '\n') err.pop_back();
+    return make_error(EIO, "{}: {}", cmd, r->timed_out ? "timed out" : err);
+  }
+  return r->out;
+}
+
+// What a move takes from an interface: its MTU and addresses (`ip -j addr show`), IPv6
+// link-local ones left out (the kernel makes them again when the interface comes up).
+Result<nlohmann::json> movable_facts(const std::string& dev) {
+  auto out = ip({"-j", "addr", "show", "dev", dev});
+  if (!out) return out.error();
+  auto j = nlohmann::json::parse(*out, nullptr, false);
+  if (j.is_discarded() || !j.is_array() || j.empty() || !j[0].is_object())
+    return make_error(EPROTO, "ip -j addr show dev {}: unexpected output '{}'", dev, *out);
+  nlohmann::json addrs = nlohmann::json::array();
+  for (const auto& a : j[0].value("addr_info", nlohmann::json::array())) {
+    std::string family = a.value("family", ""), scope = a.value("scope", "");
+    if (family == "inet6" && scope == "link") continue;
+    if (family != "inet" && family != "inet6") continue;
+    nlohmann::json addr = {{"local", a.value("local", "")}, {"prefixlen", a.value("prefixlen", 0)}};
+    if (a.contains("broadcast")) addr["broadcast"] = a["broadcast"];
+    if (a.contains("label") && a["label"] != dev) addr["label"] = a["label"];
+    addrs.push_back(addr);
+  }
+  return nlohmann::json{
+      {"ifindex", j[0].value("ifindex", 0)}, {"mtu", j[0].value("mtu", 0)}, {"addresses", addrs}};
+}
 
 // The inode of the calling process's network namespace: which namespace `up` found the
 // interface in, so `down` from another one does not touch a namesake.
@@ -73,7 +122,8 @@ class ExternalKind final : public NodeKind {
   std::string_view section() const override { return "externals"; }
   std::string_view doc() const override {
     return "A host interface (NIC, bridge, TAP, VLAN device) as a switch port: the lab joins the "
-           "real network, tags and all. It stays in the host's namespace; `down` leaves it as "
+           "real network, tags and all. It stays in the host's namespace unless `move: true`; "
+           "`down` leaves it as "
            "`up` found it (docs/topology.md, \"External interfaces\").";
   }
   const KeyTable& keys() const override {
@@ -85,7 +135,11 @@ class ExternalKind final : public NodeKind {
          {"interface", schema::string("a host interface name, 1–15 characters"),
           "the interface in the namespace `vnet lab up` runs in (the host's): a NIC, bridge, TAP "
           "or VLAN device; it must exist at `up`",
-          true}}};
+          true},
+         {"move", schema::boolean(),
+          "true: move the interface into the switch's namespace while the lab runs (the host "
+          "no longer sees or uses it; `down` moves it back with its name, addresses, MTU and "
+          "state). Default false: it stays in the host's namespace"}}};
     return t;
   }
   std::pair<std::string_view, std::string_view> graph_style() const override {
@@ -100,6 +154,12 @@ class ExternalKind final : public NodeKind {
   void parse(const YAML::Node& yaml, Node& n, Reader& r) const override {
     auto spec = std::make_shared<ExternalSpec>();
     n.spec = spec;
+    if (auto v = yaml["move"]) {
+      auto m = r.str(v, "move");
+      if (m && *m != "true" && *m != "false")
+        r.error(v, fmt::format("external {}: move '{}': expected true or false", n.name, *m));
+      spec->move = m == "true";
+    }
     if (!yaml["interface"]) return;  // check_keys said it is missing
     if (auto dev = r.str(yaml["interface"], "external interface")) {
       if (!valid_device(*dev)) {
@@ -168,15 +228,39 @@ class ExternalKind final : public NodeKind {
     }
     auto ns = own_netns();
     if (!ns) return ns.error();
-    return rt.record_fact(kFacts, n.name,
-                          {{"interface", dev},
-                           {"ifindex", info->ifindex},
-                           {"netns_inode", *ns},
-                           {"was_up", info->up}});
+    nlohmann::json facts = {
+        {"interface", dev}, {"ifindex", info->ifindex}, {"netns_inode", *ns}, {"was_up", info->up}};
+    if (n.as<ExternalSpec>().move) {
+      auto m = movable_facts(dev);
+      if (!m) return make_error(m.error().code, "external {}: {}", n.name, m.error().message);
+      facts["moved_to"] = rt.topo().switch_netns();
+      facts.update(*m);
+    }
+    return rt.record_fact(kFacts, n.name, facts);
   }
 
-  Result<std::string> attach(const Node& n, const Link&, LabRuntime&) const override {
+  Result<std::string> attach(const Node& n, const Link&, LabRuntime& rt) const override {
     const std::string& dev = n.as<ExternalSpec>().device;
+    if (n.as<ExternalSpec>().move) {
+      // Into the switch's namespace (the dataplane's), up there; the socket opens it there.
+      std::string ns = rt.topo().switch_netns();
+      if (auto s = ip({"link", "set", "dev", dev, "netns", ns}); !s)
+        return make_error(s.error().code, "external {}: moving {} into {}: {}", n.name, dev, ns,
+                          s.error().message);
+      if (auto s = ip({"-n", ns, "link", "set", "dev", dev, "up"}); !s)
+        return make_error(s.error().code, "external {}: {}", n.name, s.error().message);
+      // The switch takes the port's carrier from the interface when it attaches it (an
+      // interface of its own namespace, Dataplane::watch_carrier): give the kernel the moment it
+      // takes to report the carrier of an interface just set up (linkwatch). One without a
+      // carrier after kCarrierWait (nothing plugged in out there) is attached as it is.
+      auto end = std::chrono::steady_clock::now() + kCarrierWait;
+      while (std::chrono::steady_clock::now() < end) {
+        auto out = ip({"-n", ns, "-j", "link", "show", "dev", dev});
+        if (out && out->find("\"LOWER_UP\"") != std::string::npos) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
+      return "afpacket:" + dev;
+    }
     auto nl = io::Netlink::open("the host's namespace");
     if (!nl) return nl.error();
     auto info = nl->link_info(dev);
@@ -191,10 +275,59 @@ class ExternalKind final : public NodeKind {
   // The switch's port goes dark (the caller's doing); the host interface is not ours to pull.
   Status set_link(const Node&, const Link&, bool, LabRuntime&) const override { return {}; }
 
-  nlohmann::json status(const Node& n, const Topology&) const override {
-    return {{"interface", n.as<ExternalSpec>().device}};
+  nlohmann::json status(const Node& n, const Topology& t) const override {
+    nlohmann::json j = {{"interface", n.as<ExternalSpec>().device}};
+    if (n.as<ExternalSpec>().move) j["moved_to"] = t.switch_netns();
+    return j;
   }
 };
+
+}  // namespace
+
+namespace {
+
+// An interface `up` moved into the switch's namespace (facts.moved_to) comes back to this one:
+// down there, moved, then its MTU, addresses and admin state as `up` found them. One not in
+// that namespace (never moved: `up` failed before; or back already) gets the same restoration
+// here when it is this one (same ifindex).
+Status move_back(const nlohmann::json& f, const std::string& dev) {
+  std::string ns = f.value("moved_to", "");
+  if (netns_exists(ns) && ip({"-n", ns, "link", "show", "dev", dev}).ok()) {
+    if (auto s = ip({"-n", ns, "link", "set", "dev", dev, "down"}); !s) return s.error();
+    if (auto s = ip({"-n", ns, "link", "set", "dev", dev, "netns", std::to_string(::getpid())}); !s)
+      return make_error(s.error().code, "moving it back from {}: {}", ns, s.error().message);
+  } else {
+    auto now = movable_facts(dev);
+    if (!now) return {};  // gone (a veth whose namespace went): nothing of ours on it
+    if ((*now)["ifindex"] != f["ifindex"])
+      return make_error(EEXIST, "it is another interface now (ifindex {}, {} when `up` found it)",
+                        (*now)["ifindex"].dump(), f["ifindex"].dump());
+  }
+  if (f.contains("mtu") && f["mtu"].get<int>() > 0) {
+    if (auto s = ip({"link", "set", "dev", dev, "mtu", std::to_string(f["mtu"].get<int>())}); !s)
+      return s.error();
+  }
+  auto now = movable_facts(dev);
+  if (!now) return now.error();
+  for (const auto& a : f.value("addresses", nlohmann::json::array())) {
+    bool present = false;
+    for (const auto& b : (*now)["addresses"]) {
+      present |= b["local"] == a["local"] && b["prefixlen"] == a["prefixlen"];
+    }
+    if (present) continue;
+    std::vector<std::string> args = {
+        "addr", "add",
+        a["local"].get<std::string>() + "/" + std::to_string(a["prefixlen"].get<int>())};
+    for (const char* k : {"broadcast", "label"}) {
+      if (a.contains(k)) args.insert(args.end(), {k, a[k].get<std::string>()});
+    }
+    args.insert(args.end(), {"dev", dev});
+    if (auto s = ip(args); !s) return s.error();
+  }
+  if (auto s = ip({"link", "set", "dev", dev, f.value("was_up", false) ? "up" : "down"}); !s)
+    return s.error();
+  return {};
+}
 
 }  // namespace
 
@@ -214,6 +347,10 @@ Status restore_externals(const nlohmann::json& state, std::ostream& progress) {
     };
     if (!ns || *ns != f.value("netns_inode", uint64_t{0})) {
       fail("`down` runs in another network namespace than `up` did; run it from there");
+      continue;
+    }
+    if (f.contains("moved_to")) {
+      if (auto s = move_back(f, dev); !s) fail(s.error().message);
       continue;
     }
     if (!nl) {

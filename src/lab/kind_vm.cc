@@ -8,7 +8,8 @@
 // and `down` (also after a crash of `up`) find it there as they find a namespace node's
 // processes. Files in the state directory: NODE.console (the serial console, a unix socket
 // chardev: `vnet lab console`, exec steps), NODE.console.log (everything the console printed,
-// appended across boots), NODE.qmp (the QMP socket), NODE.qemu.log (QEMU's own stderr),
+// appended across boots), NODE.qmp (the QMP socket), NODE.qga (the guest agent's virtio-serial
+// channel: exec when the guest runs qemu-ga, lab/qga.hh), NODE.qemu.log (QEMU's own stderr),
 // NODE-IF.sock (the switch's listening socket for NIC IF) and NODE.overlay.qcow2.
 //
 // Power: `kill` is a power cut (SIGKILL to QEMU, reaped); `stop` presses the ACPI power button
@@ -39,6 +40,7 @@
 #include "lab/interfaces.hh"
 #include "lab/netns.hh"
 #include "lab/node_kind.hh"
+#include "lab/qga_protocol.hh"
 #include "lab/qmp.hh"
 #include "lab/reader.hh"
 #include "lab/registry.hh"
@@ -185,10 +187,11 @@ class VmKind final : public NodeKind {
   Status start(const Node& n, LabRuntime& rt) const override;
   Status kill(const Node& n, LabRuntime& rt) const override { return power_off(n, rt); }
   Status stop(const Node& n, LabRuntime& rt) const override;
-  // Through the serial console (lab/vm_console.hh): the guest needs a shell on it.
+  // Through the guest agent when the guest runs one, else the serial console, where the guest
+  // needs a shell (lab/vm_console.hh vm_exec).
   Result<CapturedRun> exec(const Node& n, LabRuntime& rt, const std::string& command,
                            Duration within, size_t limit) const override {
-    return console_exec(file_of(rt, n, ".console"), command, within, limit);
+    return vm_exec(file_of(rt, n, ""), command, within, limit);
   }
   bool has_console() const override { return true; }
   Status console_shows(const Node& n, LabRuntime& rt, const std::string& text) const override {
@@ -417,9 +420,10 @@ Status VmKind::start(const Node& n, LabRuntime& rt) const {
   auto accel = pick_accel(n);
   if (!accel) return accel.error();
   std::string console = file_of(rt, n, ".console"), log = file_of(rt, n, ".console.log");
-  std::string qmp = file_of(rt, n, ".qmp");
+  std::string qmp = file_of(rt, n, ".qmp"), qga = file_of(rt, n, ".qga");
   ::unlink(console.c_str());
   ::unlink(qmp.c_str());
+  ::unlink(qga.c_str());
   std::vector<std::string> argv = {
       "qemu-system-x86_64",
       "-name",
@@ -470,6 +474,13 @@ Status VmKind::start(const Node& n, LabRuntime& rt) const {
                      ",netdev=" + id +
                      (m == n.macs.end() ? std::string() : ",mac=" + m->second.to_string())});
   }
+  // The guest agent's channel (lab/qga.hh), after the NICs so that they keep their PCI slots: a
+  // virtio-serial port named as qemu-ga expects, on a socket in the state directory. A guest
+  // without an agent leaves the port closed and exec uses the serial console.
+  argv.insert(argv.end(),
+              {"-chardev", "socket,id=qga,path=" + qga + ",server=on,wait=off", "-device",
+               "virtio-serial-pci,id=vser", "-device",
+               "virtserialport,bus=vser.0,chardev=qga,name=" + std::string(qga::kPortName)});
   // Where the console log stands now: readiness looks at what this boot prints.
   std::error_code ec;
   auto from = fs::exists(log, ec) ? fs::file_size(log, ec) : 0;
@@ -529,7 +540,7 @@ Status VmKind::power_off(const Node& n, LabRuntime& rt) const {
       if (auto s = (*dp)->set_link(l->b.node, l->port_b, true); !s) return s;
     }
   }
-  for (const char* f : {".console", ".qmp"}) ::unlink(file_of(rt, n, f).c_str());
+  for (const char* f : {".console", ".qmp", ".qga"}) ::unlink(file_of(rt, n, f).c_str());
   if (auto s = rt.destroy_netns(ns); !s) return s;
   return rt.set_power(n, false);
 }

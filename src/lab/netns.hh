@@ -81,6 +81,9 @@ struct CapturedRun {
   bool timed_out = false;  // killed (its whole process group, SIGKILL) at the deadline
   std::string out, err;
   size_t out_dropped = 0, err_dropped = 0;  // bytes past `limit`
+  // How it ran when not as a process of the lab's host: "guest agent" or "serial console" (a
+  // VM, lab/kind_vm.cc); exec steps name it in their report.
+  std::string via;
 };
 // Runs a command in a namespace (and a node's view) in a session of its own, stdin /dev/null,
 // stdout and stderr read through pipes until it exits; `timeout` after the start its process

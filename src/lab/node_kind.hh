@@ -92,8 +92,8 @@ class NodeKind {
   virtual Status configure(const Node&, LabRuntime&) const { return {}; }
   // Runs `command` in a shell inside the node, killed after `within`, keeping `limit` bytes of
   // each stream (exec steps). The default (lab/step_exec.cc) runs /bin/sh -c in the node's
-  // namespace and view with the environment of command_env(); a VM runs it through its serial
-  // console (lab/vm_console.hh).
+  // namespace and view with the environment of command_env(); a VM runs it through its guest
+  // agent, or its serial console when it has none (lab/vm_console.hh vm_exec).
   virtual Result<CapturedRun> exec(const Node& n, LabRuntime& rt, const std::string& command,
                                    Duration within, size_t limit) const;
   // A serial console whose output is logged (VMs): `console` steps wait for a line on it.

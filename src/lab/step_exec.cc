@@ -204,10 +204,12 @@ class ExecStep final : public StepKind {
       o.detail =
           fmt::format("killed after {} ms (within)",
                       std::chrono::duration_cast<std::chrono::milliseconds>(s.within).count());
+      if (!r->via.empty()) o.detail += " (through the " + r->via + ")";
       return o;
     }
     o.passed = r->status == s.status;
     o.detail = fmt::format("exit status {}", r->status);
+    if (!r->via.empty()) o.detail += " (through the " + r->via + ")";
     for (const auto& e : s.output) {
       bool ok = holds(e, e.stderr_stream ? r->err : r->out);
       o.detail += fmt::format("; {} {} \"{}\": {}", e.stderr_stream ? "stderr" : "output",

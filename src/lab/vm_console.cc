@@ -13,6 +13,7 @@
 #include <regex>
 
 #include "base/fd.hh"
+#include "lab/qga.hh"
 #include "lab/qmp.hh"
 
 namespace vnet::lab {
@@ -196,6 +197,36 @@ Result<CapturedRun> console_exec(const std::string& socket, const std::string& c
       buf.erase(limit + 32768, buf.size() - (limit + 65536));
     }
   }
+}
+
+namespace {
+
+// Whether the guest has the agent's port open: QEMU's `qga` chardev reports frontend-open while
+// a process in the guest (qemu-ga) holds the virtio-serial port.
+bool agent_port_open(const std::string& qmp) {
+  auto r = qmp_command(qmp, "query-chardev", std::chrono::milliseconds(1000));
+  if (!r || !r->is_array()) return false;
+  for (const auto& c : *r) {
+    if (c.value("label", std::string()) == "qga") return c.value("frontend-open", false);
+  }
+  return false;
+}
+
+}  // namespace
+
+Result<CapturedRun> vm_exec(const std::string& files, const std::string& command, Duration timeout,
+                            size_t limit) {
+  if (agent_port_open(files + ".qmp")) {
+    auto agent = GuestAgent::connect(files + ".qga", kAgentSync);
+    if (agent) {
+      auto r = agent->exec(command, timeout, limit);
+      if (r) r->via = "guest agent";
+      return r;
+    }
+  }
+  auto r = console_exec(files + ".console", command, timeout, limit);
+  if (r) r->via = "serial console";
+  return r;
 }
 
 Status console_attach(const std::string& socket) {

@@ -30,6 +30,16 @@ Status console_shows(const std::string& path, size_t from, const std::string& te
 Result<CapturedRun> console_exec(const std::string& socket, const std::string& command,
                                  Duration timeout, size_t limit);
 
+// Runs `command` in the VM whose files are FILES.console, FILES.qmp and FILES.qga (the state
+// directory's path and the node's name, lab/kind_vm.cc): through the QEMU guest agent
+// (lab/qga.hh: stdout and stderr apart) when the guest has opened the agent's virtio-serial
+// port (QMP query-chardev: the `qga` chardev's frontend-open) and the agent answers a sync
+// within kAgentSync; otherwise through the serial console as console_exec. The result's `via`
+// says which ("guest agent" or "serial console").
+constexpr std::chrono::milliseconds kAgentSync{2000};
+Result<CapturedRun> vm_exec(const std::string& files, const std::string& command, Duration timeout,
+                            size_t limit);
+
 // Attaches the terminal (stdin/stdout, raw mode while attached) to the console at `socket` until
 // the user types Ctrl-] (0x1d) or the guest's QEMU closes it.
 Status console_attach(const std::string& socket);

@@ -6,6 +6,10 @@
 # do not; the interface stays in the host's namespace; after `down` it is back as it was (state,
 # addresses, namespace, promiscuity), also after SIGKILL of the dataplane. `validate` warns, at the link's line, when a router routes
 # between VLANs the trunk carries; a missing interface fails `up` naming node, interface and line.
+# With `move: true` the interface (found with an address and MTU 1400) leaves the host for the
+# switch's namespace while the lab runs, frames cross the same way, and `down` brings it back as
+# it was (name, state, addresses, MTU, ifindex), also after SIGKILL of `vnet lab up`; moved,
+# the switch's port follows the interface's carrier (the far end down and up).
 . "$(dirname "$0")/lib.sh"
 HERE=$(cd "$(dirname "$0")" && pwd)
 FR="python3 $HERE/vlan_frames.py"
@@ -19,6 +23,18 @@ snapshot() {
   { ip -br link show dev $X | awk '{print $1, $2}'
     ip -br addr show dev $X
     ip -d -j link show dev $X | jq -c '.[0] | {ifindex, flags, promiscuity, mtu}'; } 2>&1
+}
+as_before() { # WHAT: the interface is as BEFORE says (AFTER: what it is)
+  AFTER=$(snapshot)
+  [ "$BEFORE" = "$AFTER" ] || fail "$1: before
+$BEFORE
+after
+$AFTER"
+}
+found_up() { # sets the interface up, waits for its carrier, takes BEFORE
+  ip link set $X up
+  wait_for 5 contains LOWER_UP ip link show dev $X || fail "$X has no carrier"
+  BEFORE=$(snapshot)
 }
 cleanup_x() { ip link del $X 2>/dev/null || true; }
 trap 'cleanup_x; cleanup' EXIT INT TERM
@@ -74,6 +90,8 @@ ip -d -j link show dev $X | jq -e '.[0].promiscuity >= 1' >/dev/null || fail "$X
 recv() { ip netns exec "$1" $FR recv eth0 "$WORK/$2.json" & PIDS+=($!); wait_for 5 test -e "$WORK/$2.json.ready" || fail "receiver $2"; }
 stop() { touch "$WORK/$1.json.stop"; wait_for 5 test -s "$WORK/$1.json" || fail "receiver $1 did not finish"; cat "$WORK/$1.json"; }
 
+frames_cross() { # WHAT: tagged frames of VLANs 10 and 20 cross both ways, VLAN 30 and untagged do not
+rm -f "$WORK"/h10.json* "$WORK"/h20.json* "$WORK"/h30.json* "$WORK"/far.json*  # an earlier round's
 # Outside -> lab: tagged 10 and 20 reach their hosts untagged; tagged 30 and untagged reach no one.
 for h in h10 h20 h30; do recv $L-$h $h; done
 for v in 10 20 30; do ip netns exec $T-far $FR send eth0 02:00:00:00:ee:01 $v o$v 20; done
@@ -83,7 +101,7 @@ r10=$(stop h10) r20=$(stop h20) r30=$(stop h30)
 [ "$r10" = '{"-/o10": 20}' ] || fail "h10 (VLAN 10) received $r10, want 20 untagged frames of o10 only"
 [ "$r20" = '{"-/o20": 20}' ] || fail "h20 (VLAN 20) received $r20, want 20 untagged frames of o20 only"
 [ "$r30" = '{}' ] || fail "h30 (VLAN 30, not on the trunk) received $r30"
-pass "outside -> lab: VLANs 10 and 20 reach their hosts, VLAN 30 and untagged frames are dropped"
+pass "$1outside -> lab: VLANs 10 and 20 reach their hosts, VLAN 30 and untagged frames are dropped"
 
 # Lab -> outside: each host's frames leave tagged with its VLAN; VLAN 30's do not leave.
 recv $T-far far
@@ -94,27 +112,19 @@ done
 sleep 0.3
 rf=$(stop far)
 [ "$rf" = '{"10/i10": 20, "20/i20": 20}' ] || fail "the outside received $rf, want 20 frames tagged 10 and 20 each, none of VLAN 30"
-pass "lab -> outside: VLANs 10 and 20 leave tagged, VLAN 30 does not leave"
+pass "$1lab -> outside: VLANs 10 and 20 leave tagged, VLAN 30 does not leave"
+}
+frames_cross ""
 
 "$VNET" lab down $L >"$WORK/down.log" 2>&1 || fail "down: $(cat "$WORK/down.log")"
-AFTER=$(snapshot)
-[ "$BEFORE" = "$AFTER" ] || fail "$X is not as it was: before
-$BEFORE
-after
-$AFTER"
+as_before "$X is not as it was"
 pass "after down $X is as it was (state, addresses, namespace, promiscuity): $(echo "$AFTER" | head -1)"
 
 # The same with the interface found up: it stays up, addresses and all.
-ip link set $X up
-wait_for 5 contains LOWER_UP ip link show dev $X || fail "$X has no carrier"
-BEFORE=$(snapshot)
+found_up
 "$VNET" lab up "$WORK/lab.yaml" >"$WORK/up2.log" 2>&1 || fail "up: $(cat "$WORK/up2.log")"
 "$VNET" lab down $L >/dev/null 2>&1 || fail "down"
-AFTER=$(snapshot)
-[ "$BEFORE" = "$AFTER" ] || fail "$X found up is not as it was: before
-$BEFORE
-after
-$AFTER"
+as_before "$X found up is not as it was"
 pass "an interface found up stays up, as it was"
 
 # The dataplane killed (SIGKILL) under a running lab: `down` still puts the interface back.
@@ -125,12 +135,50 @@ dp=$("$VNET" lab status --json $L | jq -r '.pids[] | select(.what == "dataplane"
 kill -9 "$dp"
 wait_for 5 gone "$dp" || fail "the dataplane survived SIGKILL"
 "$VNET" lab down $L >/dev/null 2>&1 || fail "down after the dataplane's SIGKILL"
-AFTER=$(snapshot)
-[ "$BEFORE" = "$AFTER" ] || fail "$X after the dataplane's SIGKILL and down: before
-$BEFORE
-after
-$AFTER"
+as_before "$X after the dataplane's SIGKILL and down"
 pass "after SIGKILL of the dataplane, down puts $X back as it was"
+
+# move: true. The interface, found down with an address and MTU 1400, leaves the host's namespace
+# for the switch's while the lab runs; down brings it back exactly as found.
+ip link set $X mtu 1400
+BEFORE=$(snapshot)
+sed "s/    interface: $X/    interface: $X\n    move: true/" "$WORK/lab.yaml" > "$WORK/move.yaml"
+grep -q "move: true" "$WORK/move.yaml" || fail "no move key in $(cat "$WORK/move.yaml")"
+"$VNET" lab up "$WORK/move.yaml" >"$WORK/up4.log" 2>&1 || fail "up (move): $(cat "$WORK/up4.log")"
+ip link show dev $X >/dev/null 2>&1 && fail "$X is still in the host's namespace with move: true"
+ip -n $L-vnet link show dev $X | grep -q "state UP\|,UP" || fail "$X is not up in $L-vnet: $(ip -n $L-vnet link show dev $X 2>&1)"
+"$VNET" lab status --json $L | jq -e --arg ns $L-vnet '.facts.externals.uplink.moved_to == $ns' >/dev/null ||
+  fail "status --json does not say where $X went: $("$VNET" lab status --json $L | jq -c .facts)"
+frames_cross "moved: "
+# Moved, the interface is in the switch's own namespace, where the switch follows its carrier:
+# the far end going down takes the port down (port/allprint: not active), and back.
+port_active() { "$VNET" ctl "$VNET_STATE_DIR/$L/console.sock" port/allprint --json | jq -r --arg b "afpacket:$X" '.[] | select(.backend == $b) | .active'; }
+is_active() { [ "$(port_active)" = "$1" ]; }
+is_active true || fail "the moved interface's port is not active: $(port_active)"
+ip -n $T-far link set eth0 down
+wait_for 5 is_active false || fail "the port stays active after the far end lost its carrier: $(port_active)"
+ip -n $T-far link set eth0 up
+wait_for 5 is_active true || fail "the port did not come back with the carrier: $(port_active)"
+pass "moved: the far end down takes the switch's port down (carrier followed), up brings it back"
+"$VNET" lab down $L >"$WORK/down4.log" 2>&1 || fail "down (move): $(cat "$WORK/down4.log")"
+as_before "$X moved and back is not as it was"
+pass "move: true: $X leaves the host for $L-vnet while the lab runs; down brings it back as found ($(echo "$AFTER" | sed -n 2p))"
+
+# The same, found up, with `vnet lab up` SIGKILLed once the interface has moved: down brings it
+# back, up, addresses and MTU as found.
+found_up
+"$VNET" lab up "$WORK/move.yaml" >"$WORK/up5.log" 2>&1 &
+up=$!
+moved() { ip -n $L-vnet link show dev $X >/dev/null 2>&1; }
+wait_for 30 moved || fail "$X never moved: $(cat "$WORK/up5.log")"
+kill -9 $up
+wait $up 2>/dev/null || true
+grep -q "is up in" "$WORK/up5.log" && echo "note: lab up had finished before its SIGKILL (the crash case is not exercised)"
+"$VNET" lab down $L >"$WORK/down5.log" 2>&1 || fail "down after SIGKILL of up (move): $(cat "$WORK/down5.log")"
+as_before "$X after SIGKILL of up and down (move)"
+pass "move: true, SIGKILL of lab up after the move: down brings $X back as found (up, address, MTU 1400)"
+ip link set $X down
+ip link set $X mtu 1500
 
 # Bad input: the interface does not exist.
 sed "s/interface: $X/interface: nosuch$$/" "$WORK/lab.yaml" > "$WORK/missing.yaml"

@@ -4,8 +4,10 @@
 # port of VLAN 10, namespace hosts h10 (VLAN 10) and h20 (VLAN 20, same subnet: only the VLAN
 # keeps them apart).
 #   (a) up boots the VM; time from `lab up` to the VM's first ping reply is printed;
-#   (b) the VM pings h10 and not h20; h10 pings the VM, h20 does not (exec through the serial
-#       console: output and exit status; a wrong expectation fails the step);
+#   (b) the VM pings h10 and not h20; h10 pings the VM, h20 does not (exec: output and exit
+#       status; a wrong expectation fails the step); vm1's image runs the QEMU guest agent
+#       (initrd-qga.gz): exec goes through it, stdout and stderr apart, and the report says so;
+#       the trunk and ISO VMs below have no agent and exec through their serial consoles;
 #   (c) the VM's writes go to the overlay, not to the disk image;
 #   (b2) tcp from and to the VM; console steps; link VM SW down/up (the guest's carrier and the
 #       switch port);
@@ -58,7 +60,7 @@ links:
 EOF
   } >"$f"
 }
-VM_KEYS=("kernel: $IMG/vmlinuz" "initrd: $IMG/initrd.gz"
+VM_KEYS=("kernel: $IMG/vmlinuz" "initrd: $IMG/initrd-qga.gz"
   "cmdline: console=ttyS0 quiet panic=-1 vnet.ip=10.78.0.5/24 vnet.shell"
   "disk: $WORK/disk.raw" "ready: VNET-SHELL" "boot_timeout: 120s" "stop_timeout: 20s")
 LAB=$WORK/vm.yaml
@@ -104,6 +106,17 @@ run reach "exec: vm1 ping -c 2 -W 1 10.78.0.2
   || fail "reachability/exec: $(grep -E 'PASS|FAIL' "$WORK/reach.log")"
 pass "the VM pings its VLAN-10 host and not the VLAN-20 host (exec and ping steps); h10 reaches it, h20 does not"
 pass "exec in the VM returns its output and exit status (7)"
+run agent "exec: vm1 echo out; echo err >&2; exit 3
+        expect: [exit 3, output matches \"^out\$\", stderr matches \"^err\$\"]" \
+  || fail "exec through the guest agent: $(cat "$WORK/agent.log")"
+grep -q "exit status 3 (through the guest agent)" "$WORK/agent.log" \
+  || fail "the report does not say the exec went through the guest agent: $(cat "$WORK/agent.log")"
+t=$(now)
+for i in 1 2 3 4 5; do "$VNET" lab exec "$L" vm1 -- true || fail "vnet lab exec true (agent)"; done
+echo "timing: 5 x vnet lab exec vm1 true through the guest agent (TCG): $(ms "$t" "$(now)") ms"
+out=$("$VNET" lab exec "$L" vm1 -- echo o\; echo e \>\&2 2>"$WORK/agent.err")
+[ "$out" = o ] && [ "$(cat "$WORK/agent.err")" = e ] || fail "vnet lab exec through the agent: stdout '$out', stderr '$(cat "$WORK/agent.err")'"
+pass "exec through the guest agent: stdout 'out' and stderr 'err' apart, exit status 3, the report says 'through the guest agent'"
 if run wrong "exec: vm1 echo abc
         expect: output contains xyz"; then fail "a wrong output expectation passed"; fi
 grep -q "NO" "$WORK/wrong.log" || fail "the failing exec step does not say which check failed: $(cat "$WORK/wrong.log")"
@@ -278,8 +291,8 @@ scenarios:
       - ping: vm2 h20
       - ping: vm2 h30
         expect: unreachable
-      - exec: vm2 cat /sys/class/net/eth0/device/vendor /sys/class/net/eth0/device/device
-        expect: [output contains 0x8086, output contains 0x100e]
+      - exec: vm2 cat /sys/class/net/eth0/device/vendor /sys/class/net/eth0/device/device; echo e >&2
+        expect: [output contains 0x8086, output contains 0x100e, output contains e]
       - exec: vm3 ip addr add 10.78.10.6/24 dev eth0
       - ping: vm3 h10
       - ping: h10 vm3
@@ -290,7 +303,11 @@ EOF
   || fail "trunk VM: $(grep -E 'PASS|FAIL|failed' "$WORK/trunk.log"; tail -5 "$VNET_STATE_DIR/${T}t/vm2.console.log" 2>/dev/null)"
 [ ! -e "$VNET_STATE_DIR/${T}t" ] || fail "lab test left the trunk lab's state"
 echo "timing: lab up with the trunk VM (kernel+initrd) and the ISO VM booting in parallel: $(grep -o 'is up in [0-9]* ms' "$WORK/trunk.log")"
+grep -q "exec vm2 cat .*through the serial console" "$WORK/trunk.log" \
+  || fail "vm2 (no guest agent) did not exec through its serial console: $(grep 'exec vm2' "$WORK/trunk.log")"
 pass "a trunk VM (NIC model e1000) reaches VLANs 10 and 20 through 802.1Q subinterfaces, nothing of VLAN 30"
+pass "a VM without a guest agent execs through its serial console (stderr merged into the output)"
+echo "timing: one exec step through the guest agent (vm1) / the serial console (vm2), from the reports: $(grep -o '\[PASS\] exec vm1 echo out.* [0-9][0-9]* ms' "$WORK/agent.log" | grep -o '[0-9][0-9]* ms$') / $(grep -o '\[PASS\] exec vm2 cat.* [0-9][0-9]* ms' "$WORK/trunk.log" | grep -o '[0-9][0-9]* ms$')"
 pass "a VM booting an ISO (isolinux) on VLAN 10 reaches its VLAN's host, and is reached"
 
 # A console that asks for a login (the test guest with vnet.login=USER:PASS runs busybox login on
