@@ -6,6 +6,9 @@ if [ "$(id -u)" != 0 ]; then
   exit 77
 fi
 VNET=${VNET:?set VNET to the vnet binary}
+# The tools are the system's, as scripts/deps.sh installs them, not a developer's shims that come
+# first on PATH (pyenv's python3 shim costs a second per call on a busy machine).
+PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin${PATH:+:$PATH}
 T=vt$$                     # namespace prefix, unique per test run
 WORK=$(mktemp -d /tmp/vnet-test.XXXXXX)
 export VNET_STATE_DIR=$WORK/labs
