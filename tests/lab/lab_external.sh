@@ -6,6 +6,7 @@
 # do not; the interface stays in the host's namespace; after `down` it is back as it was (state,
 # addresses, namespace, promiscuity), also after SIGKILL of the dataplane. `validate` warns, at the link's line, when a router routes
 # between VLANs the trunk carries; a missing interface fails `up` naming node, interface and line.
+# ctest: parallel
 . "$(dirname "$0")/lib.sh"
 HERE=$(cd "$(dirname "$0")" && pwd)
 FR="python3 $HERE/vlan_frames.py"
