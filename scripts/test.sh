@@ -13,7 +13,10 @@ FUZZ_SECONDS=${FUZZ_SECONDS:-15}
 echo "== release build"
 cmake --preset release >/dev/null
 cmake --build --preset release
-ctest --preset release --output-on-failure
+ctest --preset release --output-on-failure -L unit -j2
+# Two lab tests at a time where their scripts allow it (`# ctest: parallel`, tests/lab/CMakeLists.txt);
+# the others (timing, failover, VMs, host-wide checks) run alone.
+ctest --preset release --output-on-failure -L lab -j2
 
 echo "== ASan + UBSan build"
 cmake --preset asan >/dev/null

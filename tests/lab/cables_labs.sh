@@ -6,6 +6,7 @@
 # two dataplane namespaces (<lab>-vnet) is the underlay. Hosts ping across in VLANs 10 and 30,
 # VLAN 10 does not reach VLAN 20 or 30, the graph shows the tunnels, killing the switch takes them
 # dark and starting it brings them back, and `down` ends the ports.
+# ctest: parallel
 . "$(dirname "$0")/lib.sh"
 A=${T}a; B=${T}b
 lab() { # NAME ME PEER: a lab file

@@ -12,6 +12,7 @@
 # carried, VLANs apart). Also: a datagram to the UDP cable from another source port, and one too
 # short for a frame, are dropped and counted (foreign, short), and vtep/show lists what the VTEP
 # learned at the right remote.
+# ctest: parallel
 . "$(dirname "$0")/lib.sh"
 ns_add $T-a; ns_add $T-b
 ip -n $T-a link add u1 type veth peer name u2 netns $T-b

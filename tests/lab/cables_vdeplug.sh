@@ -7,6 +7,7 @@
 # Then VDE's vxlan:// locator on port 3 (same VLAN): `vxlan://239.0.0.1/vni=5031` on vnet's side
 # and on vde_plug's; ARP requests flooded each way reach the other side (vdeplug 4.0.1's vxlan
 # plug cannot send unicast, tests/lab/vxlan_vdeplug.sh, so no ping).
+# ctest: parallel
 . "$(dirname "$0")/lib.sh"
 command -v vde_plug >/dev/null && [ -e /usr/lib/x86_64-linux-gnu/vdeplug/libvdeplug_udp.so ] ||
   { echo "SKIP: vdeplug (vde_plug with libvdeplug_udp) not installed"; exit 77; }

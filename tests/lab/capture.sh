@@ -9,6 +9,7 @@
 # COUNT stops after COUNT packets; a mirror of port 1 to port 3 (in another VLAN) sends port 3
 # both directions of h1's ping; in a lab, `vnet capture LAB NODE:IF` captures the switch port
 # that interface is plugged into.
+# ctest: parallel
 . "$(dirname "$0")/lib.sh"
 command -v tshark >/dev/null || fail "tshark is not installed (scripts/deps.sh)"
 two_hosts_on_switch 0a 10.9.0

@@ -5,6 +5,7 @@
 # the NODE:IF and SWITCH:PORT files hold both directions with their direction flags; the pre
 # capture of pc2's port (filter icmp, inbound) holds only pc2's ICMP, with the frames the
 # declared loss dropped marked "dropped: impair_loss".
+# ctest: parallel
 . "$(dirname "$0")/lib.sh"
 command -v tshark >/dev/null || fail "tshark is not installed (scripts/deps.sh)"
 L=${T}c

@@ -8,6 +8,7 @@
 #       quickly; a command that leaves a background process holding its output does not hold
 #       the step;
 #   (d) long output is trimmed in the report to its last lines.
+# ctest: parallel
 . "$(dirname "$0")/lib.sh"
 command -v python3 >/dev/null || { echo "SKIP: needs python3"; exit 77; }
 L=${T}x

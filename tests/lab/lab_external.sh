@@ -10,6 +10,7 @@
 # switch's namespace while the lab runs, frames cross the same way, and `down` brings it back as
 # it was (name, state, addresses, MTU, ifindex), also after SIGKILL of `vnet lab up`; moved,
 # the switch's port follows the interface's carrier (the far end down and up).
+# ctest: parallel
 . "$(dirname "$0")/lib.sh"
 HERE=$(cd "$(dirname "$0")" && pwd)
 FR="python3 $HERE/vlan_frames.py"

@@ -2,6 +2,7 @@
 # `vnet lab graph NAME` of a running lab draws its live state: the spanning-tree root bridge
 # (double border), a port spanning tree blocks (a bar at its end of the edge), and a cable whose
 # far end lost carrier (grey, dashed). The same lab drawn from its file shows none of it.
+# ctest: parallel
 . "$(dirname "$0")/lib.sh"
 LAB=${T}g
 python3 "$VNET_SRC/tests/lab/gen_mesh_lab.py" --access 2 --vlans 2 | sed "s/^name: mesh/name: $LAB/" \

@@ -31,24 +31,28 @@ FIRST=$(scenario first "wait_until: {vrrp_master: CAMPUS is r1}
 "$VNET" lab test "$FIRST" > "$WORK/first.log" || fail "r1 never became master: $(tail -5 "$WORK/first.log")"
 
 r1_addresses="10.0.10.2 10.0.20.2 10.0.50.2 fd00:10::2"
-holders_of() { # ADDR: lab namespaces holding it
+# addresses: "NAMESPACE ADDRESS/LEN" for every address of every lab namespace, in one sweep.
+addresses() {
+  local ns
   for ns in $(ip netns list | awk '{print $1}' | grep '^campus-'); do
-    # Output captured first: `ip | grep -q` under pipefail fails when grep exits early.
-    local out
-    out=$(ip -n "$ns" -o addr show 2>/dev/null || true)
-    if [[ $out == *" $1/"* ]]; then echo "$ns"; fi
+    # A namespace may vanish between the list and the look: it holds nothing then.
+    ip -n "$ns" -o addr show 2>/dev/null | awk -v ns="$ns" '{print ns, $4}' || true
   done
-  true
+}
+holders_of() { # ADDR SWEEP: the namespaces holding ADDR in that sweep
+  awk -v a="$1/" 'index($2, a) == 1 {print $1}' <<<"$2"
 }
 for i in $(seq 1 "$ROUNDS"); do
   "$VNET" lab test "$KILL" > "$WORK/kill.log" || fail "round $i: kill failed: $(tail -5 "$WORK/kill.log")"
   # Right after kill: no process of r1 left, its namespace gone, nobody holds r1's own addresses.
   ip netns list | grep -q '^campus-r1\b' && fail "round $i: campus-r1 still exists after kill"
+  sweep=$(addresses)
   for a in $r1_addresses; do
-    h=$(holders_of "$a"); [ -z "$h" ] || fail "round $i: $a still held by $h after kill"
+    h=$(holders_of "$a" "$sweep"); [ -z "$h" ] || fail "round $i: $a still held by $h after kill"
   done
-  "$VNET" lab status --json campus | jq -e '.power.r1 == false' >/dev/null || fail "round $i: status does not show r1 off"
-  [ "$("$VNET" lab status --json campus | jq '[.pids[] | select(.node == "r1" and .alive)] | length')" = 0 ] \
+  st=$("$VNET" lab status --json campus)
+  jq -e '.power.r1 == false' <<<"$st" >/dev/null || fail "round $i: status does not show r1 off"
+  [ "$(jq '[.pids[] | select(.node == "r1" and .alive)] | length' <<<"$st")" = 0 ] \
     || fail "round $i: a process of r1 is still running after kill"
   out=$("$VNET" lab exec campus r1 -- true 2>&1) && fail "round $i: exec in a powered-off node worked"
   [[ $out == *"powered off"* ]] || fail "round $i: exec in r1: $out"
@@ -56,8 +60,9 @@ for i in $(seq 1 "$ROUNDS"); do
   "$VNET" lab test "$START" > "$WORK/start.log" || fail "round $i: start/master failed: $(tail -6 "$WORK/start.log")"
   "$VNET" lab status --json campus | jq -e '[.pids[] | select(.node == "r1" and (.what | startswith("r1 vrrp")) and .alive)] | length == 1' >/dev/null \
     || fail "round $i: not exactly one running VRRP daemon on r1"
+  sweep=$(addresses)
   for a in 10.0.10.1 10.0.20.1 10.0.50.1; do
-    h=$(holders_of "$a"); [ "$h" = campus-r1 ] || fail "round $i: VIP $a held by '${h//$'\n'/ }', want campus-r1 alone"
+    h=$(holders_of "$a" "$sweep"); [ "$h" = campus-r1 ] || fail "round $i: VIP $a held by '${h//$'\n'/ }', want campus-r1 alone"
   done
 done
 pass "$ROUNDS × kill r1 + start r1: addresses gone after kill, daemon back, one master (r1)"

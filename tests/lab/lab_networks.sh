@@ -9,6 +9,7 @@
 # a TCP server outside sees the gateways' uplink addresses (NAT), never a client's; the isolated
 # network reaches nothing outside; `lab status` lists the leases; `down` stops every dnsmasq and
 # removes the service namespaces with their nftables tables and uplink veths.
+# ctest: parallel
 . "$(dirname "$0")/lib.sh"
 LAB=${VNET_SRC:?}/tests/lab/networks.yaml
 command -v dnsmasq >/dev/null || { echo "SKIP: dnsmasq missing (scripts/deps.sh)"; exit 77; }

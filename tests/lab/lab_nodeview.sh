@@ -3,6 +3,7 @@
 # three namespace nodes. Each client gets its own lease, recorded in its own /var/lib; each node
 # has its own hostname, /etc/hosts and /etc/resolv.conf; the host's files and hostname are
 # untouched; `down` leaves no namespace, mount or view process behind, also after SIGKILL of `up`.
+# ctest: parallel
 . "$(dirname "$0")/lib.sh"
 LAB=${VNET_SRC:?}/tests/lab/nodeview.yaml
 command -v dnsmasq >/dev/null || { echo "SKIP: dnsmasq missing (scripts/deps.sh)"; exit 77; }

@@ -5,6 +5,7 @@
 # 101's socket (VLAN 20); each reaches the lab host of its VLAN and not the one of the other VLAN
 # (both hosts share one subnet, so only the switch keeps them apart); the paths come from
 # `vnet lab status` (text and --json); after `down` the directory and sockets are gone.
+# ctest: parallel
 . "$(dirname "$0")/lib.sh"
 command -v vde_plug >/dev/null && [ -e /usr/lib/x86_64-linux-gnu/vdeplug/libvdeplug_tap.so ] ||
   { echo "SKIP: vdeplug (vde_plug with libvdeplug_tap) not installed"; exit 77; }

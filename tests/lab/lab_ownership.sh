@@ -2,6 +2,7 @@
 # A lab touches only what it created: `up` against a foreign namespace or a running lab of the
 # same name fails and leaves them untouched; an interrupted `up` or `test` tears down in the normal
 # flow; `status` tells a dead dataplane from a running one.
+# ctest: parallel
 . "$(dirname "$0")/lib.sh"
 EX=${VNET_SRC:?}/examples/campus.yaml
 L=ow$$

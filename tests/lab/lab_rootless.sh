@@ -6,6 +6,7 @@
 # process of the user and no state behind; a lab that needs root is refused with the reason at
 # its file:line. Both user-namespace maps: a user with subordinate ids (newuidmap) and a uid
 # without any (single-id map).
+# ctest: parallel lock host-users
 . "$(dirname "$0")/lib.sh"
 command -v passt >/dev/null || { echo "SKIP: passt missing (scripts/deps.sh)"; exit 77; }
 command -v setpriv >/dev/null || { echo "SKIP: setpriv missing"; exit 77; }

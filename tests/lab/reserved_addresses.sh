@@ -4,6 +4,7 @@
 # EAPOL (…:03, 0x888e) and LLDP (…:0e, 0x88cc): tcpdump on two other hosts in the same VLAN sees
 # none of them, and the sender's port counts each one under `control` (port/stats --json).
 # Positive control: a broadcast sent the same way, last, reaches both other hosts.
+# ctest: parallel
 . "$(dirname "$0")/lib.sh"
 command -v trafgen >/dev/null || fail "trafgen (netsniff-ng) is not installed: scripts/deps.sh"
 command -v tcpdump >/dev/null || fail "tcpdump is not installed: scripts/deps.sh"

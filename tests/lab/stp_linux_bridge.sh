@@ -9,6 +9,7 @@
 #  - once the kernel bridge stops running spanning tree (it then relays BPDUs like any frame) and
 #    one side runs a migration check (stp/mcheck), vnet's ports toward it migrate back to RSTP,
 #    one port still blocks the loop, and a broadcast still arrives exactly once.
+# ctest: parallel
 . "$(dirname "$0")/lib.sh"
 command -v tcpdump >/dev/null || fail "tcpdump is not installed: scripts/deps.sh"
 command -v jq >/dev/null || fail "jq is not installed: scripts/deps.sh"

@@ -12,6 +12,7 @@
 #    bits, §9.3.1) and, when v2's root port forwards again after a link change (a topology
 #    change, §17.31), TCN BPDUs from v2 (version 0, type 0x80, length 7, §9.3.2) that v1
 #    acknowledges (TC Ack, §17.21.19).
+# ctest: parallel
 . "$(dirname "$0")/lib.sh"
 command -v tcpdump >/dev/null || fail "tcpdump is not installed: scripts/deps.sh"
 command -v tshark >/dev/null || fail "tshark is not installed: scripts/deps.sh"

@@ -3,6 +3,7 @@
 # other, the VLAN-20 host reaches neither in either direction, and fdb/show --json lists exactly
 # the learned MACs in their VLANs; frames the kernel drops while the switch cannot read are
 # counted (drop_queue_full).
+# ctest: parallel
 . "$(dirname "$0")/lib.sh"
 ns_add $T-sw
 for h in 1 2 3; do

@@ -3,6 +3,7 @@
 # is refused with exit 1 and a message naming the flag and what was expected — never a crash
 # (std::stoul threw on `--mgmtmode 9x`) or a silently different value (99999999999 wrapped to a
 # port). Good values still work: `--port 7=qemu-stream:PATH` with '=' in PATH, `--mgmtmode 660`.
+# ctest: parallel
 . "$(dirname "$0")/lib.sh"
 refused() { # expected-message flags...
   local want=$1 rc=0

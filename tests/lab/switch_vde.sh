@@ -2,6 +2,7 @@
 # A real VDE client: Debian's vde_plug2tap in a namespace plugs into the switch's VDE directory and
 # pings a namespace host attached through afpacket; unplugging frees its port. A vde_switch rc
 # file loads unchanged.
+# ctest: parallel
 . "$(dirname "$0")/lib.sh"
 command -v vde_plug2tap >/dev/null || fail "vde_plug2tap missing (apt-get install vde2)"
 ns_add $T-sw; ns_add $T-h1; ns_add $T-v

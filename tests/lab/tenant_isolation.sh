@@ -14,6 +14,7 @@
 #     no host; reserved bits set are ignored (RFC 7348 §5): those frames reach red's host;
 #   - a MAC that moves to another VTEP (the injector) is relearned with its first frame there,
 #     in its own tenant's VNI only, and relearned back with its first frame from a.
+# ctest: parallel
 . "$(dirname "$0")/lib.sh"
 PY="python3 $(dirname "$0")/tenant_frames.py"
 N=${TENANT_FRAMES:-100000}

@@ -6,6 +6,7 @@
 # receive nothing while broadcast traffic floods the switch. Positive controls: the same client
 # naming a socket it bound in its own directory, or in a directory it may write through a
 # supplementary group, is attached and receives the frames.
+# ctest: parallel
 . "$(dirname "$0")/lib.sh"
 PY=/usr/bin/python3
 [ -x $PY ] || fail "python3 missing (apt-get install python3)"

@@ -9,6 +9,7 @@
 # tag as the VLAN). Positive control: an untagged attacker frame does arrive in VLAN 10, on the
 # trunk and at the receiver. Run twice: the access port's default (untagged and priority-tagged
 # frames only), then `admit all` (tagged frames of VLAN 10 enter; the egress rule must hold).
+# ctest: parallel
 . "$(dirname "$0")/lib.sh"
 command -v trafgen >/dev/null || fail "trafgen (netsniff-ng) is not installed: scripts/deps.sh"
 command -v tcpdump >/dev/null || fail "tcpdump is not installed: scripts/deps.sh"

@@ -13,6 +13,7 @@
 #     both ways over it (hosts at MTU 1450, as the docs say);
 #   - on the wire (tshark on the underlay): the I flag set, reserved bits zero, and vnet's UDP
 #     source ports in 49152-65535, varying with the flow.
+# ctest: parallel
 . "$(dirname "$0")/lib.sh"
 ns_add $T-u    # vnet's side: the switch, its underlay end u1 and the hosts' veths
 ns_add $T-k    # the kernel's side: u2 and the vxlan devices

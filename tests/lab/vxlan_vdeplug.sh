@@ -12,6 +12,7 @@
 # vde_vxlan_recv() sizes recvmsg's address from an uninitialised sockaddr (fam2socklen of stack
 # bytes, usually 0), so it learns no usable address and its unicast sendmsg fails; replies from
 # behind vde_plug are lost with any peer, not only with vnet.
+# ctest: parallel
 . "$(dirname "$0")/lib.sh"
 command -v vde_plug >/dev/null && [ -e /usr/lib/x86_64-linux-gnu/vdeplug/libvdeplug_vxlan.so ] ||
   { echo "SKIP: vdeplug (vde_plug with libvdeplug_vxlan) not installed"; exit 77; }
