@@ -190,8 +190,8 @@ class NacPortStep final : public StepKind {
       bool ok = open == s.authorized && (!s.vlan || (vlan && *vlan == *s.vlan));
       auto now = std::chrono::steady_clock::now();
       if (ok || now >= deadline) {
-        std::string what = fmt::format("{} is {} ({})", where, json_text(*port, "state"),
-                                       open ? "authorized" : "unauthorized");
+        std::string what = fmt::format("{}: {}", where, open ? "authorized" : "unauthorized");
+        if (!open) what += fmt::format(" ({})", json_text(*port, "state"));
         if (open) {
           what += fmt::format(" by {} for {}, VLAN {}", json_text(*port, "method"),
                               json_text(*port, "identity"),
