@@ -1,8 +1,10 @@
 // Console commands of port access control (IEEE 802.1X-2010, bridge/port_access.hh), on the
 // session's bridge:
 //   port/auth N off|dot1x|mac|dot1x,mac|mac,dot1x|force-authorized|force-unauthorized
+//             [NAME=VALUE ...]
 //                          what port N requires before it forwards (dot1x and mac need a
-//                          RADIUS server first; the fallback order is the list's)
+//                          RADIUS server first; the fallback order is the list's), and its
+//                          timers (txPeriod=5s quietPeriod=10s …, bridge/port_access.hh)
 //   nac/radius HOST[:PORT] SECRET   the RADIUS server (IP literal, port 1812 by default) and its
 //                          shared secret, which is required; setting it restarts every session
 //   nac/show               per port: methods, state, authorised, supplicant MAC, identity,
@@ -20,6 +22,21 @@ using console::Reply;
 using console::Session;
 using Args = std::vector<std::string>;
 using nlohmann::json;
+
+// The timers in effect, durations in milliseconds.
+json timers_json(const nac::AuthConfig& c) {
+  auto ms = [](Duration d) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
+  };
+  return {{"txPeriod_ms", ms(c.tx_period)},
+          {"reAuthMax", c.reauth_max},
+          {"quietPeriod_ms", ms(c.quiet_period)},
+          {"suppTimeout_ms", ms(c.supp_timeout)},
+          {"maxReq", c.max_retrans},
+          {"serverTimeout_ms", ms(c.radius_timeout)},
+          {"serverRetries", c.radius_retries},
+          {"reAuthPeriod_ms", c.reauth_enabled ? ms(c.reauth_period) : 0}};
+}
 
 json counters_json(const nac::AuthCounters& c, uint64_t malformed) {
   return {{"eapol_rx", c.eapol_rx},
@@ -65,20 +82,27 @@ Reply show(const Bridge& br, const PortAccess* access, uint64_t io_errors) {
               {"method", v.method ? json(method_name(*v.method)) : json(nullptr)},
               {"vlan", v.vlan ? json(*v.vlan) : json(nullptr)},
               {"refused", v.refused.empty() ? json(nullptr) : json(v.refused)},
+              {"last_failure", v.last_failure.empty() ? json(nullptr) : json(v.last_failure)},
+              {"timers", timers_json(v.config)},
               {"counters", counters_json(v.counters, v.malformed)}};
     r.json["ports"].push_back(j);
     const auto& c = v.counters;
     r.text += fmt::format(
         " {:>5} {:<18} {:<18} {:<4} {:<17} {:<6} {:>4} {}\n"
         "       eapol rx {} tx {} malformed {}; radius tx {} retransmits {} rx {} dropped {} "
-        "timeouts {}; accepts {} rejects {} logoffs {}{}\n",
+        "timeouts {}; accepts {} rejects {} logoffs {}{}{}{}\n",
         v.port, port_auth_name(v.settings), nac::port_state_name(v.state),
         v.authorized ? "yes" : "no", v.supplicant ? v.supplicant->to_string() : "-",
         v.method ? method_name(*v.method) : "-", v.vlan ? std::to_string(*v.vlan) : "-",
         v.identity.empty() ? "-" : v.identity, c.eapol_rx, c.eapol_tx,
         c.eapol_malformed + v.malformed, c.radius_tx, c.radius_retransmits, c.radius_rx,
         c.radius_dropped, c.radius_timeouts, c.accepts, c.rejects, c.logoffs,
-        v.refused.empty() ? "" : "\n       refused: " + v.refused);
+        v.refused.empty() ? "" : "\n       refused: " + v.refused,
+        v.last_failure.empty() ? "" : "\n       last failure: " + v.last_failure,
+        v.settings.timers == AuthTimers{}
+            ? ""
+            : fmt::format("\n       timers: {}",
+                          fmt::join(auth_timer_words(v.settings.timers), " ")));
   }
   return r;
 }
@@ -93,16 +117,20 @@ void register_nac_commands(console::Registry& reg, Dataplane& dp, const Clock& c
       return fn(**b, a);
     };
   };
-  reg.add("port/auth", "N off|dot1x|mac|dot1x,mac|mac,dot1x|force-authorized|force-unauthorized",
-          "802.1X / MAC authentication on port N (IEEE 802.1X-2010; RADIUS from nac/radius)",
+  reg.add("port/auth",
+          "N off|dot1x|mac|dot1x,mac|mac,dot1x|force-authorized|force-unauthorized [NAME=VALUE "
+          "...]",
+          "802.1X / MAC authentication on port N (IEEE 802.1X-2010; RADIUS from nac/radius); "
+          "timers txPeriod, reAuthMax, quietPeriod, suppTimeout, maxReq, serverTimeout, "
+          "serverRetries, reAuthPeriod",
           on_bridge([&dp, &clock](Bridge& b, const Args& a) -> Result<Reply> {
-            if (a.size() != 2)
+            if (a.size() < 2)
               return make_error(EINVAL,
                                 "usage: port/auth N off|dot1x|mac|dot1x,mac|mac,dot1x|"
-                                "force-authorized|force-unauthorized");
+                                "force-authorized|force-unauthorized [NAME=VALUE ...]");
             auto p = existing_port(b, a[0]);
             if (!p) return p.error();
-            auto s = parse_port_auth(a[1]);
+            auto s = parse_port_auth_words(Args(a.begin() + 1, a.end()));
             if (!s) return s.error();
             if (!*s && !dp.find_port_access(b)) return Reply{};
             if (auto st = dp.port_access(b).set_port(*p, *s, clock.now()); !st) return st.error();

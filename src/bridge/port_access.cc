@@ -86,6 +86,137 @@ Result<std::optional<PortAuthSettings>> parse_port_auth(const std::string& text)
   return std::optional<PortAuthSettings>{s};
 }
 
+const std::vector<AuthTimerKey>& auth_timer_keys() {
+  using std::chrono::milliseconds;
+  using std::chrono::seconds;
+  static const std::vector<AuthTimerKey> keys = {
+      {"txPeriod", false, milliseconds(100), seconds(65535), 0,
+       "between EAP-Request/Identity frames while no supplicant answers (IEEE 802.1X-2010 "
+       "§8.2.4.1.1)",
+       "30s"},
+      {"reAuthMax",
+       true,
+       {},
+       {},
+       10,
+       "identity requests beyond the first before a dot1x,mac port falls back to MAC "
+       "authentication (fallback after txPeriod × (reAuthMax + 1)), or a re-authentication "
+       "gives up",
+       "2"},
+      {"quietPeriod", false, Duration{0}, seconds(65535), 0,
+       "how long the port stays held after a reject or a timeout before it asks again", "60s"},
+      {"suppTimeout", false, milliseconds(100), seconds(65535), 0,
+       "how long the supplicant has to answer an EAP request", "30s"},
+      {"maxReq", true, {}, {}, 10, "EAP requests resent to a supplicant that does not answer", "2"},
+      {"serverTimeout", false, milliseconds(100), seconds(600), 0,
+       "how long the RADIUS server has to answer a request before it is sent again (RFC 2865 "
+       "§2.5)",
+       "3s"},
+      {"serverRetries",
+       true,
+       {},
+       {},
+       10,
+       "RADIUS requests resent to a server that does not answer before the port is held",
+       "3"},
+      {"reAuthPeriod", false, Duration{0}, std::chrono::hours(24), 0,
+       "re-authentication of an authorised port this often; off (or 0s) for none", "off"},
+  };
+  return keys;
+}
+
+namespace {
+
+template <typename T>
+T& timer_field(AuthTimers& t, std::string_view name) {
+  if constexpr (std::is_same_v<T, std::optional<Duration>>) {
+    if (name == "txPeriod") return t.tx_period;
+    if (name == "quietPeriod") return t.quiet_period;
+    if (name == "suppTimeout") return t.supp_timeout;
+    if (name == "serverTimeout") return t.server_timeout;
+    return t.reauth_period;
+  } else {
+    if (name == "reAuthMax") return t.reauth_max;
+    if (name == "maxReq") return t.max_req;
+    return t.server_retries;
+  }
+}
+
+}  // namespace
+
+Status parse_auth_timer(std::string_view word, AuthTimers& t) {
+  auto eq = word.find('=');
+  std::string_view name = word.substr(0, eq);
+  const auto& keys = auth_timer_keys();
+  auto k = std::find_if(keys.begin(), keys.end(), [&](auto& x) { return x.name == name; });
+  if (eq == std::string_view::npos || k == keys.end()) {
+    std::vector<std::string_view> names;
+    for (auto& x : keys) names.push_back(x.name);
+    return make_error(EINVAL, "port authentication '{}': expected NAME=VALUE with NAME one of {}",
+                      word, fmt::join(names, ", "));
+  }
+  std::string_view value = word.substr(eq + 1);
+  if (k->count) {
+    auto n = parse_int_as<unsigned>(value, 0, k->max);
+    if (!n) return make_error(EINVAL, "{}: {}", name, n.error().message);
+    timer_field<std::optional<unsigned>>(t, name) = *n;
+    return {};
+  }
+  if (name == "reAuthPeriod" && value == "off") {
+    t.reauth_period = Duration{0};
+    return {};
+  }
+  auto d = parse_duration(value, k->lo, k->hi);
+  if (!d) return make_error(EINVAL, "{}: {}", name, d.error().message);
+  timer_field<std::optional<Duration>>(t, name) = *d;
+  return {};
+}
+
+std::vector<std::string> auth_timer_words(const AuthTimers& t) {
+  std::vector<std::string> out;
+  AuthTimers copy = t;
+  for (const auto& k : auth_timer_keys()) {
+    if (k.count) {
+      if (auto& v = timer_field<std::optional<unsigned>>(copy, k.name))
+        out.push_back(fmt::format("{}={}", k.name, *v));
+    } else if (auto& v = timer_field<std::optional<Duration>>(copy, k.name)) {
+      out.push_back(fmt::format("{}={}", k.name,
+                                k.name == "reAuthPeriod" && *v == Duration{0}
+                                    ? std::string("off")
+                                    : format_duration(*v)));
+    }
+  }
+  return out;
+}
+
+void apply_auth_timers(const AuthTimers& t, nac::AuthConfig& c) {
+  if (t.tx_period) c.tx_period = *t.tx_period;
+  if (t.reauth_max) c.reauth_max = *t.reauth_max;
+  if (t.quiet_period) c.quiet_period = *t.quiet_period;
+  if (t.supp_timeout) c.supp_timeout = *t.supp_timeout;
+  if (t.max_req) c.max_retrans = *t.max_req;
+  if (t.server_timeout) c.radius_timeout = *t.server_timeout;
+  if (t.server_retries) c.radius_retries = *t.server_retries;
+  if (t.reauth_period) {
+    c.reauth_enabled = *t.reauth_period > Duration{0};
+    if (c.reauth_enabled) c.reauth_period = *t.reauth_period;
+  }
+}
+
+Result<std::optional<PortAuthSettings>> parse_port_auth_words(
+    const std::vector<std::string>& words) {
+  if (words.empty()) return make_error(EINVAL, "port authentication: the methods are missing");
+  auto s = parse_port_auth(words[0]);
+  if (!s) return s;
+  if (words.size() > 1 && !*s) {
+    return make_error(EINVAL, "port authentication off takes no timers (got '{}')", words[1]);
+  }
+  for (size_t i = 1; i < words.size(); ++i) {
+    if (auto st = parse_auth_timer(words[i], (*s)->timers); !st) return st.error();
+  }
+  return s;
+}
+
 std::string_view method_name(nac::Method m) { return m == nac::Method::kMac ? "mac" : "dot1x"; }
 
 std::string port_auth_name(const PortAuthSettings& s) {
@@ -126,6 +257,7 @@ std::unique_ptr<nac::PortAuthenticator> PortAccess::make(PortNo port, const Port
   c.secret = server_ ? server_->secret : std::string{};
   c.nas_identifier = br_.name();
   c.nas_port = port;
+  apply_auth_timers(s.timers, c);
   auto a = std::make_unique<nac::PortAuthenticator>(c, seed_ ^ fnv1a(std::to_string(port)));
   seed_ = seed_ * 6364136223846793005ULL + 1442695040888963407ULL;  // a fresh stream per session
   a->link(br_.active(port), now);
@@ -138,6 +270,7 @@ void PortAccess::set_server(RadiusServer server, TimePoint now) {
   for (auto& [port, p] : ports_) {
     if (p.settings.control != nac::PortControl::kAuto) continue;
     close(port, p);
+    p.seen = {};
     p.auth = make(port, p.settings, now);
     apply(port, p);
   }
@@ -167,8 +300,11 @@ Status PortAccess::set_port(PortNo port, std::optional<PortAuthSettings> setting
   p.settings = *settings;
   p.refused.clear();
   p.malformed = 0;
+  p.seen = {};
   p.auth = make(port, p.settings, now);
-  log::info("{} port {}: authentication {}", br_.name(), port, port_auth_name(p.settings));
+  auto timers = auth_timer_words(p.settings.timers);
+  log::info("{} port {}: authentication {}{}{}", br_.name(), port, port_auth_name(p.settings),
+            timers.empty() ? "" : " ", fmt::join(timers, " "));
   apply(port, p);
   return {};
 }
@@ -259,6 +395,39 @@ void PortAccess::apply(PortNo port, Port& p) {
   // The engine is the authority on the port's state; the bridge follows it (a refused VLAN
   // keeps the bridge's port closed while the engine holds an accept).
   if (!p.auth->authorized() && br_.authorized(port)) close(port, p);
+  log_failures(port, p);
+}
+
+// What the counters say happened since the last apply(): a silent RADIUS server (each resend
+// and the giving up), a reject, a supplicant that stopped answering.
+void PortAccess::log_failures(PortNo port, Port& p) {
+  const nac::AuthCounters& c = p.auth->counters();
+  std::string server = server_ ? fmt::format("{}:{}", server_->host, server_->port) : "-";
+  nac::AuthConfig cfg;
+  apply_auth_timers(p.settings.timers, cfg);
+  std::string held = fmt::format("held for {} (quietPeriod)", format_duration(cfg.quiet_period));
+  if (c.radius_retransmits > p.seen.radius_retransmits) {
+    log::warn(
+        "{} port {}: RADIUS server {} did not answer within {}, request sent again "
+        "({} retransmissions so far)",
+        br_.name(), port, server, format_duration(cfg.radius_timeout), c.radius_retransmits);
+  }
+  if (c.radius_timeouts > p.seen.radius_timeouts) {
+    p.last_failure = fmt::format("RADIUS server {} did not answer ({} tries, {} apart)", server,
+                                 cfg.radius_retries + 1, format_duration(cfg.radius_timeout));
+    log::warn("{} port {}: {}; port unauthorized, {}", br_.name(), port, p.last_failure, held);
+  }
+  if (c.rejects > p.seen.rejects) {
+    p.last_failure = fmt::format("RADIUS rejected {}",
+                                 p.identity.empty() ? std::string("the client") : p.identity);
+    log::info("{} port {}: {}; port unauthorized, {}", br_.name(), port, p.last_failure, held);
+  }
+  if (c.supp_timeouts > p.seen.supp_timeouts) {
+    p.last_failure = "the supplicant stopped answering";
+    log::info("{} port {}: {}; {}", br_.name(), port, p.last_failure, held);
+  }
+  p.seen = c;
+  if (!p.auth->identity().empty()) p.identity = p.auth->identity();  // a reject clears it
 }
 
 void PortAccess::authorize(PortNo port, Port& p, const nac::AuthAction& a) {
@@ -324,6 +493,9 @@ std::vector<PortAccess::PortView> PortAccess::ports() const {
     v.method = p.auth->method();
     v.vlan = p.vlan;
     v.refused = p.refused;
+    v.last_failure = p.last_failure;
+    v.config = nac::AuthConfig{};
+    apply_auth_timers(p.settings.timers, v.config);
     v.counters = p.auth->counters();
     v.malformed = p.malformed;
     out.push_back(std::move(v));

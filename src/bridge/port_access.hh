@@ -26,6 +26,8 @@
 //                  (logged, shown as `refused` in ports()).
 //   unauthorise    Bridge::set_authorized(port, false) (the bridge flushes the port's learned
 //                  addresses) and the configuration restored.
+// Logged: authorise and unauthorise (info), rejects (info), every RADIUS retransmission and a
+// server that never answered (warn: "did not answer …, held for …"), refused VLANs (warn).
 // Memory is bounded per port (one authenticator, one outstanding RADIUS request); nothing a
 // client sends allocates beyond that.
 //
@@ -59,16 +61,55 @@ struct RadiusServer {
 // address that is not an IP literal, a port outside 1–65535, an empty secret.
 Result<RadiusServer> parse_radius_server(const std::string& address, const std::string& secret);
 
+// An authenticating port's timers and counts (IEEE 802.1X-2010 §8.2.4.1.1 names; the RADIUS
+// ones per RFC 2865 §2.5). Unset: the engine's default (nac::AuthConfig). How long a
+// `dot1x,mac` port waits for an 802.1X supplicant before it falls back to MAC authentication
+// is txPeriod × (reAuthMax + 1): 90 s by default, as on common campus switches.
+struct AuthTimers {
+  std::optional<Duration> tx_period;       // txPeriod: between EAP-Request/Identity
+  std::optional<unsigned> reauth_max;      // reAuthMax: identity requests beyond the first
+  std::optional<Duration> quiet_period;    // quietPeriod: held after a failure
+  std::optional<Duration> supp_timeout;    // suppTimeout: for the supplicant's answer
+  std::optional<unsigned> max_req;         // maxReq: EAP requests resent to a silent supplicant
+  std::optional<Duration> server_timeout;  // serverTimeout: for the RADIUS server's answer
+  std::optional<unsigned> server_retries;  // serverRetries: RADIUS requests resent
+  std::optional<Duration> reauth_period;   // reAuthPeriod: zero = no periodic re-authentication
+  friend bool operator==(const AuthTimers&, const AuthTimers&) = default;
+};
+
+// One timer's name as `port/auth` and topology files write it, its range and meaning; the lab's
+// key tables are built from this list.
+struct AuthTimerKey {
+  std::string_view name;  // "txPeriod"
+  bool count = false;     // a number of tries, not a duration
+  Duration lo{}, hi{};    // durations
+  unsigned max = 0;       // counts: 0..max
+  std::string_view doc;
+  std::string_view dflt;  // "30s"
+};
+const std::vector<AuthTimerKey>& auth_timer_keys();
+// "NAME=VALUE" (a duration like 5s or 500ms, a count, `reAuthPeriod=off`) into `t`. EINVAL names
+// the key and the range, or lists the keys.
+Status parse_auth_timer(std::string_view word, AuthTimers& t);
+// The set ones as NAME=VALUE words (the inverse).
+std::vector<std::string> auth_timer_words(const AuthTimers& t);
+// The engine configuration with the set ones in effect.
+void apply_auth_timers(const AuthTimers& t, nac::AuthConfig& c);
+
 // What a port does (`port/auth N …`).
 struct PortAuthSettings {
   nac::PortControl control = nac::PortControl::kAuto;
   std::vector<nac::Method> methods = {nac::Method::kDot1x};
+  AuthTimers timers;
   friend bool operator==(const PortAuthSettings&, const PortAuthSettings&) = default;
 };
 // "dot1x", "mac", "dot1x,mac", "mac,dot1x", "force-authorized", "force-unauthorized"; "off" →
 // nullopt (the port does not authenticate). EINVAL lists the accepted words.
 Result<std::optional<PortAuthSettings>> parse_port_auth(const std::string& text);
-std::string port_auth_name(const PortAuthSettings& s);  // the inverse
+// The methods word followed by NAME=VALUE timer words (`port/auth N dot1x,mac txPeriod=2s`).
+Result<std::optional<PortAuthSettings>> parse_port_auth_words(
+    const std::vector<std::string>& words);
+std::string port_auth_name(const PortAuthSettings& s);  // the methods word
 std::string_view method_name(nac::Method m);            // "dot1x", "mac"
 
 class PortAccess {
@@ -111,6 +152,8 @@ class PortAccess {
     std::optional<nac::Method> method;
     std::optional<uint16_t> vlan;  // assigned and in effect
     std::string refused;           // why an accept did not open the port
+    std::string last_failure;      // the last reject or timeout, for nac/show
+    nac::AuthConfig config;        // in effect (timers)
     nac::AuthCounters counters;
     uint64_t malformed = 0;  // frames to the PAE address that were not EAPOL
   };
@@ -124,7 +167,10 @@ class PortAccess {
     std::optional<PortConfig> saved;  // the configuration before a VLAN was assigned
     std::optional<uint16_t> vlan;
     std::string refused;
+    std::string last_failure;
+    std::string identity;  // of the last session (a reject clears the engine's)
     uint64_t malformed = 0;
+    nac::AuthCounters seen;  // counters at the last apply(): what changed is logged
   };
   std::unique_ptr<nac::PortAuthenticator> make(PortNo port, const PortAuthSettings& s,
                                                TimePoint now);
@@ -132,6 +178,7 @@ class PortAccess {
   void authorize(PortNo port, Port& p, const nac::AuthAction& a);
   void close(PortNo port, Port& p);
   void restore(PortNo port, Port& p);
+  void log_failures(PortNo port, Port& p);
 
   Bridge& br_;
   RadiusSink sink_;

@@ -34,7 +34,10 @@
 #include <algorithm>
 #include <set>
 
+#include "base/hash.hh"
+#include "lab/netns.hh"
 #include "lab/node_kind.hh"
+#include "lab/port_auth.hh"
 #include "lab/reader.hh"
 #include "lab/registry.hh"
 #include "lab/runtime.hh"
@@ -63,7 +66,19 @@ struct SwitchSpec final : NodeSpec {
   StpBridge stp;
   std::vector<Tunnel> tunnels;
   std::vector<ClientPort> clients;
+  // Port authentication (lab/port_auth.hh): the RADIUS client, its ports' default timers and
+  // the management interface its requests leave by.
+  std::optional<RadiusClient> radius;
+  bridge::AuthTimers auth;
+  std::optional<Management> management;
 };
+
+// The management veth's two ends, both in the dataplane's namespace: the switch port's and the
+// addressed interface's ("mg" + a hash of lab and switch, at most 15 characters).
+std::pair<std::string, std::string> management_devices(const Topology& t, const std::string& sw) {
+  std::string h = fmt::format("mg{:08x}", static_cast<uint32_t>(fnv1a(t.name + "/" + sw)));
+  return {h + "p", h + "i"};
+}
 
 std::string vde_dir(const std::string& state_dir, const std::string& sw) {
   return state_dir + "/" + sw + ".vde";
@@ -151,17 +166,29 @@ class SwitchKind final : public NodeKind {
                         "ports for VMs or plugs started by hand to join the running lab through "
                         "the switch's VDE directory or the port's QEMU stream socket "
                         "(`{port, vlan | trunk}`)"});
+      t.keys.push_back({"radius", schema::ref("radius"),
+                        "the RADIUS server its authenticating ports ask (`{server, secret}`, "
+                        "docs/nac.md)"});
+      t.keys.push_back({"auth", schema::ref("authTimers"),
+                        "default authentication timers of its ports (a link's `auth` map "
+                        "overrides them per port)"});
+      t.keys.push_back({"management", schema::ref("management"),
+                        "an address for the switch itself on one of its VLANs (`{vlan, address "
+                        "[, gateway, port]}`): the dataplane's namespace reaches the RADIUS "
+                        "server through it"});
       return t;
     }();
     return t;
   }
   std::vector<const KeyTable*> sub_tables() const override {
-    return {&tunnel_keys(), &client_keys()};
+    return {&tunnel_keys(),      &client_keys(),      &radius_table(),
+            &auth_timer_table(), &management_table(), &port_auth_table()};
   }
   std::vector<uint32_t> reserved_ports(const Node& n) const override {
     std::vector<uint32_t> out;
     for (const auto& t : n.as<SwitchSpec>().tunnels) out.push_back(t.port);
     for (const auto& c : n.as<SwitchSpec>().clients) out.push_back(c.port);
+    if (const auto& m = n.as<SwitchSpec>().management) out.push_back(m->port);
     return out;
   }
   std::vector<std::string> graph_notes(const Node& n) const override {
@@ -172,6 +199,11 @@ class SwitchKind final : public NodeKind {
     }
     for (const auto& c : n.as<SwitchSpec>().clients)
       out.push_back(fmt::format("port {}: clients ({})", c.port, c.mode.to_string()));
+    if (const auto& m = n.as<SwitchSpec>().management)
+      out.push_back(fmt::format("port {}: management {} (VLAN {})", m->port, m->address.to_string(),
+                                m->vlan));
+    if (const auto& r = n.as<SwitchSpec>().radius)
+      out.push_back(fmt::format("RADIUS {}:{}", r->server.host, r->server.port));
     return out;
   }
   bool is_switch() const override { return true; }
@@ -227,6 +259,17 @@ class SwitchKind final : public NodeKind {
       c.mode = parse_mode(y, r, "client port");
       spec->clients.push_back(std::move(c));
     }
+    if (yaml["radius"]) spec->radius = parse_radius(yaml["radius"], r, n.name);
+    if (yaml["auth"] && r.check_keys(yaml["auth"], auth_timer_table()))
+      parse_auth_timers(yaml["auth"], r, "switch " + n.name + " auth", spec->auth);
+    if (yaml["management"]) {
+      spec->management = parse_management(yaml["management"], r, n.name);
+      if (spec->management && !ports.insert(spec->management->port).second) {
+        r.error(yaml["management"],
+                fmt::format("switch {}: port {} is declared twice (tunnels, clients, management)",
+                            n.name, spec->management->port));
+      }
+    }
     n.spec = spec;
   }
 
@@ -243,6 +286,39 @@ class SwitchKind final : public NodeKind {
       check_own_port(n, t.port, t.mode, t.where, "a tunnel", r);
     for (const auto& c : n.as<SwitchSpec>().clients)
       check_own_port(n, c.port, c.mode, c.where, "a client port", r);
+    const auto& spec = n.as<SwitchSpec>();
+    if (spec.management) {
+      check_own_port(n, spec.management->port, bridge::PortConfig::access(spec.management->vlan),
+                     spec.management->where, "the management port", r);
+      for (const Node* other : r.topo().switches()) {
+        const auto& om = other->as<SwitchSpec>().management;
+        if (other == &n || !om) continue;
+        if (om->address.contains(spec.management->address) ||
+            spec.management->address.contains(om->address)) {
+          r.error(spec.management->where,
+                  fmt::format("switch {} management {} overlaps switch {}'s ({}): all switches "
+                              "share the dataplane's namespace, give each its own subnet",
+                              n.name, spec.management->address.to_string(), other->name,
+                              om->address.to_string()));
+        }
+      }
+    }
+    for (auto& l : r.topo().links) {
+      if (l.auth && l.b.node == n.name && !l.switch_to_switch &&
+          l.auth->control == nac::PortControl::kAuto && !spec.radius) {
+        r.error(l.auth_where,
+                fmt::format("link {}–{}: auth {} needs a RADIUS server on switch {} (radius: "
+                            "{{server: HOST[:PORT], secret: …}})",
+                            l.a.node, n.name, bridge::port_auth_name(*l.auth), n.name));
+      }
+    }
+    if (spec.radius && !spec.management) {
+      r.warn(spec.radius->where,
+             fmt::format("switch {} has a RADIUS server but no management interface: the "
+                         "dataplane's namespace reaches {} only if something else routes it "
+                         "there",
+                         n.name, spec.radius->server.host));
+    }
     for (auto& l : r.topo().links) {
       if (l.b.node != n.name && !(l.switch_to_switch && l.a.node == n.name)) continue;
       for (bridge::VlanId v : l.mode.members()) {
@@ -270,6 +346,7 @@ class SwitchKind final : public NodeKind {
     if (spec.stp.runs()) {
       if (auto s = (*dp)->set_spanning_tree(n.name, spec.stp); !s) return s;
     }
+    if (auto s = configure_access(n, rt, **dp); !s) return s;
     for (const auto& t : spec.tunnels) {
       if (auto s = (*dp)->create_port(n.name, t.port, t.mode); !s) return s;
       if (auto s = (*dp)->attach(n.name, t.port, t.spec); !s) {
@@ -278,6 +355,16 @@ class SwitchKind final : public NodeKind {
       }
     }
     return open_to_clients(n, rt, **dp);
+  }
+
+  // A link's port that authenticates: its methods, its timers over the switch's.
+  Status port_created(const Node& n, const Link& l, uint32_t port, LabRuntime& rt) const override {
+    if (!l.auth || l.b.node != n.name) return {};
+    auto dp = rt.dataplane();
+    if (!dp) return dp.error();
+    bridge::PortAuthSettings s = *l.auth;
+    s.timers = merge_timers(l.auth->timers, n.as<SwitchSpec>().auth);
+    return (*dp)->set_port_auth(n.name, port, s);
   }
 
   Status kill(const Node& n, LabRuntime& rt) const override { return power_off(n, rt); }
@@ -302,10 +389,19 @@ class SwitchKind final : public NodeKind {
     for (const auto& t : spec.tunnels) {
       tunnels.push_back({{"port", t.port}, {"spec", t.spec}, {"mode", t.mode.to_string()}});
     }
-    return {{"vlans", spec.vlans},
-            {"stp", bridge::stp_mode_name(spec.stp.mode)},
-            {"tunnels", tunnels},
-            {"clients", clients}};
+    nlohmann::json out = {{"vlans", spec.vlans},
+                          {"stp", bridge::stp_mode_name(spec.stp.mode)},
+                          {"tunnels", tunnels},
+                          {"clients", clients}};
+    if (spec.radius) {  // never the secret
+      out["radius"] = {{"host", spec.radius->server.host}, {"port", spec.radius->server.port}};
+    }
+    if (spec.management) {
+      out["management"] = {{"port", spec.management->port},
+                           {"vlan", spec.management->vlan},
+                           {"address", spec.management->address.to_string()}};
+    }
+    return out;
   }
 
  private:
@@ -326,6 +422,42 @@ class SwitchKind final : public NodeKind {
                 fmt::format("switch {}: port {} is {} and a link's port", n.name, port, what));
       }
     }
+  }
+
+  // The management interface (a veth in the dataplane's namespace: one end the switch's access
+  // port of the management VLAN, the other the switch's address) and the RADIUS server.
+  static Status configure_access(const Node& n, LabRuntime& rt, SwitchClient& dp) {
+    const auto& spec = n.as<SwitchSpec>();
+    if (const auto& m = spec.management) {
+      const std::string ns = rt.topo().switch_netns();
+      auto [port_dev, if_dev] = management_devices(rt.topo(), n.name);
+      auto nl = rt.netlink(ns);
+      if (!nl) return nl.error();
+      auto self = open_netns(ns);
+      if (!self) return self.error();
+      auto fail = [&](const Status& s) {
+        return make_error(s.error().code, "switch {} management interface {}: {}", n.name, if_dev,
+                          s.error().message);
+      };
+      if (auto s = (*nl)->del_link(port_dev); !s) return fail(s);  // a previous life's
+      if (auto s = (*nl)->add_veth(port_dev, self->get(), ns, if_dev, std::nullopt); !s)
+        return fail(s);
+      for (const auto& dev : {port_dev, if_dev}) {
+        if (auto s = (*nl)->set_up(dev, true); !s) return fail(s);
+      }
+      if (auto s = (*nl)->add_address(if_dev, m->address); !s) return fail(s);
+      if (m->gateway) {
+        auto to = *packet::IpPrefix::parse(m->address.v6 ? "::/0" : "0.0.0.0/0");
+        if (auto s = (*nl)->add_route(to, *m->gateway); !s) return fail(s);
+      }
+      if (auto s = dp.create_port(n.name, m->port, bridge::PortConfig::access(m->vlan)); !s)
+        return s;
+      if (auto s = dp.attach(n.name, m->port, "afpacket:" + port_dev); !s) return s;
+    }
+    if (spec.radius) {
+      if (auto s = dp.set_radius(n.name, spec.radius->server); !s) return s;
+    }
+    return {};
   }
 
   // The switch's VDE directory, and a port with its stream socket per declared client port;
@@ -378,6 +510,7 @@ class SwitchKind final : public NodeKind {
       std::vector<bridge::PortNo> ports;
       for (const auto& tn : n.as<SwitchSpec>().tunnels) ports.push_back(tn.port);
       for (const auto& c : n.as<SwitchSpec>().clients) ports.push_back(c.port);
+      if (const auto& m = n.as<SwitchSpec>().management) ports.push_back(m->port);
       for (const Link& l : t.links) {
         if (l.switch_to_switch && l.a.node == n.name)
           ports.push_back(l.port_a);
@@ -392,6 +525,9 @@ class SwitchKind final : public NodeKind {
       }
       for (const auto& c : n.as<SwitchSpec>().clients) {
         if (auto s = (*dp)->set_link(n.name, c.port, true); !s) return s;
+      }
+      if (const auto& m = n.as<SwitchSpec>().management) {
+        if (auto s = (*dp)->set_link(n.name, m->port, true); !s) return s;
       }
     }
     for (const Link& l : t.links) {

@@ -90,6 +90,11 @@ class NodeKind {
     return make_error(ENOTSUP, "{} nodes ({}) have no cables to pull", name(), n.name);
   }
   virtual Status configure(const Node&, LabRuntime&) const { return {}; }
+  // Switches: port `port` of this switch, the end of link `l`, was just created (nothing is
+  // attached to it yet); the kind applies what its keys say about the port (authentication).
+  virtual Status port_created(const Node&, const Link&, uint32_t /*port*/, LabRuntime&) const {
+    return {};
+  }
   // Runs `command` in a shell inside the node, killed after `within`, keeping `limit` bytes of
   // each stream (exec steps). The default (lab/step_exec.cc) runs /bin/sh -c in the node's
   // namespace and view with the environment of command_env(); a VM runs it through its guest

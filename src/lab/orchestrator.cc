@@ -328,7 +328,9 @@ class Upper {
     // A port with its spanning-tree settings, before anything carries frames to it.
     auto port = [&](const std::string& sw, bridge::PortNo p, const Link& l, const StpPort& stp) {
       if (auto s = (*dp)->create_port(sw, p, l.mode); !s) return s;
-      return (*dp)->set_stp_port(sw, p, stp);
+      if (auto s = (*dp)->set_stp_port(sw, p, stp); !s) return s;
+      const Node& node = *t_.node(sw);
+      return node.kind->port_created(node, l, p, lab_);
     };
     size_t node_links = 0;
     for (auto& l : t_.links) {

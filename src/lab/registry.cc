@@ -52,6 +52,7 @@ const Registry& registry() {
     r.add(make_probe_step());
     r.add(make_dhcp_step());
     r.add(make_dns_step());
+    r.add(make_nac_port_step());
     return r;
   }();
   return r;

@@ -57,5 +57,6 @@ std::unique_ptr<StepKind> make_converge_step();
 std::unique_ptr<StepKind> make_probe_step();
 std::unique_ptr<StepKind> make_dhcp_step();
 std::unique_ptr<StepKind> make_dns_step();
+std::unique_ptr<StepKind> make_nac_port_step();
 
 }  // namespace vnet::lab

@@ -162,6 +162,28 @@ Result<json> SwitchClient::fdb(const std::string& bridge) {
   return run_json("bridge " + bridge, "fdb/show");
 }
 
+Status SwitchClient::set_radius(const std::string& bridge, const bridge::RadiusServer& server) {
+  if (auto s = select(bridge); !s) return s;
+  std::string host =
+      server.host.find(':') != std::string::npos ? "[" + server.host + "]" : server.host;
+  // The error names the server, never the secret.
+  return run(fmt::format("bridge {} RADIUS server {}:{}", bridge, host, server.port),
+             fmt::format("nac/radius {}:{} {}", host, server.port, server.secret));
+}
+
+Status SwitchClient::set_port_auth(const std::string& bridge, bridge::PortNo port,
+                                   const bridge::PortAuthSettings& settings) {
+  if (auto s = select(bridge); !s) return s;
+  std::string command = fmt::format("port/auth {} {}", port, bridge::port_auth_name(settings));
+  for (const auto& w : bridge::auth_timer_words(settings.timers)) command += " " + w;
+  return run(fmt::format("bridge {} port {} authentication", bridge, port), command);
+}
+
+Result<json> SwitchClient::nac(const std::string& bridge) {
+  if (auto s = select(bridge); !s) return s.error();
+  return run_json("bridge " + bridge, "nac/show");
+}
+
 Result<json> SwitchClient::spanning_tree(const std::string& bridge) {
   if (auto s = select(bridge); !s) return s.error();
   return run_json("bridge " + bridge, "stp/show");

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/result.hh"
+#include "bridge/port_access.hh"
 #include "bridge/port_config.hh"
 #include "console/console.hh"
 #include "lab/spanning_tree.hh"
@@ -54,6 +55,13 @@ class SwitchClient {
   Status flush_fdb(const std::string& bridge);
   // A bridge port's spanning-tree settings (those set, in one `stp/port`; the port exists).
   Status set_stp_port(const std::string& bridge, bridge::PortNo port, const StpPort& stp);
+
+  // Port authentication (docs/nac.md): the bridge's RADIUS server (`nac/radius`), a port's
+  // methods and timers (`port/auth N METHODS NAME=VALUE…`), and `nac/show`.
+  Status set_radius(const std::string& bridge, const bridge::RadiusServer& server);
+  Status set_port_auth(const std::string& bridge, bridge::PortNo port,
+                       const bridge::PortAuthSettings& settings);
+  Result<nlohmann::json> nac(const std::string& bridge);
 
   // Impairment of one direction ("in", "out" or "both") of a port's link (`impair/set`): the
   // words of impair/settings.hh, added to the direction's current settings ("clear" first

@@ -11,6 +11,7 @@
 #include "lab/captures.hh"
 #include "lab/hosts.hh"
 #include "lab/link_impair.hh"
+#include "lab/port_auth.hh"
 #include "lab/reader.hh"
 #include "lab/registry.hh"
 #include "lab/step.hh"
@@ -224,6 +225,11 @@ const KeyTable& link_keys() {
         }};
     for (auto& k : stp_link_keys()) t.keys.push_back(k);
     t.keys.push_back(link_impair_key());
+    t.keys.push_back({"auth", port_auth_schema(),
+                      "the switch port authenticates its client before it forwards: `dot1x`, "
+                      "`mac`, `dot1x,mac`, `mac,dot1x` (fallback order), `force-authorized`, "
+                      "`force-unauthorized`, or `{methods, TIMER: VALUE …}` (docs/nac.md); the "
+                      "switch needs `radius`"});
     return t;
   }();
   return t;
@@ -480,6 +486,17 @@ class Parser {
     }
     parse_stp_link(n, link, r_);
     parse_link_impair(n, link, r_);
+    if (n["auth"]) {
+      if (link.switch_to_switch) {
+        r_.error(n["auth"], fmt::format("link {}–{}: auth is for a switch port facing a node, "
+                                        "not a link between switches",
+                                        a->node, b->node));
+      } else if (auto pa = parse_port_auth_key(
+                     n["auth"], r_, fmt::format("link {}–{}", link.a.node, link.b.node))) {
+        link.auth = pa->settings;
+        link.auth_where = pa->where;
+      }
+    }
     topo_.links.push_back(std::move(link));
   }
 

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "base/result.hh"
+#include "bridge/port_access.hh"
 #include "bridge/port_config.hh"
 #include "impair/settings.hh"
 #include "lab/spanning_tree.hh"
@@ -103,6 +104,10 @@ struct Link {
   // Impairment declared by the link's `impair` key (lab/link_impair.hh): of the frames a sends
   // toward b, and of those b sends toward a; none when unset.
   std::optional<impair::Settings> impair_ab, impair_ba;
+  // Port authentication of the switch port (end b of a node link; lab/port_auth.hh): the
+  // methods and the link's own timers (the switch's `auth` fills the others at `up`).
+  std::optional<bridge::PortAuthSettings> auth;
+  Where auth_where;
   Where where;
   // Filled by the planner: switch port numbers and, for node links, the name of the switch-side
   // device in the dataplane's namespace (unique, at most 15 characters).

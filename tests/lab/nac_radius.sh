@@ -8,7 +8,8 @@
 #    port's `unauthorized` drop counter counts them;
 #  - a client the switch authenticates by MAC address lands in its VLAN (30);
 #  - logoff (wpa_cli logoff) and link down (ip link set down) deauthorise;
-#  - with the RADIUS server stopped the port stays unauthorised and retransmits are counted.
+#  - with the RADIUS server stopped the port stays unauthorised and retransmits are counted and
+#    logged.
 # Prints the 802.1X authentication time (EAPOL-Start to the port open), p50 and max.
 # The switch reaches the RADIUS server by its own namespace's stack: a veth from the switch's
 # namespace to the server's (the lab does the same with the switch's management address).
@@ -246,6 +247,8 @@ wait_for 10 at_least 1 radius_retransmits 1 \
   || fail "no RADIUS retransmit counted: $(nac 1)"
 is_unauth 1 || fail "port 1 opened without a RADIUS server"
 unreach $T-good 10.9.0.32 || fail "client crossed while the server was down"
-pass "RADIUS server down: port stays unauthorised, $(nac 1 | jq .counters.radius_retransmits) retransmits counted"
+grep -q "port 1: RADIUS server 10.99.0.1:1812 did not answer within 3s, request sent again" \
+  "$WORK/sw.log" || fail "the retransmission is not logged: $(tail -5 "$WORK/sw.log")"
+pass "RADIUS server down: port stays unauthorised, $(nac 1 | jq .counters.radius_retransmits) retransmits counted and logged"
 kill -0 "$(cat "$WORK/sw.pid")" || fail "the switch died"
 echo "9 passed, 0 failed"

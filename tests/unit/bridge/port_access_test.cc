@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include "base/log.hh"
 #include "nac/eapol.hh"
 #include "unit/nac/radius_server.hh"
 
@@ -56,6 +57,13 @@ class PortAccessTest : public ::testing::Test {
     return n;
   }
   PortAccess::PortView view() { return access.ports().at(0); }
+  // The clock moves on by `d` in 100 ms steps, ticking at each as the dataplane's timer would.
+  void run_for(Duration d) {
+    for (Duration t{0}; t < d; t += std::chrono::milliseconds(100)) {
+      now += std::min<Duration>(std::chrono::milliseconds(100), d - t);
+      access.tick(now);
+    }
+  }
 
   TimePoint now{};
   Bridge br{"br"};
@@ -135,6 +143,91 @@ TEST_F(PortAccessTest, FramesToThePaeAddressThatAreNotEapolAreCounted) {
   EXPECT_EQ(view().malformed, 1u);
   EXPECT_EQ(view().counters.eapol_malformed, 1u);
   EXPECT_FALSE(br.authorized(1));
+}
+
+TEST_F(PortAccessTest, TimersSetHowSoonADot1xPortFallsBackToMacAuthentication) {
+  // Default: txPeriod 30 s × (reAuthMax 2 + 1) = 90 s of identity requests before MAC.
+  ASSERT_TRUE(access.set_port(1, *parse_port_auth("dot1x,mac"), now).ok());
+  access.on_unauthorized(1, kClient, now);
+  run_for(std::chrono::milliseconds(89900));
+  EXPECT_TRUE(sent.empty()) << "MAC authentication before 90 s";
+  run_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(sent.size(), 1u) << "no MAC authentication at 90 s";
+  // txPeriod=1s reAuthMax=0: after 1 s.
+  sent.clear();
+  ASSERT_TRUE(
+      access.set_port(1, *parse_port_auth_words({"dot1x,mac", "txPeriod=1s", "reAuthMax=0"}), now)
+          .ok());
+  EXPECT_EQ(view().config.tx_period, std::chrono::seconds(1));
+  access.on_unauthorized(1, kClient, now);
+  run_for(std::chrono::milliseconds(900));
+  EXPECT_TRUE(sent.empty());
+  run_for(std::chrono::milliseconds(100));
+  ASSERT_EQ(sent.size(), 1u);
+  answer(nac::RadiusCode::kAccessAccept, "20");
+  EXPECT_TRUE(br.authorized(1));
+  EXPECT_EQ(view().method, nac::Method::kMac);
+}
+
+TEST_F(PortAccessTest, ASilentServerIsRetriedLoggedAndThePortStaysClosed) {
+  char* buf = nullptr;
+  size_t len = 0;
+  std::FILE* log_to = open_memstream(&buf, &len);
+  log::set_file(log_to);
+  ASSERT_TRUE(access
+                  .set_port(1,
+                            *parse_port_auth_words(
+                                {"mac", "serverTimeout=1s", "serverRetries=1", "quietPeriod=5s"}),
+                            now)
+                  .ok());
+  access.on_unauthorized(1, kClient, now);
+  for (int i = 0; i < 3; ++i) {
+    now += std::chrono::seconds(1);
+    access.tick(now);
+  }
+  EXPECT_EQ(sent.size(), 2u) << "one request and one retransmission";
+  EXPECT_FALSE(br.authorized(1));
+  EXPECT_EQ(view().state, nac::PortState::kHeld);
+  EXPECT_EQ(view().last_failure, "RADIUS server 192.0.2.1:1812 did not answer (2 tries, 1s apart)");
+  // After the quiet period the next frame from the client asks again.
+  now += std::chrono::seconds(5);
+  access.tick(now);
+  access.on_unauthorized(1, kClient, now);
+  EXPECT_EQ(sent.size(), 3u);
+  EXPECT_FALSE(br.authorized(1));
+  log::set_file(stderr);
+  std::fclose(log_to);
+  std::string logged(buf, len);
+  std::free(buf);
+  EXPECT_NE(logged.find("RADIUS server 192.0.2.1:1812 did not answer within 1s, request sent "
+                        "again"),
+            std::string::npos)
+      << logged;
+  EXPECT_NE(logged.find("did not answer (2 tries, 1s apart); port unauthorized, held for 5s"),
+            std::string::npos)
+      << logged;
+}
+
+TEST(PortAccessParse, TimersAreParsedWithTheirRanges) {
+  auto s = parse_port_auth_words({"dot1x", "quietPeriod=0s", "reAuthPeriod=off", "maxReq=3"});
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  EXPECT_EQ((*s)->timers.quiet_period, Duration{0});
+  EXPECT_EQ(auth_timer_words((*s)->timers),
+            (std::vector<std::string>{"quietPeriod=0s", "maxReq=3", "reAuthPeriod=off"}));
+  nac::AuthConfig c;
+  apply_auth_timers((*s)->timers, c);
+  EXPECT_FALSE(c.reauth_enabled);
+  EXPECT_EQ(c.max_retrans, 3u);
+  auto bad = parse_port_auth_words({"dot1x", "txPeriod=5"});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message.find("txPeriod"), std::string::npos) << bad.error().message;
+  bad = parse_port_auth_words({"dot1x", "txPeriod=0s"});
+  EXPECT_FALSE(bad.ok()) << "a zero txPeriod would spin";
+  bad = parse_port_auth_words({"dot1x", "colour=blue"});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message.find("txPeriod, reAuthMax"), std::string::npos)
+      << bad.error().message;
+  EXPECT_FALSE(parse_port_auth_words({"off", "txPeriod=1s"}).ok());
 }
 
 TEST(PortAccessParse, BadInputIsRefusedWithTheReason) {
