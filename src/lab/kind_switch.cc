@@ -430,7 +430,10 @@ class SwitchKind final : public NodeKind {
     const auto& spec = n.as<SwitchSpec>();
     if (const auto& m = spec.management) {
       const std::string ns = rt.topo().switch_netns();
-      auto [port_dev, if_dev] = management_devices(rt.topo(), n.name);
+      // Named, not a structured binding: clang 14 (the fuzz build) rejects lambdas capturing those.
+      const auto devs = management_devices(rt.topo(), n.name);
+      const std::string& port_dev = devs.first;
+      const std::string& if_dev = devs.second;
       auto nl = rt.netlink(ns);
       if (!nl) return nl.error();
       auto self = open_netns(ns);
