@@ -29,21 +29,36 @@ Result<std::optional<nlohmann::json>> ReplyReader::next() {
       return std::optional<nlohmann::json>();
     }
     buf_.erase(0, d + 1);
+    scanned_ = 0;
     synced_ = true;
   }
   while (true) {
     size_t start = buf_.find_first_not_of(std::string_view("\r\n \t\xff", 5));
     if (start == std::string::npos) {
       buf_.clear();
+      scanned_ = 0;
       return std::optional<nlohmann::json>();
     }
-    auto nl = buf_.find('\n', start);
-    if (nl == std::string::npos) {
+    if (start > 0) {
       buf_.erase(0, start);
+      scanned_ = scanned_ > start ? scanned_ - start : 0;
+    }
+    // Bytes before scanned_ were searched already: a long reply arriving in pieces is scanned
+    // once, not once per piece.
+    auto nl = buf_.find('\n', scanned_);
+    if (nl == std::string::npos) {
+      scanned_ = buf_.size();
+      if (buf_.size() > kMaxReply) {
+        buf_.clear();
+        scanned_ = 0;
+        return make_error(EPROTO, "the guest agent sent a reply longer than {} MiB",
+                          kMaxReply >> 20);
+      }
       return std::optional<nlohmann::json>();
     }
-    std::string line = buf_.substr(start, nl - start);
+    std::string line = buf_.substr(0, nl);
     buf_.erase(0, nl + 1);
+    scanned_ = 0;
     auto j = nlohmann::json::parse(line, nullptr, false);
     if (j.is_discarded()) {
       if (line.size() > 200) line = line.substr(0, 200) + "…";

@@ -52,11 +52,15 @@ class ReplyReader {
   void expect_delimiter() { synced_ = false; }
   void feed(std::string_view bytes) { buf_.append(bytes); }
   // The next complete reply; nullopt while one is incomplete. EPROTO for a line that is not
-  // JSON (naming the line, cut to 200 bytes).
+  // JSON (naming the line, cut to 200 bytes), and for an incomplete one longer than kMaxReply.
   Result<std::optional<nlohmann::json>> next();
+  // qemu-ga keeps at most 16 MiB of each stream of a command (GUEST_EXEC_MAX_OUTPUT), which
+  // base64 makes about 21.4 MiB: a reply with both fits; a guest sending more is not believed.
+  static constexpr size_t kMaxReply = size_t{64} << 20;
 
  private:
   std::string buf_;
+  size_t scanned_ = 0;  // buf_[0, scanned_) holds no newline
   bool synced_ = true;
 };
 

@@ -67,6 +67,31 @@ TEST(QgaReplyReader, ALineThatIsNotJsonIsAnError) {
       << n.error().message;
 }
 
+TEST(QgaReplyReader, AReplyThatNeverEndsIsRefusedAtItsBound) {
+  ReplyReader r;
+  std::string chunk(1 << 20, 'a');
+  const std::string head = "{\"return\": \"";
+  r.feed(head);
+  bool refused = false;
+  for (size_t fed = head.size(); fed <= ReplyReader::kMaxReply + chunk.size();) {
+    r.feed(chunk);
+    fed += chunk.size();
+    auto n = r.next();
+    if (!n) {
+      EXPECT_EQ(n.error().code, EPROTO);
+      EXPECT_GT(fed, ReplyReader::kMaxReply);  // not before the bound
+      refused = true;
+      break;
+    }
+    EXPECT_FALSE(*n);  // incomplete, not yet too long
+  }
+  ASSERT_TRUE(refused) << "more than the bound without a newline, and still waiting";
+  // The reader starts afresh: a whole reply after it parses.
+  r.feed("{\"return\": {}}\n");
+  auto again = r.next();
+  ASSERT_TRUE(again && *again);
+}
+
 TEST(QgaReplies, ReturnErrorAndNeither) {
   auto v = reply_value(json::parse("{\"return\": {\"pid\": 5}}"), "guest-exec");
   ASSERT_TRUE(v);
