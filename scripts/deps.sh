@@ -31,6 +31,8 @@ pkgs=(
   passt uidmap
   # 802.1X ports (tests/lab/nac_radius.sh): FreeRADIUS, its client tools, wired supplicants
   freeradius freeradius-utils eapoltest wpasupplicant
+  # the VPN server and client of examples/services.yaml (the host's openvpn service is not used)
+  openvpn
   # spanning tree interop (stp_ovs: the test runs its own daemons on a private database)
   openvswitch-switch
   # labs across machines: the fan-out (Ansible) and, in tests/lab/multihost.sh, one sshd per

@@ -4,10 +4,12 @@
 # staff network's dnsmasq leases her an address and NAT takes her outside; mallory's wrong
 # password keeps her port closed (no lease); the printer's port falls back from 802.1X to MAC
 # authentication and lands in VLAN 10 with an office lease; logoff closes alice's port and logon
-# opens it again. Prints the 802.1X authentication time from `wpa_cli logon` to the port open and
-# the printer's MAC-fallback time, as the report measured them (nac.ms).
+# opens it again; a remote client reaches the staff VLAN through OpenVPN and neither the office
+# VLAN nor the outside it routes into the tunnel too. Prints the 802.1X authentication time from
+# `wpa_cli logon` to the port open and the printer's MAC-fallback time, as the report measured
+# them (nac.ms).
 . "$(dirname "$0")/lib.sh"
-for tool in freeradius wpa_supplicant wpa_cli dnsmasq busybox; do
+for tool in freeradius wpa_supplicant wpa_cli dnsmasq busybox openvpn openssl; do
   command -v $tool >/dev/null || { echo "SKIP: $tool missing (scripts/deps.sh)"; exit 77; }
 done
 t0=$(date +%s)
