@@ -168,8 +168,8 @@ std::optional<Management> parse_management(const YAML::Node& v, Reader& r, const
     auto gp = g ? packet::IpPrefix::parse(*g + (p && p->v6 ? "/128" : "/32"))
                 : Result<packet::IpPrefix>(make_error(EINVAL, ""));
     if (g && (!gp || (p && !p->contains(*gp)))) {
-      r.error(v["gateway"], fmt::format("{} gateway '{}': expected an address in the subnet of {}", what, *g,
-                                        p ? p->to_string() : std::string("the subnet")));
+      r.error(v["gateway"], fmt::format("{} gateway '{}': expected an address in the subnet of {}",
+                                        what, *g, p ? p->to_string() : std::string("the subnet")));
       ok = false;
     } else if (g) {
       m.gateway = *g;
