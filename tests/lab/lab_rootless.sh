@@ -10,17 +10,12 @@
 # ctest: parallel lock host-users
 . "$(dirname "$0")/lib.sh"
 command -v passt >/dev/null || { echo "SKIP: passt missing (scripts/deps.sh)"; exit 77; }
-command -v setpriv >/dev/null || { echo "SKIP: setpriv missing"; exit 77; }
-[ "$(cat /proc/sys/user/max_user_namespaces)" -gt 0 ] || { echo "SKIP: no user namespaces"; exit 77; }
+. "$(dirname "$0")/rootless.bash"
 
-# Everything the user reads: the binary, the lab and its DHCP script, in a directory it may enter.
-RL=$(mktemp -d /tmp/vnet-rootless.XXXXXX)
-chmod 755 "$RL"
-cp "$VNET" "$RL/vnet"
-cp "$VNET_SRC/tests/lab/rootless.yaml" "$VNET_SRC/tests/lab/rootless.udhcpc" \
-  "$VNET_SRC/examples/services-rootless.yaml" "$RL/"
-chmod 755 "$RL/vnet" "$RL/rootless.udhcpc"
-chmod 644 "$RL/rootless.yaml" "$RL/services-rootless.yaml"
+# Everything the user reads: the binary, the labs and the DHCP script, in a directory it may enter.
+rootless_setup "$VNET_SRC/tests/lab/rootless.yaml" "$VNET_SRC/tests/lab/rootless.udhcpc" \
+  "$VNET_SRC/examples/services-rootless.yaml"
+ROOTLESS_LABS=(rootless)
 LAB=$RL/rootless.yaml
 
 # The outside: a namespace with an address on a veth and a default route (passt copies both), and a TCP
@@ -34,42 +29,6 @@ ip -n $T-out route add default via 10.199.0.1
 ip netns exec $T-out iperf3 -s -B 127.0.0.1 -p 5201 -D -I "$WORK/iperf3.pid" --logfile "$WORK/iperf3.log"
 wait_for 5 test -s "$WORK/iperf3.pid" || fail "iperf3 server did not start"
 PIDS+=("$(cat "$WORK/iperf3.pid")")
-
-USERS=()
-UIDS=()
-# The uid's processes; zombies count as gone (lib.sh `gone`).
-leftovers() { ps -o pid=,stat= -u "$1" 2>/dev/null | awk '$2 !~ /^Z/ {print $1}'; }
-rootless_cleanup() {
-  local u
-  for u in "${UIDS[@]:-}"; do
-    [ -n "$u" ] || continue
-    run_as "$u" lab down rootless >/dev/null 2>&1 || true
-    for p in $(leftovers "$u"); do kill -9 "$p" 2>/dev/null || true; done
-  done
-  for u in "${USERS[@]:-}"; do [ -n "$u" ] && userdel "$u" 2>/dev/null || true; done
-  rm -rf "$RL"
-}
-# lib.sh's cleanup exits with the status it finds in $?: keep the test's.
-on_exit() {
-  local rc=$?
-  rootless_cleanup || true
-  set +e
-  (exit $rc)
-  cleanup
-}
-trap on_exit EXIT INT TERM
-
-# run_as UID ARGS...: `vnet ARGS` as that uid (its own groups only), in the outside namespace,
-# with a private XDG_RUNTIME_DIR and nothing of this root shell's environment.
-run_as() {
-  local u=$1; shift
-  local g
-  g=$(getent passwd "$u" | cut -d: -f4)
-  # From $RL: the caller's directory may be one the user cannot enter (CI's is root's, 0700).
-  (cd "$RL" && ip netns exec "${OUT:-$T-out}" setpriv --reuid="$u" --regid="${g:-$u}" \
-    --clear-groups env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME="$RL" \
-    XDG_RUNTIME_DIR="$RL/xdg-$u" "$RL/vnet" "$@")
-}
 
 one_map() {
   local u=$1 want_map=$2 x state
@@ -154,17 +113,13 @@ one_map() {
   pass "uid $u: examples/services-rootless.yaml passes without root ($(grep -o '[0-9]* steps: [0-9]* passed' "$WORK/svc-$u.log"))"
 }
 
-# A user with subordinate ids (useradd gives them, /etc/login.defs SUB_UID_COUNT).
-name=vr$$
-if useradd -M -N -s /usr/sbin/nologin "$name" 2>/dev/null; then
-  USERS+=("$name")
-  uid=$(id -u "$name")
-  if grep -q "^$name:" /etc/subuid && grep -q "^$name:" /etc/subgid; then
-    UIDS+=("$uid")
-    one_map "$uid" subordinate
-  else
-    echo "note: useradd gave $name no subordinate ids: the newuidmap case is not tested"
-  fi
+# A user with subordinate ids.
+rootless_user a
+if [ -n "$NEW_UID" ]; then
+  UIDS+=("$NEW_UID")
+  one_map "$NEW_UID" subordinate
+else
+  echo "note: useradd gave no subordinate ids: the newuidmap case is not tested"
 fi
 # A uid without a passwd entry or subordinate ids: the single-id map.
 single=$((40000 + $$ % 20000))

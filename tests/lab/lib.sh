@@ -28,6 +28,9 @@ trap cleanup EXIT INT TERM
 fail() { echo "FAIL: $*" >&2; [ -n "${VNET_TEST_LOGS:-}" ] && for f in "$WORK"/*.log; do echo "== $f"; tail -15 "$f"; done >&2; exit 1; }
 pass() { echo "ok - $*"; }
 
+# now_ms: milliseconds since the epoch.
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+
 ns_add() { ip netns add "$1"; NSS+=("$1"); ip -n "$1" link set lo up; }
 
 # wait_for SECONDS CMD...: poll until CMD succeeds.

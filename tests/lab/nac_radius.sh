@@ -120,7 +120,6 @@ EOF
   PIDS+=("$!")
 }
 wpa() { local n=$1; shift; ip netns exec $T-$n wpa_cli -p "$WORK/ctrl-$n" "$@" >/dev/null; }
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
 # Waits for port $1 to open in VLAN $2 (deadline $3 s); prints the time it took in ms.
 time_auth() {
   local t0 end

@@ -114,7 +114,6 @@ expected() {
   done
   echo "${out}br0:root=$root br0:o1=${r[0]} br0:o3=${r[1]} "
 }
-now_ms() { date +%s%3N; }
 FAILURES=()
 LAST=""
 # event CMD...: runs one scripted change; agree measures from just before it.
