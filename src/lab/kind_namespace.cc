@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -59,6 +60,10 @@ struct RouteSpec {
 // for comparison, by Debian's keepalived.
 struct VrrpSpec {
   std::string config;
+  // The keepalived.conf file it came from (absolute), if any: the daemon reads that file itself,
+  // so that its `include`s resolve next to it as they do for keepalived. Inline text is written
+  // to the lab's state directory instead.
+  std::string file;
   std::string daemon = "vnet";  // vnet | keepalived
   vrrp::KeepalivedConfig parsed;
   Where where;
@@ -303,6 +308,7 @@ void NamespaceKind::parse_vrrp(const YAML::Node& v, Node& n, NamespaceSpec& node
     auto text = r.read_file(v, w[0], &label);
     if (!text) return;
     spec.config = std::move(*text);
+    spec.file = std::filesystem::absolute(label).lexically_normal().string();
   } else {
     if (!r.check_keys(v, vrrp_keys())) return;
     if (v["config"] && v["file"]) return r.error(v, "vrrp: give either config or file, not both");
@@ -315,6 +321,7 @@ void NamespaceKind::parse_vrrp(const YAML::Node& v, Node& n, NamespaceSpec& node
       auto text = r.read_file(v["file"], *path, &label);
       if (!text) return;
       spec.config = std::move(*text);
+      spec.file = std::filesystem::absolute(label).lexically_normal().string();
     } else {
       return r.error(v, "vrrp: expected config (keepalived.conf text) or file");
     }
@@ -471,8 +478,11 @@ Status NamespaceKind::start(const Node& n, LabRuntime& rt) const {
     if (auto st = rt.start_service(n, ns, std::move(s)); !st) return st;
   }
   if (spec.vrrp) {
-    std::string conf = dir + "/" + n.name + ".keepalived.conf";
-    std::ofstream(conf) << spec.vrrp->config;
+    std::string conf = spec.vrrp->file;
+    if (conf.empty()) {
+      conf = dir + "/" + n.name + ".keepalived.conf";
+      std::ofstream(conf) << spec.vrrp->config;
+    }
     std::string vlog = dir + "/" + n.name + ".vrrp.log";
     ServiceSpec s{{}, n.name + " vrrp (" + spec.vrrp->daemon + ")", vlog};
     if (spec.vrrp->daemon == "keepalived") {
