@@ -16,6 +16,7 @@
 
 #include "base/byte_io.hh"
 #include "base/fd.hh"
+#include "base/parse.hh"
 #include "lab/netns.hh"
 #include "packet/ethernet.hh"
 #include "packet/ip.hh"
@@ -154,6 +155,98 @@ Result<TcpResult> tcp_connect(const std::string& netns, const std::string& addre
   if (err == 0) return TcpResult::kOpen;
   if (err == ECONNREFUSED) return TcpResult::kRefused;
   return TcpResult::kTimeout;  // EHOSTUNREACH, ENETUNREACH: nothing answered
+}
+
+Result<HttpAnswer> parse_http_response(std::string_view b) {
+  auto bad = [](std::string_view why) { return make_error(EBADMSG, "HTTP answer: {}", why); };
+  auto eol = b.find("\r\n");
+  if (eol == std::string_view::npos || !b.starts_with("HTTP/1.") || eol < 12 || b[8] != ' ')
+    return bad("no status line");
+  auto code = parse_int(b.substr(9, 3), 100, 599);
+  if (!code || (eol > 12 && b[12] != ' ')) return bad("no status code from 100 to 599");
+  auto end = b.find("\r\n\r\n", eol);
+  if (end == std::string_view::npos) return bad("the headers do not end");
+  HttpAnswer a;
+  a.status = static_cast<int>(*code);
+  std::string_view body = b.substr(end + 4);
+  for (size_t pos = eol + 2; pos < end;) {
+    size_t next = b.find("\r\n", pos);
+    std::string_view line = b.substr(pos, next - pos);
+    pos = next + 2;
+    auto colon = line.find(':');
+    if (colon == std::string_view::npos) continue;
+    std::string name(line.substr(0, colon));
+    std::transform(name.begin(), name.end(), name.begin(), ::tolower);
+    if (name != "content-length") continue;
+    auto v = line.substr(colon + 1);
+    while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+    while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+    auto len = parse_int(v, 0, 1 << 30);
+    if (!len) return bad("Content-Length " + std::string(v));
+    if (static_cast<size_t>(*len) > body.size()) return bad("shorter than its Content-Length");
+    body = body.substr(0, static_cast<size_t>(*len));
+  }
+  a.body = std::string(body);
+  return a;
+}
+
+Result<HttpAnswer> http_get(const std::string& netns, const std::string& address, uint16_t port,
+                            const std::string& path, std::chrono::milliseconds timeout) {
+  const auto end = Clock::now() + timeout;
+  auto left = [&] {
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(end - Clock::now()).count();
+    return static_cast<int>(std::max<int64_t>(ms, 0));
+  };
+  auto dst = resolve(address, port);
+  if (!dst) return dst.error();
+  auto fd = socket_in(netns, dst->v6 ? AF_INET6 : AF_INET, SOCK_STREAM, 0);
+  if (!fd) return fd.error();
+  auto where = fmt::format("{}:{}", address, port);
+  if (::connect(fd->get(), reinterpret_cast<sockaddr*>(&dst->ss), dst->len) < 0) {
+    if (errno == ECONNREFUSED) return make_error(ECONNREFUSED, "{} refused", where);
+    if (errno != EINPROGRESS) return system_error("connect " + where);
+    pollfd p{fd->get(), POLLOUT, 0};
+    if (::poll(&p, 1, left()) <= 0) return make_error(ETIMEDOUT, "{}: no connection", where);
+    int err = 0;
+    socklen_t l = sizeof err;
+    ::getsockopt(fd->get(), SOL_SOCKET, SO_ERROR, &err, &l);
+    if (err == ECONNREFUSED) return make_error(ECONNREFUSED, "{} refused", where);
+    if (err != 0) return make_error(ETIMEDOUT, "{}: no connection ({})", where, std::strerror(err));
+  }
+  std::string req =
+      fmt::format("GET {} HTTP/1.0\r\nHost: {}\r\nUser-Agent: vnet-lab\r\n\r\n", path, address);
+  for (size_t sent = 0; sent < req.size();) {
+    ssize_t n = ::send(fd->get(), req.data() + sent, req.size() - sent, MSG_NOSIGNAL);
+    if (n > 0) {
+      sent += static_cast<size_t>(n);
+      continue;
+    }
+    if (n < 0 && errno != EAGAIN) return system_error("send to " + where);
+    pollfd p{fd->get(), POLLOUT, 0};
+    if (::poll(&p, 1, left()) <= 0) return make_error(ETIMEDOUT, "{}: request not sent", where);
+  }
+  constexpr size_t kMax = 64 * 1024;
+  std::string got;
+  char buf[4096];
+  while (true) {
+    ssize_t n = ::recv(fd->get(), buf, sizeof buf, 0);
+    if (n == 0) break;
+    if (n > 0) {
+      got.append(buf, static_cast<size_t>(n));
+      if (got.size() > kMax) return make_error(EMSGSIZE, "{}: answer over 64 KiB", where);
+      continue;
+    }
+    if (errno == ECONNRESET) break;  // what came before the reset is judged as it is
+    if (errno != EAGAIN) return system_error("recv from " + where);
+    pollfd p{fd->get(), POLLIN, 0};
+    if (::poll(&p, 1, left()) <= 0)
+      return make_error(ETIMEDOUT, "{}: {}", where,
+                        got.empty() ? "no answer" : "the answer did not end (no close)");
+  }
+  if (got.empty()) return make_error(EBADMSG, "{}: closed without an answer", where);
+  auto a = parse_http_response(got);
+  if (!a) return make_error(EBADMSG, "{}: {}", where, a.error().message);
+  return a;
 }
 
 Result<std::unique_ptr<FailoverProbe>> FailoverProbe::start(

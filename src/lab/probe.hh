@@ -36,6 +36,21 @@ enum class TcpResult { kOpen, kRefused, kTimeout };
 Result<TcpResult> tcp_connect(const std::string& netns, const std::string& address, uint16_t port,
                               std::chrono::milliseconds timeout);
 
+// An HTTP response as an `http` step sees it: the status code of its status line and its body.
+struct HttpAnswer {
+  int status = 0;    // 100-599
+  std::string body;  // cut to Content-Length when the response gives one
+};
+// Parses a whole HTTP/1.x response (RFC 9112 §4 status line "HTTP/1.x NNN reason", header lines
+// to the empty line, then the body). Errors (EBADMSG): no status line, a status outside 100-599,
+// headers without their end, a body shorter than its Content-Length.
+Result<HttpAnswer> parse_http_response(std::string_view bytes);
+// GET `path` from address:port inside `netns` (HTTP/1.0, "Host: address", the server closes):
+// the whole exchange within `timeout`; at most 64 KiB of response are read (more: EMSGSIZE).
+// Errors: ECONNREFUSED, ETIMEDOUT (no connection or no complete answer in time), EBADMSG.
+Result<HttpAnswer> http_get(const std::string& netns, const std::string& address, uint16_t port,
+                            const std::string& path, std::chrono::milliseconds timeout);
+
 // Pings `address` from `netns` every 10 ms in a background thread from start() on, and records
 // the first echo reply whose Ethernet source is none of `excluded` (the failed router's MACs):
 // the first reply through the new master. Replies are seen on an AF_PACKET socket on `ifname`.
