@@ -35,6 +35,7 @@ const Registry& registry() {
     r.add(make_ping6_step());
     r.add(make_tcp_step());
     r.add(make_http_step());
+    r.add(make_lb_real_step());
     r.add(make_exec_step());
     r.add(make_console_step());
     r.add(make_link_step());

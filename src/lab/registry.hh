@@ -40,6 +40,7 @@ std::unique_ptr<StepKind> make_ping_step();
 std::unique_ptr<StepKind> make_ping6_step();
 std::unique_ptr<StepKind> make_tcp_step();
 std::unique_ptr<StepKind> make_http_step();
+std::unique_ptr<StepKind> make_lb_real_step();
 std::unique_ptr<StepKind> make_exec_step();
 std::unique_ptr<StepKind> make_console_step();
 std::unique_ptr<StepKind> make_link_step();

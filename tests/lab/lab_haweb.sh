@@ -9,6 +9,6 @@
 command -v python3 >/dev/null || fail "python3 missing (the web servers)"
 example_passes ha-web
 # The measured times, from the report: removal after the failure, return after the recovery.
-awk '/^==== lab ha-web report/ {r = 1} r && /wait_until http/ && /spread r1 r3|from sorry|from r1/ {
+awk '/^==== lab ha-web report/ {r = 1} r && /wait_until/ && /lb_real|from sorry|from r1/ {
   sub(/^ *\[PASS\] /, ""); print "timing: " $0 }' "$WORK/ha-web.out"
 echo "1 passed, 0 failed"
