@@ -29,9 +29,9 @@ Checker Checker::migrate(const Checker& old, const CheckerTiming& timing) {
 void Checker::tick(TimePoint now) {
   if (now < deadline_) return;
   if (running_) {
-    actions_.push_back(AbortProbe{running_});
+    actions_.push_back(AbortProbe{running_, timing_.timeout_passes});
     running_ = 0;
-    finish(deadline_, ProbeOutcome::failed());
+    finish(deadline_, timing_.timeout_passes ? ProbeOutcome::ok() : ProbeOutcome::failed());
     if (now < deadline_) return;
   }
   running_ = next_id_++;
@@ -63,7 +63,8 @@ void Checker::finish(TimePoint now, const ProbeOutcome& outcome) {
       up_ = true;
       actions_.push_back(CheckerState{true});
     }
-  } else if (retry_it_ < timing_.retry && (!timing_.misc || up_ || first)) {
+  } else if (retry_it_ < timing_.retry &&
+             (!(timing_.misc || timing_.retry_only_up) || up_ || first)) {
     ++retry_it_;
     delay = timing_.delay_before_retry;
   } else {

@@ -2,18 +2,22 @@
 // A health checker without I/O: keepalived's checker timing and state (keepalived 2.2.7
 // check/check_api.c, check_tcp.c tcp_epilog(), check_misc.c misc_check_child_thread()), fed with
 // time and the outcomes of probes that an I/O layer runs. One engine serves every checker type
-// (TCP_CHECK, HTTP_GET, SSL_GET, SMTP_CHECK, MISC_CHECK, DNS_CHECK, UDP_CHECK, PING_CHECK); what
-// a probe does is the I/O layer's business, when it runs and what its result means is here.
+// (TCP_CHECK, HTTP_GET, SSL_GET, SMTP_CHECK, MISC_CHECK, DNS_CHECK, UDP_CHECK, PING_CHECK,
+// FILE_CHECK); what a probe does is the I/O layer's business, when it runs and what its result
+// means is here.
 //
 // Timing, as keepalived:
 //  - the first probe starts bootstrap_delay (1 s, keepalived BOOTSTRAP_DELAY) + a random share of
 //    `warmup` (uniform in [0, warmup], from the injected Random) after start;
 //  - a probe that gets no outcome within its timeout (connect_timeout; misc_timeout for
-//    MISC_CHECK) fails: the engine aborts it and counts the failure;
+//    MISC_CHECK) fails: the engine aborts it and counts the failure — except a UDP_CHECK without
+//    require_reply, for which silence is a success (timeout_passes);
 //  - after a success, or a failure that used the last retry, the next probe starts delay_loop
 //    later; after a failure with retries left, delay_before_retry later. TCP/HTTP/SSL/SMTP/DNS/
 //    UDP/PING measure the delay from the end of the probe, MISC_CHECK from its start (check_misc.c
-//    schedules from last_ran); a down MISC_CHECK does not retry, the others do;
+//    schedules from last_ran); a down MISC_CHECK, DNS_CHECK, UDP_CHECK or PING_CHECK does not
+//    retry (check_dns.c dns_final(), check_udp.c udp_epilog(), check_ping.c icmp_epilog()),
+//    TCP_CHECK, HTTP_GET, SSL_GET and SMTP_CHECK do;
 //  - a checker that is up goes down after retry + 1 consecutive failures; a checker that is down
 //    comes up on its first success. At start (not on reload) the first failure is enough
 //    (check_data.c: retry_it = retry), so a dead server is not kept for retries at boot.
@@ -54,6 +58,11 @@ struct CheckerTiming {
   // MISC_CHECK (check_misc.c): the delay runs from the probe's start, and a checker that is down
   // does not retry. The others (tcp_epilog()) retry whatever their state.
   bool misc = false;
+  // UDP_CHECK without require_reply (core/layer4.c udp_socket_state()): a probe that hears
+  // nothing until its timeout passes; only an error (ICMP unreachable) fails it.
+  bool timeout_passes = false;
+  // DNS_CHECK, UDP_CHECK, PING_CHECK: a checker that is down does not retry (as MISC_CHECK).
+  bool retry_only_up = false;
   friend bool operator==(const CheckerTiming&, const CheckerTiming&) = default;
 };
 
@@ -64,9 +73,11 @@ struct StartProbe {
   Duration timeout{};
   unsigned retry = 0;  // 0: the regular probe; k: the k-th retry
 };
-// The probe's timeout passed: stop it; its outcome, if it comes, is ignored.
+// The probe's timeout passed: stop it; its outcome, if it comes, is ignored. `success`: the
+// timeout counted as a success (CheckerTiming::timeout_passes), else as a failure.
 struct AbortProbe {
   uint64_t id = 0;
+  bool success = false;
 };
 // The checker changed state (keepalived update_svr_checker_state()).
 struct CheckerState {

@@ -13,7 +13,11 @@
 
 #include "base/clock.hh"
 #include "lb/checker.hh"
+#include "lb/dns_check.hh"
 #include "lb/endpoint.hh"
+#include "lb/file_check.hh"
+#include "lb/smtp_check.hh"
+#include "lb/udp_check.hh"
 
 namespace vnet::lb {
 
@@ -51,15 +55,19 @@ struct CheckerConfig {
   // MISC_CHECK
   std::string misc_path;
   bool misc_dynamic = false;
-  // FILE_CHECK, DNS_CHECK, SMTP_CHECK... are recognised; their own keywords are kept as written
-  // for the I/O layer that will run them.
+  SmtpCheck smtp;  // SMTP_CHECK helo_name
+  DnsCheck dns;    // DNS_CHECK type, name
+  UdpCheck udp;    // UDP_CHECK payload, require_reply, min/max_reply_length
+  FileCheck file;  // FILE_CHECK track_file, weight
+  // Keywords recognised but not modelled (bind_if, fwmark, BFD_CHECK's), kept as written.
   std::vector<std::pair<std::string, std::string>> other;
   Where where;
   // Equal checkers survive a reload with their state (keepalived compare_*_check()).
   bool same_check(const CheckerConfig& o) const {
     return type == o.type && timing == o.timing && connect == o.connect && bindto == o.bindto &&
            urls == o.urls && virtualhost == o.virtualhost && misc_path == o.misc_path &&
-           misc_dynamic == o.misc_dynamic && other == o.other;
+           misc_dynamic == o.misc_dynamic && smtp == o.smtp && dns == o.dns && udp == o.udp &&
+           file == o.file && other == o.other;
   }
 };
 

@@ -227,7 +227,9 @@ void Director::apply(Step step) {
           break;
         }
       }
-      record_result(pa.ref, LastResult{now, false, "timed out"});
+      record_result(pa.ref, a->success
+                                ? LastResult{now, true, "no reply (a quiet UDP_CHECK passes)"}
+                                : LastResult{now, false, "timed out"});
       continue;
     }
     auto& sp = std::get<StartProbe>(pa.action);

@@ -1,6 +1,7 @@
 #include "lb/keepalived_conf.hh"
 
 #include <cmath>
+#include <map>
 #include <memory>
 #include <set>
 
@@ -33,8 +34,18 @@ struct CheckerDraft {
   CheckerConfig config;
   Timers own;
   Duration misc_timeout = kUnset;
-  std::optional<Endpoint> ip;    // connect_ip
-  std::optional<uint16_t> port;  // connect_port
+  std::optional<Endpoint> ip;      // connect_ip
+  std::optional<uint16_t> port;    // connect_port
+  std::optional<int> file_weight;  // FILE_CHECK's own weight, else the track_file's
+  bool file_reverse = false;
+  bool dns_name_set = false;
+};
+
+// A global track_file NAME { file PATH; weight W [reverse] } block (trackers/track_file.c).
+struct TrackFile {
+  std::string path;
+  int weight = 1;
+  bool reverse = false;
 };
 
 struct RealDraft {
@@ -50,7 +61,9 @@ class Reader {
 
   void read(const ConfStmt& s, ConfReport& r) {
     r_ = &r;
-    if (s.keyword == "virtual_server_group") {
+    if (s.keyword == "track_file" || s.keyword == "vrrp_track_file") {
+      track_file(s);
+    } else if (s.keyword == "virtual_server_group") {
       group(s);
     } else {
       virtual_server(s);
@@ -59,6 +72,7 @@ class Reader {
 
   void finish(ConfReport& r) {
     r_ = &r;
+    resolve_file_checks();
     for (auto& vs : out_.services) {
       if (vs.key.kind != ServiceKey::kGroup) continue;
       bool found = false;
@@ -178,6 +192,91 @@ class Reader {
     std::string c;
     for (auto& a : x.args) c += (c.empty() ? "" : " ") + a;
     return c;
+  }
+
+  void track_file(const ConfStmt& s) {
+    if (s.keyword == "vrrp_track_file")
+      warn(s, "\"vrrp_track_file\" is deprecated, please use \"track_file\"");
+    if (s.args.empty()) {
+      error(s, "track_file needs a name");
+      return;
+    }
+    const std::string& name = s.args[0];
+    TrackFile tf;
+    bool has_weight = false;
+    for (auto& x : s.block) {
+      if (x.keyword == "file") {
+        if (x.args.empty()) {
+          error(x, "track file file name missing");
+        } else if (!tf.path.empty()) {
+          warn(x, fmt::format("File already set for track file {} - ignoring {}", name, x.args[0]));
+        } else {
+          tf.path = x.args[0];
+        }
+      } else if (x.keyword == "weight") {
+        if (x.args.empty()) {
+          error(x, fmt::format("No weight specified for track file {} - ignoring", name));
+          continue;
+        }
+        if (has_weight) {
+          warn(x,
+               fmt::format("Weight already set for track file {} - ignoring {}", name, x.args[0]));
+          continue;
+        }
+        auto v = parse_int(x.args[0], -254, 254);
+        if (!v) {
+          error(x, fmt::format("Weight ({}) for track_file {} must be between [-254..254] "
+                               "inclusive. Ignoring...",
+                               x.args[0], name));
+          continue;
+        }
+        has_weight = true;
+        tf.weight = int(*v);
+        if (x.args.size() >= 2) {
+          if (x.args[1] == "reverse")
+            tf.reverse = true;
+          else
+            error(x, fmt::format("track_file {} unknown weight option {}", name, x.args[1]));
+        }
+      } else {
+        // init_file (create the file at start) is not done here.
+        unknown(x, "track_file " + name);
+      }
+    }
+    if (tf.path.empty()) {
+      warn(s, fmt::format("No file set for track_file {} - ignoring", name));
+      return;
+    }
+    if (!track_files_.emplace(name, tf).second)
+      warn(s, fmt::format("track_file {} is defined twice - ignoring the second", name));
+  }
+
+  // FILE_CHECK's track_file names the global blocks, wherever in the file they are.
+  void resolve_file_checks() {
+    for (auto& vs : out_.services) {
+      for (auto& rs : vs.reals) {
+        for (auto it = rs.checkers.begin(); it != rs.checkers.end();) {
+          if (it->type != CheckerType::kFile) {
+            ++it;
+            continue;
+          }
+          auto tf = track_files_.find(it->file.track_file);
+          if (tf == track_files_.end()) {
+            r_->warn(cw(it->where), fmt::format("track_file {} not found - FILE_CHECK ignored",
+                                                it->file.track_file));
+            it = rs.checkers.erase(it);
+            continue;
+          }
+          it->file.path = tf->second.path;
+          if (!it->file.own_weight) {
+            it->file.weight = tf->second.weight;
+            it->file.reverse = tf->second.reverse;
+          }
+          it->file.real_weight = rs.weight;
+          ++it;
+        }
+      }
+    }
   }
 
   void group(const ConfStmt& s) {
@@ -313,8 +412,140 @@ class Reader {
     c.urls.push_back(std::move(url));
   }
 
-  std::optional<CheckerDraft> checker(const ConfStmt& s, CheckerType type) {
+  // UDP_CHECK's hex strings (check_udp.c payload_handler(), require_reply_handler()).
+  std::optional<HexPattern> hex(const ConfStmt& x, bool wildcards, const std::string& what) {
+    auto h = parse_hex(command(x), wildcards);
+    if (!h) {
+      error(x, fmt::format("Invalid hex string for UDP_CHECK {} ({})", what, h.error().message));
+      return std::nullopt;
+    }
+    return *h;
+  }
+
+  // The keywords of SMTP_CHECK, DNS_CHECK, UDP_CHECK and FILE_CHECK; true if `x` was one.
+  bool own_keyword(const ConfStmt& x, CheckerDraft& d) {
+    const std::string& k = x.keyword;
+    CheckerConfig& c = d.config;
+    switch (c.type) {
+      case CheckerType::kSmtp:
+        if (k != "helo_name") return false;
+        if (x.args.empty())
+          error(x, "SMTP_CHECK helo name missing");
+        else
+          c.smtp.helo_name = x.args[0];
+        return true;
+      case CheckerType::kDns:
+        if (k == "type") {
+          auto t = x.args.empty() ? std::nullopt : dns_type_from_name(x.args[0]);
+          if (!t)
+            warn(x, fmt::format("Unknown DNS check type {} - ignoring",
+                                x.args.empty() ? "" : x.args[0]));
+          else
+            c.dns.type = *t;
+        } else if (k == "name") {
+          if (x.args.empty()) {
+            error(x, "DNS_CHECK name missing");
+          } else if (d.dns_name_set) {
+            warn(x, "DNS_CHECK name already specified - ignoring");
+          } else if (auto why = dns_name_problem(x.args[0])) {
+            if (*why == "empty label")
+              warn(x, fmt::format("DNS_CHECK name '{}' has empty label - ignoring", x.args[0]));
+            else
+              error(x, fmt::format("DNS_CHECK name '{}': {}", x.args[0], *why));
+          } else {
+            c.dns.name = x.args[0];
+            d.dns_name_set = true;
+          }
+        } else {
+          return false;
+        }
+        return true;
+      case CheckerType::kUdp:
+        if (k == "payload") {
+          if (x.args.empty())
+            error(x, "UDP_CHECK payload requires a payload");
+          else if (auto h = hex(x, false, "payload"))
+            c.udp.payload = h->data;
+        } else if (k == "require_reply") {
+          c.udp.require_reply = true;
+          if (!x.args.empty()) {
+            if (auto h = hex(x, true, "reply")) c.udp.reply = *h;
+          }
+        } else if (k == "min_reply_length" || k == "max_reply_length") {
+          bool min = k == "min_reply_length";
+          auto v = whole(x, 0, 65535,
+                         fmt::format("UDP_CHECK {} length {{}} not valid - must be between 0 & "
+                                     "65535",
+                                     min ? "min" : "max"));
+          if (v) (min ? c.udp.min_reply : c.udp.max_reply) = *v;
+        } else {
+          return false;
+        }
+        return true;
+      case CheckerType::kFile:
+        if (k == "track_file") {
+          if (auto a = one(x)) c.file.track_file = *a;
+        } else if (k == "weight") {
+          if (x.args.empty()) {
+            error(x, "track file weight missing");
+            return true;
+          }
+          auto v = parse_int(x.args[0], -kMaxWeight, kMaxWeight);
+          if (!v) {
+            error(x, fmt::format("weight for track file must be in [{}..{}] inclusive. "
+                                 "Ignoring...",
+                                 -kMaxWeight, kMaxWeight));
+            return true;
+          }
+          bool reverse = false;
+          if (x.args.size() >= 2) {
+            if (x.args[1] == "reverse") {
+              reverse = true;
+            } else if (x.args[1] != "noreverse") {
+              error(x, fmt::format("unknown track file weight option {} - ignoring", x.args[1]));
+              return true;
+            }
+          }
+          d.file_weight = int(*v);
+          d.file_reverse = reverse;
+        } else {
+          return false;
+        }
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  // SMTP_CHECK's deprecated host { connect_ip connect_port bindto connect_timeout } blocks: each
+  // is one more checker (check_smtp.c smtp_check_end_handler()).
+  std::optional<CheckerDraft> smtp_host(const ConfStmt& h, const CheckerDraft& parent) {
+    CheckerDraft d = parent;
+    d.ip.reset();
+    d.port.reset();
+    d.config.bindto.reset();
+    d.config.where = where_of(h.where);
+    for (auto& x : h.block) {
+      const std::string& k = x.keyword;
+      if (k == "connect_ip") {
+        if (auto e = endpoint(x, 0, "connect_ip")) d.ip = *e;
+      } else if (k == "connect_port") {
+        if (auto a = one(x)) d.port = port(x, *a);
+      } else if (k == "bindto") {
+        if (auto e = endpoint(x, 0, "bindto")) d.config.bindto = *e;
+      } else if (k == "connect_timeout") {
+        if (auto t = seconds(x, 0.000001, "SMTP_CHECK host connect_timeout {} invalid"))
+          d.own.timeout = *t;
+      } else {
+        unknown(x, "SMTP_CHECK host");
+      }
+    }
+    return d;
+  }
+
+  std::vector<CheckerDraft> checker(const ConfStmt& s, CheckerType type) {
     CheckerDraft d;
+    std::vector<const ConfStmt*> hosts;
     d.config.type = type;
     d.config.where = where_of(s.where);
     std::string name(checker_keyword(type));
@@ -323,7 +554,10 @@ class Reader {
       // keepalived 2.2.7 knows nb_get_retry in HTTP_GET/SSL_GET only; old how-tos use it in
       // TCP_CHECK too: it is taken everywhere, with keepalived's deprecation warning.
       if (timer_keyword(x, d.own, name)) continue;
-      if (k == "connect_ip") {
+      if (own_keyword(x, d)) continue;
+      if (type == CheckerType::kSmtp && k == "host") {
+        hosts.push_back(&x);
+      } else if (k == "connect_ip") {
         if (auto e = endpoint(x, 0, "connect_ip")) d.ip = *e;
       } else if (k == "connect_port") {
         if (auto a = one(x)) d.port = port(x, *a);
@@ -348,10 +582,7 @@ class Reader {
         d.config.misc_dynamic = true;
       } else if (type == CheckerType::kMisc && k == "user") {
         d.config.other.push_back({k, command(x)});
-      } else if (type != CheckerType::kTcp && type != CheckerType::kMisc &&
-                 type != CheckerType::kHttp && type != CheckerType::kSsl) {
-        // SMTP_CHECK helo_name/host, DNS_CHECK type/name, UDP_CHECK payload/require_reply/...,
-        // PING_CHECK, FILE_CHECK track_file/weight, BFD_CHECK: kept for their I/O layers.
+      } else if (type == CheckerType::kBfd) {
         d.config.other.push_back({k, command(x)});
       } else {
         unknown(x, name);
@@ -359,21 +590,39 @@ class Reader {
     }
     if ((type == CheckerType::kHttp || type == CheckerType::kSsl) && d.config.urls.empty()) {
       warn(s, "HTTP/SSL_GET checker has no urls specified - ignoring");
-      return std::nullopt;
+      return {};
     }
     if (type == CheckerType::kMisc && d.config.misc_path.empty()) {
       warn(s, "No script path has been specified for MISC_CHECKER - skipping");
-      return std::nullopt;
+      return {};
     }
     if (type == CheckerType::kFile) {
-      bool has = false;
-      for (auto& [k, v] : d.config.other) has |= k == "track_file";
-      if (!has) {
+      if (d.config.file.track_file.empty()) {
         warn(s, "FILE_CHECK has no track_file specified - ignoring");
-        return std::nullopt;
+        return {};
+      }
+      if (d.file_weight) {
+        d.config.file.weight = *d.file_weight;
+        d.config.file.reverse = d.file_reverse;
+        d.config.file.own_weight = true;
       }
     }
-    return d;
+    if (type == CheckerType::kUdp && d.config.udp.min_reply > d.config.udp.max_reply) {
+      warn(s, fmt::format("UDP_CHECK min_reply length {} > max_reply_length {} - will always fail",
+                          d.config.udp.min_reply, d.config.udp.max_reply));
+    }
+    std::vector<CheckerDraft> out;
+    if (hosts.empty()) {
+      out.push_back(std::move(d));
+      return out;
+    }
+    warn(s, "The SMTP_CHECK host block is deprecated. Please define additional checkers.");
+    // The checker's own connection counts only when something of it was written.
+    if (d.ip || d.port || d.config.bindto || d.own.timeout != kUnset) out.push_back(d);
+    for (auto* h : hosts) {
+      if (auto hd = smtp_host(*h, d)) out.push_back(std::move(*hd));
+    }
+    return out;
   }
 
   std::optional<RealDraft> real_server(const ConfStmt& s) {
@@ -396,7 +645,7 @@ class Reader {
       } else if (k == "notify_down") {
         rd.config.notify_down = command(x);
       } else if (auto t = checker_type(k)) {
-        if (auto c = checker(x, *t)) rd.checkers.push_back(std::move(*c));
+        for (auto& c : checker(x, *t)) rd.checkers.push_back(std::move(c));
       } else if (k == "uthreshold" || k == "lthreshold" || k == "lvs_method" || k == "lb_kind" ||
                  k == "smtp_alert" || k == "virtualhost" || k == "snmp_name" || k == "track_file" ||
                  k == "track_script") {
@@ -613,6 +862,18 @@ class Reader {
         c.timing.warmup = pick(cd.own.warmup, pick(rs_warmup, delay));
         c.timing.alpha = cd.own.alpha.value_or(rs.alpha);
         c.timing.misc = t == CheckerType::kMisc;
+        c.timing.timeout_passes = t == CheckerType::kUdp && !c.udp.require_reply;
+        c.timing.retry_only_up =
+            t == CheckerType::kDns || t == CheckerType::kUdp || t == CheckerType::kPing;
+        if (t == CheckerType::kFile) {
+          // keepalived follows the file with inotify, has no timers for FILE_CHECK and reads the
+          // file before it fills the table; here the file is read every second, and the real
+          // server stays out (alpha) until the first reading, one bootstrap delay after start.
+          c.timing = CheckerTiming{};
+          c.timing.delay_loop = c.timing.timeout = c.timing.delay_before_retry = kFileCheckPeriod;
+          c.timing.retry = 0;
+          c.timing.alpha = true;
+        }
         c.connect = cd.ip.value_or(rs.addr);
         c.connect->port = cd.port.value_or(rs.addr.port);
         rs.checkers.push_back(std::move(c));
@@ -644,13 +905,14 @@ class Reader {
 
   LbConfig& out_;
   ConfReport* r_ = nullptr;
+  std::map<std::string, TrackFile> track_files_;
 };
 
 Result<KeepalivedFullConfig> parse_with(const std::string& path, const std::string* text) {
   KeepalivedFullConfig full;
   auto reader = std::make_shared<Reader>(full.lb);
   vrrp::BlockReader br;
-  br.keywords = {"virtual_server", "virtual_server_group"};
+  br.keywords = {"virtual_server", "virtual_server_group", "track_file", "vrrp_track_file"};
   br.read = [reader](const ConfStmt& s, ConfReport& r) { reader->read(s, r); };
   br.finish = [reader](ConfReport& r) { reader->finish(r); };
   auto v =

@@ -6,8 +6,10 @@
 //
 // Read: virtual_server IP PORT | fwmark N | group NAME, virtual_server_group, real_server,
 // sorry_server, and the checkers TCP_CHECK, HTTP_GET and SSL_GET (url { path digest status_code
-// virtualhost }), MISC_CHECK (misc_path misc_timeout misc_dynamic), SMTP_CHECK, DNS_CHECK,
-// UDP_CHECK, PING_CHECK, FILE_CHECK and BFD_CHECK (recognised; their own keywords kept as written),
+// virtualhost }), MISC_CHECK (misc_path misc_timeout misc_dynamic), SMTP_CHECK (helo_name, the
+// deprecated host { }), DNS_CHECK (type name), UDP_CHECK (payload require_reply min_reply_length
+// max_reply_length), PING_CHECK, FILE_CHECK (track_file weight, with the global track_file
+// blocks) and BFD_CHECK (recognised; its own keywords kept as written),
 // with the timers delay_loop, connect_timeout, retry (and the old nb_get_retry, with keepalived's
 // deprecation warning), delay_before_retry and warmup resolved as keepalived does: checker, else
 // real server, else virtual server, else the checker type's default (retry 1, MISC_CHECK 0,

@@ -97,12 +97,10 @@ std::vector<std::string> nft_refusals(const LbConfig& config) {
       sum += r.weight;
       g = std::gcd(g, long(r.weight));
       for (auto& c : r.checkers) {
-        if (c.type == CheckerType::kTcp || c.type == CheckerType::kHttp ||
-            c.type == CheckerType::kSsl || c.type == CheckerType::kMisc)
-          continue;
+        if (c.type != CheckerType::kBfd) continue;
         out.push_back(fmt::format(
-            "{}: {}: no prober for this checker yet (TCP_CHECK, HTTP_GET, SSL_GET and MISC_CHECK "
-            "run)",
+            "{}: {}: no prober for this checker yet (TCP_CHECK, HTTP_GET, SSL_GET, SMTP_CHECK, "
+            "MISC_CHECK, DNS_CHECK, UDP_CHECK, PING_CHECK and FILE_CHECK run)",
             c.where.str(), checker_keyword(c.type)));
       }
     }

@@ -52,8 +52,8 @@
 // Refused (with the reason, at load — never approximated): lb_kind TUN, fwmark and group
 // services, IPv6, port 0, lvs_sched other than rr/wrr/sh/lc/wlc/sed/nq/fo/ovf (NAT) or rr/wrr/sh
 // (DR), DR real servers on another port than the service's, sched flags, an invalid
-// persistence_granularity, and checkers that have no prober yet (anything but TCP_CHECK,
-// HTTP_GET, SSL_GET and MISC_CHECK); also a wrr period longer than kMaxMapEntries.
+// persistence_granularity, and checkers that have no prober yet (BFD_CHECK); also a wrr period
+// longer than kMaxMapEntries.
 
 #include <map>
 #include <optional>

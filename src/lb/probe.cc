@@ -1,6 +1,7 @@
 #include "lb/probe.hh"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <netinet/in.h>
 #include <openssl/err.h>
@@ -16,6 +17,11 @@
 
 #include "base/fd.hh"
 #include "base/log.hh"
+#include "lb/dns_check.hh"
+#include "lb/file_check.hh"
+#include "lb/ping_check.hh"
+#include "lb/smtp_check.hh"
+#include "lb/udp_check.hh"
 
 namespace vnet::lb {
 
@@ -98,6 +104,11 @@ struct Prober::Probe {
   size_t sent = 0;
   std::string in;
   pid_t pid = -1;
+  std::unique_ptr<SmtpDialog> smtp;  // SMTP_CHECK
+  uint16_t dns_id = 0;               // DNS_CHECK: the query's ID
+  uint16_t ping_seq = 0;             // PING_CHECK: the request's sequence number
+  std::optional<uint16_t> ping_id;   // PING_CHECK on a raw socket: its identifier
+  bool ping_ip_header = false;       // PING_CHECK on a raw IPv4 socket: replies carry the header
 };
 
 Prober::Prober(EventLoop& loop, Children& children) : loop_(loop), children_(children) {}
@@ -153,7 +164,173 @@ void Prober::start(uint64_t key, const CheckerConfig& check, const Endpoint& rea
     probe.pid = *pid;
     return;
   }
+  if (check.type == CheckerType::kFile) {
+    // Deferred: the outcome comes from the loop, as every other probe's does.
+    loop_.defer([this, key] { read_track_file(key); });
+    return;
+  }
+  if (check.type == CheckerType::kDns || check.type == CheckerType::kUdp ||
+      check.type == CheckerType::kPing)
+    return datagram(key);
   connect(key);
+}
+
+namespace {
+socklen_t to_sockaddr(const Endpoint& e, sockaddr_storage& ss) {
+  std::memset(&ss, 0, sizeof ss);
+  if (e.v6) {
+    auto* a = reinterpret_cast<sockaddr_in6*>(&ss);
+    a->sin6_family = AF_INET6;
+    a->sin6_port = htons(e.port);
+    inet_pton(AF_INET6, e.address_string().c_str(), &a->sin6_addr);
+    return sizeof *a;
+  }
+  auto* a = reinterpret_cast<sockaddr_in*>(&ss);
+  a->sin_family = AF_INET;
+  a->sin_port = htons(e.port);
+  inet_pton(AF_INET, e.address_string().c_str(), &a->sin_addr);
+  return sizeof *a;
+}
+
+// Binds `fd` to `from` (when given) and connects it to `to`; the error text, or nullopt (also for
+// a non-blocking connect in progress).
+std::optional<std::string> bind_connect(int fd, const std::optional<Endpoint>& from,
+                                        const Endpoint& to) {
+  sockaddr_storage ss;
+  if (from) {
+    socklen_t len = to_sockaddr(*from, ss);
+    if (bind(fd, reinterpret_cast<sockaddr*>(&ss), len) < 0)
+      return fmt::format("bind {}: {}", from->to_string(), std::strerror(errno));
+  }
+  socklen_t len = to_sockaddr(to, ss);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&ss), len) < 0 && errno != EINPROGRESS)
+    return fmt::format("connect: {}", std::strerror(errno));
+  return std::nullopt;
+}
+}  // namespace
+
+// FILE_CHECK: the file's first octets, read without blocking (O_NONBLOCK: a FIFO does not hang
+// the loop); a missing file reads as 0, as keepalived's process_track_file().
+void Prober::read_track_file(uint64_t key) {
+  auto it = probes_.find(key);
+  if (it == probes_.end()) return;  // aborted meanwhile
+  const FileCheck& f = it->second->check.file;
+  std::string content;
+  int fd = open(f.path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd >= 0) {
+    char buf[128];
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    if (n > 0) content.assign(buf, size_t(n));
+    close(fd);
+  }
+  std::string note;
+  auto value = track_file_value(content);
+  if (!value) {
+    auto last = file_values_.find(f.path);
+    value = last == file_values_.end() ? 0 : last->second;
+    note = fmt::format(" (an out-of-range number in {} ignored)", f.path);
+  }
+  file_values_[f.path] = *value;
+  FileCheckState st = file_check_state(*value, f);
+  std::string detail = fmt::format("{} reads {}{}", f.path, *value, note);
+  if (st.weight) detail += fmt::format(", weight {}", *st.weight);
+  finish(key, st.up, detail, st.weight);
+}
+
+// DNS_CHECK, UDP_CHECK, PING_CHECK: one datagram on a connected socket, then replies (or ICMP
+// errors, which a connected socket reports as a receive error) until the verdict or the abort.
+void Prober::datagram(uint64_t key) {
+  Probe& p = *probes_.at(key);
+  const CheckerConfig& c = p.check;
+  int family = p.target.v6 ? AF_INET6 : AF_INET;
+  std::vector<uint8_t> msg;
+  UniqueFd fd;
+  if (c.type == CheckerType::kPing) {
+    int proto = p.target.v6 ? int(IPPROTO_ICMPV6) : int(IPPROTO_ICMP);
+    // An ICMP datagram socket needs the group in net.ipv4.ping_group_range; else a raw socket
+    // (CAP_NET_RAW). keepalived widens ping_group_range to gid 0 instead; vnet does not write
+    // sysctls.
+    fd = UniqueFd(socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, proto));
+    int dgram_errno = errno;
+    if (fd.get() < 0) {
+      fd = UniqueFd(socket(family, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, proto));
+      if (fd.get() < 0)
+        return finish(key, false,
+                      fmt::format("ICMP socket: {} (ping_group_range), raw: {}",
+                                  std::strerror(dgram_errno), std::strerror(errno)));
+      p.ping_id = uint16_t(rng_());
+      p.ping_ip_header = !p.target.v6;
+    }
+    p.ping_seq = ping_seq_++;
+    msg = icmp_echo_request(p.target.v6, p.ping_id.value_or(0), p.ping_seq);
+  } else {
+    fd = UniqueFd(socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP));
+    if (fd.get() < 0) return finish(key, false, fmt::format("socket: {}", std::strerror(errno)));
+    // Every ICMP error, not only port unreachable, as a receive error (layer4.c
+    // udp_bind_connect()).
+    int on = 1;
+    if (p.target.v6)
+      setsockopt(fd.get(), SOL_IPV6, IPV6_RECVERR, &on, sizeof on);
+    else
+      setsockopt(fd.get(), SOL_IP, IP_RECVERR, &on, sizeof on);
+    if (c.type == CheckerType::kDns) {
+      p.dns_id = uint16_t(rng_());
+      msg = dns_query(p.dns_id, c.dns.name, c.dns.type);
+    } else {
+      msg = c.udp.payload.empty() ? default_udp_payload() : c.udp.payload;
+    }
+  }
+  Endpoint to = p.target;
+  if (c.type == CheckerType::kPing) to.port = 0;
+  if (auto why = bind_connect(fd.get(), c.bindto, to)) return finish(key, false, *why);
+  ssize_t n = send(fd.get(), msg.data(), msg.size(), 0);
+  if (n < 0) return finish(key, false, fmt::format("send: {}", std::strerror(errno)));
+  if (size_t(n) != msg.size())
+    return finish(key, false, fmt::format("send: {} of {} bytes", n, msg.size()));
+  p.fd = std::move(fd);
+  if (auto s = loop_.watch(p.fd.get(), [this, key] { on_datagram(key); }); !s)
+    return finish(key, false, s.error().message);
+}
+
+void Prober::on_datagram(uint64_t key) {
+  auto it = probes_.find(key);
+  if (it == probes_.end()) return;
+  Probe& p = *it->second;
+  const CheckerConfig& c = p.check;
+  // What is read of one datagram: UDP_CHECK max_reply_length + 1 (a longer reply is cut there and
+  // fails the bound, as keepalived), DNS_CHECK's 768 octets, an echo reply with an IPv4 header.
+  size_t want = c.type == CheckerType::kUdp   ? std::min<size_t>(c.udp.max_reply, 65535) + 1
+                : c.type == CheckerType::kDns ? kDnsMaxReply
+                                              : 60 + 8 + kPingPayload;
+  std::vector<uint8_t> buf(want);
+  // A bounded number of datagrams per wake-up: a flood of strangers' packets cannot hold the loop.
+  for (int i = 0; i < 16; ++i) {
+    ssize_t n = recv(p.fd.get(), buf.data(), buf.size(), 0);
+    if (n < 0) {
+      if (errno == EAGAIN || errno == EINTR) return;
+      return finish(key, false, fmt::format("ICMP error: {}", std::strerror(errno)));
+    }
+    std::span<const uint8_t> got(buf.data(), size_t(n));
+    switch (c.type) {
+      case CheckerType::kUdp:
+        if (!c.udp.require_reply) return finish(key, true, fmt::format("reply of {} bytes", n));
+        if (auto why = udp_reply_problem(got, c.udp)) return finish(key, false, *why);
+        return finish(key, true, fmt::format("reply of {} bytes matches", n));
+      case CheckerType::kDns: {
+        DnsVerdict v = dns_reply_verdict(got, p.dns_id);
+        if (v.kind == DnsVerdict::kIgnore) continue;
+        return finish(key, v.kind == DnsVerdict::kSuccess,
+                      fmt::format("{} {}: {}", dns_type_name(c.dns.type),
+                                  c.dns.name.empty() ? "." : c.dns.name, v.detail));
+      }
+      default:
+        if (icmp_echo_reply_problem(got, p.target.v6, p.ping_ip_header, p.ping_id, p.ping_seq))
+          continue;
+        return finish(key, true,
+                      fmt::format("echo reply, sequence {} ({} socket)", p.ping_seq,
+                                  p.ping_id ? "raw" : "ICMP datagram"));
+    }
+  }
 }
 
 void Prober::connect(uint64_t key) {
@@ -164,31 +341,7 @@ void Prober::connect(uint64_t key) {
   int family = p.target.v6 ? AF_INET6 : AF_INET;
   UniqueFd fd(socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   if (fd.get() < 0) return finish(key, false, fmt::format("socket: {}", std::strerror(errno)));
-  auto to_sockaddr = [](const Endpoint& e, sockaddr_storage& ss) -> socklen_t {
-    std::memset(&ss, 0, sizeof ss);
-    if (e.v6) {
-      auto* a = reinterpret_cast<sockaddr_in6*>(&ss);
-      a->sin6_family = AF_INET6;
-      a->sin6_port = htons(e.port);
-      inet_pton(AF_INET6, e.address_string().c_str(), &a->sin6_addr);
-      return sizeof *a;
-    }
-    auto* a = reinterpret_cast<sockaddr_in*>(&ss);
-    a->sin_family = AF_INET;
-    a->sin_port = htons(e.port);
-    inet_pton(AF_INET, e.address_string().c_str(), &a->sin_addr);
-    return sizeof *a;
-  };
-  sockaddr_storage ss;
-  if (p.check.bindto) {
-    socklen_t len = to_sockaddr(*p.check.bindto, ss);
-    if (bind(fd.get(), reinterpret_cast<sockaddr*>(&ss), len) < 0)
-      return finish(key, false,
-                    fmt::format("bind {}: {}", p.check.bindto->to_string(), std::strerror(errno)));
-  }
-  socklen_t len = to_sockaddr(p.target, ss);
-  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&ss), len) < 0 && errno != EINPROGRESS)
-    return finish(key, false, fmt::format("connect: {}", std::strerror(errno)));
+  if (auto why = bind_connect(fd.get(), p.check.bindto, p.target)) return finish(key, false, *why);
   p.fd = std::move(fd);
   if (auto s = loop_.want_writable(p.fd.get(), [this, key] { on_writable(key); }); !s)
     return finish(key, false, s.error().message);
@@ -205,6 +358,13 @@ void Prober::on_writable(uint64_t key) {
     if (err) return finish(key, false, fmt::format("connect: {}", std::strerror(err)));
     if (p.check.type == CheckerType::kTcp) return finish(key, true, "connected");
     if (p.check.type == CheckerType::kSsl) return start_tls(key);
+    if (p.check.type == CheckerType::kSmtp) {
+      p.smtp = std::make_unique<SmtpDialog>(p.check.smtp.helo_name);
+      loop_.drop_writable(p.fd.get());
+      if (auto s = loop_.watch(p.fd.get(), [this, key] { on_smtp(key); }); !s)
+        return finish(key, false, s.error().message);
+      return;
+    }
     p.out = request(p);
   }
   ssize_t n = send(p.fd.get(), p.out.data() + p.sent, p.out.size() - p.sent, MSG_NOSIGNAL);
@@ -314,6 +474,54 @@ void Prober::tls_step(uint64_t key) {
     return finish(key, false, "TLS recv: " + ssl_error_text());
   }
   end_of_response(key);
+}
+
+// SMTP_CHECK: replies in, lines out. A line the socket does not take at once waits for
+// writability (smtp_flush).
+void Prober::on_smtp(uint64_t key) {
+  auto it = probes_.find(key);
+  if (it == probes_.end()) return;
+  Probe& p = *it->second;
+  char buf[1024];
+  ssize_t n = recv(p.fd.get(), buf, sizeof buf, 0);
+  if (n < 0) {
+    if (errno == EAGAIN || errno == EINTR) return;
+    return finish(key, false, fmt::format("recv: {}", std::strerror(errno)));
+  }
+  if (n == 0)
+    return finish(key, false, fmt::format("closed while waiting for {}", p.smtp->waiting_for()));
+  SmtpDialog::Step step = p.smtp->feed(std::string_view(buf, size_t(n)));
+  if (step.done) {
+    if (step.failure) return finish(key, false, *step.failure);
+    return finish(key, true, "220, HELO 250, QUIT answered");
+  }
+  if (step.send.empty()) return;
+  p.out.erase(0, p.sent);
+  p.sent = 0;
+  p.out += step.send;
+  smtp_flush(key);
+}
+
+void Prober::smtp_flush(uint64_t key) {
+  auto it = probes_.find(key);
+  if (it == probes_.end()) return;
+  Probe& p = *it->second;
+  while (p.sent < p.out.size()) {
+    ssize_t n = send(p.fd.get(), p.out.data() + p.sent, p.out.size() - p.sent, MSG_NOSIGNAL);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN) {
+        if (!loop_.wants_writable(p.fd.get())) {
+          if (auto s = loop_.want_writable(p.fd.get(), [this, key] { smtp_flush(key); }); !s)
+            return finish(key, false, s.error().message);
+        }
+        return;
+      }
+      return finish(key, false, fmt::format("send: {}", std::strerror(errno)));
+    }
+    p.sent += size_t(n);
+  }
+  loop_.drop_writable(p.fd.get());
 }
 
 void Prober::on_readable(uint64_t key) {

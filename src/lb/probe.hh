@@ -1,6 +1,8 @@
 #pragma once
-// The checkers' probes on the event loop: what a StartProbe (lb/checker.hh) does for TCP_CHECK,
-// HTTP_GET, SSL_GET and MISC_CHECK (keepalived 2.2.7 check_tcp.c, check_http.c, check_misc.c).
+// The checkers' probes on the event loop: what a StartProbe (lb/checker.hh) does for each checker
+// (keepalived 2.2.7 check_tcp.c, check_http.c, check_misc.c, check_smtp.c, check_dns.c,
+// check_udp.c, check_ping.c, check_file.c). The protocols' rules live in lb/smtp_check.hh,
+// lb/dns_check.hh, lb/udp_check.hh, lb/ping_check.hh and lb/file_check.hh; here is the I/O.
 //
 //  - TCP_CHECK: a non-blocking connect (from bindto when given) to connect_ip:connect_port, else
 //    the real server; success when it completes.
@@ -14,6 +16,16 @@
 //    A response ended by a TCP close without close_notify is accepted, as keepalived does.
 //  - MISC_CHECK: misc_path through `/bin/sh -c` (as script_user, via the child supervisor), its
 //    exit code read as ProbeOutcome::from_exit_status (misc_dynamic weights).
+//  - SMTP_CHECK: a connection as TCP_CHECK's, then the SmtpDialog (220, HELO, 250, QUIT).
+//  - DNS_CHECK, UDP_CHECK: a connected UDP socket (from bindto) with IP(V6)_RECVERR, so that an
+//    ICMP unreachable comes back as a receive error and fails the probe; one datagram (the query,
+//    the payload), then replies judged by dns_reply_verdict() / udp_reply_problem() — at most
+//    768 / max_reply_length + 1 octets of each are read. A UDP_CHECK without require_reply that
+//    hears nothing passes at its timeout (the engine's timeout_passes).
+//  - PING_CHECK: an ICMP datagram socket (net.ipv4.ping_group_range must hold the group), else a
+//    raw one (CAP_NET_RAW), connected to the target; one echo request, then the matching reply.
+//  - FILE_CHECK: the file read (O_NONBLOCK, 127 octets) on the next loop iteration; the value
+//    maps to up/down and a weight by file_check_state().
 // Nothing here blocks: every socket is non-blocking and watched by the loop; a target that never
 // answers is cut off by the engine's AbortProbe (abort()), at the probe's timeout. The outcome
 // callback runs on the loop thread, once, after the probe's resources are released, and may
@@ -22,6 +34,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <random>
 #include <string>
 
 #include "base/child_supervisor.hh"
@@ -71,6 +84,11 @@ class Prober {
   void start_tls(uint64_t key);
   void tls_step(uint64_t key);
   void end_of_response(uint64_t key);
+  void on_smtp(uint64_t key);
+  void smtp_flush(uint64_t key);
+  void datagram(uint64_t key);
+  void on_datagram(uint64_t key);
+  void read_track_file(uint64_t key);
   static std::string host(const Probe& p);
   static std::string request(const Probe& p);
 
@@ -78,7 +96,10 @@ class Prober {
   Children& children_;
   vrrp::ScriptRunner runner_;
   std::map<uint64_t, std::unique_ptr<Probe>> probes_;
-  ::ssl_ctx_st* ssl_ctx_ = nullptr;  // SSL_GET's client context, made on first use
+  ::ssl_ctx_st* ssl_ctx_ = nullptr;           // SSL_GET's client context, made on first use
+  std::mt19937 rng_{std::random_device{}()};  // DNS IDs, raw ICMP identifiers
+  uint16_t ping_seq_ = 0;
+  std::map<std::string, int64_t> file_values_;  // FILE_CHECK: the last valid value per file
 };
 
 }  // namespace vnet::lb

@@ -246,3 +246,69 @@ TEST(Checker, MigrateKeepsStateAndSchedule) {
 }
 
 }  // namespace
+
+namespace {
+
+// UDP_CHECK without require_reply (layer4.c udp_socket_state()): a server that says nothing
+// passes at every timeout; one that errors (ICMP port unreachable) is removed.
+TEST(Checker, QuietUdpPassesAtTheTimeout) {
+  CheckerTiming t = tcp(5s, 2s, 1, 1s);
+  t.timeout_passes = true;
+  t.retry_only_up = true;
+  Harness h(t);
+  h.run(h.t0 + 60s, [](TimePoint) { return Backend::kSilent; });
+  EXPECT_TRUE(h.checker.up());
+  EXPECT_TRUE(h.transitions.empty());
+  // Each probe runs its full timeout, then the next delay_loop later: 1 s + k × (2 s + 5 s).
+  ASSERT_GE(h.probe_starts.size(), 3u);
+  EXPECT_EQ(h.probe_starts[1] - h.probe_starts[0], 7s);
+  Harness r(t);
+  r.run(r.t0 + 60s,
+        [&](TimePoint at) { return at < r.t0 + 20s ? Backend::kSilent : Backend::kRefuse; });
+  ASSERT_EQ(r.transitions.size(), 1u);
+  EXPECT_FALSE(r.transitions[0].up);
+}
+
+// The engine reports the quiet timeout as a passing abort (lb/show says so).
+TEST(Checker, QuietTimeoutAbortSaysItPassed) {
+  Random random{1};
+  CheckerTiming t = tcp(5s, 2s, 1, 1s);
+  t.timeout_passes = true;
+  TimePoint t0{std::chrono::seconds(10)};
+  Checker c(t, t0, random);
+  c.tick(c.next_deadline());
+  auto start = c.take_actions();
+  ASSERT_EQ(start.size(), 1u);
+  c.tick(c.next_deadline());
+  auto a = c.take_actions();
+  ASSERT_FALSE(a.empty());
+  auto* abort = std::get_if<AbortProbe>(&a[0]);
+  ASSERT_NE(abort, nullptr);
+  EXPECT_TRUE(abort->success);
+}
+
+// DNS_CHECK, UDP_CHECK, PING_CHECK (dns_final(), udp_epilog(), icmp_epilog()): a checker that is
+// down probes every delay_loop, without retries; TCP_CHECK retries even when down.
+TEST(Checker, DownDatagramCheckersDoNotRetry) {
+  for (bool only_up : {false, true}) {
+    CheckerTiming t = tcp(10s, 1s, 2, 3s);
+    t.retry_only_up = only_up;
+    Harness h(t);
+    h.run(h.t0 + 100s, [](TimePoint) { return Backend::kRefuse; });
+    ASSERT_EQ(h.transitions.size(), 1u);  // down at boot (the first failure)
+    std::vector<Duration> gaps;
+    for (size_t i = 1; i < h.probe_starts.size(); ++i)
+      gaps.push_back(h.probe_starts[i] - h.probe_starts[i - 1]);
+    ASSERT_GE(gaps.size(), 4u);
+    if (only_up) {
+      for (auto g : gaps) EXPECT_EQ(g, 10s);
+    } else {
+      EXPECT_EQ(gaps[0], 10s);
+      EXPECT_EQ(gaps[1], 3s);  // retries while down
+      EXPECT_EQ(gaps[2], 3s);
+      EXPECT_EQ(gaps[3], 10s);
+    }
+  }
+}
+
+}  // namespace

@@ -100,6 +100,10 @@ virtual_server fwmark 7 {
     }
 }
 
+track_file state {
+    file /run/lb/state
+}
+
 virtual_server_group web {
     10.2.0.1-5 443
     fwmark 9

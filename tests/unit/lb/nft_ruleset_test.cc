@@ -117,7 +117,7 @@ virtual_server 10.0.0.1 80 {
   persistence_timeout 60
   persistence_granularity 255.0.255.0
   real_server 10.1.0.1 80 {
-    SMTP_CHECK {
+    BFD_CHECK {
     }
   }
 }
@@ -179,7 +179,7 @@ virtual_server 10.0.0.6 80 {
                      "fo and ovf"),
             std::string::npos)
       << all;
-  EXPECT_NE(all.find("k.conf:7: SMTP_CHECK: no prober"), std::string::npos) << all;
+  EXPECT_NE(all.find("k.conf:7: BFD_CHECK: no prober"), std::string::npos) << all;
   EXPECT_NE(all.find("FWM 7: fwmark and group services need IPVS"), std::string::npos) << all;
   EXPECT_EQ(all.find("10.0.0.2"), std::string::npos) << all;  // NAT, rr, persistence: served
   EXPECT_NE(all.find("[10.0.0.4]:udp:80: lvs_sched wlc: DR forwards frames in the netdev family"),
