@@ -175,6 +175,11 @@ class NamespaceKind final : public NodeKind {
            schema::one_of({schema::string("PATH or 'keepalived PATH'"), schema::ref("vrrp")}),
            "a VRRP daemon: keepalived.conf inline or from a file, run by `vnet vrrp` or Debian's "
            "keepalived"});
+      t.keys.push_back(
+          {"keepalived",
+           schema::one_of({schema::string("PATH or 'keepalived PATH'"), schema::ref("vrrp")}),
+           "the same as vrrp (either key, not both): keepalived.conf, both halves — VRRP "
+           "instances and virtual servers (docs/keepalived-compat.md)"});
       return t;
     }();
     return t;
@@ -265,7 +270,10 @@ void NamespaceKind::parse(const YAML::Node& y, Node& n, Reader& r) const {
     if (auto v = r.integer(p, "listen port", 1, 65535))
       spec->listen.push_back(static_cast<uint16_t>(*v));
   }
-  if (auto v = y["vrrp"]) parse_vrrp(v, n, *spec, r);
+  if (y["vrrp"] && y["keepalived"])
+    r.error(y["keepalived"], "keepalived: give either vrrp or keepalived (the same key), not both");
+  else if (auto v = y["vrrp"] ? y["vrrp"] : y["keepalived"])
+    parse_vrrp(v, n, *spec, r);
   if (auto v = y["isolate"]) {
     auto s = r.str(v, "isolate");
     if (s && *s != "true" && *s != "false")
