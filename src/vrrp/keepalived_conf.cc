@@ -13,6 +13,7 @@
 
 #include "base/file.hh"
 #include "base/parse.hh"
+#include "vrrp/conf_lines.hh"
 
 namespace vnet::vrrp {
 namespace {
@@ -200,33 +201,21 @@ class TreeBuilder {
 
 class Lexer {
  public:
-  Lexer(Context& cx, TreeBuilder& out) : cx_(cx), out_(out) {}
+  Lexer(Context& cx, TreeBuilder& out, ConfLines& lines) : cx_(cx), out_(out), lines_(lines) {}
 
-  // Lexes `text`, the file cx_.files[file], included `depth` levels below the main file.
+  // Lexes `text`, the file cx_.files[file], included `depth` levels below the main file. Each
+  // line goes through keepalived's line language first (conf_lines.hh).
   void lex(std::string_view text, uint32_t file, int depth) {
     int n = 0;
-    std::vector<Word> words;
     while (!text.empty() && !stopped_) {
       size_t nl = text.find('\n');
       std::string_view line = text.substr(0, nl);
       text = nl == std::string_view::npos ? std::string_view{} : text.substr(nl + 1);
-      ++n;
-      split(line, Pos{file, n}, words, kMaxWords - words_);
-      if (words_ + words.size() > kMaxWords) {
-        cx_.error(Pos{file, n},
-                  fmt::format("more than {} words in all: the rest is not read", kMaxWords));
-        stopped_ = true;
-        return;
-      }
-      words_ += words.size();
-      if (words.empty()) continue;
-      if (!words[0].brace && words[0].text == "include") {
-        include(words, Pos{file, n}, depth);
-        continue;
-      }
-      for (size_t i = 0; i < words.size(); ++i) {
-        out_.word(std::move(words[i].text), words[i].brace, Pos{file, n}, i + 1 == words.size());
-      }
+      Pos pos{file, ++n};
+      lines_.feed(
+          line, [&](std::string l) { logical(l, pos, depth); },
+          [&](const std::string& m) { cx_.error(pos, m); });
+      if (lines_.stopped()) stopped_ = true;
     }
   }
 
@@ -239,7 +228,28 @@ class Lexer {
     bool brace = false;  // '{' or '}' (a quoted "{" is a word)
   };
 
-  // The words of one line; stops once it has more than `max`.
+  // One line as conf_lines.hh makes it: words, or an include.
+  void logical(std::string_view line, Pos pos, int depth) {
+    if (stopped_) return;
+    std::vector<Word> words;
+    split(line, pos, words, kMaxWords - words_);
+    if (words_ + words.size() > kMaxWords) {
+      cx_.error(pos, fmt::format("more than {} words in all: the rest is not read", kMaxWords));
+      stopped_ = true;
+      return;
+    }
+    words_ += words.size();
+    if (words.empty()) return;
+    if (!words[0].brace && words[0].text == "include") {
+      include(words, pos, depth);
+      return;
+    }
+    for (size_t i = 0; i < words.size(); ++i) {
+      out_.word(std::move(words[i].text), words[i].brace, pos, i + 1 == words.size());
+    }
+  }
+
+  // The words of one line (comments are gone already); stops once it has more than `max`.
   void split(std::string_view line, Pos pos, std::vector<Word>& words, size_t max) {
     words.clear();
     auto space = [](char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; };
@@ -248,8 +258,6 @@ class Lexer {
       char c = line[i];
       if (space(c)) {
         ++i;
-      } else if (c == '!' || c == '#') {
-        break;
       } else if (c == '{' || c == '}') {
         words.push_back({std::string(1, c), true});
         ++i;
@@ -326,6 +334,7 @@ class Lexer {
 
   Context& cx_;
   TreeBuilder& out_;
+  ConfLines& lines_;
   size_t bytes_ = 0, words_ = 0, included_ = 0;
   bool includes_off_ = false;  // an include limit was hit
   bool stopped_ = false;       // the word limit was hit: nothing more is read
@@ -902,11 +911,13 @@ class Builder {
 }  // namespace
 
 Result<KeepalivedConfig> parse_keepalived_conf(const std::string& text, const std::string& file,
-                                               const BlockReader* extra) {
+                                               const BlockReader* extra,
+                                               const ReadOptions& options) {
   Context cx;
   cx.files.push_back(file);
   TreeBuilder tree(cx);
-  Lexer lex(cx, tree);
+  ConfLines lines(options.config_id);
+  Lexer lex(cx, tree, lines);
   lex.count(text.size());
   lex.lex(text, 0, 0);
   std::vector<Stmt> top = tree.finish(!lex.stopped());
@@ -923,10 +934,11 @@ Result<KeepalivedConfig> parse_keepalived_conf(const std::string& text, const st
   return c;
 }
 
-Result<KeepalivedConfig> load_keepalived_conf(const std::string& path, const BlockReader* extra) {
+Result<KeepalivedConfig> load_keepalived_conf(const std::string& path, const BlockReader* extra,
+                                              const ReadOptions& options) {
   auto text = read_regular_file(path);
   if (!text) return text.error();
-  return parse_keepalived_conf(*text, path, extra);
+  return parse_keepalived_conf(*text, path, extra, options);
 }
 
 }  // namespace vnet::vrrp

@@ -1,6 +1,8 @@
 #pragma once
 // keepalived.conf, the subset users rely on (docs/keepalived-compat.md), parsed into a Config
-// value — no globals. Lexing follows keepalived (lib/parser.c): `!` and `#` start comments, `{ }`
+// value — no globals. Lines first go through keepalived's line language (conf_lines.hh: comments,
+// `@ID` conditional lines, `$NAME=VALUE` definitions and substitution, `~SEQ` repetition). Lexing
+// follows keepalived (lib/parser.c): `!` and `#` start comments, `{ }`
 // open and close blocks, "quoted strings" are one word, `include GLOB` (with brace expansion)
 // splices files in place, relative to the including file. Unknown keywords give a warning with
 // file:line and are skipped (as keepalived does); invalid values are errors with file:line, all
@@ -152,13 +154,23 @@ struct BlockReader {
   std::function<void(ConfReport&)> finish;
 };
 
+// How to read: keepalived's command line options that change what a file means.
+struct ReadOptions {
+  // `-i ID` / `--config-id ID`: which `@ID` lines apply (conf_lines.hh). nullopt: none given
+  // (`@ID` lines are dropped, `@^ID` kept); the CLI passes keepalived's default, the host name
+  // up to its first '.'.
+  std::optional<std::string> config_id;
+};
+
 // Reads `path` and what it includes. Error (EINVAL, or the file's errno when `path` itself cannot
 // be read): every problem found, one per line, each "file:line: what was found: what was expected".
 // `extra`, if given, reads the blocks it names.
 Result<KeepalivedConfig> load_keepalived_conf(const std::string& path,
-                                              const BlockReader* extra = nullptr);
+                                              const BlockReader* extra = nullptr,
+                                              const ReadOptions& options = {});
 // The same for text in memory; `file` names it in messages and anchors relative includes.
 Result<KeepalivedConfig> parse_keepalived_conf(const std::string& text, const std::string& file,
-                                               const BlockReader* extra = nullptr);
+                                               const BlockReader* extra = nullptr,
+                                               const ReadOptions& options = {});
 
 }  // namespace vnet::vrrp
