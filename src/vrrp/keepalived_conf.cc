@@ -578,7 +578,6 @@ class Builder {
     static const std::set<std::string> ignored = {"smtp_alert",
                                                   "debug",
                                                   "dont_track_primary",
-                                                  "mcast_src_ip",
                                                   "advert_int_ms",
                                                   "strict_mode",
                                                   "garp_master_refresh",
@@ -619,9 +618,10 @@ class Builder {
             auto t = single(a);
             if (t == "PASS")
               in.auth_type = AuthType::kSimpleText;
-            else if (t == "AH")
+            else if (t == "AH") {
               in.auth_type = AuthType::kAh;
-            else if (t)
+              in.auth_where = cx_.where(a.pos);
+            } else if (t)
               error(a, fmt::format("'auth_type' {}: expected PASS or AH", *t));
           } else if (a.keyword == "auth_pass") {
             in.auth_pass = arg(a).value_or("");
@@ -639,7 +639,8 @@ class Builder {
         in.nopreempt = false;
       } else if (k == "preempt_delay") {
         in.preempt_delay = seconds(x, 0, 1000).value_or(Duration{0});
-      } else if (k == "unicast_src_ip") {
+      } else if (k == "unicast_src_ip" || k == "mcast_src_ip") {
+        // keepalived vrrp_parser.c: both set the source of adverts (vrrp_srcip_handler).
         if (auto a = single(x)) in.unicast_src = address(x, *a);
       } else if (k == "unicast_peer") {
         for (auto& p : x.block) {
@@ -712,6 +713,11 @@ class Builder {
       if (s3 > 40.95)
         error(s, fmt::format("vrrp_instance {}: VRRPv3 advert_int at most 40.95 s, got {}", in.name,
                              s3));
+    }
+    if (in.unicast_src && !in.vips.empty() && in.unicast_src->v6 != in.ipv6) {
+      error(s, fmt::format("vrrp_instance {}: the source address {} and the virtual addresses "
+                           "must be of the same family",
+                           in.name, in.unicast_src->address_string()));
     }
     if (in.ipv6 && in.version == 2)
       error(s, fmt::format("vrrp_instance {}: VRRPv2 has no IPv6", in.name));
@@ -893,6 +899,16 @@ class Builder {
         }
         in.accept = false;
       }
+    }
+    // What still asks for AH after v3 and strict mode dropped authentication is refused, not
+    // sent as PASS or none.
+    for (auto& in : c.instances) {
+      if (in.auth_type != AuthType::kAh) continue;
+      cx_.errors.add(fmt::format(
+          "{}: {}: 'auth_type AH' (IPsec AH, RFC 2402 HMAC-MD5-96 over the IP header) is not "
+          "supported by vnet: use PASS or no authentication (RFC 3768 §5.3.6 removed both; "
+          "RFC 5798 has none)",
+          in.auth_where.str(), in.name));
     }
     for (auto& g : c.sync_groups) {
       for (auto& n : g.instances) {

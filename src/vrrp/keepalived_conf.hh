@@ -69,9 +69,10 @@ struct InstanceConfig {
   std::vector<VipConfig> vips, vips_excluded;
   AuthType auth_type = AuthType::kNone;
   std::string auth_pass;  // truncated to 8 characters
+  ConfWhere auth_where;   // of 'auth_type AH' (refused: keepalived_conf.cc says why)
   bool nopreempt = false;
   Duration preempt_delay{0};
-  std::optional<packet::IpPrefix> unicast_src;
+  std::optional<packet::IpPrefix> unicast_src;  // unicast_src_ip or mcast_src_ip (the same)
   std::vector<packet::IpPrefix> unicast_peers;
   std::vector<TrackedInterface> track_interfaces;
   std::vector<TrackedScript> track_scripts;

@@ -299,6 +299,18 @@ TEST_F(DaemonTest, ReloadAppliesNotifyUnicastSourceAndGarpOfAKeptMaster) {
   }
 }
 
+TEST_F(DaemonTest, McastSrcIpIsTheSourceOfMulticastAdverts) {
+  start(kGlobal + instance("VI_1", "eth0", 1, 200, "10.0.0.254/24", "  mcast_src_ip 10.0.0.77\n"));
+  run_for(4s);
+  ASSERT_EQ(state("VI_1"), State::kMaster);
+  auto sent = host.adverts_of("VI_1");
+  ASSERT_FALSE(sent.empty());
+  for (auto& a : sent) {
+    EXPECT_EQ(a.src4.to_string(), "10.0.0.77");
+    EXPECT_TRUE(a.to.empty()) << "multicast, not unicast";
+  }
+}
+
 TEST_F(DaemonTest, ReloadMovesAMastersAddressesToANewInterface) {
   start(kGlobal + instance("VI_1", "eth0", 1, 100, "10.9.0.254/24"));
   run_for(4s);

@@ -756,4 +756,56 @@ W real.conf:51: Truncating auth_pass to 8 characters
 )");
 }
 
+// keepalived vrrp_parser.c: mcast_src_ip and unicast_src_ip set the same source address.
+TEST(KeepalivedConfSource, McastSrcIpIsTheAdvertSource) {
+  auto r = parse_keepalived_conf(R"(vrrp_instance A {
+  interface eth0
+  virtual_router_id 1
+  mcast_src_ip 10.0.0.9
+  virtual_ipaddress { 10.0.0.100/24 }
+}
+)",
+                                 "m.conf");
+  ASSERT_TRUE(r) << r.error().message;
+  ASSERT_TRUE(r->instances[0].unicast_src);
+  EXPECT_EQ(r->instances[0].unicast_src->to_string(), "10.0.0.9/32");
+  EXPECT_TRUE(r->instances[0].unicast_peers.empty());  // still multicast
+  EXPECT_TRUE(r->warnings.empty());
+  auto mixed = parse_keepalived_conf(R"(vrrp_instance A {
+  interface eth0
+  virtual_router_id 1
+  mcast_src_ip fe80::9
+  virtual_ipaddress { 10.0.0.100/24 }
+}
+)",
+                                     "m.conf");
+  ASSERT_FALSE(mixed);
+  EXPECT_NE(mixed.error().message.find("m.conf:1: vrrp_instance A: the source address fe80::9 "
+                                       "and the virtual addresses must be of the same family"),
+            std::string::npos)
+      << mixed.error().message;
+}
+
+// AH is refused where it would apply (v2, not strict), with file:line and why; where keepalived
+// drops authentication (VRRPv3, strict mode) it is dropped with keepalived's warning.
+TEST(KeepalivedConfSource, AuthTypeAhIsRefusedWhereItWouldApply) {
+  auto conf = [](const std::string& global, int version) {
+    return global + "vrrp_instance A {\n  interface eth0\n  virtual_router_id 1\n  version " +
+           std::to_string(version) +
+           "\n  authentication {\n    auth_type AH\n    auth_pass secret\n  }\n"
+           "  virtual_ipaddress { 10.0.0.100/24 }\n}\n";
+  };
+  auto v2 = parse_keepalived_conf(conf("", 2), "ah.conf");
+  ASSERT_FALSE(v2);
+  EXPECT_NE(v2.error().message.find("ah.conf:6: A: 'auth_type AH' (IPsec AH"), std::string::npos)
+      << v2.error().message;
+  EXPECT_NE(v2.error().message.find("use PASS or no authentication"), std::string::npos);
+  auto v3 = parse_keepalived_conf(conf("", 3), "ah.conf");
+  ASSERT_TRUE(v3) << v3.error().message;
+  EXPECT_EQ(v3->instances[0].auth_type, AuthType::kNone);
+  auto strict = parse_keepalived_conf(conf("global_defs { vrrp_strict }\n", 2), "ah.conf");
+  ASSERT_TRUE(strict) << strict.error().message;
+  EXPECT_EQ(strict->instances[0].auth_type, AuthType::kNone);
+}
+
 }  // namespace
