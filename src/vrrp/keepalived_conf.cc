@@ -14,6 +14,7 @@
 #include "base/file.hh"
 #include "base/parse.hh"
 #include "vrrp/conf_lines.hh"
+#include "vrrp/conf_routes.hh"
 
 namespace vnet::vrrp {
 namespace {
@@ -583,8 +584,6 @@ class Builder {
                                                   "garp_master_refresh",
                                                   "garp_master_refresh_repeat",
                                                   "lvs_sync_daemon_interface",
-                                                  "virtual_routes",
-                                                  "virtual_rules",
                                                   "skip_check_adv_addr",
                                                   "unicast_ttl",
                                                   "check_unicast_src"};
@@ -633,6 +632,10 @@ class Builder {
             warn_unknown(a, "authentication");
           }
         }
+      } else if (k == "virtual_routes") {
+        routes(x, in.routes);
+      } else if (k == "virtual_rules") {
+        rules(x, in.rules);
       } else if (k == "nopreempt") {
         in.nopreempt = true;
       } else if (k == "preempt") {
@@ -734,6 +737,26 @@ class Builder {
     return in;
   }
 
+  // One route or rule per line of the block (conf_routes.hh).
+  void routes(const Stmt& s, std::vector<RouteConfig>& out) {
+    for (auto& line : s.block) {
+      std::vector<std::string> w{line.keyword};
+      w.insert(w.end(), line.args.begin(), line.args.end());
+      RouteSink sink{[&](const std::string& m) { error(line, m); },
+                     [&](const std::string& m) { warn(line, m); }};
+      if (auto r = parse_route(w, cx_.where(line.pos), sink)) out.push_back(*r);
+    }
+  }
+  void rules(const Stmt& s, std::vector<RuleConfig>& out) {
+    for (auto& line : s.block) {
+      std::vector<std::string> w{line.keyword};
+      w.insert(w.end(), line.args.begin(), line.args.end());
+      RouteSink sink{[&](const std::string& m) { error(line, m); },
+                     [&](const std::string& m) { warn(line, m); }};
+      if (auto r = parse_rule(w, cx_.where(line.pos), sink, priorities_)) out.push_back(*r);
+    }
+  }
+
   ScriptConfig script(const Stmt& s) {
     ScriptConfig sc;
     sc.where = cx_.where(s.pos);
@@ -824,6 +847,19 @@ class Builder {
         extra_->read(to_conf(cx_, s), report);
       } else if (s.keyword == "vrrp_instance")
         c.instances.push_back(instance(s, c.global));
+      else if (s.keyword == "static_ipaddress") {
+        size_t from = c.static_addresses.size();
+        vips(s, c.static_addresses);
+        for (size_t i = from; i < c.static_addresses.size(); ++i) {
+          auto& a = c.static_addresses[i];
+          if (a.dev.empty())
+            cx_.errors.add(fmt::format("{}: static_ipaddress {}: 'dev' is missing", a.where.str(),
+                                       a.prefix.to_string()));
+        }
+      } else if (s.keyword == "static_routes")
+        routes(s, c.static_routes);
+      else if (s.keyword == "static_rules")
+        rules(s, c.static_rules);
       else if (s.keyword == "vrrp_script" || s.keyword == "vrrp_track_process") {
         if (s.keyword == "vrrp_script")
           c.scripts.push_back(script(s));
@@ -922,6 +958,7 @@ class Builder {
  private:
   Context& cx_;
   const BlockReader* extra_;
+  RulePriorities priorities_;
 };
 
 }  // namespace

@@ -48,6 +48,44 @@ struct VipConfig {
   ConfWhere where;
 };
 
+// A route of virtual_routes (added while the instance is MASTER) or static_routes (added at
+// start), as keepalived writes it (vrrp/vrrp_iproute.c alloc_route(), ip-route(8) words):
+// [to] [TYPE] DEST [src ADDR] [via|gw ADDR] [dev|oif IF] [table N] [scope S] [metric N] [no_track].
+// TYPE: unicast (default), blackhole, unreachable, prohibit, throw. DEST: PREFIX or default.
+struct RouteConfig {
+  enum class Type : uint8_t {
+    kUnicast = 1,
+    kBlackhole = 6,
+    kUnreachable = 7,
+    kProhibit = 8,
+    kThrow = 9
+  };  // RTN_* (linux/rtnetlink.h)
+  packet::IpPrefix to;
+  std::optional<packet::IpPrefix> src, via;  // preferred source; gateway (addresses, full length)
+  std::string dev;
+  Type type = Type::kUnicast;
+  uint32_t table = 254;            // RT_TABLE_MAIN
+  std::optional<uint32_t> metric;  // RTA_PRIORITY
+  uint8_t scope = 0;               // RT_SCOPE_UNIVERSE; link 253, host 254, nowhere 255
+  bool v6 = false;
+  ConfWhere where;
+  std::string str() const;  // as ip-route(8) would show it: "10.9.0.0/16 via 10.0.0.254 dev eth0"
+};
+
+// A policy rule of virtual_rules / static_rules (vrrp/vrrp_iprule.c alloc_rule(), ip-rule(8)):
+// [from PREFIX|all] [to PREFIX|all] (table|lookup N | blackhole | unreachable | prohibit)
+// [priority|preference|order N] [no_track].
+struct RuleConfig {
+  enum class Action : uint8_t { kTable = 1, kBlackhole = 6, kUnreachable = 7, kProhibit = 8 };
+  std::optional<packet::IpPrefix> from, to;  // nullopt: all
+  Action action = Action::kTable;
+  uint32_t table = 0;
+  uint32_t priority = 0;
+  bool v6 = false;
+  ConfWhere where;
+  std::string str() const;  // "from 10.0.0.0/24 lookup 100 priority 100"
+};
+
 struct TrackedInterface {
   std::string name;
   int weight = 0;  // 0 = FAULT when down
@@ -76,6 +114,8 @@ struct InstanceConfig {
   std::vector<packet::IpPrefix> unicast_peers;
   std::vector<TrackedInterface> track_interfaces;
   std::vector<TrackedScript> track_scripts;
+  std::vector<RouteConfig> routes;  // virtual_routes
+  std::vector<RuleConfig> rules;    // virtual_rules
   std::string notify_master, notify_backup, notify_fault, notify_stop, notify;
   std::optional<Duration> garp_master_delay;
   std::optional<int> garp_master_repeat;
@@ -123,6 +163,10 @@ struct KeepalivedConfig {
   std::vector<InstanceConfig> instances;
   std::vector<SyncGroupConfig> sync_groups;
   std::vector<ScriptConfig> scripts;
+  // static_ipaddress, static_routes, static_rules: added at start, removed at stop.
+  std::vector<VipConfig> static_addresses;
+  std::vector<RouteConfig> static_routes;
+  std::vector<RuleConfig> static_rules;
   std::vector<std::string> warnings;  // "file:line: message"
   std::vector<std::string> files;     // every file read, includes too
 };
