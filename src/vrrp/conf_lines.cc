@@ -162,6 +162,10 @@ void ConfLines::process(std::string line, int depth, const Emit& emit, const Fai
       sequence(line, depth, emit, fail);
       return;
     }
+    if (line.rfind("~LST", 0) == 0) {
+      list(line, depth, emit, fail);
+      return;
+    }
     if (line.empty() || line[0] == '~' || line.find('$') == std::string::npos) break;
     std::vector<std::string> more;
     Sub s = Sub::kNone;
@@ -360,6 +364,85 @@ bool ConfLines::sequence(const std::string& line, int depth, const Emit& emit, c
   int64_t v = start;
   for (uint64_t i = 0; i < count && !stopped_; ++i, v += (i < count ? step : 0)) {
     defs_[var] = {hex ? fmt::format("{:x}", static_cast<uint64_t>(v)) : std::to_string(v), false};
+    if (!text.empty()) process(text, depth + 1, emit, fail);
+  }
+  return true;
+}
+
+bool ConfLines::list(const std::string& line, int depth, const Emit& emit, const Fail& fail) {
+  auto bad = [&](const std::string& why) {
+    fail(fmt::format("invalid ~LST '{}': {}", line, why));
+    return false;
+  };
+  const size_t n = line.size();
+  size_t p = 4;
+  auto skip = [&] {
+    while (p < n && blank(line[p])) ++p;
+  };
+  auto word = [&] {
+    size_t from = p;
+    while (p < n && !blank(line[p]) && line[p] != ',' && line[p] != '}' && line[p] != ')') ++p;
+    return line.substr(from, p - from);
+  };
+  // One item or a {braced, list}, as keepalived add_lst() reads them.
+  auto group = [&](std::vector<std::string>& out) {
+    skip();
+    if (p < n && line[p] == '{') {
+      ++p;
+      for (;;) {
+        skip();
+        out.push_back(word());
+        skip();
+        if (p < n && line[p] == ',') {
+          ++p;
+        } else if (p < n && line[p] == '}') {
+          ++p;
+          return true;
+        } else {
+          return false;
+        }
+      }
+    }
+    out.push_back(word());
+    return true;
+  };
+  skip();
+  if (p >= n || line[p] != '(') {
+    return bad("expected ~LST(VAR, VALUE, …) TEXT or ~LST({VAR, …}, {VALUE, …}, …) TEXT");
+  }
+  ++p;
+  std::vector<std::string> vars;
+  if (!group(vars)) return bad("expected '}' after the variables");
+  for (auto& v : vars) {
+    if (v.empty() || !name_start(v[0])) return bad(fmt::format("'{}' is not a variable name", v));
+    for (char c : v) {
+      if (!name_char(c)) return bad(fmt::format("'{}' is not a variable name", v));
+    }
+  }
+  skip();
+  if (p >= n || line[p] != ',') return bad("expected ',' and values after the variables");
+  ++p;
+  std::vector<std::vector<std::string>> sets;
+  for (;;) {
+    std::vector<std::string> values;
+    if (!group(values)) return bad("expected '}' after values");
+    if (values.size() > vars.size()) return bad("~LST specification has too many values");
+    values.resize(vars.size());  // missing ones are blank
+    sets.push_back(std::move(values));
+    skip();
+    if (p < n && line[p] == ',') {
+      ++p;
+    } else if (p < n && line[p] == ')') {
+      ++p;
+      break;
+    } else {
+      return bad("expected ',' or ')' after values");
+    }
+  }
+  std::string text(ltrim(std::string_view(line).substr(p)));
+  for (auto& set : sets) {
+    if (stopped_) break;
+    for (size_t i = 0; i < vars.size(); ++i) defs_[vars[i]] = {set[i], false};
     if (!text.empty()) process(text, depth + 1, emit, fail);
   }
   return true;

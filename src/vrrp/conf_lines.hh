@@ -26,6 +26,8 @@
 //    Defaults: START 1 (-1 when END < 0), STEP 1 or -1 towards END. The numbers may be $names;
 //    they are C integers (0x hexadecimal). STEP 0 or pointing away from END is an error. rest
 //    may itself be a ~SEQ (nested) or use multi-line names.
+//  - `~LST(VAR, V1, V2, …) rest`: rest once per value; `~LST({A, B}, {1, 2}, {3, 4}) rest` sets
+//    several names per round (missing values blank, too many an error). Values are words.
 //
 // Bounded: a line at most kMaxExpandedLine bytes after substitution, at most
 // kMaxReplacements replacements in one line, expansions (sequences, multi-line values) nested at
@@ -37,7 +39,7 @@
 // Differences from keepalived 2.2.7, which logs and carries on or loops: what is an error here
 // is one in vnet (an invalid ~SEQ is logged by keepalived, a self-referencing definition hangs
 // it, a too long line is cut). ~SEQ numbers are strict ("1x" is an error, keepalived reads 1).
-// ~LST, $_PWD and ${_RANDOM} are not read (they stay as written).
+// $_PWD and ${_RANDOM} are not read (they stay as written).
 
 #include <cstddef>
 #include <functional>
@@ -82,6 +84,7 @@ class ConfLines {
   void process(std::string line, int depth, const Emit& emit, const Fail& fail);
   bool definition(const std::string& line);
   bool sequence(const std::string& line, int depth, const Emit& emit, const Fail& fail);
+  bool list(const std::string& line, int depth, const Emit& emit, const Fail& fail);
   const Definition* find(std::string_view name) const;
   void out(std::string line, const Emit& emit, const Fail& fail);
 

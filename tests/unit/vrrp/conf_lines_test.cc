@@ -136,6 +136,23 @@ TEST(ConfLines, Sequences) {
   EXPECT_EQ(run("$S=~SEQ(k, 2) v$k\n$S\n").lines, (Lines{"v1", "v2"}));
 }
 
+// keepalived.conf(5) "List blocks".
+TEST(ConfLines, Lists) {
+  EXPECT_EQ(run("~LST(i, 1, 7, x) a$i\n").lines, (Lines{"a1", "a7", "ax"}));
+  EXPECT_EQ(run("~LST({IF, VRID}, {eth0, 10}, {eth1, 20}, {eth2}) ${IF}:${VRID}:\n").lines,
+            (Lines{"eth0:10:", "eth1:20:", "eth2::"}));
+  EXPECT_EQ(run("~LST(i, 1, 2) ~SEQ(j, 2) ${i}.${j}\n").lines, (Lines{"1.1", "1.2", "2.1", "2.2"}));
+  auto bad = [](const std::string& line) {
+    auto o = run(line);
+    return o.errors.size() == 1 && o.lines.empty() ? o.errors[0] : std::string("no error");
+  };
+  EXPECT_NE(bad("~LST({a}, {1, 2}) x").find("too many values"), std::string::npos);
+  EXPECT_NE(bad("~LST(1a, 1) x").find("'1a' is not a variable name"), std::string::npos);
+  EXPECT_NE(bad("~LST(a) x").find("expected ',' and values"), std::string::npos);
+  EXPECT_NE(bad("~LST(a, 1 x").find("expected ',' or ')'"), std::string::npos);
+  EXPECT_NE(bad("~LST a, 1) x").find("invalid ~LST '~LST a, 1) x'"), std::string::npos);
+}
+
 TEST(ConfLines, InvalidSequencesAreErrors) {
   struct Case {
     const char* line;

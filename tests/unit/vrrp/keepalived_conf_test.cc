@@ -926,4 +926,23 @@ static_rules {
   }
 }
 
+// An include made by ~SEQ and substitution, read while the sequence runs.
+TEST(KeepalivedConfLines, IncludeFromASequence) {
+  auto dir =
+      std::filesystem::temp_directory_path() / ("vnet-seq-include-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  for (int i = 1; i <= 2; ++i) {
+    std::ofstream(dir / ("vi" + std::to_string(i) + ".conf"))
+        << "vrrp_instance VI_" << i << " {\n  interface eth0\n  virtual_router_id ${i}\n"
+        << "  virtual_ipaddress { 10.0.0.${i}/24 }\n}\n";
+  }
+  std::ofstream(dir / "keepalived.conf") << "~SEQ(i, 2) include vi${i}.conf\n";
+  auto r = load_keepalived_conf((dir / "keepalived.conf").string());
+  std::filesystem::remove_all(dir);
+  ASSERT_TRUE(r) << r.error().message;
+  ASSERT_EQ(r->instances.size(), 2u);
+  EXPECT_EQ(r->instances[1].vrid, 2);
+  EXPECT_EQ(r->instances[1].vips[0].prefix.to_string(), "10.0.0.2/24");
+}
+
 }  // namespace
