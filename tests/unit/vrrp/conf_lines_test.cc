@@ -38,8 +38,10 @@ Out run(const std::string& text, std::optional<std::string> id = std::nullopt) {
 using Lines = std::vector<std::string>;
 
 TEST(ConfLines, CommentsAndBlanksGo) {
-  auto o = run("  priority 100   ! the rest\n# all\n\nauth_pass \"a#b\" # c\nx \\#1 y\\!\n");
-  EXPECT_EQ(o.lines, (Lines{"priority 100", "auth_pass \"a#b\"", "x #1 y!"}));
+  auto o =
+      run("  priority 100   ! the rest\n# all\n\nauth_pass \"a#b\" # c\nx \\#1 y\\!\n"
+          "auth_pass ab#cd\n");
+  EXPECT_EQ(o.lines, (Lines{"priority 100", "auth_pass \"a#b\"", "x #1 y!", "auth_pass ab"}));
   EXPECT_TRUE(o.errors.empty());
 }
 
