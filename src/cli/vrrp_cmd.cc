@@ -1,6 +1,7 @@
 // vnet vrrp -f keepalived.conf — a keepalived-compatible VRRP daemon.
 
 #include <fcntl.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <csignal>
@@ -29,6 +30,19 @@ struct VrrpOpts {
   std::string mgmt, pidfile, logfile, checksum = "with-pseudo-header";
   bool daemon = false, test = false;
   bool vrrp_only = false, check_only = false;  // keepalived -P / -C
+  std::string config_id;                       // -i; "" = the host name up to its first '.'
+  vrrp::ReadOptions read_options() const {
+    vrrp::ReadOptions r;
+    r.config_id = config_id;
+    if (r.config_id->empty()) {  // keepalived main.c: config_id defaults to the node name
+      struct utsname u {};
+      if (::uname(&u) == 0) {
+        std::string node = u.nodename;
+        r.config_id = node.substr(0, node.find('.'));
+      }
+    }
+    return r;
+  }
 };
 
 volatile std::sig_atomic_t g_term = 0, g_hup = 0;
@@ -61,7 +75,7 @@ int run_vrrp(const VrrpOpts& o) {
     std::cerr << "--v3-checksum " << o.checksum << ": expected with-pseudo-header or vrrp-only\n";
     return 2;
   }
-  auto full = lb::load_keepalived_conf_full(o.file);
+  auto full = lb::load_keepalived_conf_full(o.file, o.read_options());
   if (!full) {
     std::cerr << full.error().message << "\n";
     return 1;
@@ -167,7 +181,7 @@ int run_vrrp(const VrrpOpts& o) {
     if (g_hup) {
       g_hup = 0;
       // Both halves from one reading of the file.
-      auto next = lb::load_keepalived_conf_full(o.file);
+      auto next = lb::load_keepalived_conf_full(o.file, o.read_options());
       if (!next) {
         log::error("reload refused, keeping the running configuration:\n{}", next.error().message);
         continue;
@@ -193,6 +207,9 @@ void add_vrrp(CLI::App& app) {
       app.add_subcommand("vrrp", "keepalived-compatible VRRP daemon (VRRPv2/v3, IPv4/IPv6)");
   auto o = std::make_shared<VrrpOpts>();
   cmd->add_option("-f,--use-file", o->file, "keepalived.conf to use");
+  cmd->add_option("-i,--config-id", o->config_id,
+                  "configuration id: lines starting @ID apply only with this id, @^ID all but it "
+                  "(default: the host name up to its first '.')");
   cmd->add_option("-M,--mgmt", o->mgmt, "console socket (vrrp/show)");
   cmd->add_option("-p,--pid", o->pidfile, "pid file, written once running");
   cmd->add_option("--log", o->logfile, "log file (default stderr)");

@@ -10,6 +10,7 @@
 #include <netlink/route/link/veth.h>
 #include <netlink/route/nexthop.h>
 #include <netlink/route/route.h>
+#include <netlink/route/rule.h>
 #include <nftables/libnftables.h>
 
 #include <cstring>
@@ -211,6 +212,156 @@ Status Netlink::add_route(const packet::IpPrefix& to, const std::string& via) {
   err = rtnl_route_add(sock_, route, NLM_F_CREATE | NLM_F_EXCL);
   rtnl_route_put(route);
   if (err < 0) return nl_error(fmt::format("route {} via {} in {}", text, via, netns_), err);
+  return {};
+}
+
+namespace {
+
+Result<nl_addr*> parse_addr(const packet::IpPrefix& p, bool full) {
+  nl_addr* a = nullptr;
+  std::string text = full ? p.address_string() : p.to_string();
+  if (int err = nl_addr_parse(text.c_str(), p.v6 ? AF_INET6 : AF_INET, &a); err < 0) {
+    return nl_error("parse " + text, err);
+  }
+  if (!full) nl_addr_set_prefixlen(a, p.length);
+  return a;
+}
+
+std::string route_text(const Netlink::Route& r) {
+  std::string s = r.to.to_string();
+  if (r.via) s += " via " + r.via->address_string();
+  if (!r.dev.empty()) s += " dev " + r.dev;
+  if (r.table != 254) s += fmt::format(" table {}", r.table);
+  return s;
+}
+
+std::string rule_text(const Netlink::Rule& r) {
+  return fmt::format("rule from {} to {} priority {}", r.from ? r.from->to_string() : "all",
+                     r.to ? r.to->to_string() : "all", r.priority);
+}
+
+}  // namespace
+
+// An rtnl_route for `r`, ready for add or delete (owned by the caller).
+Result<rtnl_route*> Netlink::route_object(const Route& r) {
+  int family = r.to.v6 ? AF_INET6 : AF_INET;
+  int ifindex = 0;
+  if (!r.dev.empty()) {
+    LinkPtr link;
+    if (int err = rtnl_link_get_kernel(sock_, 0, r.dev.c_str(), &link.p); err < 0) {
+      return nl_error(fmt::format("route {}: {} in {}", route_text(r), r.dev, netns_), err);
+    }
+    ifindex = rtnl_link_get_ifindex(link.p);
+  }
+  AddrPtr dst, gw, src;
+  auto d = parse_addr(r.to, false);
+  if (!d) return d.error();
+  dst.p = *d;
+  rtnl_route* route = rtnl_route_alloc();
+  rtnl_route_set_family(route, static_cast<uint8_t>(family));
+  rtnl_route_set_dst(route, dst.p);
+  rtnl_route_set_type(route, r.type);
+  rtnl_route_set_table(route, r.table);
+  rtnl_route_set_scope(route, r.scope);
+  if (r.protocol) rtnl_route_set_protocol(route, r.protocol);
+  if (r.metric) rtnl_route_set_priority(route, *r.metric);
+  if (r.src) {
+    auto a = parse_addr(*r.src, true);
+    if (!a) {
+      rtnl_route_put(route);
+      return a.error();
+    }
+    src.p = *a;
+    rtnl_route_set_pref_src(route, src.p);
+  }
+  if (r.via || ifindex) {
+    rtnl_nexthop* nh = rtnl_route_nh_alloc();
+    if (ifindex) rtnl_route_nh_set_ifindex(nh, ifindex);
+    if (r.via) {
+      auto a = parse_addr(*r.via, true);
+      if (!a) {
+        rtnl_route_nh_free(nh);
+        rtnl_route_put(route);
+        return a.error();
+      }
+      gw.p = *a;
+      rtnl_route_nh_set_gateway(nh, gw.p);
+    }
+    rtnl_route_add_nexthop(route, nh);
+  }
+  return route;
+}
+
+Status Netlink::add_route(const Route& r) {
+  auto route = route_object(r);
+  if (!route) return route.error();
+  int err = rtnl_route_add(sock_, *route, NLM_F_CREATE | NLM_F_EXCL);
+  rtnl_route_put(*route);
+  if (err < 0 && err != -NLE_EXIST) {
+    return nl_error(fmt::format("add route {} in {}", route_text(r), netns_), err);
+  }
+  return {};
+}
+
+Status Netlink::del_route(const Route& r) {
+  if (!r.dev.empty()) {
+    auto has = has_link(r.dev);
+    if (has && !*has) return {};  // gone with its device
+  }
+  auto route = route_object(r);
+  if (!route) return route.error();
+  int err = rtnl_route_delete(sock_, *route, 0);
+  rtnl_route_put(*route);
+  if (err < 0 && err != -NLE_OBJ_NOTFOUND && err != -NLE_NODEV) {
+    return nl_error(fmt::format("remove route {} in {}", route_text(r), netns_), err);
+  }
+  return {};
+}
+
+Result<rtnl_rule*> Netlink::rule_object(const Rule& r) {
+  rtnl_rule* rule = rtnl_rule_alloc();
+  rtnl_rule_set_family(rule, r.v6 ? AF_INET6 : AF_INET);
+  for (int i = 0; i < 2; ++i) {
+    const auto& p = i == 0 ? r.from : r.to;
+    if (!p) continue;
+    auto a = parse_addr(*p, false);
+    if (!a) {
+      rtnl_rule_put(rule);
+      return a.error();
+    }
+    if (i == 0) {
+      rtnl_rule_set_src(rule, *a);
+    } else {
+      rtnl_rule_set_dst(rule, *a);
+    }
+    nl_addr_put(*a);
+  }
+  rtnl_rule_set_action(rule, r.action);
+  if (r.action == 1) rtnl_rule_set_table(rule, r.table);  // FR_ACT_TO_TBL
+  rtnl_rule_set_prio(rule, r.priority);
+  if (r.protocol) rtnl_rule_set_protocol(rule, r.protocol);
+  return rule;
+}
+
+Status Netlink::add_rule(const Rule& r) {
+  auto rule = rule_object(r);
+  if (!rule) return rule.error();
+  int err = rtnl_rule_add(sock_, *rule, NLM_F_CREATE | NLM_F_EXCL);
+  rtnl_rule_put(*rule);
+  if (err < 0 && err != -NLE_EXIST) {
+    return nl_error(fmt::format("add {} in {}", rule_text(r), netns_), err);
+  }
+  return {};
+}
+
+Status Netlink::del_rule(const Rule& r) {
+  auto rule = rule_object(r);
+  if (!rule) return rule.error();
+  int err = rtnl_rule_delete(sock_, *rule, 0);
+  rtnl_rule_put(*rule);
+  if (err < 0 && err != -NLE_OBJ_NOTFOUND) {
+    return nl_error(fmt::format("remove {} in {}", rule_text(r), netns_), err);
+  }
   return {};
 }
 

@@ -12,6 +12,8 @@
 
 struct nl_sock;
 struct rtnl_addr;
+struct rtnl_route;
+struct rtnl_rule;
 
 namespace vnet::io {
 
@@ -50,8 +52,36 @@ class Netlink {
   Status add_route(const packet::IpPrefix& to, const std::string& via);
   Result<bool> has_link(const std::string& ifname);
 
+  // A route as ip-route(8) writes it; `type` and `scope` are RTN_* and RT_SCOPE_* values.
+  struct Route {
+    packet::IpPrefix to;
+    std::optional<packet::IpPrefix> src, via;  // preferred source, gateway
+    std::string dev;                           // "" for none
+    uint8_t type = 1;                          // RTN_UNICAST
+    uint32_t table = 254;                      // RT_TABLE_MAIN
+    std::optional<uint32_t> metric;
+    uint8_t scope = 0;     // RT_SCOPE_UNIVERSE
+    uint8_t protocol = 0;  // RTPROT_*; 0: the kernel's default (boot)
+  };
+  // Adding one that exists, or removing one that is gone, is not an error.
+  Status add_route(const Route& route);
+  Status del_route(const Route& route);
+  // A policy rule as ip-rule(8) writes it; `action` is FR_ACT_* (1: lookup `table`).
+  struct Rule {
+    bool v6 = false;
+    std::optional<packet::IpPrefix> from, to;  // nullopt: all
+    uint8_t action = 1;
+    uint32_t table = 0;
+    uint32_t priority = 0;
+    uint8_t protocol = 0;
+  };
+  Status add_rule(const Rule& rule);
+  Status del_rule(const Rule& rule);
+
  private:
   Result<rtnl_addr*> address_object(const std::string& ifname, const packet::IpPrefix& prefix);
+  Result<rtnl_route*> route_object(const Route& route);
+  Result<rtnl_rule*> rule_object(const Rule& rule);
   explicit Netlink(nl_sock* sock, std::string netns) : sock_(sock), netns_(std::move(netns)) {}
   nl_sock* sock_ = nullptr;
   std::string netns_;

@@ -908,15 +908,16 @@ class Reader {
   std::map<std::string, TrackFile> track_files_;
 };
 
-Result<KeepalivedFullConfig> parse_with(const std::string& path, const std::string* text) {
+Result<KeepalivedFullConfig> parse_with(const std::string& path, const std::string* text,
+                                        const vrrp::ReadOptions& options) {
   KeepalivedFullConfig full;
   auto reader = std::make_shared<Reader>(full.lb);
   vrrp::BlockReader br;
   br.keywords = {"virtual_server", "virtual_server_group", "track_file", "vrrp_track_file"};
   br.read = [reader](const ConfStmt& s, ConfReport& r) { reader->read(s, r); };
   br.finish = [reader](ConfReport& r) { reader->finish(r); };
-  auto v =
-      text ? vrrp::parse_keepalived_conf(*text, path, &br) : vrrp::load_keepalived_conf(path, &br);
+  auto v = text ? vrrp::parse_keepalived_conf(*text, path, &br, options)
+                : vrrp::load_keepalived_conf(path, &br, options);
   if (!v) return v.error();
   full.vrrp = std::move(*v);
   return full;
@@ -938,12 +939,14 @@ std::string keepalived_vs_name(const ServiceKey& key) {
 }
 
 Result<KeepalivedFullConfig> parse_keepalived_conf_full(const std::string& text,
-                                                        const std::string& file) {
-  return parse_with(file, &text);
+                                                        const std::string& file,
+                                                        const vrrp::ReadOptions& options) {
+  return parse_with(file, &text, options);
 }
 
-Result<KeepalivedFullConfig> load_keepalived_conf_full(const std::string& path) {
-  return parse_with(path, nullptr);
+Result<KeepalivedFullConfig> load_keepalived_conf_full(const std::string& path,
+                                                       const vrrp::ReadOptions& options) {
+  return parse_with(path, nullptr, options);
 }
 
 }  // namespace vnet::lb

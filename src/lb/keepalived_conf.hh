@@ -37,9 +37,12 @@ struct KeepalivedFullConfig {
   LbConfig lb;
 };
 
+// `options`: as vrrp::parse_keepalived_conf (the config id of `@ID` lines).
 Result<KeepalivedFullConfig> parse_keepalived_conf_full(const std::string& text,
-                                                        const std::string& file);
-Result<KeepalivedFullConfig> load_keepalived_conf_full(const std::string& path);
+                                                        const std::string& file,
+                                                        const vrrp::ReadOptions& options = {});
+Result<KeepalivedFullConfig> load_keepalived_conf_full(const std::string& path,
+                                                       const vrrp::ReadOptions& options = {});
 
 // keepalived's FMT_VS: "[10.0.0.1]:tcp:80", "FWM 7", "[group]".
 std::string keepalived_vs_name(const ServiceKey& key);

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "base/log.hh"
+#include "vrrp/conf_routes.hh"
 #include "vrrp/reload.hh"
 
 namespace vnet::vrrp {
@@ -50,6 +51,7 @@ Status Daemon::start(const KeepalivedConfig& c) {
   auto fresh = sync_scripts(c.scripts);
   if (auto s = set_script_policy(c); !s) return s;
   for (auto& g : c.sync_groups) groups_[g.name] = g;
+  apply_statics(c);
   for (auto& in : c.instances) {
     if (auto s = add_instance(in); !s) return s;
   }
@@ -99,6 +101,30 @@ void Daemon::shutdown() {
   std::vector<std::string> names;
   for (auto& [n, _] : instances_) names.push_back(n);
   for (auto& n : names) remove_instance(n);
+  apply_statics(KeepalivedConfig{});
+}
+
+void Daemon::apply_statics(const KeepalivedConfig& next) {
+  auto addr_key = [](const VipConfig& v) { return v.dev + " " + v.prefix.to_string(); };
+  auto rule_key = route_key<RuleConfig>;
+  auto rt_key = route_key<RouteConfig>;
+  auto warn = [](const Status& s) {
+    if (!s) log::warn("static: {}", s.error().message);
+  };
+  // Leaving: rules, routes, then addresses; coming: addresses, routes, rules (as instances do).
+  for (auto& r : missing(static_rules_, next.static_rules, rule_key)) warn(host_.del_rule(r));
+  for (auto& r : missing(static_routes_, next.static_routes, rt_key)) warn(host_.del_route(r));
+  for (auto& a : missing(static_addresses_, next.static_addresses, addr_key)) {
+    warn(host_.del_address(a.dev, a.prefix));
+  }
+  for (auto& a : missing(next.static_addresses, static_addresses_, addr_key)) {
+    warn(host_.add_address(a.dev, a.prefix, a.label));
+  }
+  for (auto& r : missing(next.static_routes, static_routes_, rt_key)) warn(host_.add_route(r));
+  for (auto& r : missing(next.static_rules, static_rules_, rule_key)) warn(host_.add_rule(r));
+  static_addresses_ = next.static_addresses;
+  static_routes_ = next.static_routes;
+  static_rules_ = next.static_rules;
 }
 
 Status Daemon::reload_file(const std::string& path) {
@@ -136,6 +162,7 @@ Status Daemon::reload(const KeepalivedConfig& c) {
     }
   }
   for (auto& n : gone) remove_instance(n);
+  apply_statics(c);
 
   global_ = c.global;
   groups_.clear();

@@ -10,7 +10,9 @@
 // link poll; vrrp_script checks every `interval` (never two at once; their timeout is the
 // supervisor's); notify scripts on every transition; sync groups (members follow a member into
 // MASTER and out of it; the group's notify_* run once per state the group enters); the
-// no_accept filter over all masters; reload.
+// no_accept filter over all masters; the static addresses, routes and rules (static_ipaddress,
+// static_routes, static_rules: added at start before any instance, removed at shutdown after
+// them); reload.
 //
 // Reload keeps the old configuration running when the new one does not parse, or names an
 // unknown script_user; otherwise every instance is reconciled (reload.hh), scripts are added,
@@ -81,6 +83,9 @@ class Daemon {
   void update_no_accept();
   Status set_script_policy(const KeepalivedConfig& config);
   std::string group_of(const std::string& instance) const;
+  // static_ipaddress / static_routes / static_rules: from what is applied to `next` (added at
+  // start, removed at shutdown; a reload adds and removes the difference).
+  void apply_statics(const KeepalivedConfig& next);
 
   EventLoop& loop_;
   Host& host_;
@@ -94,8 +99,11 @@ class Daemon {
   EventLoop::TimerId deadline_timer_ = 0, link_timer_ = 0;
   bool in_group_change_ = false;
   ScriptRunner runner_;
-  std::set<std::string> refused_;  // commands already reported as insecure
-  NoAcceptSet no_accept_;          // as last given to the host
+  std::set<std::string> refused_;            // commands already reported as insecure
+  NoAcceptSet no_accept_;                    // as last given to the host
+  std::vector<VipConfig> static_addresses_;  // as applied
+  std::vector<RouteConfig> static_routes_;
+  std::vector<RuleConfig> static_rules_;
 };
 
 }  // namespace vnet::vrrp

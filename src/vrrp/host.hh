@@ -12,7 +12,8 @@
 //   - report whether a link is up with carrier (trackers, the instance's own interface);
 //   - create the RFC 5798 §7.3 virtual MAC interface (use_vmac) for as long as the VmacLink
 //     lives;
-//   - install the Accept_Mode = False filter (no_accept, RFC 5798 §6.1) for a set of VIPs.
+//   - install the Accept_Mode = False filter (no_accept, RFC 5798 §6.1) for a set of VIPs;
+//   - add and remove routes and policy rules (virtual_routes, virtual_rules, static_*).
 // SystemHost (system_host.hh) does it for real; tests use a fake that records each request, so
 // the logic runs on a ManualClock without sockets or root.
 //
@@ -28,6 +29,7 @@
 #include "base/result.hh"
 #include "packet/address.hh"
 #include "vrrp/advert.hh"
+#include "vrrp/keepalived_conf.hh"
 #include "vrrp/router.hh"
 
 namespace vnet::vrrp {
@@ -105,6 +107,13 @@ class Host {
                              const std::vector<std::vector<uint8_t>>& frames) = 0;
   // Replaces the no_accept filter with one for `vips` (empty: none).
   virtual Status set_no_accept(const NoAcceptSet& vips) = 0;
+  // Routes and policy rules of virtual_routes / virtual_rules / static_routes / static_rules
+  // (rtnetlink, protocol 18 "keepalived"). One that is already there is not an error; neither
+  // is removing one that is gone. Errors name the route or rule.
+  virtual Status add_route(const RouteConfig& route) = 0;
+  virtual Status del_route(const RouteConfig& route) = 0;
+  virtual Status add_rule(const RuleConfig& rule) = 0;
+  virtual Status del_rule(const RuleConfig& rule) = 0;
 };
 
 }  // namespace vnet::vrrp

@@ -4,6 +4,7 @@
 
 #include "base/log.hh"
 #include "vrrp/announce.hh"
+#include "vrrp/conf_routes.hh"
 
 namespace vnet::vrrp {
 namespace {
@@ -165,6 +166,14 @@ Status Instance::reconfigure(const InstanceConfig& c, const GlobalDefs& g, Reloa
       rx_bad_checksum_before_ += old_port->rx_bad_checksum();
     }
   }
+  if (state() == State::kMaster) {
+    // virtual_routes / virtual_rules changed under a master: the old ones that are no longer
+    // wanted go, the new ones come (ones in both stay).
+    auto rk = route_key<RouteConfig>;
+    auto uk = route_key<RuleConfig>;
+    remove_routes(missing(conf_.routes, c.routes, rk), missing(conf_.rules, c.rules, uk));
+    add_routes(missing(c.routes, conf_.routes, rk), missing(c.rules, conf_.rules, uk));
+  }
   conf_ = c;
   router_->update_settings(router_config(c, g, *port_));
   // Links no longer watched are forgotten; newly watched ones are seen at the next poll.
@@ -196,6 +205,28 @@ void Instance::remove_vips() {
   }
 }
 
+// keepalived's order: addresses, then routes (a route's src or gateway may need them), then
+// rules; leaving, the reverse.
+void Instance::add_routes(const std::vector<RouteConfig>& routes,
+                          const std::vector<RuleConfig>& rules) {
+  for (auto& r : routes) {
+    if (auto s = host_.add_route(r); !s) log::warn("({}) {}", conf_.name, s.error().message);
+  }
+  for (auto& r : rules) {
+    if (auto s = host_.add_rule(r); !s) log::warn("({}) {}", conf_.name, s.error().message);
+  }
+}
+
+void Instance::remove_routes(const std::vector<RouteConfig>& routes,
+                             const std::vector<RuleConfig>& rules) {
+  for (auto& r : rules) {
+    if (auto s = host_.del_rule(r); !s) log::warn("({}) {}", conf_.name, s.error().message);
+  }
+  for (auto& r : routes) {
+    if (auto s = host_.del_route(r); !s) log::warn("({}) {}", conf_.name, s.error().message);
+  }
+}
+
 void Instance::announce(int count) {
   std::vector<packet::IpPrefix> vips;
   for (auto& v : layout_.vips) vips.push_back(v.prefix);
@@ -214,7 +245,9 @@ void Instance::run_actions() {
         log::warn("({}) {}", conf_.name, st.error().message);
     } else if (std::holds_alternative<AddAddresses>(a)) {
       add_vips();
+      add_routes(conf_.routes, conf_.rules);
     } else if (std::holds_alternative<RemoveAddresses>(a)) {
+      remove_routes(conf_.routes, conf_.rules);
       remove_vips();
     } else if (auto* g = std::get_if<SendGratuitous>(&a)) {
       announce(g->count);

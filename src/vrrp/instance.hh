@@ -13,6 +13,10 @@
 // The Instance also observes its links (its interface and track_interface entries) when asked
 // to poll; what follows from them is the trackers' business (trackers.hh).
 //
+// Its virtual_routes and virtual_rules follow the VIPs: added after them on entering MASTER,
+// removed before them on leaving it (and at stop); a reload of a master swaps the ones that
+// changed.
+//
 // Reload (reload.hh): reconfigure() applies a kept instance's new settings in place or with its
 // host part rebuilt, under the same Router, so a MASTER stays MASTER. Destroying an Instance
 // closes its port and deletes its VMAC interface, leaving other addresses as they are (as a
@@ -82,6 +86,8 @@ class Instance {
   void run_actions();
   void add_vips();
   void remove_vips();
+  void add_routes(const std::vector<RouteConfig>& routes, const std::vector<RuleConfig>& rules);
+  void remove_routes(const std::vector<RouteConfig>& routes, const std::vector<RuleConfig>& rules);
   void announce(int count);
 
   Host& host_;

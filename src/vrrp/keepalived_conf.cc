@@ -13,6 +13,8 @@
 
 #include "base/file.hh"
 #include "base/parse.hh"
+#include "vrrp/conf_lines.hh"
+#include "vrrp/conf_routes.hh"
 
 namespace vnet::vrrp {
 namespace {
@@ -200,33 +202,21 @@ class TreeBuilder {
 
 class Lexer {
  public:
-  Lexer(Context& cx, TreeBuilder& out) : cx_(cx), out_(out) {}
+  Lexer(Context& cx, TreeBuilder& out, ConfLines& lines) : cx_(cx), out_(out), lines_(lines) {}
 
-  // Lexes `text`, the file cx_.files[file], included `depth` levels below the main file.
+  // Lexes `text`, the file cx_.files[file], included `depth` levels below the main file. Each
+  // line goes through keepalived's line language first (conf_lines.hh).
   void lex(std::string_view text, uint32_t file, int depth) {
     int n = 0;
-    std::vector<Word> words;
     while (!text.empty() && !stopped_) {
       size_t nl = text.find('\n');
       std::string_view line = text.substr(0, nl);
       text = nl == std::string_view::npos ? std::string_view{} : text.substr(nl + 1);
-      ++n;
-      split(line, Pos{file, n}, words, kMaxWords - words_);
-      if (words_ + words.size() > kMaxWords) {
-        cx_.error(Pos{file, n},
-                  fmt::format("more than {} words in all: the rest is not read", kMaxWords));
-        stopped_ = true;
-        return;
-      }
-      words_ += words.size();
-      if (words.empty()) continue;
-      if (!words[0].brace && words[0].text == "include") {
-        include(words, Pos{file, n}, depth);
-        continue;
-      }
-      for (size_t i = 0; i < words.size(); ++i) {
-        out_.word(std::move(words[i].text), words[i].brace, Pos{file, n}, i + 1 == words.size());
-      }
+      Pos pos{file, ++n};
+      lines_.feed(
+          line, [&](std::string l) { logical(l, pos, depth); },
+          [&](const std::string& m) { cx_.error(pos, m); });
+      if (lines_.stopped()) stopped_ = true;
     }
   }
 
@@ -239,7 +229,28 @@ class Lexer {
     bool brace = false;  // '{' or '}' (a quoted "{" is a word)
   };
 
-  // The words of one line; stops once it has more than `max`.
+  // One line as conf_lines.hh makes it: words, or an include.
+  void logical(std::string_view line, Pos pos, int depth) {
+    if (stopped_) return;
+    std::vector<Word> words;
+    split(line, pos, words, kMaxWords - words_);
+    if (words_ + words.size() > kMaxWords) {
+      cx_.error(pos, fmt::format("more than {} words in all: the rest is not read", kMaxWords));
+      stopped_ = true;
+      return;
+    }
+    words_ += words.size();
+    if (words.empty()) return;
+    if (!words[0].brace && words[0].text == "include") {
+      include(words, pos, depth);
+      return;
+    }
+    for (size_t i = 0; i < words.size(); ++i) {
+      out_.word(std::move(words[i].text), words[i].brace, pos, i + 1 == words.size());
+    }
+  }
+
+  // The words of one line (comments are gone already); stops once it has more than `max`.
   void split(std::string_view line, Pos pos, std::vector<Word>& words, size_t max) {
     words.clear();
     auto space = [](char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; };
@@ -248,8 +259,6 @@ class Lexer {
       char c = line[i];
       if (space(c)) {
         ++i;
-      } else if (c == '!' || c == '#') {
-        break;
       } else if (c == '{' || c == '}') {
         words.push_back({std::string(1, c), true});
         ++i;
@@ -326,6 +335,7 @@ class Lexer {
 
   Context& cx_;
   TreeBuilder& out_;
+  ConfLines& lines_;
   size_t bytes_ = 0, words_ = 0, included_ = 0;
   bool includes_off_ = false;  // an include limit was hit
   bool stopped_ = false;       // the word limit was hit: nothing more is read
@@ -569,14 +579,11 @@ class Builder {
     static const std::set<std::string> ignored = {"smtp_alert",
                                                   "debug",
                                                   "dont_track_primary",
-                                                  "mcast_src_ip",
                                                   "advert_int_ms",
                                                   "strict_mode",
                                                   "garp_master_refresh",
                                                   "garp_master_refresh_repeat",
                                                   "lvs_sync_daemon_interface",
-                                                  "virtual_routes",
-                                                  "virtual_rules",
                                                   "skip_check_adv_addr",
                                                   "unicast_ttl",
                                                   "check_unicast_src"};
@@ -610,9 +617,10 @@ class Builder {
             auto t = single(a);
             if (t == "PASS")
               in.auth_type = AuthType::kSimpleText;
-            else if (t == "AH")
+            else if (t == "AH") {
               in.auth_type = AuthType::kAh;
-            else if (t)
+              in.auth_where = cx_.where(a.pos);
+            } else if (t)
               error(a, fmt::format("'auth_type' {}: expected PASS or AH", *t));
           } else if (a.keyword == "auth_pass") {
             in.auth_pass = arg(a).value_or("");
@@ -624,13 +632,18 @@ class Builder {
             warn_unknown(a, "authentication");
           }
         }
+      } else if (k == "virtual_routes") {
+        routes(x, in.routes);
+      } else if (k == "virtual_rules") {
+        rules(x, in.rules);
       } else if (k == "nopreempt") {
         in.nopreempt = true;
       } else if (k == "preempt") {
         in.nopreempt = false;
       } else if (k == "preempt_delay") {
         in.preempt_delay = seconds(x, 0, 1000).value_or(Duration{0});
-      } else if (k == "unicast_src_ip") {
+      } else if (k == "unicast_src_ip" || k == "mcast_src_ip") {
+        // keepalived vrrp_parser.c: both set the source of adverts (vrrp_srcip_handler).
         if (auto a = single(x)) in.unicast_src = address(x, *a);
       } else if (k == "unicast_peer") {
         for (auto& p : x.block) {
@@ -704,6 +717,11 @@ class Builder {
         error(s, fmt::format("vrrp_instance {}: VRRPv3 advert_int at most 40.95 s, got {}", in.name,
                              s3));
     }
+    if (in.unicast_src && !in.vips.empty() && in.unicast_src->v6 != in.ipv6) {
+      error(s, fmt::format("vrrp_instance {}: the source address {} and the virtual addresses "
+                           "must be of the same family",
+                           in.name, in.unicast_src->address_string()));
+    }
     if (in.ipv6 && in.version == 2)
       error(s, fmt::format("vrrp_instance {}: VRRPv2 has no IPv6", in.name));
     if (in.nopreempt && in.state == "MASTER") {
@@ -717,6 +735,26 @@ class Builder {
       in.auth_type = AuthType::kNone;
     }
     return in;
+  }
+
+  // One route or rule per line of the block (conf_routes.hh).
+  void routes(const Stmt& s, std::vector<RouteConfig>& out) {
+    for (auto& line : s.block) {
+      std::vector<std::string> w{line.keyword};
+      w.insert(w.end(), line.args.begin(), line.args.end());
+      RouteSink sink{[&](const std::string& m) { error(line, m); },
+                     [&](const std::string& m) { warn(line, m); }};
+      if (auto r = parse_route(w, cx_.where(line.pos), sink)) out.push_back(*r);
+    }
+  }
+  void rules(const Stmt& s, std::vector<RuleConfig>& out) {
+    for (auto& line : s.block) {
+      std::vector<std::string> w{line.keyword};
+      w.insert(w.end(), line.args.begin(), line.args.end());
+      RouteSink sink{[&](const std::string& m) { error(line, m); },
+                     [&](const std::string& m) { warn(line, m); }};
+      if (auto r = parse_rule(w, cx_.where(line.pos), sink, priorities_)) out.push_back(*r);
+    }
   }
 
   ScriptConfig script(const Stmt& s) {
@@ -809,6 +847,19 @@ class Builder {
         extra_->read(to_conf(cx_, s), report);
       } else if (s.keyword == "vrrp_instance")
         c.instances.push_back(instance(s, c.global));
+      else if (s.keyword == "static_ipaddress") {
+        size_t from = c.static_addresses.size();
+        vips(s, c.static_addresses);
+        for (size_t i = from; i < c.static_addresses.size(); ++i) {
+          auto& a = c.static_addresses[i];
+          if (a.dev.empty())
+            cx_.errors.add(fmt::format("{}: static_ipaddress {}: 'dev' is missing", a.where.str(),
+                                       a.prefix.to_string()));
+        }
+      } else if (s.keyword == "static_routes")
+        routes(s, c.static_routes);
+      else if (s.keyword == "static_rules")
+        rules(s, c.static_rules);
       else if (s.keyword == "vrrp_script" || s.keyword == "vrrp_track_process") {
         if (s.keyword == "vrrp_script")
           c.scripts.push_back(script(s));
@@ -885,6 +936,16 @@ class Builder {
         in.accept = false;
       }
     }
+    // What still asks for AH after v3 and strict mode dropped authentication is refused, not
+    // sent as PASS or none.
+    for (auto& in : c.instances) {
+      if (in.auth_type != AuthType::kAh) continue;
+      cx_.errors.add(fmt::format(
+          "{}: {}: 'auth_type AH' (IPsec AH, RFC 2402 HMAC-MD5-96 over the IP header) is not "
+          "supported by vnet: use PASS or no authentication (RFC 3768 §5.3.6 removed both; "
+          "RFC 5798 has none)",
+          in.auth_where.str(), in.name));
+    }
     for (auto& g : c.sync_groups) {
       for (auto& n : g.instances) {
         if (!names.count(n))
@@ -897,16 +958,19 @@ class Builder {
  private:
   Context& cx_;
   const BlockReader* extra_;
+  RulePriorities priorities_;
 };
 
 }  // namespace
 
 Result<KeepalivedConfig> parse_keepalived_conf(const std::string& text, const std::string& file,
-                                               const BlockReader* extra) {
+                                               const BlockReader* extra,
+                                               const ReadOptions& options) {
   Context cx;
   cx.files.push_back(file);
   TreeBuilder tree(cx);
-  Lexer lex(cx, tree);
+  ConfLines lines(options.config_id);
+  Lexer lex(cx, tree, lines);
   lex.count(text.size());
   lex.lex(text, 0, 0);
   std::vector<Stmt> top = tree.finish(!lex.stopped());
@@ -923,10 +987,11 @@ Result<KeepalivedConfig> parse_keepalived_conf(const std::string& text, const st
   return c;
 }
 
-Result<KeepalivedConfig> load_keepalived_conf(const std::string& path, const BlockReader* extra) {
+Result<KeepalivedConfig> load_keepalived_conf(const std::string& path, const BlockReader* extra,
+                                              const ReadOptions& options) {
   auto text = read_regular_file(path);
   if (!text) return text.error();
-  return parse_keepalived_conf(*text, path, extra);
+  return parse_keepalived_conf(*text, path, extra, options);
 }
 
 }  // namespace vnet::vrrp

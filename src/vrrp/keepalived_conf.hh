@@ -1,6 +1,8 @@
 #pragma once
 // keepalived.conf, the subset users rely on (docs/keepalived-compat.md), parsed into a Config
-// value — no globals. Lexing follows keepalived (lib/parser.c): `!` and `#` start comments, `{ }`
+// value — no globals. Lines first go through keepalived's line language (conf_lines.hh: comments,
+// `@ID` conditional lines, `$NAME=VALUE` definitions and substitution, `~SEQ` repetition). Lexing
+// follows keepalived (lib/parser.c): `!` and `#` start comments, `{ }`
 // open and close blocks, "quoted strings" are one word, `include GLOB` (with brace expansion)
 // splices files in place, relative to the including file. Unknown keywords give a warning with
 // file:line and are skipped (as keepalived does); invalid values are errors with file:line, all
@@ -46,6 +48,44 @@ struct VipConfig {
   ConfWhere where;
 };
 
+// A route of virtual_routes (added while the instance is MASTER) or static_routes (added at
+// start), as keepalived writes it (vrrp/vrrp_iproute.c alloc_route(), ip-route(8) words):
+// [to] [TYPE] DEST [src ADDR] [via|gw ADDR] [dev|oif IF] [table N] [scope S] [metric N] [no_track].
+// TYPE: unicast (default), blackhole, unreachable, prohibit, throw. DEST: PREFIX or default.
+struct RouteConfig {
+  enum class Type : uint8_t {
+    kUnicast = 1,
+    kBlackhole = 6,
+    kUnreachable = 7,
+    kProhibit = 8,
+    kThrow = 9
+  };  // RTN_* (linux/rtnetlink.h)
+  packet::IpPrefix to;
+  std::optional<packet::IpPrefix> src, via;  // preferred source; gateway (addresses, full length)
+  std::string dev;
+  Type type = Type::kUnicast;
+  uint32_t table = 254;            // RT_TABLE_MAIN
+  std::optional<uint32_t> metric;  // RTA_PRIORITY
+  uint8_t scope = 0;               // RT_SCOPE_UNIVERSE; link 253, host 254, nowhere 255
+  bool v6 = false;
+  ConfWhere where;
+  std::string str() const;  // as ip-route(8) would show it: "10.9.0.0/16 via 10.0.0.254 dev eth0"
+};
+
+// A policy rule of virtual_rules / static_rules (vrrp/vrrp_iprule.c alloc_rule(), ip-rule(8)):
+// [from PREFIX|all] [to PREFIX|all] (table|lookup N | blackhole | unreachable | prohibit)
+// [priority|preference|order N] [no_track].
+struct RuleConfig {
+  enum class Action : uint8_t { kTable = 1, kBlackhole = 6, kUnreachable = 7, kProhibit = 8 };
+  std::optional<packet::IpPrefix> from, to;  // nullopt: all
+  Action action = Action::kTable;
+  uint32_t table = 0;
+  uint32_t priority = 0;
+  bool v6 = false;
+  ConfWhere where;
+  std::string str() const;  // "from 10.0.0.0/24 lookup 100 priority 100"
+};
+
 struct TrackedInterface {
   std::string name;
   int weight = 0;  // 0 = FAULT when down
@@ -67,12 +107,15 @@ struct InstanceConfig {
   std::vector<VipConfig> vips, vips_excluded;
   AuthType auth_type = AuthType::kNone;
   std::string auth_pass;  // truncated to 8 characters
+  ConfWhere auth_where;   // of 'auth_type AH' (refused: keepalived_conf.cc says why)
   bool nopreempt = false;
   Duration preempt_delay{0};
-  std::optional<packet::IpPrefix> unicast_src;
+  std::optional<packet::IpPrefix> unicast_src;  // unicast_src_ip or mcast_src_ip (the same)
   std::vector<packet::IpPrefix> unicast_peers;
   std::vector<TrackedInterface> track_interfaces;
   std::vector<TrackedScript> track_scripts;
+  std::vector<RouteConfig> routes;  // virtual_routes
+  std::vector<RuleConfig> rules;    // virtual_rules
   std::string notify_master, notify_backup, notify_fault, notify_stop, notify;
   std::optional<Duration> garp_master_delay;
   std::optional<int> garp_master_repeat;
@@ -120,6 +163,10 @@ struct KeepalivedConfig {
   std::vector<InstanceConfig> instances;
   std::vector<SyncGroupConfig> sync_groups;
   std::vector<ScriptConfig> scripts;
+  // static_ipaddress, static_routes, static_rules: added at start, removed at stop.
+  std::vector<VipConfig> static_addresses;
+  std::vector<RouteConfig> static_routes;
+  std::vector<RuleConfig> static_rules;
   std::vector<std::string> warnings;  // "file:line: message"
   std::vector<std::string> files;     // every file read, includes too
 };
@@ -152,13 +199,23 @@ struct BlockReader {
   std::function<void(ConfReport&)> finish;
 };
 
+// How to read: keepalived's command line options that change what a file means.
+struct ReadOptions {
+  // `-i ID` / `--config-id ID`: which `@ID` lines apply (conf_lines.hh). nullopt: none given
+  // (`@ID` lines are dropped, `@^ID` kept); the CLI passes keepalived's default, the host name
+  // up to its first '.'.
+  std::optional<std::string> config_id;
+};
+
 // Reads `path` and what it includes. Error (EINVAL, or the file's errno when `path` itself cannot
 // be read): every problem found, one per line, each "file:line: what was found: what was expected".
 // `extra`, if given, reads the blocks it names.
 Result<KeepalivedConfig> load_keepalived_conf(const std::string& path,
-                                              const BlockReader* extra = nullptr);
+                                              const BlockReader* extra = nullptr,
+                                              const ReadOptions& options = {});
 // The same for text in memory; `file` names it in messages and anchors relative includes.
 Result<KeepalivedConfig> parse_keepalived_conf(const std::string& text, const std::string& file,
-                                               const BlockReader* extra = nullptr);
+                                               const BlockReader* extra = nullptr,
+                                               const ReadOptions& options = {});
 
 }  // namespace vnet::vrrp

@@ -384,6 +384,43 @@ Status SystemHost::send_frames(const std::string& dev,
   return {};
 }
 
+namespace {
+
+constexpr uint8_t kProtoKeepalived = 18;  // RTPROT_KEEPALIVED (keepalived vrrp_iproute.h)
+
+io::Netlink::Route netlink_route(const RouteConfig& r) {
+  io::Netlink::Route n;
+  n.to = r.to;
+  n.src = r.src;
+  n.via = r.via;
+  n.dev = r.dev;
+  n.type = static_cast<uint8_t>(r.type);
+  n.table = r.table;
+  n.metric = r.metric;
+  n.scope = r.scope;
+  n.protocol = kProtoKeepalived;
+  return n;
+}
+
+io::Netlink::Rule netlink_rule(const RuleConfig& r) {
+  io::Netlink::Rule n;
+  n.v6 = r.v6;
+  n.from = r.from;
+  n.to = r.to;
+  n.action = static_cast<uint8_t>(r.action);
+  n.table = r.table;
+  n.priority = r.priority;
+  n.protocol = kProtoKeepalived;
+  return n;
+}
+
+}  // namespace
+
+Status SystemHost::add_route(const RouteConfig& r) { return nl_.add_route(netlink_route(r)); }
+Status SystemHost::del_route(const RouteConfig& r) { return nl_.del_route(netlink_route(r)); }
+Status SystemHost::add_rule(const RuleConfig& r) { return nl_.add_rule(netlink_rule(r)); }
+Status SystemHost::del_rule(const RuleConfig& r) { return nl_.del_rule(netlink_rule(r)); }
+
 Status SystemHost::set_no_accept(const NoAcceptSet& vips) {
   std::string rules = no_accept_ruleset(vips);
   if (rules == no_accept_rules_) return {};

@@ -45,6 +45,10 @@ class SystemHost final : public Host {
   Status send_frames(const std::string& dev,
                      const std::vector<std::vector<uint8_t>>& frames) override;
   Status set_no_accept(const NoAcceptSet& vips) override;
+  Status add_route(const RouteConfig& route) override;
+  Status del_route(const RouteConfig& route) override;
+  Status add_rule(const RuleConfig& rule) override;
+  Status del_rule(const RuleConfig& rule) override;
 
  private:
   SystemHost(EventLoop& loop, io::Netlink nl, UniqueFd raw)

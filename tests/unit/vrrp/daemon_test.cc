@@ -299,6 +299,127 @@ TEST_F(DaemonTest, ReloadAppliesNotifyUnicastSourceAndGarpOfAKeptMaster) {
   }
 }
 
+TEST_F(DaemonTest, McastSrcIpIsTheSourceOfMulticastAdverts) {
+  start(kGlobal + instance("VI_1", "eth0", 1, 200, "10.0.0.254/24", "  mcast_src_ip 10.0.0.77\n"));
+  run_for(4s);
+  ASSERT_EQ(state("VI_1"), State::kMaster);
+  auto sent = host.adverts_of("VI_1");
+  ASSERT_FALSE(sent.empty());
+  for (auto& a : sent) {
+    EXPECT_EQ(a.src4.to_string(), "10.0.0.77");
+    EXPECT_TRUE(a.to.empty()) << "multicast, not unicast";
+  }
+}
+
+// virtual_routes / virtual_rules follow MASTER: added on entering it, removed on leaving it for
+// BACKUP (a higher priority peer) or FAULT (its interface down), and at stop.
+TEST_F(DaemonTest, VirtualRoutesAndRulesFollowMaster) {
+  const std::string routes =
+      "  virtual_routes {\n    10.9.0.0/16 via 10.0.0.254 dev eth0\n"
+      "    blackhole 10.66.0.0/16 no_track\n  }\n"
+      "  virtual_rules {\n    from 10.0.0.0/24 table 100 priority 100\n  }\n";
+  start(kGlobal + instance("VI_1", "eth0", 1, 200, "10.0.0.254/24", routes));
+  const std::set<std::string> want_routes = {"10.9.0.0/16 via 10.0.0.254 dev eth0",
+                                             "blackhole 10.66.0.0/16"};
+  const std::set<std::string> want_rules = {"from 10.0.0.0/24 lookup 100 priority 100"};
+  EXPECT_EQ(state("VI_1"), State::kBackup);
+  EXPECT_TRUE(host.routes.empty());
+  EXPECT_TRUE(host.rules.empty());
+  run_for(4s);
+  ASSERT_EQ(state("VI_1"), State::kMaster);
+  EXPECT_EQ(host.routes, want_routes);
+  EXPECT_EQ(host.rules, want_rules);
+  EXPECT_TRUE(host.has_address("eth0", "10.0.0.254/24"));
+
+  peer_advert("VI_1", 250, "10.0.0.2");  // a higher priority master: BACKUP
+  ASSERT_EQ(state("VI_1"), State::kBackup);
+  EXPECT_TRUE(host.routes.empty());
+  EXPECT_TRUE(host.rules.empty());
+
+  run_for(4s);  // the peer went silent: MASTER again
+  ASSERT_EQ(state("VI_1"), State::kMaster);
+  EXPECT_EQ(host.routes, want_routes);
+
+  host.set_running("eth0", false);  // FAULT
+  run_for(500ms);
+  ASSERT_EQ(state("VI_1"), State::kFault);
+  EXPECT_TRUE(host.routes.empty());
+  EXPECT_TRUE(host.rules.empty());
+
+  host.set_running("eth0", true);
+  run_for(4s);
+  ASSERT_EQ(state("VI_1"), State::kMaster);
+  EXPECT_EQ(host.rules, want_rules);
+  daemon->shutdown();
+  EXPECT_TRUE(host.routes.empty());
+  EXPECT_TRUE(host.rules.empty());
+  EXPECT_FALSE(host.has_address("eth0", "10.0.0.254/24"));
+}
+
+// SIGHUP under a master: routes and rules no longer written go, new ones come, kept ones stay;
+// a backup installs nothing.
+TEST_F(DaemonTest, ReloadSwapsTheVirtualRoutesOfAMaster) {
+  auto conf = [&](const std::string& r1, const std::string& r2, const std::string& rule) {
+    return kGlobal +
+           instance("VI_1", "eth0", 1, 200, "10.0.0.254/24",
+                    "  virtual_routes {\n    " + r1 + "\n    " + r2 + "\n  }\n" +
+                        "  virtual_rules {\n    " + rule + "\n  }\n") +
+           instance("VI_2", "eth1", 2, 50, "10.1.0.254/24",
+                    "  virtual_routes {\n    10.77.0.0/16 dev eth1\n  }\n");
+  };
+  start(conf("10.9.0.0/16 dev eth0", "10.10.0.0/16 dev eth0", "to 10.9.0.0/16 table 7 priority 7"));
+  run_for(4s);
+  ASSERT_EQ(state("VI_1"), State::kMaster);
+  EXPECT_EQ(host.routes, (std::set<std::string>{"10.9.0.0/16 dev eth0", "10.10.0.0/16 dev eth0",
+                                                "10.77.0.0/16 dev eth1"}));
+  // VI_2 (priority 50) also became master with no peer; make it a backup behind a peer.
+  peer_advert("VI_2", 250, "10.1.0.2");
+  ASSERT_EQ(state("VI_2"), State::kBackup);
+  EXPECT_EQ(host.routes, (std::set<std::string>{"10.9.0.0/16 dev eth0", "10.10.0.0/16 dev eth0"}));
+
+  ASSERT_TRUE(reload_text(conf("10.10.0.0/16 dev eth0", "10.11.0.0/16 dev eth0 metric 5",
+                               "to 10.11.0.0/16 table 7 priority 8")));
+  ASSERT_EQ(state("VI_1"), State::kMaster);
+  EXPECT_EQ(host.routes,
+            (std::set<std::string>{"10.10.0.0/16 dev eth0", "10.11.0.0/16 dev eth0 metric 5"}));
+  EXPECT_EQ(host.rules, (std::set<std::string>{"from all to 10.11.0.0/16 lookup 7 priority 8"}));
+  daemon->shutdown();
+  EXPECT_TRUE(host.routes.empty());
+  EXPECT_TRUE(host.rules.empty());
+}
+
+// static_ipaddress / static_routes / static_rules: there from start to shutdown, whatever the
+// instances do; a reload adds and removes the difference.
+TEST_F(DaemonTest, StaticAddressesRoutesAndRulesLiveFromStartToStop) {
+  auto conf = [&](const std::string& extra_route) {
+    return kGlobal +
+           "static_ipaddress {\n  192.168.50.1/24 dev eth2\n}\n"
+           "static_routes {\n  192.168.60.0/24 via 192.168.50.254 dev eth2\n" +
+           extra_route +
+           "}\n"
+           "static_rules {\n  from 192.168.50.0/24 table 50 priority 50\n}\n" +
+           instance("VI_1", "eth0", 1, 200, "10.0.0.254/24");
+  };
+  start(conf(""));
+  EXPECT_EQ(state("VI_1"), State::kBackup);
+  EXPECT_TRUE(host.has_address("eth2", "192.168.50.1/24"));
+  EXPECT_EQ(host.routes, (std::set<std::string>{"192.168.60.0/24 via 192.168.50.254 dev eth2"}));
+  EXPECT_EQ(host.rules, (std::set<std::string>{"from 192.168.50.0/24 lookup 50 priority 50"}));
+  ASSERT_TRUE(reload_text(conf("  unreachable 192.168.70.0/24 no_track\n")));
+  EXPECT_EQ(host.routes, (std::set<std::string>{"192.168.60.0/24 via 192.168.50.254 dev eth2",
+                                                "unreachable 192.168.70.0/24"}));
+  ASSERT_TRUE(reload_text(kGlobal + instance("VI_1", "eth0", 1, 200, "10.0.0.254/24")));
+  EXPECT_FALSE(host.has_address("eth2", "192.168.50.1/24"));
+  EXPECT_TRUE(host.routes.empty());
+  EXPECT_TRUE(host.rules.empty());
+  ASSERT_TRUE(reload_text(conf("")));
+  EXPECT_TRUE(host.has_address("eth2", "192.168.50.1/24"));
+  daemon->shutdown();
+  EXPECT_FALSE(host.has_address("eth2", "192.168.50.1/24"));
+  EXPECT_TRUE(host.routes.empty());
+  EXPECT_TRUE(host.rules.empty());
+}
+
 TEST_F(DaemonTest, ReloadMovesAMastersAddressesToANewInterface) {
   start(kGlobal + instance("VI_1", "eth0", 1, 100, "10.9.0.254/24"));
   run_for(4s);

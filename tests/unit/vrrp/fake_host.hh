@@ -112,13 +112,34 @@ class FakeHost final : public Host {
     no_accept.push_back(vips);
     return {};
   }
+  // Routes and rules as ip(8) would list them (RouteConfig::str(), RuleConfig::str()); a route
+  // on a device that does not exist is refused, as the kernel does.
+  Status add_route(const RouteConfig& r) override {
+    if (!r.dev.empty() && !links.count(r.dev))
+      return make_error(ENODEV, "route {}: {}: no such device", r.str(), r.dev);
+    routes.insert(r.str());
+    return {};
+  }
+  Status del_route(const RouteConfig& r) override {
+    routes.erase(r.str());
+    return {};
+  }
+  Status add_rule(const RuleConfig& r) override {
+    rules.insert(r.str());
+    return {};
+  }
+  Status del_rule(const RuleConfig& r) override {
+    rules.erase(r.str());
+    return {};
+  }
 
   std::map<std::string, Link> links;
   std::set<std::pair<std::string, std::string>> addresses;  // (device, prefix)
   std::vector<SentAdvert> adverts;
   std::vector<SentFrames> frames;
-  std::vector<NoAcceptSet> no_accept;  // every set given, in order
-  std::set<std::string> vmacs;         // VMAC interfaces that exist
+  std::vector<NoAcceptSet> no_accept;   // every set given, in order
+  std::set<std::string> routes, rules;  // as now installed
+  std::set<std::string> vmacs;          // VMAC interfaces that exist
   int ports_opened = 0;
 
  private:

@@ -756,4 +756,193 @@ W real.conf:51: Truncating auth_pass to 8 characters
 )");
 }
 
+// keepalived vrrp_parser.c: mcast_src_ip and unicast_src_ip set the same source address.
+TEST(KeepalivedConfSource, McastSrcIpIsTheAdvertSource) {
+  auto r = parse_keepalived_conf(R"(vrrp_instance A {
+  interface eth0
+  virtual_router_id 1
+  mcast_src_ip 10.0.0.9
+  virtual_ipaddress { 10.0.0.100/24 }
+}
+)",
+                                 "m.conf");
+  ASSERT_TRUE(r) << r.error().message;
+  ASSERT_TRUE(r->instances[0].unicast_src);
+  EXPECT_EQ(r->instances[0].unicast_src->to_string(), "10.0.0.9/32");
+  EXPECT_TRUE(r->instances[0].unicast_peers.empty());  // still multicast
+  EXPECT_TRUE(r->warnings.empty());
+  auto mixed = parse_keepalived_conf(R"(vrrp_instance A {
+  interface eth0
+  virtual_router_id 1
+  mcast_src_ip fe80::9
+  virtual_ipaddress { 10.0.0.100/24 }
+}
+)",
+                                     "m.conf");
+  ASSERT_FALSE(mixed);
+  EXPECT_NE(mixed.error().message.find("m.conf:1: vrrp_instance A: the source address fe80::9 "
+                                       "and the virtual addresses must be of the same family"),
+            std::string::npos)
+      << mixed.error().message;
+}
+
+// AH is refused where it would apply (v2, not strict), with file:line and why; where keepalived
+// drops authentication (VRRPv3, strict mode) it is dropped with keepalived's warning.
+TEST(KeepalivedConfSource, AuthTypeAhIsRefusedWhereItWouldApply) {
+  auto conf = [](const std::string& global, int version) {
+    return global + "vrrp_instance A {\n  interface eth0\n  virtual_router_id 1\n  version " +
+           std::to_string(version) +
+           "\n  authentication {\n    auth_type AH\n    auth_pass secret\n  }\n"
+           "  virtual_ipaddress { 10.0.0.100/24 }\n}\n";
+  };
+  auto v2 = parse_keepalived_conf(conf("", 2), "ah.conf");
+  ASSERT_FALSE(v2);
+  EXPECT_NE(v2.error().message.find("ah.conf:6: A: 'auth_type AH' (IPsec AH"), std::string::npos)
+      << v2.error().message;
+  EXPECT_NE(v2.error().message.find("use PASS or no authentication"), std::string::npos);
+  auto v3 = parse_keepalived_conf(conf("", 3), "ah.conf");
+  ASSERT_TRUE(v3) << v3.error().message;
+  EXPECT_EQ(v3->instances[0].auth_type, AuthType::kNone);
+  auto strict = parse_keepalived_conf(conf("global_defs { vrrp_strict }\n", 2), "ah.conf");
+  ASSERT_TRUE(strict) << strict.error().message;
+  EXPECT_EQ(strict->instances[0].auth_type, AuthType::kNone);
+}
+
+// keepalived vrrp_iproute.c / vrrp_iprule.c syntax, its warnings, and errors with file:line.
+TEST(KeepalivedConfRoutes, RoutesAndRulesAsKeepalivedWritesThem) {
+  auto r = parse_keepalived_conf(R"(static_ipaddress {
+  192.168.50.1/24 dev eth2
+}
+static_routes {
+  192.168.60.0/24 via 192.168.50.254 dev eth2
+  default via 192.168.50.1 dev eth2 table 50 metric 10
+}
+static_rules {
+  from 192.168.50.0/24 table 50 priority 50
+  to 10.0.0.0/8 lookup main preference 60
+}
+vrrp_instance A {
+  interface eth0
+  virtual_router_id 1
+  virtual_ipaddress { 10.0.0.100/24 }
+  virtual_routes {
+    src 10.0.0.100 to 10.9.0.0/16 via 10.0.0.254 dev eth0 scope global
+    blackhole 10.66.0.0/16 no_track
+    unreachable 10.67.0.0/16 no_track
+    prohibit 10.68.0.0/16 no_track
+    throw 10.69.0.0/16 table 100 no_track
+    10.70.0.0/16 dev eth0 scope link
+    fd00:9::/64 via fd00::1 dev eth0
+  }
+  virtual_rules {
+    from 10.0.0.100 table 100 priority 100
+    from all to 10.9.0.0/16 unreachable order 101
+    from fd00::/64 table 100 priority 100
+  }
+}
+)",
+                                 "r.conf");
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_TRUE(r->warnings.empty()) << r->warnings[0];
+  ASSERT_EQ(r->static_addresses.size(), 1u);
+  EXPECT_EQ(r->static_addresses[0].dev, "eth2");
+  auto strs = [](const auto& v) {
+    std::vector<std::string> out;
+    for (auto& x : v) out.push_back(x.str());
+    return out;
+  };
+  EXPECT_EQ(strs(r->static_routes),
+            (std::vector<std::string>{"192.168.60.0/24 via 192.168.50.254 dev eth2",
+                                      "0.0.0.0/0 via 192.168.50.1 dev eth2 table 50 metric 10"}));
+  EXPECT_EQ(strs(r->static_rules),
+            (std::vector<std::string>{"from 192.168.50.0/24 lookup 50 priority 50",
+                                      "from all to 10.0.0.0/8 lookup 254 priority 60"}));
+  auto& in = r->instances[0];
+  EXPECT_EQ(strs(in.routes),
+            (std::vector<std::string>{
+                "10.9.0.0/16 via 10.0.0.254 dev eth0 src 10.0.0.100", "blackhole 10.66.0.0/16",
+                "unreachable 10.67.0.0/16", "prohibit 10.68.0.0/16", "throw 10.69.0.0/16 table 100",
+                "10.70.0.0/16 dev eth0 scope 253", "fd00:9::/64 via fd00::1 dev eth0"}));
+  EXPECT_TRUE(in.routes.back().v6);
+  EXPECT_EQ(strs(in.rules),
+            (std::vector<std::string>{"from 10.0.0.100/32 lookup 100 priority 100",
+                                      "from all to 10.9.0.0/16 unreachable priority 101",
+                                      "from fd00::/64 lookup 100 priority 100"}));
+  EXPECT_TRUE(in.rules.back().v6);
+}
+
+TEST(KeepalivedConfRoutes, KeepalivedsWarningsAndErrors) {
+  auto w = parse_keepalived_conf(R"(static_routes {
+  10.9.0.0/16 gw 10.0.0.254
+}
+static_rules {
+  from 10.0.0.0/24 table 100
+  from 10.1.0.0/24 table 100
+}
+)",
+                                 "w.conf");
+  ASSERT_TRUE(w) << w.error().message;
+  EXPECT_EQ(w->warnings,
+            (std::vector<std::string>{
+                "w.conf:2: \"gw\" for routes is deprecated. Please use \"via\"",
+                "w.conf:2: Warning - cannot track route 10.9.0.0/16 with no interface specified, "
+                "not tracking",
+                "w.conf:5: Rule has no preference specified - setting to 16384. This is probably "
+                "not what you want.",
+                "w.conf:6: Rule has no preference specified - setting to 16383. This is probably "
+                "not what you want."}));
+  EXPECT_EQ(w->static_rules[1].priority, 16383u);
+
+  struct Case {
+    const char* block;
+    const char* line;
+    const char* says;
+  };
+  const Case cases[] = {
+      {"static_routes", "10.9.0.0/16 via 10.0.0.256 dev eth0", "invalid route via address"},
+      {"static_routes", "10.9.0.0/16 via fd00::1 dev eth0", "Cannot mix IPv4 and IPv6"},
+      {"static_routes", "via 10.0.0.1 dev eth0", "Route must have a destination"},
+      {"static_routes", "10.9.0.0/16", "needs 'dev' or 'via'"},
+      {"static_routes", "10.9.0.0/16 dev eth0 table nosuch", "Routing table nosuch not found"},
+      {"static_routes", "10.9.0.0/16 dev eth0 scope far", "Scope far not found"},
+      {"static_routes", "10.9.0.0/16 dev eth0 metric x", "'metric' x: expected a whole number"},
+      {"static_routes", "10.9.0.0/16 dev eth0 mtu 1400", "route option 'mtu' is not supported"},
+      {"static_routes", "local 10.9.0.1 dev eth0", "route type 'local' is not supported"},
+      {"static_routes", "10.9.0.0/16 dev", "'dev' needs a value"},
+      {"static_routes", "10.9.0.0/16 dev eth0 bogus", "unknown route keyword bogus"},
+      {"static_rules", "from 10.0.0.0/24 priority 5", "No action specified for rule"},
+      {"static_rules", "from 10.0.0.0/24 table 1 blackhole priority 5", "more than one of"},
+      {"static_rules", "from 10.0.0.0/24 to fd00::/8 table 1 priority 5", "mixed IPv4 and IPv6"},
+      {"static_rules", "fwmark 3 table 1 priority 5", "rule option 'fwmark' is not supported"},
+      {"static_rules", "from 10.0.0.0/24 table 1 prio 5", "Unknown rule option prio"},
+      {"static_ipaddress", "192.168.50.1/24", "static_ipaddress 192.168.50.1/24: 'dev' is missing"},
+  };
+  for (auto& c : cases) {
+    auto r = parse_keepalived_conf(std::string(c.block) + " {\n  " + c.line + "\n}\n", "e.conf");
+    ASSERT_FALSE(r) << c.line;
+    EXPECT_NE(r.error().message.find("e.conf:2: "), std::string::npos) << r.error().message;
+    EXPECT_NE(r.error().message.find(c.says), std::string::npos)
+        << c.line << ": " << r.error().message;
+  }
+}
+
+// An include made by ~SEQ and substitution, read while the sequence runs.
+TEST(KeepalivedConfLines, IncludeFromASequence) {
+  auto dir =
+      std::filesystem::temp_directory_path() / ("vnet-seq-include-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  for (int i = 1; i <= 2; ++i) {
+    std::ofstream(dir / ("vi" + std::to_string(i) + ".conf"))
+        << "vrrp_instance VI_" << i << " {\n  interface eth0\n  virtual_router_id ${i}\n"
+        << "  virtual_ipaddress { 10.0.0.${i}/24 }\n}\n";
+  }
+  std::ofstream(dir / "keepalived.conf") << "~SEQ(i, 2) include vi${i}.conf\n";
+  auto r = load_keepalived_conf((dir / "keepalived.conf").string());
+  std::filesystem::remove_all(dir);
+  ASSERT_TRUE(r) << r.error().message;
+  ASSERT_EQ(r->instances.size(), 2u);
+  EXPECT_EQ(r->instances[1].vrid, 2);
+  EXPECT_EQ(r->instances[1].vips[0].prefix.to_string(), "10.0.0.2/24");
+}
+
 }  // namespace
