@@ -14,7 +14,8 @@
 #  - twos (10.80.0.103): 30 requests served, over at least two real servers;
 #  - lblc (10.80.0.104): the VIP keeps one real server for 12 requests; once that server holds 2
 #    active connections (more than its weight, 1, while the others are idle) new requests go to
-#    another one, which then keeps them.
+#    another one, which then keeps them;
+#  - a fwmark service with DR and a group service on wlc are refused at load with the reason.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lb_common.bash"
 for i in 1 2 3; do start_real $i; done
@@ -151,3 +152,11 @@ kill "$DPID"
 wait_for 5 gone "$DPID" || fail "daemon did not stop"
 ! ip netns exec $D nft list table ip vnet_lb >/dev/null 2>&1 || fail "table ip vnet_lb left behind"
 pass "daemon stopped: table ip vnet_lb removed"
+
+# Refused at load, with the reason: a fwmark service with DR (the mark comes after the netdev
+# hook) and a group left on keepalived's default scheduler, wlc (counts are per VIP:PORT).
+sed -i '/lvs_sched dh/{n;s/lb_kind NAT/lb_kind DR/}; s/lvs_sched rr/lvs_sched wlc/' "$WORK/k.conf"
+out=$(ip netns exec $D "$VNET" vrrp -f "$WORK/k.conf" -t 2>&1) && fail "fwmark DR / group wlc accepted: $out"
+[[ $out == *"FWM 8: fwmark with lb_kind DR"* && $out == *"[web]: lvs_sched wlc on a fwmark or group service"* ]] ||
+  fail "refusal not explained: $out"
+pass "fwmark with DR and a group on wlc refused at load with the reason"
