@@ -87,10 +87,13 @@ std::vector<std::string> nft_refusals(const LbConfig& config) {
           "firewall sets the mark; the nftables datapath serves fwmark services with NAT");
       continue;
     }
-    if (vs.key.kind == ServiceKey::kGroup && dr) {
-      refuse(
-          "virtual_server_group with lb_kind DR: not in the nftables datapath (DR serves IP PORT "
-          "services; NAT serves groups)");
+    if (group && dr &&
+        std::any_of(group->members.begin(), group->members.end(),
+                    [](const GroupMember& m) { return m.fwmark != 0; })) {
+      refuse(fmt::format(
+          "virtual_server_group {} with lb_kind DR has fwmark entries: DR forwards frames at the "
+          "netdev ingress hook, before the firewall sets the mark (NAT serves them)",
+          group->name));
       continue;
     }
     if (group) {
@@ -156,11 +159,21 @@ std::vector<std::string> nft_refusals(const LbConfig& config) {
             "{}: {} {}: a fwmark or group service's real servers all keep the packet's port "
             "(port 0) or all name one: the nftables datapath rewrites them with one map",
             w.str(), what, e.to_string()));
-      if (dr && e.port != 0 && e.port != vs.key.addr.port)
+      if (dr && address && e.port != 0 && e.port != vs.key.addr.port)
         out.push_back(fmt::format(
             "{}: {} {}: lb_kind DR forwards the frame unchanged, so the real server must listen "
             "on the service's port {}",
             w.str(), what, e.to_string(), vs.key.addr.port));
+      if (dr && group && e.port != 0) {
+        for (auto& m : group->members) {
+          if (m.first.port == e.port) continue;
+          out.push_back(fmt::format(
+              "{}: {} {}: lb_kind DR forwards the frame unchanged, so the real server must "
+              "listen on every entry's port (group {} has {}); port 0 keeps the packet's port",
+              w.str(), what, e.to_string(), group->name, m.first.port));
+          break;
+        }
+      }
     };
     if (vs.sorry_server) check_real(*vs.sorry_server, vs.where, "sorry_server");
     long sum = 0, g = 0;
@@ -387,8 +400,8 @@ Status dr_service(const TableService& s, const DrHops& hops, DrParts& out) {
   std::string fwd = fmt::format("fwd to \"{}\"", dev);
   std::string src = fmt::format("ether saddr set {} ", hops.at(slots->front()).ifmac.to_string());
   if (!s.persistence) {
-    out.rules +=
-        fmt::format("    {} {}ether daddr set {} {}\n", service_match(s.key), src, choose, fwd);
+    out.rules += fmt::format("    {} {}ether daddr set {} {}\n", service_matches(s).front(), src,
+                             choose, fwd);
     return {};
   }
   std::string map = name_of("persist", s.key), chain = name_of("svc", s.key);
@@ -402,7 +415,7 @@ Status dr_service(const TableService& s, const DrHops& hops, DrParts& out) {
       "    {}ether daddr set {} {} {}\n"
       "  }}\n",
       chain, src, key, map, remember, fwd, src, choose, remember, fwd);
-  out.rules += fmt::format("    {} goto {}\n", service_match(s.key), chain);
+  out.rules += fmt::format("    {} goto {}\n", service_matches(s).front(), chain);
   return {};
 }
 
@@ -416,8 +429,10 @@ Result<std::string> nft_ruleset(const Table& table, const Picks& picks, const Dr
     if (s.key.kind == ServiceKey::kAddress && s.key.addr.v6)
       return make_error(EINVAL, "{}: IPv6 is not in the nftables datapath", s.key.str());
     if (s.forwarding == Forwarding::kDr) {
-      if (s.key.kind != ServiceKey::kAddress)
-        return make_error(EINVAL, "{}: lb_kind DR serves IP PORT services only", s.key.str());
+      bool marks = s.key.kind == ServiceKey::kFwmark ||
+                   std::any_of(s.group.begin(), s.group.end(),
+                               [](const GroupMember& m) { return m.fwmark != 0; });
+      if (marks) return make_error(EINVAL, "{}: lb_kind DR cannot match a fwmark", s.key.str());
       if (auto st = dr_service(s, hops, dr); !st) return st.error();
       continue;
     }

@@ -3,7 +3,8 @@
 // serve (nft_refusals()) and the ruleset that serves a Table (nft_ruleset()), for kernels without
 // the ip_vs module. The daemon loads the ruleset with libnftables in one transaction.
 //
-// What it serves: `virtual_server IP PORT` over IPv4, protocol TCP, UDP or SCTP; with NAT also
+// What it serves: `virtual_server IP PORT` over IPv4, protocol TCP, UDP or SCTP; with NAT and DR
+// a group of IP PORT / IP-LAST PORT entries; with NAT also
 // `virtual_server fwmark N` (matched by `meta mark N`, any of TCP, UDP, SCTP, as IPVS finds a
 // fwmark service by its mark alone) and `virtual_server group NAME` (its IP PORT and IP-LAST PORT
 // entries as one set of address ranges . port, its fwmark entries as mark rules, all jumping to
@@ -59,14 +60,14 @@
 // connection). Reprogramming the table starts the maps empty (IPVS keeps templates of available
 // real servers).
 //
-// Refused (with the reason, at load — never approximated): lb_kind TUN, fwmark and group
-// services with DR (the mark is set after the netdev ingress hook), with persistence or with a
-// connection-count scheduler (counts are attributed per VIP:PORT), IPv6, port 0 on IP PORT
-// services, real servers of one fwmark/group service mixing port 0 and a port, lvs_sched other
-// than rr/wrr/sh/mh/dh for DR, DR real servers on another port than the service's, sched flags
-// but sh-port/mh-port (flag-2), an invalid persistence_granularity, and checkers that have no
-// prober yet (anything but TCP_CHECK, HTTP_GET, SSL_GET and MISC_CHECK); also a wrr period
-// longer than kMaxMapEntries.
+// Refused (with the reason, at load — never approximated): lb_kind TUN; with DR, fwmark services
+// and groups with fwmark entries (the mark is set after the netdev ingress hook); fwmark and group
+// services with persistence or a connection-count scheduler (both are followed per VIP:PORT);
+// IPv6; port 0 on IP PORT services; real servers of one fwmark/group service mixing port 0 and a
+// port; lvs_sched other than rr/wrr/sh/mh/dh for DR; DR real servers on another port than the
+// service's (a group's: than any entry's); sched flags but sh-port/mh-port (flag-2); an invalid
+// persistence_granularity; checkers that have no prober yet (anything but TCP_CHECK, HTTP_GET,
+// SSL_GET and MISC_CHECK); a wrr period longer than kMaxMapEntries.
 
 #include <map>
 #include <optional>

@@ -322,6 +322,36 @@ virtual_server 10.0.0.8 80 {
   real_server 10.1.0.1 80 {
   }
 }
+virtual_server_group dr1 {
+  10.0.0.40 80
+  10.0.0.41 443
+}
+virtual_server group dr1 {
+  lvs_sched sh
+  lb_kind DR
+  real_server 10.1.0.1 80 {
+  }
+}
+virtual_server_group dr2 {
+  10.0.0.60 80
+  10.0.0.61 443
+}
+virtual_server group dr2 {
+  lvs_sched mh
+  lb_kind DR
+  real_server 10.1.0.3 0 {
+  }
+}
+virtual_server_group marked {
+  10.0.0.50 80
+  fwmark 12
+}
+virtual_server group marked {
+  lvs_sched sh
+  lb_kind DR
+  real_server 10.1.0.1 80 {
+  }
+}
 )",
                                          "k.conf");
   ASSERT_TRUE(conf) << conf.error().message;
@@ -362,6 +392,16 @@ virtual_server 10.0.0.8 80 {
       << all;
   EXPECT_EQ(all.find("FWM 10"), std::string::npos) << all;    // mh, NAT, keeping the port: served
   EXPECT_EQ(all.find("10.0.0.8"), std::string::npos) << all;  // twos on NAT: served
+  // DR groups: every entry's port, or port 0; no fwmark entries.
+  EXPECT_NE(all.find("real_server 10.1.0.1:80: lb_kind DR forwards the frame unchanged, so the "
+                     "real server must listen on every entry's port (group dr1 has 443)"),
+            std::string::npos)
+      << all;
+  EXPECT_EQ(all.find("10.1.0.3"), std::string::npos) << all;  // port 0: the packet's port
+  EXPECT_EQ(all.find("[dr2]"), std::string::npos) << all;
+  EXPECT_NE(all.find("virtual_server_group marked with lb_kind DR has fwmark entries"),
+            std::string::npos)
+      << all;
   EXPECT_EQ(all.find("10.0.0.2"), std::string::npos) << all;  // NAT, rr, persistence: served
   EXPECT_NE(all.find("[10.0.0.4]:udp:80: lvs_sched wlc: DR forwards frames in the netdev family"),
             std::string::npos)
@@ -475,6 +515,22 @@ TEST(NftRuleset, DrSchedulersAndUnresolvedDestinations) {
   r = nft_ruleset({wrr}, {}, split);
   ASSERT_FALSE(r);
   EXPECT_NE(r.error().message.find("10.1.0.2 on eth1"), std::string::npos) << r.error().message;
+}
+
+TEST(NftRuleset, DrGroupAndMh) {
+  TableService grp = dr_service("mh", {1, 1});
+  grp.key = ServiceKey{ServiceKey::kGroup, {}, 0, "web", Protocol::kTcp};
+  grp.group = {GroupMember{ep("10.0.0.1", 80), 3}, GroupMember{ep("10.0.0.9", 80)}};
+  auto r = nft_ruleset({grp}, {}, hops_for(grp));
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_NE(r->find("    meta l4proto tcp ip daddr . th dport { 10.0.0.1-10.0.0.3 . 80, 10.0.0.9 . "
+                    "80 } ether saddr set 02:00:00:00:84:01 ether daddr set jhash ip saddr mod "
+                    "4093 seed 0x0 map { 0 : 02:00:00:00:83:0"),
+            std::string::npos)
+      << *r;
+  // A fwmark cannot be matched at ingress: refused (also at load, see above).
+  grp.group.push_back(GroupMember{{}, 0, 7});
+  EXPECT_FALSE(nft_ruleset({grp}, {}, hops_for(grp)));
 }
 
 TEST(NftRuleset, PersistenceNatRemembersTheClientsRealServer) {
