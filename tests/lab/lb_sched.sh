@@ -2,8 +2,8 @@
 # The schedulers and service kinds the nftables datapath gained beyond rr/wrr/sh/wlc, over three
 # `python3 -m http.server` real servers behind one `vnet vrrp` daemon (lb_kind NAT, the director
 # owns the VIPs). Asserts what a user relies on:
-#  - mh (10.80.0.100): 20 client addresses, 3 requests each: every client stays on one real
-#    server, and the clients spread over all three (each server has at least 3 of them);
+#  - mh (10.80.0.100): 40 client addresses, 3 requests each: every client stays on one real
+#    server, and the clients spread over all three (each server has at least 5 of them);
 #  - a fwmark service (mark 7 set by the director's firewall for 10.80.0.101:80, rr): 30 requests
 #    served, 10 ± 1 each; a VIP:PORT the firewall does not mark is not balanced;
 #  - a virtual_server_group (10.80.0.110-112 80 and fwmark 9 for 10.80.0.120:80, rr): every entry
@@ -73,16 +73,16 @@ tally() {
 
 # mh: 20 clients, 3 requests each.
 declare -A per=([r1]=0 [r2]=0 [r3]=0)
-for k in $(seq 10 29); do ip -n $C addr add 10.80.0.$k/24 dev eth0; done
-for k in $(seq 10 29); do
+for k in $(seq 10 49); do ip -n $C addr add 10.80.0.$k/24 dev eth0; done
+for k in $(seq 10 49); do
   got=$(for _ in 1 2 3; do get 10.80.0.100 10.80.0.$k; done | sort -u)
   [ "$(echo "$got" | wc -l)" = 1 ] && [ "$got" != x ] || fail "mh: client 10.80.0.$k moved or failed: $(echo $got)"
   per[$got]=$((per[$got] + 1))
 done
 echo "mh: clients per real server r1=${per[r1]} r2=${per[r2]} r3=${per[r3]}"
-[ "${per[r1]}" -ge 3 ] && [ "${per[r2]}" -ge 3 ] && [ "${per[r3]}" -ge 3 ] ||
-  fail "mh did not spread 20 clients: ${per[r1]}/${per[r2]}/${per[r3]}"
-pass "mh: 20 clients each kept one real server over 3 requests, spread ${per[r1]}/${per[r2]}/${per[r3]}"
+[ "${per[r1]}" -ge 5 ] && [ "${per[r2]}" -ge 5 ] && [ "${per[r3]}" -ge 5 ] ||
+  fail "mh did not spread 40 clients: ${per[r1]}/${per[r2]}/${per[r3]}"
+pass "mh: 40 clients each kept one real server over 3 requests, spread ${per[r1]}/${per[r2]}/${per[r3]}"
 
 # fwmark 7, rr.
 read -r a b c f <<<"$(tally 10.80.0.101 30)"
