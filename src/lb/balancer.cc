@@ -83,8 +83,14 @@ Result<void> apply_changes(Table& table, const std::vector<Change>& changes) {
     switch (c.kind) {
       case Change::kAddService:
         if (s) return fail("the service exists");
-        table.push_back(
-            {c.service, c.scheduler, c.forwarding, c.persistence, {}, c.persistence_granularity});
+        table.push_back({c.service,
+                         c.scheduler,
+                         c.forwarding,
+                         c.persistence,
+                         {},
+                         c.persistence_granularity,
+                         c.sched_flags,
+                         c.group});
         break;
       case Change::kEditService:
         if (!s) return fail("no such service");
@@ -92,6 +98,8 @@ Result<void> apply_changes(Table& table, const std::vector<Change>& changes) {
         s->forwarding = c.forwarding;
         s->persistence = c.persistence;
         s->persistence_granularity = c.persistence_granularity;
+        s->sched_flags = c.sched_flags;
+        s->group = c.group;
         break;
       case Change::kDelService:
         if (!s) return fail("no such service");
@@ -142,7 +150,14 @@ Table table_for(const LbConfig& config, const std::vector<std::vector<bool>>& al
                     vs.forwarding,
                     vs.persistence_timeout,
                     {},
-                    vs.persistence_timeout ? vs.persistence_granularity : ""};
+                    vs.persistence_timeout ? vs.persistence_granularity : "",
+                    vs.sched_flags,
+                    {}};
+    if (vs.key.kind == ServiceKey::kGroup) {
+      for (auto& g : config.groups) {
+        if (g.name == vs.key.group) ts.group = g.members;
+      }
+    }
     bool sorry = !quorum_up[s] && vs.sorry_server;
     for (size_t r = 0; r < vs.reals.size(); ++r) {
       const RealServerConfig& rs = vs.reals[r];
@@ -170,6 +185,8 @@ std::vector<Change> diff(const Table& from, const Table& to) {
     c.forwarding = s.forwarding;
     c.persistence = s.persistence;
     c.persistence_granularity = s.persistence_granularity;
+    c.sched_flags = s.sched_flags;
+    c.group = s.group;
     return c;
   };
   for (auto& t : to) {
@@ -193,7 +210,8 @@ std::vector<Change> diff(const Table& from, const Table& to) {
     }
     if (f && (f->scheduler != t.scheduler || f->forwarding != t.forwarding ||
               f->persistence != t.persistence ||
-              f->persistence_granularity != t.persistence_granularity)) {
+              f->persistence_granularity != t.persistence_granularity ||
+              f->sched_flags != t.sched_flags || f->group != t.group)) {
       out.push_back(service_change(Change::kEditService, t));
     }
   }

@@ -57,8 +57,10 @@ struct TableService {
   std::string scheduler;
   Forwarding forwarding = Forwarding::kNat;
   std::optional<Duration> persistence;
-  std::vector<TableDest> dests;         // sorted by address (one canonical order for comparison)
-  std::string persistence_granularity;  // as configured ("" = one client address)
+  std::vector<TableDest> dests;          // sorted by address (one canonical order for comparison)
+  std::string persistence_granularity;   // as configured ("" = one client address)
+  std::vector<std::string> sched_flags;  // as configured (mh-port, sh-port, ...)
+  std::vector<GroupMember> group;        // key.kind == kGroup: the virtual_server_group's entries
   friend bool operator==(const TableService&, const TableService&) = default;
 };
 
@@ -67,7 +69,7 @@ using Table = std::vector<TableService>;  // services in configuration order
 struct Change {
   enum Kind {
     kAddService,
-    kEditService,  // scheduler, forwarding or persistence changed
+    kEditService,  // scheduler, forwarding, persistence, flags or group entries changed
     kDelService,
     kAddDest,
     kEditDest,  // weight changed
@@ -87,6 +89,8 @@ struct Change {
   Forwarding forwarding = Forwarding::kNat;
   std::optional<Duration> persistence;
   std::string persistence_granularity;
+  std::vector<std::string> sched_flags;
+  std::vector<GroupMember> group;
   friend bool operator==(const Change&, const Change&) = default;
 };
 std::string to_string(const Change& c);  // "add dest 10.0.0.1:80 weight 1 to 10.0.0.100:80/TCP"

@@ -289,7 +289,9 @@ Status Director::program() {
 std::optional<Endpoint> Director::pick(const TableService& s) {
   auto& sched = conn_schedulers_[s.key];
   if (!sched || sched->name() != s.scheduler) {
-    auto made = make_scheduler(s.scheduler);
+    SchedulerOptions options;
+    options.seed = random_.between(0, UINT64_MAX);  // twos draws from the director's seed
+    auto made = make_scheduler(s.scheduler, options);
     if (!made) return std::nullopt;
     sched = std::move(*made);
   }
@@ -300,7 +302,11 @@ std::optional<Endpoint> Director::pick(const TableService& s) {
     dests.push_back(Dest{d.addr, d.weight, c.active, c.inactive});
   }
   sched->update(dests);
-  auto i = sched->schedule(dests, Flow{});
+  // The next connection to the service: its destination address is the VIP (lblc, lblcr).
+  Flow next;
+  next.daddr = s.key.addr;
+  next.now = loop_.clock().now();
+  auto i = sched->schedule(dests, next);
   if (!i) return std::nullopt;
   return dests[*i].addr;
 }

@@ -83,9 +83,9 @@ class Director {
   const Balancer* balancer() const { return balancer_.get(); }
   const LastResult* last(const CheckerRef& ref) const;
 
-  // Connection-count schedulers (lc, wlc, sed, nq, fo, ovf; lb/conn_counts.hh): whether the
-  // configuration has one, so connection-tracking events must be fed in (lb/conntrack.hh), and the
-  // feed.
+  // Connection-count schedulers (lc, wlc, sed, nq, fo, ovf, twos, lblc, lblcr; lb/conn_counts.hh):
+  // whether the configuration has one, so connection-tracking events must be fed in
+  // (lb/conntrack.hh), and the feed.
   bool follows_connections() const;
   void on_conn_event(const ConnEvent& e);
   void on_conn_resync(const std::vector<ConnEvent>& all);  // the whole table, after a loss

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 #include <numeric>
 
 #include "lb/keepalived_conf.hh"
@@ -36,9 +37,34 @@ std::string_view forwarding_word(Forwarding f) {
 }
 
 std::string name_of(std::string_view prefix, const ServiceKey& key) {
+  if (key.kind == ServiceKey::kFwmark) return fmt::format("{}_fwm_{}", prefix, key.fwmark);
+  if (key.kind == ServiceKey::kGroup) {
+    // nft names: letters, digits, '_'; other bytes of the group's name as their hex value.
+    std::string n;
+    for (unsigned char c : key.group) {
+      if (std::isalnum(c))
+        n += char(c);
+      else
+        n += fmt::format("_{:02x}", c);
+    }
+    return fmt::format("{}_grp_{}_{}", prefix, proto_word(key.protocol), n);
+  }
   std::string a = key.addr.address_string();
   std::replace(a.begin(), a.end(), '.', '_');
   return fmt::format("{}_{}_{}_{}", prefix, proto_word(key.protocol), a, key.addr.port);
+}
+
+// The transport protocols a fwmark matches: IPVS finds a fwmark service by the mark alone
+// (__ip_vs_svc_fwm_find) for every protocol it balances.
+constexpr const char* kAnyL4 = "meta l4proto { tcp, udp, sctp }";
+
+constexpr const char* kHashed = "rr, wrr, sh, mh and dh";
+
+// sh-port / mh-port (IP_VS_SVC_F_SCHED_SH_PORT = IP_VS_SVC_F_SCHED_MH_PORT = flag-2): hash the
+// client's port too.
+bool port_flag(std::string_view scheduler, std::string_view flag) {
+  if (scheduler != "sh" && scheduler != "mh") return false;
+  return flag == "flag-2" || flag == std::string(scheduler) + "-port";
 }
 
 }  // namespace
@@ -49,46 +75,105 @@ std::vector<std::string> nft_refusals(const LbConfig& config) {
     std::string at =
         fmt::format("{}: virtual_server {}: ", vs.where.str(), keepalived_vs_name(vs.key));
     auto refuse = [&](const std::string& why) { out.push_back(at + why); };
-    if (vs.key.kind != ServiceKey::kAddress) {
+    bool dr = vs.forwarding == Forwarding::kDr;
+    bool address = vs.key.kind == ServiceKey::kAddress;
+    const VirtualServerGroup* group = nullptr;
+    for (auto& g : config.groups) {
+      if (vs.key.kind == ServiceKey::kGroup && g.name == vs.key.group) group = &g;
+    }
+    if (vs.key.kind == ServiceKey::kFwmark && dr) {
       refuse(
-          "fwmark and group services need IPVS; the nftables datapath serves IP PORT services "
-          "only");
+          "fwmark with lb_kind DR: DR forwards frames at the netdev ingress hook, before the "
+          "firewall sets the mark; the nftables datapath serves fwmark services with NAT");
       continue;
     }
-    if (vs.key.addr.v6) refuse("IPv6: the nftables datapath serves IPv4 services only");
-    if (vs.key.addr.port == 0) refuse("port 0: the nftables datapath needs the service's port");
-    bool dr = vs.forwarding == Forwarding::kDr;
-    bool hashed = vs.scheduler == "rr" || vs.scheduler == "wrr" || vs.scheduler == "sh";
+    if (group && dr &&
+        std::any_of(group->members.begin(), group->members.end(),
+                    [](const GroupMember& m) { return m.fwmark != 0; })) {
+      refuse(fmt::format(
+          "virtual_server_group {} with lb_kind DR has fwmark entries: DR forwards frames at the "
+          "netdev ingress hook, before the firewall sets the mark (NAT serves them)",
+          group->name));
+      continue;
+    }
+    if (group) {
+      for (auto& m : group->members) {
+        if (m.fwmark) continue;
+        if (m.first.v6)
+          out.push_back(fmt::format(
+              "{}: virtual_server_group {}: {}: IPv6: the nftables datapath serves IPv4 only",
+              group->where.str(), group->name, m.first.address_string()));
+        else if (m.first.port == 0)
+          out.push_back(fmt::format(
+              "{}: virtual_server_group {}: {}: port 0: the nftables datapath needs the port",
+              group->where.str(), group->name, m.first.address_string()));
+      }
+    }
+    if (address && vs.key.addr.v6) refuse("IPv6: the nftables datapath serves IPv4 services only");
+    if (address && vs.key.addr.port == 0)
+      refuse("port 0: the nftables datapath needs the service's port");
+    bool hashed = hashed_scheduler(vs.scheduler);
     if (vs.forwarding == Forwarding::kTun)
       refuse("lb_kind TUN: the nftables datapath does NAT and DR only (no ipip encapsulation)");
     if (dr && !hashed)
       refuse(fmt::format(
           "lvs_sched {}: DR forwards frames in the netdev family, outside connection tracking; "
-          "it has rr, wrr and sh (by a hash of the flow)",
-          vs.scheduler));
+          "it has {} (by a hash of the flow)",
+          vs.scheduler, kHashed));
     else if (!hashed && !follows_connections(vs.scheduler))
+      refuse(fmt::format("lvs_sched {}: not an IPVS scheduler the nftables datapath has",
+                         vs.scheduler));
+    else if (!address && follows_connections(vs.scheduler))
       refuse(fmt::format(
-          "lvs_sched {}: the nftables datapath has rr, wrr, sh, lc, wlc, sed, nq, fo and ovf",
-          vs.scheduler));
-    if (!vs.sched_flags.empty())
-      refuse("scheduler flags (" + vs.sched_flags.front() + "): not in the nftables datapath");
+          "lvs_sched {} on a fwmark or group service: connection counts are followed per "
+          "VIP:PORT (lb/conn_counts.hh), so these services have {} only",
+          vs.scheduler, kHashed));
+    for (auto& f : vs.sched_flags) {
+      if (port_flag(vs.scheduler, f)) continue;
+      refuse(fmt::format(
+          "scheduler flag {}: not in the nftables datapath (it has mh-port with mh and sh-port "
+          "with sh, also written flag-2)",
+          f));
+    }
+    if (vs.persistence_timeout && !address)
+      refuse(
+          "persistence_timeout on a fwmark or group service: the nftables datapath keeps "
+          "persistence per VIP:PORT service only");
     if (vs.persistence_timeout && !persistence_mask(vs.persistence_granularity))
       refuse(fmt::format(
           "persistence_granularity '{}': expected an IPv4 netmask (255.255.255.0) or a prefix "
           "length (0-32)",
           vs.persistence_granularity));
+    // fwmark and group services may keep the packet's port (real servers on port 0, as IPVS
+    // does), but then every real server must: one DNAT map holds addresses or address . port.
+    bool keep_port = !address && !vs.reals.empty() && vs.reals.front().addr.port == 0;
     auto check_real = [&](const Endpoint& e, const Where& w, std::string_view what) {
       if (e.v6)
         out.push_back(fmt::format("{}: {} {}: IPv6: the nftables datapath serves IPv4 only",
                                   w.str(), what, e.to_string()));
-      if (e.port == 0)
+      if (e.port == 0 && address)
         out.push_back(fmt::format("{}: {} {}: port 0: the nftables datapath needs a port", w.str(),
                                   what, e.to_string()));
-      if (dr && e.port != 0 && e.port != vs.key.addr.port)
+      else if (!address && (e.port == 0) != keep_port)
+        out.push_back(fmt::format(
+            "{}: {} {}: a fwmark or group service's real servers all keep the packet's port "
+            "(port 0) or all name one: the nftables datapath rewrites them with one map",
+            w.str(), what, e.to_string()));
+      if (dr && address && e.port != 0 && e.port != vs.key.addr.port)
         out.push_back(fmt::format(
             "{}: {} {}: lb_kind DR forwards the frame unchanged, so the real server must listen "
             "on the service's port {}",
             w.str(), what, e.to_string(), vs.key.addr.port));
+      if (dr && group && e.port != 0) {
+        for (auto& m : group->members) {
+          if (m.first.port == e.port) continue;
+          out.push_back(fmt::format(
+              "{}: {} {}: lb_kind DR forwards the frame unchanged, so the real server must "
+              "listen on every entry's port (group {} has {}); port 0 keeps the packet's port",
+              w.str(), what, e.to_string(), group->name, m.first.port));
+          break;
+        }
+      }
     };
     if (vs.sorry_server) check_real(*vs.sorry_server, vs.where, "sorry_server");
     long sum = 0, g = 0;
@@ -149,6 +234,12 @@ Result<std::vector<Endpoint>> nft_slots(const TableService& s) {
         p = (p + 1) % dests.size();
       }
     }
+  } else if (s.scheduler == "mh") {
+    // ip_vs_mh_populate(): IPVS's default table size, slots in proportion to weight.
+    for (int d : maglev_table(dests, kMhSlots)) slots.push_back(dests[size_t(d)].addr);
+  } else if (s.scheduler == "dh") {
+    // ip_vs_dh_reassign(): one bucket per destination in turn, weights ignored.
+    for (int d : dest_hash_table(dests)) slots.push_back(dests[size_t(d)].addr);
   } else {
     return make_error(EINVAL, "{}: lvs_sched {} is not in the nftables datapath", s.key.str(),
                       s.scheduler);
@@ -158,7 +249,13 @@ Result<std::vector<Endpoint>> nft_slots(const TableService& s) {
 
 bool follows_connections(std::string_view scheduler) {
   return scheduler == "lc" || scheduler == "wlc" || scheduler == "sed" || scheduler == "nq" ||
-         scheduler == "fo" || scheduler == "ovf";
+         scheduler == "fo" || scheduler == "ovf" || scheduler == "twos" || scheduler == "lblc" ||
+         scheduler == "lblcr";
+}
+
+bool hashed_scheduler(std::string_view scheduler) {
+  return scheduler == "rr" || scheduler == "wrr" || scheduler == "sh" || scheduler == "mh" ||
+         scheduler == "dh";
 }
 
 std::optional<uint32_t> persistence_mask(std::string_view g) {
@@ -203,6 +300,52 @@ std::string service_match(const ServiceKey& key) {
                      key.addr.port);
 }
 
+// What selects a service's packets, one rule each: its VIP:PORT; its mark (any protocol); for a
+// group, one set of its VIP:PORT entries (ranges as address ranges) and one rule per fwmark.
+std::vector<std::string> service_matches(const TableService& s) {
+  if (s.key.kind == ServiceKey::kAddress) return {service_match(s.key)};
+  if (s.key.kind == ServiceKey::kFwmark)
+    return {fmt::format("meta mark {:#010x} {}", s.key.fwmark, kAnyL4)};
+  std::vector<std::string> out;
+  std::string set;
+  for (auto& m : s.group) {
+    if (m.fwmark) {
+      out.push_back(fmt::format("meta mark {:#010x} {}", m.fwmark, kAnyL4));
+      continue;
+    }
+    std::string addr = m.first.address_string();
+    if (m.range_end) {
+      packet::Ipv4Address last{(m.first.v4.value & ~0xffu) | (m.range_end & 0xffu)};
+      addr += "-" + last.to_string();
+    }
+    set += fmt::format("{}{} . {}", set.empty() ? "" : ", ", addr, m.first.port);
+  }
+  if (!set.empty())
+    out.insert(out.begin(), fmt::format("meta l4proto {} ip daddr . th dport {{ {} }}",
+                                        proto_word(s.key.protocol), set));
+  return out;
+}
+
+// "10.1.0.1 . 8000" in a map; "10.1.0.1" when the real server keeps the packet's port (port 0).
+std::string map_target(const Endpoint& e) {
+  if (e.port == 0) return e.address_string();
+  return fmt::format("{} . {}", e.address_string(), e.port);
+}
+
+// The hash that picks a slot of a hashing scheduler: sh and mh by the client (and its port with
+// sh-port / mh-port), dh by the packet's destination; rr and wrr in DR by the flow.
+std::string slot_hash(const TableService& s, size_t slots) {
+  bool has_port_flag = false;
+  for (auto& f : s.sched_flags) has_port_flag |= port_flag(s.scheduler, f);
+  std::string sport = s.key.kind == ServiceKey::kAddress
+                          ? fmt::format("{} sport", proto_word(s.key.protocol))
+                          : std::string("th sport");
+  if (s.scheduler == "dh") return fmt::format("jhash ip daddr mod {} seed 0x0", slots);
+  if ((s.scheduler == "sh" || s.scheduler == "mh") && !has_port_flag)
+    return fmt::format("jhash ip saddr mod {} seed 0x0", slots);
+  return fmt::format("jhash ip saddr . {} mod {} seed 0x0", sport, slots);
+}
+
 // "ip saddr" or "ip saddr & 255.255.255.0": the persistence key.
 std::string persistence_key(const TableService& s) {
   uint32_t m = persistence_mask(s.persistence_granularity).value_or(0xffffffffu);
@@ -218,13 +361,6 @@ long timeout_seconds(const TableService& s) {
 std::string persist_map(const TableService& s, std::string_view data) {
   return fmt::format("  map {} {{\n    type ipv4_addr : {}; flags timeout; timeout {}s;\n  }}\n",
                      name_of("persist", s.key), data, timeout_seconds(s));
-}
-
-// The hash a DR flow is keyed on: the client for sh, the client and its port otherwise.
-std::string dr_hash(const TableService& s, size_t slots) {
-  if (s.scheduler == "sh") return fmt::format("jhash ip saddr mod {} seed 0x0", slots);
-  return fmt::format("jhash ip saddr . {} sport mod {} seed 0x0", proto_word(s.key.protocol),
-                     slots);
 }
 
 struct DrParts {
@@ -257,13 +393,13 @@ Status dr_service(const TableService& s, const DrHops& hops, DrParts& out) {
     std::string map;
     for (size_t i = 0; i < slots->size(); ++i)
       map += fmt::format("{}{} : {}", i ? ", " : "", i, hops.at((*slots)[i]).mac.to_string());
-    choose = fmt::format("{} map {{ {} }}", dr_hash(s, slots->size()), map);
+    choose = fmt::format("{} map {{ {} }}", slot_hash(s, slots->size()), map);
   }
   std::string fwd = fmt::format("fwd to \"{}\"", dev);
   std::string src = fmt::format("ether saddr set {} ", hops.at(slots->front()).ifmac.to_string());
   if (!s.persistence) {
-    out.rules +=
-        fmt::format("    {} {}ether daddr set {} {}\n", service_match(s.key), src, choose, fwd);
+    out.rules += fmt::format("    {} {}ether daddr set {} {}\n", service_matches(s).front(), src,
+                             choose, fwd);
     return {};
   }
   std::string map = name_of("persist", s.key), chain = name_of("svc", s.key);
@@ -277,7 +413,7 @@ Status dr_service(const TableService& s, const DrHops& hops, DrParts& out) {
       "    {}ether daddr set {} {} {}\n"
       "  }}\n",
       chain, src, key, map, remember, fwd, src, choose, remember, fwd);
-  out.rules += fmt::format("    {} goto {}\n", service_match(s.key), chain);
+  out.rules += fmt::format("    {} goto {}\n", service_matches(s).front(), chain);
   return {};
 }
 
@@ -286,17 +422,28 @@ Status dr_service(const TableService& s, const DrHops& hops, DrParts& out) {
 Result<std::string> nft_ruleset(const Table& table, const Picks& picks, const DrHops& hops) {
   std::string rules, maps, remember;
   DrParts dr;
+  std::string chains;
   for (auto& s : table) {
-    if (s.key.kind != ServiceKey::kAddress || s.key.addr.v6)
-      return make_error(EINVAL, "{}: not in the nftables datapath", s.key.str());
+    if (s.key.kind == ServiceKey::kAddress && s.key.addr.v6)
+      return make_error(EINVAL, "{}: IPv6 is not in the nftables datapath", s.key.str());
     if (s.forwarding == Forwarding::kDr) {
+      bool marks = s.key.kind == ServiceKey::kFwmark ||
+                   std::any_of(s.group.begin(), s.group.end(),
+                               [](const GroupMember& m) { return m.fwmark != 0; });
+      if (marks) return make_error(EINVAL, "{}: lb_kind DR cannot match a fwmark", s.key.str());
       if (auto st = dr_service(s, hops, dr); !st) return st.error();
       continue;
     }
     if (s.forwarding != Forwarding::kNat)
       return make_error(EINVAL, "{}: lb_kind {} is not in the nftables datapath", s.key.str(),
                         forwarding_word(s.forwarding));
-    std::string match = service_match(s.key);
+    bool address = s.key.kind == ServiceKey::kAddress;
+    if (!address && (s.persistence || follows_connections(s.scheduler)))
+      return make_error(EINVAL,
+                        "{}: persistence and lvs_sched {} are per VIP:PORT service in the "
+                        "nftables datapath",
+                        s.key.str(), s.scheduler);
+    std::string match = address ? service_match(s.key) : std::string();
     if (s.persistence) {
       // A known client goes to its real server; the choice of a new one is recorded after DNAT.
       std::string map = name_of("persist", s.key), key = persistence_key(s);
@@ -322,19 +469,29 @@ Result<std::string> nft_ruleset(const Table& table, const Picks& picks, const Dr
     auto slots = nft_slots(s);
     if (!slots) return slots.error();
     if (slots->empty()) continue;  // no destination: nothing rewritten
+    std::string dnat;
     if (slots->size() == 1) {
-      rules += fmt::format("    {} dnat ip to {}\n", match, slots->front().to_string());
+      const Endpoint& e = slots->front();
+      dnat = e.port ? fmt::format("dnat ip to {}", e.to_string())
+                    : fmt::format("dnat ip to {}", e.address_string());
+    } else {
+      std::string map;
+      for (size_t i = 0; i < slots->size(); ++i)
+        map += fmt::format("{}{} : {}", i ? ", " : "", i, map_target((*slots)[i]));
+      std::string key = s.scheduler == "rr" || s.scheduler == "wrr"
+                            ? fmt::format("numgen inc mod {}", slots->size())
+                            : slot_hash(s, slots->size());
+      dnat = fmt::format("dnat ip to {} map {{ {} }}", key, map);
+    }
+    if (address) {
+      rules += fmt::format("    {} {}\n", match, dnat);
       continue;
     }
-    std::string map;
-    for (size_t i = 0; i < slots->size(); ++i) {
-      map += fmt::format("{}{} : {} . {}", i ? ", " : "", i, (*slots)[i].address_string(),
-                         (*slots)[i].port);
-    }
-    std::string key = s.scheduler == "sh"
-                          ? fmt::format("jhash ip saddr mod {} seed 0x0", slots->size())
-                          : fmt::format("numgen inc mod {}", slots->size());
-    rules += fmt::format("    {} dnat ip to {} map {{ {} }}\n", match, key, map);
+    // Several matches share one choice (one numgen counter): a chain they jump to. A port
+    // mapping needs the transport protocol in the chain's own rule.
+    std::string chain = name_of("svc", s.key);
+    chains += fmt::format("  chain {} {{\n    {} {}\n  }}\n", chain, kAnyL4, dnat);
+    for (auto& m : service_matches(s)) rules += fmt::format("    {} goto {}\n", m, chain);
   }
   std::string out = fmt::format(
       "table ip {0} {{}}\n"
@@ -342,7 +499,7 @@ Result<std::string> nft_ruleset(const Table& table, const Picks& picks, const Dr
       "table netdev {3} {{}}\n"
       "delete table netdev {3}\n"
       "table ip {0} {{\n"
-      "{2}"
+      "{2}{4}"
       "  chain services {{\n"
       "{1}"
       "  }}\n"
@@ -354,7 +511,7 @@ Result<std::string> nft_ruleset(const Table& table, const Picks& picks, const Dr
       "    type nat hook output priority -100; policy accept;\n"
       "    jump services\n"
       "  }}\n",
-      kNftTable, rules, maps, kNftDrTable);
+      kNftTable, rules, maps, kNftDrTable, chains);
   if (!remember.empty()) {
     out += fmt::format(
         "  chain remember {{\n"

@@ -3,7 +3,13 @@
 // serve (nft_refusals()) and the ruleset that serves a Table (nft_ruleset()), for kernels without
 // the ip_vs module. The daemon loads the ruleset with libnftables in one transaction.
 //
-// What it serves: `virtual_server IP PORT` over IPv4, protocol TCP, UDP or SCTP.
+// What it serves: `virtual_server IP PORT` over IPv4, protocol TCP, UDP or SCTP; with NAT and DR
+// a group of IP PORT / IP-LAST PORT entries; with NAT also
+// `virtual_server fwmark N` (matched by `meta mark N`, any of TCP, UDP, SCTP, as IPVS finds a
+// fwmark service by its mark alone) and `virtual_server group NAME` (its IP PORT and IP-LAST PORT
+// entries as one set of address ranges . port, its fwmark entries as mark rules, all jumping to
+// one chain that makes the service's single choice). Real servers of fwmark and group services
+// may keep the packet's port (port 0, DNAT to the address alone), all of them or none.
 //
 // lb_kind NAT (`table ip vnet_lb`): DNAT rewrites the destination to the real server's address
 // and port (a chain hooked at prerouting for forwarded traffic and at output for the director's
@@ -17,11 +23,16 @@
 //         (each destination takes `weight` consecutive buckets in turn). The bucket a client
 //         lands in differs from IPVS's (jhash, not hash_32); the spread and stickiness are the
 //         same. Destinations with weight 0 are left out of the buckets.
-//  - lc, wlc, sed, nq, fo, ovf: a map with one element, the real server the scheduler
-//  (lb/scheduler.hh)
-//         picks with the connection counts followed from connection tracking
-//         (lb/conn_counts.hh, which states the approximation); the daemon rewrites it as the
-//         counts change.
+//  - mh:  `jhash ip saddr mod 4093` (with mh-port: `. th sport`) over the Maglev table ip_vs_mh.c
+//         builds (lb/scheduler.hh maglev_table(): IPVS's size and population, its own hash);
+//  - dh:  `jhash ip daddr mod 256` over ip_vs_dh.c's buckets (one per destination in turn). For
+//         a VIP:PORT service every packet has the same destination, so one real server takes
+//         the whole service — IPVS's dh does the same; it spreads only fwmark / group services;
+//  - lc, wlc, sed, nq, fo, ovf, twos, lblc, lblcr: a map with one element, the real server the
+//         scheduler (lb/scheduler.hh) picks with the connection counts followed from connection
+//         tracking (lb/conn_counts.hh, which states the approximation); the daemon rewrites it
+//         as the counts change. twos draws anew at each rewrite; lblc and lblcr key their
+//         entry on the VIP (the packet's destination address). VIP:PORT services only.
 // A service with no destination is not rewritten (IPVS answers "no destination available"); a
 // sorry server is an ordinary destination.
 //
@@ -34,8 +45,8 @@
 //  - rr, wrr: `jhash ip saddr . th sport mod N` over the same slots as NAT (one per destination,
 //         or one wrr period): each flow lands on a fixed slot, so the spread follows the weights
 //         statistically but is not IPVS's exact rotation (an approximation, stated in the docs);
-//  - sh:  `jhash ip saddr mod 256` over the sh buckets: IPVS sh's semantics (one client, one
-//         real server, weight-proportional buckets).
+//  - sh, mh, dh: the NAT hash over the same slots: IPVS's semantics (sh, mh: one client, one
+//         real server, weight-proportional slots; dh: one destination address, one server).
 // The real server's MAC and device come from the caller (DrHops, resolved by the daemon from the
 // route and neighbour tables); a destination without a hop is left out of the slots. Any table
 // change re-hashes: unlike IPVS, flows in progress may move to another real server.
@@ -49,11 +60,14 @@
 // connection). Reprogramming the table starts the maps empty (IPVS keeps templates of available
 // real servers).
 //
-// Refused (with the reason, at load — never approximated): lb_kind TUN, fwmark and group
-// services, IPv6, port 0, lvs_sched other than rr/wrr/sh/lc/wlc/sed/nq/fo/ovf (NAT) or rr/wrr/sh
-// (DR), DR real servers on another port than the service's, sched flags, an invalid
-// persistence_granularity, and checkers that have no prober yet (BFD_CHECK); also a wrr period
-// longer than kMaxMapEntries.
+// Refused (with the reason, at load — never approximated): lb_kind TUN; with DR, fwmark services
+// and groups with fwmark entries (the mark is set after the netdev ingress hook); fwmark and group
+// services with persistence or a connection-count scheduler (both are followed per VIP:PORT);
+// IPv6; port 0 on IP PORT services; real servers of one fwmark/group service mixing port 0 and a
+// port; lvs_sched other than rr/wrr/sh/mh/dh for DR; DR real servers on another port than the
+// service's (a group's: than any entry's); sched flags but sh-port/mh-port (flag-2); an invalid
+// persistence_granularity; checkers that have no prober yet (BFD_CHECK); a wrr period longer
+// than kMaxMapEntries.
 
 #include <map>
 #include <optional>
@@ -71,7 +85,8 @@ namespace vnet::lb {
 inline constexpr const char* kNftTable = "vnet_lb";       // table ip vnet_lb
 inline constexpr const char* kNftDrTable = "vnet_lb_dr";  // table netdev vnet_lb_dr
 inline constexpr size_t kMaxMapEntries = 4096;
-inline constexpr size_t kShBuckets = 256;  // ip_vs_sh.c IP_VS_SH_TAB_SIZE
+inline constexpr size_t kShBuckets = 256;   // ip_vs_sh.c IP_VS_SH_TAB_SIZE
+inline constexpr uint32_t kMhSlots = 4093;  // ip_vs_mh.c: primes[CONFIG_IP_VS_MH_TAB_INDEX - 8]
 
 // One message per refused item: "FILE:LINE: virtual_server [10.0.0.1]:tcp:80: lb_kind DR: ...".
 std::vector<std::string> nft_refusals(const LbConfig& config);
@@ -95,9 +110,11 @@ using DrHops = std::map<Endpoint, DrHop>;  // keyed by the destination
 // dotted mask ("255.255.255.0") or a prefix length ("24"). nullopt for anything else.
 std::optional<uint32_t> persistence_mask(std::string_view granularity);
 
-// lc, wlc, sed, nq, fo and ovf: the datapath's choice for a new connection is kept by the daemon (a
-// Picks entry per service with a destination).
+// lc, wlc, sed, nq, fo, ovf, twos, lblc and lblcr: the datapath's choice for a new connection is
+// kept by the daemon (a Picks entry per service with a destination).
 bool follows_connections(std::string_view scheduler);
+// rr, wrr, sh, mh and dh: the choice is a map the ruleset holds (nft_slots()).
+bool hashed_scheduler(std::string_view scheduler);
 using Picks = std::map<ServiceKey, Endpoint>;
 // The name of a connection-count service's map: "pick_tcp_10_0_0_1_80".
 std::string nft_pick_map(const ServiceKey& key);

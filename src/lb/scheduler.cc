@@ -1,6 +1,8 @@
 #include "lb/scheduler.hh"
 
 #include <algorithm>
+#include <array>
+#include <map>
 #include <numeric>
 
 #include <fmt/format.h>
@@ -366,7 +368,249 @@ class Maglev final : public Scheduler {
   std::vector<int> lookup_;
 };
 
+// ip_vs_dh.c: 256 buckets, destinations in turn; the packet's destination address picks one. A
+// bucket whose destination is unavailable (weight 0, overloaded) schedules nothing.
+class DestinationHash final : public Scheduler {
+ public:
+  std::string_view name() const override { return "dh"; }
+  void update(std::span<const Dest> dests) override { buckets_ = dest_hash_table(dests); }
+  std::optional<size_t> schedule(std::span<const Dest> dests, const Flow& flow) override {
+    int d = buckets_[dest_hash_bucket(flow.daddr.fold())];
+    if (d < 0 || !available(dests[size_t(d)])) return std::nullopt;
+    return size_t(d);
+  }
+
+ private:
+  std::vector<int> buckets_ = std::vector<int>(kDestHashBuckets, -1);
+};
+
+// ip_vs_twos.c (power of two choices, Mitzenmacher): two weighted random draws r1, r2 in
+// [0, Σ weight] over the available destinations; the first destination at which the running
+// sum of weights reaches r is that draw's choice; the second choice wins when its overhead per
+// weight is lower (weight2 × overhead1 > weight1 × overhead2).
+class PowerOfTwo final : public Scheduler {
+ public:
+  explicit PowerOfTwo(uint64_t seed) : random_(seed) {}
+  std::string_view name() const override { return "twos"; }
+  void update(std::span<const Dest>) override {}
+  std::optional<size_t> schedule(std::span<const Dest> dests, const Flow&) override {
+    int64_t total = 0;
+    std::optional<size_t> choice1, choice2;
+    for (size_t i = 0; i < dests.size(); ++i) {
+      if (!dests[i].overloaded && dests[i].weight > 0) {
+        total += dests[i].weight;
+        choice1 = i;
+      }
+    }
+    if (!choice1) return std::nullopt;
+    total += 1;  // "inclusive from 0 to total_weight"
+    // get_random_u32() % total_weight
+    int64_t r1 = int64_t(random_.between(0, 0xffffffffu) % uint64_t(total));
+    int64_t r2 = int64_t(random_.between(0, 0xffffffffu) % uint64_t(total));
+    int64_t w1 = -1, w2 = -1, oh1 = 0, oh2 = 0;
+    for (size_t i = 0; i < dests.size(); ++i) {
+      if (dests[i].overloaded || dests[i].weight <= 0) continue;
+      r1 -= dests[i].weight;
+      r2 -= dests[i].weight;
+      if (r1 <= 0 && w1 == -1) {
+        choice1 = i;
+        w1 = dests[i].weight;
+        oh1 = conn_overhead(dests[i]);
+      }
+      if (r2 <= 0 && w2 == -1) {
+        choice2 = i;
+        w2 = dests[i].weight;
+        oh2 = conn_overhead(dests[i]);
+      }
+      if (w1 != -1 && w2 != -1) break;
+    }
+    if (choice2 && w2 * oh1 > w1 * oh2) choice1 = choice2;
+    return choice1;
+  }
+
+ private:
+  Random random_;
+};
+
+// wlc's choice as ip_vs_lblc.c / ip_vs_lblcr.c write it (__ip_vs_lblc_schedule): the first
+// non-overloaded destination with weight > 0, then any later non-overloaded one with a lower
+// overhead / weight.
+std::optional<size_t> least_weighted(std::span<const Dest> dests) {
+  size_t i = 0;
+  while (i < dests.size() && (dests[i].overloaded || dests[i].weight <= 0)) ++i;
+  if (i == dests.size()) return std::nullopt;
+  size_t least = i;
+  int64_t loh = conn_overhead(dests[i]);
+  for (++i; i < dests.size(); ++i) {
+    if (dests[i].overloaded) continue;
+    int64_t doh = conn_overhead(dests[i]);
+    if (loh * dests[i].weight > doh * dests[least].weight) {
+      least = i;
+      loh = doh;
+    }
+  }
+  return least;
+}
+
+// ip_vs_lblc.c is_overloaded(): more active connections than weight while some destination is
+// below half its weight.
+bool locality_overloaded(const Dest& d, std::span<const Dest> dests) {
+  if (d.active <= d.weight) return false;
+  return std::any_of(dests.begin(), dests.end(),
+                     [](const Dest& o) { return int64_t(o.active) * 2 < o.weight; });
+}
+
+std::optional<size_t> index_of(std::span<const Dest> dests, const Endpoint& addr) {
+  for (size_t i = 0; i < dests.size(); ++i) {
+    if (dests[i].addr == addr) return i;
+  }
+  return std::nullopt;
+}
+
+// ip_vs_lblc.c (locality-based least-connection): a table from the packet's destination address
+// to the real server it was last given; kept while that server is available and not overloaded,
+// else the destination address gets least_weighted()'s choice. Entries unused for `expiration`
+// are forgotten (ip_vs_lblc_full_check). A removed destination's entries stay and are
+// rescheduled when next used (IPVS: the destination is in the trash, not available).
+class LocalityLeastConnection final : public Scheduler {
+ public:
+  explicit LocalityLeastConnection(Duration expiration) : expiration_(expiration) {}
+  std::string_view name() const override { return "lblc"; }
+  void update(std::span<const Dest>) override {}
+  std::optional<size_t> schedule(std::span<const Dest> dests, const Flow& flow) override {
+    auto it = table_.find(flow.daddr);
+    if (it != table_.end() && flow.now - it->second.lastuse > expiration_) {
+      table_.erase(it);
+      it = table_.end();
+    }
+    if (it != table_.end()) {
+      it->second.lastuse = flow.now;
+      auto i = index_of(dests, it->second.dest);
+      if (i && dests[*i].weight > 0 && !locality_overloaded(dests[*i], dests)) return i;
+    }
+    auto least = least_weighted(dests);
+    if (!least) return std::nullopt;
+    table_[flow.daddr] = Entry{dests[*least].addr, flow.now};  // ip_vs_lblc_new
+    return least;
+  }
+
+ private:
+  struct Entry {
+    Endpoint dest;
+    TimePoint lastuse;
+  };
+  Duration expiration_;
+  std::map<Endpoint, Entry> table_;
+};
+
+// ip_vs_lblcr.c (lblc with replication): each destination address has a set of real servers,
+// the newest first (list_add_rcu). The set's least loaded member serves (ip_vs_dest_set_min);
+// when it is overloaded, least_weighted()'s choice joins the set and serves. A set of more than
+// one member unchanged for `expiration` loses its most loaded member (ip_vs_dest_set_max).
+class LocalityLeastConnectionReplicated final : public Scheduler {
+ public:
+  explicit LocalityLeastConnectionReplicated(Duration expiration) : expiration_(expiration) {}
+  std::string_view name() const override { return "lblcr"; }
+  void update(std::span<const Dest>) override {}
+  std::optional<size_t> schedule(std::span<const Dest> dests, const Flow& flow) override {
+    auto it = table_.find(flow.daddr);
+    if (it != table_.end() && flow.now - it->second.lastuse > expiration_) {
+      table_.erase(it);
+      it = table_.end();
+    }
+    if (it == table_.end()) {
+      auto least = least_weighted(dests);
+      if (!least) return std::nullopt;
+      table_[flow.daddr] = Entry{{dests[*least].addr}, flow.now, flow.now};
+      return least;
+    }
+    Entry& en = it->second;
+    en.lastuse = flow.now;
+    std::optional<size_t> dest = set_min(en, dests);
+    if (en.set.size() > 1 && flow.now - en.lastmod > expiration_) {
+      if (auto m = set_max(en, dests)) {
+        std::erase(en.set, dests[*m].addr);  // ip_vs_dest_set_erase
+        en.lastmod = flow.now;
+      }
+    }
+    if (dest && !locality_overloaded(dests[*dest], dests)) return dest;
+    auto least = least_weighted(dests);
+    if (!least) return std::nullopt;
+    if (std::find(en.set.begin(), en.set.end(), dests[*least].addr) == en.set.end()) {
+      en.set.insert(en.set.begin(), dests[*least].addr);  // ip_vs_dest_set_insert: at the head
+      en.lastmod = flow.now;
+    }
+    return least;
+  }
+
+ private:
+  struct Entry {
+    std::vector<Endpoint> set;  // newest first
+    TimePoint lastuse, lastmod;
+  };
+  // ip_vs_dest_set_min: the first available member with weight > 0, then any later available
+  // non-overloaded one with a lower overhead / weight.
+  static std::optional<size_t> set_min(const Entry& en, std::span<const Dest> dests) {
+    std::optional<size_t> least;
+    int64_t loh = 0;
+    for (auto& a : en.set) {
+      auto i = index_of(dests, a);
+      if (!i || dests[*i].overloaded) continue;
+      int64_t doh = conn_overhead(dests[*i]);
+      if (!least) {
+        if (dests[*i].weight > 0) {
+          least = i;
+          loh = doh;
+        }
+      } else if (loh * dests[*i].weight > doh * dests[*least].weight) {
+        least = i;
+        loh = doh;
+      }
+    }
+    return least;
+  }
+  // ip_vs_dest_set_max: the first member with weight > 0, then any later one with weight > 0 and
+  // a higher overhead / weight.
+  static std::optional<size_t> set_max(const Entry& en, std::span<const Dest> dests) {
+    std::optional<size_t> most;
+    int64_t moh = 0;
+    for (auto& a : en.set) {
+      auto i = index_of(dests, a);
+      if (!i || dests[*i].weight <= 0) continue;
+      int64_t doh = conn_overhead(dests[*i]);
+      if (!most || moh * dests[*i].weight < doh * dests[*most].weight) {
+        most = i;
+        moh = doh;
+      }
+    }
+    return most;
+  }
+  Duration expiration_;
+  std::map<Endpoint, Entry> table_;
+};
+
+int maglev_bits(uint32_t size) {
+  const auto* p = std::find(std::begin(kMaglevPrimes), std::end(kMaglevPrimes), size);
+  int index = int(p - std::begin(kMaglevPrimes)) + 8;  // CONFIG_IP_VS_MH_TAB_INDEX
+  return index / 2;
+}
+
 }  // namespace
+
+std::vector<int> maglev_table(std::span<const Dest> dests, uint32_t size) {
+  SchedulerOptions o;
+  o.mh_table_size = size;
+  Maglev m(o, maglev_bits(size));
+  m.update(dests);
+  return m.table();
+}
+
+std::vector<int> dest_hash_table(std::span<const Dest> dests) {
+  std::vector<int> buckets(kDestHashBuckets, -1);
+  if (dests.empty()) return buckets;
+  for (uint32_t i = 0; i < kDestHashBuckets; ++i) buckets[i] = int(i % dests.size());
+  return buckets;
+}
 
 uint32_t source_hash_bucket(const Flow& flow, bool use_port) {
   uint32_t key = flow.client.fold() + (use_port ? flow.client.port : 0);
@@ -398,14 +642,17 @@ Result<std::unique_ptr<Scheduler>> make_scheduler(std::string_view name,
                                        "4093, 8191, 16381, 32749, 65521, 131071",
                                        options.mh_table_size)};
     }
-    int index = int(p - std::begin(kMaglevPrimes)) + 8;  // CONFIG_IP_VS_MH_TAB_INDEX
-    return std::unique_ptr<Scheduler>(new Maglev(options, index / 2));
+    return std::unique_ptr<Scheduler>(new Maglev(options, maglev_bits(options.mh_table_size)));
   }
-  return Error{
-      EINVAL,
-      fmt::format(
-          "unknown scheduler '{}': expected one of rr, wrr, lc, wlc, sed, nq, fo, ovf, sh, mh",
-          name)};
+  if (name == "dh") return std::unique_ptr<Scheduler>(new DestinationHash());
+  if (name == "twos") return std::unique_ptr<Scheduler>(new PowerOfTwo(options.seed));
+  if (name == "lblc")
+    return std::unique_ptr<Scheduler>(new LocalityLeastConnection(options.expiration));
+  if (name == "lblcr")
+    return std::unique_ptr<Scheduler>(new LocalityLeastConnectionReplicated(options.expiration));
+  return Error{EINVAL, fmt::format("unknown scheduler '{}': expected one of rr, wrr, lc, wlc, "
+                                   "lblc, lblcr, dh, sh, sed, nq, fo, ovf, mh, twos",
+                                   name)};
 }
 
 }  // namespace vnet::lb

@@ -16,7 +16,14 @@
 // a 64-bit mix of our own in place of hsiphash, so its table is a Maglev table with the same
 // size and properties, not bit-identical to the kernel's (anchors §4(d) calls that a stretch).
 //
-// Not thread-safe; one per service per datapath thread. Seeded: nothing here draws randomness.
+// dh uses ip_vs_dh.c's own multiplicative hash exactly, so its buckets equal IPVS's.
+//
+// twos draws its two random weights from a generator seeded by SchedulerOptions::seed (IPVS:
+// get_random_u32()), so a run replays from its seed. lblc and lblcr keep IPVS's per
+// destination-address table (entries expire after `expiration` without use, 24 h as the
+// lblc_expiration / lblcr_expiration sysctls), on the time the caller passes in Flow::now.
+//
+// Not thread-safe; one per service per datapath thread.
 
 #include <cstdint>
 #include <memory>
@@ -25,6 +32,8 @@
 #include <string_view>
 #include <vector>
 
+#include "base/clock.hh"
+#include "base/random.hh"
 #include "base/result.hh"
 #include "lb/endpoint.hh"
 
@@ -39,10 +48,13 @@ struct Dest {
   bool overloaded = false;  // IP_VS_DEST_F_OVERLOAD (u/l thresholds)
 };
 
-// What a hashing scheduler keys on: the client (IPVS hashes the source address, and the source
-// port with the sh-port / mh-port flag).
+// What a scheduler keys on: the client (sh and mh hash the source address, and the source port
+// with the sh-port / mh-port flag), the packet's destination (dh hashes it; lblc and lblcr keep
+// one entry per destination address) and the time (lblc, lblcr: entry expiry).
 struct Flow {
   Endpoint client;
+  Endpoint daddr;
+  TimePoint now{};
 };
 
 // IPVS's overhead of a destination for lc and wlc (ip_vs_dest_conn_overhead in ip_vs.h):
@@ -69,6 +81,11 @@ struct SchedulerOptions {
   bool mh_port = false;  // IP_VS_SVC_F_SCHED_MH_PORT
   bool sh_fallback = false;  // IP_VS_SVC_F_SCHED_SH_FALLBACK
   bool sh_port = false;      // IP_VS_SVC_F_SCHED_SH_PORT
+  uint64_t seed = 0;         // twos: the random generator's seed
+  // lblc, lblcr: an entry unused this long is forgotten (sysctl lblc_expiration,
+  // lblcr_expiration: DEFAULT_EXPIRATION 24 h); lblcr: a set unchanged this long loses its most
+  // loaded member.
+  Duration expiration = std::chrono::hours(24);
 };
 
 // ip_vs_mh.c's table sizes.
@@ -76,11 +93,12 @@ inline constexpr uint32_t kMaglevPrimes[] = {251,  509,   1021,  2039,  4093,
                                              8191, 16381, 32749, 65521, 131071};
 // ip_vs_sh.c: 1 << CONFIG_IP_VS_SH_TAB_BITS (8).
 inline constexpr uint32_t kSourceHashBuckets = 256;
+// ip_vs_dh.c: 1 << CONFIG_IP_VS_DH_TAB_BITS (8).
+inline constexpr uint32_t kDestHashBuckets = 256;
 
-// "rr", "wrr", "lc", "wlc", "sed", "nq", "fo", "ovf", "sh", "mh". Error for another name:
-// "unknown scheduler 'x': expected one of rr, wrr, lc, wlc, sed, nq, fo, ovf, sh, mh" (the other
-// IPVS names are known to the configuration but have no implementation here yet; see
-// is_ipvs_scheduler). Also an error for an mh table size that is not one of kMaglevPrimes.
+// Every one of Linux IPVS's 14 names: "rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "sh",
+// "sed", "nq", "fo", "ovf", "mh", "twos". Error for another name ("unknown scheduler 'x':
+// expected one of ...") and for an mh table size that is not one of kMaglevPrimes.
 Result<std::unique_ptr<Scheduler>> make_scheduler(std::string_view name,
                                                   const SchedulerOptions& options = {});
 // One of Linux IPVS's 14 scheduler names (rr wrr lc wlc lblc lblcr dh sh sed nq fo ovf mh twos).
@@ -93,5 +111,20 @@ constexpr uint32_t hash_32(uint32_t val, unsigned bits) {
 
 // The source-hash bucket of a flow (ip_vs_sh_hashkey with offset 0).
 uint32_t source_hash_bucket(const Flow& flow, bool use_port);
+
+// The destination-hash bucket of an address (ip_vs_dh_hashkey: the address in host order times
+// 2654435761, the low 8 bits).
+constexpr uint32_t dest_hash_bucket(uint32_t addr) {
+  return uint32_t(addr * 2654435761u) & (kDestHashBuckets - 1);
+}
+
+// The Maglev lookup table ip_vs_mh.c builds for `dests` (ip_vs_mh_populate): for each of `size`
+// slots the index of its destination in `dests`, -1 when no destination has weight > 0. `size`
+// must be one of kMaglevPrimes.
+std::vector<int> maglev_table(std::span<const Dest> dests, uint32_t size);
+
+// The 256 buckets ip_vs_dh.c fills (ip_vs_dh_reassign): destinations in turn, one bucket each,
+// weights ignored; -1 when `dests` is empty.
+std::vector<int> dest_hash_table(std::span<const Dest> dests);
 
 }  // namespace vnet::lb

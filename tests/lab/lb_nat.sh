@@ -7,7 +7,8 @@
 # × retry (+ 1 s) and no request fails afterwards (refused, and silent: only connect_timeout
 # notices); the VRRP half stays MASTER meanwhile; restarted, it is re-added and serves; wrr
 # 3:2:1 spreads 30 requests 15/10/5 ± 1; a SIGHUP to rr while r2 is down applies at once and r2
-# is re-added when it recovers; stopping the daemon removes the table; TUN and lblc are refused.
+# is re-added when it recovers; stopping the daemon removes the table; TUN and the mh-fallback
+# flag are refused.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lb_common.bash"
 for i in 1 2 3; do start_real $i; done
@@ -143,9 +144,9 @@ echo "after SIGHUP (rr) and r2's recovery: r1=$a r2=$b r3=$c failed=$f"
 [ "$f" = 0 ] && near "$a" 10 && near "$b" 10 && near "$c" 10 || fail "after reload $a/$b/$c failed $f"
 pass "SIGHUP to rr with r2 down: applied, r2 re-added on recovery, spread $a/$b/$c"
 
-# Refused at load, with the reason: lb_kind TUN and a scheduler the datapath does not have.
-sed -i "s/lvs_method NAT/lvs_method TUN/; s/lvs_sched [a-z]*/lvs_sched lblc/" "$WORK/k.conf"
-out=$(ip netns exec $D "$VNET" vrrp -f "$WORK/k.conf" -t 2>&1) && fail "TUN/lblc config accepted"
-[[ $out == *"lb_kind TUN: the nftables datapath does NAT and DR only"* && $out == *"lvs_sched lblc"* ]] ||
+# Refused at load, with the reason: lb_kind TUN and a scheduler flag the datapath does not have.
+sed -i "s/lvs_method NAT/lvs_method TUN/; s/lvs_sched [a-z]*/lvs_sched mh\n  mh-fallback/" "$WORK/k.conf"
+out=$(ip netns exec $D "$VNET" vrrp -f "$WORK/k.conf" -t 2>&1) && fail "TUN/mh-fallback config accepted"
+[[ $out == *"lb_kind TUN: the nftables datapath does NAT and DR only"* && $out == *"scheduler flag mh-fallback"* ]] ||
   fail "refusal not explained: $out"
-pass "lb_kind TUN and lvs_sched lblc refused at load with the reason"
+pass "lb_kind TUN and the mh-fallback flag refused at load with the reason"

@@ -283,6 +283,30 @@ TEST(Balancer, ReloadKeepsDownServersDownUntilTheyRecover) {
   EXPECT_EQ(d.dest(0, ip("10.0.1.1"))->weight, 2);
 }
 
+// A group service's table entry carries the group's entries and the scheduler flags; a reload
+// that changes either edits the service (the datapath reprograms its match and hash).
+TEST(Balancer, GroupEntriesAndFlagsFollowAReload) {
+  LbConfig c;
+  c.services.push_back(service("10.0.0.100", 2));
+  c.services[0].key = ServiceKey{ServiceKey::kGroup, {}, 0, "web", Protocol::kTcp};
+  c.services[0].scheduler = "mh";
+  c.groups.push_back(VirtualServerGroup{"web", {GroupMember{ip("10.0.0.1"), 10}}, {}});
+  Director d(c);
+  ASSERT_EQ(d.datapath.size(), 1u);
+  EXPECT_EQ(d.datapath[0].group, c.groups[0].members);
+  LbConfig n = c;
+  n.groups[0].members.push_back(GroupMember{{}, 0, 7});
+  n.services[0].sched_flags = {"mh-port"};
+  Step s = d.balancer.reload(n, d.now);
+  size_t mark = d.log.size();
+  d.take(s);  // the replica applies the edit and must equal the balancer's table
+  auto ch = d.since(mark);
+  ASSERT_EQ(ch.size(), 1u);
+  EXPECT_EQ(ch[0].kind, Change::kEditService);
+  EXPECT_EQ(d.datapath[0].group.size(), 2u);
+  EXPECT_EQ(d.datapath[0].sched_flags, std::vector<std::string>{"mh-port"});
+}
+
 TEST(Balancer, ApplyRefusesOutOfOrderChanges) {
   Table t;
   ServiceKey k;

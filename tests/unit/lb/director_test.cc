@@ -189,6 +189,59 @@ virtual_server 10.0.0.100 80 {
   d.shutdown();
 }
 
+// lblc through the same pick map: the VIP keeps its real server while that one is not overloaded
+// (active ≤ weight), where wlc would move at the first connection; then wlc's choice, kept in turn.
+TEST(Director, LblcKeepsTheVipsServerUntilOverloaded) {
+  auto conf = parse_keepalived_conf_full(R"(
+virtual_server 10.0.0.100 80 {
+  protocol TCP
+  lb_kind NAT
+  lvs_sched lblc
+  real_server 10.1.0.1 8000 {
+  }
+  real_server 10.1.0.2 8000 {
+  }
+  real_server 10.1.0.3 8000 {
+  }
+}
+)",
+                                         "k.conf");
+  ASSERT_TRUE(conf) << conf.error().message;
+  EXPECT_TRUE(nft_refusals(conf->lb).empty());
+  ManualClock clock;
+  EventLoop loop(clock);
+  FakeChildren children;
+  FakeDatapath dp;
+  Director d(loop, children, dp, 1);
+  ASSERT_TRUE(d.start(conf->lb, conf->vrrp.global));
+  EXPECT_TRUE(d.follows_connections());
+  auto vip = *Endpoint::parse("10.0.0.100", 80);
+  auto rs = [](int i) { return *Endpoint::parse(("10.1.0." + std::to_string(i)).c_str(), 8000); };
+  ServiceKey key;
+  key.addr = vip;
+  ASSERT_EQ(dp.programmed_picks.size(), 1u);
+  EXPECT_EQ(dp.programmed_picks[0].at(key), rs(1));
+  auto conn = [&](int real, ConnEvent::Kind kind, uint32_t id) {
+    ConnEvent e;
+    e.kind = kind;
+    e.id = id;
+    e.client = *Endpoint::parse("10.9.0.1", uint16_t(40000 + id));
+    e.orig_dst = vip;
+    e.reply_src = rs(real);
+    e.established = true;
+    d.on_conn_event(e);
+  };
+  conn(1, ConnEvent::kNew, 1);  // active 1 = weight 1: kept (wlc would pick rs2 now)
+  EXPECT_EQ(d.picks().at(key), rs(1));
+  conn(1, ConnEvent::kNew, 2);  // active 2 > weight while rs2 and rs3 are idle: overloaded
+  EXPECT_EQ(d.picks().at(key), rs(2));
+  conn(1, ConnEvent::kDestroy, 1);
+  conn(1, ConnEvent::kDestroy, 2);
+  conn(2, ConnEvent::kNew, 3);  // rs1 idle again, rs2 at its weight: rs2 kept
+  EXPECT_EQ(d.picks().at(key), rs(2));
+  d.shutdown();
+}
+
 // SIGHUP with a probe running: a real server inserted before the probed one moves its checker
 // (real 0 → real 1); the probe's outcome, arriving after the reload, must reach the moved
 // checker (a failure takes 10.1.0.1 out), and a real server down at the reload is re-added when

@@ -67,6 +67,120 @@ TEST(NftRuleset, ShBucketsFollowWeights) {
   EXPECT_EQ(n["10.1.0.2"], 64);
 }
 
+TEST(NftRuleset, MhIsTheMaglevTableOfIpvsSize) {
+  auto slots = nft_slots(service("mh", {2, 1, 1, 0}));
+  ASSERT_TRUE(slots);
+  ASSERT_EQ(slots->size(), size_t(kMhSlots));  // 4093: ip_vs_mh.c's default
+  auto n = count(*slots);
+  EXPECT_EQ(n.count("10.1.0.4"), 0u);   // weight 0: no slot
+  EXPECT_NEAR(n["10.1.0.1"], 2046, 2);  // in proportion to weight, to a slot or two
+  EXPECT_NEAR(n["10.1.0.2"], 1023, 2);
+  EXPECT_NEAR(n["10.1.0.3"], 1023, 2);
+  // Consistent: removing one of three equal servers moves only its own slots.
+  auto before = nft_slots(service("mh", {1, 1, 1}));
+  TableService two = service("mh", {1, 1, 1});
+  two.dests.erase(two.dests.begin() + 1);
+  auto after = nft_slots(two);
+  ASSERT_TRUE(before && after);
+  size_t moved = 0;
+  for (size_t i = 0; i < before->size(); ++i) {
+    if ((*before)[i].address_string() != "10.1.0.2" && (*before)[i] != (*after)[i]) ++moved;
+  }
+  EXPECT_LT(moved, before->size() / 100) << moved;  // Maglev: < 1% of the others' slots
+}
+
+TEST(NftRuleset, DhBucketsOnePerServerInTurn) {
+  auto slots = nft_slots(service("dh", {5, 1, 0}));
+  ASSERT_TRUE(slots);
+  ASSERT_EQ(slots->size(), 256u);
+  EXPECT_EQ((*slots)[0], ep("10.1.0.1", 8000));  // weights ignored (ip_vs_dh_reassign)
+  EXPECT_EQ((*slots)[1], ep("10.1.0.2", 8000));
+  EXPECT_EQ((*slots)[2], ep("10.1.0.1", 8000));
+  EXPECT_EQ(count(*slots)["10.1.0.3"], 0);  // weight 0 left out, as for sh
+}
+
+TEST(NftRuleset, HashKeysOfMhDhAndThePortFlag) {
+  Table t{service("mh", {1, 1}), service("dh", {1, 1}), service("mh", {1, 1}),
+          service("sh", {1, 1})};
+  t[1].key.addr = ep("10.0.0.101", 80);
+  t[2].key.addr = ep("10.0.0.102", 80);
+  t[2].sched_flags = {"mh-port"};
+  t[3].key.addr = ep("10.0.0.103", 80);
+  t[3].sched_flags = {"flag-2"};
+  auto r = nft_ruleset(t);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_NE(r->find("ip daddr 10.0.0.100 tcp dport 80 dnat ip to jhash ip saddr mod 4093 seed 0x0 "
+                    "map { 0 : 10.1.0."),
+            std::string::npos)
+      << *r;
+  EXPECT_NE(r->find("ip daddr 10.0.0.101 tcp dport 80 dnat ip to jhash ip daddr mod 256 seed 0x0 "
+                    "map { 0 : 10.1.0.1 . 8000, 1 : 10.1.0.2 . 8000, 2 : 10.1.0.1 . 8000,"),
+            std::string::npos)
+      << *r;
+  EXPECT_NE(r->find("ip daddr 10.0.0.102 tcp dport 80 dnat ip to jhash ip saddr . tcp sport mod "
+                    "4093 seed 0x0 map"),
+            std::string::npos)
+      << *r;
+  EXPECT_NE(r->find("ip daddr 10.0.0.103 tcp dport 80 dnat ip to jhash ip saddr . tcp sport mod "
+                    "256 seed 0x0 map"),
+            std::string::npos)
+      << *r;
+}
+
+TEST(NftRuleset, FwmarkAndGroupServicesOnNat) {
+  TableService fwm = service("rr", {1, 1});
+  fwm.key = ServiceKey{ServiceKey::kFwmark, {}, 7, "", Protocol::kTcp};
+  TableService keep = service("mh", {1, 1});
+  keep.key = ServiceKey{ServiceKey::kFwmark, {}, 8, "", Protocol::kTcp};
+  for (auto& d : keep.dests) d.addr.port = 0;  // keep the packet's port
+  TableService grp = service("rr", {1, 1});
+  grp.key = ServiceKey{ServiceKey::kGroup, {}, 0, "web-1", Protocol::kTcp};
+  grp.group = {GroupMember{ep("10.0.0.1", 80)}, GroupMember{ep("10.0.0.20", 443), 30},
+               GroupMember{{}, 0, 9}};
+  auto r = nft_ruleset({fwm, keep, grp});
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_NE(r->find("  chain svc_fwm_7 {\n    meta l4proto { tcp, udp, sctp } dnat ip to numgen "
+                    "inc mod 2 map { 0 : 10.1.0.1 . 8000, 1 : 10.1.0.2 . 8000 }\n  }\n"),
+            std::string::npos)
+      << *r;
+  EXPECT_NE(r->find("    meta mark 0x00000007 meta l4proto { tcp, udp, sctp } goto svc_fwm_7\n"),
+            std::string::npos)
+      << *r;
+  EXPECT_NE(r->find("dnat ip to jhash ip saddr mod 4093 seed 0x0 map { 0 : 10.1.0."),
+            std::string::npos)
+      << *r;
+  EXPECT_EQ(r->find("10.1.0.1 . 0"), std::string::npos) << *r;  // port 0: the address alone
+  // One chain for the group (one numgen counter), entered by its set and by its fwmark.
+  EXPECT_NE(r->find("    meta l4proto tcp ip daddr . th dport { 10.0.0.1 . 80, "
+                    "10.0.0.20-10.0.0.30 . 443 } goto svc_grp_tcp_web_2d1\n"),
+            std::string::npos)
+      << *r;
+  EXPECT_NE(r->find("    meta mark 0x00000009 meta l4proto { tcp, udp, sctp } goto "
+                    "svc_grp_tcp_web_2d1\n"),
+            std::string::npos)
+      << *r;
+  // DR, persistence and connection counts on these services are refused at load; the ruleset
+  // builder names them if asked anyway.
+  fwm.forwarding = Forwarding::kDr;
+  EXPECT_FALSE(nft_ruleset({fwm}));
+  grp.scheduler = "wlc";
+  EXPECT_FALSE(nft_ruleset({grp}));
+}
+
+TEST(NftRuleset, TwosAndLocalitySchedulersUseThePickMap) {
+  Table t{service("twos", {1, 1}), service("lblc", {1}), service("lblcr", {1})};
+  t[1].key.addr = ep("10.0.0.101", 80);
+  t[2].key.addr = ep("10.0.0.102", 80);
+  auto r = nft_ruleset(t, Picks{{t[0].key, ep("10.1.0.2", 8000)}});
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_NE(r->find("elements = { 10.0.0.100 : 10.1.0.2 . 8000 }"), std::string::npos) << *r;
+  for (const char* vip :
+       {"10.0.0.100 tcp dport 80 dnat ip to ip daddr map @pick_tcp_10_0_0_100_80",
+        "10.0.0.101 tcp dport 80 dnat ip to ip daddr map @pick_tcp_10_0_0_101_80",
+        "10.0.0.102 tcp dport 80 dnat ip to ip daddr map @pick_tcp_10_0_0_102_80"})
+    EXPECT_NE(r->find(vip), std::string::npos) << vip << "\n" << *r;
+}
+
 TEST(NftRuleset, RulesetOneTransactionWithMaps) {
   Table t{service("rr", {1, 1, 1}), service("sh", {1, 1})};
   t[1].key.addr = ep("10.0.0.100", 443);
@@ -123,12 +237,13 @@ virtual_server 10.0.0.1 80 {
 }
 virtual_server 10.0.0.3 80 {
   lvs_sched lblc
-  lb_kind NAT
+  lb_kind DR
   real_server 10.1.0.1 80 {
   }
 }
 virtual_server fwmark 7 {
   lvs_sched rr
+  lb_kind DR
   real_server 10.1.0.1 80 {
   }
 }
@@ -161,6 +276,82 @@ virtual_server 10.0.0.6 80 {
   real_server 10.1.0.1 80 {
   }
 }
+virtual_server fwmark 8 {
+  lb_kind NAT
+  real_server 10.1.0.1 80 {
+  }
+}
+virtual_server fwmark 9 {
+  lvs_sched rr
+  lb_kind NAT
+  real_server 10.1.0.1 0 {
+  }
+  real_server 10.1.0.2 80 {
+  }
+}
+virtual_server 10.0.0.7 80 {
+  lvs_sched mh
+  lb_kind NAT
+  mh-port
+  mh-fallback
+  real_server 10.1.0.1 80 {
+  }
+}
+virtual_server_group web {
+  10.0.0.20-30 80
+  fwmark 11
+}
+virtual_server group web {
+  lvs_sched rr
+  lb_kind NAT
+  persistence_timeout 60
+  real_server 10.1.0.1 80 {
+  }
+}
+virtual_server fwmark 10 {
+  lvs_sched mh
+  lb_kind NAT
+  real_server 10.1.0.1 0 {
+  }
+  real_server 10.1.0.2 0 {
+  }
+}
+virtual_server 10.0.0.8 80 {
+  lvs_sched twos
+  lb_kind NAT
+  real_server 10.1.0.1 80 {
+  }
+}
+virtual_server_group dr1 {
+  10.0.0.40 80
+  10.0.0.41 443
+}
+virtual_server group dr1 {
+  lvs_sched sh
+  lb_kind DR
+  real_server 10.1.0.1 80 {
+  }
+}
+virtual_server_group dr2 {
+  10.0.0.60 80
+  10.0.0.61 443
+}
+virtual_server group dr2 {
+  lvs_sched mh
+  lb_kind DR
+  real_server 10.1.0.3 0 {
+  }
+}
+virtual_server_group marked {
+  10.0.0.50 80
+  fwmark 12
+}
+virtual_server group marked {
+  lvs_sched sh
+  lb_kind DR
+  real_server 10.1.0.1 80 {
+  }
+}
 )",
                                          "k.conf");
   ASSERT_TRUE(conf) << conf.error().message;
@@ -175,18 +366,48 @@ virtual_server 10.0.0.6 80 {
   EXPECT_NE(all.find("persistence_granularity '255.0.255.0': expected an IPv4 netmask"),
             std::string::npos)
       << all;
-  EXPECT_NE(all.find("lvs_sched lblc: the nftables datapath has rr, wrr, sh, lc, wlc, sed, nq, "
-                     "fo and ovf"),
+  EXPECT_NE(all.find("[10.0.0.3]:udp:80: lvs_sched lblc: DR forwards frames in the netdev family, "
+                     "outside connection tracking; it has rr, wrr, sh, mh and dh"),
             std::string::npos)
       << all;
   EXPECT_NE(all.find("k.conf:7: BFD_CHECK: no prober"), std::string::npos) << all;
-  EXPECT_NE(all.find("FWM 7: fwmark and group services need IPVS"), std::string::npos) << all;
+  EXPECT_NE(all.find("FWM 7: fwmark with lb_kind DR: DR forwards frames at the netdev ingress "
+                     "hook, before the firewall sets the mark"),
+            std::string::npos)
+      << all;
+  // keepalived's default scheduler, wlc, counts connections per VIP:PORT.
+  EXPECT_NE(all.find("FWM 8: lvs_sched wlc on a fwmark or group service: connection counts are "
+                     "followed per VIP:PORT"),
+            std::string::npos)
+      << all;
+  EXPECT_NE(all.find("real_server 10.1.0.2:80: a fwmark or group service's real servers all keep "
+                     "the packet's port (port 0) or all name one"),
+            std::string::npos)
+      << all;
+  EXPECT_NE(all.find("[10.0.0.7]:udp:80: scheduler flag mh-fallback: not in the nftables datapath"),
+            std::string::npos)
+      << all;
+  EXPECT_EQ(all.find("flag mh-port"), std::string::npos) << all;  // served
+  EXPECT_NE(all.find("[web]: persistence_timeout on a fwmark or group service"), std::string::npos)
+      << all;
+  EXPECT_EQ(all.find("FWM 10"), std::string::npos) << all;    // mh, NAT, keeping the port: served
+  EXPECT_EQ(all.find("10.0.0.8"), std::string::npos) << all;  // twos on NAT: served
+  // DR groups: every entry's port, or port 0; no fwmark entries.
+  EXPECT_NE(all.find("real_server 10.1.0.1:80: lb_kind DR forwards the frame unchanged, so the "
+                     "real server must listen on every entry's port (group dr1 has 443)"),
+            std::string::npos)
+      << all;
+  EXPECT_EQ(all.find("10.1.0.3"), std::string::npos) << all;  // port 0: the packet's port
+  EXPECT_EQ(all.find("[dr2]"), std::string::npos) << all;
+  EXPECT_NE(all.find("virtual_server_group marked with lb_kind DR has fwmark entries"),
+            std::string::npos)
+      << all;
   EXPECT_EQ(all.find("10.0.0.2"), std::string::npos) << all;  // NAT, rr, persistence: served
   EXPECT_NE(all.find("[10.0.0.4]:udp:80: lvs_sched wlc: DR forwards frames in the netdev family"),
             std::string::npos)
       << all;
   EXPECT_NE(
-      all.find("k.conf:35: real_server 10.1.0.1:8080: lb_kind DR forwards the frame unchanged, so "
+      all.find("k.conf:36: real_server 10.1.0.1:8080: lb_kind DR forwards the frame unchanged, so "
                "the real server must listen on the service's port 80"),
       std::string::npos)
       << all;
@@ -294,6 +515,22 @@ TEST(NftRuleset, DrSchedulersAndUnresolvedDestinations) {
   r = nft_ruleset({wrr}, {}, split);
   ASSERT_FALSE(r);
   EXPECT_NE(r.error().message.find("10.1.0.2 on eth1"), std::string::npos) << r.error().message;
+}
+
+TEST(NftRuleset, DrGroupAndMh) {
+  TableService grp = dr_service("mh", {1, 1});
+  grp.key = ServiceKey{ServiceKey::kGroup, {}, 0, "web", Protocol::kTcp};
+  grp.group = {GroupMember{ep("10.0.0.1", 80), 3}, GroupMember{ep("10.0.0.9", 80)}};
+  auto r = nft_ruleset({grp}, {}, hops_for(grp));
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_NE(r->find("    meta l4proto tcp ip daddr . th dport { 10.0.0.1-10.0.0.3 . 80, 10.0.0.9 . "
+                    "80 } ether saddr set 02:00:00:00:84:01 ether daddr set jhash ip saddr mod "
+                    "4093 seed 0x0 map { 0 : 02:00:00:00:83:0"),
+            std::string::npos)
+      << *r;
+  // A fwmark cannot be matched at ingress: refused (also at load, see above).
+  grp.group.push_back(GroupMember{{}, 0, 7});
+  EXPECT_FALSE(nft_ruleset({grp}, {}, hops_for(grp)));
 }
 
 TEST(NftRuleset, PersistenceNatRemembersTheClientsRealServer) {

@@ -383,10 +383,197 @@ TEST(Schedulers, NamesAndErrors) {
                  "mh", "twos"})
     EXPECT_TRUE(is_ipvs_scheduler(n)) << n;
   EXPECT_FALSE(is_ipvs_scheduler("random"));
-  auto s = make_scheduler("lblc");
+  for (auto n : {"rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "sh", "sed", "nq", "fo", "ovf",
+                 "mh", "twos"}) {
+    auto made = make_scheduler(n);
+    ASSERT_TRUE(made) << n;
+    EXPECT_EQ((*made)->name(), n);
+  }
+  auto s = make_scheduler("random");
   ASSERT_FALSE(s);
   EXPECT_EQ(s.error().message,
-            "unknown scheduler 'lblc': expected one of rr, wrr, lc, wlc, sed, nq, fo, ovf, sh, mh");
+            "unknown scheduler 'random': expected one of rr, wrr, lc, wlc, lblc, lblcr, dh, sh, "
+            "sed, nq, fo, ovf, mh, twos");
+}
+
+TEST(DestinationHash, BucketsAndHashAsIpvs) {
+  // ip_vs_dh_hashkey: (ntohl(addr) * 2654435761) & 255; 10.0.0.100 → 0x0a000064 → bucket 36,
+  // 10.0.0.1 → 177 (computed: python3 -c 'print((0x0a000064*2654435761) % 2**32 & 255)').
+  EXPECT_EQ(dest_hash_bucket(0x0a000064u), 36u);
+  EXPECT_EQ(dest_hash_bucket(0x0a000001u), 177u);
+  auto d = dests({5, 1, 1});
+  auto t = dest_hash_table(d);  // ip_vs_dh_reassign: one bucket each in turn, weights ignored
+  ASSERT_EQ(t.size(), 256u);
+  for (size_t b = 0; b < t.size(); ++b) EXPECT_EQ(t[b], int(b % 3));
+  auto s = make("dh");
+  s->update(d);
+  Flow f;
+  f.daddr = ip("10.0.0.100");
+  EXPECT_EQ(picks(*s, d, 4, f), "AAAA");  // bucket 36 → 36 % 3 = 0, for every client
+  f.daddr = ip("10.0.0.1");
+  EXPECT_EQ(picks(*s, d, 1, f), "A");  // 177 % 3 = 0
+  f.daddr = ip("10.0.0.2");            // (0x0a000002 * 2654435761) & 255 = 98: 98 % 3 = 2
+  EXPECT_EQ(picks(*s, d, 1, f), "C");
+  d[2].weight = 0;  // quiescent: its buckets schedule nothing (no fallback in ip_vs_dh.c)
+  EXPECT_EQ(picks(*s, d, 1, f), "-");
+  s->update({});
+  EXPECT_EQ(s->schedule({}, f), std::nullopt);
+  EXPECT_EQ(dest_hash_table({}), std::vector<int>(256, -1));
+}
+
+TEST(Maglev, TableOfTheDatapathIsTheSchedulersTable) {
+  auto d = dests({1, 1, 1});
+  auto t = maglev_table(d, 4093);
+  ASSERT_EQ(t.size(), 4093u);
+  std::map<int, int> n;
+  for (int x : t) ++n[x];
+  EXPECT_EQ(n.count(-1), 0u);                                       // every slot filled
+  for (int i = 0; i < 3; ++i) EXPECT_NEAR(n[i], 4093 / 3, 2) << i;  // Maglev: within one slot
+  auto w = dests({3, 1, 0});
+  auto tw = maglev_table(w, 251);
+  std::map<int, int> m;
+  for (int x : tw) ++m[x];
+  EXPECT_EQ(m.count(2), 0u);  // weight 0: no slot (ip_vs_mh_permutate: turns 0)
+  EXPECT_NEAR(m[0], 188, 2);  // 3/4 of 251
+  EXPECT_EQ(maglev_table(dests({0, 0}), 251), std::vector<int>(251, -1));
+  // The same table the scheduler looks flows up in: a flow's choice is one of the table's.
+  auto s = make("mh", SchedulerOptions{.mh_table_size = 251});
+  s->update(w);
+  for (int c = 1; c < 50; ++c) {
+    Flow f{ip("192.168.0." + std::to_string(c), 1000)};
+    auto k = s->schedule(w, f);
+    ASSERT_TRUE(k);
+    EXPECT_NE(*k, 2u);
+  }
+}
+
+// ip_vs_twos.c: r = rand % (Σw + 1); the first destination where r - Σ(w so far) <= 0. With
+// three weight-1 servers r ∈ {0,1,2,3} lands on A, A, B, C: the first server is drawn half the
+// time (the kernel's "+1").
+TEST(PowerOfTwo, DrawsAsIpvsAndKeepsTheLessLoaded) {
+  auto d = dests({1, 1, 1});
+  auto s = make("twos", SchedulerOptions{.seed = 7});
+  s->update(d);
+  std::map<char, int> n;
+  for (char c : picks(*s, d, 4000)) ++n[c];
+  // Equal overheads: the first draw stands. A 1/2, B 1/4, C 1/4.
+  EXPECT_NEAR(n['A'], 2000, 150);
+  EXPECT_NEAR(n['B'], 1000, 150);
+  EXPECT_NEAR(n['C'], 1000, 150);
+  // A idle, B and C loaded: A wins whenever either draw is A: 1 - 1/4 = 3/4.
+  d[1].active = d[2].active = 100;
+  n.clear();
+  for (char c : picks(*s, d, 4000)) ++n[c];
+  EXPECT_NEAR(n['A'], 3000, 150);
+  // B idle, A and C loaded: B wins whenever either draw is B: 1 - (3/4)^2 = 7/16; otherwise the
+  // first draw stands (equal overheads): A 1/2 × 3/4 = 3/8, C 1/4 × 3/4 = 3/16.
+  d[0].active = 100;
+  d[1].active = 0;
+  n.clear();
+  for (char c : picks(*s, d, 4000)) ++n[c];
+  EXPECT_NEAR(n['B'], 1750, 150);
+  EXPECT_NEAR(n['A'], 1500, 150);
+  EXPECT_NEAR(n['C'], 750, 150);
+  // Quiescent and overloaded servers are never drawn; none available: nothing.
+  d[1].weight = 0;
+  d[2].overloaded = true;
+  EXPECT_EQ(picks(*s, d, 20), std::string(20, 'A'));
+  d[0].weight = 0;
+  EXPECT_EQ(picks(*s, d, 1), "-");
+}
+
+TEST(PowerOfTwo, SeededRunsReplay) {
+  auto d = dests({2, 3, 5});
+  auto a = make("twos", SchedulerOptions{.seed = 42});
+  auto b = make("twos", SchedulerOptions{.seed = 42});
+  auto c = make("twos", SchedulerOptions{.seed = 43});
+  std::string pa = picks(*a, d, 64), pb = picks(*b, d, 64), pc = picks(*c, d, 64);
+  EXPECT_EQ(pa, pb);
+  EXPECT_NE(pa, pc);
+}
+
+Flow to(const std::string& daddr, TimePoint now = TimePoint{}) {
+  Flow f;
+  f.daddr = ip(daddr);
+  f.now = now;
+  return f;
+}
+
+// ip_vs_lblc.c: a destination address keeps its real server until that one has more active
+// connections than its weight while another is below half of its weight; then wlc's choice.
+TEST(LocalityLeastConnection, KeepsTheServerUntilOverloaded) {
+  auto d = dests({4, 4, 4});
+  auto s = make("lblc");
+  s->update(d);
+  d[0].active = 1;  // wlc: B (the first of the least loaded)
+  EXPECT_EQ(picks(*s, d, 1, to("10.9.0.1")), "B");
+  d[1].active = 4;  // = weight: not overloaded, kept although A and C are less loaded
+  EXPECT_EQ(picks(*s, d, 3, to("10.9.0.1")), "BBB");
+  EXPECT_EQ(picks(*s, d, 1, to("10.9.0.2")), "C");  // another address: its own choice
+  d[1].active = 5;  // > weight, and A (1 × 2 < 4) is below half its weight: rescheduled
+  EXPECT_EQ(picks(*s, d, 1, to("10.9.0.1")), "C");  // wlc: C (0) before A (1)
+  EXPECT_EQ(picks(*s, d, 1, to("10.9.0.1")), "C");  // and kept
+  // Over weight, but nobody below half of its weight: not overloaded in lblc's sense.
+  d = dests({2, 2, 2});
+  auto t = make("lblc");
+  t->update(d);
+  EXPECT_EQ(picks(*t, d, 1, to("10.9.0.1")), "A");
+  d[0].active = 9;
+  d[1].active = d[2].active = 1;
+  EXPECT_EQ(picks(*t, d, 1, to("10.9.0.1")), "A");
+  d[2].active = 0;  // C: 0 × 2 < 2
+  EXPECT_EQ(picks(*t, d, 1, to("10.9.0.1")), "C");
+  // A quiescent or removed server is replaced at once.
+  d = dests({1, 1});
+  auto u = make("lblc");
+  EXPECT_EQ(picks(*u, d, 1, to("10.9.0.1")), "A");
+  d[0].weight = 0;
+  EXPECT_EQ(picks(*u, d, 1, to("10.9.0.1")), "B");
+  d.erase(d.begin() + 1);
+  d[0].weight = 1;
+  EXPECT_EQ(picks(*u, d, 1, to("10.9.0.1")), "A");
+}
+
+TEST(LocalityLeastConnection, EntryExpiresAfterItsIdleTime) {
+  auto d = dests({1, 1});
+  auto s = make("lblc", SchedulerOptions{.expiration = std::chrono::hours(24)});
+  TimePoint t0{};
+  EXPECT_EQ(picks(*s, d, 1, to("10.9.0.1", t0)), "A");
+  d[0].active = 1;  // = weight: kept
+  d[1].active = 0;
+  EXPECT_EQ(picks(*s, d, 1, to("10.9.0.1", t0 + std::chrono::hours(23))), "A");
+  // Used 23 h ago: still there 24 h after the first use.
+  EXPECT_EQ(picks(*s, d, 1, to("10.9.0.1", t0 + std::chrono::hours(46))), "A");
+  // Unused for more than 24 h: forgotten, scheduled afresh (B, the less loaded).
+  EXPECT_EQ(picks(*s, d, 1, to("10.9.0.1", t0 + std::chrono::hours(71))), "B");
+}
+
+// ip_vs_lblcr.c: a set per destination address; its least loaded member serves, an overloaded
+// one makes wlc's choice join; a set unchanged for the expiration time loses its most loaded.
+TEST(LocalityLeastConnectionReplicated, SetGrowsOnOverloadAndShrinksWhenStable) {
+  auto d = dests({2, 2, 2});
+  auto s = make("lblcr", SchedulerOptions{.expiration = std::chrono::hours(1)});
+  TimePoint t0{};
+  EXPECT_EQ(picks(*s, d, 1, to("10.9.0.1", t0)), "A");  // set {A}
+  d[0].active = 3;                                      // A overloaded, C below half
+  d[1].active = 1;
+  EXPECT_EQ(picks(*s, d, 1, to("10.9.0.1", t0)), "C");  // wlc's choice joins: set {C, A}
+  d[2].active = 2;  // C at its weight: the set's least loaded, C (2/2) before A (3/2), serves
+  EXPECT_EQ(picks(*s, d, 1, to("10.9.0.1", t0)), "C");
+  d[2].active = 4;  // the set minimum is now A (3 < 4), overloaded: B (0 × 2 < 2) is below half
+  d[1].active = 0;  // its weight; wlc picks B, the set is {B, C, A}
+  EXPECT_EQ(picks(*s, d, 1, to("10.9.0.1", t0)), "B");
+  d[1].active = 1;  // B 1/2 is the set's least loaded
+  EXPECT_EQ(picks(*s, d, 1, to("10.9.0.1", t0 + std::chrono::minutes(30))), "B");
+  // Unchanged for over an hour: the most loaded (C, 4/2) leaves; B still serves.
+  EXPECT_EQ(picks(*s, d, 1, to("10.9.0.1", t0 + std::chrono::minutes(61))), "B");
+  // The set is {B, A} now: with B at 9 its minimum is A (3/2 < 9/2), overloaded since C (out of
+  // the set) is below half its weight; wlc's choice, C, joins again and serves.
+  d[1].active = 9;
+  d[2].active = 0;
+  EXPECT_EQ(picks(*s, d, 1, to("10.9.0.1", t0 + std::chrono::minutes(62))), "C");
+  d[2].active = 1;  // {C, B, A}: C (1/2) is the least loaded and not overloaded
+  EXPECT_EQ(picks(*s, d, 1, to("10.9.0.1", t0 + std::chrono::minutes(63))), "C");
 }
 
 }  // namespace

@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# lb_kind DR for a virtual_server_group scheduled by mh, on a kernel without ip_vs: the segment of
+# lb_dr.sh (client, director and three real servers on one bridge; the real servers hold the VIPs
+# on lo with arp_ignore=1 / arp_announce=2 and serve `python3 -m http.server` on port 80). One
+# group of two VIPs, 10.82.0.100 and 10.82.0.101, port 80, is one service in
+# `table netdev vnet_lb_dr` (a set of VIP . port) hashed by the client's address over the Maglev
+# table. Asserts: 40 client addresses, 2 requests to each VIP: every client reaches one real
+# server for both VIPs (one service, one table), and the clients spread over all three (each has
+# at least 5; expected 13 ± 3 for a uniform hash); stopping the daemon removes the netdev table.
+. "$(dirname "$0")/lib.sh"
+command -v python3 >/dev/null && command -v curl >/dev/null || { echo "SKIP: needs python3, curl"; exit 77; }
+B=$T-br D=$T-dir C=$T-cli VIP=10.82.0.100
+ns_add $B
+ip -n $B link add br0 type bridge
+ip -n $B link set br0 up
+seg() {  # seg NS PORT MAC ADDR: NS's eth0 on the bridge as PORT
+  ns_add "$1"
+  ip -n $B link add "$2" type veth peer name eth0 netns "$1"
+  ip -n $B link set "$2" master br0 up
+  ip netns exec "$1" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
+  host_cfg "$1" eth0 "$3" "$4"
+}
+seg $D pd 02:00:00:00:84:01 10.82.0.1/24
+seg $C pc 02:00:00:00:84:02 10.82.0.2/24
+ip -n $D addr add 10.82.0.100/32 dev eth0
+ip -n $D addr add 10.82.0.101/32 dev eth0
+for k in $(seq 20 59); do ip -n $C addr add 10.82.0.$k/24 dev eth0; done
+for i in 1 2 3; do
+  seg $T-r$i pr$i 02:00:00:00:85:0$i 10.82.0.1$i/24
+  ip netns exec $T-r$i sysctl -qw net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2
+  ip -n $T-r$i addr add 10.82.0.100/32 dev lo
+  ip -n $T-r$i addr add 10.82.0.101/32 dev lo
+  mkdir -p "$WORK/www$i"
+  echo "r$i" > "$WORK/www$i/who"
+  (cd "$WORK/www$i" && exec ip netns exec $T-r$i python3 -m http.server 80 >"$WORK/http$i.log" 2>&1) &
+  PIDS+=("$!")
+  wait_for 5 ip netns exec $T-r$i bash -c "exec 3<>/dev/tcp/10.82.0.1$i/80" || fail "r$i did not start"
+done
+{
+  cat <<CONF
+virtual_server_group drg {
+  10.82.0.100-101 80
+}
+virtual_server group drg {
+  delay_loop 1
+  lvs_sched mh
+  lb_kind DR
+  protocol TCP
+CONF
+  for i in 1 2 3; do
+    printf '  real_server 10.82.0.1%s 80 {\n    TCP_CHECK {\n      connect_timeout 1\n    }\n  }\n' "$i"
+  done
+  echo "}"
+} > "$WORK/k.conf"
+. "$(dirname "$0")/lb_helpers.bash"
+dr_table() { ip netns exec $D nft list table netdev vnet_lb_dr 2>&1; }
+macs_in() { [ "$(dr_table | grep -o '02:00:00:00:85:0[1-3]' | sort -u | wc -l)" = "$1" ]; }
+start_daemon
+wait_for 8 all_in || fail "real servers not in the table: $(show)"
+wait_for 8 macs_in 3 || fail "the DR table does not hold the three MACs: $(dr_table); $(cat "$WORK/d.log")"
+dr_table > "$WORK/ruleset"
+grep -q "10.82.0.100/31 . 80" "$WORK/ruleset" && grep -q "jhash ip saddr mod 4093" "$WORK/ruleset" ||
+  fail "no group set (nft lists the range as 10.82.0.100/31) or mh table: $(head -c 2000 "$WORK/ruleset")"
+
+get() {  # get VIP SRC
+  local r
+  r=$(ip netns exec $C curl -s --max-time 2 --interface "$2" "http://$1/who") || r=x
+  echo "${r:-x}"
+}
+declare -A per=([r1]=0 [r2]=0 [r3]=0)
+for k in $(seq 20 59); do
+  got=$(for v in 100 101 100 101; do get 10.82.0.$v 10.82.0.$k; done | sort -u)
+  [ "$(echo "$got" | wc -l)" = 1 ] && [ "$got" != x ] || fail "client 10.82.0.$k moved or failed: $(echo $got)"
+  per[$got]=$((per[$got] + 1))
+done
+echo "DR group mh: clients per real server r1=${per[r1]} r2=${per[r2]} r3=${per[r3]}"
+[ "${per[r1]}" -ge 5 ] && [ "${per[r2]}" -ge 5 ] && [ "${per[r3]}" -ge 5 ] ||
+  fail "mh did not spread 40 clients: ${per[r1]}/${per[r2]}/${per[r3]}"
+pass "DR group (2 VIPs) with mh: 40 clients each kept one real server over both VIPs, spread ${per[r1]}/${per[r2]}/${per[r3]}"
+
+kill "$DPID"
+wait_for 5 gone "$DPID" || fail "daemon did not stop"
+! ip netns exec $D nft list table netdev vnet_lb_dr >/dev/null 2>&1 || fail "table netdev vnet_lb_dr left behind"
+pass "daemon stopped: table netdev vnet_lb_dr removed"
