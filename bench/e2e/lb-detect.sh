@@ -62,6 +62,7 @@ WORK=$(mktemp -d /tmp/lb-detect.XXXXXX)
 DIR=$BENCH_PREFIX-dir CLI=$BENCH_PREFIX-cli
 PIDS=()
 cleanup() {
+  set +e  # lib.sh's helpers expect it (a kill of a process that already exited fails)
   [ ${#PIDS[@]} -gt 0 ] && bench_stop_pids "${PIDS[@]}"
   bench_ns_del_all
   rm -rf "$WORK"
@@ -162,7 +163,10 @@ bench_log "checks: delay_loop $D s, connect_timeout $C s, retry $R, delay_before
 python3 "$PY" detect D="$D" C="$C" R="$R" B="$B" trials="$TRIALS" modes="$MODES" \
   ns="$BENCH_PREFIX-r2" dirns="$DIR" gw=10.81.2.1 addr=10.81.2.2 port=8000 name=r2 seed="${LB_SEED:-1}" \
   vsock="$WORK/vnet.sock" hsock="$WORK/haproxy.sock" pidfile="$WORK/r2.pid" \
-  >"$WORK/detect.json" || bench_die "detection trials failed"
+  >"$WORK/detect.json" &
+DETECT=$!  # in the background, so that a signal reaches the trap at once (cleanup stops it)
+PIDS+=("$DETECT")
+wait "$DETECT" || bench_die "detection trials failed"
 # r2's server (started by detect) is in r2's namespace: cleanup stops it with the namespace.
 
 echo "## Failure detection (delay_loop $D s, connect_timeout $C s, retry $R, delay_before_retry $B s; $TRIALS trials each, $(date -u '+%Y-%m-%d %H:%M UTC'))"
