@@ -35,7 +35,8 @@
 # (vnet: `lb/show --json` in_table false, i.e. gone from the table vnet writes to nftables;
 # HAProxy: `show stat` status DOWN on its admin socket), re-add from the link coming up / the
 # restarted server listening to the first poll that shows it back. The goal (issue #14): every
-# trial within bound + 50 ms, and never slower than HAProxy.
+# trial within bound + 50 ms, and never slower than HAProxy. Also printed: vnet's own reaction
+# time (lb/show's age of the deciding check's outcome at the poll that saw the change).
 #
 # New-connection rate: the same client (lb_detect.py rate: CONC asyncio loops of connect, GET,
 # read to EOF, close, for SECS s) against vnet's VIP (kernel DNAT, one TCP connection

@@ -108,11 +108,15 @@ class VnetConsole:
             self.buf += chunk
 
 
-def vnet_in_table(con, real):
-    """True when REAL (ADDR:PORT) is in the director's table (what nftables forwards to)."""
+def vnet_in_table(con, real, ages=None):
+    """True when REAL (ADDR:PORT) is in the director's table (what nftables forwards to). AGES,
+    a list, gets the age in ms of its checker's last outcome (lb/show `last.age_ms`)."""
     for svc in json.loads(con.run("lb/show --json")):
         for r in svc["reals"]:
             if r["address"] == real:
+                if ages is not None:
+                    last = r["checkers"][0]["last"] if r["checkers"] else None
+                    ages.append(None if last is None else last["age_ms"])
                 return bool(r["in_table"])
     raise RuntimeError(f"{real} not in lb/show")
 
@@ -152,8 +156,10 @@ def detect(a):
     rnd = random.Random(int(a.get("seed", "1")))
     server = {"p": None}
 
+    ages = []
+
     def vnet_up():
-        return vnet_in_table(vcon, real)
+        return vnet_in_table(vcon, real, ages)
 
     def ha_up():
         return haproxy_up(a["hsock"], "be", name)
@@ -197,15 +203,17 @@ def detect(a):
         """Poll every 10 ms until every implementation shows WANT; seconds after t0 each (None:
         not within limit seconds)."""
         got = {}
-        while len(got) < len(impls):
+        while not all(k in got for k in impls):
             now = time.time()
             for k, f in impls.items():
                 if k not in got and f() == want:
                     got[k] = time.time() - t0
+                    if k == "vnet":
+                        got["vnet_lag"] = ages[-1]
             if now - t0 > limit:
                 break
             time.sleep(max(0.0, poll - (time.time() - now)))
-        return {k: got.get(k) for k in impls}
+        return {k: got.get(k) for k in list(impls) + ["vnet_lag"]}
 
     # Bounds (seconds); see lb-detect.sh's header for the derivation.
     bounds = {
@@ -213,11 +221,11 @@ def detect(a):
         "stop": {"remove": D + R * B, "readd": max(D, B)},
     }
     start_server()
-    results = []
+    results, lags = [], []
     for mode in a["modes"].split(","):
         for t in range(trials):
             w = wait_all(True, time.time(), 30)
-            if None in w.values():
+            if any(w[k] is None for k in impls):
                 raise RuntimeError(f"{real} not up everywhere before trial: {w}")
             # Spread the fault over the check cycle (the phase decides where in [D, bound] a
             # removal lands): a random pause in [0, D + C).
@@ -232,10 +240,11 @@ def detect(a):
             for k in impls:
                 results.append({"impl": k, "mode": mode, "trial": t, "remove": rem[k],
                                 "readd": add[k]})
+            lags.append({"mode": mode, "remove": rem["vnet_lag"], "readd": add["vnet_lag"]})
             print(f"# {mode} trial {t + 1}/{trials}: " + "  ".join(
                 f"{k} remove {fmt(rem[k])} re-add {fmt(add[k])}" for k in impls),
                 file=sys.stderr, flush=True)
-    json.dump({"bounds": bounds, "results": results}, sys.stdout)
+    json.dump({"bounds": bounds, "results": results, "vnet_lag_ms": lags}, sys.stdout)
 
 
 def fmt(v):
@@ -283,6 +292,19 @@ def table(path, slack_ms):
             print(f"- {mode} {k}: vnet later than HAProxy on the same fault in {slower} of "
                   f"{len(pairs)} trials; medians vnet {med(v['vnet'])} ms, HAProxy "
                   f"{med(v['haproxy'])} ms{spread}")
+    lag_line(d)
+
+
+def lag_line(d):
+    """vnet's own reaction time: the age of the deciding check's outcome at the poll that saw
+    the table change (includes up to one 10 ms poll interval and the lb/show round trip)."""
+    for mode in dict.fromkeys(x["mode"] for x in d.get("vnet_lag_ms", [])):
+        for k in ("remove", "readd"):
+            v = sorted(x[k] for x in d["vnet_lag_ms"] if x["mode"] == mode and x[k] is not None)
+            if v:
+                print(f"- {mode} {k}: vnet's deciding check result → table change seen: "
+                      f"{v[0]} / {statistics.median(v):.0f} / {v[-1]} ms (min/med/max, incl. the "
+                      "10 ms poll)")
 
 
 def med(v):
