@@ -341,7 +341,10 @@ void NamespaceKind::parse_vrrp(const YAML::Node& v, Node& n, NamespaceSpec& node
     }
   }
   if (!r.options().vrrp_daemon.empty()) spec.daemon = r.options().vrrp_daemon;
-  auto parsed = vrrp::parse_keepalived_conf(spec.config, label);
+  // The daemon runs with `-i NODE` (below): the check reads the file as it will.
+  vrrp::ReadOptions read;
+  read.config_id = n.name;
+  auto parsed = vrrp::parse_keepalived_conf(spec.config, label, nullptr, read);
   if (!parsed) {
     // Inline errors point into the topology file: the block's line plus the line inside it.
     std::istringstream lines(parsed.error().message);
@@ -499,10 +502,11 @@ Status NamespaceKind::start(const Node& n, LabRuntime& rt) const {
       std::string pid = dir + "/" + n.name + ".ka.pid", vpid = dir + "/" + n.name + ".kav.pid";
       ::unlink(pid.c_str());
       ::unlink(vpid.c_str());
-      s.argv = {"keepalived", "-n", "-l", "-f", conf, "--vrrp", "-p", pid, "-r", vpid};
+      s.argv = {"keepalived", "-n",     "-l", "-f", conf, "-i",
+                n.name,       "--vrrp", "-p", pid,  "-r", vpid};
     } else {
       std::string sock = dir + "/" + n.name + ".vrrp.sock";
-      s.argv = {rt.vnet_binary(), "vrrp", "-f", conf, "-M", sock};
+      s.argv = {rt.vnet_binary(), "vrrp", "-f", conf, "-i", n.name, "-M", sock};
       s.ready = [sock]() -> Status {
         auto c = console::Client::connect(sock);
         if (!c) return c.error();

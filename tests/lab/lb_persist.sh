@@ -48,7 +48,8 @@ from() {
 write_conf 60
 start_daemon
 wait_for 6 all_in || fail "real servers not in the table: $(show)"
-ip netns exec $D nft list table ip vnet_lb | grep -q "map persist_tcp_10_80_0_100_80" ||
+# contains, not `| grep -q`: under pipefail, nft killed by SIGPIPE when grep exits early fails it.
+contains "map persist_tcp_10_80_0_100_80" ip netns exec $D nft list table ip vnet_lb ||
   fail "no persistence map: $(ip netns exec $D nft list table ip vnet_lb)"
 got=$(from 2 20)
 echo "one client, 20 connections: $got"
