@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <charconv>
 #include <cmath>
 #include <optional>
 #include <vector>
@@ -433,7 +434,15 @@ Result<Settings> parse_settings(std::string_view text, const Settings& base) {
 
 namespace {
 
-std::string pct(double p) { return fmt::format("{}%", p * 100); }
+// The shortest plain decimal that reads back as v: parse_real takes no exponent, and fmt's
+// shortest form has one below 1e-4 ("6.3e-05"), so a small value did not read back.
+std::string plain(double v) {
+  char buf[400];
+  auto r = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed);
+  return std::string(buf, r.ptr);
+}
+
+std::string pct(double p) { return plain(p * 100) + "%"; }
 
 }  // namespace
 
@@ -472,7 +481,7 @@ std::string format_settings(const Settings& s) {
   if (s.limit_bytes != 0) out.push_back(fmt::format("limit {}b", s.limit_bytes));
   if (s.duplicate != 0) out.push_back("duplicate " + pct(s.duplicate));
   if (s.corrupt != 0) out.push_back("corrupt " + pct(s.corrupt));
-  if (s.noise_per_mib != 0) out.push_back(fmt::format("noise {}", s.noise_per_mib));
+  if (s.noise_per_mib != 0) out.push_back("noise " + plain(s.noise_per_mib));
   if (s.reorder != 0)
     out.push_back(fmt::format("reorder {} gap {}", pct(s.reorder), s.reorder_gap));
   if (s.mtu != 0) out.push_back(fmt::format("mtu {}", s.mtu));
