@@ -127,30 +127,36 @@ class LeastConnection final : public Scheduler {
   }
 };
 
-// ip_vs_wlc.c and ip_vs_sed.c: the least overhead / weight, compared by cross multiplication;
-// the first available destination wins ties. wlc's overhead is conn_overhead(), sed's (shortest
-// expected delay) active + 1.
+using Overhead = int64_t (*)(const Dest&);
+
+// ip_vs_wlc.c and ip_vs_sed.c (and lblc/lblcr's __ip_vs_lblc_schedule, which is wlc's): the
+// first available destination, then any later non-overloaded one with a lower overhead /
+// weight, compared by cross multiplication; the first wins ties.
+std::optional<size_t> least_weighted(std::span<const Dest> dests, Overhead overhead) {
+  size_t i = 0;
+  while (i < dests.size() && !available(dests[i])) ++i;
+  if (i == dests.size()) return std::nullopt;
+  size_t least = i;
+  int64_t loh = overhead(dests[i]);
+  for (++i; i < dests.size(); ++i) {
+    if (dests[i].overloaded) continue;
+    int64_t doh = overhead(dests[i]);
+    if (loh * dests[i].weight > doh * dests[least].weight) {
+      least = i;
+      loh = doh;
+    }
+  }
+  return least;
+}
+
+// wlc's overhead is conn_overhead(), sed's (shortest expected delay) active + 1.
 class LeastWeighted final : public Scheduler {
  public:
-  using Overhead = int64_t (*)(const Dest&);
   LeastWeighted(std::string_view name, Overhead overhead) : name_(name), overhead_(overhead) {}
   std::string_view name() const override { return name_; }
   void update(std::span<const Dest>) override {}
   std::optional<size_t> schedule(std::span<const Dest> dests, const Flow&) override {
-    size_t i = 0;
-    while (i < dests.size() && !available(dests[i])) ++i;
-    if (i == dests.size()) return std::nullopt;
-    size_t least = i;
-    int64_t loh = overhead_(dests[i]);
-    for (++i; i < dests.size(); ++i) {
-      if (dests[i].overloaded) continue;
-      int64_t doh = overhead_(dests[i]);
-      if (loh * dests[i].weight > doh * dests[least].weight) {
-        least = i;
-        loh = doh;
-      }
-    }
-    return least;
+    return least_weighted(dests, overhead_);
   }
 
  private:
@@ -432,26 +438,6 @@ class PowerOfTwo final : public Scheduler {
   Random random_;
 };
 
-// wlc's choice as ip_vs_lblc.c / ip_vs_lblcr.c write it (__ip_vs_lblc_schedule): the first
-// non-overloaded destination with weight > 0, then any later non-overloaded one with a lower
-// overhead / weight.
-std::optional<size_t> least_weighted(std::span<const Dest> dests) {
-  size_t i = 0;
-  while (i < dests.size() && (dests[i].overloaded || dests[i].weight <= 0)) ++i;
-  if (i == dests.size()) return std::nullopt;
-  size_t least = i;
-  int64_t loh = conn_overhead(dests[i]);
-  for (++i; i < dests.size(); ++i) {
-    if (dests[i].overloaded) continue;
-    int64_t doh = conn_overhead(dests[i]);
-    if (loh * dests[i].weight > doh * dests[least].weight) {
-      least = i;
-      loh = doh;
-    }
-  }
-  return least;
-}
-
 // ip_vs_lblc.c is_overloaded(): more active connections than weight while some destination is
 // below half its weight.
 bool locality_overloaded(const Dest& d, std::span<const Dest> dests) {
@@ -469,7 +455,7 @@ std::optional<size_t> index_of(std::span<const Dest> dests, const Endpoint& addr
 
 // ip_vs_lblc.c (locality-based least-connection): a table from the packet's destination address
 // to the real server it was last given; kept while that server is available and not overloaded,
-// else the destination address gets least_weighted()'s choice. Entries unused for `expiration`
+// else the destination address gets wlc's choice (least_weighted). Entries unused for `expiration`
 // are forgotten (ip_vs_lblc_full_check). A removed destination's entries stay and are
 // rescheduled when next used (IPVS: the destination is in the trash, not available).
 class LocalityLeastConnection final : public Scheduler {
@@ -488,7 +474,7 @@ class LocalityLeastConnection final : public Scheduler {
       auto i = index_of(dests, it->second.dest);
       if (i && dests[*i].weight > 0 && !locality_overloaded(dests[*i], dests)) return i;
     }
-    auto least = least_weighted(dests);
+    auto least = least_weighted(dests, conn_overhead);
     if (!least) return std::nullopt;
     table_[flow.daddr] = Entry{dests[*least].addr, flow.now};  // ip_vs_lblc_new
     return least;
@@ -505,7 +491,7 @@ class LocalityLeastConnection final : public Scheduler {
 
 // ip_vs_lblcr.c (lblc with replication): each destination address has a set of real servers,
 // the newest first (list_add_rcu). The set's least loaded member serves (ip_vs_dest_set_min);
-// when it is overloaded, least_weighted()'s choice joins the set and serves. A set of more than
+// when it is overloaded, wlc's choice (least_weighted) joins the set and serves. A set of more than
 // one member unchanged for `expiration` loses its most loaded member (ip_vs_dest_set_max).
 class LocalityLeastConnectionReplicated final : public Scheduler {
  public:
@@ -519,7 +505,7 @@ class LocalityLeastConnectionReplicated final : public Scheduler {
       it = table_.end();
     }
     if (it == table_.end()) {
-      auto least = least_weighted(dests);
+      auto least = least_weighted(dests, conn_overhead);
       if (!least) return std::nullopt;
       table_[flow.daddr] = Entry{{dests[*least].addr}, flow.now, flow.now};
       return least;
@@ -534,7 +520,7 @@ class LocalityLeastConnectionReplicated final : public Scheduler {
       }
     }
     if (dest && !locality_overloaded(dests[*dest], dests)) return dest;
-    auto least = least_weighted(dests);
+    auto least = least_weighted(dests, conn_overhead);
     if (!least) return std::nullopt;
     if (std::find(en.set.begin(), en.set.end(), dests[*least].addr) == en.set.end()) {
       en.set.insert(en.set.begin(), dests[*least].addr);  // ip_vs_dest_set_insert: at the head
