@@ -16,6 +16,7 @@
 #include "lb/commands.hh"
 #include "lb/conntrack.hh"
 #include "lb/director.hh"
+#include "lb/ipvs_datapath.hh"
 #include "lb/keepalived_conf.hh"
 #include "lb/nft_ruleset.hh"
 #include "vrrp/commands.hh"
@@ -31,6 +32,7 @@ struct VrrpOpts {
   bool daemon = false, test = false;
   bool vrrp_only = false, check_only = false;  // keepalived -P / -C
   std::string config_id;                       // -i; "" = the host name up to its first '.'
+  std::string datapath = "auto";               // auto | ipvs | nftables
   vrrp::ReadOptions read_options() const {
     vrrp::ReadOptions r;
     r.config_id = config_id;
@@ -51,8 +53,8 @@ volatile std::sig_atomic_t g_term = 0, g_hup = 0;
 // refused with the reason and the virtual servers keep running as loaded.
 template <typename Follow>
 void reload_lb(const lb::KeepalivedFullConfig& next, const std::string& file,
-               lb::Director& director, Follow& follow_connections) {
-  auto refused = lb::nft_refusals(next.lb);
+               lb::Director& director, bool nft, Follow& follow_connections) {
+  auto refused = nft ? lb::nft_refusals(next.lb) : lb::checker_refusals(next.lb);
   if (!refused.empty()) {
     for (auto& r : refused) log::error("lb: reload: {}", r);
     log::error("lb: reload refused; the virtual servers keep running as loaded");
@@ -84,13 +86,26 @@ int run_vrrp(const VrrpOpts& o) {
   const lb::LbConfig& lbconf = full->lb;
   for (auto& w : conf->warnings) std::cerr << w << "\n";
   bool run_vrrp = !o.check_only, run_lb = !o.vrrp_only && !lbconf.services.empty();
+  // The kernel's IPVS where the ip_vs module exists (as keepalived), else nftables.
+  std::unique_ptr<lb::Datapath> datapath;
+  if (run_lb && o.datapath != "nftables") {
+    auto ipvs = lb::IpvsDatapath::open();
+    if (ipvs) {
+      datapath = std::move(*ipvs);
+    } else if (o.datapath == "ipvs") {
+      std::cerr << "--datapath ipvs: " << ipvs.error().message << "\n";
+      return 1;
+    }
+  }
+  const bool nft = !datapath;
+  if (nft) datapath = std::make_unique<lb::NftDatapath>();
   if (run_lb) {
-    // What the nftables datapath cannot serve is refused here, with the reason.
-    auto refused = lb::nft_refusals(lbconf);
+    // What the datapath cannot serve is refused here, with the reason.
+    auto refused = nft ? lb::nft_refusals(lbconf) : lb::checker_refusals(lbconf);
     for (auto& r : refused) std::cerr << r << "\n";
     if (!refused.empty()) {
-      std::cerr << o.file << ": " << refused.size()
-                << " virtual_server item(s) the nftables datapath cannot serve (no ip_vs)\n";
+      std::cerr << o.file << ": " << refused.size() << " virtual_server item(s) the "
+                << (nft ? "nftables datapath (no ip_vs)" : "IPVS datapath") << " cannot serve\n";
       return 1;
     }
   }
@@ -114,8 +129,7 @@ int run_vrrp(const VrrpOpts& o) {
   }
   ChildSupervisor children(loop);
   vrrp::Daemon daemon(loop, **host, children, dopt);
-  lb::NftDatapath datapath;
-  lb::Director director(loop, children, datapath,
+  lb::Director director(loop, children, *datapath,
                         uint64_t(clock.now().time_since_epoch().count()) ^ uint64_t(getpid()));
   console::Registry registry;
   vrrp::register_commands(registry, daemon);
@@ -190,7 +204,7 @@ int run_vrrp(const VrrpOpts& o) {
       if (run_vrrp) {
         if (auto s = daemon.reload(next->vrrp); !s) log::error("reload: {}", s.error().message);
       }
-      if (!o.vrrp_only) reload_lb(*next, o.file, director, follow_connections);
+      if (!o.vrrp_only) reload_lb(*next, o.file, director, nft, follow_connections);
     }
   }
   log::info("stopping: priority 0 where master, virtual addresses removed");
@@ -210,6 +224,10 @@ void add_vrrp(CLI::App& app) {
   cmd->add_option("-i,--config-id", o->config_id,
                   "configuration id: lines starting @ID apply only with this id, @^ID all but it "
                   "(default: the host name up to its first '.')");
+  cmd->add_option("--datapath", o->datapath,
+                  "where virtual servers go: auto (IPVS where the kernel has ip_vs, else "
+                  "nftables), ipvs or nftables")
+      ->check(CLI::IsMember({"auto", "ipvs", "nftables"}));
   cmd->add_option("-M,--mgmt", o->mgmt, "console socket (vrrp/show)");
   cmd->add_option("-p,--pid", o->pidfile, "pid file, written once running");
   cmd->add_option("--log", o->logfile, "log file (default stderr)");

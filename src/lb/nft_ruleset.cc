@@ -69,6 +69,22 @@ bool port_flag(std::string_view scheduler, std::string_view flag) {
 
 }  // namespace
 
+std::vector<std::string> checker_refusals(const LbConfig& config) {
+  std::vector<std::string> out;
+  for (auto& vs : config.services) {
+    for (auto& r : vs.reals) {
+      for (auto& c : r.checkers) {
+        if (c.type != CheckerType::kBfd) continue;
+        out.push_back(fmt::format(
+            "{}: {}: no prober for this checker yet (TCP_CHECK, HTTP_GET, SSL_GET, SMTP_CHECK, "
+            "MISC_CHECK, DNS_CHECK, UDP_CHECK, PING_CHECK and FILE_CHECK run)",
+            c.where.str(), checker_keyword(c.type)));
+      }
+    }
+  }
+  return out;
+}
+
 std::vector<std::string> nft_refusals(const LbConfig& config) {
   std::vector<std::string> out;
   for (auto& vs : config.services) {
@@ -181,18 +197,13 @@ std::vector<std::string> nft_refusals(const LbConfig& config) {
       check_real(r.addr, r.where, "real_server");
       sum += r.weight;
       g = std::gcd(g, long(r.weight));
-      for (auto& c : r.checkers) {
-        if (c.type != CheckerType::kBfd) continue;
-        out.push_back(fmt::format(
-            "{}: {}: no prober for this checker yet (TCP_CHECK, HTTP_GET, SSL_GET, SMTP_CHECK, "
-            "MISC_CHECK, DNS_CHECK, UDP_CHECK, PING_CHECK and FILE_CHECK run)",
-            c.where.str(), checker_keyword(c.type)));
-      }
     }
     if (vs.scheduler == "wrr" && g > 0 && size_t(sum / g) > kMaxMapEntries)
       refuse(fmt::format("lvs_sched wrr: weights need {} map entries, more than {}", sum / g,
                          kMaxMapEntries));
   }
+  auto checkers = checker_refusals(config);
+  out.insert(out.end(), checkers.begin(), checkers.end());
   return out;
 }
 

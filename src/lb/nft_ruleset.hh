@@ -89,7 +89,10 @@ inline constexpr size_t kShBuckets = 256;   // ip_vs_sh.c IP_VS_SH_TAB_SIZE
 inline constexpr uint32_t kMhSlots = 4093;  // ip_vs_mh.c: primes[CONFIG_IP_VS_MH_TAB_INDEX - 8]
 
 // One message per refused item: "FILE:LINE: virtual_server [10.0.0.1]:tcp:80: lb_kind DR: ...".
+// Includes checker_refusals().
 std::vector<std::string> nft_refusals(const LbConfig& config);
+// What no datapath can serve yet, whichever it is: checkers without a prober (BFD_CHECK).
+std::vector<std::string> checker_refusals(const LbConfig& config);
 
 // The map entries of one service, in map order (key i → entries[i]); empty when nothing can be
 // scheduled. Error (E2BIG) for a wrr period longer than kMaxMapEntries.
