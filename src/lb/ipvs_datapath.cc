@@ -84,6 +84,10 @@ Result<std::unique_ptr<IpvsDatapath>> IpvsDatapath::open() {
   ssize_t n = ::recv(fd.get(), buf.data(), buf.size(), 0);
   if (n < 0) return system_error("IPVS: family lookup");
   auto id = ipvs::parse_family_id({buf.data(), static_cast<size_t>(n)});
+  if (!id && id.error().code == ENOENT)
+    return make_error(ENOENT,
+                      "this kernel has no IPVS (generic netlink family \"IPVS\": the ip_vs "
+                      "module is not loaded)");
   if (!id) return id.error();
   return std::unique_ptr<IpvsDatapath>(new IpvsDatapath(std::move(fd), *id));
 }
