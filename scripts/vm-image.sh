@@ -13,6 +13,11 @@
 #   OUT/initrd-qga.gz   initrd.gz followed by qga.gz (the kernel unpacks concatenated archives):
 #                  the test guest with an agent (exec through it, docs/vm.md)
 #   OUT/router.iso the ISO with both layers: a router with a VRRP speaker (examples/vm-router.yaml)
+#   OUT/ipvs.gz    a second initrd layer: the kernel's IPVS (ip_vs, its schedulers and what they
+#                  depend on), the dummy interface, a module order file that replaces the first
+#                  layer's (its modules, then these), and Debian's ipvsadm with its libraries
+#                  (downloaded, not installed): a director whose kernel has ip_vs
+#                  (tests/lab/lb_ipvs_vm.sh)
 # The guest configures itself from the kernel command line (see tests/vm/init) and prints
 # VNET-RESULT lines on its serial console. Needs root only for apt-get download.
 set -euo pipefail
@@ -22,7 +27,7 @@ mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
 iso_tools() { command -v xorriso >/dev/null && [ -e /usr/lib/ISOLINUX/isolinux.bin ] && [ -e /usr/lib/syslinux/modules/bios/ldlinux.c32 ]; }
 ka=$(command -v keepalived || true)
-if [ -s "$OUT/vmlinuz" ] && [ -s "$OUT/initrd.gz" ] && [ -s "$OUT/initrd-qga.gz" ] && { [ -s "$OUT/vnet.iso" ] || ! iso_tools; } &&
+if [ -s "$OUT/vmlinuz" ] && [ -s "$OUT/initrd.gz" ] && [ -s "$OUT/initrd-qga.gz" ] && [ -s "$OUT/ipvs.gz" ] && { [ -s "$OUT/vnet.iso" ] || ! iso_tools; } &&
   { [ -z "$ka" ] || ! iso_tools || [ -s "$OUT/router.iso" ]; } && [ "$OUT/initrd.gz" -nt "$SRC/tests/vm/init" ] && [ "$OUT/initrd.gz" -nt "$0" ]; then
   echo "vm image: up to date in $OUT"
   exit 0
@@ -32,7 +37,7 @@ trap 'rm -rf "$work"' EXIT
 cd "$work"
 kpkg=$(apt-cache depends linux-image-amd64 | awk '/Depends: linux-image-[0-9]/{print $2; exit}')
 [ -n "$kpkg" ] || { echo "vm-image: no linux-image package found (apt-get update?)" >&2; exit 1; }
-apt-get download -qq "$kpkg" busybox-static qemu-guest-agent 2>/dev/null
+apt-get download -qq "$kpkg" busybox-static qemu-guest-agent ipvsadm 2>/dev/null
 dpkg-deb -x linux-image-*.deb k
 dpkg-deb -x busybox-static_*.deb bb
 kver=$(ls k/lib/modules)
@@ -44,7 +49,8 @@ for a in $("$root/bin/busybox" --list); do [ "$a" = busybox ] || ln -sf busybox 
 # Modules in load order, dependencies first (resolved with modinfo, no depmod needed).
 declare -A seen
 order=()
-add() {
+dest=$root/lib/modules
+add() { # MODULE: MODULE and what it depends on, into $dest, appended to order
   local name=$1 file deps d
   [ -n "${seen[$name]:-}" ] && return
   seen[$name]=1
@@ -52,7 +58,7 @@ add() {
   [ -n "$file" ] || { echo "vm-image: module $name not found (built in?)" >&2; return; }
   deps=$(tr '\0' '\n' < "$file" | sed -n 's/^depends=//p' | head -1 | tr ',' ' ')
   for d in $deps; do add "$d"; done
-  cp "$file" "$root/lib/modules/"
+  cp "$file" "$dest/"
   order+=("$(basename "$file")")
 }
 for m in virtio_pci virtio_net virtio_blk virtio_console e1000 8021q ipip button evdev; do add "$m"; done
@@ -93,6 +99,25 @@ for lib in $(ldd qga/usr/sbin/qemu-ga | awk '/=> \//{print $3} /^\t\/lib/{print 
 done
 (cd "$qga_root" && find . | cpio -o -H newc --quiet | gzip -1) > "$OUT/qga.gz"
 cat "$OUT/initrd.gz" "$OUT/qga.gz" > "$OUT/initrd-qga.gz"
+# IPVS: the modules keepalived's schedulers need (Linux 6.1 has no twos), loaded after the first
+# layer's: this layer's order file lists both and replaces the first one when unpacked over it.
+# crc32c_generic first: libcrc32c (conntrack's) asks the crypto API for crc32c at load, and
+# the guest has no modprobe to load it then (modinfo's softdep).
+ipvs_root=$work/ipvs_root
+base=${#order[@]}
+dest=$ipvs_root/lib/modules
+mkdir -p "$dest" "$ipvs_root/sbin"
+for m in crc32c_generic ip_vs ip_vs_rr ip_vs_wrr ip_vs_lc ip_vs_wlc ip_vs_sed ip_vs_nq ip_vs_fo ip_vs_ovf \
+  ip_vs_sh ip_vs_dh ip_vs_mh ip_vs_lblc ip_vs_lblcr dummy; do add "$m"; done
+[ ${#order[@]} -gt "$base" ] || { echo "vm-image: no IPVS module in $kpkg" >&2; exit 1; }
+printf '%s\n' "${order[@]}" > "$dest/order"
+dpkg-deb -x ipvsadm_*.deb ipvsadm
+cp ipvsadm/sbin/ipvsadm "$ipvs_root/sbin/ipvsadm"
+for lib in $(ldd ipvsadm/sbin/ipvsadm | awk '/=> \//{print $3} /^\t\/lib/{print $1}'); do
+  mkdir -p "$ipvs_root$(dirname "$lib")"
+  cp -L "$lib" "$ipvs_root$lib"
+done
+(cd "$ipvs_root" && find . | cpio -o -H newc --quiet | gzip -1) > "$OUT/ipvs.gz"
 iso() { # NAME INITRDS...: a bootable ISO of the kernel and these initrd layers
   local name=$1 list="" f
   shift

@@ -113,7 +113,7 @@ Result<void> apply_changes(Table& table, const std::vector<Change>& changes) {
                                [&](const TableDest& d) { return d.addr == c.dest; });
         if (c.kind == Change::kAddDest) {
           if (it != s->dests.end()) return fail("the destination exists");
-          TableDest d{c.dest, c.weight, c.sorry};
+          TableDest d{c.dest, c.weight, c.sorry, c.rank};
           auto at = std::lower_bound(
               s->dests.begin(), s->dests.end(), d,
               [](const TableDest& a, const TableDest& b) { return a.addr < b.addr; });
@@ -162,13 +162,14 @@ Table table_for(const LbConfig& config, const std::vector<std::vector<bool>>& al
     for (size_t r = 0; r < vs.reals.size(); ++r) {
       const RealServerConfig& rs = vs.reals[r];
       if (!sorry && alive[s][r]) {
-        ts.dests.push_back({rs.addr, weight[s][r], false});
+        ts.dests.push_back({rs.addr, weight[s][r], false, int(r)});
       } else if (rs.inhibit) {
-        ts.dests.push_back({rs.addr, 0, false});
+        ts.dests.push_back({rs.addr, 0, false, int(r)});
       }
     }
     if (vs.sorry_server && (sorry || vs.sorry_server_inhibit) && !find_dest(ts, *vs.sorry_server)) {
-      ts.dests.push_back({*vs.sorry_server, sorry ? vs.sorry_weight : 0, true});
+      ts.dests.push_back(
+          {*vs.sorry_server, sorry ? vs.sorry_weight : 0, true, int(vs.reals.size())});
     }
     std::sort(ts.dests.begin(), ts.dests.end(),
               [](const TableDest& a, const TableDest& b) { return a.addr < b.addr; });
@@ -206,7 +207,7 @@ std::vector<Change> diff(const Table& from, const Table& to) {
     }
     for (auto& d : t.dests) {
       if (!f || !find_dest(*f, d.addr))
-        out.push_back({Change::kAddDest, t.key, d.addr, d.weight, {}, d.sorry});
+        out.push_back({Change::kAddDest, t.key, d.addr, d.weight, {}, d.sorry, d.rank});
     }
     if (f && (f->scheduler != t.scheduler || f->forwarding != t.forwarding ||
               f->persistence != t.persistence ||

@@ -49,7 +49,15 @@ struct TableDest {
   Endpoint addr;
   int weight = 0;
   bool sorry = false;  // the sorry server
-  friend bool operator==(const TableDest&, const TableDest&) = default;
+  // The order keepalived adds destinations in: the real server's place in its virtual server
+  // (0, 1, …), the sorry server after them. IPVS lists destinations by insertion and rr/wrr walk
+  // that list, so the IPVS datapath adds them in this order (lb/ipvs_plan.hh). Only an order
+  // for adding: not part of what the table holds, so not compared (a reload that reorders the
+  // file changes no destination).
+  int rank = 0;
+  friend bool operator==(const TableDest& a, const TableDest& b) {
+    return a.addr == b.addr && a.weight == b.weight && a.sorry == b.sorry;
+  }
 };
 
 struct TableService {
@@ -84,6 +92,7 @@ struct Change {
   int weight = 0;      // kAddDest, kEditDest
   std::string script;  // kNotify*, kQuorum*: the command to run ("" = none configured)
   bool sorry = false;  // kAddDest: the destination is the sorry server
+  int rank = 0;        // kAddDest: TableDest::rank
   // kAddService, kEditService: the service's attributes.
   std::string scheduler;
   Forwarding forwarding = Forwarding::kNat;

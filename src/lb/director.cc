@@ -280,7 +280,7 @@ void Director::apply(Step step) {
 Status Director::program() {
   picks_.clear();
   for (auto& s : balancer_->table()) {
-    if (!lb::follows_connections(s.scheduler)) continue;
+    if (datapath_.schedules_connections() || !lb::follows_connections(s.scheduler)) continue;
     if (auto p = pick(s)) picks_[s.key] = *p;
   }
   return datapath_.program(balancer_->table(), picks_);
@@ -312,7 +312,7 @@ std::optional<Endpoint> Director::pick(const TableService& s) {
 }
 
 bool Director::follows_connections() const {
-  if (!balancer_) return false;
+  if (!balancer_ || datapath_.schedules_connections()) return false;
   for (auto& vs : balancer_->config().services) {
     if (lb::follows_connections(vs.scheduler)) return true;
   }

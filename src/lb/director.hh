@@ -32,6 +32,10 @@ class Datapath {
   // Re-reads what the programmed table depends on outside the configuration (DR real servers'
   // MACs) and reprograms when it changed. Called once a second while a DR service exists.
   virtual Status refresh() { return {}; }
+  // Whether the datapath schedules the connection-count services itself (IPVS counts
+  // connections in the kernel): then the director neither follows connection tracking nor
+  // computes picks.
+  virtual bool schedules_connections() const { return false; }
 };
 
 // `table ip vnet_lb` and `table netdev vnet_lb_dr`, rewritten in one libnftables transaction

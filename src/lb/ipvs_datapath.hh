@@ -21,6 +21,7 @@ class IpvsDatapath final : public Datapath {
   Status program(const Table& table, const Picks& picks) override;
   Status set_pick(const ServiceKey&, const std::optional<Endpoint>&) override { return {}; }
   Status clear() override;
+  bool schedules_connections() const override { return true; }  // the kernel's schedulers
 
  private:
   IpvsDatapath(UniqueFd fd, uint16_t family) : fd_(std::move(fd)), family_(family) {}

@@ -4,6 +4,7 @@
 #include <linux/ip_vs.h>
 #include <netinet/in.h>
 
+#include <algorithm>
 #include <cstring>
 #include <map>
 
@@ -91,7 +92,11 @@ Result<std::map<Key, Entry>> expand(const Table& t) {
     if (!svcs) return svcs.error();
     for (auto& svc : *svcs) {
       Entry e{svc, {}};
-      for (const auto& d : s.dests) e.dests.push_back(ipvs_dest(s, d));
+      std::vector<const TableDest*> ranked;
+      for (const auto& d : s.dests) ranked.push_back(&d);
+      std::stable_sort(ranked.begin(), ranked.end(),
+                       [](const TableDest* a, const TableDest* b) { return a->rank < b->rank; });
+      for (const auto* d : ranked) e.dests.push_back(ipvs_dest(s, *d));
       out[key_of(svc)] = std::move(e);
     }
   }
@@ -196,14 +201,18 @@ Result<std::vector<IpvsRequest>> ipvs_plan(const Table& old_table, const Table& 
     }
   }
   for (const auto& [k, e] : *after) {
+    // In the table's order, as keepalived adds them (real servers in the file's order, then the
+    // sorry server): IPVS lists destinations by insertion, and rr and wrr walk that list.
+    static const std::vector<ipvs::Dest> kNone;
+    auto was = before->find(k);
+    const auto& old_list = was != before->end() ? was->second.dests : kNone;
     std::map<DestKey, ipvs::Dest> old_dests, new_dests;
-    if (auto was = before->find(k); was != before->end())
-      for (const auto& d : was->second.dests) old_dests[{d.addr, d.port}] = d;
+    for (const auto& d : old_list) old_dests[{d.addr, d.port}] = d;
     for (const auto& d : e.dests) new_dests[{d.addr, d.port}] = d;
-    for (const auto& [dk, d] : old_dests)
-      if (!new_dests.count(dk)) out.push_back({ipvs::Cmd::kDelDest, e.service, d});
-    for (const auto& [dk, d] : new_dests) {
-      auto od = old_dests.find(dk);
+    for (const auto& d : old_list)
+      if (!new_dests.count({d.addr, d.port})) out.push_back({ipvs::Cmd::kDelDest, e.service, d});
+    for (const auto& d : e.dests) {
+      auto od = old_dests.find({d.addr, d.port});
       if (od == old_dests.end())
         out.push_back({ipvs::Cmd::kNewDest, e.service, d});
       else if (!(od->second == d))

@@ -20,7 +20,7 @@ cleanup() {
   for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
   for ns in "${NSS[@]:-}"; do [ -n "$ns" ] && ip netns del "$ns" 2>/dev/null || true; done
   for l in "$VNET_STATE_DIR"/*/; do [ -d "$l" ] && "$VNET" lab down "$(basename "$l")" >/dev/null 2>&1 || true; done
-  rm -rf "$WORK"
+  [ -n "${VNET_TEST_KEEP:-}" ] || rm -rf "$WORK"  # VNET_TEST_KEEP=1: keep it to look at
   exit $rc
 }
 trap cleanup EXIT INT TERM

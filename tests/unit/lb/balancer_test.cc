@@ -338,13 +338,14 @@ Table oracle(const Balancer& b) {
       }
       int w = dyn.value_or(vs.reals[r].weight);
       if (up && !sorry_on) {
-        ts.dests.push_back({vs.reals[r].addr, w, false});
+        ts.dests.push_back({vs.reals[r].addr, w, false, int(r)});
       } else if (vs.reals[r].inhibit) {
-        ts.dests.push_back({vs.reals[r].addr, 0, false});
+        ts.dests.push_back({vs.reals[r].addr, 0, false, int(r)});
       }
     }
     if (vs.sorry_server && (sorry_on || vs.sorry_server_inhibit))
-      ts.dests.push_back({*vs.sorry_server, sorry_on ? vs.sorry_weight : 0, true});
+      ts.dests.push_back(
+          {*vs.sorry_server, sorry_on ? vs.sorry_weight : 0, true, int(vs.reals.size())});
     std::sort(ts.dests.begin(), ts.dests.end(),
               [](const TableDest& a, const TableDest& x) { return a.addr < x.addr; });
     t.push_back(ts);

@@ -42,10 +42,34 @@ TEST(IpvsPlan, AServiceAndItsRealServersFromNothing) {
   EXPECT_EQ(s.netmask, 0xffffffffu);
   EXPECT_EQ((ipvs::Addr{10, 0, 0, 1}), s.addr);
   ASSERT_TRUE((*plan)[1].dest && (*plan)[2].dest);
-  EXPECT_EQ((*plan)[1].dest->addr[3], 1);  // in address order
-  EXPECT_EQ((*plan)[1].dest->weight, 1u);
-  EXPECT_EQ((*plan)[2].dest->weight, 2u);
+  // In the table's order (the file's, then the sorry server), not the addresses': IPVS lists
+  // destinations by insertion and rr walks that list (keepalived in a VM, lb_ipvs_vm.sh).
+  EXPECT_EQ((*plan)[1].dest->addr[3], 2);
+  EXPECT_EQ((*plan)[1].dest->weight, 2u);
+  EXPECT_EQ((*plan)[2].dest->weight, 1u);
   EXPECT_EQ((*plan)[2].dest->fwd, ipvs::Fwd::kMasq);
+}
+
+TEST(IpvsPlan, RealServersInTheFilesOrderThenTheSorryServer) {
+  // The table keeps destinations by address; rank is their place in the file (the sorry server
+  // after the real servers). keepalived adds them in that order and rr walks the kernel's list.
+  TableService s = web({{"10.0.1.1", 0}, {"10.0.1.2", 1}, {"10.0.1.3", 1}});
+  s.dests[0].sorry = true;
+  s.dests[0].rank = 2;
+  s.dests[1].rank = 1;
+  s.dests[2].rank = 0;
+  auto plan = ipvs_plan({}, {s});
+  ASSERT_TRUE(plan.ok());
+  ASSERT_EQ(plan->size(), 4u);
+  EXPECT_EQ((*plan)[1].dest->addr[3], 3);
+  EXPECT_EQ((*plan)[2].dest->addr[3], 2);
+  EXPECT_EQ((*plan)[3].dest->addr[3], 1);
+  // A real server that recovers is added at the end of the kernel's list, as keepalived does.
+  TableService less = s;
+  less.dests.erase(less.dests.begin() + 1);
+  auto back = ipvs_plan({less}, {s});
+  ASSERT_EQ(cmds(*back), std::vector<Cmd>{Cmd::kNewDest});
+  EXPECT_EQ((*back)[0].dest->addr[3], 2);
 }
 
 TEST(IpvsPlan, SmallestChangeFromOneTableToTheNext) {
