@@ -377,4 +377,18 @@ Status load_nftables(const std::string& ruleset) {
   return {};
 }
 
+Result<std::string> query_nftables_json(const std::string& command) {
+  nft_ctx* ctx = nft_ctx_new(NFT_CTX_DEFAULT);
+  if (!ctx) return make_error(ENOMEM, "nft_ctx_new");
+  nft_ctx_output_set_flags(ctx, NFT_CTX_OUTPUT_JSON);
+  nft_ctx_buffer_error(ctx);
+  nft_ctx_buffer_output(ctx);
+  int rc = nft_run_cmd_from_buffer(ctx, command.c_str());
+  std::string out = nft_ctx_get_output_buffer(ctx);
+  std::string err = nft_ctx_get_error_buffer(ctx);
+  nft_ctx_free(ctx);
+  if (rc != 0) return make_error(EINVAL, "nft '{}' failed:\n{}", command, err);
+  return out;
+}
+
 }  // namespace vnet::io

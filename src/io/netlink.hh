@@ -89,5 +89,8 @@ class Netlink {
 
 // Loads an nftables ruleset (nft syntax) into the current namespace with libnftables.
 Status load_nftables(const std::string& ruleset);
+// Runs one nft command (`list counters table ip T`) with JSON output (libnftables'
+// NFT_CTX_OUTPUT_JSON) and returns that output. EINVAL with nft's message when it fails.
+Result<std::string> query_nftables_json(const std::string& command);
 
 }  // namespace vnet::io

@@ -1,5 +1,9 @@
 #include "lb/director.hh"
 
+#include <fmt/format.h>
+
+#include <algorithm>
+
 #include "base/log.hh"
 #include "io/netlink.hh"
 #include "io/next_hop.hh"
@@ -37,16 +41,73 @@ Result<DrHops> NftDatapath::resolve(const Table& table) const {
   return hops;
 }
 
+Result<NftCounters> NftDatapath::read_counters(std::string_view family,
+                                               std::string_view table) const {
+  auto out = io::query_nftables_json(fmt::format("list counters table {} {}", family, table));
+  if (!out) return out.error();
+  return parse_nft_counters(*out, table);
+}
+
 Status NftDatapath::program(const Table& table, const Picks& picks) {
   auto hops = resolve(table);
   if (!hops) return hops.error();
-  auto rules = nft_ruleset(table, picks, *hops);
+  Counted counted = nft_counted(table, counted_);
+  auto rules = nft_ruleset(table, picks, *hops, &counted);
   if (!rules) return rules.error();
-  if (auto st = io::load_nftables(*rules); !st) return st;
+  // The DR table is recreated: what its counters hold now is carried over (the packets between
+  // this read and the commit are the approximation lb/nft_stats.hh states).
+  NftCounters carried = dr_carried_;
+  if (dr_table_) {
+    // Unreadable (the table removed from outside): the datapath is still rewritten.
+    auto live = read_counters("netdev", kNftDrTable);
+    if (!live) log::warn("lb: DR counters lost: {}", live.error().message);
+    for (auto& [name, c] : live ? *live : NftCounters{}) {
+      carried[name].packets += c.packets;
+      carried[name].bytes += c.bytes;
+    }
+  }
+  std::erase_if(carried, [&](const auto& kv) {
+    for (auto& [key, c] : counted) {
+      if (c.forwarding != Forwarding::kDr) continue;
+      for (auto& d : c.dests) {
+        if (nft_counter_name("in", key, d) == kv.first) return false;
+      }
+    }
+    return true;
+  });
+  auto st = io::load_nftables(*rules + nft_stats_ruleset(counted, counted_, fresh_));
+  if (!st && !fresh_) {
+    // The stats table was changed from outside (a counter we keep is gone): start it afresh.
+    log::warn("lb: counters table {} not as left, recreated: {}", kNftStatsTable,
+              st.error().message);
+    st = io::load_nftables(*rules + nft_stats_ruleset(counted, {}, true));
+  }
+  if (!st) return st;
   table_ = table;
   picks_ = picks;
   hops_ = std::move(*hops);
+  counted_ = std::move(counted);
+  dr_carried_ = std::move(carried);
+  dr_table_ = rules->find(fmt::format("table netdev {} {{\n", kNftDrTable)) != std::string::npos;
+  fresh_ = false;
   return {};
+}
+
+Result<Stats> NftDatapath::stats() const {
+  NftCounters live;
+  bool nat = std::any_of(counted_.begin(), counted_.end(),
+                         [](auto& c) { return c.second.forwarding == Forwarding::kNat; });
+  if (nat) {
+    auto r = read_counters("ip", kNftStatsTable);
+    if (!r) return r.error();
+    live = std::move(*r);
+  }
+  if (dr_table_) {
+    auto r = read_counters("netdev", kNftDrTable);
+    if (!r) return r.error();
+    live.merge(*r);
+  }
+  return nft_stats(counted_, live, dr_carried_);
 }
 
 Status NftDatapath::set_pick(const ServiceKey& service, const std::optional<Endpoint>& dest) {
@@ -62,7 +123,11 @@ Status NftDatapath::clear() {
   table_.clear();
   picks_.clear();
   hops_.clear();
-  return io::load_nftables(nft_delete_ruleset());
+  counted_.clear();
+  dr_carried_.clear();
+  dr_table_ = false;
+  fresh_ = true;
+  return io::load_nftables(nft_delete_ruleset() + nft_delete_stats());
 }
 
 Status NftDatapath::refresh() {

@@ -14,6 +14,7 @@
 #include "lb/balancer.hh"
 #include "lb/conn_counts.hh"
 #include "lb/nft_ruleset.hh"
+#include "lb/nft_stats.hh"
 #include "lb/probe.hh"
 #include "lb/scheduler.hh"
 #include "vrrp/keepalived_conf.hh"
@@ -36,25 +37,36 @@ class Datapath {
   // connections in the kernel): then the director neither follows connection tracking nor
   // computes picks.
   virtual bool schedules_connections() const { return false; }
+  // Traffic counters of the services it counts (lb/stats.hh), read now. The default counts
+  // nothing.
+  virtual Result<Stats> stats() const { return Stats{}; }
 };
 
 // `table ip vnet_lb` and `table netdev vnet_lb_dr`, rewritten in one libnftables transaction
 // (lb/nft_ruleset.hh). DR destinations are resolved from the route and neighbour tables at each
 // program() and refresh(): one reached through a gateway, or the director's own address, is an
 // error naming it (DR needs it on-link); one whose MAC is not known yet is left out, its address
-// solicited, and added by the refresh() that finds it.
+// solicited, and added by the refresh() that finds it. Counters: lb/nft_stats.hh (`table ip
+// vnet_lb_stats` kept across program(); the DR table's counters read before each rewrite and
+// carried over).
 class NftDatapath final : public Datapath {
  public:
   Status program(const Table& table, const Picks& picks) override;
   Status set_pick(const ServiceKey& service, const std::optional<Endpoint>& dest) override;
   Status clear() override;
   Status refresh() override;
+  Result<Stats> stats() const override;
 
  private:
   Result<DrHops> resolve(const Table& table) const;
+  Result<NftCounters> read_counters(std::string_view family, std::string_view table) const;
   Table table_;
   Picks picks_;
   DrHops hops_;
+  Counted counted_;
+  NftCounters dr_carried_;  // what the DR tables replaced so far had counted
+  bool dr_table_ = false;   // the last program() wrote `table netdev vnet_lb_dr`
+  bool fresh_ = true;       // no program() yet since start or clear(): stats table recreated
 };
 
 // What lb/show prints about a checker's last probe.
@@ -95,6 +107,8 @@ class Director {
   void on_conn_resync(const std::vector<ConnEvent>& all);  // the whole table, after a loss
   const ConnCounts& conn_counts() const { return counts_; }
   const Picks& picks() const { return picks_; }
+  // The datapath's counters now (lb/stats.hh).
+  Result<Stats> stats() const { return datapath_.stats(); }
 
  private:
   void apply(Step step);

@@ -7,22 +7,11 @@
 #include <numeric>
 
 #include "lb/keepalived_conf.hh"
+#include "lb/nft_stats.hh"
 #include "lb/scheduler.hh"
 
 namespace vnet::lb {
 namespace {
-
-std::string_view proto_word(Protocol p) {
-  switch (p) {
-    case Protocol::kTcp:
-      return "tcp";
-    case Protocol::kUdp:
-      return "udp";
-    case Protocol::kSctp:
-      return "sctp";
-  }
-  return "tcp";
-}
 
 std::string_view forwarding_word(Forwarding f) {
   switch (f) {
@@ -47,11 +36,11 @@ std::string name_of(std::string_view prefix, const ServiceKey& key) {
       else
         n += fmt::format("_{:02x}", c);
     }
-    return fmt::format("{}_grp_{}_{}", prefix, proto_word(key.protocol), n);
+    return fmt::format("{}_grp_{}_{}", prefix, nft_protocol(key.protocol), n);
   }
   std::string a = key.addr.address_string();
   std::replace(a.begin(), a.end(), '.', '_');
-  return fmt::format("{}_{}_{}_{}", prefix, proto_word(key.protocol), a, key.addr.port);
+  return fmt::format("{}_{}_{}_{}", prefix, nft_protocol(key.protocol), a, key.addr.port);
 }
 
 // The transport protocols a fwmark matches: IPVS finds a fwmark service by the mark alone
@@ -83,6 +72,18 @@ std::vector<std::string> checker_refusals(const LbConfig& config) {
     }
   }
   return out;
+}
+
+std::string_view nft_protocol(Protocol p) {
+  switch (p) {
+    case Protocol::kTcp:
+      return "tcp";
+    case Protocol::kUdp:
+      return "udp";
+    case Protocol::kSctp:
+      return "sctp";
+  }
+  return "tcp";
 }
 
 std::vector<std::string> nft_refusals(const LbConfig& config) {
@@ -307,8 +308,8 @@ std::string nft_set_pick(const ServiceKey& key, const std::optional<Endpoint>& d
 namespace {
 
 std::string service_match(const ServiceKey& key) {
-  return fmt::format("ip daddr {} {} dport {}", key.addr.address_string(), proto_word(key.protocol),
-                     key.addr.port);
+  return fmt::format("ip daddr {} {} dport {}", key.addr.address_string(),
+                     nft_protocol(key.protocol), key.addr.port);
 }
 
 // What selects a service's packets, one rule each: its VIP:PORT; its mark (any protocol); for a
@@ -333,7 +334,7 @@ std::vector<std::string> service_matches(const TableService& s) {
   }
   if (!set.empty())
     out.insert(out.begin(), fmt::format("meta l4proto {} ip daddr . th dport {{ {} }}",
-                                        proto_word(s.key.protocol), set));
+                                        nft_protocol(s.key.protocol), set));
   return out;
 }
 
@@ -349,7 +350,7 @@ std::string slot_hash(const TableService& s, size_t slots) {
   bool has_port_flag = false;
   for (auto& f : s.sched_flags) has_port_flag |= port_flag(s.scheduler, f);
   std::string sport = s.key.kind == ServiceKey::kAddress
-                          ? fmt::format("{} sport", proto_word(s.key.protocol))
+                          ? fmt::format("{} sport", nft_protocol(s.key.protocol))
                           : std::string("th sport");
   if (s.scheduler == "dh") return fmt::format("jhash ip daddr mod {} seed 0x0", slots);
   if ((s.scheduler == "sh" || s.scheduler == "mh") && !has_port_flag)
@@ -380,7 +381,7 @@ struct DrParts {
 };
 
 // One DR service: its rules in the ingress chain (and a chain and map with persistence).
-Status dr_service(const TableService& s, const DrHops& hops, DrParts& out) {
+Status dr_service(const TableService& s, const DrHops& hops, const Counted* counted, DrParts& out) {
   TableService reached = s;
   std::erase_if(reached.dests, [&](const TableDest& d) { return !hops.count(d.addr); });
   auto slots = nft_slots(reached);
@@ -406,7 +407,15 @@ Status dr_service(const TableService& s, const DrHops& hops, DrParts& out) {
       map += fmt::format("{}{} : {}", i ? ", " : "", i, hops.at((*slots)[i]).mac.to_string());
     choose = fmt::format("{} map {{ {} }}", slot_hash(s, slots->size()), map);
   }
-  std::string fwd = fmt::format("fwd to \"{}\"", dev);
+  // Counting after the choice: the new destination MAC selects the real server's counter.
+  std::string count;
+  if (counted) {
+    if (auto c = counted->find(s.key); c != counted->end()) {
+      count = nft_dr_count(s.key, c->second.dests, hops);
+      out.maps += nft_dr_counter_objects(s.key, c->second.dests);
+    }
+  }
+  std::string fwd = fmt::format("{}fwd to \"{}\"", count.empty() ? "" : count.substr(1) + " ", dev);
   std::string src = fmt::format("ether saddr set {} ", hops.at(slots->front()).ifmac.to_string());
   if (!s.persistence) {
     out.rules += fmt::format("    {} {}ether daddr set {} {}\n", service_matches(s).front(), src,
@@ -430,7 +439,8 @@ Status dr_service(const TableService& s, const DrHops& hops, DrParts& out) {
 
 }  // namespace
 
-Result<std::string> nft_ruleset(const Table& table, const Picks& picks, const DrHops& hops) {
+Result<std::string> nft_ruleset(const Table& table, const Picks& picks, const DrHops& hops,
+                                const Counted* counted) {
   std::string rules, maps, remember;
   DrParts dr;
   std::string chains;
@@ -442,7 +452,7 @@ Result<std::string> nft_ruleset(const Table& table, const Picks& picks, const Dr
                    std::any_of(s.group.begin(), s.group.end(),
                                [](const GroupMember& m) { return m.fwmark != 0; });
       if (marks) return make_error(EINVAL, "{}: lb_kind DR cannot match a fwmark", s.key.str());
-      if (auto st = dr_service(s, hops, dr); !st) return st.error();
+      if (auto st = dr_service(s, hops, counted, dr); !st) return st.error();
       continue;
     }
     if (s.forwarding != Forwarding::kNat)
@@ -463,7 +473,7 @@ Result<std::string> nft_ruleset(const Table& table, const Picks& picks, const Dr
       remember += fmt::format(
           "    ct direction original ct status dnat ct original ip daddr {} ct original protocol "
           "{} ct original proto-dst {} update @{} {{ {} timeout {}s : ip daddr . th dport }}\n",
-          s.key.addr.address_string(), proto_word(s.key.protocol), s.key.addr.port, map, key,
+          s.key.addr.address_string(), nft_protocol(s.key.protocol), s.key.addr.port, map, key,
           timeout_seconds(s));
     }
     if (follows_connections(s.scheduler)) {

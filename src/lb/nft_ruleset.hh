@@ -82,11 +82,17 @@
 
 namespace vnet::lb {
 
+struct CountedService;
+using Counted = std::map<ServiceKey, CountedService>;
+
 inline constexpr const char* kNftTable = "vnet_lb";       // table ip vnet_lb
 inline constexpr const char* kNftDrTable = "vnet_lb_dr";  // table netdev vnet_lb_dr
 inline constexpr size_t kMaxMapEntries = 4096;
 inline constexpr size_t kShBuckets = 256;   // ip_vs_sh.c IP_VS_SH_TAB_SIZE
 inline constexpr uint32_t kMhSlots = 4093;  // ip_vs_mh.c: primes[CONFIG_IP_VS_MH_TAB_INDEX - 8]
+
+// nft's word for a transport protocol: "tcp", "udp", "sctp".
+std::string_view nft_protocol(Protocol p);
 
 // One message per refused item: "FILE:LINE: virtual_server [10.0.0.1]:tcp:80: lb_kind DR: ...".
 // Includes checker_refusals().
@@ -127,9 +133,10 @@ std::string nft_set_pick(const ServiceKey& key, const std::optional<Endpoint>& d
 // The whole transaction: create-or-keep, delete, recreate `table ip vnet_lb` with every NAT
 // service (the connection-count services' maps holding `picks`) and `table netdev vnet_lb_dr`
 // with every DR service (destinations reached through `hops`; the table is left out when no DR
-// destination has a hop).
+// destination has a hop). With `counted` (lb/nft_stats.hh), the DR rules count per real server
+// into counters the DR table declares; the NAT counters are nft_stats_ruleset()'s own table.
 Result<std::string> nft_ruleset(const Table& table, const Picks& picks = {},
-                                const DrHops& hops = {});
+                                const DrHops& hops = {}, const Counted* counted = nullptr);
 // The transaction that removes both tables (also when they are absent).
 std::string nft_delete_ruleset();
 

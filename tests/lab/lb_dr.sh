@@ -8,7 +8,9 @@
 # Asserts: the netdev table holds the three real servers' MACs; 60 requests (rr, a hash of
 # client address and port per flow) reach all three, each at least 8 times by the servers' logs
 # (expected 20 each; P(any < 8) < 0.1 % for a uniform hash); every reply reaches the client with a
-# real server's source MAC and none passes through the director (ingress counters on both); a
+# real server's source MAC and none passes through the director (ingress counters on both);
+# lb/show counts each real server's in packets (more than its requests), their sum is the request
+# packets the director's ingress saw, also after the table's rewrites (conns null, out 0); a
 # killed real server leaves the table within its TCP_CHECK bound and the next 30 requests avoid
 # it; restarted, it is re-added and serves; persistence_timeout keeps one client on one real
 # server across 20 connections; a real server that is not on-link is refused at start with the
@@ -110,7 +112,7 @@ wait_for 8 all_in || fail "real servers not in the table: $(show)"
 wait_for 8 macs_in 3 || fail "the DR table does not hold the three MACs: $(dr_table); $(cat "$WORK/d.log")"
 echo "three real servers resolved and programmed $(( ($(date +%s%N) - t_start) / 1000000 )) ms after start"
 [ "$(show | jq -r '.[0].forwarding')" = Route ] || fail "lb/show does not say Route: $(show)"
-"$VNET" ctl "$M" lb/show | grep -q "Route" || fail "lb/show text lacks the forwarding method"
+contains "Route" "$VNET" ctl "$M" lb/show || fail "lb/show text lacks the forwarding method"
 pass "netdev table programmed with the three real servers' MACs; lb/show says Route"
 
 l0=( "$(logged 1)" "$(logged 2)" "$(logged 3)" )
@@ -126,6 +128,18 @@ fr=$(packets $C from_reals) fd=$(packets $C from_director) dr=$(packets $D repli
 echo "client: $fr reply packets from the real servers' MACs, $fd from the director's; director: $rq request packets in, $dr reply packets seen"
 [ "$fr" -gt 0 ] && [ "$fd" = 0 ] && [ "$dr" = 0 ] && [ "$rq" -gt 0 ] || fail "replies not direct: from_reals=$fr from_director=$fd director_saw=$dr"
 pass "replies go straight to the client ($fr packets from real servers' MACs, 0 through the director)"
+
+# lb/show's counters: in by real server, counted where the DR rule forwards; no conns, no out.
+stat() { show | jq -r ".[0]$1"; }
+i=1
+for n in $n1 $n2 $n3; do
+  [ "$(stat ".reals[$((i - 1))].inpkts")" -gt "$n" ] || fail "r$i served $n requests, inpkts $(stat ".reals[$((i - 1))].inpkts"): $(show)"
+  i=$((i + 1))
+done
+[ "$(stat .inpkts)" = "$(show | jq '[.[0].reals[].inpkts] | add')" ] || fail "service inpkts is not the sum: $(show)"
+[ "$(stat .inpkts)" = "$rq" ] || fail "service inpkts $(stat .inpkts), the director's ingress saw $rq request packets"
+[ "$(stat .conns)" = null ] && [ "$(stat .outpkts)" = 0 ] && [ "$(stat '.reals[0].outbytes')" = 0 ] || fail "DR conns/out: $(show)"
+pass "lb/show: inpkts by real server (each > its requests), sum $(stat .inpkts) = the $rq request packets the director saw; conns null, out 0"
 
 # Kill r2: removed within delay_loop + connect_timeout × (retry + 1) + delay_before_retry × retry.
 kill "${RPID[2]}"
@@ -149,6 +163,9 @@ read -r a b c f <<<"$(spread 30)"
 echo "re-added in ${back} ms; spread r1=$a r2=$b r3=$c failed=$f"
 [ "$f" = 0 ] && [ "$b" -gt 0 ] || fail "after re-add $a/$b/$c failed $f"
 pass "r2 restarted: re-added in ${back} ms and serving ($a/$b/$c)"
+rq=$(packets $D requests)
+[ "$(stat .inpkts)" = "$rq" ] || fail "after two reprogrammings, service inpkts $(stat .inpkts), the director saw $rq request packets"
+pass "counters carried across the DR table's rewrites: inpkts $(stat .inpkts) = $rq request packets seen"
 
 kill "$DPID"
 wait_for 5 gone "$DPID" || fail "daemon did not stop"
@@ -161,7 +178,7 @@ write_conf 60
 start_daemon
 wait_for 8 all_in || fail "persistence: not all in the table: $(show)"
 wait_for 8 macs_in 3 || fail "persistence: MACs not programmed: $(dr_table)"
-dr_table | grep -q "map persist_tcp_10_82_0_100_80" || fail "no persistence map: $(dr_table)"
+contains "map persist_tcp_10_82_0_100_80" dr_table || fail "no persistence map: $(dr_table)"
 read -r a b c f <<<"$(spread 20)"
 echo "persistence: 20 connections from one client: r1=$a r2=$b r3=$c failed=$f"
 [ "$f" = 0 ] && { [ "$a" = 20 ] || [ "$b" = 20 ] || [ "$c" = 20 ]; } || fail "persistence broken: $a/$b/$c failed $f"

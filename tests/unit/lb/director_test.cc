@@ -312,4 +312,67 @@ TEST(Director, ReloadMovesRunningProbesAndReAdds) {
   d.shutdown();
 }
 
+// lb/show's counters (ipvsadm -Ln --stats): each real server's as the datapath reports them
+// (0 for one it has not counted yet), the service's the sum, null where nothing is counted.
+TEST(Director, ShowsTheDatapathCounters) {
+  auto conf = parse_keepalived_conf_full(R"(
+virtual_server 10.0.0.100 80 {
+  lvs_sched rr
+  lb_kind NAT
+  sorry_server 10.1.0.9 8000
+  real_server 10.1.0.1 8000 {
+  }
+  real_server 10.1.0.2 8000 {
+  }
+}
+virtual_server 10.0.0.101 80 {
+  lvs_sched rr
+  lb_kind DR
+  real_server 10.1.0.1 80 {
+  }
+}
+virtual_server fwmark 7 {
+  lvs_sched rr
+  lb_kind NAT
+  real_server 10.1.0.1 8000 {
+  }
+}
+)",
+                                         "k.conf");
+  ASSERT_TRUE(conf) << conf.error().message;
+  ManualClock clock;
+  EventLoop loop(clock);
+  FakeChildren children;
+  FakeDatapath dp;
+  Director d(loop, children, dp, 1);
+  ASSERT_TRUE(d.start(conf->lb, conf->vrrp.global));
+  auto key = [&](size_t i) { return conf->lb.services[i].key; };
+  Stats stats;
+  stats[key(0)].dests[*Endpoint::parse("10.1.0.1", 8000)] = Counters{3, 20, 15, 1400, 9000};
+  stats[key(0)].dests[*Endpoint::parse("10.1.0.9", 8000)] = Counters{1, 5, 4, 300, 700};
+  stats[key(1)].conns_counted = false;
+  stats[key(1)].dests[*Endpoint::parse("10.1.0.1", 80)] = Counters{0, 7, 0, 500, 0};
+  auto shown = show_json(d, clock.now(), stats);
+  auto& r1 = shown[0]["reals"][0];
+  EXPECT_EQ(r1["conns"], 3);
+  EXPECT_EQ(r1["inpkts"], 20);
+  EXPECT_EQ(r1["outpkts"], 15);
+  EXPECT_EQ(r1["inbytes"], 1400);
+  EXPECT_EQ(r1["outbytes"], 9000);
+  EXPECT_EQ(shown[0]["reals"][1]["conns"], 0);  // counted, nothing yet
+  EXPECT_EQ(shown[0]["sorry_server"]["conns"], 1);
+  EXPECT_EQ(shown[0]["conns"], 4);  // the sum, sorry server included (an IPVS destination)
+  EXPECT_EQ(shown[0]["inpkts"], 25);
+  EXPECT_EQ(shown[0]["outbytes"], 9700);
+  EXPECT_TRUE(shown[1]["conns"].is_null());  // DR: no connection tracking
+  EXPECT_TRUE(shown[1]["reals"][0]["conns"].is_null());
+  EXPECT_EQ(shown[1]["reals"][0]["inpkts"], 7);
+  EXPECT_EQ(shown[1]["outpkts"], 0);
+  for (const char* f : {"conns", "inpkts", "outpkts", "inbytes", "outbytes"}) {
+    EXPECT_TRUE(shown[2][f].is_null()) << f;  // not counted (fwmark)
+    EXPECT_TRUE(shown[2]["reals"][0][f].is_null()) << f;
+  }
+  d.shutdown();
+}
+
 }  // namespace
