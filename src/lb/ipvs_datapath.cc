@@ -35,6 +35,34 @@ Status await_ack(int fd, uint32_t seq) {
   }
 }
 
+// The messages of the dump answering `seq`, up to NLMSG_DONE (an error message: its errno).
+Result<std::vector<std::vector<uint8_t>>> await_dump(int fd, uint32_t seq) {
+  std::vector<std::vector<uint8_t>> out;
+  std::vector<uint8_t> buf(32768);
+  while (true) {
+    ssize_t n = ::recv(fd, buf.data(), buf.size(), 0);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return make_error(errno, "IPVS: no answer from the kernel: {}", std::strerror(errno));
+    }
+    size_t len = static_cast<size_t>(n);
+    for (auto* h = reinterpret_cast<const nlmsghdr*>(buf.data()); NLMSG_OK(h, len);
+         h = NLMSG_NEXT(h, len)) {
+      if (h->nlmsg_seq != seq) continue;
+      if (h->nlmsg_type == NLMSG_DONE) return out;
+      if (h->nlmsg_type == NLMSG_ERROR) {
+        if (h->nlmsg_len < NLMSG_LENGTH(sizeof(nlmsgerr)))
+          return make_error(EBADMSG, "IPVS: short error message");
+        const auto* e = static_cast<const nlmsgerr*>(NLMSG_DATA(h));
+        if (e->error == 0) continue;
+        return make_error(-e->error, "{}", std::strerror(-e->error));
+      }
+      const auto* b = reinterpret_cast<const uint8_t*>(h);
+      out.emplace_back(b, b + h->nlmsg_len);
+    }
+  }
+}
+
 // "10.0.0.1:80" or "FWM 7" (IPv4; an IPv6 service by its first bytes is not needed in messages).
 std::string service_name(const ipvs::Service& s) {
   if (s.fwmark) return fmt::format("FWM {}", s.fwmark);
@@ -146,6 +174,37 @@ Status IpvsDatapath::clear() {
     if (!st && st.error().code != ESRCH && first) first = st;  // already gone: fine
   }
   return first;
+}
+
+Result<Stats> IpvsDatapath::stats() const {
+  Stats out;
+  for (const auto& ts : table_) {
+    auto svcs = ipvs_services(ts);
+    if (!svcs) return svcs.error();
+    ServiceCounters& sc = out[ts.key];
+    for (const auto& svc : *svcs) {
+      std::array<uint8_t, ipvs::kMaxRequest> buf{};
+      uint32_t seq = ++seq_;
+      auto len = ipvs::build(buf, family_, seq, ipvs::Cmd::kGetDest, &svc);
+      if (!len) return len.error();
+      if (::send(fd_.get(), buf.data(), *len, 0) < 0) return system_error("IPVS: send");
+      auto msgs = await_dump(fd_.get(), seq);
+      if (!msgs)
+        return make_error(msgs.error().code, "IPVS: real servers of {}: {}", service_name(svc),
+                          msgs.error().message);
+      for (const auto& m : *msgs) {
+        auto d = ipvs::parse_dest(m);
+        if (!d) return d.error();
+        for (const auto& td : ts.dests) {
+          ipvs::Dest want = ipvs_dest(ts, td);
+          if (want.addr != d->dest.addr || want.port != d->dest.port) continue;
+          sc.dests[td.addr] += Counters{d->stats.conns, d->stats.inpkts, d->stats.outpkts,
+                                        d->stats.inbytes, d->stats.outbytes};
+        }
+      }
+    }
+  }
+  return out;
 }
 
 }  // namespace vnet::lb

@@ -22,6 +22,9 @@ class IpvsDatapath final : public Datapath {
   Status set_pick(const ServiceKey&, const std::optional<Endpoint>&) override { return {}; }
   Status clear() override;
   bool schedules_connections() const override { return true; }  // the kernel's schedulers
+  // Each of our services' destinations' STATS64 (one IPVS_CMD_GET_DEST dump per IPVS service; a
+  // group's entries summed into its virtual server), as `ipvsadm -Ln --stats` reads them.
+  Result<Stats> stats() const override;
 
  private:
   IpvsDatapath(UniqueFd fd, uint16_t family) : fd_(std::move(fd)), family_(family) {}
@@ -30,7 +33,7 @@ class IpvsDatapath final : public Datapath {
   Status apply(const std::vector<IpvsRequest>& plan);
   UniqueFd fd_;
   uint16_t family_ = 0;
-  uint32_t seq_ = 0;
+  mutable uint32_t seq_ = 0;
   Table table_;  // what the kernel holds of ours
 };
 

@@ -5,7 +5,7 @@
 # persistence per /24, mh with mh-port, wrr, lc; a fwmark service; a group with an address range;
 # alpha real servers down, inhibit_on_failure, the sorry server), one after the other. Their
 # `ipvsadm -Ln`, `ipvsadm -Sn` and `ipvsadm -Ln --nosort` (the kernel's order: rr follows it) must
-# be equal. The guest has no network: its eth0 is on a QEMU hub port with nothing else.
+# be equal; lb/show's counters must be ipvsadm --stats's. The guest has no network: its eth0 is on a QEMU hub port with nothing else.
 . "$(dirname "$0")/lib.sh"
 for tool in qemu-system-x86_64 keepalived; do
   command -v $tool >/dev/null || fail "$tool is not installed: scripts/deps.sh"
@@ -52,8 +52,8 @@ grep -q "^VNET-DONE" "$WORK/console.txt" || fail "the guest did not finish: $(ta
 listing() { awk -v n="VNET-LIST $1" '$0 == n { p = 1; next } /^VNET-LIST / { p = 0 } p' "$WORK/console.txt"; }
 services=$(listing ka.S | grep -c '^-A' || true)
 reals=$(listing ka.S | grep -c '^-a' || true)
-[ "$services" -eq 10 ] && [ "$reals" -eq 23 ] ||
-  fail "keepalived programmed $services services and $reals real servers, want 10 and 23: $(listing ka.S; listing ka.log)"
+[ "$services" -eq 11 ] && [ "$reals" -eq 24 ] ||
+  fail "keepalived programmed $services services and $reals real servers, want 11 and 24: $(listing ka.S; listing ka.log)"
 for k in L S N; do
   what=$(case $k in L) echo "ipvsadm -Ln" ;; S) echo "ipvsadm -Sn" ;; N) echo "ipvsadm -Ln --nosort" ;; esac)
   grep -q "^VNET-RESULT $k same" "$WORK/console.txt" ||
@@ -65,6 +65,20 @@ vnet's log:
 $(listing vnet.log)"
   pass "$what: vnet's table equals keepalived's ($services services, $reals real servers)"
 done
+# Counters: lb/show's for the counted service equal ipvsadm --stats (IPVS's STATS64) after 5
+# requests.
+ok=$(awk '/^VNET-RESULT requests / { print $3 }' "$WORK/console.txt")
+[ "$ok" = 5 ] || fail "${ok:-0} of 5 requests through 10.79.0.106:80 answered: $(listing vnet.log)"
+show=$(listing lbshow | jq -c '.[] | select(.service | startswith("10.79.0.106:80")) | .reals[0]
+  | [.conns, .inpkts, .outpkts, .inbytes, .outbytes]') || fail "lb/show --json: $(listing lbshow)"
+stats=$(listing stats | awk '$1 == "->" && $2 == "10.79.0.1:8080" { printf "[%s,%s,%s,%s,%s]", $3, $4, $5, $6, $7 }')
+[ -n "$show" ] && [ "$show" = "$stats" ] ||
+  fail "lb/show counters ${show:-none} differ from ipvsadm --stats ${stats:-none}: $(listing lbshow; listing stats)"
+# (IPVS's own count of these local connections is 3 to 5: the kernel's business; vnet's is to
+# show it.)
+[ "$(jq '.[0] > 0 and .[1] > 0 and .[3] > 0' <<<"$show")" = true ] ||
+  fail "lb/show counts nothing for 5 answered requests: $show"
+pass "lb/show's counters are IPVS's (conns, inpkts, outpkts, inbytes, outbytes = $show)"
 left=$(awk '/^VNET-RESULT left / { print $3 }' "$WORK/console.txt")
 [ "$left" = 0 ] || fail "vnet left ${left:-?} IPVS lines after SIGTERM: $(listing vnet.log)"
 pass "SIGTERM: vnet deleted its services, as keepalived does"

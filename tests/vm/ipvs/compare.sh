@@ -41,9 +41,36 @@ echo "VNET-LIST ka.log"
 cat /tmp/ka.log
 echo "VNET-LIST end"
 ipvsadm -C
-vnet vrrp -C -f /tmp/lb.conf --datapath ipvs --log /tmp/vnet.log &
+vnet vrrp -C -f /tmp/lb.conf --datapath ipvs --log /tmp/vnet.log -M /tmp/vnet.sock &
 vn=$!
 snapshot vnet
+# Counters: 5 requests through 10.79.0.106:80 to the guest's own httpd, then lb/show --json and
+# ipvsadm's view of the same service.
+mkdir -p /tmp/www
+echo hello >/tmp/www/index.html
+httpd -p 10.79.0.1:8080 -h /tmp/www
+# The VIP on lo: a local client's connection then passes IPVS's LOCAL_OUT hook. (busybox's
+# static wget crashes in this guest: nc sends the request.)
+ip addr add 10.79.0.106/32 dev lo
+ok=0
+for i in 1 2 3 4 5; do
+  r=$(printf 'GET / HTTP/1.0\r\n\r\n' | nc -w 5 10.79.0.106 80 | tail -1)
+  [ "$r" = hello ] && ok=$((ok + 1))
+done
+echo "VNET-RESULT requests $ok"
+# IPVS sums its per-CPU counters into what it reports every 2 s (its rate estimator): wait for
+# that sum (10 s at most); the traffic is over, so it is final.
+i=0
+while [ "$(ipvsadm -Ln --stats --exact -t 10.79.0.106:80 | awk '$1 == "->" { print $3 }')" = 0 ] &&
+  [ $i -lt 100 ]; do
+  sleep 0.1
+  i=$((i + 1))
+done
+echo "VNET-LIST lbshow"
+vnet ctl /tmp/vnet.sock lb/show --json
+echo "VNET-LIST stats"
+ipvsadm -Ln --stats --exact -t 10.79.0.106:80
+echo "VNET-LIST end"
 stop $vn
 # As keepalived, the daemon takes its services away when it stops.
 echo "VNET-RESULT left $(ipvsadm -Sn | wc -l)"
