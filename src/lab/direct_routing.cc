@@ -78,14 +78,15 @@ void check_direct_routing_arp(const Topology& topo, Reader& r) {
           const auto& filter = link->drop_arp_for;
           if (std::find(filter.begin(), filter.end(), vip) != filter.end()) continue;
           if (!warned.insert({node->name, vip.value}).second) continue;
-          r.warn(
-              link->where,
-              fmt::format("{} is a real server of {}'s lb_kind DR virtual server {} ({}) and "
-                          "holds {} on {}: it answers ARP for it and can take the VIP's "
-                          "traffic from the director; add 'drop_arp_for: [{}]' to this link "
-                          "({}:{}–{}) so the switch drops its ARP for the VIP",
-                          node->name, director.name, vs.key.str(), vs.where.str(), vip.to_string(),
-                          held, vip.to_string(), node->name, iface->name, link->b.node));
+          r.warn(link->where,
+                 fmt::format(
+                     "{} is a real server of {}'s lb_kind DR virtual server {} ({}) and "
+                     "holds {} on {}: it answers ARP for it and can take the VIP's "
+                     "traffic from the director; add 'drop_arp_for: [{}]' to this link "
+                     "({}:{}–{}) so the switch drops its ARP for the VIP (what arp_ignore=1 and "
+                     "arp_announce=2 do on a real host)",
+                     node->name, director.name, vs.key.str(), vs.where.str(), vip.to_string(), held,
+                     vip.to_string(), node->name, iface->name, link->b.node));
         }
       }
     }
