@@ -4,6 +4,7 @@
 #include <optional>
 
 #include "base/byte_io.hh"
+#include "bridge/arp_filter.hh"
 #include "packet/ethernet.hh"
 #include "packet/tag_stack.hh"
 
@@ -49,6 +50,8 @@ std::string_view drop_reason_name(DropReason r) {
       return "link_silent";
     case DropReason::kUnauthorized:
       return "unauthorized";
+    case DropReason::kArpFiltered:
+      return "arp_filtered";
     case DropReason::kImpairCarrierDown:
       return "impair_carrier_down";
     case DropReason::kImpairMtu:
@@ -147,6 +150,14 @@ Status Bridge::set_authorized(PortNo port, bool authorized) {
   p.authorized = authorized;
   if (!authorized) fdb_.flush(port);  // nothing is sent to it on what it said while open
   rebuild_flood_lists();
+  return {};
+}
+
+Status Bridge::set_drop_arp_for(PortNo port, std::vector<packet::Ipv4Address> senders) {
+  if (!has_port(port)) return make_error(ENXIO, "no port {}", port);
+  std::sort(senders.begin(), senders.end());
+  senders.erase(std::unique(senders.begin(), senders.end()), senders.end());
+  ports_[port]->drop_arp_for = std::move(senders);
   return {};
 }
 
@@ -318,6 +329,16 @@ void Bridge::process(PortNo in, Port& port, Frame& f, TimePoint now) {
   if (!c.admitted) return drop(in, port, c.drop, f);
   if (port.state == PortState::kDiscarding) {
     return drop(in, port, DropReason::kPortDiscarding, f);
+  }
+  if (!port.drop_arp_for.empty()) [[unlikely]] {
+    switch (arp_filter_verdict(f.bytes(), tags, port.drop_arp_for)) {
+      case ArpVerdict::kDeny:
+        return drop(in, port, DropReason::kArpFiltered, f);
+      case ArpVerdict::kMalformed:
+        return drop(in, port, DropReason::kMalformed, f);
+      case ArpVerdict::kPass:
+        break;
+    }
   }
 
   packet::MacAddress src;

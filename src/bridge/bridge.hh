@@ -10,6 +10,8 @@
 //      The classified C-tag is removed here; frames travel the bridge with their VID and PCP
 //      kept aside;
 //   2. port state (802.1D-2004 §7.4): discarding drops before learning, learning drops after it;
+//      then, on a port with an ARP sender filter, ARP claiming a listed address is dropped
+//      (bridge/arp_filter.hh);
 //   3. learning (§8.7): (VID, source MAC) → port, refused past the port's MAC limit;
 //   4. forwarding (§8.6.3–8.6.5): known unicast to one port; broadcast, multicast and unknown
 //      unicast flooded to the other active, forwarding member ports of that VLAN only;
@@ -52,6 +54,7 @@
 #include "bridge/fdb.hh"
 #include "bridge/port_config.hh"
 #include "bridge/vlan.hh"
+#include "packet/address.hh"
 #include "packet/frame.hh"
 #include "stp/port_state.hh"
 
@@ -125,6 +128,14 @@ class Bridge {
   // entries are flushed when it closes. A new port is authorised. ENXIO: no such port.
   Status set_authorized(PortNo port, bool authorized);
   bool authorized(PortNo port) const { return ports_.at(port)->authorized; }
+  // ARP sender filter (bridge/arp_filter.hh): ARP received on `port` whose sender protocol
+  // address is one of `senders` is dropped as `arp_filtered` (before learning), an ARP frame too
+  // short for its own addresses as `malformed`; empty = off (the default), and then nothing is
+  // parsed. ENXIO: no such port.
+  Status set_drop_arp_for(PortNo port, std::vector<packet::Ipv4Address> senders);
+  const std::vector<packet::Ipv4Address>& drop_arp_for(PortNo port) const {
+    return ports_.at(port)->drop_arp_for;
+  }
   using UnauthorizedHook = std::function<void(PortNo, const packet::MacAddress& source, TimePoint)>;
   void set_unauthorized_hook(UnauthorizedHook hook) { unauthorized_hook_ = std::move(hook); }
 
@@ -171,6 +182,7 @@ class Bridge {
     bool queued = false;
     std::vector<packet::Frame> out;
     BridgeDropObserver* observer = nullptr;
+    std::vector<packet::Ipv4Address> drop_arp_for;  // set_drop_arp_for
   };
   void process(PortNo in, Port& port, packet::Frame& frame, TimePoint now);
   // The second half of process(), split for reading and always inlined into it (as a call it

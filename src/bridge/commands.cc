@@ -77,6 +77,11 @@ class Commands {
               {"control", c.control},
               {"drops", drops}};
     if (auto pvid = cfg.pvid()) j["pvid"] = *pvid;
+    if (const auto& arp = b.drop_arp_for(p); !arp.empty()) {
+      json list = json::array();
+      for (auto& a : arp) list.push_back(a.to_string());
+      j["drop_arp_for"] = list;
+    }
     if (!info.counters.empty()) {
       json backend = json::object();
       for (auto& [name, value] : info.counters) backend[name] = value;
@@ -98,6 +103,11 @@ class Commands {
                      cfg.admit ? "" : " (default)", port_state_name(b.port_state(p)));
     s += fmt::format(" IN:  pkts {:>10}          bytes {:>20}\n", c.rx_frames, c.rx_bytes);
     s += fmt::format(" OUT: pkts {:>10}          bytes {:>20}\n", c.tx_frames, c.tx_bytes);
+    if (const auto& arp = b.drop_arp_for(p); !arp.empty()) {
+      s += " drop ARP from:";
+      for (auto& a : arp) s += " " + a.to_string();
+      s += "\n";
+    }
     if (c.control) s += fmt::format(" CONTROL: {}\n", c.control);
     for (size_t i = 0; i < c.drops.size(); ++i) {
       if (c.drops[i])
@@ -439,6 +449,30 @@ void register_commands(console::Registry& reg, Dataplane& dp, const Clock& clock
             PortConfig c = b.port_config(*p);
             c.mac_limit = *l;
             if (auto st = b.configure_port(*p, c); !st) return st.error();
+            return Reply{};
+          }));
+  reg.add("port/droparp", "N IP[,IP...]|none",
+          "drop ARP received on port N whose sender address is one of IP (a DR real server "
+          "claiming the VIP; counted as arp_filtered); none: off",
+          with_bridge([cmds, need](Bridge& b, const Args& a) -> Result<Reply> {
+            if (auto st = need(a, 2, "port/droparp N IP[,IP...]|none"); !st) return st.error();
+            auto p = cmds->port_arg(b, a[0]);
+            if (!p) return p.error();
+            std::vector<packet::Ipv4Address> senders;
+            std::string_view list = a[1];
+            while (list != "none") {
+              auto comma = list.find(',');
+              auto ip = packet::Ipv4Address::parse(list.substr(0, comma));
+              if (!ip)
+                return make_error(EINVAL,
+                                  "port/droparp: bad address '{}': expected IPv4 "
+                                  "addresses separated by commas, or none",
+                                  list.substr(0, comma));
+              senders.push_back(*ip);
+              if (comma == std::string_view::npos) break;
+              list.remove_prefix(comma + 1);
+            }
+            if (auto st = b.set_drop_arp_for(*p, std::move(senders)); !st) return st.error();
             return Reply{};
           }));
   reg.add(

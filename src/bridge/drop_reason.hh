@@ -8,7 +8,8 @@
 namespace vnet::bridge {
 
 enum class DropReason : uint8_t {
-  kMalformed,             // shorter than an Ethernet header, a truncated tag, > 4 stacked tags
+  kMalformed,             // shorter than an Ethernet header, a truncated tag, > 4 stacked tags,
+                          // ARP too short for its addresses on a port filtering ARP
   kSourceMulticast,       // source MAC is group address (802.1Q §8.6.2 learning must not use it)
   kFrameTypeNotAdmitted,  // refused by the port's acceptable frame types (802.1Q §6.9)
   kVlanNotMember,         // tagged with a VID outside the port's member set (§8.6.2 filtering)
@@ -28,6 +29,8 @@ enum class DropReason : uint8_t {
   kLinkSilent,            // sent or received on a silent link (a fault: carrier up, no frames)
   kUnauthorized,          // received on a port 802.1X/MAC authentication has not authorised
                           // (IEEE 802.1X-2010 §6.4: only EAPOL crosses an unauthorised port)
+  kArpFiltered,           // ARP whose sender address the port's drop_arp_for list names
+                          // (bridge/arp_filter.hh: a DR real server claiming the VIP)
   // Link impairment (bridge/impair_stage.hh), one reason per cause of impair::Engine:
   kImpairCarrierDown,  // impaired carrier down (carrier down, or the down part of a flap)
   kImpairMtu,          // longer than the impaired link's MTU

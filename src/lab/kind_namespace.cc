@@ -26,6 +26,7 @@
 #include "lab/registry.hh"
 #include "lab/runtime.hh"
 #include "lab/tenants.hh"
+#include "lb/keepalived_conf.hh"
 #include "vrrp/keepalived_conf.hh"
 
 namespace vnet::lab {
@@ -66,6 +67,9 @@ struct VrrpSpec {
   std::string file;
   std::string daemon = "vnet";  // vnet | keepalived
   vrrp::KeepalivedConfig parsed;
+  // Its virtual servers (lb/keepalived_conf.hh), when that half parses too; the daemon reports
+  // the errors of a half that does not, at start.
+  std::optional<lb::LbConfig> lb;
   Where where;
 };
 
@@ -77,8 +81,10 @@ struct NamespaceSpec final : NodeSpec {
   std::vector<std::string> commands;
   std::vector<uint16_t> listen;
   std::optional<VrrpSpec> vrrp;
-  bool isolate = true;           // a view of its own (lab/node_view.hh)
-  std::vector<std::string> dns;  // nameservers of its /etc/resolv.conf
+  bool isolate = true;                     // a view of its own (lab/node_view.hh)
+  std::vector<std::string> dns;            // nameservers of its /etc/resolv.conf
+  std::vector<packet::IpPrefix> loopback;  // addresses on lo (a DR real server's VIPs)
+  Where loopback_where;
   // Next hops to check against the node's subnets (gateway, gateway6, routes).
   struct Hop {
     std::string address;
@@ -114,6 +120,16 @@ class NamespaceKind final : public NodeKind {
   const vrrp::KeepalivedConfig* vrrp(const Node& n) const override {
     const auto& s = n.as<NamespaceSpec>();
     return s.vrrp ? &s.vrrp->parsed : nullptr;
+  }
+  const lb::LbConfig* lb(const Node& n) const override {
+    const auto& s = n.as<NamespaceSpec>();
+    return s.vrrp && s.vrrp->lb ? &*s.vrrp->lb : nullptr;
+  }
+  std::vector<packet::IpPrefix> loopback(const Node& n) const override {
+    return n.as<NamespaceSpec>().loopback;
+  }
+  Where loopback_where(const Node& n) const override {
+    return n.as<NamespaceSpec>().loopback_where;
   }
 
   void parse(const YAML::Node& y, Node& n, Reader& r) const override;
@@ -154,6 +170,10 @@ class NamespaceKind final : public NodeKind {
          "the lab's nodes, /etc/resolv.conf, and private /run, /tmp and /var/lib (the host's "
          "below, the node's writes on top) for its commands, `exec` steps and `vnet lab exec`; "
          "false = only a network namespace, the host's files and hostname"},
+        {"loopback", schema::ref("prefixes"),
+         "addresses added to `lo`, e.g. the VIP of a direct-routing real server "
+         "(`10.0.20.100/32`); several nodes may hold the same one (no duplicate check). The "
+         "node still answers ARP for them: see the link key `drop_arp_for`"},
         {"dns", schema::list(schema::ref("ipAddress")),
          "nameservers written to the node's /etc/resolv.conf (default none: the resolver tries "
          "127.0.0.1); needs isolate"},
@@ -280,6 +300,20 @@ void NamespaceKind::parse(const YAML::Node& y, Node& n, Reader& r) const {
       r.error(v, fmt::format("isolate '{}': expected true or false", *s));
     spec->isolate = s != "false";
   }
+  if (auto lo = y["loopback"]) {
+    spec->loopback_where = r.at(lo);
+    for (auto& a : lo.IsSequence() ? r.list(lo, "loopback") : std::vector<YAML::Node>{lo}) {
+      auto s = r.str(a, "loopback address");
+      if (!s) continue;
+      auto p = packet::IpPrefix::parse(*s);
+      if (!p) {
+        r.error(a, fmt::format("loopback '{}': expected ADDRESS/PREFIXLEN ({})", *s,
+                               p.error().message));
+        continue;
+      }
+      spec->loopback.push_back(*p);
+    }
+  }
   for (auto d : r.list(y["dns"], "dns")) {
     auto s = r.str(d, "dns server");
     if (!s) continue;
@@ -361,6 +395,14 @@ void NamespaceKind::parse_vrrp(const YAML::Node& v, Node& n, NamespaceSpec& node
     return;
   }
   spec.parsed = std::move(*parsed);
+  if (auto full = lb::parse_keepalived_conf_full(spec.config, label, read);
+      full && !full->lb.services.empty()) {
+    spec.lb = std::move(full->lb);
+    // Inline text: positions in the topology file, as for errors above.
+    for (auto& vs : spec.lb->services) {
+      if (vs.where.file == label) vs.where = {r.file(), base + vs.where.line};
+    }
+  }
   for (auto& in : spec.parsed.instances) {
     if (!n.interface(in.interface)) {
       r.error(v, fmt::format("vrrp instance {} uses interface {}, which router {} does not have",
@@ -434,6 +476,11 @@ Status NamespaceKind::configure(const Node& n, LabRuntime& rt) const {
       if (auto s = (*nl)->add_address(i.name, a); !s) return s;
     }
     if (auto s = (*nl)->set_up(i.name, true); !s) return s;
+  }
+  for (auto& a : spec.loopback) {
+    if (auto s = (*nl)->add_address("lo", a); !s)
+      return make_error(s.error().code, "{}: loopback {}: {}", spec.loopback_where.str(),
+                        a.to_string(), s.error().message);
   }
   if (spec.gateway) {
     if (auto s = (*nl)->add_route(*packet::IpPrefix::parse("0.0.0.0/0"), spec.gateway->to_string());

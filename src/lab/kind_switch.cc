@@ -357,11 +357,17 @@ class SwitchKind final : public NodeKind {
     return open_to_clients(n, rt, **dp);
   }
 
-  // A link's port that authenticates: its methods, its timers over the switch's.
+  // A link's port that filters ARP (drop_arp_for) or authenticates: its methods, its timers
+  // over the switch's.
   Status port_created(const Node& n, const Link& l, uint32_t port, LabRuntime& rt) const override {
-    if (!l.auth || l.b.node != n.name) return {};
+    if (l.b.node != n.name || l.switch_to_switch) return {};
+    if (!l.auth && l.drop_arp_for.empty()) return {};
     auto dp = rt.dataplane();
     if (!dp) return dp.error();
+    if (!l.drop_arp_for.empty()) {
+      if (auto s = (*dp)->set_drop_arp_for(n.name, port, l.drop_arp_for); !s) return s;
+    }
+    if (!l.auth) return {};
     bridge::PortAuthSettings s = *l.auth;
     s.timers = merge_timers(l.auth->timers, n.as<SwitchSpec>().auth);
     return (*dp)->set_port_auth(n.name, port, s);

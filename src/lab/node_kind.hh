@@ -66,6 +66,12 @@ class NodeKind {
   virtual void validate(const Node&, Reader&) const {}
   // The VRRP configuration the node runs, if any (vrrp_master/failover steps, status).
   virtual const vrrp::KeepalivedConfig* vrrp(const Node&) const { return nullptr; }
+  // The virtual servers of that configuration (keepalived's load-balancer half), if it has any
+  // and they parse; `lb_where` is where the configuration is named in the lab file.
+  virtual const lb::LbConfig* lb(const Node&) const { return nullptr; }
+  // Addresses the node holds on `lo` (a DR real server's VIP), and where the file says so.
+  virtual std::vector<packet::IpPrefix> loopback(const Node&) const { return {}; }
+  virtual Where loopback_where(const Node& n) const { return n.where; }
   // The spanning-tree settings of a switch that runs it (lab/spanning_tree.hh), else null: loops
   // of switch links are allowed through such switches only; stp steps assert on them.
   virtual const StpBridge* spanning_tree(const Node&) const { return nullptr; }

@@ -179,6 +179,15 @@ Status SwitchClient::set_port_auth(const std::string& bridge, bridge::PortNo por
   return run(fmt::format("bridge {} port {} authentication", bridge, port), command);
 }
 
+Status SwitchClient::set_drop_arp_for(const std::string& bridge, bridge::PortNo port,
+                                      const std::vector<packet::Ipv4Address>& senders) {
+  if (auto s = select(bridge); !s) return s;
+  std::string list;
+  for (const auto& a : senders) list += (list.empty() ? "" : ",") + a.to_string();
+  return run(fmt::format("bridge {} port {} ARP filter", bridge, port),
+             fmt::format("port/droparp {} {}", port, list.empty() ? "none" : list));
+}
+
 Result<json> SwitchClient::nac(const std::string& bridge) {
   if (auto s = select(bridge); !s) return s.error();
   return run_json("bridge " + bridge, "nac/show");

@@ -17,6 +17,7 @@
 #include "bridge/port_config.hh"
 #include "console/console.hh"
 #include "lab/spanning_tree.hh"
+#include "packet/address.hh"
 
 namespace vnet::lab {
 
@@ -62,6 +63,10 @@ class SwitchClient {
   Status set_port_auth(const std::string& bridge, bridge::PortNo port,
                        const bridge::PortAuthSettings& settings);
   Result<nlohmann::json> nac(const std::string& bridge);
+
+  // A port's ARP sender filter (`port/droparp N IP,…`; bridge/arp_filter.hh); empty: off.
+  Status set_drop_arp_for(const std::string& bridge, bridge::PortNo port,
+                          const std::vector<packet::Ipv4Address>& senders);
 
   // Impairment of one direction ("in", "out" or "both") of a port's link (`impair/set`): the
   // words of impair/settings.hh, added to the direction's current settings ("clear" first

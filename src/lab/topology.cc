@@ -9,6 +9,7 @@
 #include "base/file.hh"
 #include "base/hash.hh"
 #include "lab/captures.hh"
+#include "lab/direct_routing.hh"
 #include "lab/hosts.hh"
 #include "lab/link_impair.hh"
 #include "lab/port_auth.hh"
@@ -230,6 +231,11 @@ const KeyTable& link_keys() {
                       "`mac`, `dot1x,mac`, `mac,dot1x` (fallback order), `force-authorized`, "
                       "`force-unauthorized`, or `{methods, TIMER: VALUE …}` (docs/nac.md); the "
                       "switch needs `radius`"});
+    t.keys.push_back({"drop_arp_for", schema::one_or_list(schema::string("an IPv4 address")),
+                      "the switch port drops ARP the node sends with one of these addresses as "
+                      "sender (replies, gratuitous ARP, requests): a direct-routing real server "
+                      "that holds the VIP must not answer for it (docs/keepalived-compat.md); "
+                      "counted as `arp_filtered`"});
     return t;
   }();
   return t;
@@ -497,6 +503,25 @@ class Parser {
         link.auth_where = pa->where;
       }
     }
+    if (auto d = n["drop_arp_for"]) {
+      link.drop_arp_where = r_.at(d);
+      if (link.switch_to_switch) {
+        r_.error(d, fmt::format("link {}–{}: drop_arp_for is for a switch port facing a node, "
+                                "not a link between switches",
+                                a->node, b->node));
+      }
+      for (auto& v : d.IsSequence() ? r_.list(d, "drop_arp_for") : std::vector<YAML::Node>{d}) {
+        auto s = r_.str(v, "drop_arp_for address");
+        if (!s) continue;
+        auto ip = packet::Ipv4Address::parse(*s);
+        if (!ip) {
+          r_.error(v,
+                   fmt::format("drop_arp_for '{}': expected an IPv4 address (ARP is IPv4's)", *s));
+          continue;
+        }
+        link.drop_arp_for.push_back(*ip);
+      }
+    }
     topo_.links.push_back(std::move(link));
   }
 
@@ -556,6 +581,8 @@ class Parser {
         // The subinterface's frames cross the same cable: the same impairment.
         sub.impair_ab = up->impair_ab;
         sub.impair_ba = up->impair_ba;
+        sub.drop_arp_for = up->drop_arp_for;  // and the same port filter, on its own port
+        sub.drop_arp_where = up->drop_arp_where;
         sub.where = up->where;
         added.push_back(std::move(sub));
       }
@@ -646,6 +673,7 @@ class Parser {
     // Loops of switch links storm unless every switch on them runs spanning tree.
     check_switch_loops(topo_, r_);
     for (auto& n : topo_.nodes) n.kind->validate(n, r_);
+    check_direct_routing_arp(topo_, r_);
     place_nodes(topo_, r_);
   }
 

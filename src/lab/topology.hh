@@ -27,6 +27,9 @@
 namespace vnet::vrrp {
 struct KeepalivedConfig;
 }
+namespace vnet::lb {
+struct LbConfig;
+}
 
 namespace vnet::lab {
 
@@ -108,6 +111,10 @@ struct Link {
   // methods and the link's own timers (the switch's `auth` fills the others at `up`).
   std::optional<bridge::PortAuthSettings> auth;
   Where auth_where;
+  // ARP sender filter of the switch port (end b of a node link; bridge/arp_filter.hh): ARP the
+  // node sends claiming one of these addresses is dropped (a DR real server and its VIPs).
+  std::vector<packet::Ipv4Address> drop_arp_for;
+  Where drop_arp_where;
   Where where;
   // Filled by the planner: switch port numbers and, for node links, the name of the switch-side
   // device in the dataplane's namespace (unique, at most 15 characters).

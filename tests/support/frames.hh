@@ -1,8 +1,10 @@
 #pragma once
 // Helpers that build test frames.
 
+#include <array>
 #include <cstring>
 #include <initializer_list>
+#include <span>
 #include <vector>
 
 #include "base/byte_io.hh"
@@ -16,9 +18,10 @@ inline packet::MacAddress mac(int n) {
   return packet::MacAddress{{0x02, 0, 0, 0, static_cast<uint8_t>(n >> 8), static_cast<uint8_t>(n)}};
 }
 
-// dst, src, then optional tags (outermost first), then EtherType 0x0800 and a 46-byte payload.
-inline packet::Frame frame(const packet::MacAddress& dst, const packet::MacAddress& src,
-                           std::initializer_list<uint16_t> vids = {}, uint8_t pcp = 0) {
+// dst, src, then C-tags with `vids` (outermost first), then EtherType `type` and `payload`.
+inline packet::Frame frame_carrying(const packet::MacAddress& dst, const packet::MacAddress& src,
+                                    std::initializer_list<uint16_t> vids, uint16_t type,
+                                    std::span<const uint8_t> payload, uint8_t pcp = 0) {
   std::vector<uint8_t> b;
   ByteWriter w(b);
   w.bytes(dst.bytes);
@@ -27,9 +30,16 @@ inline packet::Frame frame(const packet::MacAddress& dst, const packet::MacAddre
     w.u16(0x8100);
     w.u16(static_cast<uint16_t>(pcp << 13 | v));
   }
-  w.u16(0x0800);
-  w.zeros(46);
+  w.u16(type);
+  w.bytes(payload);
   return packet::Frame::copy_of(b);
+}
+
+// dst, src, then optional tags (outermost first), then EtherType 0x0800 and a 46-byte payload.
+inline packet::Frame frame(const packet::MacAddress& dst, const packet::MacAddress& src,
+                           std::initializer_list<uint16_t> vids = {}, uint8_t pcp = 0) {
+  const std::array<uint8_t, 46> zeros{};
+  return frame_carrying(dst, src, vids, 0x0800, zeros, pcp);
 }
 
 // dst, src, then `stack` (outermost first, any TPIDs), EtherType 0x0800 and a 46-byte payload.
