@@ -38,6 +38,16 @@
 # trial within bound + 50 ms, and never slower than HAProxy. Also printed: vnet's own reaction
 # time (lb/show's age of the deciding check's outcome at the poll that saw the change).
 #
+# Debian's keepalived in a VM (LB_VM=1, the default when qemu-system-x86_64 and keepalived are
+# installed; LB_VM=0 skips it): a TCG guest whose kernel has ip_vs (scripts/vm-image.sh: the
+# kernel, busybox, keepalived.gz and ipvs.gz layers) on a tap in the director's namespace
+# (guest 10.82.0.2, routed by the director like the client) runs keepalived --check on the SAME
+# keepalived.conf, so its checker probes r2 beside vnet's and HAProxy's and sees every fault. Its
+# log (keepalived -l, written to a virtio console, which QEMU does not pace like the 115200-baud
+# serial port) says "Removing service [r2]…" / "Adding service [r2]…" as it issues the IPVS
+# command; the poll reads the new lines every 10 ms. The guest is emulated (TCG, one vCPU): its
+# timers run on the same host clock, but every step is slower than on the host.
+#
 # New-connection rate: the same client (lb_detect.py rate: CONC asyncio loops of connect, GET,
 # read to EOF, close, for SECS s) against vnet's VIP (kernel DNAT, one TCP connection
 # client->real), HAProxy's VIP (a proxy: two TCP connections per request, the second from the
@@ -52,6 +62,7 @@ D=${LB_D:-2} C=${LB_C:-1} R=${LB_R:-1} B=${LB_B:-1}
 MODES=${LB_MODES:-link,stop}
 RATE_SECS=${LB_RATE_SECS:-3} RATE_CONC=${LB_RATE_CONC:-32} RATE_REPS=${LB_RATE_REPS:-3}
 VNET=${VNET:-build/release/vnet}
+LB_VM=${LB_VM:-$(command -v qemu-system-x86_64 >/dev/null && command -v keepalived >/dev/null && echo 1 || echo 0)}
 HAPROXY=${HAPROXY:-/usr/sbin/haproxy}
 PY=bench/e2e/lb_detect.py
 [ "$(id -u)" = 0 ] || bench_die "run as root (namespaces)"
@@ -154,16 +165,56 @@ start_haproxy() {
     sleep 0.05
   done
 }
+start_keepalived_vm() {
+  scripts/vm-image.sh build/vm >"$WORK/vm-image.log" 2>&1 || bench_die "vm image: $(tail -3 "$WORK/vm-image.log")"
+  [ -s build/vm/ipvs.gz ] && [ -s build/vm/keepalived.gz ] || bench_die "no ipvs.gz or keepalived.gz in build/vm"
+  cat build/vm/initrd.gz build/vm/keepalived.gz build/vm/ipvs.gz >"$WORK/ka-initrd"
+  {
+    echo '#!vnet-config'
+    echo 'PATH=/bin:/sbin:/usr/sbin:/usr/bin'
+    echo 'ip route add default via 10.82.0.1'
+    echo "cat >/tmp/lb.conf <<'VNET_LB_CONF'"
+    cat "$WORK/keepalived.conf"
+    echo VNET_LB_CONF
+    echo 'mkdir -p /run/keepalived'
+    echo 'i=0; while [ ! -e /dev/hvc0 ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done'
+    echo 'exec keepalived -n -l -C -f /tmp/lb.conf -p /run/keepalived.pid -c /run/checkers.pid >/dev/hvc0 2>&1'
+  } >"$WORK/ka.disk"
+  truncate -s 64K "$WORK/ka.disk"
+  : >"$WORK/ka-events"
+  ip netns exec "$DIR" qemu-system-x86_64 -accel tcg -m 512 -smp 1 -display none -monitor none \
+    -no-reboot -kernel build/vm/vmlinuz -initrd "$WORK/ka-initrd" \
+    -append "console=ttyS0 quiet panic=-1 vnet.ip=10.82.0.2/24" \
+    -drive "file=$WORK/ka.disk,format=raw,if=virtio" \
+    -netdev tap,id=n0,ifname=vmka,script=no,downscript=no -device virtio-net-pci,netdev=n0 \
+    -device virtio-serial-pci -chardev "file,id=ev,path=$WORK/ka-events" \
+    -device virtconsole,chardev=ev -serial "file:$WORK/ka-console.log" </dev/null >"$WORK/qemu.log" 2>&1 &
+  PIDS+=("$!")
+  local deadline=$((SECONDS + 10))
+  until ip -n "$DIR" link show vmka >/dev/null 2>&1; do
+    [ $SECONDS -lt $deadline ] || bench_die "QEMU made no tap: $(cat "$WORK/qemu.log")"
+    sleep 0.05
+  done
+  ip -n "$DIR" addr add 10.82.0.1/24 dev vmka
+  ip -n "$DIR" link set vmka up
+  deadline=$((SECONDS + 90))
+  until grep -q "Startup complete" "$WORK/ka-events"; do
+    [ $SECONDS -lt $deadline ] || bench_die "keepalived in the VM did not start: $(tail -5 "$WORK/ka-events" "$WORK/ka-console.log")"
+    sleep 0.2
+  done
+}
+[ "$LB_VM" = 1 ] && start_keepalived_vm
 # Which daemon starts first sets the two checkers' initial relative phase (LB_FIRST=haproxy to
 # swap it); both then reschedule from their own check ends.
 if [ "${LB_FIRST:-vnet}" = haproxy ]; then start_haproxy; start_vnet; else start_vnet; start_haproxy; fi
-bench_log "vnet $("$VNET" --version 2>/dev/null | head -1), $("$HAPROXY" -v | head -1)"
+bench_log "vnet $("$VNET" --version 2>/dev/null | head -1), $("$HAPROXY" -v | head -1)$([ "$LB_VM" = 1 ] && echo ", $(keepalived --version 2>&1 | head -1) in a TCG VM")"
 bench_log "checks: delay_loop $D s, connect_timeout $C s, retry $R, delay_before_retry $B s; $TRIALS trials per failure mode ($MODES)"
 
 # ------------------------------------------------------------------ detection
 python3 "$PY" detect D="$D" C="$C" R="$R" B="$B" trials="$TRIALS" modes="$MODES" \
   ns="$BENCH_PREFIX-r2" dirns="$DIR" gw=10.81.2.1 addr=10.81.2.2 port=8000 name=r2 seed="${LB_SEED:-1}" \
   vsock="$WORK/vnet.sock" hsock="$WORK/haproxy.sock" pidfile="$WORK/r2.pid" \
+  kaevents="$([ "$LB_VM" = 1 ] && echo "$WORK/ka-events")" \
   >"$WORK/detect.json" &
 DETECT=$!  # in the background, so that a signal reaches the trap at once (cleanup stops it)
 PIDS+=("$DETECT")

@@ -143,6 +143,32 @@ def haproxy_up(sock_path, backend, server):
     raise RuntimeError(f"{backend}/{server} not in show stat")
 
 
+class KeepalivedLog:
+    """keepalived's log in the VM (a file QEMU appends the guest's virtio console to): whether
+    REAL (ADDR:PORT) is in its IPVS table, from its last "Removing service [ADDR]:tcp:PORT" /
+    "Adding service …" line (check/ipwrapper.c; "Disabling"/"Enabling" with inhibit_on_failure).
+    In the table until a line says otherwise, as keepalived starts with every real server up."""
+
+    def __init__(self, path, real):
+        addr, port = real.rsplit(":", 1)
+        self.f = open(path, "rb")
+        self.buf = b""
+        self.up = True
+        self.re = re.compile(r"(Removing|Disabling|Adding|Enabling) service \[%s\]:tcp:%s " %
+                             (re.escape(addr), port))
+
+    def __call__(self):
+        data = self.f.read()
+        if data:
+            lines = (self.buf + data).split(b"\n")
+            self.buf = lines.pop()
+            for line in lines:
+                m = self.re.search(line.decode(errors="replace"))
+                if m:
+                    self.up = m.group(1) in ("Adding", "Enabling")
+        return self.up
+
+
 # ------------------------------------------------------------------ detection trials
 def detect(a):
     """a: dict of the options below (from argv key=value)."""
@@ -165,6 +191,8 @@ def detect(a):
         return haproxy_up(a["hsock"], "be", name)
 
     impls = {"vnet": vnet_up, "haproxy": ha_up}
+    if a.get("kaevents"):
+        impls["keepalived-vm"] = KeepalivedLog(a["kaevents"], real)
 
     def start_server():
         p = subprocess.Popen(["ip", "netns", "exec", ns, sys.executable, __file__, "serve",
@@ -280,18 +308,22 @@ def table(path, slack_ms):
         print(f"| {modes[mode]} | {impl} | {cells[0]} | {b['remove'] * 1000:.0f} | {cells[1]} "
               f"| {b['readd'] * 1000:.0f} | {'yes' if ok else 'NO'} ({len(rs)} trials) |")
     # Per trial pairs: which one was faster on the same fault.
-    for mode in dict.fromkeys(m for m, _ in seen):
-        for k in ("remove", "readd"):
-            v = {i: [r[k] for r in d["results"] if r["mode"] == mode and r["impl"] == i]
-                 for i in ("vnet", "haproxy")}
-            pairs = [(x, y) for x, y in zip(v["vnet"], v["haproxy"]) if x is not None and y is not None]
-            slower = sum(x > y for x, y in pairs)
-            diff = sorted((x - y) * 1000 for x, y in pairs)
-            spread = (f"; vnet − HAProxy per fault {diff[0]:+.0f} / {statistics.median(diff):+.0f}"
-                      f" / {diff[-1]:+.0f} ms (min/med/max)") if diff else ""
-            print(f"- {mode} {k}: vnet later than HAProxy on the same fault in {slower} of "
-                  f"{len(pairs)} trials; medians vnet {med(v['vnet'])} ms, HAProxy "
-                  f"{med(v['haproxy'])} ms{spread}")
+    names = {"haproxy": "HAProxy", "keepalived-vm": "keepalived (VM)"}
+    for other in [i for i in names if any(i == x for _, x in seen)]:
+        for mode in dict.fromkeys(m for m, _ in seen):
+            for k in ("remove", "readd"):
+                v = {i: [r[k] for r in d["results"] if r["mode"] == mode and r["impl"] == i]
+                     for i in ("vnet", other)}
+                pairs = [(x, y) for x, y in zip(v["vnet"], v[other])
+                         if x is not None and y is not None]
+                slower = sum(x > y for x, y in pairs)
+                diff = sorted((x - y) * 1000 for x, y in pairs)
+                spread = (f"; vnet − {names[other]} per fault {diff[0]:+.0f} / "
+                          f"{statistics.median(diff):+.0f} / {diff[-1]:+.0f} ms (min/med/max)"
+                          ) if diff else ""
+                print(f"- {mode} {k}: vnet later than {names[other]} on the same fault in "
+                      f"{slower} of {len(pairs)} trials; medians vnet {med(v['vnet'])} ms, "
+                      f"{names[other]} {med(v[other])} ms{spread}")
     lag_line(d)
 
 

@@ -58,14 +58,16 @@ for i in 1 2 3 4 5; do
   [ "$r" = hello ] && ok=$((ok + 1))
 done
 echo "VNET-RESULT requests $ok"
-# IPVS sums its per-CPU counters into what it reports every 2 s (its rate estimator): wait for
-# that sum (10 s at most); the traffic is over, so it is final.
+# IPVS sums its per-CPU counters into what it reports every 2 s (its rate estimator, a fixed
+# period): wait until that sum has the 5 connections (10 s at most), then one period more so the
+# last packets are in it too; the traffic is over, so the counters then hold still.
 i=0
-while [ "$(ipvsadm -Ln --stats --exact -t 10.79.0.106:80 | awk '$1 == "->" { print $3 }')" = 0 ] &&
+while [ "$(ipvsadm -Ln --stats --exact -t 10.79.0.106:80 | awk '$1 == "->" && $2 == "10.79.0.1:8080" { print $3 }')" != "$ok" ] &&
   [ $i -lt 100 ]; do
   sleep 0.1
   i=$((i + 1))
 done
+sleep 2.2
 echo "VNET-LIST lbshow"
 vnet ctl /tmp/vnet.sock lb/show --json
 echo "VNET-LIST stats"
