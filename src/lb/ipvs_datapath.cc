@@ -12,31 +12,10 @@
 namespace vnet::lb {
 namespace {
 
-// Waits for the answer to `seq` (an error message: 0 is the acknowledgement). The kernel answers
+// The answer to `seq`: the messages before the one that ends it — NLMSG_DONE (a dump) or an
+// error message (0: the acknowledgement; otherwise its errno is the error). The kernel answers
 // at once; a 2 s receive timeout bounds a socket that never does.
-Status await_ack(int fd, uint32_t seq) {
-  std::array<uint8_t, 8192> buf;
-  while (true) {
-    ssize_t n = ::recv(fd, buf.data(), buf.size(), 0);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return make_error(errno, "IPVS: no answer from the kernel: {}", std::strerror(errno));
-    }
-    size_t len = static_cast<size_t>(n);
-    for (auto* h = reinterpret_cast<const nlmsghdr*>(buf.data()); NLMSG_OK(h, len);
-         h = NLMSG_NEXT(h, len)) {
-      if (h->nlmsg_seq != seq || h->nlmsg_type != NLMSG_ERROR) continue;
-      if (h->nlmsg_len < NLMSG_LENGTH(sizeof(nlmsgerr)))
-        return make_error(EBADMSG, "IPVS: short acknowledgement");
-      const auto* e = static_cast<const nlmsgerr*>(NLMSG_DATA(h));
-      if (e->error == 0) return {};
-      return make_error(-e->error, "{}", std::strerror(-e->error));
-    }
-  }
-}
-
-// The messages of the dump answering `seq`, up to NLMSG_DONE (an error message: its errno).
-Result<std::vector<std::vector<uint8_t>>> await_dump(int fd, uint32_t seq) {
+Result<std::vector<std::vector<uint8_t>>> await_answer(int fd, uint32_t seq) {
   std::vector<std::vector<uint8_t>> out;
   std::vector<uint8_t> buf(32768);
   while (true) {
@@ -52,15 +31,21 @@ Result<std::vector<std::vector<uint8_t>>> await_dump(int fd, uint32_t seq) {
       if (h->nlmsg_type == NLMSG_DONE) return out;
       if (h->nlmsg_type == NLMSG_ERROR) {
         if (h->nlmsg_len < NLMSG_LENGTH(sizeof(nlmsgerr)))
-          return make_error(EBADMSG, "IPVS: short error message");
+          return make_error(EBADMSG, "IPVS: short acknowledgement");
         const auto* e = static_cast<const nlmsgerr*>(NLMSG_DATA(h));
-        if (e->error == 0) continue;
+        if (e->error == 0) return out;
         return make_error(-e->error, "{}", std::strerror(-e->error));
       }
       const auto* b = reinterpret_cast<const uint8_t*>(h);
       out.emplace_back(b, b + h->nlmsg_len);
     }
   }
+}
+
+Status await_ack(int fd, uint32_t seq) {
+  auto r = await_answer(fd, seq);
+  if (!r) return r.error();
+  return {};
 }
 
 // "10.0.0.1:80" or "FWM 7" (IPv4; an IPv6 service by its first bytes is not needed in messages).
@@ -188,7 +173,7 @@ Result<Stats> IpvsDatapath::stats() const {
       auto len = ipvs::build(buf, family_, seq, ipvs::Cmd::kGetDest, &svc);
       if (!len) return len.error();
       if (::send(fd_.get(), buf.data(), *len, 0) < 0) return system_error("IPVS: send");
-      auto msgs = await_dump(fd_.get(), seq);
+      auto msgs = await_answer(fd_.get(), seq);
       if (!msgs)
         return make_error(msgs.error().code, "IPVS: real servers of {}: {}", service_name(svc),
                           msgs.error().message);
