@@ -16,6 +16,7 @@
 #include "lb/commands.hh"
 #include "lb/conntrack.hh"
 #include "lb/director.hh"
+#include "lb/dr_log.hh"
 #include "lb/ipvs_datapath.hh"
 #include "lb/keepalived_conf.hh"
 #include "lb/nft_ruleset.hh"
@@ -170,17 +171,28 @@ int run_vrrp(const VrrpOpts& o) {
       return 1;
     }
   }
-  // lc and wlc count connections from connection tracking (lb/conntrack.hh).
+  // lc and wlc count connections from connection tracking (lb/conntrack.hh) on NAT services,
+  // from the segments the datapath logs (lb/dr_log.hh) on DR services.
   std::unique_ptr<lb::ConntrackFollower> conntrack;
+  std::unique_ptr<lb::DrLogFollower> dr_log;
   auto follow_connections = [&]() -> Status {
-    if (conntrack || !director.follows_connections()) return {};
-    auto f = lb::ConntrackFollower::open(
-        loop, [&director](const lb::ConnEvent& e) { director.on_conn_event(e); },
-        [&director](const std::vector<lb::ConnEvent>& all) { director.on_conn_resync(all); });
-    if (!f)
-      return make_error(f.error().code, "lc/wlc need connection-tracking events: {}",
-                        f.error().message);
-    conntrack = std::move(*f);
+    if (!conntrack && director.follows_connections()) {
+      auto f = lb::ConntrackFollower::open(
+          loop, [&director](const lb::ConnEvent& e) { director.on_conn_event(e); },
+          [&director](const std::vector<lb::ConnEvent>& all) { director.on_conn_resync(all); });
+      if (!f)
+        return make_error(f.error().code, "lc/wlc need connection-tracking events: {}",
+                          f.error().message);
+      conntrack = std::move(*f);
+    }
+    if (!dr_log && director.follows_dr_connections()) {
+      auto f = lb::DrLogFollower::open(
+          loop, lb::kDrLogGroup, [&director](const lb::DrLogged& s) { director.on_dr_segment(s); });
+      if (!f)
+        return make_error(f.error().code, "lc/wlc with lb_kind DR need the logged segments: {}",
+                          f.error().message);
+      dr_log = std::move(*f);
+    }
     return {};
   };
   if (auto s = follow_connections(); !s) {

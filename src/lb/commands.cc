@@ -98,7 +98,7 @@ nlohmann::json show_json(const Director& d, TimePoint now, const Stats& stats) {
       // (lb/conn_counts.hh).
       nlohmann::json active = nullptr, inactive = nullptr;
       if (follows_connections(vs.scheduler)) {
-        DestCounts n = d.conn_counts().counts(vs.key, rs.addr);
+        DestCounts n = d.conn_counts(vs.key, vs.forwarding, rs.addr);
         active = n.active;
         inactive = n.inactive;
       }

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <set>
 
 #include "base/log.hh"
 #include "io/netlink.hh"
@@ -52,7 +53,12 @@ Status NftDatapath::program(const Table& table, const Picks& picks) {
   auto hops = resolve(table);
   if (!hops) return hops.error();
   Counted counted = nft_counted(table, counted_);
-  auto rules = nft_ruleset(table, picks, *hops, &counted);
+  DrFlows flows;
+  bool dr_counted = std::any_of(table.begin(), table.end(), [](const TableService& s) {
+    return s.forwarding == Forwarding::kDr && follows_connections(s.scheduler);
+  });
+  if (dr_counted && dr_flows_) flows = dr_flows_();
+  auto rules = nft_ruleset(table, picks, *hops, &counted, &flows);
   if (!rules) return rules.error();
   // The DR table is recreated: what its counters hold now is carried over (the packets between
   // this read and the commit are the approximation lb/nft_stats.hh states).
@@ -111,12 +117,39 @@ Result<Stats> NftDatapath::stats() const {
 }
 
 Status NftDatapath::set_pick(const ServiceKey& service, const std::optional<Endpoint>& dest) {
-  if (auto st = io::load_nftables(nft_set_pick(service, dest)); !st) return st;
+  bool dr = std::any_of(table_.begin(), table_.end(), [&](const TableService& s) {
+    return s.key == service && s.forwarding == Forwarding::kDr;
+  });
+  std::string tx;
+  if (dr) {
+    // The DR service's map holds MACs; a destination without one is not chosen.
+    std::optional<packet::MacAddress> mac;
+    if (dest) {
+      if (auto h = hops_.find(*dest); h != hops_.end()) mac = h->second.mac;
+    }
+    if (!dr_table_) return {};  // nothing of it programmed yet (no destination reached)
+    tx = nft_set_dr_pick(service, mac);
+  } else {
+    tx = nft_set_pick(service, dest);
+  }
+  if (auto st = io::load_nftables(tx); !st) return st;
   if (dest)
     picks_[service] = *dest;
   else
     picks_.erase(service);
   return {};
+}
+
+std::optional<Endpoint> NftDatapath::dr_dest(const ServiceKey& service,
+                                             const packet::MacAddress& mac) const {
+  for (auto& s : table_) {
+    if (!(s.key == service) || s.forwarding != Forwarding::kDr) continue;
+    for (auto& d : s.dests) {
+      auto h = hops_.find(d.addr);
+      if (h != hops_.end() && h->second.mac == mac) return d.addr;
+    }
+  }
+  return std::nullopt;
 }
 
 Status NftDatapath::clear() {
@@ -151,8 +184,10 @@ Status NftDatapath::refresh() {
 }
 
 Director::~Director() {
+  datapath_.set_dr_flow_source(nullptr);
   loop_.cancel_timer(timer_);
   loop_.cancel_timer(refresh_timer_);
+  loop_.cancel_timer(dr_timer_);
 }
 
 void Director::arm_refresh() {
@@ -186,11 +221,13 @@ Status Director::start(const LbConfig& config, const vrrp::GlobalDefs& global) {
 }
 
 void Director::watch_connections() {
-  std::vector<ServiceKey> watched;
+  std::vector<ServiceKey> nat, dr;
   for (auto& vs : balancer_->config().services) {
-    if (lb::follows_connections(vs.scheduler)) watched.push_back(vs.key);
+    if (!lb::follows_connections(vs.scheduler)) continue;
+    (vs.forwarding == Forwarding::kDr ? dr : nat).push_back(vs.key);
   }
-  counts_.watch(watched);
+  counts_.watch(nat);
+  dr_counts_.watch(dr);
 }
 
 Status Director::reload(const LbConfig& config, const vrrp::GlobalDefs& global) {
@@ -250,6 +287,8 @@ void Director::shutdown() {
   timer_ = 0;
   loop_.cancel_timer(refresh_timer_);
   refresh_timer_ = 0;
+  loop_.cancel_timer(dr_timer_);
+  dr_timer_ = 0;
   if (!balancer_) return;
   for (auto& [key, r] : running_) prober_.abort(key);
   running_.clear();
@@ -363,7 +402,7 @@ std::optional<Endpoint> Director::pick(const TableService& s) {
   std::vector<Dest> dests;
   for (auto& d : s.dests) {
     if (d.weight <= 0) continue;
-    DestCounts c = counts_.counts(s.key, d.addr);
+    DestCounts c = conn_counts(s.key, s.forwarding, d.addr);
     dests.push_back(Dest{d.addr, d.weight, c.active, c.inactive});
   }
   sched->update(dests);
@@ -379,9 +418,67 @@ std::optional<Endpoint> Director::pick(const TableService& s) {
 bool Director::follows_connections() const {
   if (!balancer_ || datapath_.schedules_connections()) return false;
   for (auto& vs : balancer_->config().services) {
-    if (lb::follows_connections(vs.scheduler)) return true;
+    if (lb::follows_connections(vs.scheduler) && vs.forwarding != Forwarding::kDr) return true;
   }
   return false;
+}
+
+bool Director::follows_dr_connections() const {
+  if (!balancer_ || datapath_.schedules_connections()) return false;
+  for (auto& vs : balancer_->config().services) {
+    if (lb::follows_connections(vs.scheduler) && vs.forwarding == Forwarding::kDr) return true;
+  }
+  return false;
+}
+
+DestCounts Director::conn_counts(const ServiceKey& service, Forwarding forwarding,
+                                 const Endpoint& dest) const {
+  return (forwarding == Forwarding::kDr ? dr_counts_ : counts_).counts(service, dest);
+}
+
+void Director::on_dr_segment(const DrLogged& logged) {
+  ServiceKey key;
+  key.kind = ServiceKey::kAddress;
+  key.addr = logged.vip;
+  key.protocol = Protocol::kTcp;
+  auto dest = datapath_.dr_dest(key, logged.dst);
+  if (!dest) {
+    ++dr_unattributed_;  // the table changed since the frame was sent, or not ours
+    return;
+  }
+  auto e = dr_tracker_.on_segment(DrSegment{key, logged.client, *dest, logged.flags},
+                                  loop_.clock().now());
+  if (e) {
+    if (auto changed = dr_counts_.on_event(*e)) repick(*changed);
+  }
+  arm_dr_expiry();
+}
+
+DrFlows Director::dr_flows() const {
+  DrFlows out;
+  for (auto& e : dr_tracker_.snapshot()) {
+    ServiceKey key;
+    key.addr = e.orig_dst;
+    key.protocol = Protocol::kTcp;
+    out[key].emplace_back(e.client, e.reply_src);
+  }
+  return out;
+}
+
+void Director::arm_dr_expiry() {
+  auto next = dr_tracker_.next_deadline();
+  loop_.cancel_timer(dr_timer_);
+  dr_timer_ = 0;
+  if (!next) return;
+  dr_timer_ = loop_.add_timer_at(*next, [this] {
+    dr_timer_ = 0;
+    std::set<ServiceKey> changed;
+    for (auto& e : dr_tracker_.expire(loop_.clock().now())) {
+      if (auto s = dr_counts_.on_event(e)) changed.insert(*s);
+    }
+    for (auto& k : changed) repick(k);
+    arm_dr_expiry();
+  });
 }
 
 void Director::repick(const ServiceKey& key) {

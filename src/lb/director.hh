@@ -4,6 +4,7 @@
 // change, notify scripts run through the child supervisor. One timer at the Balancer's next
 // deadline; a probe's outcome is fed back as it arrives. Single-threaded, on the loop's thread.
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -13,6 +14,7 @@
 #include "base/random.hh"
 #include "lb/balancer.hh"
 #include "lb/conn_counts.hh"
+#include "lb/dr_conns.hh"
 #include "lb/nft_ruleset.hh"
 #include "lb/nft_stats.hh"
 #include "lb/probe.hh"
@@ -40,6 +42,20 @@ class Datapath {
   // Traffic counters of the services it counts (lb/stats.hh), read now. The default counts
   // nothing.
   virtual Result<Stats> stats() const { return Stats{}; }
+  // Where the DR flows in progress come from when the table is reprogrammed (DrFlows): the
+  // Director's tracker. Called only when a DR table is written.
+  void set_dr_flow_source(std::function<DrFlows()> source) { dr_flows_ = std::move(source); }
+  // The destination of a DR service that a frame rewritten to `mac` goes to (nullopt: none of
+  // the programmed table's), to attribute logged segments (lb/dr_log.hh).
+  virtual std::optional<Endpoint> dr_dest(const ServiceKey& service,
+                                          const packet::MacAddress& mac) const {
+    (void)service;
+    (void)mac;
+    return std::nullopt;
+  }
+
+ protected:
+  std::function<DrFlows()> dr_flows_;
 };
 
 // `table ip vnet_lb` and `table netdev vnet_lb_dr`, rewritten in one libnftables transaction
@@ -56,6 +72,8 @@ class NftDatapath final : public Datapath {
   Status clear() override;
   Status refresh() override;
   Result<Stats> stats() const override;
+  std::optional<Endpoint> dr_dest(const ServiceKey& service,
+                                  const packet::MacAddress& mac) const override;
 
  private:
   Result<DrHops> resolve(const Table& table) const;
@@ -83,7 +101,9 @@ class Director {
         children_(children),
         datapath_(datapath),
         random_(seed),
-        prober_(loop, children) {}
+        prober_(loop, children) {
+    datapath_.set_dr_flow_source([this] { return dr_flows(); });
+  }
   ~Director();
   Director(const Director&) = delete;
   Director& operator=(const Director&) = delete;
@@ -100,12 +120,21 @@ class Director {
   const LastResult* last(const CheckerRef& ref) const;
 
   // Connection-count schedulers (lc, wlc, sed, nq, fo, ovf, twos, lblc, lblcr; lb/conn_counts.hh):
-  // whether the configuration has one, so connection-tracking events must be fed in
-  // (lb/conntrack.hh), and the feed.
+  // whether the configuration has one on a NAT service, so connection-tracking events must be
+  // fed in (lb/conntrack.hh), and the feed.
   bool follows_connections() const;
   void on_conn_event(const ConnEvent& e);
   void on_conn_resync(const std::vector<ConnEvent>& all);  // the whole table, after a loss
+  // The same on DR services: their logged segments (lb/dr_log.hh) fed in, followed by the
+  // input-only TCP states (lb/dr_conns.hh) with a timer at the next timeout.
+  bool follows_dr_connections() const;
+  void on_dr_segment(const DrLogged& logged);
+  // A service's counts: followed from connection tracking (NAT) or from logged segments (DR).
+  DestCounts conn_counts(const ServiceKey& service, Forwarding forwarding,
+                         const Endpoint& dest) const;
   const ConnCounts& conn_counts() const { return counts_; }
+  const ConnCounts& dr_conn_counts() const { return dr_counts_; }
+  uint64_t dr_unattributed() const { return dr_unattributed_; }
   const Picks& picks() const { return picks_; }
   // The datapath's counters now (lb/stats.hh).
   Result<Stats> stats() const { return datapath_.stats(); }
@@ -137,7 +166,13 @@ class Director {
   EventLoop::TimerId timer_ = 0;
   EventLoop::TimerId refresh_timer_ = 0;
   void arm_refresh();
-  ConnCounts counts_;
+  ConnCounts counts_;     // NAT services, from connection tracking
+  ConnCounts dr_counts_;  // DR services, from dr_tracker_
+  DrConnTracker dr_tracker_;
+  EventLoop::TimerId dr_timer_ = 0;
+  uint64_t dr_unattributed_ = 0;  // segments to a MAC no destination of the service has
+  void arm_dr_expiry();
+  DrFlows dr_flows() const;
   std::map<ServiceKey, std::unique_ptr<Scheduler>> conn_schedulers_;
   Picks picks_;
 };

@@ -132,11 +132,11 @@ std::vector<std::string> nft_refusals(const LbConfig& config) {
     bool hashed = hashed_scheduler(vs.scheduler);
     if (vs.forwarding == Forwarding::kTun)
       refuse("lb_kind TUN: the nftables datapath does NAT and DR only (no ipip encapsulation)");
-    if (dr && !hashed)
+    if (dr && follows_connections(vs.scheduler) && vs.key.protocol != Protocol::kTcp)
       refuse(fmt::format(
-          "lvs_sched {}: DR forwards frames in the netdev family, outside connection tracking; "
-          "it has {} (by a hash of the flow)",
-          vs.scheduler, kHashed));
+          "lvs_sched {} with lb_kind DR over {}: DR follows TCP connections only (from their "
+          "SYN, FIN and RST, lb/dr_conns.hh); for UDP and SCTP it has {} (by a hash of the flow)",
+          vs.scheduler, nft_protocol(vs.key.protocol), kHashed));
     else if (!hashed && !follows_connections(vs.scheduler))
       refuse(fmt::format("lvs_sched {}: not an IPVS scheduler the nftables datapath has",
                          vs.scheduler));
@@ -305,6 +305,15 @@ std::string nft_set_pick(const ServiceKey& key, const std::optional<Endpoint>& d
   return out;
 }
 
+std::string nft_set_dr_pick(const ServiceKey& key, const std::optional<packet::MacAddress>& mac) {
+  std::string map = nft_pick_map(key);
+  std::string out = fmt::format("flush map netdev {} {}\n", kNftDrTable, map);
+  if (mac)
+    out += fmt::format("add element netdev {} {} {{ {} : {} }}\n", kNftDrTable, map,
+                       key.addr.address_string(), mac->to_string());
+  return out;
+}
+
 namespace {
 
 std::string service_match(const ServiceKey& key) {
@@ -380,24 +389,131 @@ struct DrParts {
   std::vector<std::string> devices;
 };
 
-// One DR service: its rules in the ingress chain (and a chain and map with persistence).
-Status dr_service(const TableService& s, const DrHops& hops, const Counted* counted, DrParts& out) {
-  TableService reached = s;
-  std::erase_if(reached.dests, [&](const TableDest& d) { return !hops.count(d.addr); });
-  auto slots = nft_slots(reached);
-  if (!slots) return slots.error();
-  if (slots->empty()) return {};  // no destination reached: the director's own stack answers
-  std::string dev = hops.at(slots->front()).ifname;
-  for (auto& e : *slots) {
+// The device a DR service's destinations `reached` are reached through (all through one).
+Result<std::string> dr_device(const TableService& s, const std::vector<Endpoint>& reached,
+                              const DrHops& hops, DrParts& out) {
+  std::string dev = hops.at(reached.front()).ifname;
+  for (auto& e : reached) {
     if (hops.at(e).ifname != dev)
       return make_error(EINVAL,
                         "{}: DR real servers on two devices ({} on {}, {} on {}): one service "
                         "forwards out of one device",
-                        s.key.str(), slots->front().address_string(), dev, e.address_string(),
+                        s.key.str(), reached.front().address_string(), dev, e.address_string(),
                         hops.at(e).ifname);
   }
   if (std::find(out.devices.begin(), out.devices.end(), dev) == out.devices.end())
     out.devices.push_back(dev);
+  return dev;
+}
+
+// A DR service with a connection-count scheduler: a flow keeps the real server its first
+// segment went to (map flows_…, refreshed by each segment, kDrFlowTimeout after the last); a new
+// flow (or a new client, with persistence) goes to the daemon's pick (map pick_…, one element);
+// the segments the daemon follows connections by (lb/dr_conns.hh) are logged to kDrLogGroup:
+// every SYN, FIN and RST, and other segments when the flow is not in set seen_… (each adds it
+// for kDrRefresh), so a flow's first ACK and then one segment a kDrRefresh.
+void dr_counted_service(const TableService& s, const DrHops& hops, const Picks& picks,
+                        const std::vector<std::pair<Endpoint, Endpoint>>* kept,
+                        const std::string& dev, const packet::MacAddress& ifmac,
+                        const std::string& count, DrParts& out) {
+  std::string flows = name_of("flows", s.key), seen = name_of("seen", s.key);
+  std::string pick = nft_pick_map(s.key), chain = name_of("svc", s.key);
+  std::string exit = name_of("out", s.key);
+  std::string src = fmt::format("ether saddr set {} ", ifmac.to_string());
+  const long flow_s = std::chrono::duration_cast<std::chrono::seconds>(kDrFlowTimeout).count();
+  const long seen_s = std::chrono::duration_cast<std::chrono::seconds>(kDrRefresh).count();
+  std::string flow_key = "ip saddr . tcp sport";
+  std::string keep_flow =
+      fmt::format("update @{} {{ {} timeout {}s : ether daddr }}", flows, flow_key, flow_s);
+  std::string keep_client;
+  // Flows in progress keep their real server (those still reached); the timeout restarts.
+  std::string elements;
+  for (auto& [client, dest] : kept ? *kept : std::vector<std::pair<Endpoint, Endpoint>>{}) {
+    auto h = hops.find(dest);
+    if (h == hops.end()) continue;
+    elements += fmt::format("{}{} . {} : {}", elements.empty() ? "" : ", ", client.address_string(),
+                            client.port, h->second.mac.to_string());
+  }
+  if (!elements.empty()) elements = fmt::format("    elements = {{ {} }}\n", elements);
+  out.maps += fmt::format(
+      "  map {} {{\n    type ipv4_addr . inet_service : ether_addr; size {}; flags timeout; "
+      "timeout {}s;\n{}"
+      "  }}\n"
+      "  set {} {{\n    type ipv4_addr . inet_service; size {}; flags timeout; timeout {}s;\n  }}\n"
+      "  map {} {{\n    type ipv4_addr : ether_addr;\n",
+      flows, kDrMaxFlows, flow_s, elements, seen, kDrMaxFlows, seen_s, pick);
+  if (auto p = picks.find(s.key); p != picks.end()) {
+    if (auto h = hops.find(p->second); h != hops.end())
+      out.maps += fmt::format("    elements = {{ {} : {} }}\n", s.key.addr.address_string(),
+                              h->second.mac.to_string());
+  }
+  out.maps += "  }\n";
+  std::string rules = fmt::format("    {}ether daddr set {} map @{} {} goto {}\n", src, flow_key,
+                                  flows, keep_flow, exit);
+  if (s.persistence) {
+    std::string persist = name_of("persist", s.key), key = persistence_key(s);
+    keep_client = fmt::format(" update @{} {{ {} timeout {}s : ether daddr }}", persist, key,
+                              timeout_seconds(s));
+    out.maps += persist_map(s, "ether_addr");
+    rules = fmt::format("    {}ether daddr set {} map @{} {}{} goto {}\n", src, flow_key, flows,
+                        keep_flow, keep_client, exit) +
+            fmt::format("    {}ether daddr set {} map @{} {}{} goto {}\n", src, key, persist,
+                        keep_flow, keep_client, exit);
+  }
+  rules += fmt::format("    {}ether daddr set ip daddr map @{} {}{} goto {}\n", src, pick,
+                       keep_flow, keep_client, exit);
+  std::string log = fmt::format("log group {} snaplen 96", kDrLogGroup);
+  out.chains += fmt::format(
+      "  chain {} {{\n{}  }}\n"
+      "  chain {} {{\n"
+      "    tcp flags & (fin | syn | rst) != 0 {}\n"
+      "    tcp flags & (fin | syn | rst) == 0 {} != @{} add @{} {{ {} }} {}\n"
+      "    {}fwd to \"{}\"\n"
+      "  }}\n",
+      chain, rules, exit, log, flow_key, seen, seen, flow_key, log,
+      count.empty() ? "" : count.substr(1) + " ", dev);
+  out.rules += fmt::format("    {} goto {}\n", service_matches(s).front(), chain);
+}
+
+// One DR service: its rules in the ingress chain (and a chain and map with persistence).
+Status dr_service(const TableService& s, const DrHops& hops, const Picks& picks,
+                  const Counted* counted, const DrFlows* flows, DrParts& out) {
+  TableService reached = s;
+  std::erase_if(reached.dests, [&](const TableDest& d) { return !hops.count(d.addr); });
+  // Counting after the choice: the new destination MAC selects the real server's counter.
+  auto count_rule = [&] {
+    std::string count;
+    if (!counted) return count;
+    if (auto c = counted->find(s.key); c != counted->end()) {
+      count = nft_dr_count(s.key, c->second.dests, hops);
+      out.maps += nft_dr_counter_objects(s.key, c->second.dests);
+    }
+    return count;
+  };
+  if (follows_connections(s.scheduler)) {
+    if (s.key.protocol != Protocol::kTcp)
+      return make_error(EINVAL, "{}: lvs_sched {} with lb_kind DR follows TCP only", s.key.str(),
+                        s.scheduler);
+    std::vector<Endpoint> dests;
+    for (auto& d : reached.dests) {
+      if (d.weight > 0) dests.push_back(d.addr);
+    }
+    if (dests.empty()) return {};  // no destination reached: the director's own stack answers
+    auto dev = dr_device(s, dests, hops, out);
+    if (!dev) return dev.error();
+    const std::vector<std::pair<Endpoint, Endpoint>>* kept = nullptr;
+    if (flows) {
+      if (auto f = flows->find(s.key); f != flows->end()) kept = &f->second;
+    }
+    dr_counted_service(s, hops, picks, kept, *dev, hops.at(dests.front()).ifmac, count_rule(), out);
+    return {};
+  }
+  auto slots = nft_slots(reached);
+  if (!slots) return slots.error();
+  if (slots->empty()) return {};  // no destination reached: the director's own stack answers
+  auto device = dr_device(s, *slots, hops, out);
+  if (!device) return device.error();
+  const std::string& dev = *device;
   std::string choose;
   if (slots->size() == 1) {
     choose = hops.at(slots->front()).mac.to_string();
@@ -407,14 +523,7 @@ Status dr_service(const TableService& s, const DrHops& hops, const Counted* coun
       map += fmt::format("{}{} : {}", i ? ", " : "", i, hops.at((*slots)[i]).mac.to_string());
     choose = fmt::format("{} map {{ {} }}", slot_hash(s, slots->size()), map);
   }
-  // Counting after the choice: the new destination MAC selects the real server's counter.
-  std::string count;
-  if (counted) {
-    if (auto c = counted->find(s.key); c != counted->end()) {
-      count = nft_dr_count(s.key, c->second.dests, hops);
-      out.maps += nft_dr_counter_objects(s.key, c->second.dests);
-    }
-  }
+  std::string count = count_rule();
   std::string fwd = fmt::format("{}fwd to \"{}\"", count.empty() ? "" : count.substr(1) + " ", dev);
   std::string src = fmt::format("ether saddr set {} ", hops.at(slots->front()).ifmac.to_string());
   if (!s.persistence) {
@@ -440,7 +549,7 @@ Status dr_service(const TableService& s, const DrHops& hops, const Counted* coun
 }  // namespace
 
 Result<std::string> nft_ruleset(const Table& table, const Picks& picks, const DrHops& hops,
-                                const Counted* counted) {
+                                const Counted* counted, const DrFlows* flows) {
   std::string rules, maps, remember;
   DrParts dr;
   std::string chains;
@@ -452,7 +561,7 @@ Result<std::string> nft_ruleset(const Table& table, const Picks& picks, const Dr
                    std::any_of(s.group.begin(), s.group.end(),
                                [](const GroupMember& m) { return m.fwmark != 0; });
       if (marks) return make_error(EINVAL, "{}: lb_kind DR cannot match a fwmark", s.key.str());
-      if (auto st = dr_service(s, hops, counted, dr); !st) return st.error();
+      if (auto st = dr_service(s, hops, picks, counted, flows, dr); !st) return st.error();
       continue;
     }
     if (s.forwarding != Forwarding::kNat)

@@ -47,9 +47,16 @@
 //         statistically but is not IPVS's exact rotation (an approximation, stated in the docs);
 //  - sh, mh, dh: the NAT hash over the same slots: IPVS's semantics (sh, mh: one client, one
 //         real server, weight-proportional slots; dh: one destination address, one server).
+//  - lc, wlc, sed, nq, fo, ovf, twos, lblc, lblcr (TCP only): a chain per service; a flow in the
+//         map flows_… (client . port → MAC, kDrFlowTimeout after its last segment) keeps its real
+//         server, a new one goes to the daemon's pick (map pick_…, VIP → MAC) and is recorded;
+//         its SYN, FIN, RST and first other segment (then one a kDrRefresh) are logged to
+//         kDrLogGroup for the daemon's input-only connection states (lb/dr_conns.hh). The flows
+//         in progress (DrFlows) are written back into the map when the table is reprogrammed.
 // The real server's MAC and device come from the caller (DrHops, resolved by the daemon from the
 // route and neighbour tables); a destination without a hop is left out of the slots. Any table
-// change re-hashes: unlike IPVS, flows in progress may move to another real server.
+// change re-hashes the hashed schedulers: unlike IPVS, flows in progress may move to another
+// real server.
 //
 // persistence_timeout (NAT and DR): client affinity as IPVS's persistence templates. A map
 // `persist_PROTO_VIP_PORT` with timeout keyed on `ip saddr & granularity` holds the real server
@@ -64,11 +71,12 @@
 // and groups with fwmark entries (the mark is set after the netdev ingress hook); fwmark and group
 // services with persistence or a connection-count scheduler (both are followed per VIP:PORT);
 // IPv6; port 0 on IP PORT services; real servers of one fwmark/group service mixing port 0 and a
-// port; lvs_sched other than rr/wrr/sh/mh/dh for DR; DR real servers on another port than the
-// service's (a group's: than any entry's); sched flags but sh-port/mh-port (flag-2); an invalid
+// port; connection-count schedulers for DR over UDP or SCTP; DR real servers on another port than
+// the service's (a group's: than any entry's); sched flags but sh-port/mh-port (flag-2); an invalid
 // persistence_granularity; checkers that have no prober yet (BFD_CHECK); a wrr period longer
 // than kMaxMapEntries.
 
+#include <chrono>
 #include <map>
 #include <optional>
 #include <string>
@@ -90,6 +98,13 @@ inline constexpr const char* kNftDrTable = "vnet_lb_dr";  // table netdev vnet_l
 inline constexpr size_t kMaxMapEntries = 4096;
 inline constexpr size_t kShBuckets = 256;   // ip_vs_sh.c IP_VS_SH_TAB_SIZE
 inline constexpr uint32_t kMhSlots = 4093;  // ip_vs_mh.c: primes[CONFIG_IP_VS_MH_TAB_INDEX - 8]
+// DR services with a connection-count scheduler (lb/dr_conns.hh): the nfnetlink_log group their
+// segments are logged to, how often at most a flow's segments without SYN, FIN or RST are, and
+// how long a flow keeps its real server after its last segment (IPVS's ESTABLISHED timeout).
+inline constexpr uint16_t kDrLogGroup = 5798;
+inline constexpr std::chrono::seconds kDrRefresh{60};
+inline constexpr std::chrono::seconds kDrFlowTimeout{900};
+inline constexpr size_t kDrMaxFlows = size_t(1) << 20;  // per service, as DrConnTracker's bound
 
 // nft's word for a transport protocol: "tcp", "udp", "sctp".
 std::string_view nft_protocol(Protocol p);
@@ -125,10 +140,16 @@ bool follows_connections(std::string_view scheduler);
 // rr, wrr, sh, mh and dh: the choice is a map the ruleset holds (nft_slots()).
 bool hashed_scheduler(std::string_view scheduler);
 using Picks = std::map<ServiceKey, Endpoint>;
+// DR services' flows in progress (lb/dr_conns.hh), client → real server: a DR service with a
+// connection-count scheduler starts its flows map with them, so that reprogramming the table
+// does not move a connection to another real server.
+using DrFlows = std::map<ServiceKey, std::vector<std::pair<Endpoint, Endpoint>>>;
 // The name of a connection-count service's map: "pick_tcp_10_0_0_1_80".
 std::string nft_pick_map(const ServiceKey& key);
 // The transaction that sets (or, with nullopt, empties) a connection-count service's choice.
 std::string nft_set_pick(const ServiceKey& key, const std::optional<Endpoint>& dest);
+// The same for a DR service: its choice is the real server's MAC (DrHop::mac).
+std::string nft_set_dr_pick(const ServiceKey& key, const std::optional<packet::MacAddress>& mac);
 
 // The whole transaction: create-or-keep, delete, recreate `table ip vnet_lb` with every NAT
 // service (the connection-count services' maps holding `picks`) and `table netdev vnet_lb_dr`
@@ -136,7 +157,8 @@ std::string nft_set_pick(const ServiceKey& key, const std::optional<Endpoint>& d
 // destination has a hop). With `counted` (lb/nft_stats.hh), the DR rules count per real server
 // into counters the DR table declares; the NAT counters are nft_stats_ruleset()'s own table.
 Result<std::string> nft_ruleset(const Table& table, const Picks& picks = {},
-                                const DrHops& hops = {}, const Counted* counted = nullptr);
+                                const DrHops& hops = {}, const Counted* counted = nullptr,
+                                const DrFlows* flows = nullptr);
 // The transaction that removes both tables (also when they are absent).
 std::string nft_delete_ruleset();
 

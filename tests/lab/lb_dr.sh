@@ -16,36 +16,7 @@
 # server across 20 connections; a real server that is not on-link is refused at start with the
 # reason; stopping the daemon removes the netdev table.
 . "$(dirname "$0")/lib.sh"
-command -v python3 >/dev/null && command -v curl >/dev/null || { echo "SKIP: needs python3, curl"; exit 77; }
-B=$T-br D=$T-dir C=$T-cli VIP=10.82.0.100
-ns_add $B
-ip -n $B link add br0 type bridge
-ip -n $B link set br0 up
-seg() {  # seg NS PORT MAC ADDR: NS's eth0 on the bridge as PORT
-  ns_add "$1"
-  ip -n $B link add "$2" type veth peer name eth0 netns "$1"
-  ip -n $B link set "$2" master br0 up
-  ip netns exec "$1" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
-  host_cfg "$1" eth0 "$3" "$4"
-}
-DMAC=02:00:00:00:84:01
-seg $D pd $DMAC 10.82.0.1/24
-seg $C pc 02:00:00:00:84:02 10.82.0.2/24
-ip -n $D addr add $VIP/32 dev eth0
-for i in 1 2 3; do
-  seg $T-r$i pr$i 02:00:00:00:85:0$i 10.82.0.1$i/24
-  ip netns exec $T-r$i sysctl -qw net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2
-  ip -n $T-r$i addr add $VIP/32 dev lo
-  mkdir -p "$WORK/www$i"
-  echo "r$i" > "$WORK/www$i/who"
-done
-RPID=()
-start_real() {  # the real server's http.server on *:80 (its own address for the checker, the VIP)
-  (cd "$WORK/www$1" && exec ip netns exec $T-r$1 python3 -m http.server 80 >"$WORK/http$1.log" 2>&1) &
-  RPID[$1]=$!
-  PIDS+=("$!")
-  wait_for 5 ip netns exec $T-r$1 bash -c "exec 3<>/dev/tcp/10.82.0.1$1/80" || fail "r$1 did not start"
-}
+. "$(dirname "$0")/lb_dr_common.bash"
 for i in 1 2 3; do start_real $i; done
 
 # Counters: on the client, replies from VIP:80 by source MAC; on the director, frames from and to
@@ -100,7 +71,6 @@ CONF
   } > "$WORK/k.conf"
 }
 . "$(dirname "$0")/lb_helpers.bash"
-dr_table() { ip netns exec $D nft list table netdev vnet_lb_dr 2>&1; }
 macs_in() {  # macs_in N: the DR rule names exactly N real servers' MACs
   [ "$(dr_table | grep -o '02:00:00:00:85:0[1-3]' | sort -u | wc -l)" = "$1" ]
 }

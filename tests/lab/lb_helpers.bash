@@ -23,3 +23,17 @@ spread() {
   echo "$a $b $c $f"
 }
 near() { [ "$1" -ge $(($2 - 1)) ] && [ "$1" -le $(($2 + 1)) ]; }
+# wlc_follows_formula: with no active connection counted, the next request must go to the real
+# server wlc's formula picks from lb/show's inactive counts (the least, the first on a tie).
+wlc_follows_formula() {
+  local no_active expect a b c f got
+  no_active() { [ "$(show | jq '[.[0].reals[].active_conns] | add')" = 0 ]; }
+  wait_for 5 no_active || fail "active connections still counted: $(show)"
+  expect=$(show | jq -r '[.[0].reals | to_entries[] | {i: (.key + 1), n: .value.inactive_conns}]
+    | min_by(.n) | .i')
+  read -r a b c f <<<"$(spread 1)"
+  got=$(( a ? 1 : b ? 2 : c ? 3 : 0 ))
+  [ "$f" = 0 ] && [ "$got" = "$expect" ] ||
+    fail "after the held connections closed the next request went to r$got, wlc says r$expect"
+  WLC_NEXT=$expect
+}

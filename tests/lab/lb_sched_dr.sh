@@ -8,34 +8,10 @@
 # server for both VIPs (one service, one table), and the clients spread over all three (each has
 # at least 5; expected 13 ± 3 for a uniform hash); stopping the daemon removes the netdev table.
 . "$(dirname "$0")/lib.sh"
-command -v python3 >/dev/null && command -v curl >/dev/null || { echo "SKIP: needs python3, curl"; exit 77; }
-B=$T-br D=$T-dir C=$T-cli VIP=10.82.0.100
-ns_add $B
-ip -n $B link add br0 type bridge
-ip -n $B link set br0 up
-seg() {  # seg NS PORT MAC ADDR: NS's eth0 on the bridge as PORT
-  ns_add "$1"
-  ip -n $B link add "$2" type veth peer name eth0 netns "$1"
-  ip -n $B link set "$2" master br0 up
-  ip netns exec "$1" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
-  host_cfg "$1" eth0 "$3" "$4"
-}
-seg $D pd 02:00:00:00:84:01 10.82.0.1/24
-seg $C pc 02:00:00:00:84:02 10.82.0.2/24
-ip -n $D addr add 10.82.0.100/32 dev eth0
-ip -n $D addr add 10.82.0.101/32 dev eth0
+DR_VIPS="10.82.0.100 10.82.0.101"
+. "$(dirname "$0")/lb_dr_common.bash"
 for k in $(seq 20 59); do ip -n $C addr add 10.82.0.$k/24 dev eth0; done
-for i in 1 2 3; do
-  seg $T-r$i pr$i 02:00:00:00:85:0$i 10.82.0.1$i/24
-  ip netns exec $T-r$i sysctl -qw net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2
-  ip -n $T-r$i addr add 10.82.0.100/32 dev lo
-  ip -n $T-r$i addr add 10.82.0.101/32 dev lo
-  mkdir -p "$WORK/www$i"
-  echo "r$i" > "$WORK/www$i/who"
-  (cd "$WORK/www$i" && exec ip netns exec $T-r$i python3 -m http.server 80 >"$WORK/http$i.log" 2>&1) &
-  PIDS+=("$!")
-  wait_for 5 ip netns exec $T-r$i bash -c "exec 3<>/dev/tcp/10.82.0.1$i/80" || fail "r$i did not start"
-done
+for i in 1 2 3; do start_real $i; done
 {
   cat <<CONF
 virtual_server_group drg {
@@ -47,13 +23,10 @@ virtual_server group drg {
   lb_kind DR
   protocol TCP
 CONF
-  for i in 1 2 3; do
-    printf '  real_server 10.82.0.1%s 80 {\n    TCP_CHECK {\n      connect_timeout 1\n    }\n  }\n' "$i"
-  done
+  dr_reals_conf
   echo "}"
 } > "$WORK/k.conf"
 . "$(dirname "$0")/lb_helpers.bash"
-dr_table() { ip netns exec $D nft list table netdev vnet_lb_dr 2>&1; }
 macs_in() { [ "$(dr_table | grep -o '02:00:00:00:85:0[1-3]' | sort -u | wc -l)" = "$1" ]; }
 start_daemon
 wait_for 8 all_in || fail "real servers not in the table: $(show)"

@@ -65,15 +65,8 @@ act=$(show | jq -r '.[0].reals[0].active_conns')
 # counts are, the next request must go where IPVS's formula says.
 for p in "${HELD[@]}"; do kill "$p" 2>/dev/null || true; done
 wait_for 5 eval '[ "$(established_on 1)" = 0 ]' || fail "held connections did not close"
-no_active() { [ "$(show | jq '[.[0].reals[].active_conns] | add')" = 0 ]; }
-wait_for 5 no_active || fail "active connections still counted: $(show)"
-expect=$(show | jq -r '[.[0].reals | to_entries[] | {i: (.key + 1), n: .value.inactive_conns}]
-  | min_by(.n) | .i')
-read -r a b c f <<<"$(spread 1)"
-got=$(( a ? 1 : b ? 2 : c ? 3 : 0 ))
-[ "$f" = 0 ] && [ "$got" = "$expect" ] ||
-  fail "after the held connections closed the next request went to r$got, wlc says r$expect"
-pass "held connections closed: the next request went to r$expect, as wlc's formula says"
+wlc_follows_formula
+pass "held connections closed: the next request went to r$WLC_NEXT, as wlc's formula says"
 
 kill "$DPID"
 wait_for 5 gone "$DPID" || fail "daemon did not stop"

@@ -263,6 +263,14 @@ virtual_server 10.0.0.4 80 {
   real_server 10.1.0.1 8080 {
   }
 }
+virtual_server 10.0.0.9 80 {
+  protocol TCP
+  lvs_sched wlc
+  lb_kind DR
+  persistence_timeout 60
+  real_server 10.1.0.1 80 {
+  }
+}
 virtual_server 10.0.0.5 80 {
   lvs_sched sed
   lb_kind NAT
@@ -366,8 +374,9 @@ virtual_server group marked {
   EXPECT_NE(all.find("persistence_granularity '255.0.255.0': expected an IPv4 netmask"),
             std::string::npos)
       << all;
-  EXPECT_NE(all.find("[10.0.0.3]:udp:80: lvs_sched lblc: DR forwards frames in the netdev family, "
-                     "outside connection tracking; it has rr, wrr, sh, mh and dh"),
+  EXPECT_NE(all.find("[10.0.0.3]:udp:80: lvs_sched lblc with lb_kind DR over udp: DR follows TCP "
+                     "connections only (from their SYN, FIN and RST, lb/dr_conns.hh); for UDP and "
+                     "SCTP it has rr, wrr, sh, mh and dh"),
             std::string::npos)
       << all;
   EXPECT_NE(all.find("k.conf:7: BFD_CHECK: no prober"), std::string::npos) << all;
@@ -403,9 +412,10 @@ virtual_server group marked {
             std::string::npos)
       << all;
   EXPECT_EQ(all.find("10.0.0.2"), std::string::npos) << all;  // NAT, rr, persistence: served
-  EXPECT_NE(all.find("[10.0.0.4]:udp:80: lvs_sched wlc: DR forwards frames in the netdev family"),
+  EXPECT_NE(all.find("[10.0.0.4]:udp:80: lvs_sched wlc with lb_kind DR over udp"),
             std::string::npos)
       << all;
+  EXPECT_EQ(all.find("10.0.0.9"), std::string::npos) << all;  // wlc, DR, TCP: served
   EXPECT_NE(
       all.find("k.conf:36: real_server 10.1.0.1:8080: lb_kind DR forwards the frame unchanged, so "
                "the real server must listen on the service's port 80"),
@@ -531,6 +541,72 @@ TEST(NftRuleset, DrGroupAndMh) {
   // A fwmark cannot be matched at ingress: refused (also at load, see above).
   grp.group.push_back(GroupMember{{}, 0, 7});
   EXPECT_FALSE(nft_ruleset({grp}, {}, hops_for(grp)));
+}
+
+TEST(NftRuleset, DrConnectionCountsKeepEachFlowAndLogItsSegments) {
+  TableService s = dr_service("wlc", {1, 1});
+  Picks picks{{s.key, s.dests[1].addr}};
+  auto r = nft_ruleset({s}, picks, hops_for(s));
+  ASSERT_TRUE(r) << r.error().message;
+  // The daemon's pick, as a MAC, for new flows; each flow keeps its real server.
+  EXPECT_NE(r->find("  map pick_tcp_10_0_0_100_80 {\n    type ipv4_addr : ether_addr;\n    "
+                    "elements = { 10.0.0.100 : 02:00:00:00:83:02 }\n  }\n"),
+            std::string::npos)
+      << *r;
+  EXPECT_NE(r->find("  map flows_tcp_10_0_0_100_80 {\n    type ipv4_addr . inet_service : "
+                    "ether_addr; size 1048576; flags timeout; timeout 900s;\n  }\n"),
+            std::string::npos)
+      << *r;
+  auto flow = r->find(
+      "    ether saddr set 02:00:00:00:84:01 ether daddr set ip saddr . tcp sport map "
+      "@flows_tcp_10_0_0_100_80 update @flows_tcp_10_0_0_100_80 { ip saddr . tcp sport timeout "
+      "900s : ether daddr } goto out_tcp_10_0_0_100_80\n");
+  auto pick = r->find(
+      "    ether saddr set 02:00:00:00:84:01 ether daddr set ip daddr map @pick_tcp_10_0_0_100_80 "
+      "update @flows_tcp_10_0_0_100_80 { ip saddr . tcp sport timeout 900s : ether daddr } goto "
+      "out_tcp_10_0_0_100_80\n");
+  ASSERT_NE(flow, std::string::npos) << *r;
+  ASSERT_NE(pick, std::string::npos) << *r;
+  EXPECT_LT(flow, pick);  // a known flow is not rescheduled
+  // SYN, FIN, RST always; other segments once a kDrRefresh per flow.
+  EXPECT_NE(r->find("    tcp flags & (fin | syn | rst) != 0 log group 5798 snaplen 96\n"
+                    "    tcp flags & (fin | syn | rst) == 0 ip saddr . tcp sport != "
+                    "@seen_tcp_10_0_0_100_80 add @seen_tcp_10_0_0_100_80 { ip saddr . tcp sport "
+                    "} log group 5798 snaplen 96\n    fwd to \"eth0\"\n"),
+            std::string::npos)
+      << *r;
+  EXPECT_NE(r->find("    ip daddr 10.0.0.100 tcp dport 80 goto svc_tcp_10_0_0_100_80\n"),
+            std::string::npos)
+      << *r;
+  // The pick rewritten alone, as a MAC.
+  EXPECT_EQ(nft_set_dr_pick(s.key, *packet::MacAddress::parse("02:00:00:00:83:01")),
+            "flush map netdev vnet_lb_dr pick_tcp_10_0_0_100_80\n"
+            "add element netdev vnet_lb_dr pick_tcp_10_0_0_100_80 { 10.0.0.100 : "
+            "02:00:00:00:83:01 }\n");
+  EXPECT_EQ(nft_set_dr_pick(s.key, std::nullopt),
+            "flush map netdev vnet_lb_dr pick_tcp_10_0_0_100_80\n");
+  // Reprogrammed with flows in progress: they keep their real servers (one no longer reached is
+  // left to the pick).
+  DrFlows flows{{s.key,
+                 {{ep("10.9.0.1", 40000), s.dests[0].addr},
+                  {ep("10.9.0.2", 40001), s.dests[1].addr},
+                  {ep("10.9.0.3", 40002), ep("10.1.0.9", 80)}}}};
+  r = nft_ruleset({s}, picks, hops_for(s), nullptr, &flows);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_NE(r->find("timeout 900s;\n    elements = { 10.9.0.1 . 40000 : 02:00:00:00:83:01, "
+                    "10.9.0.2 . 40001 : 02:00:00:00:83:02 }\n  }\n"),
+            std::string::npos)
+      << *r;
+  // With persistence: a known client's template before the pick.
+  s.persistence = std::chrono::seconds(60);
+  r = nft_ruleset({s}, picks, hops_for(s));
+  ASSERT_TRUE(r) << r.error().message;
+  auto tmpl = r->find("ether daddr set ip saddr map @persist_tcp_10_0_0_100_80 update");
+  ASSERT_NE(tmpl, std::string::npos) << *r;
+  EXPECT_LT(tmpl, r->find("ether daddr set ip daddr map @pick_tcp_10_0_0_100_80"));
+  // UDP has no connections to follow here.
+  s.key.protocol = Protocol::kUdp;
+  EXPECT_FALSE(nft_ruleset({s}, picks, hops_for(s)));
 }
 
 TEST(NftRuleset, PersistenceNatRemembersTheClientsRealServer) {
