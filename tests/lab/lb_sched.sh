@@ -2,8 +2,8 @@
 # The schedulers and service kinds the nftables datapath gained beyond rr/wrr/sh/wlc, over three
 # `python3 -m http.server` real servers behind one `vnet vrrp` daemon (lb_kind NAT, the director
 # owns the VIPs). Asserts what a user relies on:
-#  - mh (10.80.0.100): 40 client addresses, 3 requests each: every client stays on one real
-#    server, and the clients spread over all three (each server has at least 5 of them);
+#  - mh (10.80.0.100) and sh (10.80.0.105): 40 client addresses, 3 requests each: every client
+#    stays on one real server, and the clients spread over all three (each has at least 5);
 #  - a fwmark service (mark 7 set by the director's firewall for 10.80.0.101:80, rr): 30 requests
 #    served, 10 ± 1 each; a VIP:PORT the firewall does not mark is not balanced;
 #  - a virtual_server_group (10.80.0.110-112 80 and fwmark 9 for 10.80.0.120:80, rr): every entry
@@ -24,7 +24,7 @@ reals() {  # reals PORT: the three real servers
   for i in 1 2 3; do printf '  real_server 10.81.%s.2 %s {\n    weight 1\n    TCP_CHECK {\n      connect_timeout 1\n    }\n  }\n' "$i" "$1"; done
 }
 {
-  for s in "10.80.0.100 80:mh" "10.80.0.102 80:dh" "10.80.0.103 80:twos" "10.80.0.104 80:lblc" \
+  for s in "10.80.0.100 80:mh" "10.80.0.102 80:dh" "10.80.0.103 80:twos" "10.80.0.104 80:lblc" "10.80.0.105 80:sh" \
            "fwmark 7:rr" "fwmark 8:dh" "group web:rr"; do
     printf 'virtual_server %s {\n  delay_loop 1\n  lvs_sched %s\n  lb_kind NAT\n' "${s%%:*}" "${s##*:}"
     [[ $s == fwmark* ]] || echo "  protocol TCP"  # a fwmark service takes every protocol
@@ -38,7 +38,7 @@ virtual_server_group web {
 }
 CONF
 } > "$WORK/k.conf"
-for a in 100 101 102 103 104 110 111 112 120 $(seq 130 139); do ip -n $D addr add 10.80.0.$a/32 dev lo; done
+for a in 100 101 102 103 104 105 110 111 112 120 $(seq 130 139); do ip -n $D addr add 10.80.0.$a/32 dev lo; done
 # The firewall's marks, before DNAT (priority mangle < dstnat).
 ip netns exec $D nft -f - <<'NFT'
 table ip lbsched_mark {
@@ -51,7 +51,7 @@ table ip lbsched_mark {
 }
 NFT
 start_daemon
-all_tabled() { [ "$(show | jq '[.[].reals[].in_table] | all and length == 21')" = true ]; }
+all_tabled() { [ "$(show | jq '[.[].reals[].in_table] | all and length == 24')" = true ]; }
 wait_for 8 all_tabled || fail "real servers not in the table: $(show)"
 ip netns exec $D nft list table ip vnet_lb > "$WORK/ruleset"
 grep -q "jhash ip saddr mod 4093" "$WORK/ruleset" || fail "no mh map: $(cat "$WORK/ruleset")"
@@ -72,17 +72,22 @@ tally() {
 }
 
 # mh: 20 clients, 3 requests each.
-declare -A per=([r1]=0 [r2]=0 [r3]=0)
 for k in $(seq 10 49); do ip -n $C addr add 10.80.0.$k/24 dev eth0; done
-for k in $(seq 10 49); do
-  got=$(for _ in 1 2 3; do get 10.80.0.100 10.80.0.$k; done | sort -u)
-  [ "$(echo "$got" | wc -l)" = 1 ] && [ "$got" != x ] || fail "mh: client 10.80.0.$k moved or failed: $(echo $got)"
-  per[$got]=$((per[$got] + 1))
-done
-echo "mh: clients per real server r1=${per[r1]} r2=${per[r2]} r3=${per[r3]}"
-[ "${per[r1]}" -ge 5 ] && [ "${per[r2]}" -ge 5 ] && [ "${per[r3]}" -ge 5 ] ||
-  fail "mh did not spread 40 clients: ${per[r1]}/${per[r2]}/${per[r3]}"
-pass "mh: 40 clients each kept one real server over 3 requests, spread ${per[r1]}/${per[r2]}/${per[r3]}"
+sticky() {  # sticky VIP SCHED: 40 clients, 3 requests each, each on one real server, all 3 used
+  local k got
+  declare -A per=([r1]=0 [r2]=0 [r3]=0)
+  for k in $(seq 10 49); do
+    got=$(for _ in 1 2 3; do get "$1" 10.80.0.$k; done | sort -u)
+    [ "$(echo "$got" | wc -l)" = 1 ] && [ "$got" != x ] || fail "$2: client 10.80.0.$k moved or failed: $(echo $got)"
+    per[$got]=$((per[$got] + 1))
+  done
+  echo "$2: clients per real server r1=${per[r1]} r2=${per[r2]} r3=${per[r3]}"
+  [ "${per[r1]}" -ge 5 ] && [ "${per[r2]}" -ge 5 ] && [ "${per[r3]}" -ge 5 ] ||
+    fail "$2 did not spread 40 clients: ${per[r1]}/${per[r2]}/${per[r3]}"
+  pass "$2: 40 clients each kept one real server over 3 requests, spread ${per[r1]}/${per[r2]}/${per[r3]}"
+}
+sticky 10.80.0.100 mh
+sticky 10.80.0.105 sh
 
 # fwmark 7, rr.
 read -r a b c f <<<"$(tally 10.80.0.101 30)"

@@ -6,9 +6,14 @@
 # `table netdev vnet_lb_dr` (a set of VIP . port) hashed by the client's address over the Maglev
 # table. Asserts: 40 client addresses, 2 requests to each VIP: every client reaches one real
 # server for both VIPs (one service, one table), and the clients spread over all three (each has
-# at least 5; expected 13 ± 3 for a uniform hash); stopping the daemon removes the netdev table.
+# at least 5; expected 13 ± 3 for a uniform hash). sh on 10.82.0.102 (weights 1:1:1): each of the
+# 40 clients reaches one real server for 3 connections, and the clients spread over all three
+# (at least 5 each). wrr 3:2:1 on 10.82.0.103: 180 connections from one client, counted from the
+# real servers' logs, spread by the weights — DR hashes each flow over one wrr period, so the
+# spread is statistical: expected 90/60/30, asserted within 4 standard deviations (r1 ≥ 63,
+# r3 ≤ 50 exclude an unweighted 60/60/60). Stopping the daemon removes the netdev table.
 . "$(dirname "$0")/lib.sh"
-DR_VIPS="10.82.0.100 10.82.0.101"
+DR_VIPS="10.82.0.100 10.82.0.101 10.82.0.102 10.82.0.103"
 . "$(dirname "$0")/lb_dr_common.bash"
 for k in $(seq 20 59); do ip -n $C addr add 10.82.0.$k/24 dev eth0; done
 for i in 1 2 3; do start_real $i; done
@@ -25,11 +30,20 @@ virtual_server group drg {
 CONF
   dr_reals_conf
   echo "}"
+  printf 'virtual_server 10.82.0.102 80 {\n  delay_loop 1\n  lvs_sched sh\n  lb_kind DR\n  protocol TCP\n'
+  dr_reals_conf
+  echo "}"
+  printf 'virtual_server 10.82.0.103 80 {\n  delay_loop 1\n  lvs_sched wrr\n  lb_kind DR\n  protocol TCP\n'
+  for i in 1 2 3; do
+    printf '  real_server 10.82.0.1%s 80 {\n    weight %s\n    TCP_CHECK {\n      connect_timeout 1\n    }\n  }\n' "$i" $((4 - i))
+  done
+  echo "}"
 } > "$WORK/k.conf"
 . "$(dirname "$0")/lb_helpers.bash"
 macs_in() { [ "$(dr_table | grep -o '02:00:00:00:85:0[1-3]' | sort -u | wc -l)" = "$1" ]; }
 start_daemon
-wait_for 8 all_in || fail "real servers not in the table: $(show)"
+all_tabled() { [ "$(show | jq '[.[].reals[].in_table] | all and length == 9')" = true ]; }
+wait_for 8 all_tabled || fail "real servers not in the table: $(show)"
 wait_for 8 macs_in 3 || fail "the DR table does not hold the three MACs: $(dr_table); $(cat "$WORK/d.log")"
 dr_table > "$WORK/ruleset"
 grep -q "10.82.0.100/31 . 80" "$WORK/ruleset" && grep -q "jhash ip saddr mod 4093" "$WORK/ruleset" ||
@@ -50,6 +64,29 @@ echo "DR group mh: clients per real server r1=${per[r1]} r2=${per[r2]} r3=${per[
 [ "${per[r1]}" -ge 5 ] && [ "${per[r2]}" -ge 5 ] && [ "${per[r3]}" -ge 5 ] ||
   fail "mh did not spread 40 clients: ${per[r1]}/${per[r2]}/${per[r3]}"
 pass "DR group (2 VIPs) with mh: 40 clients each kept one real server over both VIPs, spread ${per[r1]}/${per[r2]}/${per[r3]}"
+
+# sh: the client's address alone picks the bucket.
+declare -A per=([r1]=0 [r2]=0 [r3]=0)
+for k in $(seq 20 59); do
+  got=$(for _ in 1 2 3; do get 10.82.0.102 10.82.0.$k; done | sort -u)
+  [ "$(echo "$got" | wc -l)" = 1 ] && [ "$got" != x ] || fail "sh: client 10.82.0.$k moved or failed: $(echo $got)"
+  per[$got]=$((per[$got] + 1))
+done
+echo "DR sh: clients per real server r1=${per[r1]} r2=${per[r2]} r3=${per[r3]}"
+[ "${per[r1]}" -ge 5 ] && [ "${per[r2]}" -ge 5 ] && [ "${per[r3]}" -ge 5 ] ||
+  fail "sh did not spread 40 clients: ${per[r1]}/${per[r2]}/${per[r3]}"
+pass "DR sh: 40 clients each kept one real server for 3 connections, spread ${per[r1]}/${per[r2]}/${per[r3]}"
+
+# wrr 3:2:1, counted from the servers' logs (the request path marks this service's requests).
+for _ in $(seq 180); do ip netns exec $C curl -s --max-time 2 -o /dev/null "http://10.82.0.103/who?wrr" || true; done
+n=()
+for i in 1 2 3; do n[$i]=$(grep -c 'GET /who?wrr ' "$WORK/http$i.log" || true); done
+echo "DR wrr 3:2:1: 180 connections, servers' logs r1=${n[1]} r2=${n[2]} r3=${n[3]}"
+[ $((n[1] + n[2] + n[3])) = 180 ] || fail "wrr: $((n[1] + n[2] + n[3])) of 180 requests served"
+[ "${n[1]}" -ge 63 ] && [ "${n[1]}" -le 117 ] && [ "${n[2]}" -ge 35 ] && [ "${n[2]}" -le 85 ] &&
+  [ "${n[3]}" -ge 10 ] && [ "${n[3]}" -le 50 ] ||
+  fail "wrr 3:2:1 spread ${n[1]}/${n[2]}/${n[3]}, expected 90/60/30 within 4 standard deviations"
+pass "DR wrr 3:2:1: 180 connections spread ${n[1]}/${n[2]}/${n[3]} by the servers' logs (expected 90/60/30)"
 
 kill "$DPID"
 wait_for 5 gone "$DPID" || fail "daemon did not stop"
