@@ -94,10 +94,15 @@ nlohmann::json show_json(const Director& d, TimePoint now, const Stats& stats) {
                             {"last", last}});
       }
       auto w = in_table(rs.addr);
-      // Connection counts are followed for the connection-count schedulers only
-      // (lb/conn_counts.hh).
+      // Connection counts: the datapath's own (IPVS, every service), else followed by the
+      // director for the connection-count schedulers only (lb/conn_counts.hh).
       nlohmann::json active = nullptr, inactive = nullptr;
-      if (follows_connections(vs.scheduler)) {
+      if (sc && sc->live_counted) {
+        auto it = sc->live.find(rs.addr);
+        DestCounts n = it == sc->live.end() ? DestCounts{} : it->second;
+        active = n.active;
+        inactive = n.inactive;
+      } else if (follows_connections(vs.scheduler)) {
         DestCounts n = d.conn_counts(vs.key, vs.forwarding, rs.addr);
         active = n.active;
         inactive = n.inactive;

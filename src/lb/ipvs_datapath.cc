@@ -167,6 +167,7 @@ Result<Stats> IpvsDatapath::stats() const {
     auto svcs = ipvs_services(ts);
     if (!svcs) return svcs.error();
     ServiceCounters& sc = out[ts.key];
+    sc.live_counted = true;
     for (const auto& svc : *svcs) {
       std::array<uint8_t, ipvs::kMaxRequest> buf{};
       uint32_t seq = ++seq_;
@@ -185,6 +186,9 @@ Result<Stats> IpvsDatapath::stats() const {
           if (want.addr != d->dest.addr || want.port != d->dest.port) continue;
           sc.dests[td.addr] += Counters{d->stats.conns, d->stats.inpkts, d->stats.outpkts,
                                         d->stats.inbytes, d->stats.outbytes};
+          DestCounts& live = sc.live[td.addr];
+          live.active += int(d->active);
+          live.inactive += int(d->inactive);
         }
       }
     }

@@ -13,6 +13,7 @@
 #include <map>
 
 #include "lb/config.hh"
+#include "lb/conn_counts.hh"
 #include "lb/endpoint.hh"
 
 namespace vnet::lb {
@@ -37,6 +38,11 @@ struct Counters {
 struct ServiceCounters {
   bool conns_counted = true;
   std::map<Endpoint, Counters> dests;  // a real server absent here has counted nothing yet
+  // Connections now (ActiveConn / InActConn), from a datapath that holds them itself (IPVS:
+  // IPVS_DEST_ATTR_ACTIVE_CONNS / _INACT_CONNS); empty for the others, whose director follows
+  // them for the connection-count schedulers only (lb/conn_counts.hh, lb/dr_conns.hh).
+  bool live_counted = false;
+  std::map<Endpoint, DestCounts> live;
   Counters total() const {
     Counters t;
     for (auto& [e, c] : dests) t += c;

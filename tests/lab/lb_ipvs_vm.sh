@@ -78,6 +78,14 @@ stats=$(listing stats | awk '$1 == "->" && $2 == "10.79.0.1:8080" { printf "[%s,
 [ "$(jq '.[0] == 5 and .[1] >= 15 and .[2] >= 10 and .[3] > 0 and .[4] > 0' <<<"$show")" = true ] ||
   fail "lb/show's counters $show do not count 5 connections (each at least 3 packets in, 2 out)"
 pass "lb/show's counters are IPVS's (conns, inpkts, outpkts, inbytes, outbytes = $show)"
+# Connections now: lb/show's active/inactive are ipvsadm -Ln's ActiveConn/InActConn (the 5 closed
+# connections wait in TIME_WAIT for 2 minutes: inactive).
+now=$(listing lbshow | jq -c '.[] | select(.service | startswith("10.79.0.106:80")) | .reals[0]
+  | [.active_conns, .inactive_conns]')
+conns=$(listing conns | awk '$1 == "->" && $2 == "10.79.0.1:8080" { printf "[%s,%s]", $5, $6 }')
+[ -n "$now" ] && [ "$now" = "$conns" ] && [ "$conns" = "[0,5]" ] ||
+  fail "lb/show active/inactive ${now:-none}, ipvsadm -Ln ${conns:-none} (expected [0,5]): $(listing conns)"
+pass "lb/show's active/inactive connections are IPVS's ($now, as ipvsadm -Ln)"
 left=$(awk '/^VNET-RESULT left / { print $3 }' "$WORK/console.txt")
 [ "$left" = 0 ] || fail "vnet left ${left:-?} IPVS lines after SIGTERM: $(listing vnet.log)"
 pass "SIGTERM: vnet deleted its services, as keepalived does"

@@ -72,6 +72,8 @@ echo "VNET-LIST lbshow"
 vnet ctl /tmp/vnet.sock lb/show --json
 echo "VNET-LIST stats"
 ipvsadm -Ln --stats --exact -t 10.79.0.106:80
+echo "VNET-LIST conns"
+ipvsadm -Ln -t 10.79.0.106:80
 echo "VNET-LIST end"
 stop $vn
 # As keepalived, the daemon takes its services away when it stops.
