@@ -117,22 +117,27 @@ Result<Stats> NftDatapath::stats() const {
 }
 
 Status NftDatapath::set_pick(const ServiceKey& service, const std::optional<Endpoint>& dest) {
-  bool dr = std::any_of(table_.begin(), table_.end(), [&](const TableService& s) {
-    return s.key == service && s.forwarding == Forwarding::kDr;
-  });
+  auto s = std::find_if(table_.begin(), table_.end(),
+                        [&](const TableService& t) { return t.key == service; });
   std::string tx;
-  if (dr) {
-    // The DR service's map holds MACs; a destination without one is not chosen.
+  if (s != table_.end() && s->forwarding == Forwarding::kDr) {
+    // The DR service's map holds MACs; a destination without one is not chosen. The map exists
+    // only while one of the service's destinations is reached (nft_ruleset).
     std::optional<packet::MacAddress> mac;
     if (dest) {
       if (auto h = hops_.find(*dest); h != hops_.end()) mac = h->second.mac;
     }
-    if (!dr_table_) return {};  // nothing of it programmed yet (no destination reached)
-    tx = nft_set_dr_pick(service, mac);
+    bool written = std::any_of(s->dests.begin(), s->dests.end(), [&](const TableDest& d) {
+      return d.weight > 0 && hops_.count(d.addr);
+    });
+    if (written) tx = nft_set_dr_pick(service, mac);
   } else {
     tx = nft_set_pick(service, dest);
   }
-  if (auto st = io::load_nftables(tx); !st) return st;
+  if (!tx.empty()) {
+    if (auto st = io::load_nftables(tx); !st) return st;
+  }
+  // Kept either way: the next program() (refresh() finding a MAC) writes it.
   if (dest)
     picks_[service] = *dest;
   else

@@ -32,6 +32,15 @@ struct FakeDatapath final : Datapath {
     ++cleared;
     return {};
   }
+  // DR: which destination a rewritten frame's MAC is (as NftDatapath's hops), and the flows the
+  // director would have written back into a reprogrammed table.
+  std::map<packet::MacAddress, Endpoint> macs;
+  std::optional<Endpoint> dr_dest(const ServiceKey&, const packet::MacAddress& mac) const override {
+    auto it = macs.find(mac);
+    if (it == macs.end()) return std::nullopt;
+    return it->second;
+  }
+  DrFlows flows() const { return dr_flows_ ? dr_flows_() : DrFlows{}; }
 };
 
 // The Director on a manual clock: a MISC_CHECK's exit codes (fake children) drive the table the
@@ -186,6 +195,88 @@ virtual_server 10.0.0.100 80 {
   d.on_conn_resync({a});
   EXPECT_EQ(d.conn_counts().size(), 1u);
   EXPECT_EQ(d.picks().at(key), rs(2));
+  d.shutdown();
+}
+
+// wlc on a DR service: the counts come from the segments the datapath logs, stepped through
+// IPVS's input-only TCP states (lb/dr_conns.hh): SYN inactive, its ACK active, and each state's
+// timeout on the loop's clock; the real server is the one whose MAC the logged frame carries.
+TEST(Director, DrWlcFollowsLoggedSegments) {
+  auto conf = parse_keepalived_conf_full(R"(
+virtual_server 10.0.0.100 80 {
+  protocol TCP
+  lb_kind DR
+  real_server 10.1.0.1 80 {
+  }
+  real_server 10.1.0.2 80 {
+  }
+}
+)",
+                                         "k.conf");  // keepalived's default scheduler, wlc
+  ASSERT_TRUE(conf) << conf.error().message;
+  EXPECT_TRUE(nft_refusals(conf->lb).empty());
+  ManualClock clock;
+  EventLoop loop(clock);
+  FakeChildren children;
+  FakeDatapath dp;
+  auto rs = [](int i) { return *Endpoint::parse(("10.1.0." + std::to_string(i)).c_str(), 80); };
+  auto mac = [](int i) {
+    return *packet::MacAddress::parse("02:00:00:00:85:0" + std::to_string(i));
+  };
+  dp.macs = {{mac(1), rs(1)}, {mac(2), rs(2)}};
+  Director d(loop, children, dp, 1);
+  ASSERT_TRUE(d.start(conf->lb, conf->vrrp.global));
+  EXPECT_FALSE(d.follows_connections());  // no conntrack for DR
+  EXPECT_TRUE(d.follows_dr_connections());
+  ServiceKey key;
+  key.addr = *Endpoint::parse("10.0.0.100", 80);
+  ASSERT_EQ(dp.programmed_picks.size(), 1u);
+  EXPECT_EQ(dp.programmed_picks[0].at(key), rs(1));
+  auto segment = [&](int real, uint16_t port, uint8_t flags) {
+    DrLogged l;
+    l.dst = mac(real);
+    l.client = *Endpoint::parse("10.9.0.1", port);
+    l.vip = key.addr;
+    l.flags = flags;
+    d.on_dr_segment(l);
+  };
+  auto counts = [&](int real) { return d.conn_counts(key, Forwarding::kDr, rs(real)); };
+  // A SYN to rs1: inactive there, rs2 is next.
+  segment(1, 40001, kTcpSyn);
+  EXPECT_EQ(counts(1), (DestCounts{0, 1}));
+  ASSERT_FALSE(dp.set_picks.empty());
+  EXPECT_EQ(dp.set_picks.back().second, rs(2));
+  // Its ACK: active (256); a SYN and ACK to rs2: 256 each → the first, rs1.
+  segment(1, 40001, kTcpAck);
+  segment(2, 40002, kTcpSyn);
+  segment(2, 40002, kTcpAck);
+  EXPECT_EQ(counts(1), (DestCounts{1, 0}));
+  EXPECT_EQ(counts(2), (DestCounts{1, 0}));
+  EXPECT_EQ(dp.set_picks.back().second, rs(1));
+  // A frame to a MAC the table does not have is not counted.
+  DrLogged stray;
+  stray.dst = *packet::MacAddress::parse("02:00:00:00:99:99");
+  stray.vip = key.addr;
+  stray.flags = kTcpSyn;
+  d.on_dr_segment(stray);
+  EXPECT_EQ(d.dr_unattributed(), 1u);
+  // The flows in progress, for a reprogrammed table to keep.
+  DrFlows flows = dp.flows();
+  ASSERT_EQ(flows[key].size(), 2u);
+  EXPECT_EQ(flows[key][0].second, rs(1));
+  // rs2's client closes (FIN_WAIT: inactive, 120 s): rs2 at 1 < rs1 at 256 → rs2.
+  segment(2, 40002, kTcpFin | kTcpAck);
+  EXPECT_EQ(counts(2), (DestCounts{0, 1}));
+  EXPECT_EQ(dp.set_picks.back().second, rs(2));
+  // FIN_WAIT expires at 120 s on the loop's clock; rs1's ESTABLISHED (900 s) stays.
+  clock.advance(121s);
+  loop.run_timers();
+  EXPECT_EQ(counts(2), (DestCounts{}));
+  EXPECT_EQ(counts(1), (DestCounts{1, 0}));
+  clock.advance(800s);
+  loop.run_timers();
+  EXPECT_EQ(counts(1), (DestCounts{}));
+  EXPECT_EQ(dp.set_picks.back().second, rs(1));  // both idle: the first
   d.shutdown();
 }
 
