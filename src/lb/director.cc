@@ -53,11 +53,8 @@ Status NftDatapath::program(const Table& table, const Picks& picks) {
   auto hops = resolve(table);
   if (!hops) return hops.error();
   Counted counted = nft_counted(table, counted_);
-  DrFlows flows;
-  bool dr_counted = std::any_of(table.begin(), table.end(), [](const TableService& s) {
-    return s.forwarding == Forwarding::kDr && follows_connections(s.scheduler);
-  });
-  if (dr_counted && dr_flows_) flows = dr_flows_();
+  // The flows the DR maps hold now keep their real servers in the rewritten maps.
+  DrFlows flows = read_flows();
   auto rules = nft_ruleset(table, picks, *hops, &counted, &flows);
   if (!rules) return rules.error();
   // The DR table is recreated: what its counters hold now is carried over (the packets between
@@ -97,6 +94,24 @@ Status NftDatapath::program(const Table& table, const Picks& picks) {
   dr_table_ = rules->find(fmt::format("table netdev {} {{\n", kNftDrTable)) != std::string::npos;
   fresh_ = false;
   return {};
+}
+
+DrFlows NftDatapath::read_flows() const {
+  DrFlows out;
+  if (!dr_table_) return out;
+  for (auto& s : table_) {
+    if (s.forwarding != Forwarding::kDr || !follows_connections(s.scheduler)) continue;
+    auto json = io::query_nftables_json(
+        fmt::format("list map netdev {} {}", kNftDrTable, nft_flows_map(s.key)));
+    if (!json) continue;  // not written (no real server reached): nothing to keep
+    auto flows = parse_nft_flows(*json);
+    if (!flows) {
+      log::warn("lb: {}: flows in progress not kept: {}", s.key.str(), flows.error().message);
+      continue;
+    }
+    out[s.key] = std::move(*flows);
+  }
+  return out;
 }
 
 Result<Stats> NftDatapath::stats() const {
@@ -157,6 +172,13 @@ std::optional<Endpoint> NftDatapath::dr_dest(const ServiceKey& service,
   return std::nullopt;
 }
 
+bool NftDatapath::reaches(const ServiceKey& service, const Endpoint& dest) const {
+  for (auto& s : table_) {
+    if (s.key == service && s.forwarding == Forwarding::kDr) return hops_.count(dest) > 0;
+  }
+  return true;
+}
+
 Status NftDatapath::clear() {
   table_.clear();
   picks_.clear();
@@ -189,7 +211,6 @@ Status NftDatapath::refresh() {
 }
 
 Director::~Director() {
-  datapath_.set_dr_flow_source(nullptr);
   loop_.cancel_timer(timer_);
   loop_.cancel_timer(refresh_timer_);
   loop_.cancel_timer(dr_timer_);
@@ -205,6 +226,10 @@ void Director::arm_refresh() {
   refresh_timer_ = loop_.add_timer(std::chrono::seconds(1), [this] {
     refresh_timer_ = 0;
     if (auto st = datapath_.refresh(); !st) log::error("lb: {}", st.error().message);
+    // A DR real server whose MAC was learnt (or lost) is a candidate again (or no more).
+    for (auto& s : balancer_->table()) {
+      if (s.forwarding == Forwarding::kDr && lb::follows_connections(s.scheduler)) repick(s.key);
+    }
     arm_refresh();
   });
 }
@@ -232,7 +257,11 @@ void Director::watch_connections() {
     (vs.forwarding == Forwarding::kDr ? dr : nat).push_back(vs.key);
   }
   counts_.watch(nat);
+  // The tracker keeps every DR connection; the counts start again from it, so a service watched
+  // again (a reload back to wlc) counts the connections it already has.
   dr_counts_.watch(dr);
+  dr_counts_.clear();
+  for (auto& e : dr_tracker_.snapshot()) (void)dr_counts_.on_event(e);
 }
 
 Status Director::reload(const LbConfig& config, const vrrp::GlobalDefs& global) {
@@ -406,7 +435,7 @@ std::optional<Endpoint> Director::pick(const TableService& s) {
   }
   std::vector<Dest> dests;
   for (auto& d : s.dests) {
-    if (d.weight <= 0) continue;
+    if (d.weight <= 0 || !datapath_.reaches(s.key, d.addr)) continue;
     DestCounts c = conn_counts(s.key, s.forwarding, d.addr);
     dests.push_back(Dest{d.addr, d.weight, c.active, c.inactive});
   }
@@ -457,17 +486,6 @@ void Director::on_dr_segment(const DrLogged& logged) {
     if (auto changed = dr_counts_.on_event(*e)) repick(*changed);
   }
   arm_dr_expiry();
-}
-
-DrFlows Director::dr_flows() const {
-  DrFlows out;
-  for (auto& e : dr_tracker_.snapshot()) {
-    ServiceKey key;
-    key.addr = e.orig_dst;
-    key.protocol = Protocol::kTcp;
-    out[key].emplace_back(e.client, e.reply_src);
-  }
-  return out;
 }
 
 void Director::arm_dr_expiry() {

@@ -42,9 +42,13 @@ class Datapath {
   // Traffic counters of the services it counts (lb/stats.hh), read now. The default counts
   // nothing.
   virtual Result<Stats> stats() const { return Stats{}; }
-  // Where the DR flows in progress come from when the table is reprogrammed (DrFlows): the
-  // Director's tracker. Called only when a DR table is written.
-  void set_dr_flow_source(std::function<DrFlows()> source) { dr_flows_ = std::move(source); }
+  // Whether the datapath can send a connection of `service` to `dest` now (a DR real server whose
+  // MAC is not known yet cannot be): a connection-count scheduler picks among those only.
+  virtual bool reaches(const ServiceKey& service, const Endpoint& dest) const {
+    (void)service;
+    (void)dest;
+    return true;
+  }
   // The destination of a DR service that a frame rewritten to `mac` goes to (nullopt: none of
   // the programmed table's), to attribute logged segments (lb/dr_log.hh).
   virtual std::optional<Endpoint> dr_dest(const ServiceKey& service,
@@ -53,9 +57,6 @@ class Datapath {
     (void)mac;
     return std::nullopt;
   }
-
- protected:
-  std::function<DrFlows()> dr_flows_;
 };
 
 // `table ip vnet_lb` and `table netdev vnet_lb_dr`, rewritten in one libnftables transaction
@@ -74,10 +75,12 @@ class NftDatapath final : public Datapath {
   Result<Stats> stats() const override;
   std::optional<Endpoint> dr_dest(const ServiceKey& service,
                                   const packet::MacAddress& mac) const override;
+  bool reaches(const ServiceKey& service, const Endpoint& dest) const override;
 
  private:
   Result<DrHops> resolve(const Table& table) const;
   Result<NftCounters> read_counters(std::string_view family, std::string_view table) const;
+  DrFlows read_flows() const;  // the DR flows maps of the table programmed now
   Table table_;
   Picks picks_;
   DrHops hops_;
@@ -101,9 +104,7 @@ class Director {
         children_(children),
         datapath_(datapath),
         random_(seed),
-        prober_(loop, children) {
-    datapath_.set_dr_flow_source([this] { return dr_flows(); });
-  }
+        prober_(loop, children) {}
   ~Director();
   Director(const Director&) = delete;
   Director& operator=(const Director&) = delete;
@@ -172,7 +173,6 @@ class Director {
   EventLoop::TimerId dr_timer_ = 0;
   uint64_t dr_unattributed_ = 0;  // segments to a MAC no destination of the service has
   void arm_dr_expiry();
-  DrFlows dr_flows() const;
   std::map<ServiceKey, std::unique_ptr<Scheduler>> conn_schedulers_;
   Picks picks_;
 };

@@ -30,11 +30,23 @@ Status configure(mnl_socket* nl, uint16_t group, uint16_t type, const void* data
   nfg->res_id = htons(group);
   mnl_attr_put(nlh, type, len, data);
   if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) return make_error(errno, "nflog config");
-  ssize_t n = mnl_socket_recvfrom(nl, buf, sizeof buf);
-  if (n < 0) return make_error(errno, "nflog config");
-  if (mnl_cb_run(buf, size_t(n), seq, mnl_socket_get_portid(nl), nullptr, nullptr) < 0)
-    return make_error(errno, "nflog config");
-  return {};
+  // The acknowledgement of this request: packets the group already logs may come first (the
+  // socket is blocking until open() returns; a few are read and dropped here).
+  for (int reads = 0; reads < 64; ++reads) {
+    ssize_t n = mnl_socket_recvfrom(nl, buf, sizeof buf);
+    if (n < 0) return make_error(errno, "nflog config");
+    int len = int(n);
+    for (auto* m = reinterpret_cast<const nlmsghdr*>(buf); mnl_nlmsg_ok(m, len);
+         m = mnl_nlmsg_next(m, &len)) {
+      if (m->nlmsg_type != NLMSG_ERROR || m->nlmsg_seq != seq) continue;
+      if (m->nlmsg_len < mnl_nlmsg_size(sizeof(nlmsgerr)))
+        return make_error(EBADMSG, "nflog config: short acknowledgement");
+      auto* err = static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(m));
+      if (err->error != 0) return make_error(-err->error, "nflog config");
+      return {};
+    }
+  }
+  return make_error(ETIMEDOUT, "nflog config: no acknowledgement");
 }
 
 struct Batch {

@@ -24,8 +24,8 @@ class DrLogFollower {
  public:
   using OnSegment = std::function<void(const DrLogged&)>;
 
-  // Errors: the socket (EPERM without CAP_NET_ADMIN), the group already bound by another socket
-  // (EBUSY: another daemon in this namespace).
+  // Errors: the socket (EPERM without CAP_NET_ADMIN, or the group already bound by another
+  // socket: another daemon in this namespace).
   static Result<std::unique_ptr<DrLogFollower>> open(EventLoop& loop, uint16_t group,
                                                      OnSegment on_segment);
   ~DrLogFollower();

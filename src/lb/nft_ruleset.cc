@@ -2,10 +2,13 @@
 
 #include <fmt/format.h>
 
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
 #include <cctype>
 #include <numeric>
 
+#include "lb/dr_conns.hh"
 #include "lb/keepalived_conf.hh"
 #include "lb/nft_stats.hh"
 #include "lb/scheduler.hh"
@@ -290,6 +293,47 @@ std::optional<uint32_t> persistence_mask(std::string_view g) {
 }
 
 std::string nft_pick_map(const ServiceKey& key) { return name_of("pick", key); }
+std::string nft_flows_map(const ServiceKey& key) { return name_of("flows", key); }
+
+Result<std::vector<DrFlow>> parse_nft_flows(std::string_view json) {
+  auto doc = nlohmann::json::parse(json, nullptr, false);
+  if (doc.is_discarded() || !doc.is_object() || !doc.contains("nftables") ||
+      !doc["nftables"].is_array())
+    return make_error(EBADMSG, "nft flows: expected an object with an \"nftables\" array");
+  std::vector<DrFlow> out;
+  for (auto& item : doc["nftables"]) {
+    if (!item.is_object() || !item.contains("map")) continue;  // metainfo
+    auto& m = item["map"];
+    if (!m.is_object() || !m.contains("elem")) continue;  // an empty map
+    if (!m["elem"].is_array()) return make_error(EBADMSG, "nft flows: \"elem\" is not an array");
+    for (auto& e : m["elem"]) {
+      // [{"elem": {"val": {"concat": [ADDR, PORT]}, "timeout": T, "expires": E}}, MAC]
+      auto bad = [&] { return make_error(EBADMSG, "nft flows: unexpected element {}", e.dump()); };
+      if (!e.is_array() || e.size() != 2 || !e[0].is_object() || !e[0].contains("elem") ||
+          !e[1].is_string())
+        return bad();
+      auto& el = e[0]["elem"];
+      if (!el.is_object() || !el.contains("val") || !el["val"].is_object() ||
+          !el["val"].contains("concat") || !el["val"]["concat"].is_array() ||
+          el["val"]["concat"].size() != 2 || !el["val"]["concat"][0].is_string() ||
+          !el["val"]["concat"][1].is_number_unsigned())
+        return bad();
+      DrFlow f;
+      auto addr = Endpoint::parse(el["val"]["concat"][0].get<std::string>());
+      uint64_t port = el["val"]["concat"][1].get<uint64_t>();
+      auto mac = packet::MacAddress::parse(e[1].get<std::string>());
+      if (!addr || addr->v6 || port > 65535 || !mac) return bad();
+      f.client = *addr;
+      f.client.port = uint16_t(port);
+      f.mac = *mac;
+      for (auto [field, into] : {std::pair{"timeout", &f.timeout_s}, {"expires", &f.expires_s}}) {
+        if (el.contains(field) && el[field].is_number_integer()) *into = el[field].get<long>();
+      }
+      out.push_back(f);
+    }
+  }
+  return out;
+}
 
 namespace {
 std::string pick_element(const ServiceKey& key, const Endpoint& dest) {
@@ -406,33 +450,51 @@ Result<std::string> dr_device(const TableService& s, const std::vector<Endpoint>
   return dev;
 }
 
-// A DR service with a connection-count scheduler: a flow keeps the real server its first
-// segment went to (map flows_…, refreshed by each segment, kDrFlowTimeout after the last); a new
-// flow (or a new client, with persistence) goes to the daemon's pick (map pick_…, one element);
-// the segments the daemon follows connections by (lb/dr_conns.hh) are logged to kDrLogGroup:
-// every SYN, FIN and RST, and other segments when the flow is not in set seen_… (each adds it
-// for kDrRefresh), so a flow's first ACK and then one segment a kDrRefresh.
+// A DR service with a connection-count scheduler. A flow keeps the real server its first segment
+// went to (map flows_…); a new flow (with persistence: of a new client) goes to the daemon's pick
+// (map pick_…, one element) — a miss there leaves the frame to the director's own stack. The exit
+// chain out_… gives each flow IPVS's input-only lifetimes in the map, each in a rule of its own so
+// that a full map never stops forwarding: SYN 60 s (SYN_RECV), RST 10 s (CLOSE), FIN 120 s and
+// later segments of a flow in set closing_… likewise (FIN_WAIT), others kDrFlowTimeout
+// (ESTABLISHED). It logs to kDrLogGroup the segments the daemon follows connections by
+// (lb/dr_conns.hh): every SYN, FIN and RST, and another segment when the flow is not in set
+// seen_… (each adds it for kDrRefresh; a SYN clears it), so a flow's handshake ACK and then one
+// segment a kDrRefresh. `kept`: the flows the map held before a rewrite, written back.
 void dr_counted_service(const TableService& s, const DrHops& hops, const Picks& picks,
-                        const std::vector<std::pair<Endpoint, Endpoint>>* kept,
-                        const std::string& dev, const packet::MacAddress& ifmac,
-                        const std::string& count, DrParts& out) {
-  std::string flows = name_of("flows", s.key), seen = name_of("seen", s.key);
+                        const std::vector<DrFlow>* kept, const std::string& dev,
+                        const packet::MacAddress& ifmac, const std::string& count, DrParts& out) {
+  std::string flows = nft_flows_map(s.key), seen = name_of("seen", s.key);
+  std::string closing = name_of("closing", s.key);
   std::string pick = nft_pick_map(s.key), chain = name_of("svc", s.key);
   std::string exit = name_of("out", s.key);
   std::string src = fmt::format("ether saddr set {} ", ifmac.to_string());
-  const long flow_s = std::chrono::duration_cast<std::chrono::seconds>(kDrFlowTimeout).count();
-  const long seen_s = std::chrono::duration_cast<std::chrono::seconds>(kDrRefresh).count();
-  std::string flow_key = "ip saddr . tcp sport";
-  std::string keep_flow =
-      fmt::format("update @{} {{ {} timeout {}s : ether daddr }}", flows, flow_key, flow_s);
-  std::string keep_client;
-  // Flows in progress keep their real server (those still reached); the timeout restarts.
+  auto secs = [](auto d) {
+    return long(std::chrono::duration_cast<std::chrono::seconds>(d).count());
+  };
+  const DrTimeouts ipvs;
+  const std::string k = "ip saddr . tcp sport";
+  // The service's real servers' MACs: what a chosen frame carries.
+  std::vector<packet::MacAddress> macs;
+  for (auto& d : s.dests) {
+    auto h = hops.find(d.addr);
+    if (h != hops.end() && std::find(macs.begin(), macs.end(), h->second.mac) == macs.end())
+      macs.push_back(h->second.mac);
+  }
+  std::string mac_set;
+  for (auto& m : macs) mac_set += fmt::format("{}{}", mac_set.empty() ? "" : ", ", m.to_string());
+  // Flows in progress keep their real server (one of this service's, still reached) and what
+  // was left of their timeout.
   std::string elements;
-  for (auto& [client, dest] : kept ? *kept : std::vector<std::pair<Endpoint, Endpoint>>{}) {
-    auto h = hops.find(dest);
-    if (h == hops.end()) continue;
-    elements += fmt::format("{}{} . {} : {}", elements.empty() ? "" : ", ", client.address_string(),
-                            client.port, h->second.mac.to_string());
+  for (auto& f : kept ? *kept : std::vector<DrFlow>{}) {
+    if (std::find(macs.begin(), macs.end(), f.mac) == macs.end()) continue;
+    // nft lists no timeout for an element on the map's own (kDrFlowTimeout), and an element's
+    // timeout stays the one it was added with while `update` moves its expiry (a SYN's 60 s flow
+    // expiring in 890 s once established); the kernel refuses an expiry beyond the timeout.
+    long expires = std::max(1L, f.expires_s);
+    long timeout = std::max(f.timeout_s > 0 ? f.timeout_s : secs(kDrFlowTimeout), expires);
+    elements += fmt::format("{}{} . {} timeout {}s expires {}s : {}", elements.empty() ? "" : ", ",
+                            f.client.address_string(), f.client.port, timeout, expires,
+                            f.mac.to_string());
   }
   if (!elements.empty()) elements = fmt::format("    elements = {{ {} }}\n", elements);
   out.maps += fmt::format(
@@ -440,37 +502,49 @@ void dr_counted_service(const TableService& s, const DrHops& hops, const Picks& 
       "timeout {}s;\n{}"
       "  }}\n"
       "  set {} {{\n    type ipv4_addr . inet_service; size {}; flags timeout; timeout {}s;\n  }}\n"
+      "  set {} {{\n    type ipv4_addr . inet_service; size {}; flags timeout; timeout {}s;\n  }}\n"
       "  map {} {{\n    type ipv4_addr : ether_addr;\n",
-      flows, kDrMaxFlows, flow_s, elements, seen, kDrMaxFlows, seen_s, pick);
+      flows, kDrMaxFlows, secs(kDrFlowTimeout), elements, seen, kDrMaxFlows, secs(kDrRefresh),
+      closing, kDrMaxFlows, secs(ipvs.fin_wait), pick);
   if (auto p = picks.find(s.key); p != picks.end()) {
     if (auto h = hops.find(p->second); h != hops.end())
       out.maps += fmt::format("    elements = {{ {} : {} }}\n", s.key.addr.address_string(),
                               h->second.mac.to_string());
   }
   out.maps += "  }\n";
-  std::string rules = fmt::format("    {}ether daddr set {} map @{} {} goto {}\n", src, flow_key,
-                                  flows, keep_flow, exit);
+  std::string rules =
+      fmt::format("    {}ether daddr set {} map @{} goto {}\n", src, k, flows, exit);
+  std::string keep_client;
   if (s.persistence) {
     std::string persist = name_of("persist", s.key), key = persistence_key(s);
-    keep_client = fmt::format(" update @{} {{ {} timeout {}s : ether daddr }}", persist, key,
-                              timeout_seconds(s));
     out.maps += persist_map(s, "ether_addr");
-    rules = fmt::format("    {}ether daddr set {} map @{} {}{} goto {}\n", src, flow_key, flows,
-                        keep_flow, keep_client, exit) +
-            fmt::format("    {}ether daddr set {} map @{} {}{} goto {}\n", src, key, persist,
-                        keep_flow, keep_client, exit);
+    rules += fmt::format("    {}ether daddr set {} map @{} goto {}\n", src, key, persist, exit);
+    keep_client = fmt::format("    update @{} {{ {} timeout {}s : ether daddr }}\n", persist, key,
+                              timeout_seconds(s));
   }
-  rules += fmt::format("    {}ether daddr set ip daddr map @{} {}{} goto {}\n", src, pick,
-                       keep_flow, keep_client, exit);
+  rules += fmt::format("    {}ether daddr set ip daddr map @{}\n", src, pick);
+  rules += fmt::format("    ether daddr {{ {} }} goto {}\n", mac_set, exit);
+  auto keep = [&](long seconds) {
+    return fmt::format("update @{} {{ {} timeout {}s : ether daddr }}", flows, k, seconds);
+  };
   std::string log = fmt::format("log group {} snaplen 96", kDrLogGroup);
+  out.chains += fmt::format("  chain {} {{\n{}  }}\n", chain, rules);
   out.chains += fmt::format(
-      "  chain {} {{\n{}  }}\n"
-      "  chain {} {{\n"
-      "    tcp flags & (fin | syn | rst) != 0 {}\n"
-      "    tcp flags & (fin | syn | rst) == 0 {} != @{} add @{} {{ {} }} {}\n"
-      "    {}fwd to \"{}\"\n"
+      "  chain {0} {{\n"
+      "    tcp flags & rst == rst {1}\n"
+      "    tcp flags & (syn | rst) == syn {2}\n"
+      "    tcp flags & (syn | rst) == syn delete @{3} {{ {4} }}\n"
+      "    tcp flags & (syn | rst) == syn delete @{5} {{ {4} }}\n"
+      "    tcp flags & (fin | syn | rst) == fin {6} add @{5} {{ {4} }}\n"
+      "    tcp flags & (fin | syn | rst) == 0 {4} @{5} {6}\n"
+      "    tcp flags & (fin | syn | rst) == 0 {4} != @{5} {7}\n"
+      "{8}"
+      "    tcp flags & (fin | syn | rst) != 0 {9}\n"
+      "    tcp flags & (fin | syn | rst) == 0 {4} != @{3} add @{3} {{ {4} }} {9}\n"
+      "    {10}fwd to \"{11}\"\n"
       "  }}\n",
-      chain, rules, exit, log, flow_key, seen, seen, flow_key, log,
+      exit, keep(secs(ipvs.close)), keep(secs(ipvs.syn_recv)), seen, k, closing,
+      keep(secs(ipvs.fin_wait)), keep(secs(kDrFlowTimeout)), keep_client, log,
       count.empty() ? "" : count.substr(1) + " ", dev);
   out.rules += fmt::format("    {} goto {}\n", service_matches(s).front(), chain);
 }
@@ -501,7 +575,7 @@ Status dr_service(const TableService& s, const DrHops& hops, const Picks& picks,
     if (dests.empty()) return {};  // no destination reached: the director's own stack answers
     auto dev = dr_device(s, dests, hops, out);
     if (!dev) return dev.error();
-    const std::vector<std::pair<Endpoint, Endpoint>>* kept = nullptr;
+    const std::vector<DrFlow>* kept = nullptr;
     if (flows) {
       if (auto f = flows->find(s.key); f != flows->end()) kept = &f->second;
     }

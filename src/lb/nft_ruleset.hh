@@ -48,11 +48,11 @@
 //  - sh, mh, dh: the NAT hash over the same slots: IPVS's semantics (sh, mh: one client, one
 //         real server, weight-proportional slots; dh: one destination address, one server).
 //  - lc, wlc, sed, nq, fo, ovf, twos, lblc, lblcr (TCP only): a chain per service; a flow in the
-//         map flows_… (client . port → MAC, kDrFlowTimeout after its last segment) keeps its real
-//         server, a new one goes to the daemon's pick (map pick_…, VIP → MAC) and is recorded;
-//         its SYN, FIN, RST and first other segment (then one a kDrRefresh) are logged to
-//         kDrLogGroup for the daemon's input-only connection states (lb/dr_conns.hh). The flows
-//         in progress (DrFlows) are written back into the map when the table is reprogrammed.
+//         map flows_… (client . port → MAC, with IPVS's input-only timeouts by TCP flag) keeps
+//         its real server, a new one goes to the daemon's pick (map pick_…, VIP → MAC) and is
+//         recorded; its SYN, FIN, RST and first other segment (then one a kDrRefresh) are
+//         logged to kDrLogGroup for the daemon's connection states (lb/dr_conns.hh). The flows
+//         the map held (DrFlows, read by the daemon) are written back when it is rewritten.
 // The real server's MAC and device come from the caller (DrHops, resolved by the daemon from the
 // route and neighbour tables); a destination without a hop is left out of the slots. Any table
 // change re-hashes the hashed schedulers: unlike IPVS, flows in progress may move to another
@@ -104,7 +104,9 @@ inline constexpr uint32_t kMhSlots = 4093;  // ip_vs_mh.c: primes[CONFIG_IP_VS_M
 inline constexpr uint16_t kDrLogGroup = 5798;
 inline constexpr std::chrono::seconds kDrRefresh{60};
 inline constexpr std::chrono::seconds kDrFlowTimeout{900};
-inline constexpr size_t kDrMaxFlows = size_t(1) << 20;  // per service, as DrConnTracker's bound
+// Each DR service's flows map holds at most this many flows; beyond it a new flow is forwarded
+// but not recorded (its next segment goes to the pick of that moment).
+inline constexpr size_t kDrMaxFlows = size_t(1) << 20;
 
 // nft's word for a transport protocol: "tcp", "udp", "sctp".
 std::string_view nft_protocol(Protocol p);
@@ -140,10 +142,23 @@ bool follows_connections(std::string_view scheduler);
 // rr, wrr, sh, mh and dh: the choice is a map the ruleset holds (nft_slots()).
 bool hashed_scheduler(std::string_view scheduler);
 using Picks = std::map<ServiceKey, Endpoint>;
-// DR services' flows in progress (lb/dr_conns.hh), client → real server: a DR service with a
-// connection-count scheduler starts its flows map with them, so that reprogramming the table
-// does not move a connection to another real server.
-using DrFlows = std::map<ServiceKey, std::vector<std::pair<Endpoint, Endpoint>>>;
+// A DR service's flow in progress, as its flows map holds it: the client's address and port, the
+// real server's MAC, the element's timeout (0: the map's own, which nft does not list) and what is
+// left of it (seconds). A DR service with
+// a connection-count scheduler starts a rewritten map with the flows the old one held (those
+// whose MAC is still one of its real servers'), so reprogramming the table does not move a
+// connection to another real server.
+struct DrFlow {
+  Endpoint client;
+  packet::MacAddress mac;
+  long timeout_s = 0, expires_s = 0;
+  friend bool operator==(const DrFlow&, const DrFlow&) = default;
+};
+using DrFlows = std::map<ServiceKey, std::vector<DrFlow>>;
+// The name of a DR service's flows map: "flows_tcp_10_0_0_1_80".
+std::string nft_flows_map(const ServiceKey& key);
+// `nft -j list map netdev vnet_lb_dr flows_…`'s elements. Errors (EBADMSG): not that JSON.
+Result<std::vector<DrFlow>> parse_nft_flows(std::string_view json);
 // The name of a connection-count service's map: "pick_tcp_10_0_0_1_80".
 std::string nft_pick_map(const ServiceKey& key);
 // The transaction that sets (or, with nullopt, empties) a connection-count service's choice.

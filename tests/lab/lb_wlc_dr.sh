@@ -10,8 +10,8 @@
 # idle connections open to it: lb/show must count 6 active on r1. Then r2 and r3 come up: with
 # r1 at 6 active connections (overhead 6 × 256), the next 12 short requests must all go to r2
 # and r3 (6/6 ± 2), none to r1 — the held connections must keep working on r1. Closing them
-# empties the active counts, and the next request goes where wlc's formula says. Stopping the
-# daemon removes the netdev table.
+# empties the active counts, and the next request goes where wlc's formula says. A real server
+# added without a reachable MAC is never picked. Stopping the daemon removes the netdev table.
 . "$(dirname "$0")/lib.sh"
 command -v jq >/dev/null || { echo "SKIP: needs jq"; exit 77; }
 . "$(dirname "$0")/lb_dr_common.bash"
@@ -63,6 +63,15 @@ echo "DR wlc with r1 holding 6 connections: r1=$a r2=$b r3=$c failed=$f"
 [ "$f" = 0 ] && [ "$a" = 0 ] && [ "$b" -ge 4 ] && [ "$c" -ge 4 ] ||
   fail "DR wlc spread $a/$b/$c failed $f (r1 should get none)"
 pass "DR wlc: with r1 at 6 active connections, 12 new requests went to r2/r3 ($b/$c), none to r1"
+# The flows map keeps IPVS's lifetimes: the 12 closed flows (FIN seen) expire within FIN_WAIT's
+# 120 s, the 6 held ones after more than 800 s (ESTABLISHED's 900 s, kept across the rewrites
+# that added r2 and r3).
+flows_json=$(ip netns exec $D nft -j list map netdev vnet_lb_dr flows_tcp_10_82_0_100_80)
+closing=$(jq '[.nftables[].map.elem? // [] | .[] | select(.[0].elem.expires <= 120)] | length' <<<"$flows_json")
+open=$(jq '[.nftables[].map.elem? // [] | .[] | select(.[0].elem.expires > 800)] | length' <<<"$flows_json")
+[ "$closing" = 12 ] && [ "$open" = 6 ] ||
+  fail "flows map: $closing flows expire within 120 s (want the 12 closed), $open after 800 s (want the 6 held): $flows_json"
+pass "flows map: the 12 closed flows expire within 120 s (FIN_WAIT), the 6 held ones after over 800 s (ESTABLISHED, kept across two rewrites)"
 
 "$VNET" ctl "$M" lb/show
 
@@ -79,6 +88,19 @@ pass "the 6 held connections, asking after the pick moved to r2/r3, were all ans
 wait_for 5 eval '[ "$(held_on 1)" = 0 ]' || fail "held connections did not close"
 wlc_follows_formula
 pass "held connections closed (FIN seen): no active counted, the next request went to r$WLC_NEXT as wlc says"
+
+# A real server whose MAC the director cannot learn (no such host: no checker to take it out)
+# has no connections, so wlc's formula favours it — but the datapath cannot reach it: the pick
+# must skip it, or every new connection would reach the director's own stack and be refused.
+sed -i '$d' "$WORK/k.conf"
+printf '  real_server 10.82.0.19 80 {\n  }\n}\n' >> "$WORK/k.conf"
+kill -HUP "$DPID"
+ghost_in() { [ "$(show | jq -r '.[0].reals[3].in_table')" = true ]; }
+wait_for 5 ghost_in || fail "the added real server is not in the table: $(show)"
+read -r a b c f <<<"$(spread 6)"
+[ "$f" = 0 ] && [ $((a + b + c)) = 6 ] ||
+  fail "with an unreachable real server in the table, $f of 6 requests failed ($a/$b/$c)"
+pass "an unreachable DR real server (no MAC) is never picked: 6 requests served ($a/$b/$c)"
 
 kill "$DPID"
 wait_for 5 gone "$DPID" || fail "daemon did not stop"

@@ -557,23 +557,46 @@ TEST(NftRuleset, DrConnectionCountsKeepEachFlowAndLogItsSegments) {
                     "ether_addr; size 1048576; flags timeout; timeout 900s;\n  }\n"),
             std::string::npos)
       << *r;
-  auto flow = r->find(
-      "    ether saddr set 02:00:00:00:84:01 ether daddr set ip saddr . tcp sport map "
-      "@flows_tcp_10_0_0_100_80 update @flows_tcp_10_0_0_100_80 { ip saddr . tcp sport timeout "
-      "900s : ether daddr } goto out_tcp_10_0_0_100_80\n");
-  auto pick = r->find(
-      "    ether saddr set 02:00:00:00:84:01 ether daddr set ip daddr map @pick_tcp_10_0_0_100_80 "
-      "update @flows_tcp_10_0_0_100_80 { ip saddr . tcp sport timeout 900s : ether daddr } goto "
-      "out_tcp_10_0_0_100_80\n");
-  ASSERT_NE(flow, std::string::npos) << *r;
-  ASSERT_NE(pick, std::string::npos) << *r;
-  EXPECT_LT(flow, pick);  // a known flow is not rescheduled
-  // SYN, FIN, RST always; other segments once a kDrRefresh per flow.
-  EXPECT_NE(r->find("    tcp flags & (fin | syn | rst) != 0 log group 5798 snaplen 96\n"
-                    "    tcp flags & (fin | syn | rst) == 0 ip saddr . tcp sport != "
-                    "@seen_tcp_10_0_0_100_80 add @seen_tcp_10_0_0_100_80 { ip saddr . tcp sport "
-                    "} log group 5798 snaplen 96\n    fwd to \"eth0\"\n"),
-            std::string::npos)
+  // A known flow first; a new one takes the pick, and only a frame the pick rewrote to one of the
+  // service's MACs goes on (a miss leaves the director's MAC: its own stack answers).
+  EXPECT_NE(
+      r->find("  chain svc_tcp_10_0_0_100_80 {\n"
+              "    ether saddr set 02:00:00:00:84:01 ether daddr set ip saddr . tcp sport map "
+              "@flows_tcp_10_0_0_100_80 goto out_tcp_10_0_0_100_80\n"
+              "    ether saddr set 02:00:00:00:84:01 ether daddr set ip daddr map "
+              "@pick_tcp_10_0_0_100_80\n"
+              "    ether daddr { 02:00:00:00:83:01, 02:00:00:00:83:02 } goto "
+              "out_tcp_10_0_0_100_80\n  }\n"),
+      std::string::npos)
+      << *r;
+  // IPVS's input-only lifetimes by flag, each update in a rule of its own (a full map never stops
+  // forwarding); SYN, FIN, RST logged always, other segments once a kDrRefresh per flow.
+  EXPECT_NE(
+      r->find(
+          "  chain out_tcp_10_0_0_100_80 {\n"
+          "    tcp flags & rst == rst update @flows_tcp_10_0_0_100_80 { ip saddr . tcp sport "
+          "timeout 10s : ether daddr }\n"
+          "    tcp flags & (syn | rst) == syn update @flows_tcp_10_0_0_100_80 { ip saddr . tcp "
+          "sport timeout 60s : ether daddr }\n"
+          "    tcp flags & (syn | rst) == syn delete @seen_tcp_10_0_0_100_80 { ip saddr . tcp "
+          "sport }\n"
+          "    tcp flags & (syn | rst) == syn delete @closing_tcp_10_0_0_100_80 { ip saddr . "
+          "tcp sport }\n"
+          "    tcp flags & (fin | syn | rst) == fin update @flows_tcp_10_0_0_100_80 { ip saddr "
+          ". tcp sport timeout 120s : ether daddr } add @closing_tcp_10_0_0_100_80 { ip saddr "
+          ". tcp sport }\n"
+          "    tcp flags & (fin | syn | rst) == 0 ip saddr . tcp sport @closing_tcp_10_0_0_100_80 "
+          "update @flows_tcp_10_0_0_100_80 { ip saddr . tcp sport timeout 120s : ether daddr "
+          "}\n"
+          "    tcp flags & (fin | syn | rst) == 0 ip saddr . tcp sport != "
+          "@closing_tcp_10_0_0_100_80 update @flows_tcp_10_0_0_100_80 { ip saddr . tcp sport "
+          "timeout 900s : ether daddr }\n"
+          "    tcp flags & (fin | syn | rst) != 0 log group 5798 snaplen 96\n"
+          "    tcp flags & (fin | syn | rst) == 0 ip saddr . tcp sport != "
+          "@seen_tcp_10_0_0_100_80 add @seen_tcp_10_0_0_100_80 { ip saddr . tcp sport } log "
+          "group 5798 snaplen 96\n"
+          "    fwd to \"eth0\"\n  }\n"),
+      std::string::npos)
       << *r;
   EXPECT_NE(r->find("    ip daddr 10.0.0.100 tcp dport 80 goto svc_tcp_10_0_0_100_80\n"),
             std::string::npos)
@@ -585,28 +608,60 @@ TEST(NftRuleset, DrConnectionCountsKeepEachFlowAndLogItsSegments) {
             "02:00:00:00:83:01 }\n");
   EXPECT_EQ(nft_set_dr_pick(s.key, std::nullopt),
             "flush map netdev vnet_lb_dr pick_tcp_10_0_0_100_80\n");
-  // Reprogrammed with flows in progress: they keep their real servers (one no longer reached is
-  // left to the pick).
+  // Rewritten with the flows the old map held: those on one of the service's real servers keep
+  // it and what was left of their timeout; one on a MAC the service no longer has is dropped.
+  auto mac = [](const char* m) { return *packet::MacAddress::parse(m); };
   DrFlows flows{{s.key,
-                 {{ep("10.9.0.1", 40000), s.dests[0].addr},
-                  {ep("10.9.0.2", 40001), s.dests[1].addr},
-                  {ep("10.9.0.3", 40002), ep("10.1.0.9", 80)}}}};
+                 {DrFlow{ep("10.9.0.1", 40000), mac("02:00:00:00:83:01"), 900, 850},
+                  DrFlow{ep("10.9.0.2", 40001), mac("02:00:00:00:83:02"), 60, 0},
+                  DrFlow{ep("10.9.0.4", 40003), mac("02:00:00:00:83:02"), 0, 899},
+                  DrFlow{ep("10.9.0.5", 40004), mac("02:00:00:00:83:02"), 60, 890},
+                  DrFlow{ep("10.9.0.3", 40002), mac("02:00:00:00:83:09"), 900, 10}}}};
   r = nft_ruleset({s}, picks, hops_for(s), nullptr, &flows);
   ASSERT_TRUE(r) << r.error().message;
-  EXPECT_NE(r->find("timeout 900s;\n    elements = { 10.9.0.1 . 40000 : 02:00:00:00:83:01, "
-                    "10.9.0.2 . 40001 : 02:00:00:00:83:02 }\n  }\n"),
+  EXPECT_NE(r->find("timeout 900s;\n    elements = { 10.9.0.1 . 40000 timeout 900s expires 850s : "
+                    "02:00:00:00:83:01, 10.9.0.2 . 40001 timeout 60s expires 1s : "
+                    "02:00:00:00:83:02, 10.9.0.4 . 40003 timeout 900s expires 899s : "
+                    "02:00:00:00:83:02, 10.9.0.5 . 40004 timeout 890s expires 890s : "
+                    "02:00:00:00:83:02 }\n  }\n"),
             std::string::npos)
       << *r;
-  // With persistence: a known client's template before the pick.
+  // With persistence: a known client's template before the pick, refreshed on the way out.
   s.persistence = std::chrono::seconds(60);
   r = nft_ruleset({s}, picks, hops_for(s));
   ASSERT_TRUE(r) << r.error().message;
-  auto tmpl = r->find("ether daddr set ip saddr map @persist_tcp_10_0_0_100_80 update");
+  auto tmpl = r->find("ether daddr set ip saddr map @persist_tcp_10_0_0_100_80 goto");
   ASSERT_NE(tmpl, std::string::npos) << *r;
   EXPECT_LT(tmpl, r->find("ether daddr set ip daddr map @pick_tcp_10_0_0_100_80"));
+  EXPECT_NE(r->find("    update @persist_tcp_10_0_0_100_80 { ip saddr timeout 60s : ether daddr "
+                    "}\n"),
+            std::string::npos)
+      << *r;
   // UDP has no connections to follow here.
   s.key.protocol = Protocol::kUdp;
   EXPECT_FALSE(nft_ruleset({s}, picks, hops_for(s)));
+}
+
+TEST(NftRuleset, ParsesTheFlowsMapAsNftListsIt) {
+  auto f = parse_nft_flows(
+      R"({"nftables": [{"metainfo": {"version": "1.0.6", "json_schema_version": 1}}, {"map": )"
+      R"({"family": "netdev", "name": "flows_tcp_10_0_0_100_80", "table": "vnet_lb_dr", "type": )"
+      R"(["ipv4_addr", "inet_service"], "handle": 3, "map": "ether_addr", "size": 1048576, )"
+      R"("flags": ["timeout"], "timeout": 900, "elem": [[{"elem": {"val": {"concat": )"
+      R"(["10.9.0.7", 1234]}, "timeout": 60, "expires": 29}}, "02:00:00:00:00:07"]]}}]})");
+  ASSERT_TRUE(f) << f.error().message;
+  ASSERT_EQ(f->size(), 1u);
+  EXPECT_EQ((*f)[0], (DrFlow{ep("10.9.0.7", 1234), *packet::MacAddress::parse("02:00:00:00:00:07"),
+                             60, 29}));
+  // An empty map has no "elem".
+  auto empty = parse_nft_flows(R"({"nftables": [{"map": {"name": "flows_x"}}]})");
+  ASSERT_TRUE(empty);
+  EXPECT_TRUE(empty->empty());
+  EXPECT_FALSE(parse_nft_flows("not json"));
+  EXPECT_FALSE(parse_nft_flows(
+      R"({"nftables": [{"map": {"elem": [[{"elem": {"val": "10.9.0.7"}}, "02:00:00:00:00:07"]]}}]})"));
+  EXPECT_FALSE(parse_nft_flows(
+      R"({"nftables": [{"map": {"elem": [[{"elem": {"val": {"concat": ["10.9.0.7", 70000]}}}, "02:00:00:00:00:07"]]}}]})"));
 }
 
 TEST(NftRuleset, PersistenceNatRemembersTheClientsRealServer) {
