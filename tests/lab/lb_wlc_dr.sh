@@ -31,9 +31,9 @@ start_real 1
 start_daemon
 wait_for 6 in_table 1 || fail "r1 not in the table: $(show)"
 in_table 2 && fail "r2 in the table before it runs: $(show)"
-wait_for 6 eval 'dr_table | grep -q "10.82.0.100 : 02:00:00:00:85:01"' ||
+wait_for 6 contains "10.82.0.100 : 02:00:00:00:85:01" dr_table ||
   fail "the pick map does not hold r1's MAC: $(dr_table); $(cat "$WORK/d.log")"
-dr_table | grep -q "log group 5798" || fail "no logged segments in the DR table: $(dr_table)"
+contains "log group 5798" dr_table || fail "no logged segments in the DR table: $(dr_table)"
 
 # Six held connections (an idle HTTP connection: http.server waits for its request line); each
 # sends its request when $WORK/go appears and keeps the answer.
