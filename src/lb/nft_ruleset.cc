@@ -492,9 +492,9 @@ void dr_counted_service(const TableService& s, const DrHops& hops, const Picks& 
     // expiring in 890 s once established); the kernel refuses an expiry beyond the timeout.
     long expires = std::max(1L, f.expires_s);
     long timeout = std::max(f.timeout_s > 0 ? f.timeout_s : secs(kDrFlowTimeout), expires);
-    elements += fmt::format("{}{} . {} timeout {}s expires {}s : {}", elements.empty() ? "" : ", ",
-                            f.client.address_string(), f.client.port, timeout, expires,
-                            f.mac.to_string());
+    elements +=
+        fmt::format("{}{} . {} timeout {}s expires {}s : {}", elements.empty() ? "" : ", ",
+                    f.client.address_string(), f.client.port, timeout, expires, f.mac.to_string());
   }
   if (!elements.empty()) elements = fmt::format("    elements = {{ {} }}\n", elements);
   out.maps += fmt::format(
