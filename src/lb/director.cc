@@ -449,21 +449,17 @@ std::optional<Endpoint> Director::pick(const TableService& s) {
   return dests[*i].addr;
 }
 
-bool Director::follows_connections() const {
+bool Director::counts_connections(bool dr) const {
   if (!balancer_ || datapath_.schedules_connections()) return false;
   for (auto& vs : balancer_->config().services) {
-    if (lb::follows_connections(vs.scheduler) && vs.forwarding != Forwarding::kDr) return true;
+    if (lb::follows_connections(vs.scheduler) && (vs.forwarding == Forwarding::kDr) == dr)
+      return true;
   }
   return false;
 }
 
-bool Director::follows_dr_connections() const {
-  if (!balancer_ || datapath_.schedules_connections()) return false;
-  for (auto& vs : balancer_->config().services) {
-    if (lb::follows_connections(vs.scheduler) && vs.forwarding == Forwarding::kDr) return true;
-  }
-  return false;
-}
+bool Director::follows_connections() const { return counts_connections(false); }
+bool Director::follows_dr_connections() const { return counts_connections(true); }
 
 DestCounts Director::conn_counts(const ServiceKey& service, Forwarding forwarding,
                                  const Endpoint& dest) const {
@@ -490,9 +486,12 @@ void Director::on_dr_segment(const DrLogged& logged) {
 
 void Director::arm_dr_expiry() {
   auto next = dr_tracker_.next_deadline();
+  // Called for every logged segment: the timer is replaced only when the earliest timeout moved.
+  if (dr_timer_ && next == dr_timer_at_) return;
   loop_.cancel_timer(dr_timer_);
   dr_timer_ = 0;
   if (!next) return;
+  dr_timer_at_ = *next;
   dr_timer_ = loop_.add_timer_at(*next, [this] {
     dr_timer_ = 0;
     std::set<ServiceKey> changed;

@@ -4,7 +4,6 @@
 // change, notify scripts run through the child supervisor. One timer at the Balancer's next
 // deadline; a probe's outcome is fed back as it arrives. Single-threaded, on the loop's thread.
 
-#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -134,7 +133,6 @@ class Director {
   DestCounts conn_counts(const ServiceKey& service, Forwarding forwarding,
                          const Endpoint& dest) const;
   const ConnCounts& conn_counts() const { return counts_; }
-  const ConnCounts& dr_conn_counts() const { return dr_counts_; }
   uint64_t dr_unattributed() const { return dr_unattributed_; }
   const Picks& picks() const { return picks_; }
   // The datapath's counters now (lb/stats.hh).
@@ -171,8 +169,10 @@ class Director {
   ConnCounts dr_counts_;  // DR services, from dr_tracker_
   DrConnTracker dr_tracker_;
   EventLoop::TimerId dr_timer_ = 0;
+  TimePoint dr_timer_at_{};       // when dr_timer_ fires
   uint64_t dr_unattributed_ = 0;  // segments to a MAC no destination of the service has
   void arm_dr_expiry();
+  bool counts_connections(bool dr) const;  // a connection-count service of that kind exists
   std::map<ServiceKey, std::unique_ptr<Scheduler>> conn_schedulers_;
   Picks picks_;
 };
