@@ -37,3 +37,24 @@ wlc_follows_formula() {
     fail "after the held connections closed the next request went to r$got, wlc says r$expect"
   WLC_NEXT=$expect
 }
+# sticky LABEL NET FIRST LAST VIP...: clients NET.FIRST..NET.LAST (addresses on the client's eth0)
+# each ask every VIP in turn; each must be answered by one real server throughout, and each of
+# the three must serve at least 5 clients. STICKY: the spread, "r1/r2/r3".
+sticky() {
+  local label=$1 net=$2 first=$3 last=$4 k v r got
+  shift 4
+  declare -A per=([r1]=0 [r2]=0 [r3]=0)
+  for k in $(seq "$first" "$last"); do
+    got=$(for v in "$@"; do
+      r=$(ip netns exec $C curl -s --max-time 2 --interface "$net.$k" "http://$v/who") || r=x
+      echo "${r:-x}"
+    done | sort -u)
+    [ "$(echo "$got" | wc -l)" = 1 ] && [ "$got" != x ] ||
+      fail "$label: client $net.$k moved or failed: $(echo $got)"
+    per[$got]=$((per[$got] + 1))
+  done
+  STICKY="${per[r1]}/${per[r2]}/${per[r3]}"
+  echo "$label: clients per real server r1/r2/r3 $STICKY"
+  [ "${per[r1]}" -ge 5 ] && [ "${per[r2]}" -ge 5 ] && [ "${per[r3]}" -ge 5 ] ||
+    fail "$label did not spread $((last - first + 1)) clients: $STICKY"
+}

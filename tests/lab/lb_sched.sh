@@ -71,23 +71,12 @@ tally() {
   echo "$a $b $c $f"
 }
 
-# mh: 20 clients, 3 requests each.
+# mh and sh: 40 client addresses, 3 requests each.
 for k in $(seq 10 49); do ip -n $C addr add 10.80.0.$k/24 dev eth0; done
-sticky() {  # sticky VIP SCHED: 40 clients, 3 requests each, each on one real server, all 3 used
-  local k got
-  declare -A per=([r1]=0 [r2]=0 [r3]=0)
-  for k in $(seq 10 49); do
-    got=$(for _ in 1 2 3; do get "$1" 10.80.0.$k; done | sort -u)
-    [ "$(echo "$got" | wc -l)" = 1 ] && [ "$got" != x ] || fail "$2: client 10.80.0.$k moved or failed: $(echo $got)"
-    per[$got]=$((per[$got] + 1))
-  done
-  echo "$2: clients per real server r1=${per[r1]} r2=${per[r2]} r3=${per[r3]}"
-  [ "${per[r1]}" -ge 5 ] && [ "${per[r2]}" -ge 5 ] && [ "${per[r3]}" -ge 5 ] ||
-    fail "$2 did not spread 40 clients: ${per[r1]}/${per[r2]}/${per[r3]}"
-  pass "$2: 40 clients each kept one real server over 3 requests, spread ${per[r1]}/${per[r2]}/${per[r3]}"
-}
-sticky 10.80.0.100 mh
-sticky 10.80.0.105 sh
+for s in "10.80.0.100 mh" "10.80.0.105 sh"; do
+  sticky "${s#* }" 10.80.0 10 49 ${s% *} ${s% *} ${s% *}
+  pass "${s#* }: 40 clients each kept one real server over 3 requests, spread $STICKY"
+done
 
 # fwmark 7, rr.
 read -r a b c f <<<"$(tally 10.80.0.101 30)"

@@ -49,33 +49,11 @@ dr_table > "$WORK/ruleset"
 grep -q "10.82.0.100/31 . 80" "$WORK/ruleset" && grep -q "jhash ip saddr mod 4093" "$WORK/ruleset" ||
   fail "no group set (nft lists the range as 10.82.0.100/31) or mh table: $(head -c 2000 "$WORK/ruleset")"
 
-get() {  # get VIP SRC
-  local r
-  r=$(ip netns exec $C curl -s --max-time 2 --interface "$2" "http://$1/who") || r=x
-  echo "${r:-x}"
-}
-declare -A per=([r1]=0 [r2]=0 [r3]=0)
-for k in $(seq 20 59); do
-  got=$(for v in 100 101 100 101; do get 10.82.0.$v 10.82.0.$k; done | sort -u)
-  [ "$(echo "$got" | wc -l)" = 1 ] && [ "$got" != x ] || fail "client 10.82.0.$k moved or failed: $(echo $got)"
-  per[$got]=$((per[$got] + 1))
-done
-echo "DR group mh: clients per real server r1=${per[r1]} r2=${per[r2]} r3=${per[r3]}"
-[ "${per[r1]}" -ge 5 ] && [ "${per[r2]}" -ge 5 ] && [ "${per[r3]}" -ge 5 ] ||
-  fail "mh did not spread 40 clients: ${per[r1]}/${per[r2]}/${per[r3]}"
-pass "DR group (2 VIPs) with mh: 40 clients each kept one real server over both VIPs, spread ${per[r1]}/${per[r2]}/${per[r3]}"
-
+sticky "DR group mh" 10.82.0 20 59 10.82.0.100 10.82.0.101 10.82.0.100 10.82.0.101
+pass "DR group (2 VIPs) with mh: 40 clients each kept one real server over both VIPs, spread $STICKY"
 # sh: the client's address alone picks the bucket.
-declare -A per=([r1]=0 [r2]=0 [r3]=0)
-for k in $(seq 20 59); do
-  got=$(for _ in 1 2 3; do get 10.82.0.102 10.82.0.$k; done | sort -u)
-  [ "$(echo "$got" | wc -l)" = 1 ] && [ "$got" != x ] || fail "sh: client 10.82.0.$k moved or failed: $(echo $got)"
-  per[$got]=$((per[$got] + 1))
-done
-echo "DR sh: clients per real server r1=${per[r1]} r2=${per[r2]} r3=${per[r3]}"
-[ "${per[r1]}" -ge 5 ] && [ "${per[r2]}" -ge 5 ] && [ "${per[r3]}" -ge 5 ] ||
-  fail "sh did not spread 40 clients: ${per[r1]}/${per[r2]}/${per[r3]}"
-pass "DR sh: 40 clients each kept one real server for 3 connections, spread ${per[r1]}/${per[r2]}/${per[r3]}"
+sticky "DR sh" 10.82.0 20 59 10.82.0.102 10.82.0.102 10.82.0.102
+pass "DR sh: 40 clients each kept one real server for 3 connections, spread $STICKY"
 
 # wrr 3:2:1, counted from the servers' logs (the request path marks this service's requests).
 for _ in $(seq 180); do ip netns exec $C curl -s --max-time 2 -o /dev/null "http://10.82.0.103/who?wrr" || true; done
