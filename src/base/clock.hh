@@ -2,7 +2,11 @@
 // Time for engines and the datapath. Nothing in vnet reads the wall clock directly: code takes
 // a Clock& (or a time_point in tick()), so tests drive time with ManualClock.
 
+#include <time.h>
+
 #include <chrono>
+#include <cstdint>
+#include <optional>
 
 namespace vnet {
 
@@ -37,5 +41,29 @@ class ManualClock final : public Clock {
 
 using TimePoint = Clock::time_point;
 using Duration = Clock::duration;
+
+// Kernel receive timestamps (SO_TIMESTAMPNS, TPACKET_V3) are CLOCK_REALTIME; this moves them
+// onto CLOCK_MONOTONIC by the offset between the two clocks, both read at construction (just
+// after the datagrams were taken). A timestamp that lands after that reading (the wall clock was
+// stepped in between) gives nullopt: the caller keeps its own reading.
+class RealtimeToMonotonic {
+ public:
+  RealtimeToMonotonic() : mono_(read(CLOCK_MONOTONIC)), real_(read(CLOCK_REALTIME)) {}
+  TimePoint now() const { return TimePoint(Duration(mono_)); }
+  std::optional<TimePoint> operator()(const timespec& kernel_realtime) const {
+    const int64_t at =
+        int64_t{kernel_realtime.tv_sec} * 1'000'000'000 + kernel_realtime.tv_nsec - (real_ - mono_);
+    if (at > mono_) return std::nullopt;
+    return TimePoint(Duration(at));
+  }
+
+ private:
+  static int64_t read(clockid_t id) {
+    timespec ts{};
+    clock_gettime(id, &ts);
+    return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
+  }
+  int64_t mono_, real_;
+};
 
 }  // namespace vnet

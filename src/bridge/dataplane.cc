@@ -121,6 +121,7 @@ Result<PortNo> Dataplane::attach(Bridge& br, PortNo port, std::unique_ptr<io::Ba
   Attachment& a = attachments_[{&br, port}];
   a.dynamic = dynamic;
   a.backend = std::move(backend);
+  if (timestamps_) a.backend->set_timestamps(true);
   Bridge* b = &br;
   for (int fd : a.backend->fds()) {
     if (auto s = loop_.watch(fd, [this, b, port] { poll_port(*b, port); }); !s) return s.error();
@@ -353,6 +354,7 @@ Status Dataplane::add_egress_stage(Bridge& br, PortNo port, std::unique_ptr<Egre
   if (auto s = attachments_[{&br, port}].egress.add(std::move(stage), at); !s) {
     return make_error(s.error().code, "bridge {} port {}: {}", br.name(), port, s.error().message);
   }
+  update_timestamps();
   return {};
 }
 
@@ -368,6 +370,7 @@ Result<std::unique_ptr<EgressStage>> Dataplane::remove_egress_stage(Bridge& br, 
     return make_error(stage.error().code, "bridge {} port {}: {}", br.name(), port,
                       stage.error().message);
   }
+  update_timestamps();
   if (!released_.empty()) {
     output(br, port, *a, released_, held_cables(released_));
     run_cables(now);
@@ -461,9 +464,12 @@ void Dataplane::poll_port(Bridge& br, PortNo port) {
     rx_.clear();
     return;
   }
+  // Stages see the frames' kernel arrival time where the backend reads one: a delay counts from
+  // the frame reaching the port, not from the switch waking up to read it.
+  const std::optional<TimePoint> arrival = a->backend->arrival();
   if (!rx_.empty() && !a->ingress.empty()) {
-    TimePoint now = loop_.clock().now();
-    a->ingress.run(rx_, now);
+    const TimePoint now = loop_.clock().now();
+    a->ingress.run(rx_, arrival ? std::min(*arrival, now) : now);
     Bridge* b = &br;
     arm_stage_timer(a->ingress, a->ingress_timer, a->ingress_due,
                     [this, b, port] { on_ingress_timer(*b, port); });
@@ -471,7 +477,21 @@ void Dataplane::poll_port(Bridge& br, PortNo port) {
   if (!rx_.empty() && !a->taps.empty()) {
     tap(*a, capture::Point::kPost, capture::Direction::kInbound, rx_, loop_.clock().now());
   }
-  if (!rx_.empty()) process(br, port, rx_);
+  if (!rx_.empty()) {
+    batch_arrival_ = arrival;
+    process(br, port, rx_);
+    batch_arrival_.reset();
+  }
+}
+
+void Dataplane::update_timestamps() {
+  bool want = false;
+  for (const auto& [key, a] : attachments_) want |= !a.egress.empty() || !a.ingress.empty();
+  if (want == timestamps_) return;
+  timestamps_ = want;
+  for (auto& [key, a] : attachments_) {
+    if (a.backend) a.backend->set_timestamps(want);
+  }
 }
 
 void Dataplane::process(Bridge& br, PortNo port, std::vector<packet::Frame>& frames) {
@@ -571,7 +591,7 @@ void Dataplane::deliver(Bridge& br, PortNo port, std::vector<packet::Frame>& fra
       uint8_t c = static_cast<uint8_t>(std::min<size_t>(cables_crossed_, 255));
       for (auto& f : frames) f.meta.cables = c;
     }
-    a->egress.run(frames, now);
+    a->egress.run(frames, batch_arrival_ ? std::min(*batch_arrival_, now) : now);
     schedule_egress(br, port, *a);
     if (frames.empty()) return;
     if (a->cable) {
@@ -775,6 +795,7 @@ Status Dataplane::add_ingress_stage(Bridge& br, PortNo port, std::unique_ptr<Egr
   if (auto s = attachments_[{&br, port}].ingress.add(std::move(stage), at); !s) {
     return make_error(s.error().code, "bridge {} port {}: {}", br.name(), port, s.error().message);
   }
+  update_timestamps();
   return {};
 }
 
@@ -790,6 +811,7 @@ Result<std::unique_ptr<EgressStage>> Dataplane::remove_ingress_stage(Bridge& br,
     return make_error(stage.error().code, "bridge {} port {}: {}", br.name(), port,
                       stage.error().message);
   }
+  update_timestamps();
   Bridge* b = &br;
   arm_stage_timer(a->ingress, a->ingress_timer, a->ingress_due,
                   [this, b, port] { on_ingress_timer(*b, port); });

@@ -256,6 +256,9 @@ class Dataplane {
   using Key = std::pair<const Bridge*, PortNo>;
   Attachment* find(const Bridge& br, PortNo port);
   void process(Bridge& br, PortNo port, std::vector<packet::Frame>& frames);
+  // Kernel receive timestamps (io::Backend::set_timestamps) on every backend while any port has
+  // a stage (link impairment), off otherwise.
+  void update_timestamps();
   void run_cables(TimePoint now);
   void deliver(Bridge& br, PortNo port, std::vector<packet::Frame>& frames, TimePoint now);
   void output(Bridge& br, PortNo port, Attachment& a, std::vector<packet::Frame>& frames,
@@ -306,7 +309,11 @@ class Dataplane {
   std::vector<Pending> work_;
   std::vector<std::vector<packet::Frame>> spare_;  // emptied work-list vectors, for reuse
   size_t cables_crossed_ = 0;                      // of the frames being processed now
-  uint64_t storm_unlogged_ = 0;                    // storm-guard drops not logged yet
+  // The kernel arrival time of the batch being processed (poll_port), which egress stages take
+  // as the frames' time; nullopt outside poll_port or when the backend reads none.
+  std::optional<TimePoint> batch_arrival_;
+  bool timestamps_ = false;      // update_timestamps()
+  uint64_t storm_unlogged_ = 0;  // storm-guard drops not logged yet
   std::optional<TimePoint> storm_logged_;
   std::string storm_where_;  // "BRIDGE port N" of the latest storm-guard drop
   EventLoop::TimerId storm_log_timer_ = 0;

@@ -105,8 +105,19 @@ class AfPacketBackend final : public Backend {
   }
 
   size_t receive(std::vector<packet::Frame>& out, size_t max) override {
+    arrival_.reset();
+    to_mono_.reset();  // the clocks are read once per call, at its first timestamp
     return ring_ ? receive_ring(out, max) : receive_socket(out, max);
   }
+  // Socket mode asks for SO_TIMESTAMPNS; a ring's frames carry their timestamps anyway.
+  void set_timestamps(bool on) override {
+    if (on == timestamps_) return;
+    int v = on ? 1 : 0;
+    if (ring_ || setsockopt(fd_.get(), SOL_SOCKET, SO_TIMESTAMPNS, &v, sizeof v) == 0) {
+      timestamps_ = on;
+    }
+  }
+  std::optional<TimePoint> arrival() const override { return arrival_; }
 
   size_t send(std::span<packet::Frame> frames) override {
     return send_batched(fd_.get(), frames, true, [this](int err) {
@@ -122,7 +133,8 @@ class AfPacketBackend final : public Backend {
  private:
   size_t receive_socket(std::vector<packet::Frame>& out, size_t max) {
     struct Control {
-      alignas(cmsghdr) uint8_t buf[CMSG_SPACE(sizeof(tpacket_auxdata))];
+      alignas(
+          cmsghdr) uint8_t buf[CMSG_SPACE(sizeof(tpacket_auxdata)) + CMSG_SPACE(sizeof(timespec))];
     };
     std::array<Control, kBatch> ctl;
     size_t n = 0;
@@ -143,6 +155,12 @@ class AfPacketBackend final : public Backend {
           f.offload = from_vnet_hdr(vh);
           auto* m = const_cast<msghdr*>(&h);
           for (cmsghdr* c = CMSG_FIRSTHDR(m); c; c = CMSG_NXTHDR(m, c)) {
+            if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
+              timespec ts{};
+              std::memcpy(&ts, CMSG_DATA(c), sizeof ts);
+              arrived(ts);
+              continue;
+            }
             if (c->cmsg_level != SOL_PACKET || c->cmsg_type != PACKET_AUXDATA) continue;
             tpacket_auxdata aux;
             std::memcpy(&aux, CMSG_DATA(c), sizeof aux);
@@ -196,8 +214,17 @@ class AfPacketBackend final : public Backend {
     }
   }
 
+  // A frame's kernel receive timestamp: arrival_ keeps the earliest of the call.
+  void arrived(const timespec& ts) {
+    if (!timestamps_) return;
+    if (!to_mono_) to_mono_.emplace();
+    auto at = (*to_mono_)(ts);
+    if (at && (!arrival_ || *at < *arrival_)) arrival_ = at;
+  }
+
   // One packet from the ring into a pooled frame (the one copy the ring forces).
   void take(const tpacket3_hdr* h, const uint8_t* data, std::vector<packet::Frame>& out) {
+    arrived(timespec{static_cast<time_t>(h->tp_sec), static_cast<long>(h->tp_nsec)});
     const auto* vh = reinterpret_cast<const virtio_net_hdr*>(data - sizeof(virtio_net_hdr));
     packet::Frame f = packet::Frame::copy_of({data, h->tp_snaplen});
     f.offload = from_vnet_hdr(*vh);
@@ -218,6 +245,9 @@ class AfPacketBackend final : public Backend {
   bool dead_ = false;
   mutable uint64_t queue_full_ = 0;  // see counters()
   uint64_t truncated_ = 0;
+  bool timestamps_ = false;  // set_timestamps(); a ring has them regardless
+  std::optional<RealtimeToMonotonic> to_mono_;
+  std::optional<TimePoint> arrival_;
 };
 
 // Sets up the TPACKET_V3 receive ring and maps it.

@@ -22,10 +22,12 @@
 //    checksums and segments GSO frames before send().
 
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
 
+#include "base/clock.hh"
 #include "base/result.hh"
 #include "packet/frame.hh"
 
@@ -57,6 +59,14 @@ class Backend {
   virtual int link_ifindex() const { return 0; }
   virtual bool vnet_hdr() const { return false; }
   virtual bool closed() const { return false; }
+  // Kernel receive timestamps: while on, arrival() is the CLOCK_MONOTONIC time at which the
+  // kernel received the earliest frame of the last receive() (its SO_TIMESTAMPNS / TPACKET
+  // timestamp, CLOCK_REALTIME moved onto CLOCK_MONOTONIC by the offset between the two clocks
+  // read in that call), so how late the switch woke up to read a frame does not count in a delay
+  // measured from its arrival (link impairment). nullopt when off, when the backend has none
+  // (only afpacket reads them) or when the last call received nothing.
+  virtual void set_timestamps(bool on) { (void)on; }
+  virtual std::optional<TimePoint> arrival() const { return std::nullopt; }
   // The backend's own counters, by name, for port/print and port/stats: a VXLAN port's
   // encapsulations, decapsulations, learning and drops by reason ("drop_unknown_vni").
   virtual std::vector<std::pair<std::string, uint64_t>> counters() const { return {}; }

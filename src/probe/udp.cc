@@ -50,16 +50,13 @@ bool receive(int fd, std::vector<uint8_t>& buf, Datagram& d) {
     // consumed by this call (the probe is simply lost): try again, a few times.
     if (errno == EAGAIN || errno == EWOULDBLOCK || errors >= 8) return false;
   }
-  int64_t mono = read_ns(CLOCK_MONOTONIC);
-  int64_t real = read_ns(CLOCK_REALTIME);
-  d.at = TimePoint(Duration(mono));
+  const RealtimeToMonotonic to_mono;
+  d.at = to_mono.now();
   for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
     if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
       timespec ts{};
       std::memcpy(&ts, CMSG_DATA(c), sizeof ts);
-      int64_t kernel_real = int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
-      int64_t at = kernel_real - (real - mono);
-      if (at <= mono) d.at = TimePoint(Duration(at));
+      if (auto at = to_mono(ts)) d.at = *at;
     }
   }
   return true;

@@ -2,7 +2,8 @@
 // memory backends and a manual clock: a delay delays by exactly its time, loss and the queue
 // limit drop and count on the port, a command with one bad word changes nothing, impair/clear
 // forwards straight again, control frames are impaired like any other, rate spaces frames by
-// their serialization time, and `in` impairs what the switch receives.
+// their serialization time, `in` impairs what the switch receives, and a delay counts from the
+// kernel's receive time where the backend reports one (io::Backend::arrival).
 #include "bridge/impair_stage.hh"
 
 #include <gtest/gtest.h>
@@ -29,6 +30,32 @@ Frame numbered(uint8_t seq) {
 
 const packet::MacAddress kBridgeGroup{{0x01, 0x80, 0xc2, 0x00, 0x00, 0x00}};
 
+// A backend that reports kernel arrival times (io::Backend::arrival) as afpacket does, around a
+// memory backend; the test sets the time its next frames "arrived".
+class StampedBackend final : public io::Backend {
+ public:
+  explicit StampedBackend(std::unique_ptr<io::MemoryBackend> inner) : inner_(std::move(inner)) {}
+  std::vector<int> fds() const override { return inner_->fds(); }
+  size_t receive(std::vector<Frame>& out, size_t max) override {
+    const size_t n = inner_->receive(out, max);
+    last_ = n > 0 && timestamps ? stamp : std::nullopt;
+    return n;
+  }
+  size_t send(std::span<Frame> frames) override { return inner_->send(frames); }
+  bool vnet_hdr() const override { return true; }
+  std::string kind() const override { return "stamped"; }
+  std::string describe() const override { return "stamped"; }
+  void set_timestamps(bool on) override { timestamps = on; }
+  std::optional<TimePoint> arrival() const override { return last_; }
+
+  bool timestamps = false;
+  std::optional<TimePoint> stamp;  // what arrival() reports after the next receive()
+
+ private:
+  std::unique_ptr<io::MemoryBackend> inner_;
+  std::optional<TimePoint> last_;
+};
+
 class ImpairStageTest : public ::testing::Test {
  protected:
   using Seqs = std::vector<int>;
@@ -37,7 +64,9 @@ class ImpairStageTest : public ::testing::Test {
     br = *dp.create_bridge("br0");
     auto [near_a, far_a] = io::MemoryBackend::pair("a");
     auto [near_b, far_b] = io::MemoryBackend::pair("b");
-    EXPECT_TRUE(dp.attach(*br, 1, std::move(near_a), false).ok());
+    auto s = std::make_unique<StampedBackend>(std::move(near_a));
+    stamped = s.get();
+    EXPECT_TRUE(dp.attach(*br, 1, std::move(s), false).ok());
     EXPECT_TRUE(dp.attach(*br, 2, std::move(near_b), false).ok());
     a = std::move(far_a);
     b = std::move(far_b);
@@ -77,6 +106,12 @@ class ImpairStageTest : public ::testing::Test {
     loop.run_timers();
     run();
   }
+  // Frame 1 from port 1's peer, which the kernel received at `at` (io::Backend::arrival;
+  // nullopt: no timestamp), read by a switch that woke up later.
+  void send_arrived(std::optional<TimePoint> at) {
+    stamped->stamp = at;
+    send({1});
+  }
   uint64_t drops(PortNo p, DropReason r) const {
     return br->counters(p).drops[static_cast<size_t>(r)];
   }
@@ -94,6 +129,7 @@ class ImpairStageTest : public ::testing::Test {
   SwitchInfo info{"test", "/tmp/x", clock.now()};
   console::Session session;
   Bridge* br = nullptr;
+  StampedBackend* stamped = nullptr;  // port 1's end
   std::unique_ptr<io::MemoryBackend> a, b;
 };
 
@@ -403,4 +439,53 @@ TEST_F(ImpairStageTest, ShowsHowLateHeldFramesLeft) {
   send({2});
   ASSERT_EQ(take(*b), (Seqs{2}));
   EXPECT_EQ(show(2)[0]["late"]["released"], 2);
+}
+
+TEST_F(ImpairStageTest, TimestampsAreOnOnlyWhileAPortIsImpaired) {
+  EXPECT_FALSE(stamped->timestamps);
+  ok("impair/set 2 out delay 10ms");
+  EXPECT_TRUE(stamped->timestamps) << "port 2's delay counts from arrivals on port 1";
+  ok("impair/clear 2");
+  EXPECT_FALSE(stamped->timestamps);
+  ok("impair/set 1 in loss 1%");
+  EXPECT_TRUE(stamped->timestamps);
+  auto [near_c, far_c] = io::MemoryBackend::pair("c");
+  auto c = std::make_unique<StampedBackend>(std::move(near_c));
+  StampedBackend* late = c.get();
+  ASSERT_TRUE(dp.attach(*br, 3, std::move(c), false).ok());
+  EXPECT_TRUE(late->timestamps) << "a port attached while impairments exist";
+}
+
+TEST_F(ImpairStageTest, AnOutDelayCountsFromTheArrivalNotFromTheRead) {
+  ok("impair/set 2 out delay 10ms");
+  advance(50ms);
+  send_arrived(clock.now() - 3ms);  // read 3 ms after the kernel received it
+  advance(6999us);
+  EXPECT_TRUE(take(*b).empty());
+  advance(1us);
+  EXPECT_EQ(take(*b), Seqs{1}) << "released 10 ms after its arrival, 7 ms after it was read";
+}
+
+TEST_F(ImpairStageTest, AnInDelayCountsFromTheArrivalToo) {
+  ok("impair/set 1 in delay 10ms");
+  advance(50ms);
+  send_arrived(clock.now() - 4ms);
+  advance(5999us);
+  EXPECT_TRUE(take(*b).empty());
+  advance(1us);
+  EXPECT_EQ(take(*b), Seqs{1});
+}
+
+TEST_F(ImpairStageTest, WithoutATimestampOrWithOneAheadOfTheClockTheReadCounts) {
+  ok("impair/set 2 out delay 10ms");
+  send_arrived(std::nullopt);
+  advance(9999us);
+  EXPECT_TRUE(take(*b).empty());
+  advance(1us);
+  EXPECT_EQ(take(*b), Seqs{1});
+  send_arrived(clock.now() + 5ms);  // never later than the switch's own clock
+  advance(9999us);
+  EXPECT_TRUE(take(*b).empty());
+  advance(1us);
+  EXPECT_EQ(take(*b), Seqs{1});
 }
