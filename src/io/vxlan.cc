@@ -17,11 +17,18 @@
 //    flow's source port (opened on first use, never receiving; a port taken on the host falls
 //    back to the raw socket). The kernel, or the NIC, cuts it into ordinary datagrams — or hands
 //    it whole to a receiver that asked for GRO (over a veth).
+//  - send, zero checksums over IPv4: the port takes GSO frames whole (vnet_hdr()), and a TCP
+//    train to a unicast VTEP is written whole to the port's tunnel tap (io/tunnel_tap.hh,
+//    overlay/tunnel_gso.hh: UDP tunnel GSO, Linux ≥ 6.17), which the kernel or the NIC
+//    segments with zero outer checksums; every other payload with offloads is finished or
+//    segmented in software (overlay::finish_payload).
 //  - receive: UDP_GRO on the socket; a coalesced buffer is split at its segment size and every
 //    piece decapsulated as a datagram of its own. Consecutive inner TCP segments of one flow in
 //    what one call receives (coalesced or not) become one GSO frame again
 //    (packet::coalesce_tcp), which a vnet-header port (afpacket, tap) passes on whole and the
-//    dataplane segments for any other.
+//    dataplane segments for any other. An inner TCP frame whose checksum is still partial (it
+//    crossed a veth from a kernel VTEP, or a tunnel GSO train arrived whole) gets its offloads
+//    back instead (packet::adopt_partial_tcp).
 // Loss is counted (counters()): payloads the sockets refuse (drop_tx_busy: EAGAIN or ENOBUFS;
 // drop_tx_error: any other errno), datagrams larger than the receive buffer (drop_rx_truncated).
 
@@ -44,10 +51,13 @@
 
 #include "base/fd.hh"
 #include "io/backend.hh"
+#include "io/next_hop.hh"
 #include "io/send_batch.hh"
+#include "io/tunnel_tap.hh"
 #include "io/udp_socket.hh"
 #include "io/vtep_port.hh"
 #include "overlay/spec.hh"
+#include "overlay/tunnel_gso.hh"
 #include "packet/offload.hh"
 
 namespace vnet::io {
@@ -100,9 +110,13 @@ class VxlanBackend final : public Backend, public VtepPort {
         wildcard_(wildcard),
         udp_(std::move(udp)),
         raw_(std::move(raw)),
-        netns_(std::move(netns)) {}
+        netns_(std::move(netns)),
+        max_inner_(vtep_.config().underlay_mtu - (local_.v6 ? 40 : 20) - 16 + 4) {}
   std::vector<int> fds() const override { return {udp_.get()}; }
   std::string kind() const override { return "vxlan"; }
+  // GSO frames and partial checksums come in whole: send() has the kernel segment a TCP train
+  // (tunnel GSO) where it can, and finishes the rest itself.
+  bool vnet_hdr() const override { return true; }
   std::string describe() const override { return "vxlan:" + spec_; }
   std::vector<std::pair<std::string, uint64_t>> counters() const override {
     const overlay::Counters& c = vtep_.counters();
@@ -122,7 +136,12 @@ class VxlanBackend final : public Backend, public VtepPort {
                            {"tx_gso_datagrams", gso_datagrams_},
                            {"rx_gro_batches", gro_batches_},
                            {"rx_gro_datagrams", gro_datagrams_},
-                           {"rx_tcp_coalesced", tcp_coalesced_}});
+                           {"rx_tcp_coalesced", tcp_coalesced_},
+                           {"rx_tcp_super_frames", super_frames_},
+                           {"rx_tcp_partial_checksums", partial_},
+                           {"tx_tunnel_gso_sends", tunnel_sends_},
+                           {"tx_offload_software", offload_software_},
+                           {"drop_tx_malformed", tx_malformed_}});
     return out;
   }
   VtepPort* vtep_port() override { return this; }
@@ -148,6 +167,15 @@ class VxlanBackend final : public Backend, public VtepPort {
     const TimePoint now = now_();
     size_t train = SIZE_MAX;  // index in `out` of the frame the next segment may join
     auto deliver = [&](packet::Frame&& d) {
+      // A partial checksum that a veth carried across (a tunnel GSO train that arrived whole, or
+      // the kernel's segments of one): its offloads again, as it left its host.
+      if (packet::adopt_partial_tcp(d, max_inner_)) {
+        ++(d.offload.gso_type != packet::OffloadInfo::kGsoNone ? super_frames_ : partial_);
+        out.push_back(std::move(d));
+        ++n;
+        train = SIZE_MAX;
+        return;
+      }
       if (train != SIZE_MAX && packet::coalesce_tcp(out[train], d)) {
         ++tcp_coalesced_;
         return;
@@ -195,13 +223,24 @@ class VxlanBackend final : public Backend, public VtepPort {
   size_t send(std::span<packet::Frame> frames) override {
     const TimePoint now = now_();
     out_.clear();
-    for (auto& f : frames) vtep_.encapsulate(std::move(f), now, out_);
-    // One sendmmsg per run of payloads to the same remote (flooding produces one per VTEP),
-    // except where UDP GSO sends a run of one flow's equal-size payloads in one call.
+    bool offloads = false;
+    for (auto& f : frames) {
+      offloads |= f.offload.any();
+      vtep_.encapsulate(std::move(f), now, out_);
+    }
+    if (offloads) finish_offloads();
+    // In order: one sendmmsg per run of payloads to the same remote (flooding produces one per
+    // VTEP), except where UDP GSO sends a run of one flow's equal-size payloads in one call, and
+    // a TCP train the tunnel tap takes whole.
     size_t i = 0;
     while (i < out_.size()) {
+      if (out_[i].payload.offload.any()) {
+        send_tunnel(out_[i]);
+        ++i;
+        continue;
+      }
       size_t j = i + 1;
-      while (j < out_.size() && out_[j].to == out_[i].to) ++j;
+      while (j < out_.size() && out_[j].to == out_[i].to && !out_[j].payload.offload.any()) ++j;
       send_run(i, j);
       i = j;
     }
@@ -231,6 +270,120 @@ class VxlanBackend final : public Backend, public VtepPort {
   }
   static uint16_t src_port(const packet::Frame& payload) {
     return static_cast<uint16_t>(payload.data()[0] << 8 | payload.data()[1]);
+  }
+
+  // Payloads whose inner frame has offloads: a TCP train that the tunnel tap can take stays
+  // whole (send_tunnel); every other one is finished in software (overlay::finish_payload),
+  // in place in out_, in order.
+  void finish_offloads() {
+    next_.clear();
+    for (auto& d : out_) {
+      if (!d.payload.offload.any() || tunnel_hop(d)) {
+        next_.push_back(std::move(d));
+        continue;
+      }
+      finished_.clear();
+      if (!overlay::finish_payload(std::move(d.payload), finished_)) {
+        ++tx_malformed_;
+        continue;
+      }
+      ++offload_software_;
+      for (auto& p : finished_) next_.push_back({d.to, std::move(p)});
+    }
+    out_.swap(next_);
+  }
+
+  // The next hop toward `d.to` when the tunnel tap can send `d` whole: a TCP GSO payload to a
+  // unicast IPv4 VTEP from a configured IPv4 address, with zero UDP checksums (`csum` has UDP
+  // GSO), out of the device the tap redirects to, its neighbour resolved. Looked up once a
+  // second per remote; nullptr otherwise.
+  struct Hop {
+    packet::MacAddress src, dst;
+    int ifindex = 0;
+    TimePoint checked{};
+    bool usable = false;
+  };
+  const Hop* tunnel_hop(const overlay::Datagram& d) {
+    if (!tunnel_ok_ || d.to.v6 || local_.v6 || local_.v4.value == 0 || d.to.is_multicast() ||
+        vtep_.config().udp_checksum ||
+        d.payload.offload.gso_type == packet::OffloadInfo::kGsoNone) {
+      return nullptr;
+    }
+    const TimePoint now = now_();
+    Hop& h = hops_[d.to.v4.value];
+    if (h.checked == TimePoint{} || now - h.checked > std::chrono::seconds(1)) {
+      h.checked = now;
+      h.usable = false;
+      if (hops_.size() > kMaxHops) {  // a bound on what remotes may cost
+        hops_.clear();
+        return nullptr;
+      }
+      NetnsReturn back;
+      if (!enter_underlay(back)) return nullptr;
+      auto hop = next_hop(d.to.v4);
+      if (hop && hop->gateway && !hop->local) {
+        auto gw = next_hop(*hop->gateway);
+        if (gw && gw->ifindex == hop->ifindex) hop->mac = gw->mac;
+      }
+      if (!hop || hop->local || !hop->mac || hop->ifindex <= 0) return nullptr;
+      if (!tap_) {
+        auto t = TunnelTap::open(hop->ifindex);
+        if (!t) {
+          tunnel_ok_ = false;  // an older kernel, or no CAP_NET_ADMIN: software from now on
+          return nullptr;
+        }
+        tap_ = std::move(*t);
+      }
+      if (tap_->out_ifindex() != hop->ifindex) return nullptr;
+      h = Hop{hop->ifmac, *hop->mac, hop->ifindex, now, true};
+    }
+    return h.usable ? &h : nullptr;
+  }
+
+  // One TCP train through the tunnel tap (tunnel_hop() said yes in finish_offloads); finished
+  // in software and sent the ordinary way when the tap refuses it.
+  void send_tunnel(overlay::Datagram& d) {
+    const Hop* h = tunnel_hop(d);
+    std::array<uint8_t, overlay::kTunnelHead> head;
+    overlay::OuterV4 outer{h ? h->src : packet::MacAddress{},
+                           h ? h->dst : packet::MacAddress{},
+                           local_.v4,
+                           d.to.v4,
+                           ip_id_,
+                           64};
+    if (h && overlay::tunnel_gso_head(d.payload, outer, head)) {
+      if (tap_->write(head, d.payload.bytes())) {
+        ++tunnel_sends_;
+        // The kernel numbers the segments from the first ID on.
+        ip_id_ = static_cast<uint16_t>(ip_id_ + d.payload.size() / d.payload.offload.gso_size + 1);
+        return;
+      }
+      if (errno != EAGAIN && errno != ENOBUFS) tunnel_ok_ = false;
+    }
+    finished_.clear();
+    if (!overlay::finish_payload(std::move(d.payload), finished_)) {
+      ++tx_malformed_;
+      return;
+    }
+    ++offload_software_;
+    const Endpoint to = d.to;
+    out_tail_.clear();
+    for (auto& p : finished_) out_tail_.push_back({to, std::move(p)});
+    // Sent as a run of their own (this keeps them in order with what follows).
+    std::swap(out_, out_tail_);
+    send_run(0, out_.size());
+    std::swap(out_, out_tail_);
+  }
+
+  // Enters the underlay's namespace (netns=PATH) until `back` goes; false when it cannot.
+  bool enter_underlay(NetnsReturn& back) const {
+    if (netns_.get() < 0) return true;
+    back.home = UniqueFd(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
+    if (back.home.get() < 0 || ::setns(netns_.get(), CLONE_NEWNET) < 0) {
+      back.home = UniqueFd();
+      return false;
+    }
+    return true;
   }
 
   // out_[i, j): payloads to one remote. Runs of one flow's equal-size payloads (a segmented TCP
@@ -358,13 +511,9 @@ class VxlanBackend final : public Backend, public VtepPort {
     UniqueFd fd;
     {
       NetnsReturn back;
-      if (netns_.get() >= 0) {
-        back.home = UniqueFd(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
-        if (back.home.get() < 0 || ::setns(netns_.get(), CLONE_NEWNET) < 0) {
-          back.home = UniqueFd();
-          gso_fds_.emplace(port, UniqueFd());
-          return -1;
-        }
+      if (!enter_underlay(back)) {
+        gso_fds_.emplace(port, UniqueFd());
+        return -1;
       }
       Endpoint from = local_;
       from.port = port;
@@ -395,8 +544,18 @@ class VxlanBackend final : public Backend, public VtepPort {
   bool gso_ok_ = true;  // false once the kernel refused UDP GSO
   std::unordered_map<uint16_t, UniqueFd> gso_fds_;
   size_t last_ = 0;
-  std::vector<overlay::Datagram> out_;
-  std::vector<packet::Frame> batch_;
+  std::vector<overlay::Datagram> out_, next_, out_tail_;
+  std::vector<packet::Frame> batch_, finished_;
+  // Tunnel GSO (io/tunnel_tap.hh), opened on the first TCP train it can send.
+  static constexpr size_t kMaxHops = 4096;
+  bool tunnel_ok_ = true;
+  std::unique_ptr<TunnelTap> tap_;
+  std::unordered_map<uint32_t, Hop> hops_;
+  uint16_t ip_id_ = 0;
+  // The largest inner frame (802.1Q-tagged, as decapsulated) the underlay MTU lets through.
+  size_t max_inner_ = 0;
+  uint64_t super_frames_ = 0, partial_ = 0, tunnel_sends_ = 0, offload_software_ = 0,
+           tx_malformed_ = 0;
   uint64_t tx_busy_ = 0, tx_error_ = 0, rx_truncated_ = 0;
   uint64_t gso_sends_ = 0, gso_datagrams_ = 0, gro_batches_ = 0, gro_datagrams_ = 0;
   uint64_t tcp_coalesced_ = 0;

@@ -355,6 +355,18 @@ void Vtep::finish_checksum(Frame& payload, const Endpoint& to) const {
   if (config_.checksum_later) write_checksum(payload, to);
 }
 
+// The largest frame `f` becomes on a wire: itself, or for a TCP GSO frame its headers and one
+// segment (gso_size bytes of payload; its TCP header's length read at csum_start).
+size_t segment_frame_size(const Frame& f) {
+  const auto& o = f.offload;
+  if (o.gso_type == packet::OffloadInfo::kGsoNone || !(o.flags & packet::OffloadInfo::kNeedsCsum) ||
+      size_t{o.csum_start} + 13 > f.size()) {
+    return f.size();
+  }
+  const size_t hdrs = o.csum_start + size_t{(f.data()[o.csum_start + 12] >> 4) * 4u};
+  return std::min(f.size(), hdrs + o.gso_size);
+}
+
 void Vtep::encapsulate(Frame frame, TimePoint now, std::vector<Datagram>& out) {
   std::optional<uint32_t> vni = config_.untagged_vni;
   if (vni) {
@@ -380,6 +392,7 @@ void Vtep::encapsulate(Frame frame, TimePoint now, std::vector<Datagram>& out) {
     // §6.1: strip the tag (move the addresses over it).
     std::memmove(frame.data() + 4, frame.data(), 12);
     frame.pull_front(4);
+    if (frame.offload.flags & packet::OffloadInfo::kNeedsCsum) frame.offload.csum_start -= 4;
   }
   MacAddress dst;
   std::memcpy(dst.bytes.data(), frame.data(), 6);
@@ -395,8 +408,10 @@ void Vtep::encapsulate(Frame frame, TimePoint now, std::vector<Datagram>& out) {
   }
   const uint16_t src_port = packet::vxlan_source_port(frame.bytes(), config_.salt);
   // One payload to `to`; false when it would exceed the underlay MTU (§4: never fragment).
+  // A GSO frame (a vnet-header port's TCP train) leaves as segments: each must fit.
+  const size_t wire = segment_frame_size(frame);
   auto send = [&](const Endpoint& to, Frame f) {
-    if ((to.v6 ? 40 : 20) + kEncap + f.size() > config_.underlay_mtu) {
+    if ((to.v6 ? 40 : 20) + kEncap + wire > config_.underlay_mtu) {
       drop(Drop::kTooBig);
       return false;
     }
@@ -412,8 +427,9 @@ void Vtep::encapsulate(Frame frame, TimePoint now, std::vector<Datagram>& out) {
   } else {
     for (size_t i = 0; i < list->size(); ++i) {
       // Copies get the standard headroom for the headers (a clone's buffer fits its size).
-      sent |= send((*list)[i],
-                   i + 1 == list->size() ? std::move(frame) : Frame::copy_of(frame.bytes()));
+      Frame f = i + 1 == list->size() ? std::move(frame) : Frame::copy_of(frame.bytes());
+      f.offload = frame.offload;  // (moved-from frames keep it)
+      sent |= send((*list)[i], std::move(f));
     }
   }
   if (sent) ++counters_.encapsulated;

@@ -114,6 +114,10 @@ struct Datagram {
   packet::Frame payload;
 };
 
+// The largest frame `f` puts on a wire: itself, or for a TCP GSO frame its headers and one
+// segment (gso_size bytes of payload).
+size_t segment_frame_size(const packet::Frame& f);
+
 struct Counters {
   uint64_t encapsulated = 0;  // inner frames sent (once each, however many copies)
   uint64_t copies = 0;        // payloads produced (head-end replication counts each)
@@ -146,7 +150,11 @@ class Vtep {
   Status add_static(uint32_t vni, const packet::MacAddress& mac, const Endpoint& e);
 
   // `frame` left the bridge on the VTEP's trunk port (802.1Q-tagged). Appends the payloads to
-  // send to `out`; a dropped frame is counted.
+  // send to `out`; a dropped frame is counted. A frame with offloads (a vnet-header port's TCP
+  // train or partial checksum) keeps its packet::OffloadInfo in each payload, its offsets still
+  // counted from the inner frame's start (16 bytes into the payload); a GSO frame is held to the
+  // MTU by its segments (segment_frame_size). The caller finishes or segments it, or has the
+  // kernel do so.
   void encapsulate(packet::Frame frame, TimePoint now, std::vector<Datagram>& out);
   // `payload` (a UDP payload: VXLAN header + inner frame) arrived from `from`. On success it
   // becomes the inner frame tagged with the VNI's VLAN and true is returned; otherwise the drop is

@@ -196,4 +196,22 @@ bool coalesce_tcp(Frame& train, const Frame& seg) {
   return true;
 }
 
+bool adopt_partial_tcp(Frame& f, size_t max_frame) {
+  if (f.offload.any()) return false;
+  auto t = tcp_layout(f);
+  if (!t || f.size() - t->l3 > 65535) return false;
+  const uint8_t* p = f.data();
+  const uint32_t pseudo = tcp_pseudo(p + t->l3, t->v6, static_cast<uint32_t>(f.size() - t->l4));
+  if (load_be16(p + t->l4 + 16) != static_cast<uint16_t>(~checksum_finish(pseudo))) return false;
+  const bool gso = f.size() > max_frame;
+  if (gso && t->hdrs >= max_frame) return false;
+  f.offload = OffloadInfo{OffloadInfo::kNeedsCsum,
+                          static_cast<uint8_t>(gso ? (t->v6 ? 4 : 1) : OffloadInfo::kGsoNone),
+                          static_cast<uint16_t>(gso ? t->hdrs : 0),
+                          static_cast<uint16_t>(gso ? max_frame - t->hdrs : 0),
+                          static_cast<uint16_t>(t->l4),
+                          16};
+  return true;
+}
+
 }  // namespace vnet::packet

@@ -34,4 +34,18 @@ bool segment_gso(const Frame& frame, std::vector<Frame>& out);
 // otherwise. The train is moved to a buffer of Frame::kMaxFrame on its first append.
 bool coalesce_tcp(Frame& train, const Frame& seg);
 
+// A partial checksum that crossed a veth unfinished. A host's TCP hands its frames over with
+// NEEDS_CSUM and the pseudo-header sum in the checksum field; a veth carries that state across,
+// and a UDP socket at the far end passes the bytes on without it — the kernel's vxlan device
+// over a veth, or a UDP tunnel GSO packet (vnet's tunnel tap) that crossed whole, as one
+// datagram, without its segment size. When `f` (laid out as coalesce_tcp reads frames) is TCP
+// and its checksum field holds the pseudo-header sum over its TCP length, its OffloadInfo comes
+// back: NEEDS_CSUM (csum_start at the TCP header, csum_offset 16), and when it is longer than
+// `max_frame` (the largest frame the link carries) GSO as well: gso_type TCPv4/TCPv6, gso_size =
+// max_frame less its headers. Returns false (nothing changed) for any other frame: one with a
+// finished checksum, or oversized without this sum (a reassembled datagram), stays as it is. A
+// finished checksum that equals the sum by chance (1 in 65,536) comes out the same when finished
+// again.
+bool adopt_partial_tcp(Frame& f, size_t max_frame);
+
 }  // namespace vnet::packet

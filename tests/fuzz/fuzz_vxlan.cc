@@ -1,12 +1,18 @@
 // libFuzzer target: a VTEP decapsulating whatever a remote sends (overlay/vtep.hh). Properties:
 // no crash; a payload is delivered only with a valid header (I flag) and a mapped VNI, and then
 // as an inner frame tagged with exactly the VLAN that VNI maps to (never another tenant's VLAN);
-// the learned table never exceeds its bound; re-encapsulating a delivered frame works.
+// the learned table never exceeds its bound; re-encapsulating a delivered frame works. A delivered
+// frame that packet::adopt_partial_tcp takes as a partial checksum (its largest frame small here,
+// so that GSO adoption happens) keeps its offsets inside the frame, segments into frames no
+// larger than that, and its payloads finish in software or get a tunnel GSO header without
+// crashing.
 #include <cstddef>
 #include <cstdint>
 #include <vector>
 
+#include "overlay/tunnel_gso.hh"
 #include "overlay/vtep.hh"
+#include "packet/offload.hh"
 
 using namespace vnet;
 
@@ -36,8 +42,27 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       auto vid = v.vid_of(h->vni);
       if (!vid || p.size() < 18) __builtin_trap();
       if ((p.data()[14] << 8 | p.data()[15]) != *vid) __builtin_trap();
+      const size_t max_frame = 60 + (data[0] >> 2);
+      if (packet::adopt_partial_tcp(p, max_frame)) {
+        const auto& o = p.offload;
+        if (size_t{o.csum_start} + o.csum_offset + 2 > p.size()) __builtin_trap();
+        if (o.gso_type != packet::OffloadInfo::kGsoNone) {
+          std::vector<packet::Frame> segs;
+          if (packet::segment_gso(p, segs)) {
+            for (const auto& s : segs) {
+              if (s.size() > max_frame) __builtin_trap();
+            }
+          }
+        }
+      }
       std::vector<overlay::Datagram> out;
       v.encapsulate(std::move(p), now, out);
+      for (auto& d : out) {
+        std::array<uint8_t, overlay::kTunnelHead> head;
+        (void)overlay::tunnel_gso_head(d.payload, overlay::OuterV4{}, head);
+        std::vector<packet::Frame> finished;
+        (void)overlay::finish_payload(std::move(d.payload), finished);
+      }
     }
     if (v.entries(now).size() > c.max_learned) __builtin_trap();
   }

@@ -10,8 +10,10 @@
 #      TCP from h1 to h2 through the tunnel: A sends with UDP GSO (tx_gso_datagrams), B splits
 #      what arrives coalesced (rx_gro_datagrams) and merges the inner TCP segments back into GSO
 #      frames (rx_tcp_coalesced), TCP's own checksums pass (the data arrives), and neither side
-#      counts a loss; over IPv4 with zero checksums (the default) there is no GSO (the kernel
-#      refuses it) but B still merges what one read brings.
+#      counts a loss; over IPv4 with zero checksums (the default), where the kernel refuses UDP
+#      GSO, A hands each TCP train whole to the kernel's UDP tunnel GSO through its tunnel tap
+#      (tx_tunnel_gso_sends: the outer checksums stay zero) and B, across the veth, receives the
+#      train whole and takes it back as a GSO frame (rx_tcp_super_frames).
 . "$(dirname "$0")/lib.sh"
 ns_add $T-a; ns_add $T-b
 ip -n $T-a link add u1 type veth peer name u2 netns $T-b
@@ -87,7 +89,7 @@ wait_for 5 test -s $WORK/iperf3.pid && PIDS+=("$(cat $WORK/iperf3.pid)")
 wait_for 5 ip netns exec $T-h2 sh -c 'ss -ltn | grep -q ":5201 "' || fail "iperf3 server did not listen"
 ip -n $T-a link set u1 mtu 1550; ip -n $T-b link set u2 mtu 1550
 ip -n $T-a addr add fd81::1/64 dev u1 nodad; ip -n $T-b addr add fd81::2/64 dev u2 nodad
-tcp_through() { # NAME GSO(yes|no) SPEC_A SPEC_B
+tcp_through() { # NAME BATCHING(udp-gso|tunnel-gso) SPEC_A SPEC_B
   local want_gso=$2
   ctl a port/attach 2 "$3"; ctl b port/attach 2 "$4"
   for sw in a b; do ctl $sw port/mode 2 trunk 10; done
@@ -97,24 +99,28 @@ tcp_through() { # NAME GSO(yes|no) SPEC_A SPEC_B
   awk -v b="$bps" 'BEGIN { exit !(b + 0 > 1e7) }' || fail "$1: iperf3 through the tunnel: $bps bit/s"
   gso=$(counter a 2 tx_gso_datagrams) gro=$(counter b 2 rx_gro_datagrams)
   merged=$(counter b 2 rx_tcp_coalesced)
-  if [ "$want_gso" = yes ]; then
+  tunnel=$(counter a 2 tx_tunnel_gso_sends) super=$(counter b 2 rx_tcp_super_frames)
+  if [ "$want_gso" = udp-gso ]; then
     [ "$gso" -gt 0 ] || fail "$1: A sent no datagram with UDP GSO"
     [ "$gro" -gt 0 ] || fail "$1: B received no coalesced datagram (UDP GRO)"
+    [ "$merged" -gt 0 ] || fail "$1: B merged no inner TCP segment into a GSO frame"
+    [ "$tunnel" = 0 ] || fail "$1: tunnel GSO with UDP checksums on ($tunnel)"
   else
     [ "$gso" = 0 ] && [ "$gro" = 0 ] || fail "$1: UDP GSO/GRO with zero checksums ($gso, $gro)"
+    [ "$tunnel" -gt 0 ] || fail "$1: A sent no TCP train through its tunnel tap"
+    [ "$super" -gt 0 ] || fail "$1: B took no TCP train back whole"
   fi
-  [ "$merged" -gt 0 ] || fail "$1: B merged no inner TCP segment into a GSO frame"
   for sw in a b; do
-    for c in drop_tx_busy drop_tx_error drop_rx_truncated drop_truncated drop_too_big; do
+    for c in drop_tx_busy drop_tx_error drop_rx_truncated drop_truncated drop_too_big drop_tx_malformed; do
       [ "$(counter $sw 2 $c)" = 0 ] || fail "$1: switch $sw counted $c $(counter $sw 2 $c) during iperf3"
     done
   done
-  pass "$1: iperf3 TCP through the tunnel: $(awk -v b="$bps" 'BEGIN { printf "%.0f", b / 1e6 }') Mbit/s, $gso datagrams sent with UDP GSO, $gro received coalesced, $merged inner TCP segments merged, no loss counted"
+  pass "$1: iperf3 TCP through the tunnel: $(awk -v b="$bps" 'BEGIN { printf "%.0f", b / 1e6 }') Mbit/s, $gso datagrams sent with UDP GSO, $gro received coalesced, $merged inner TCP segments merged, $tunnel trains sent with tunnel GSO, $super taken back whole, no loss counted"
   ctl a port/detach 2; ctl b port/detach 2
 }
-tcp_through "IPv4, checksum zero" no "vxlan:192.168.81.1,map=10:5010,flood=5010@192.168.81.2" \
+tcp_through "IPv4, checksum zero" tunnel-gso "vxlan:192.168.81.1,map=10:5010,flood=5010@192.168.81.2" \
   "vxlan:192.168.81.2,map=10:5010,flood=5010@192.168.81.1"
-tcp_through "IPv4, csum" yes "vxlan:192.168.81.1,map=10:5010,flood=5010@192.168.81.2,csum" \
+tcp_through "IPv4, csum" udp-gso "vxlan:192.168.81.1,map=10:5010,flood=5010@192.168.81.2,csum" \
   "vxlan:192.168.81.2,map=10:5010,flood=5010@192.168.81.1,csum"
-tcp_through "IPv6" yes "vxlan:[fd81::1],map=10:5010,flood=5010@[fd81::2],mtu=1550" \
+tcp_through "IPv6" udp-gso "vxlan:[fd81::1],map=10:5010,flood=5010@[fd81::2],mtu=1550" \
   "vxlan:[fd81::2],map=10:5010,flood=5010@[fd81::1],mtu=1550"

@@ -297,6 +297,37 @@ TEST_F(VtepTest, OversizedFramesAreDroppedNotFragmented) {
   EXPECT_EQ(vtep.counters().dropped(Drop::kTooBig), 2u);
 }
 
+// A TCP train from a vnet-header port is held to the MTU by its segments, not its own size, and
+// every copy keeps its offloads, their offsets moved with the stripped tag.
+TEST_F(VtepTest, AGsoTrainFitsByItsSegmentsAndKeepsItsOffloads) {
+  ASSERT_TRUE(vtep.add_flood(5010, ep("10.0.0.2")).ok());
+  ASSERT_TRUE(vtep.add_flood(5010, ep("10.0.0.3")).ok());
+  auto train = [](uint16_t mss) {
+    Frame f = test::tcp_gso_frame(mac(2), mac(1), 10000, mss);
+    uint8_t* p = f.push_front(4);
+    std::memmove(p, p + 4, 12);
+    p[12] = 0x81;
+    p[13] = 0x00;
+    p[14] = 0;
+    p[15] = 10;
+    f.offload.flags = packet::OffloadInfo::kNeedsCsum;
+    f.offload.csum_start += 4;
+    return f;
+  };
+  // Segments of 14 + 20 + 20 + 1410 = 1464 bytes fit a 1500-byte IPv4 underlay; 1411 do not.
+  auto out = encap(train(1410));
+  ASSERT_EQ(out.size(), 2u) << "flooded to both VTEPs";
+  for (const auto& d : out) {
+    EXPECT_EQ(d.payload.size(), 16u + 14 + 40 + 10000);
+    EXPECT_EQ(d.payload.offload.gso_type, 1);
+    EXPECT_EQ(d.payload.offload.gso_size, 1410);
+    EXPECT_EQ(d.payload.offload.csum_start, 14 + 20) << "counted from the untagged inner frame";
+    EXPECT_EQ(d.payload.offload.flags, packet::OffloadInfo::kNeedsCsum);
+  }
+  EXPECT_TRUE(encap(train(1411)).empty());
+  EXPECT_EQ(vtep.counters().dropped(Drop::kTooBig), 2u) << "one per VTEP it was flooded to";
+}
+
 TEST_F(VtepTest, UntaggedOrUnmappedFramesAreNotSent) {
   ASSERT_TRUE(vtep.add_flood(5010, ep("10.0.0.2")).ok());
   EXPECT_TRUE(encap(test::frame(mac(2), mac(1))).empty());
