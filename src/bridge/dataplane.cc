@@ -466,10 +466,9 @@ void Dataplane::poll_port(Bridge& br, PortNo port) {
   }
   // Stages see the frames' kernel arrival time where the backend reads one: a delay counts from
   // the frame reaching the port, not from the switch waking up to read it.
-  const std::optional<TimePoint> arrival = a->backend->arrival();
+  batch_arrival_ = a->backend->arrival();
   if (!rx_.empty() && !a->ingress.empty()) {
-    const TimePoint now = loop_.clock().now();
-    a->ingress.run(rx_, arrival ? std::min(*arrival, now) : now);
+    a->ingress.run(rx_, stage_time(loop_.clock().now()));
     Bridge* b = &br;
     arm_stage_timer(a->ingress, a->ingress_timer, a->ingress_due,
                     [this, b, port] { on_ingress_timer(*b, port); });
@@ -477,11 +476,8 @@ void Dataplane::poll_port(Bridge& br, PortNo port) {
   if (!rx_.empty() && !a->taps.empty()) {
     tap(*a, capture::Point::kPost, capture::Direction::kInbound, rx_, loop_.clock().now());
   }
-  if (!rx_.empty()) {
-    batch_arrival_ = arrival;
-    process(br, port, rx_);
-    batch_arrival_.reset();
-  }
+  if (!rx_.empty()) process(br, port, rx_);
+  batch_arrival_.reset();
 }
 
 void Dataplane::update_timestamps() {
@@ -591,7 +587,7 @@ void Dataplane::deliver(Bridge& br, PortNo port, std::vector<packet::Frame>& fra
       uint8_t c = static_cast<uint8_t>(std::min<size_t>(cables_crossed_, 255));
       for (auto& f : frames) f.meta.cables = c;
     }
-    a->egress.run(frames, batch_arrival_ ? std::min(*batch_arrival_, now) : now);
+    a->egress.run(frames, stage_time(now));
     schedule_egress(br, port, *a);
     if (frames.empty()) return;
     if (a->cable) {

@@ -259,6 +259,10 @@ class Dataplane {
   // Kernel receive timestamps (io::Backend::set_timestamps) on every backend while any port has
   // a stage (link impairment), off otherwise.
   void update_timestamps();
+  // The time stages take for the frames being processed: batch_arrival_, never after `now`.
+  TimePoint stage_time(TimePoint now) const {
+    return batch_arrival_ ? std::min(*batch_arrival_, now) : now;
+  }
   void run_cables(TimePoint now);
   void deliver(Bridge& br, PortNo port, std::vector<packet::Frame>& frames, TimePoint now);
   void output(Bridge& br, PortNo port, Attachment& a, std::vector<packet::Frame>& frames,
@@ -310,7 +314,7 @@ class Dataplane {
   std::vector<std::vector<packet::Frame>> spare_;  // emptied work-list vectors, for reuse
   size_t cables_crossed_ = 0;                      // of the frames being processed now
   // The kernel arrival time of the batch being processed (poll_port), which egress stages take
-  // as the frames' time; nullopt outside poll_port or when the backend reads none.
+  // as the frames' time (stage_time); nullopt outside poll_port or when the backend reads none.
   std::optional<TimePoint> batch_arrival_;
   bool timestamps_ = false;      // update_timestamps()
   uint64_t storm_unlogged_ = 0;  // storm-guard drops not logged yet
