@@ -85,27 +85,30 @@ pass "VNI 5040 flooded through group 239.1.1.40: h4 and the kernel's vx40 reach 
 ip netns exec $T-k iperf3 -s -D -p 5201 --logfile $WORK/iperf3.log --pidfile $WORK/iperf3.pid
 wait_for 5 test -s $WORK/iperf3.pid && PIDS+=("$(cat $WORK/iperf3.pid)")
 wait_for 5 ip netns exec $T-k sh -c 'ss -ltn | grep -q ":5201 "' || fail "iperf3 server did not listen"
-ip netns exec $T-h1 iperf3 -c 10.10.0.2 -p 5201 -t 2 --connect-timeout 3000 -J </dev/null > $WORK/up.json || true
-ip netns exec $T-h1 iperf3 -c 10.10.0.2 -p 5201 -t 2 -R --connect-timeout 3000 -J </dev/null > $WORK/down.json || true
-up=$(jq '.end.sum_received.bits_per_second // 0' $WORK/up.json)
-down=$(jq '.end.sum_received.bits_per_second // 0' $WORK/down.json)
-awk -v u="$up" -v d="$down" 'BEGIN { exit !(u + 0 > 1e6 && d + 0 > 1e6) }' ||
-  fail "iperf3 over VNI 5010: $up / $down bit/s ($(jq -r '.error // empty' $WORK/up.json $WORK/down.json))"
+# iperf3_both HOST ADDR NAME: TCP from HOST to the kernel's ADDR for 2 s, then back; sets UP and
+# DOWN (Mbit/s, rounded) or fails with NAME when either carried nothing.
+iperf3_both() {
+  ip netns exec $T-$1 iperf3 -c "$2" -p 5201 -t 2 --connect-timeout 3000 -J </dev/null > $WORK/up-$1.json || true
+  ip netns exec $T-$1 iperf3 -c "$2" -p 5201 -t 2 -R --connect-timeout 3000 -J </dev/null > $WORK/down-$1.json || true
+  local up down
+  up=$(jq '.end.sum_received.bits_per_second // 0' $WORK/up-$1.json)
+  down=$(jq '.end.sum_received.bits_per_second // 0' $WORK/down-$1.json)
+  awk -v u="$up" -v d="$down" 'BEGIN { exit !(u + 0 > 1e6 && d + 0 > 1e6) }' ||
+    fail "iperf3 over $3: $up / $down bit/s ($(jq -r '.error // empty' $WORK/up-$1.json $WORK/down-$1.json))"
+  UP=$(awk -v u="$up" 'BEGIN { printf "%.0f", u / 1e6 }')
+  DOWN=$(awk -v d="$down" 'BEGIN { printf "%.0f", d / 1e6 }')
+}
+iperf3_both h1 10.10.0.2 "VNI 5010"
 partial=$(ctl port/print 3 --json | jq '.[0].backend_counters | (.rx_tcp_partial_checksums // 0) + (.rx_tcp_super_frames // 0)')
 [ "$partial" -gt 0 ] || fail "iperf3 back from the kernel: no partial checksum came across the veth (offloads off?)"
-pass "iperf3 TCP over VNI 5010: $(awk -v u="$up" 'BEGIN { printf "%.0f", u / 1e6 }') Mbit/s to the kernel, $(awk -v d="$down" 'BEGIN { printf "%.0f", d / 1e6 }') Mbit/s back ($partial of the kernel's segments or trains with partial checksums taken as such)"
+pass "iperf3 TCP over VNI 5010: $UP Mbit/s to the kernel, $DOWN Mbit/s back ($partial of the kernel's segments or trains with partial checksums taken as such)"
 
 # The same over VNI 5020 (port 8472, zero UDP checksums: the default): vnet hands its TCP trains
 # whole to the kernel's UDP tunnel GSO (tx_tunnel_gso_sends), and the kernel's vx20 takes them.
-ip netns exec $T-h2 iperf3 -c 10.20.0.2 -p 5201 -t 2 --connect-timeout 3000 -J </dev/null > $WORK/up20.json || true
-ip netns exec $T-h2 iperf3 -c 10.20.0.2 -p 5201 -t 2 -R --connect-timeout 3000 -J </dev/null > $WORK/down20.json || true
-up=$(jq '.end.sum_received.bits_per_second // 0' $WORK/up20.json)
-down=$(jq '.end.sum_received.bits_per_second // 0' $WORK/down20.json)
-awk -v u="$up" -v d="$down" 'BEGIN { exit !(u + 0 > 1e6 && d + 0 > 1e6) }' ||
-  fail "iperf3 over VNI 5020: $up / $down bit/s ($(jq -r '.error // empty' $WORK/up20.json $WORK/down20.json))"
+iperf3_both h2 10.20.0.2 "VNI 5020"
 trains=$(ctl port/print 4 --json | jq '.[0].backend_counters.tx_tunnel_gso_sends // 0')
 [ "$trains" -gt 0 ] || fail "iperf3 over VNI 5020 (zero checksums): no TCP train sent with tunnel GSO"
-pass "iperf3 TCP over VNI 5020 (port 8472, zero checksums): $(awk -v u="$up" 'BEGIN { printf "%.0f", u / 1e6 }') Mbit/s to the kernel ($trains trains through tunnel GSO), $(awk -v d="$down" 'BEGIN { printf "%.0f", d / 1e6 }') Mbit/s back"
+pass "iperf3 TCP over VNI 5020 (port 8472, zero checksums): $UP Mbit/s to the kernel ($trains trains through tunnel GSO), $DOWN Mbit/s back"
 
 # Isolation: a VLAN 10 host asking for VNI 5020's address reaches nothing of VNI 5020: vx20
 # receives none of its frames, while vx10 sees its ARP requests (the positive control).
