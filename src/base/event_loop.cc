@@ -1,10 +1,12 @@
 #include "base/event_loop.hh"
 
+#include <sched.h>
 #include <sys/epoll.h>
 #include <sys/prctl.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include "base/log.hh"
@@ -28,6 +30,7 @@ EventLoop::EventLoop(const Clock& clock) : clock_(clock) {
 }
 
 EventLoop::~EventLoop() {
+  if (boosted_) apply_boost(false);
   if (timerfd_ >= 0) ::close(timerfd_);
   if (epfd_ >= 0) ::close(epfd_);
 }
@@ -178,29 +181,49 @@ void EventLoop::run_once(Duration max_wait) {
     }
     next = when;
     Duration until = when - clock_.now();
-    if (until <= lead_) {
+    Duration lead = lead_.lead();
+    if (until <= lead) {
       wait = Duration{0};
-      spinning = lead_ > Duration{0};
-    } else if (timerfd_ < 0 && until - lead_ < wait) {
-      wait = until - lead_;
+      spinning = lead > Duration{0};
+    } else if (timerfd_ < 0 && until - lead < wait) {
+      wait = until - lead;
     }
     break;
   }
   // Through the lead the loop polls without blocking, so the timerfd is left alone: re-arming it
   // for a time already passed on every turn reprograms the CPU's timer each time (a VM exit on a
   // guest), which made each turn, and so the timer, 15–20 µs coarse on a 2-vCPU VM.
-  if (!spinning) arm_timerfd(next == TimePoint{} ? next : next - lead_);
+  if (!spinning) arm_timerfd(next == TimePoint{} ? next : next - lead_.lead());
+  TimePoint poll_start{};
+  if (spinning || spin_priority_ > 0) poll_start = clock_.now();
+  if (spin_priority_ > 0) {
+    bool want = boost_.want(poll_start, spinning);
+    if (want != boosted_) apply_boost(want);
+  }
   // epoll_pwait2 takes a timespec: timers fire to the microsecond, not rounded up to the next
   // millisecond as epoll_wait's timeout would (VRRPv3 intervals are centiseconds).
   auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(wait).count();
   timespec ts{static_cast<time_t>(ns / 1000000000), static_cast<long>(ns % 1000000000)};
+  // A sleep that began before the timerfd's time measures the wake-up latency; one that began
+  // after it (the loop was busy) would measure the busy time, so only the former is reported.
+  const bool timed_sleep = lead_.is_automatic() && wait > Duration{0} &&
+                           timerfd_at_ != TimePoint{} && clock_.now() < timerfd_at_;
   epoll_event events[64];
   int n = epoll_pwait2(epfd_, events, 64, &ts, nullptr);
   if (n < 0 && errno != EINTR) log::error("epoll_pwait2: {}", errno);
+  if (spinning) {
+    Duration took = clock_.now() - poll_start;
+    if (took > kStall) {
+      ++stalls_.count;
+      stalls_.longest = std::max(stalls_.longest, took);
+    }
+  }
   for (int i = 0; i < n; ++i) {
     if (events[i].data.fd == timerfd_) {
       uint64_t expirations;
       (void)!::read(timerfd_, &expirations, sizeof expirations);
+      // How late this sleep ended: what an automatic lead learns from.
+      if (timed_sleep) lead_.observe(clock_.now() - timerfd_at_);
       timerfd_at_ = TimePoint{};  // fired: a one-shot absolute timer is disarmed now
       continue;
     }
@@ -222,6 +245,17 @@ void EventLoop::run_once(Duration max_wait) {
     auto batch = std::move(deferred_);
     deferred_.clear();
     for (auto& cb : batch) cb();
+  }
+}
+
+void EventLoop::apply_boost(bool on) {
+  sched_param param{};
+  param.sched_priority = on ? spin_priority_ : 0;
+  if (sched_setscheduler(0, on ? SCHED_FIFO : SCHED_OTHER, &param) == 0) {
+    boosted_ = on;
+  } else if (on) {
+    log::debug("wake lead: no real-time priority ({}); polling unboosted", errno);
+    spin_priority_ = 0;
   }
 }
 

@@ -25,6 +25,7 @@
 
 #include "base/clock.hh"
 #include "base/result.hh"
+#include "base/wake_lead.hh"
 
 namespace vnet {
 
@@ -57,11 +58,29 @@ class EventLoop {
   // polls on a timer.
   size_t timer_count() const { return timers_.size(); }
 
-  // Wake-up lead: the loop sleeps until `lead` before its earliest timer and polls without
-  // blocking from there on, so the timer fires within a few microseconds of its deadline
-  // instead of the scheduler's wake-up latency after it (tens to hundreds of µs on a VM).
-  // Costs up to `lead` of busy polling per timer; 0 (the default) never spins.
-  void set_wake_lead(Duration lead) { lead_ = lead; }
+  // Wake-up lead (base/wake_lead.hh): the loop sleeps until the lead before its earliest timer
+  // and polls without blocking from there on, so the timer fires within a few microseconds of
+  // its deadline instead of the scheduler's wake-up latency after it (tens to hundreds of µs on
+  // a VM). Costs up to the lead of busy polling per timer. The default, fixed 0, never polls;
+  // an automatic lead learns from how late this loop's sleeps on its timerfd end.
+  void set_wake_lead(Duration lead) { lead_ = WakeLead::fixed(lead); }
+  void set_wake_lead(const WakeLead& lead) { lead_ = lead; }
+  const WakeLead& wake_lead() const { return lead_; }
+  // While polling through the lead the loop's thread runs at SCHED_FIFO `priority` (1–99;
+  // 0, the default, never), within SpinBoost's bounds. Without the privilege (EPERM) it stays
+  // as it is and stops trying.
+  void set_spin_priority(int priority) { spin_priority_ = priority; }
+  // The thread runs boosted now.
+  bool boosted() const { return boosted_; }
+  // Stalls while polling: a non-blocking epoll_pwait2 through the lead that took longer than
+  // kStall can only mean the thread was off its CPU meanwhile (the host descheduled the vCPU,
+  // or on an unboosted loop another task ran). What a late release cannot be blamed on.
+  static constexpr Duration kStall{200'000};  // 200 µs
+  struct PollStalls {
+    uint64_t count = 0;
+    Duration longest{0};
+  };
+  const PollStalls& poll_stalls() const { return stalls_; }
 
   // Runs cb on the next iteration, before waiting again (without blocking).
   void defer(Callback cb);
@@ -93,7 +112,12 @@ class EventLoop {
   };
   const Clock& clock_;
   int epfd_ = -1;
-  Duration lead_{0};
+  WakeLead lead_;
+  void apply_boost(bool on);
+  int spin_priority_ = 0;
+  bool boosted_ = false;
+  SpinBoost boost_;
+  PollStalls stalls_;
   int timerfd_ = -1;        // CLOCK_MONOTONIC, absolute; -1 on other clocks
   TimePoint timerfd_at_{};  // what it is armed for (epoch: disarmed)
   bool running_ = false;

@@ -314,13 +314,15 @@ void register_commands(console::Registry& reg, Dataplane& dp, const Clock& clock
                 i.version, getpid(), up, i.mgmt_path, fmt::join(cmds->dp_.bridge_names(), " "),
                 cmds->dp_.numports());
             for (auto& d : cmds->dp_.vde_dirs()) r.text += "vde ctl dir " + d + "\n";
+            r.text += wake_lead_text(cmds->dp_.loop()) + "\n";
             r.json = {{"version", i.version},
                       {"pid", getpid()},
                       {"uptime", up},
                       {"mgmt", i.mgmt_path},
                       {"bridges", cmds->dp_.bridge_names()},
                       {"numports", cmds->dp_.numports()},
-                      {"vde", cmds->dp_.vde_dirs()}};
+                      {"vde", cmds->dp_.vde_dirs()},
+                      {"wake_lead", wake_lead_json(cmds->dp_.loop())}};
             return r;
           });
 

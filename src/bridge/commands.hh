@@ -23,6 +23,11 @@ struct SwitchInfo {
 
 void register_commands(console::Registry& registry, Dataplane& dataplane, const Clock& clock,
                        const SwitchInfo& info);
+// The event loop's wake-up lead (base/wake_lead.hh) and its stalls while polling, which bound
+// how late timed releases leave: for showinfo and impair/show (impair_commands.cc). The text is
+// one line without a newline.
+nlohmann::json wake_lead_json(const EventLoop& loop);
+std::string wake_lead_text(const EventLoop& loop);
 // The stp/ commands (stp_commands.cc); register_commands adds them.
 void register_stp_commands(console::Registry& registry, Dataplane& dataplane, const Clock& clock);
 // The impair/ commands (impair_commands.cc); register_commands adds them.

@@ -128,7 +128,7 @@ class Impair {
         Target t = target(br, p, d);
         ImpairStage* s = stage(t);
         if (!s) continue;
-        show_one(r, p, d, t, *s);
+        show_one(r, p, d, t, *s, dp_.loop());
       }
     }
     if (r.json.empty()) r.text = fmt::format("bridge {}: no impaired port\n", br.name());
@@ -138,7 +138,8 @@ class Impair {
   int64_t seed_ = kDefaultSeed;
 
  private:
-  static void show_one(Reply& r, PortNo p, Dir d, const Target& t, const ImpairStage& s) {
+  static void show_one(Reply& r, PortNo p, Dir d, const Target& t, const ImpairStage& s,
+                       const EventLoop& loop) {
     const impair::Counters& c = s.counters();
     std::string settings = impair::format_settings(s.settings());
     json dropped = json::object();
@@ -180,7 +181,10 @@ class Impair {
                        {{"released", l.count},
                         {"mean_us", mean_us},
                         {"max_us", static_cast<double>(l.max_ns) / 1000},
-                        {"buckets", buckets}}}});
+                        {"buckets", buckets}}},
+                      // The switch's wake-up lead (vnet switch --wake-lead), which bounds how
+                      // late timed releases leave.
+                      {"wake_lead", wake_lead_json(loop)}});
     r.text +=
         fmt::format("port {} {}{}: {}\n", p, dir_name(d), t.via.empty() ? "" : " (= " + t.via + ")",
                     settings.empty() ? "(defaults: nothing impaired)" : settings);
@@ -193,8 +197,8 @@ class Impair {
     if (l.count) {
       r.text += fmt::format(
           "  late: {} held copies left mean {:.1f} µs, max {:.1f} µs after their time, {} over "
-          "200 µs\n",
-          l.count, mean_us, static_cast<double>(l.max_ns) / 1000, over_200us);
+          "200 µs\n  {}\n",
+          l.count, mean_us, static_cast<double>(l.max_ns) / 1000, over_200us, wake_lead_text(loop));
     }
   }
 
@@ -203,6 +207,26 @@ class Impair {
 };
 
 }  // namespace
+
+json wake_lead_json(const EventLoop& loop) {
+  const WakeLead& w = loop.wake_lead();
+  const EventLoop::PollStalls& st = loop.poll_stalls();
+  return {{"us", static_cast<double>(w.lead().count()) / 1000},
+          {"automatic", w.is_automatic()},
+          {"wake_ups", w.observed()},
+          {"stalls", st.count},
+          {"longest_stall_us", static_cast<double>(st.longest.count()) / 1000}};
+}
+
+std::string wake_lead_text(const EventLoop& loop) {
+  const WakeLead& w = loop.wake_lead();
+  const EventLoop::PollStalls& st = loop.poll_stalls();
+  return fmt::format(
+      "wake lead {:.0f} µs{}; {} stalls over {} µs while polling (longest {:.0f} µs)",
+      static_cast<double>(w.lead().count()) / 1000,
+      w.is_automatic() ? fmt::format(" (auto, from {} wake-ups)", w.observed()) : "", st.count,
+      EventLoop::kStall.count() / 1000, static_cast<double>(st.longest.count()) / 1000);
+}
 
 void register_impair_commands(console::Registry& reg, Dataplane& dp, const Clock& clock) {
   auto im = std::make_shared<Impair>(dp, clock);

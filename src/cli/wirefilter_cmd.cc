@@ -38,8 +38,9 @@ int run_wirefilter(const std::vector<std::string>& args) {
   SystemClock clock;
   EventLoop loop(clock);
   // Delayed frames leave within microseconds of their time, as through vnet switch (its
-  // --wake-lead default): the loop polls through the last 150 µs before each release.
-  loop.set_wake_lead(std::chrono::microseconds(150));
+  // --wake-lead default): the loop polls through a lead learnt from its own wake-ups.
+  loop.set_wake_lead(WakeLead::automatic());
+  loop.set_spin_priority(10);
   const uint64_t seed =
       o.seed ? *o.seed
              : static_cast<uint64_t>(std::chrono::system_clock::now().time_since_epoch().count()) ^

@@ -161,5 +161,27 @@ TEST(EventLoop, AWakeLeadStillFiresTimersAtTheirDeadlineNotBefore) {
   for (auto& [due, ran] : fired) EXPECT_GE(ran, due);
 }
 
+// An automatic lead learns from the loop's own sleeps on its timerfd: each timer slept for is
+// one report, and the lead stays within its bounds.
+TEST(EventLoop, AnAutomaticWakeLeadLearnsFromTheLoopsSleeps) {
+  SystemClock clock;
+  EventLoop loop(clock);
+  loop.set_wake_lead(WakeLead::automatic(20us, 2ms));
+  int fired = 0;
+  bool early = false;
+  for (int i = 0; i < 40; ++i) {
+    const TimePoint due = clock.now() + 3ms;
+    loop.add_timer_at(due, [&, due] {
+      ++fired;
+      early = early || clock.now() < due;
+    });
+    while (fired == i) loop.run_once(30s);
+  }
+  EXPECT_FALSE(early) << "a timer fired before its deadline";
+  EXPECT_GE(loop.wake_lead().observed(), 32u) << "the sleeps were not reported";
+  EXPECT_GE(loop.wake_lead().lead(), 20us);
+  EXPECT_LE(loop.wake_lead().lead(), 2ms);
+}
+
 }  // namespace
 }  // namespace vnet
