@@ -464,9 +464,21 @@ void Dataplane::poll_port(Bridge& br, PortNo port) {
     rx_.clear();
     return;
   }
-  // Stages see the frames' kernel arrival time where the backend reads one: a delay counts from
-  // the frame reaching the port, not from the switch waking up to read it.
-  batch_arrival_ = a->backend->arrival();
+  // Where the backend reads kernel arrival times, a delay counts from when the switch usually
+  // reads a frame after its arrival (read_lag_), not from when it read this one: an undelayed
+  // frame meets that usual lag too, so the delay adds what was set on top of the unimpaired
+  // path, and a wake-up that came unusually late (a VM's vCPU halted, the host busy) is not
+  // added to the delay.
+  batch_time_.reset();
+  if (auto arrival = a->backend->arrival()) {
+    const Duration lag = std::max(loop_.clock().now() - *arrival, Duration{0});
+    batch_time_ = *arrival + std::min(lag, read_lag_);
+    if (lag > read_lag_) {
+      read_lag_ += kReadLagStep;
+    } else if (lag < read_lag_) {
+      read_lag_ = std::max(read_lag_ - kReadLagStep, Duration{0});
+    }
+  }
   if (!rx_.empty() && !a->ingress.empty()) {
     a->ingress.run(rx_, stage_time(loop_.clock().now()));
     Bridge* b = &br;
@@ -477,7 +489,7 @@ void Dataplane::poll_port(Bridge& br, PortNo port) {
     tap(*a, capture::Point::kPost, capture::Direction::kInbound, rx_, loop_.clock().now());
   }
   if (!rx_.empty()) process(br, port, rx_);
-  batch_arrival_.reset();
+  batch_time_.reset();
 }
 
 void Dataplane::update_timestamps() {

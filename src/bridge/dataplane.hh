@@ -81,6 +81,7 @@ class Dataplane {
  public:
   explicit Dataplane(EventLoop& loop, uint32_t numports = 32);
   ~Dataplane();
+  const EventLoop& loop() const { return loop_; }
 
   Result<Bridge*> create_bridge(const std::string& name);
   Status remove_bridge(const std::string& name);
@@ -259,9 +260,9 @@ class Dataplane {
   // Kernel receive timestamps (io::Backend::set_timestamps) on every backend while any port has
   // a stage (link impairment), off otherwise.
   void update_timestamps();
-  // The time stages take for the frames being processed: batch_arrival_, never after `now`.
+  // The time stages take for the frames being processed: batch_time_, never after `now`.
   TimePoint stage_time(TimePoint now) const {
-    return batch_arrival_ ? std::min(*batch_arrival_, now) : now;
+    return batch_time_ ? std::min(*batch_time_, now) : now;
   }
   void run_cables(TimePoint now);
   void deliver(Bridge& br, PortNo port, std::vector<packet::Frame>& frames, TimePoint now);
@@ -313,11 +314,15 @@ class Dataplane {
   std::vector<Pending> work_;
   std::vector<std::vector<packet::Frame>> spare_;  // emptied work-list vectors, for reuse
   size_t cables_crossed_ = 0;                      // of the frames being processed now
-  // The kernel arrival time of the batch being processed (poll_port), which egress stages take
-  // as the frames' time (stage_time); nullopt outside poll_port or when the backend reads none.
-  std::optional<TimePoint> batch_arrival_;
-  bool timestamps_ = false;      // update_timestamps()
-  uint64_t storm_unlogged_ = 0;  // storm-guard drops not logged yet
+  // The time stages take for the batch being processed (stage_time), from its kernel arrival
+  // time (poll_port); nullopt outside poll_port or when the backend reads none.
+  std::optional<TimePoint> batch_time_;
+  // The switch's usual lag from a frame's kernel arrival to reading it: a streaming median
+  // that each timestamped batch moves kReadLagStep towards its own lag.
+  Duration read_lag_{0};
+  static constexpr Duration kReadLagStep{1000};  // 1 µs
+  bool timestamps_ = false;                      // update_timestamps()
+  uint64_t storm_unlogged_ = 0;                  // storm-guard drops not logged yet
   std::optional<TimePoint> storm_logged_;
   std::string storm_where_;  // "BRIDGE port N" of the latest storm-guard drop
   EventLoop::TimerId storm_log_timer_ = 0;

@@ -466,6 +466,24 @@ TEST_F(ImpairStageTest, AnOutDelayCountsFromTheArrivalNotFromTheRead) {
   EXPECT_EQ(take(*b), Seqs{1}) << "released 10 ms after its arrival, 7 ms after it was read";
 }
 
+// Frames read steadily 40 µs after their arrival teach the switch its usual lag; then a frame
+// read 3 ms late counts from its arrival plus that usual lag, as an undelayed frame would have
+// left: the delay adds what was set on top of the unimpaired path, not the late wake-up.
+TEST_F(ImpairStageTest, ADelayCountsFromTheUsualReadAfterTheArrival) {
+  ok("impair/set 2 out delay 10ms");
+  for (int i = 0; i < 100; ++i) {
+    advance(20ms);
+    send_arrived(clock.now() - 40us);
+  }
+  advance(20ms);
+  take(*b);
+  send_arrived(clock.now() - 3ms);
+  advance(7ms + 39us);
+  EXPECT_TRUE(take(*b).empty());
+  advance(1us);
+  EXPECT_EQ(take(*b).size(), 1u) << "released 10 ms after its arrival plus the usual 40 µs";
+}
+
 TEST_F(ImpairStageTest, AnInDelayCountsFromTheArrivalToo) {
   ok("impair/set 1 in delay 10ms");
   advance(50ms);
