@@ -6,14 +6,21 @@
 #       binomial 99 % interval, 2.576 × sqrt(0.2 × 0.8 / 2000));
 #   (c) an expectation that cannot hold (rtt p50 < 5ms through 10 ms each way) fails its step,
 #       and the failure names the measured value;
-#   (d) delay 10ms each way on h2's cable adds 20 ms to the round trip. Over 1000 probes at
-#       200/s each, with the baseline measured first on the same path:
-#         mean error = mean(RTT delayed) − 20 ms − mean(RTT baseline)
+#   (d) delay 10ms each way on h2's cable adds 20 ms to the round trip, within issue #11's
+#       targets: |mean error| ≤ 50 µs and |p99 error| ≤ 200 µs. Over 1000 probes at 200/s
+#       each, with the baseline measured just before on the same path, a probe's error is its
+#       RTT − 20 ms − the baseline's median RTT (RTTs less the reflector's turnaround,
+#       docs/probe.md), and
+#         mean error = mean(RTT delayed) − 20 ms − p50(RTT baseline)
 #         p99 error  = p99(RTT delayed) − 20 ms − p50(RTT baseline)
-#       (RTTs less the reflector's turnaround, docs/probe.md). The test prints both (the
-#       targets of issue #11 are |mean error| ≤ 50 µs and |p99 error| ≤ 200 µs; on a shared
-#       2-core VM the p99 error was 0.15–4.0 ms over six runs, so it is not asserted) and asserts the added
-#       RTT's p50 lies within 20 ms ± 1 ms;
+#       The baseline's median, not its mean: a host stall during the baseline pulled its mean
+#       up by 60 µs in one run (mean 126 µs, median 63 µs), which is no error of the delay. A host that takes the switch's
+#       CPU away for milliseconds (a VM's vCPU descheduled: measured up to 16 ms on the 2-vCPU
+#       CI machine) makes any emulator late; the switch counts those stalls while it polls
+#       for a release (showinfo `wake_lead.stalls`). An attempt that misses a target while the
+#       switch saw such a stall is void and repeated (at most 5 attempts); one that misses a
+#       target with no stall, or five void ones, fail the test. The first lab's `delay`
+#       scenario checks that delayed probes all come back, and (c);
 #   (e) `vnet probe send --bitrate 1mbit` to `vnet probe reflect` in another namespace: every
 #       probe back, the throughput of the replies 1 Mbit/s ± 2 %.
 . "$(dirname "$0")/lib.sh"
@@ -52,7 +59,7 @@ scenarios:
       - impair: h2 sw1 delay 10ms
       - probe: h1 h2
         rate: 200/s
-        count: 1000
+        count: 200
         expect: loss 0%
       - probe: h1 h2
         count: 20
@@ -102,19 +109,56 @@ msg=$(line 4 | cut -d'|' -f2)
 pass "a wrong expectation fails its step with the measured value ($(fig 4 probe.rtt_p50_ms) ms)"
 
 # (d)
-[[ $(line 3) == "delay|-|"* ]] || fail "the delayed probe lost probes: $(line 3)"
-read -r mean_err p99_err added_p50 < <(awk -v bm="$(fig 1 probe.rtt_mean_ms)" \
-  -v b50="$(fig 1 probe.rtt_p50_ms)" -v dm="$(fig 3 probe.rtt_mean_ms)" \
-  -v d50="$(fig 3 probe.rtt_p50_ms)" -v d99="$(fig 3 probe.rtt_p99_ms)" \
-  'BEGIN { printf "%.1f %.1f %.3f\n", (dm - 20 - bm) * 1000, (d99 - 20 - b50) * 1000, d50 - b50 }')
-echo "# baseline RTT mean $(fig 1 probe.rtt_mean_ms) ms p50 $(fig 1 probe.rtt_p50_ms) ms p99 $(fig 1 probe.rtt_p99_ms) ms"
-echo "# delayed  RTT mean $(fig 3 probe.rtt_mean_ms) ms p50 $(fig 3 probe.rtt_p50_ms) ms p99 $(fig 3 probe.rtt_p99_ms) ms"
-echo "# one way h1 -> h2: baseline mean $(fig 1 probe.oneway_mean_ms) p50 $(fig 1 probe.oneway_p50_ms) p99 $(fig 1 probe.oneway_p99_ms) ms; delayed mean $(fig 3 probe.oneway_mean_ms) p50 $(fig 3 probe.oneway_p50_ms) p99 $(fig 3 probe.oneway_p99_ms) ms"
-echo "# reflector turnaround: baseline mean $(fig 1 probe.turnaround_mean_ms) p99 $(fig 1 probe.turnaround_p99_ms) ms; delayed mean $(fig 3 probe.turnaround_mean_ms) p99 $(fig 3 probe.turnaround_p99_ms) ms"
-echo "# delay 10ms each way: mean error ${mean_err} µs (target ±50), p99 error ${p99_err} µs (target ±200)"
-awk -v a="$added_p50" 'BEGIN { exit !(a >= 19 && a <= 21) }' ||
-  fail "delay 10ms each way added $added_p50 ms to the RTT's p50, expected 20 ± 1"
-pass "delay 10ms each way adds $added_p50 ms to the RTT's p50"
+[[ $(line 3) == "delay|-|"* ]] || fail "the delayed probes did not all come back: $(line 3)"
+Q=${T}q
+sed -e "s/^name: $L\$/name: $Q/" -e '/^scenarios:/,$d' "$WORK/probe.yaml" >"$WORK/precision.yaml"
+cat >>"$WORK/precision.yaml" <<'EOF'
+scenarios:
+  - name: precision
+    steps:
+      - probe: h1 h2
+        rate: 200/s
+        count: 1000
+      - impair: h2 sw1 delay 10ms
+      - probe: h1 h2
+        rate: 200/s
+        count: 1000
+        expect: loss 0%
+      - impair: h2 sw1 clear
+EOF
+"$VNET" lab up "$WORK/precision.yaml" >"$WORK/up.log" 2>&1 || fail "lab up: $(cat "$WORK/up.log")"
+stalls() { "$VNET" ctl "$VNET_STATE_DIR/$Q/console.sock" showinfo --json | jq -r .wake_lead.stalls; }
+pfig() { sed -n "$1p" "$WORK/pfigures" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
+verdict=""
+for attempt in 1 2 3 4 5; do
+  before=$(stalls)
+  "$VNET" lab test "$WORK/precision.yaml" --keep --junit "$WORK/precision$attempt.xml" \
+    >"$WORK/precision$attempt.log" 2>&1 || fail "precision run $attempt: $(cat "$WORK/precision$attempt.log")"
+  host_stalls=$(($(stalls) - before))
+  python3 - "$WORK/precision$attempt.xml" >"$WORK/pfigures" <<'PY'
+import sys, xml.etree.ElementTree as ET
+for tc in ET.parse(sys.argv[1]).iter("testcase"):
+    props = tc.find("properties")
+    if props is not None:
+        print(" ".join(f"{p.get('name')}={p.get('value')}" for p in props))
+PY
+  [ "$(pfig 2 probe.lost)" = 0 ] || fail "precision run $attempt lost probes: $(sed -n 2p "$WORK/pfigures")"
+  read -r mean_err p99_err added_p50 < <(awk -v b50="$(pfig 1 probe.rtt_p50_ms)" -v dm="$(pfig 2 probe.rtt_mean_ms)" \
+    -v d50="$(pfig 2 probe.rtt_p50_ms)" -v d99="$(pfig 2 probe.rtt_p99_ms)" \
+    'BEGIN { printf "%.1f %.1f %.3f\n", (dm - 20 - b50) * 1000, (d99 - 20 - b50) * 1000, d50 - b50 }')
+  echo "# attempt $attempt: baseline RTT mean $(pfig 1 probe.rtt_mean_ms) p50 $(pfig 1 probe.rtt_p50_ms) p99 $(pfig 1 probe.rtt_p99_ms) ms; delayed mean $(pfig 2 probe.rtt_mean_ms) p50 $(pfig 2 probe.rtt_p50_ms) p99 $(pfig 2 probe.rtt_p99_ms) ms; reflector turnaround p99 $(pfig 2 probe.turnaround_p99_ms) ms"
+  echo "# attempt $attempt: mean error ${mean_err} µs (target ±50), p99 error ${p99_err} µs (target ±200), added p50 ${added_p50} ms; host stalls while the switch polled: $host_stalls"
+  if awk -v m="$mean_err" -v p="$p99_err" 'BEGIN { exit !(m >= -50 && m <= 50 && p >= -200 && p <= 200) }'; then
+    verdict=pass
+    break
+  fi
+  [ "$host_stalls" -gt 0 ] ||
+    fail "delay 10ms each way: mean error ${mean_err} µs, p99 error ${p99_err} µs (targets ±50, ±200), and no host stall to blame"
+  echo "# attempt $attempt void: the host took the switch's CPU $host_stalls times while it polled"
+done
+[ "$verdict" = pass ] || fail "delay 10ms each way: five attempts, each with host stalls, none within the targets"
+"$VNET" lab down "$Q" >/dev/null 2>&1 || fail "lab down $Q"
+pass "delay 10ms each way adds ${added_p50} ms at p50: mean error ${mean_err} µs, p99 error ${p99_err} µs (attempt $attempt)"
 
 # (e) The same stream from the command line, between two namespaces on a veth pair, as
 # benchmarks run it: `vnet probe reflect` in one, `vnet probe send --json` in the other.
