@@ -169,6 +169,9 @@ size_t EventLoop::run_timers() {
 void EventLoop::run_once(Duration max_wait) {
   Duration wait = max_wait;
   if (!deferred_.empty()) wait = Duration{0};
+  // One clock read before the wait serves the timer's distance, the boost's accounting, the
+  // start of a poll and whether a sleep begins before the timerfd's time.
+  const TimePoint now = clock_.now();
   // Skip over cancelled entries to find the next live timer.
   TimePoint next{};
   bool spinning = false;  // inside the wake-up lead of the next timer
@@ -180,7 +183,7 @@ void EventLoop::run_once(Duration max_wait) {
       continue;
     }
     next = when;
-    Duration until = when - clock_.now();
+    Duration until = when - now;
     Duration lead = lead_.lead();
     if (until <= lead) {
       wait = Duration{0};
@@ -194,10 +197,8 @@ void EventLoop::run_once(Duration max_wait) {
   // for a time already passed on every turn reprograms the CPU's timer each time (a VM exit on a
   // guest), which made each turn, and so the timer, 15–20 µs coarse on a 2-vCPU VM.
   if (!spinning) arm_timerfd(next == TimePoint{} ? next : next - lead_.lead());
-  TimePoint poll_start{};
-  if (spinning || spin_priority_ > 0) poll_start = clock_.now();
   if (spin_priority_ > 0) {
-    bool want = boost_.want(poll_start, spinning);
+    bool want = boost_.want(now, spinning);
     if (want != boosted_) apply_boost(want);
   }
   // epoll_pwait2 takes a timespec: timers fire to the microsecond, not rounded up to the next
@@ -206,13 +207,13 @@ void EventLoop::run_once(Duration max_wait) {
   timespec ts{static_cast<time_t>(ns / 1000000000), static_cast<long>(ns % 1000000000)};
   // A sleep that began before the timerfd's time measures the wake-up latency; one that began
   // after it (the loop was busy) would measure the busy time, so only the former is reported.
-  const bool timed_sleep = lead_.is_automatic() && wait > Duration{0} &&
-                           timerfd_at_ != TimePoint{} && clock_.now() < timerfd_at_;
+  const bool timed_sleep =
+      lead_.is_automatic() && wait > Duration{0} && timerfd_at_ != TimePoint{} && now < timerfd_at_;
   epoll_event events[64];
   int n = epoll_pwait2(epfd_, events, 64, &ts, nullptr);
   if (n < 0 && errno != EINTR) log::error("epoll_pwait2: {}", errno);
   if (spinning) {
-    Duration took = clock_.now() - poll_start;
+    Duration took = clock_.now() - now;
     if (took > kStall) {
       ++stalls_.count;
       stalls_.longest = std::max(stalls_.longest, took);
