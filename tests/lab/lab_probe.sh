@@ -14,9 +14,9 @@
 #         mean error = mean(RTT delayed) − 20 ms − p50(RTT baseline)
 #         p99 error  = p99(RTT delayed) − 20 ms − p50(RTT baseline)
 #       The baseline's median, not its mean: a host stall during the baseline pulled its mean
-#       up by 60 µs in one run (mean 126 µs, median 63 µs), which is no error of the delay. A host that takes the switch's
-#       CPU away for milliseconds (a VM's vCPU descheduled: measured up to 16 ms on the 2-vCPU
-#       CI machine) makes any emulator late; the switch counts those stalls while it polls
+#       up by 60 µs in one run (mean 126 µs, median 63 µs), which is no error of the delay.
+#       A host that takes the switch's CPU away for milliseconds (a VM's vCPU descheduled:
+#       measured up to 16 ms on the 2-vCPU CI machine) makes any emulator late; the switch counts those stalls while it polls
 #       for a release (showinfo `wake_lead.stalls`). An attempt that misses a target while the
 #       switch saw such a stall is void and repeated (at most 5 attempts); one that misses a
 #       target with no stall, or five void ones, fail the test. The first lab's `delay`
@@ -73,9 +73,11 @@ set -e
 [ $rc != 0 ] || fail "the lab test passed although one expectation cannot hold: $(cat "$WORK/test.log")"
 grep -q "8 passed, 1 failed" "$WORK/test.log" || fail "expected 8 passed, 1 failed: $(grep -E 'FAIL|steps' "$WORK/test.log")"
 
-# Figures of the probe steps from the JUnit properties, one line per step:
-# scenario|failure message or -|name=value …
-python3 - "$WORK/probe.xml" >"$WORK/figures" <<'PY'
+# figures XML: the figures of a report's probe steps from their JUnit properties, into $FIGS,
+# one line per step: scenario|failure message or -|name=value …
+FIGS=$WORK/figures
+figures() {
+  python3 - "$1" >"$FIGS" <<'PY'
 import sys, xml.etree.ElementTree as ET
 for tc in ET.parse(sys.argv[1]).iter("testcase"):
     props = tc.find("properties")
@@ -85,11 +87,13 @@ for tc in ET.parse(sys.argv[1]).iter("testcase"):
     print("|".join([tc.get("classname").split(".")[-1], f.get("message") if f is not None else "-",
                     " ".join(f"{p.get('name')}={p.get('value')}" for p in props)]))
 PY
-[ "$(wc -l <"$WORK/figures")" = 4 ] || fail "expected 4 probe steps with properties: $(cat "$WORK/probe.xml")"
-fig() { # LINE NAME: a property of the LINE-th probe step
-  sed -n "$1p" "$WORK/figures" | tr ' |' '\n\n' | sed -n "s/^$2=//p"
 }
-line() { sed -n "$1p" "$WORK/figures"; }
+fig() { # LINE NAME: a property of the LINE-th probe step
+  sed -n "$1p" "$FIGS" | tr ' |' '\n\n' | sed -n "s/^$2=//p"
+}
+line() { sed -n "$1p" "$FIGS"; }
+figures "$WORK/probe.xml"
+[ "$(wc -l <"$FIGS")" = 4 ] || fail "expected 4 probe steps with properties: $(cat "$WORK/probe.xml")"
 
 # (a)
 [[ $(line 1) == "baseline|-|"* ]] || fail "baseline probe: $(line 1)"
@@ -128,25 +132,19 @@ scenarios:
 EOF
 "$VNET" lab up "$WORK/precision.yaml" >"$WORK/up.log" 2>&1 || fail "lab up: $(cat "$WORK/up.log")"
 stalls() { "$VNET" ctl "$VNET_STATE_DIR/$Q/console.sock" showinfo --json | jq -r .wake_lead.stalls; }
-pfig() { sed -n "$1p" "$WORK/pfigures" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
+FIGS=$WORK/precision-figures
 verdict=""
 for attempt in 1 2 3 4 5; do
   before=$(stalls)
   "$VNET" lab test "$WORK/precision.yaml" --keep --junit "$WORK/precision$attempt.xml" \
     >"$WORK/precision$attempt.log" 2>&1 || fail "precision run $attempt: $(cat "$WORK/precision$attempt.log")"
   host_stalls=$(($(stalls) - before))
-  python3 - "$WORK/precision$attempt.xml" >"$WORK/pfigures" <<'PY'
-import sys, xml.etree.ElementTree as ET
-for tc in ET.parse(sys.argv[1]).iter("testcase"):
-    props = tc.find("properties")
-    if props is not None:
-        print(" ".join(f"{p.get('name')}={p.get('value')}" for p in props))
-PY
-  [ "$(pfig 2 probe.lost)" = 0 ] || fail "precision run $attempt lost probes: $(sed -n 2p "$WORK/pfigures")"
-  read -r mean_err p99_err added_p50 < <(awk -v b50="$(pfig 1 probe.rtt_p50_ms)" -v dm="$(pfig 2 probe.rtt_mean_ms)" \
-    -v d50="$(pfig 2 probe.rtt_p50_ms)" -v d99="$(pfig 2 probe.rtt_p99_ms)" \
+  figures "$WORK/precision$attempt.xml"
+  [ "$(fig 2 probe.lost)" = 0 ] || fail "precision run $attempt lost probes: $(line 2)"
+  read -r mean_err p99_err added_p50 < <(awk -v b50="$(fig 1 probe.rtt_p50_ms)" \
+    -v dm="$(fig 2 probe.rtt_mean_ms)" -v d50="$(fig 2 probe.rtt_p50_ms)" -v d99="$(fig 2 probe.rtt_p99_ms)" \
     'BEGIN { printf "%.1f %.1f %.3f\n", (dm - 20 - b50) * 1000, (d99 - 20 - b50) * 1000, d50 - b50 }')
-  echo "# attempt $attempt: baseline RTT mean $(pfig 1 probe.rtt_mean_ms) p50 $(pfig 1 probe.rtt_p50_ms) p99 $(pfig 1 probe.rtt_p99_ms) ms; delayed mean $(pfig 2 probe.rtt_mean_ms) p50 $(pfig 2 probe.rtt_p50_ms) p99 $(pfig 2 probe.rtt_p99_ms) ms; reflector turnaround p99 $(pfig 2 probe.turnaround_p99_ms) ms"
+  echo "# attempt $attempt: baseline RTT mean $(fig 1 probe.rtt_mean_ms) p50 $(fig 1 probe.rtt_p50_ms) p99 $(fig 1 probe.rtt_p99_ms) ms; delayed mean $(fig 2 probe.rtt_mean_ms) p50 $(fig 2 probe.rtt_p50_ms) p99 $(fig 2 probe.rtt_p99_ms) ms; reflector turnaround p99 $(fig 2 probe.turnaround_p99_ms) ms"
   echo "# attempt $attempt: mean error ${mean_err} µs (target ±50), p99 error ${p99_err} µs (target ±200), added p50 ${added_p50} ms; host stalls while the switch polled: $host_stalls"
   if awk -v m="$mean_err" -v p="$p99_err" 'BEGIN { exit !(m >= -50 && m <= 50 && p >= -200 && p <= 200) }'; then
     verdict=pass
