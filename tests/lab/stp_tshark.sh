@@ -137,9 +137,12 @@ $(cat "$WORK/v2.rst")"
 pass "rstp: v2 answers the proposal with role Root and Agreement"
 
 # ---- 802.1D (mode stp) -----------------------------------------------------------------------
-capture stp
+# The capture starts once both bridges are in mode stp: v1's hello timer runs on (2 s), and a
+# capture started before the switch caught its last RST BPDU whenever the checks above took
+# about a hello time (1 run in 3 on the 2-core machine).
 ctl -b v1 stp/set mode stp >/dev/null
 ctl -b v2 stp/set mode stp >/dev/null
+capture stp
 # A link change on the non-root bridge: v2's root port goes down and comes back. Without the
 # handshake it forwards again after listening and learning (2 × 4 s); that is a topology change,
 # which v2 reports to the root with TCN BPDUs until v1 acknowledges (§17.31, §17.21.19).
